@@ -1,1 +1,56 @@
-//! placeholder
+//! Hazard indicators computed from room readings, for Dampwatch.
+//!
+//! What it computes: dew point, surface relative humidity (measured with a surface probe, or
+//! ESTIMATED from the temperature factor and labelled as such), the dew-point margin, the VTT
+//! mould index (updated model, material class configurable, integrated over the real time
+//! between readings), and alerts from rules kept as data: sustained humidity, surface humidity
+//! on most days, mould index, cold, heat, CO2 and "no data for 48 h". Every alert explains
+//! itself: which rule (id, version, basis), which values, which window.
+//!
+//! How it is used: one [`HazardEngine`] per configuration, one [`RoomState`] per room;
+//! [`HazardEngine::ingest`] for every committed reading (any arrival order) and
+//! [`HazardEngine::evaluate`] periodically so silent rooms go "offline". Both return
+//! [`AlertTransition`]s. Everything here is serialisable for storage.
+//!
+//! What it must never do: I/O, clocks, threads or async. Time comes in with the readings and
+//! the caller's `now`, so every result can be reproduced from the stored readings. It produces
+//! indicators, never HHSRS hazard scores (those need an inspector's judgement), and it never
+//! treats missing data as safe data.
+//!
+//! With the `cli` feature, the `csv_tool` module is the `dampwatch mould` command.
+
+pub mod alert;
+pub mod config;
+mod daily;
+pub mod engine;
+mod evaluation;
+mod explain;
+pub mod indicators;
+pub mod material;
+pub mod mould;
+pub mod psychrometrics;
+pub mod reading;
+pub mod room;
+pub mod rule;
+pub mod surface;
+mod window;
+
+#[cfg(feature = "cli")]
+pub mod csv_tool;
+
+pub use alert::{
+    AlertTransition, DailyMean, DayCounts, Evidence, Finding, HazardAlert, MouldContext, RuleRef, TimeWindow,
+    TransitionKind, WindowStats,
+};
+pub use config::{ConfigError, EngineConfig};
+pub use engine::{HazardEngine, Ingested};
+pub use indicators::{ConditionsBasis, Indicators};
+pub use material::{MaterialClass, MATERIAL_TABLE};
+pub use mould::{MouldState, MouldTimeline, MOULD_MODEL_VERSION};
+pub use psychrometrics::{dew_point_c, saturation_pressure_pa};
+pub use reading::{ReadingError, RoomReading};
+pub use room::{IngestError, Placement, RoomState};
+pub use rule::{
+    default_rules, Comparison, Condition, Hazard, Metric, Rule, Severity, DEFAULT_RULESET_VERSION,
+};
+pub use surface::{CondensationRisk, DewPointMargin, SurfaceBasis, SurfaceCondition};

@@ -1,1 +1,51 @@
-//! placeholder
+//! A private PostgreSQL for Dampwatch: the collector, `dampwatch demo` and the tests run their
+//! own cluster from the installed server binaries, with no system service and no downloads.
+//!
+//! - [`PrivatePostgres::start`] runs a cluster in a data directory of the caller's choosing:
+//!   `initdb` on first use (superuser `dampwatch`, trust authentication for loopback only,
+//!   UTF-8), database `dampwatch`, a free or fixed port on 127.0.0.1.
+//! - [`PrivatePostgres::temporary`] gives each test its own throw-away cluster, fast enough to
+//!   use one per test in parallel (a copy of a per-machine template, not an initdb).
+//! - When the caller is root (developer machines and CI), the server runs as the `postgres`
+//!   user through `runuser`, because PostgreSQL refuses to run as root.
+//! - Dropping the handle stops the server; a watchdog process stops it if the owner dies
+//!   without dropping it, and [`reap_abandoned_temporary_clusters`] removes what is left.
+//!
+//! The API blocks (it runs `initdb`, `pg_ctl` and `psql` as child processes); from async code
+//! call it inside `tokio::task::spawn_blocking`.
+//!
+//! What this crate must never do: listen anywhere but 127.0.0.1 (authentication is `trust`),
+//! run the server as root, change the permissions of directories it did not create, touch a
+//! cluster whose owner is alive, or fetch anything from the network. Missing server binaries
+//! are an error naming the package to install, not a download.
+
+mod account;
+mod binaries;
+mod command;
+mod copy_tree;
+mod error;
+mod initdb;
+mod layout;
+mod options;
+mod ownership;
+mod pg_ctl;
+mod port;
+mod server;
+mod settings;
+mod sql;
+mod template;
+mod temporary;
+mod url;
+mod watchdog;
+
+pub use binaries::{PgBinaries, BINDIR_ENV};
+pub use error::PgError;
+pub use options::PgOptions;
+pub use server::PrivatePostgres;
+pub use temporary::{reap_abandoned_temporary_clusters, TEMPORARY_PREFIX};
+
+/// The superuser every private cluster is created with.
+pub const SUPERUSER: &str = "dampwatch";
+
+/// The database created in every private cluster.
+pub const DATABASE: &str = "dampwatch";

@@ -1,1 +1,64 @@
-//! placeholder
+//! Dampwatch device PKI: the development certificate authority and everything it issues, plus
+//! the loaders the gateway, collector and simulator use to read it back.
+//!
+//! One directory (see [`Paths`]) holds:
+//! - a development root CA (`ca.pem`, `ca-key.pem`) that signs every certificate below and the
+//!   CRL;
+//! - the gateway's TLS server certificate (`localhost`, `127.0.0.1`, `::1`; EKU serverAuth);
+//! - service client certificates (CN = service name, O = `dampwatch`, OU = `service`; EKU
+//!   clientAuth), the collector's made by [`init`], more by [`issue_service`];
+//! - per device a TLS client certificate (ECDSA P-256, CN = device id, O = landlord id, no OU,
+//!   EKU clientAuth, key usage digitalSignature) and an Ed25519 signing key for uplinks
+//!   ([`issue_device`]);
+//! - `crl.pem`, rewritten by [`revoke`];
+//! - `index.json`, the serials issued and revoked, written atomically.
+//!
+//! [`list`] reports every credential's age and rotation status (current below 60 days, due soon
+//! below 90, overdue from 90, expired, revoked). [`cli`] holds the `dampwatch pki` subcommands.
+//!
+//! What this crate must never do:
+//! - print, log or return private key material (no type holding a private key implements
+//!   `Debug` or `Display`; the issuing functions return paths and public keys only);
+//! - write a private key with permissions wider than 0600, even briefly (files are created with
+//!   that mode, not chmod-ed afterwards);
+//! - hand out a serial number twice in one directory (a CRL entry must hit only the certificate
+//!   it names);
+//! - accept an id that breaks the shared id rule of `dampwatch-wire` (ids become path
+//!   components, MQTT topic levels and certificate subjects).
+//!
+//! It is a development and small-fleet tool: one operator at a time per directory; the CA key
+//! sits on disk unencrypted. A production fleet would keep the CA key in an HSM and issue from
+//! device CSRs.
+
+mod ca;
+mod cert_info;
+pub mod cli;
+mod crl;
+mod device;
+mod error;
+mod files;
+mod identity;
+mod index;
+mod init;
+mod leaf;
+mod list;
+mod load;
+mod paths;
+mod revoke;
+mod service;
+mod signing_key;
+mod validity;
+
+pub use crl::CRL_NEXT_UPDATE;
+pub use device::{issue_device, IssuedDevice};
+pub use error::{IdKind, PkiError};
+pub use identity::{identity_of, Identity, IdentityError, DAMPWATCH_ORGANIZATION, SERVICE_UNIT};
+pub use init::{init, is_initialized, InitOptions, InitReport};
+pub use leaf::GATEWAY_NAMES;
+pub use list::{list, Credential, CredentialKind, RotationStatus, ROTATION_DUE_DAYS, ROTATION_OVERDUE_DAYS};
+pub use load::{load_ca_certs, load_cert_chain, load_crls, load_private_key};
+pub use paths::{Paths, COLLECTOR_SERVICE};
+pub use revoke::{revoke, Revocation};
+pub use service::{issue_service, IssueOptions, IssuedService};
+pub use signing_key::{load_signing_public_key, load_signing_seed, ED25519_KEY_LEN};
+pub use validity::{DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS};

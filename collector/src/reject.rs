@@ -1,0 +1,61 @@
+//! Reasons a message is refused or a reading is flagged: a bounded set, used as the quarantine
+//! `reason` column and as a metrics label.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    BadTopic,
+    MalformedEnvelope,
+    UnknownDevice,
+    RevokedDevice,
+    WrongLandlord,
+    UnknownKey,
+    BadSignature,
+    MalformedPayload,
+    DeviceMismatch,
+    /// A whole uplink seen before (same signed bytes): nothing new is stored.
+    Replayed,
+    /// Some values were outside their physical range (kept as missing, flagged).
+    OutOfRange,
+    /// Some sample times were implausible (kept, corrected, flagged).
+    TimeCorrected,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 12] = [
+        Reason::BadTopic,
+        Reason::MalformedEnvelope,
+        Reason::UnknownDevice,
+        Reason::RevokedDevice,
+        Reason::WrongLandlord,
+        Reason::UnknownKey,
+        Reason::BadSignature,
+        Reason::MalformedPayload,
+        Reason::DeviceMismatch,
+        Reason::Replayed,
+        Reason::OutOfRange,
+        Reason::TimeCorrected,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::BadTopic => "bad_topic",
+            Reason::MalformedEnvelope => "malformed_envelope",
+            Reason::UnknownDevice => "unknown_device",
+            Reason::RevokedDevice => "revoked_device",
+            Reason::WrongLandlord => "wrong_landlord",
+            Reason::UnknownKey => "unknown_key",
+            Reason::BadSignature => "bad_signature",
+            Reason::MalformedPayload => "malformed_payload",
+            Reason::DeviceMismatch => "device_mismatch",
+            Reason::Replayed => "replayed",
+            Reason::OutOfRange => "out_of_range",
+            Reason::TimeCorrected => "time_corrected",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,328 @@
+//! A case's open steps with their due times and statuses, as of a given instant.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::CaseState;
+use super::{Case, InvestigationOutcome, StopReason};
+use crate::calendar::Calendar;
+use crate::deadline::{compute_deadline, Deadline, DeadlineError, Due, Triggers};
+use crate::hazard::{Hazard, TAXONOMY_VERSION};
+use crate::law::{AwaabRules, Basis, Scope, StepName, StepRule, Track, Trigger};
+use crate::london::local_date;
+
+/// Product policy for statuses (not law), e.g. the `[status]` section of a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusPolicy {
+    /// A step is due soon when at most this fraction of its period's elapsed time is left
+    /// (0 to 1; values outside are clamped).
+    pub due_soon_fraction: f64,
+    /// A working-day step is also due soon when at most this many working days are left,
+    /// counting today if it is one (so 1 means "on the last working day"; 0 turns this off).
+    pub due_soon_working_days: u32,
+    /// Hours a potential issue may wait for a person's triage. Under the conservative
+    /// awareness policy the 24-hour emergency clock may already be running, so triage must
+    /// leave most of it.
+    pub triage_review_hours: u32,
+}
+
+impl Default for StatusPolicy {
+    fn default() -> Self {
+        StatusPolicy { due_soon_fraction: 0.25, due_soon_working_days: 1, triage_review_hours: 4 }
+    }
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Running, with time to spare.
+    OnTrack,
+    /// Running, close to its deadline (see [`StatusPolicy`]).
+    DueSoon,
+    /// The deadline has passed and the step is not done.
+    Overdue,
+    /// Done.
+    Met {
+        /// When.
+        at: DateTime<Utc>,
+        /// Whether before the period ended.
+        on_time: bool,
+    },
+    /// The step does not apply to this case.
+    NotRequired {
+        /// Why.
+        reason: String,
+    },
+    /// A stop event ended the clock before the step was done.
+    Stopped {
+        /// When.
+        at: DateTime<Utc>,
+        /// Why.
+        reason: StopReason,
+    },
+    /// The clock has not started: the event it counts from has not happened.
+    AwaitingTrigger {
+        /// The event.
+        trigger: Trigger,
+    },
+}
+
+/// One statutory step of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    /// The step.
+    pub step: StepName,
+    /// Its deadline, once its clock has started (none when out of scope).
+    pub deadline: Option<Deadline>,
+    /// Where it stands.
+    pub status: StepStatus,
+}
+
+/// The triage review of a potential issue (product policy, not law).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageView {
+    /// When a person should have decided the category.
+    pub due: DateTime<Utc>,
+    /// Where the review stands.
+    pub status: StepStatus,
+}
+
+/// Alternative accommodation: owed at the landlord's cost from the expiry of the safety-work
+/// period when the safety work is not done in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlternativeAccommodationView {
+    /// The instant it became needed (the safety-work period ran out undone), if it did.
+    pub needed_from: Option<DateTime<Utc>>,
+    /// When it was offered.
+    pub offered_at: Option<DateTime<Utc>>,
+    /// When it was provided.
+    pub provided_at: Option<DateTime<Utc>>,
+}
+
+/// A case as a housing officer sees it at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    /// Where the case stands.
+    pub state: CaseState,
+    /// The hazard.
+    pub hazard: Hazard,
+    /// The hazard taxonomy version.
+    pub taxonomy: String,
+    /// The track, once triaged as a hazard.
+    pub track: Option<Track>,
+    /// When the statutory clock started.
+    pub awareness: Option<DateTime<Utc>>,
+    /// Whether Awaab's Law covers the hazard on the track (judged on the awareness date).
+    pub scope: Option<Scope>,
+    /// The triage review.
+    pub triage: TriageView,
+    /// Every step of the track, in order.
+    pub steps: Vec<StepView>,
+    /// Alternative accommodation.
+    pub alternative_accommodation: AlternativeAccommodationView,
+    /// The instant statuses were evaluated at (the closing instant for a closed case).
+    pub evaluated_at: DateTime<Utc>,
+    /// The calendar version used.
+    pub calendar_version: String,
+    /// The rules version used.
+    pub rules_version: String,
+}
+
+impl CaseView {
+    /// The view of one step.
+    pub fn step(&self, step: StepName) -> Option<&StepView> {
+        self.steps.iter().find(|s| s.step == step)
+    }
+}
+
+/// How a running clock stands at `as_of`.
+fn running_status(
+    as_of: DateTime<Utc>,
+    start: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    last_working_day: Option<NaiveDate>,
+    calendar: &Calendar,
+    policy: &StatusPolicy,
+) -> StepStatus {
+    if as_of >= ends_at {
+        return StepStatus::Overdue;
+    }
+    let fraction =
+        if policy.due_soon_fraction.is_nan() { 0.0 } else { policy.due_soon_fraction.clamp(0.0, 1.0) };
+    // Seconds as f64 is exact for any period this crate computes (well under 2^53 s).
+    let total = (ends_at - start).num_seconds() as f64;
+    let remaining = (ends_at - as_of).num_seconds() as f64;
+    if remaining <= total * fraction {
+        return StepStatus::DueSoon;
+    }
+    if let Some(last) = last_working_day {
+        let today = local_date(as_of);
+        let left = today.pred_opt().map_or(0, |yesterday| calendar.working_days_after(yesterday, last));
+        if left <= policy.due_soon_working_days {
+            return StepStatus::DueSoon;
+        }
+    }
+    StepStatus::OnTrack
+}
+
+impl Case {
+    /// When `step` was done, as far as the record shows.
+    fn met_at(&self, step: StepName) -> Option<DateTime<Utc>> {
+        match step {
+            StepName::EmergencyInvestigate | StepName::Investigate => self.investigation.map(|i| i.at),
+            StepName::EmergencyMakeSafe | StepName::SafetyWork => self.safety_work_done,
+            StepName::WrittenSummary => self.written_summary_sent,
+            StepName::PreventativeStart => self.preventative_started,
+            StepName::PreventativeBackstop => {
+                self.not_reasonably_practicable.as_ref().and(self.preventative_started)
+            }
+        }
+    }
+
+    /// Why `step` does not apply, if it does not.
+    fn not_required(&self, step: StepName, deadline: Option<&Deadline>) -> Option<String> {
+        let no_hazard = self.investigation.is_some_and(|i| i.outcome == InvestigationOutcome::NoHazard);
+        match step {
+            StepName::EmergencyMakeSafe
+            | StepName::SafetyWork
+            | StepName::PreventativeStart
+            | StepName::PreventativeBackstop
+                if no_hazard =>
+            {
+                Some("the investigation found no hazard".to_owned())
+            }
+            StepName::PreventativeStart => self.not_reasonably_practicable.as_ref().map(|(at, reason)| {
+                format!("not reasonably practicable ({reason}), recorded {at}; the 12-week backstop applies")
+            }),
+            StepName::PreventativeBackstop if self.not_reasonably_practicable.is_none() => Some(
+                "applies only if beginning preventative work within its period is recorded as not \
+                 reasonably practicable"
+                    .to_owned(),
+            ),
+            StepName::WrittenSummary => {
+                let ends = deadline?.ends_at;
+                let done_in_time = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t < ends);
+                (self.investigation.is_some_and(|i| i.outcome == InvestigationOutcome::HazardFound)
+                    && done_in_time(self.safety_work_done)
+                    && done_in_time(self.preventative_completed))
+                .then(|| "all work was done within the period".to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    fn step_view(
+        &self,
+        rule: &StepRule,
+        triggers: &Triggers,
+        as_of: DateTime<Utc>,
+        calendar: &Calendar,
+        rules: &AwaabRules,
+        policy: &StatusPolicy,
+    ) -> Result<StepView, DeadlineError> {
+        let deadline = compute_deadline(rule, triggers, calendar, rules)?;
+        let step = rule.name;
+        let met = self.met_at(step).map(|at| (at, deadline.as_ref().is_none_or(|d| at < d.ends_at)));
+        let awaiting = StepStatus::AwaitingTrigger {
+            trigger: rule.counted_from.first().copied().unwrap_or(Trigger::Awareness),
+        };
+        let status = match (met, self.not_required(step, deadline.as_ref()), &deadline) {
+            // Work begun in time counts even if "not reasonably practicable" was also recorded.
+            (Some((at, true)), _, _) => StepStatus::Met { at, on_time: true },
+            // A clock that has not started is waiting, even for a conditional step: its
+            // condition can still be recorded once the trigger happens.
+            (None, _, None) => match self.stopped {
+                Some((at, reason)) => StepStatus::Stopped { at, reason },
+                None => awaiting,
+            },
+            (_, Some(reason), _) => StepStatus::NotRequired { reason },
+            (Some((at, on_time)), None, _) => StepStatus::Met { at, on_time },
+            (None, None, Some(d)) => match self.stopped {
+                Some((at, reason)) => StepStatus::Stopped { at, reason },
+                None => {
+                    let last_day = match d.due {
+                        Due::Date(day) if rule.basis == Basis::WorkingDays => Some(day),
+                        _ => None,
+                    };
+                    running_status(as_of, d.counted_from.at, d.ends_at, last_day, calendar, policy)
+                }
+            },
+        };
+        Ok(StepView { step, deadline, status })
+    }
+
+    fn triage_view(&self, as_of: DateTime<Utc>, calendar: &Calendar, policy: &StatusPolicy) -> TriageView {
+        let due = self
+            .opened_at
+            .checked_add_signed(Duration::hours(i64::from(policy.triage_review_hours)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let status = match (self.triaged_at, self.stopped) {
+            (Some(at), _) => StepStatus::Met { at, on_time: at < due },
+            (None, Some((at, reason))) => StepStatus::Stopped { at, reason },
+            (None, None) => running_status(as_of, self.opened_at, due, None, calendar, policy),
+        };
+        TriageView { due, status }
+    }
+
+    /// Every step of the case's track with its deadline and status as of `now` (or as of
+    /// closure, for a closed case).
+    pub fn view(
+        &self,
+        now: DateTime<Utc>,
+        calendar: &Calendar,
+        rules: &AwaabRules,
+        policy: &StatusPolicy,
+    ) -> Result<CaseView, DeadlineError> {
+        let as_of = self.closed_at.map_or(now, |closed| closed.min(now));
+        let scope = match (self.track, self.awareness) {
+            (Some(track), Some(aware)) => Some(rules.scope(track, self.hazard, local_date(aware))),
+            _ => None,
+        };
+        let mut steps = Vec::new();
+        if let (Some(track), Some(awareness)) = (self.track, self.awareness) {
+            let triggers = Triggers { awareness, investigation_concluded: self.investigation.map(|i| i.at) };
+            for rule in rules.steps_for(track) {
+                let view = match &scope {
+                    Some(Scope::OutOfScope { reason }) => StepView {
+                        step: rule.name,
+                        deadline: None,
+                        status: StepStatus::NotRequired { reason: reason.clone() },
+                    },
+                    _ => self.step_view(rule, &triggers, as_of, calendar, rules, policy)?,
+                };
+                steps.push(view);
+            }
+        }
+        let safety_step = match self.track {
+            Some(Track::Emergency) => Some(StepName::EmergencyMakeSafe),
+            Some(Track::Significant) => Some(StepName::SafetyWork),
+            None => None,
+        };
+        let needed_from = safety_step.and_then(|name| steps.iter().find(|s| s.step == name)).and_then(|s| {
+            match (&s.status, &s.deadline) {
+                (StepStatus::Overdue | StepStatus::Met { on_time: false, .. }, Some(d)) => Some(d.ends_at),
+                _ => None,
+            }
+        });
+        Ok(CaseView {
+            state: self.state,
+            hazard: self.hazard,
+            taxonomy: TAXONOMY_VERSION.to_owned(),
+            track: self.track,
+            awareness: self.awareness,
+            scope,
+            triage: self.triage_view(as_of, calendar, policy),
+            steps,
+            alternative_accommodation: AlternativeAccommodationView {
+                needed_from,
+                offered_at: self.alternative_accommodation_offered,
+                provided_at: self.alternative_accommodation_provided,
+            },
+            evaluated_at: as_of,
+            calendar_version: calendar.version().to_owned(),
+            rules_version: rules.version().to_owned(),
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! Alerts and the evidence that explains them, as the collector stores them (JSON via serde).
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::indicators::ConditionsBasis;
+use crate::material::MaterialClass;
+use crate::rule::{Hazard, Metric, Severity};
+
+/// Which rule, in which version, on which basis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub version: u32,
+    pub ruleset_version: String,
+    pub basis: String,
+}
+
+/// A span of time in the data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl TimeWindow {
+    pub fn hours(&self) -> f64 {
+        (self.end - self.start).num_milliseconds() as f64 / 3_600_000.0
+    }
+}
+
+/// Statistics of the readings in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    pub readings: u64,
+    /// Mean of the readings' values.
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub latest: f64,
+}
+
+/// One UTC day of a day-based rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DailyMean {
+    pub date: NaiveDate,
+    /// Time-weighted mean of the metric over the covered part of the day.
+    pub mean: f64,
+    pub covered_hours: f64,
+    /// Counted toward raising (mean above threshold with enough coverage).
+    pub above: bool,
+    /// Counted toward clearing (mean at or below threshold with enough coverage).
+    pub below: bool,
+}
+
+/// Days of a day-based rule's window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayCounts {
+    pub window_days: u32,
+    pub days_above: u32,
+    pub days_below: u32,
+    /// Days with too little data to count either way.
+    pub days_without_enough_data: u32,
+    pub days: Vec<DailyMean>,
+}
+
+/// The values behind a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    Readings(WindowStats),
+    Days(DayCounts),
+    Silence { last_reading_at: DateTime<Utc>, hours_without_data: f64 },
+}
+
+/// How a mould index was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MouldContext {
+    pub model_version: String,
+    pub material: MaterialClass,
+    pub basis: ConditionsBasis,
+    pub peak_index: f64,
+}
+
+/// One active rule and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: RuleRef,
+    pub severity: Severity,
+    /// `None` for the no-data rule.
+    pub metric: Option<Metric>,
+    /// When the rule's condition was first met for long enough (data time).
+    pub active_since: DateTime<Utc>,
+    pub window: TimeWindow,
+    pub evidence: Evidence,
+    /// Some values in the window are ESTIMATES (surface from the temperature factor).
+    pub includes_estimates: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mould: Option<MouldContext>,
+    /// One sentence for people.
+    pub explanation: String,
+}
+
+/// The one open alert of a room for a hazard; its findings are the rules currently active.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HazardAlert {
+    pub hazard: Hazard,
+    /// The highest severity among the findings.
+    pub severity: Severity,
+    /// Earliest `active_since` of the findings.
+    pub since: DateTime<Utc>,
+    /// Most severe first, then by rule id.
+    pub findings: Vec<Finding>,
+}
+
+impl HazardAlert {
+    pub(crate) fn from_findings(hazard: Hazard, mut findings: Vec<Finding>) -> Option<HazardAlert> {
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.rule.id.cmp(&b.rule.id)));
+        let severity = findings.iter().map(|f| f.severity).max()?;
+        let since = findings.iter().map(|f| f.active_since).min()?;
+        Some(HazardAlert { hazard, severity, since, findings })
+    }
+
+    /// Ids of the active rules, in finding order.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        self.findings.iter().map(|f| f.rule.id.as_str()).collect()
+    }
+
+    /// The findings' explanations, one per line.
+    pub fn explanation(&self) -> String {
+        let lines: Vec<&str> = self.findings.iter().map(|f| f.explanation.as_str()).collect();
+        lines.join("\n")
+    }
+}
+
+/// What happened to a room's alert for a hazard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionKind {
+    Raised,
+    /// Still open, but its severity or its set of active rules changed.
+    Updated,
+    Cleared,
+}
+
+/// A change to report (and to store) after a reading or an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertTransition {
+    pub kind: TransitionKind,
+    pub hazard: Hazard,
+    /// The alert now (raised, updated) or as it last stood (cleared).
+    pub alert: HazardAlert,
+    /// For `Cleared`: when the data showed the hazard gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// The `now` of the evaluation that produced this transition.
+    pub evaluated_at: DateTime<Utc>,
+    pub ruleset_version: String,
+}
+
+impl AlertTransition {
+    /// A one-paragraph summary for people.
+    pub fn explanation(&self) -> String {
+        let head = match self.kind {
+            TransitionKind::Raised => format!("{} alert raised ({})", self.hazard, self.alert.severity),
+            TransitionKind::Updated => format!("{} alert now {}", self.hazard, self.alert.severity),
+            TransitionKind::Cleared => match self.cleared_at {
+                Some(at) => format!("{} alert cleared at {}", self.hazard, stamp(at)),
+                None => format!("{} alert cleared", self.hazard),
+            },
+        };
+        format!("{head}:\n{}", self.alert.explanation())
+    }
+}
+
+/// Seconds-precision RFC 3339, as in every explanation.
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}

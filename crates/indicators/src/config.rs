@@ -1,0 +1,205 @@
+//! Engine configuration with working defaults, and its validation.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+use crate::indicators::PointSettings;
+use crate::material::MaterialClass;
+use crate::rule::{default_rules, Condition, Rule, DEFAULT_RULESET_VERSION};
+use crate::surface::{DEFAULT_CONDENSATION_WARNING_MARGIN_C, DEFAULT_F_RSI};
+
+/// Everything the engine needs to know; every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    /// Material class for the mould index (default: sensitive).
+    pub material: MaterialClass,
+    /// Temperature factor used to ESTIMATE the surface temperature without a probe.
+    pub f_rsi: f64,
+    /// Outdoor temperature assumed when a reading carries none (e.g. a design winter value);
+    /// `None` means no estimate without a weather feed.
+    pub assumed_outdoor_temperature_c: Option<f64>,
+    /// Dew-point margin (°C) below which condensation is near.
+    pub condensation_warning_margin_c: f64,
+    /// Longer gaps between readings are "no data": they break sustained windows, and the mould
+    /// index holds a reading's conditions for at most this long.
+    #[serde(with = "humantime_serde")]
+    pub max_gap: Duration,
+    /// How late (behind the newest reading) a reading may arrive and still be placed in order.
+    /// Older ones are refused with [`crate::IngestError::TooLate`].
+    #[serde(with = "humantime_serde")]
+    pub reorder_window: Duration,
+    /// Version label of `rules`, stored with every alert.
+    pub ruleset_version: String,
+    pub rules: Vec<Rule>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            material: MaterialClass::default(),
+            f_rsi: DEFAULT_F_RSI,
+            assumed_outdoor_temperature_c: None,
+            condensation_warning_margin_c: DEFAULT_CONDENSATION_WARNING_MARGIN_C,
+            max_gap: Duration::from_secs(2 * 3600),
+            reorder_window: Duration::from_secs(6 * 3600),
+            ruleset_version: DEFAULT_RULESET_VERSION.to_owned(),
+            rules: default_rules(),
+        }
+    }
+}
+
+/// A configuration the engine refuses to run with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("f_rsi {0} must be in (0, 1]")]
+    TemperatureFactor(f64),
+    #[error("{field} must be a finite number, got {value}")]
+    NotFinite { field: String, value: f64 },
+    #[error("{field} must be between {min:?} and {max:?}, got {value:?}")]
+    DurationOutOfRange { field: String, value: Duration, min: Duration, max: Duration },
+    #[error("rule id {0:?} is used twice")]
+    DuplicateRule(String),
+    #[error("a rule has an empty id")]
+    EmptyRuleId,
+    #[error("rule {id}: clear level {clear_at} is on the wrong side of threshold {threshold} (hysteresis must point to the safe side)")]
+    Hysteresis { id: String, threshold: f64, clear_at: f64 },
+    #[error("rule {id}: {reason}")]
+    DayWindow { id: String, reason: String },
+}
+
+/// The validated configuration in the units the engine computes with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub config: EngineConfig,
+    pub max_gap: TimeDelta,
+    pub reorder_window: TimeDelta,
+}
+
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+fn delta(field: &str, value: Duration, min: Duration) -> Result<TimeDelta, ConfigError> {
+    let out_of_range =
+        || ConfigError::DurationOutOfRange { field: field.to_owned(), value, min, max: MAX_DURATION };
+    if value < min || value > MAX_DURATION {
+        return Err(out_of_range());
+    }
+    TimeDelta::from_std(value).map_err(|_| out_of_range())
+}
+
+fn finite(field: String, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::NotFinite { field, value })
+    }
+}
+
+impl Settings {
+    pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
+        if !(config.f_rsi > 0.0 && config.f_rsi <= 1.0) {
+            return Err(ConfigError::TemperatureFactor(config.f_rsi));
+        }
+        finite("condensation_warning_margin_c".into(), config.condensation_warning_margin_c)?;
+        if let Some(t) = config.assumed_outdoor_temperature_c {
+            finite("assumed_outdoor_temperature_c".into(), t)?;
+        }
+        let max_gap = delta("max_gap", config.max_gap, Duration::from_secs(1))?;
+        let reorder_window = delta("reorder_window", config.reorder_window, Duration::ZERO)?;
+        let mut ids = BTreeSet::new();
+        for rule in &config.rules {
+            if rule.id.is_empty() {
+                return Err(ConfigError::EmptyRuleId);
+            }
+            if !ids.insert(rule.id.as_str()) {
+                return Err(ConfigError::DuplicateRule(rule.id.clone()));
+            }
+            validate_rule(rule)?;
+        }
+        Ok(Settings { config, max_gap, reorder_window })
+    }
+
+    pub fn point(&self) -> PointSettings {
+        PointSettings {
+            f_rsi: self.config.f_rsi,
+            assumed_outdoor_temperature_c: self.config.assumed_outdoor_temperature_c,
+            condensation_warning_margin_c: self.config.condensation_warning_margin_c,
+        }
+    }
+}
+
+fn validate_rule(rule: &Rule) -> Result<(), ConfigError> {
+    let id = &rule.id;
+    match &rule.condition {
+        Condition::Sustained { comparison, threshold, clear_at, raise_after, clear_after, .. } => {
+            finite(format!("{id}.threshold"), *threshold)?;
+            finite(format!("{id}.clear_at"), *clear_at)?;
+            let safe_side =
+                if comparison.is_upward() { clear_at <= threshold } else { clear_at >= threshold };
+            if !safe_side {
+                return Err(ConfigError::Hysteresis {
+                    id: id.clone(),
+                    threshold: *threshold,
+                    clear_at: *clear_at,
+                });
+            }
+            delta(&format!("{id}.raise_after"), *raise_after, Duration::ZERO)?;
+            delta(&format!("{id}.clear_after"), *clear_after, Duration::ZERO)?;
+        }
+        Condition::MostDays {
+            threshold, window_days, raise_days, clear_dry_days, min_day_coverage, ..
+        } => {
+            finite(format!("{id}.threshold"), *threshold)?;
+            let reason = if !(1..=62).contains(window_days) {
+                Some(format!("window_days {window_days} must be 1..=62"))
+            } else if !(1..=*window_days).contains(raise_days) {
+                Some(format!("raise_days {raise_days} must be 1..={window_days}"))
+            } else if !(1..=*window_days).contains(clear_dry_days) {
+                Some(format!("clear_dry_days {clear_dry_days} must be 1..={window_days}"))
+            } else if *min_day_coverage == Duration::ZERO || *min_day_coverage > Duration::from_secs(86_400) {
+                Some("min_day_coverage must be more than 0 and at most 24h".to_owned())
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(ConfigError::DayWindow { id: id.clone(), reason });
+            }
+        }
+        Condition::NoData { after } => {
+            delta(&format!("{id}.after"), *after, Duration::from_secs(1))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Comparison;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::new(EngineConfig::default()).expect("default config must validate");
+    }
+
+    #[test]
+    fn hysteresis_on_the_wrong_side_is_refused() {
+        let mut config = EngineConfig::default();
+        if let Condition::Sustained { clear_at, comparison, .. } = &mut config.rules[0].condition {
+            assert_eq!(*comparison, Comparison::Above);
+            *clear_at = 75.0;
+        }
+        assert!(matches!(Settings::new(config), Err(ConfigError::Hysteresis { .. })));
+    }
+
+    #[test]
+    fn config_round_trips_through_json_with_readable_durations() {
+        let json = serde_json::to_string(&EngineConfig::default()).expect("serialize");
+        assert!(json.contains("\"max_gap\":\"2h\""), "{json}");
+        let back: EngineConfig = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, EngineConfig::default());
+    }
+}

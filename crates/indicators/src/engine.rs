@@ -1,0 +1,60 @@
+//! The entry point: a validated configuration applied to room states.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::AlertTransition;
+use crate::config::{ConfigError, EngineConfig, Settings};
+use crate::indicators::Indicators;
+use crate::reading::{ReadingError, RoomReading};
+use crate::room::{IngestError, Placement, RoomState};
+
+/// Applies one configuration (material class, rules, gap and reorder limits) to any number of
+/// rooms. Holds no per-room data and no clock: callers pass the room and `now`.
+#[derive(Debug, Clone)]
+pub struct HazardEngine {
+    settings: Settings,
+}
+
+/// The result of taking one reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ingested {
+    pub placement: Placement,
+    /// Alerts raised, updated or cleared by this reading (and by `now`, for "offline").
+    pub transitions: Vec<AlertTransition>,
+}
+
+impl HazardEngine {
+    pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
+        Ok(HazardEngine { settings: Settings::new(config)? })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.settings.config
+    }
+
+    /// Takes one committed reading into `room` and reports the alert transitions, with the
+    /// no-data rules judged at `now`.
+    pub fn ingest(
+        &self,
+        room: &mut RoomState,
+        reading: &RoomReading,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested, IngestError> {
+        let placement = room.insert(&self.settings, reading)?;
+        let transitions = room.reconcile(&self.settings, now);
+        Ok(Ingested { placement, transitions })
+    }
+
+    /// Re-judges `room` at `now` without a new reading: this is how "no data for 48 h" is
+    /// raised. Call it periodically for every room.
+    pub fn evaluate(&self, room: &mut RoomState, now: DateTime<Utc>) -> Vec<AlertTransition> {
+        room.reconcile(&self.settings, now)
+    }
+
+    /// The indicators of a single reading (no history: mould index 0).
+    pub fn indicators(&self, reading: &RoomReading) -> Result<Indicators, ReadingError> {
+        reading.validate()?;
+        Ok(Indicators::of(reading, &self.settings.point()))
+    }
+}

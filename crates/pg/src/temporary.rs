@@ -1,0 +1,99 @@
+//! Throw-away clusters for tests and benchmarks, and the clean-up of ones whose owner died.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Once;
+
+use crate::account::{current_uid, ServerAccount};
+use crate::binaries::PgBinaries;
+use crate::error::PgError;
+use crate::layout::Layout;
+use crate::options::PgOptions;
+use crate::ownership::Ownership;
+use crate::pg_ctl::{self, StopMode};
+use crate::server::PrivatePostgres;
+
+/// Name prefix of temporary cluster directories in the system temp directory.
+pub const TEMPORARY_PREFIX: &str = "dampwatch-pg-tmp-";
+
+impl PrivatePostgres {
+    /// A fresh, non-durable cluster in a new directory under the system temp directory, on a
+    /// free port, with an empty `dampwatch` database. Stopped and deleted on drop.
+    ///
+    /// Made for tests that run in parallel, one cluster each: the cluster is copied from a
+    /// per-machine template built once, so a start costs a copy plus the server start. The
+    /// first call in each process also stops and deletes temporary clusters whose owning
+    /// process has died (see [`reap_abandoned_temporary_clusters`]).
+    pub fn temporary() -> Result<Self, PgError> {
+        static REAP_ONCE: Once = Once::new();
+        REAP_ONCE.call_once(|| {
+            reap_abandoned_temporary_clusters();
+        });
+        let account = ServerAccount::detect()?;
+        let dir = tempfile::Builder::new()
+            .prefix(TEMPORARY_PREFIX)
+            .tempdir()
+            .map_err(PgError::io("create a directory in", &std::env::temp_dir()))?;
+        if account.is_separate() {
+            // tempfile makes it 0700; the server account only needs to pass through.
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
+                .map_err(PgError::io("set mode of", dir.path()))?;
+        }
+        let options = PgOptions { data_dir: dir.path().to_path_buf(), port: None, durable: false };
+        Self::open(options, Some(dir))
+    }
+}
+
+/// Stops and deletes this user's temporary clusters whose owning process has died without
+/// cleaning up (killed, aborted), and returns how many were removed. Live ones are untouched:
+/// their owner holds the directory's lock. Normally each server's watchdog does this within a
+/// second; this catches the rest (say, the watchdog was killed along with its owner).
+pub fn reap_abandoned_temporary_clusters() -> usize {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = fs::read_dir(&temp) else {
+        return 0;
+    };
+    let mut tools: Option<Option<(PgBinaries, ServerAccount)>> = None;
+    let mut reaped = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && Some(m.uid()) == current_uid());
+        if !ours || !entry.file_name().to_string_lossy().starts_with(TEMPORARY_PREFIX) {
+            continue;
+        }
+        let layout = Layout::new(path.clone());
+        // No owner record yet: a cluster still being set up by a live process.
+        if !layout.owner().exists() {
+            continue;
+        }
+        let Ok(Some(ownership)) = Ownership::try_acquire(&layout) else {
+            continue;
+        };
+        if layout.postmaster_pid().exists() {
+            let tools = tools
+                .get_or_insert_with(|| Some((PgBinaries::locate().ok()?, ServerAccount::detect().ok()?)));
+            let Some((bins, account)) = tools else {
+                continue;
+            };
+            if let Err(err) = pg_ctl::stop(bins, account, &layout, StopMode::Immediate) {
+                tracing::warn!(dir = %path.display(), error = %err, "could not stop an abandoned temporary PostgreSQL");
+                continue;
+            }
+        }
+        drop(ownership);
+        if remove(&path) {
+            tracing::info!(dir = %path.display(), "removed an abandoned temporary PostgreSQL cluster");
+            reaped += 1;
+        }
+    }
+    reaped
+}
+
+/// Another reaper or the dead owner's watchdog may be removing the same directory.
+fn remove(path: &Path) -> bool {
+    match fs::remove_dir_all(path) {
+        Ok(()) => true,
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+    }
+}

@@ -1,0 +1,31 @@
+//! Connection URLs for the private server.
+
+use crate::SUPERUSER;
+
+/// `postgres://dampwatch@127.0.0.1:PORT/DB`, with `db` percent-encoded.
+pub(crate) fn url(port: u16, db: &str) -> String {
+    format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{}", percent_encode(db))
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_loopback_urls() {
+        assert_eq!(url(5999, "dampwatch"), "postgres://dampwatch@127.0.0.1:5999/dampwatch");
+        assert_eq!(url(1, "a b/é"), "postgres://dampwatch@127.0.0.1:1/a%20b%2F%C3%A9");
+    }
+}

@@ -1,0 +1,159 @@
+//! The `dampwatch pki` subcommands. The `dampwatch` binary embeds [`PkiCommand`] and hands it to
+//! [`run`]; output is one readable line per fact, and never contains a private key.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use chrono::Utc;
+
+use crate::{
+    init, issue_device, issue_service, list, revoke, Credential, InitOptions, IssueOptions, Revocation,
+    DEFAULT_VALIDITY_DAYS,
+};
+
+/// Where development credentials live unless `--dir` says otherwise (ignored by git).
+pub const DEFAULT_DIR: &str = "certs";
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum PkiCommand {
+    /// Create a development CA, the gateway's server certificate, the collector's client
+    /// certificate and an empty CRL.
+    Init {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Replace an existing CA (every certificate it signed stops being trusted).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a device's TLS client certificate and Ed25519 signing key.
+    IssueDevice {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Landlord id (becomes the certificate's O).
+        #[arg(long)]
+        landlord: String,
+        /// Device id (becomes the certificate's CN).
+        #[arg(long)]
+        device: String,
+        /// Certificate lifetime in days.
+        #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
+        days: u32,
+        /// Re-issue an existing device with new keys (rotation).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a client certificate for a Dampwatch service.
+    IssueService {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Service name (becomes the certificate's CN).
+        #[arg(long)]
+        name: String,
+        /// Certificate lifetime in days.
+        #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
+        days: u32,
+        /// Re-issue an existing service certificate with a new key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add a device's certificates to the CRL.
+    Revoke {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        #[arg(long)]
+        device: String,
+    },
+    /// Show every credential with its age, expiry and rotation status.
+    List {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// Runs one `pki` subcommand, writing its confirmation to `out`.
+pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match cmd {
+        PkiCommand::Init { dir, force } => {
+            let report = init(&dir, InitOptions { force, ..InitOptions::default() })?;
+            let verb = if report.replaced { "replaced" } else { "created" };
+            writeln!(out, "{verb} CA {}", report.ca_cert.display())?;
+            writeln!(out, "issued gateway certificate {}", report.gateway_cert.display())?;
+            writeln!(out, "issued collector certificate {}", report.collector_cert.display())?;
+            writeln!(out, "wrote CRL {}", report.crl.display())?;
+        }
+        PkiCommand::IssueDevice { dir, landlord, device, days, force } => {
+            let issued = issue_device(&dir, &landlord, &device, IssueOptions { validity_days: days, force })?;
+            writeln!(
+                out,
+                "issued device {} of landlord {} (serial {}, {} days): {}",
+                issued.device,
+                issued.landlord,
+                issued.serial,
+                days,
+                issued.cert.display()
+            )?;
+            if let Some(old) = issued.superseded_serial {
+                writeln!(out, "superseded serial {old}; revoke it once the device uses the new one")?;
+            }
+            writeln!(out, "signing public key: {}", issued.signing_public_key_hex())?;
+        }
+        PkiCommand::IssueService { dir, name, days, force } => {
+            let issued = issue_service(&dir, &name, IssueOptions { validity_days: days, force })?;
+            writeln!(
+                out,
+                "issued service {} (serial {}): {}",
+                issued.name,
+                issued.serial,
+                issued.cert.display()
+            )?;
+        }
+        PkiCommand::Revoke { dir, device } => match revoke(&dir, &device)? {
+            Revocation::Revoked { device, serials, at } => {
+                let serials = serials.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                writeln!(out, "revoked device {device} (serial {serials}) at {}", at.to_rfc3339())?;
+            }
+            Revocation::AlreadyRevoked { device, serial, at } => {
+                writeln!(out, "device {device} already revoked (serial {serial}) at {}", at.to_rfc3339())?;
+            }
+        },
+        PkiCommand::List { dir } => {
+            let credentials = list(&dir, Utc::now())
+                .with_context(|| format!("cannot list credentials in {}", dir.display()))?;
+            write_table(&credentials, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints credentials as an aligned table.
+pub fn write_table(credentials: &[Credential], out: &mut dyn Write) -> std::io::Result<()> {
+    let header = ["KIND", "NAME", "SERIAL", "ISSUED", "EXPIRES", "AGE", "STATUS", "SUBJECT"];
+    let rows: Vec<[String; 8]> = credentials
+        .iter()
+        .map(|c| {
+            [
+                c.kind.to_string(),
+                c.name.clone(),
+                c.serial.to_string(),
+                c.issued.format("%Y-%m-%d").to_string(),
+                c.expires.format("%Y-%m-%d").to_string(),
+                format!("{}d", c.age_days),
+                c.status.to_string(),
+                c.subject.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let header = header.map(String::from);
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! `issue-device`: a device's TLS client certificate (CN = device id, O = landlord id) and its
+//! Ed25519 signing key.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::ca;
+use crate::error::{check_id, IdKind, PkiError};
+use crate::index::{subject_key, Index};
+use crate::leaf::{self, Profile};
+use crate::paths::Paths;
+use crate::service::IssueOptions;
+use crate::signing_key::{SigningKey, ED25519_KEY_LEN};
+use crate::validity::{check_days, validity};
+
+/// What was issued to a device. Holds no private key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedDevice {
+    pub landlord: String,
+    pub device: String,
+    pub serial: u64,
+    /// The certificate this one replaced (`force`), still valid until revoked or expired.
+    pub superseded_serial: Option<u64>,
+    /// The Ed25519 public key the collector verifies this device's uplinks with.
+    pub signing_public_key: [u8; ED25519_KEY_LEN],
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub signing_key: PathBuf,
+    pub signing_public_key_file: PathBuf,
+}
+
+impl IssuedDevice {
+    /// The signing public key as 64 lowercase hex digits (as in `signing-key.pub`).
+    pub fn signing_public_key_hex(&self) -> String {
+        hex::encode(self.signing_public_key)
+    }
+}
+
+/// Issues `DIR/devices/D/`: `cert.pem` + `key.pem` (ECDSA P-256, clientAuth) and
+/// `signing-key.pem` + `signing-key.pub` (Ed25519). Refuses to replace an existing device
+/// unless `options.force`; a forced re-issue makes new keys of both kinds (rotation), and the
+/// old serial stays recorded so `revoke` still covers the superseded certificate.
+pub fn issue_device(
+    dir: &Path,
+    landlord: &str,
+    device: &str,
+    options: IssueOptions,
+) -> Result<IssuedDevice, PkiError> {
+    issue_device_at(dir, landlord, device, options, Utc::now())
+}
+
+pub(crate) fn issue_device_at(
+    dir: &Path,
+    landlord: &str,
+    device: &str,
+    options: IssueOptions,
+    now: DateTime<Utc>,
+) -> Result<IssuedDevice, PkiError> {
+    check_id(IdKind::Landlord, landlord)?;
+    check_id(IdKind::Device, device)?;
+    check_days(options.validity_days)?;
+    let paths = Paths::new(dir);
+    let ca = ca::load(&paths)?;
+    let cert = paths.device_cert(device);
+    if cert.exists() && !options.force {
+        return Err(PkiError::AlreadyIssued { kind: IdKind::Device, name: device.to_owned(), path: cert });
+    }
+
+    let index_path = paths.index();
+    let mut index = Index::load(&index_path)?;
+    let subject = subject_key("device", Some(device));
+    let superseded_serial = index.serials_of(&subject).last();
+    let serial = index.issue(&subject, now, &index_path)?;
+    // Reserved before anything is written: a crash can waste a serial, never repeat one.
+    index.save(&index_path)?;
+
+    let key = paths.device_key(device);
+    leaf::issue(
+        Profile::Device { landlord, device },
+        serial,
+        validity(now, options.validity_days)?,
+        &ca,
+        &cert,
+        &key,
+    )?;
+    let signing = SigningKey::generate()?;
+    let (signing_key, signing_public_key_file) =
+        (paths.device_signing_key(device), paths.device_signing_public_key(device));
+    signing.write(&signing_key, &signing_public_key_file)?;
+
+    Ok(IssuedDevice {
+        landlord: landlord.to_owned(),
+        device: device.to_owned(),
+        serial,
+        superseded_serial,
+        signing_public_key: signing.public_key(),
+        cert,
+        key,
+        signing_key,
+        signing_public_key_file,
+    })
+}

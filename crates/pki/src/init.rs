@@ -1,0 +1,94 @@
+//! `init`: a new development CA with the gateway's server certificate, the collector's client
+//! certificate and an empty CRL, all in one directory.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::PkiError;
+use crate::files::{self, Secrecy};
+use crate::index::{subject_key, Index};
+use crate::leaf::{self, Profile};
+use crate::paths::{Paths, COLLECTOR_SERVICE};
+use crate::validity::{check_days, validity, CA_VALIDITY_DAYS, DEFAULT_VALIDITY_DAYS};
+use crate::{ca, crl};
+
+/// How to run [`init`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitOptions {
+    /// Replace an existing CA. Every certificate the old CA signed stops being trusted.
+    pub force: bool,
+    /// Lifetime of the gateway and service certificates, in days (the CA lives ten years).
+    pub validity_days: u32,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions { force: false, validity_days: DEFAULT_VALIDITY_DAYS }
+    }
+}
+
+/// What [`init`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitReport {
+    pub ca_cert: PathBuf,
+    pub gateway_cert: PathBuf,
+    pub collector_cert: PathBuf,
+    pub crl: PathBuf,
+    /// True when an existing CA was replaced (`force`).
+    pub replaced: bool,
+}
+
+/// True when `dir` already holds a CA (what `init` would refuse to overwrite).
+pub fn is_initialized(dir: &Path) -> bool {
+    Paths::new(dir).ca_cert().exists()
+}
+
+/// Creates the development PKI in `dir`: `ca.pem` + `ca-key.pem`, `gateway/{cert,key}.pem`,
+/// `services/collector/{cert,key}.pem` and `crl.pem`. Refuses to replace an existing CA unless
+/// `options.force`. Serial numbers continue from an existing `index.json`, so even after a
+/// forced re-initialisation no serial is used twice.
+pub fn init(dir: &Path, options: InitOptions) -> Result<InitReport, PkiError> {
+    init_at(dir, options, Utc::now())
+}
+
+pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> Result<InitReport, PkiError> {
+    check_days(options.validity_days)?;
+    let paths = Paths::new(dir);
+    let replaced = paths.ca_cert().exists();
+    if replaced && !options.force {
+        return Err(PkiError::CaExists { path: paths.ca_cert() });
+    }
+    let index_path = paths.index();
+    let mut index = Index::load_or_default(&index_path)?;
+    let ca_serial = index.issue(&subject_key("ca", None), now, &index_path)?;
+    let gateway_serial = index.issue(&subject_key("gateway", None), now, &index_path)?;
+    // Serials are reserved in the saved index before any certificate exists: a crash can waste
+    // a serial but never hand the same one out twice.
+    index.save(&index_path)?;
+
+    let ca = ca::create(ca_serial, validity(now, CA_VALIDITY_DAYS)?)?;
+    files::write_atomic(&paths.ca_key(), ca.key().serialize_pem().as_bytes(), Secrecy::Private)?;
+    files::write_atomic(&paths.ca_cert(), ca.pem().as_bytes(), Secrecy::Public)?;
+
+    let leaf_validity = validity(now, options.validity_days)?;
+    leaf::issue(
+        Profile::Gateway,
+        gateway_serial,
+        leaf_validity,
+        &ca,
+        &paths.gateway_cert(),
+        &paths.gateway_key(),
+    )?;
+    crate::service::issue_with(&paths, &mut index, &ca, COLLECTOR_SERVICE, options.validity_days, now)?;
+
+    crl::write(&paths, &mut index, &ca, now)?;
+    index.save(&index_path)?;
+    Ok(InitReport {
+        ca_cert: paths.ca_cert(),
+        gateway_cert: paths.gateway_cert(),
+        collector_cert: paths.collector_cert(),
+        crl: paths.crl(),
+        replaced,
+    })
+}

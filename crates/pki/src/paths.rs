@@ -1,0 +1,112 @@
+//! The file layout of a PKI directory. Every other crate asks [`Paths`] for a file name instead
+//! of spelling it, so the layout can change in one place.
+//!
+//! ```text
+//! DIR/ca.pem, DIR/ca-key.pem          development root CA
+//! DIR/crl.pem                         revocation list signed by the CA
+//! DIR/index.json                      serials issued and revoked (state of this tool)
+//! DIR/gateway/{cert,key}.pem          gateway TLS server certificate
+//! DIR/services/NAME/{cert,key}.pem    service client certificates (NAME = collector, ...)
+//! DIR/devices/D/{cert,key}.pem        device TLS client certificate
+//! DIR/devices/D/signing-key.pem       device Ed25519 signing key (PKCS#8)
+//! DIR/devices/D/signing-key.pub       its public key, hex
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The service name of the collector's client certificate.
+pub const COLLECTOR_SERVICE: &str = "collector";
+
+/// Names every file of a PKI directory. Ids passed in must already be validated (the issuing
+/// functions do that), since they become path components.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    dir: PathBuf,
+}
+
+impl Paths {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Paths { dir: dir.into() }
+    }
+
+    /// The PKI directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    pub fn ca_key(&self) -> PathBuf {
+        self.dir.join("ca-key.pem")
+    }
+
+    pub fn crl(&self) -> PathBuf {
+        self.dir.join("crl.pem")
+    }
+
+    pub fn index(&self) -> PathBuf {
+        self.dir.join("index.json")
+    }
+
+    pub fn gateway_dir(&self) -> PathBuf {
+        self.dir.join("gateway")
+    }
+
+    pub fn gateway_cert(&self) -> PathBuf {
+        self.gateway_dir().join("cert.pem")
+    }
+
+    pub fn gateway_key(&self) -> PathBuf {
+        self.gateway_dir().join("key.pem")
+    }
+
+    pub fn services_dir(&self) -> PathBuf {
+        self.dir.join("services")
+    }
+
+    pub fn service_dir(&self, name: &str) -> PathBuf {
+        self.services_dir().join(name)
+    }
+
+    pub fn service_cert(&self, name: &str) -> PathBuf {
+        self.service_dir(name).join("cert.pem")
+    }
+
+    pub fn service_key(&self, name: &str) -> PathBuf {
+        self.service_dir(name).join("key.pem")
+    }
+
+    pub fn collector_cert(&self) -> PathBuf {
+        self.service_cert(COLLECTOR_SERVICE)
+    }
+
+    pub fn collector_key(&self) -> PathBuf {
+        self.service_key(COLLECTOR_SERVICE)
+    }
+
+    pub fn devices_dir(&self) -> PathBuf {
+        self.dir.join("devices")
+    }
+
+    pub fn device_dir(&self, device: &str) -> PathBuf {
+        self.devices_dir().join(device)
+    }
+
+    pub fn device_cert(&self, device: &str) -> PathBuf {
+        self.device_dir(device).join("cert.pem")
+    }
+
+    pub fn device_key(&self, device: &str) -> PathBuf {
+        self.device_dir(device).join("key.pem")
+    }
+
+    pub fn device_signing_key(&self, device: &str) -> PathBuf {
+        self.device_dir(device).join("signing-key.pem")
+    }
+
+    pub fn device_signing_public_key(&self, device: &str) -> PathBuf {
+        self.device_dir(device).join("signing-key.pub")
+    }
+}

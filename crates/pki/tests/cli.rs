@@ -1,0 +1,76 @@
+//! The `dampwatch pki` subcommands as an operator uses them: parsed from arguments, run, and
+//! their output read.
+
+use clap::Parser;
+use dampwatch_pki::cli::{run, PkiCommand};
+
+#[derive(Parser)]
+struct Dampwatch {
+    #[command(subcommand)]
+    pki: PkiCommand,
+}
+
+fn pki(args: &[&str]) -> anyhow::Result<String> {
+    let cmd = Dampwatch::try_parse_from(std::iter::once("pki").chain(args.iter().copied()))?.pki;
+    let mut out = Vec::new();
+    run(cmd, &mut out)?;
+    let out = String::from_utf8(out)?;
+    assert!(!out.contains("PRIVATE KEY"), "a private key was printed:\n{out}");
+    Ok(out)
+}
+
+#[test]
+fn init_issue_revoke_list_read_as_one_line_confirmations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8 path");
+
+    let out = pki(&["init", "--dir", d]).expect("init");
+    assert!(out.lines().next().is_some_and(|l| l.starts_with("created CA ")), "{out}");
+
+    let err = pki(&["init", "--dir", d]).expect_err("second init");
+    assert!(format!("{err:#}").contains("pass --force"), "{err:#}");
+
+    let out = pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-7", "--days", "90"])
+        .expect("issue");
+    assert!(out.contains("issued device dev-7 of landlord acme"), "{out}");
+    let key_line = out.lines().find(|l| l.starts_with("signing public key: ")).expect("key line");
+    let hex = key_line.trim_start_matches("signing public key: ");
+    let on_disk = std::fs::read_to_string(dir.path().join("devices/dev-7/signing-key.pub")).expect("pub");
+    assert_eq!(hex, on_disk.trim());
+    assert_eq!(hex.len(), 64);
+
+    let out = pki(&["revoke", "--dir", d, "--device", "dev-7"]).expect("revoke");
+    assert!(out.starts_with("revoked device dev-7 (serial 4)"), "{out}");
+    let out = pki(&["revoke", "--dir", d, "--device", "dev-7"]).expect("revoke again");
+    assert!(out.starts_with("device dev-7 already revoked"), "{out}");
+
+    let out = pki(&["list", "--dir", d]).expect("list");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("KIND"), "{out}");
+    assert_eq!(lines.len(), 5, "header + ca, gateway, collector, device:\n{out}");
+    let device = lines.iter().find(|l| l.starts_with("device")).expect("device row");
+    assert!(device.contains("revoked") && device.contains("CN=dev-7, O=acme"), "{device}");
+    let gateway = lines.iter().find(|l| l.starts_with("gateway")).expect("gateway row");
+    assert!(gateway.contains(" 0d ") && gateway.contains("current"), "{gateway}");
+}
+
+#[test]
+fn a_bad_device_id_is_reported_with_the_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8 path");
+    pki(&["init", "--dir", d]).expect("init");
+    let err =
+        pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "Dev/1"]).expect_err("bad id");
+    assert!(format!("{err:#}").contains("device id \"Dev/1\" has a character not allowed"), "{err:#}");
+}
+
+#[test]
+fn reissue_with_force_mentions_the_superseded_serial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8 path");
+    pki(&["init", "--dir", d]).expect("init");
+    pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1"]).expect("issue");
+    let out = pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1", "--force"])
+        .expect("rotate");
+    assert!(out.contains("superseded serial 4"), "{out}");
+}

@@ -1,0 +1,243 @@
+//! What `init`, `issue_device` and `issue_service` put on disk: subjects, extensions, modes,
+//! and the refusals.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use dampwatch_pki::{
+    identity_of, init, issue_device, issue_service, load_cert_chain, load_signing_public_key,
+    load_signing_seed, Identity, InitOptions, IssueOptions, Paths, PkiError,
+};
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+use rustls_pki_types::CertificateDer;
+use x509_parser::prelude::*;
+
+fn initialised() -> (tempfile::TempDir, Paths) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    init(dir.path(), InitOptions::default()).expect("init");
+    let paths = Paths::new(dir.path());
+    (dir, paths)
+}
+
+fn der(path: &Path) -> CertificateDer<'static> {
+    load_cert_chain(path).expect("cert").remove(0)
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+fn attrs<'a>(it: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>) -> Vec<String> {
+    it.map(|a| a.as_str().expect("utf8").to_owned()).collect()
+}
+
+#[test]
+fn device_certificate_has_the_device_subject_and_client_auth_only() {
+    let (_dir, paths) = initialised();
+    let issued =
+        issue_device(paths.dir(), "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
+            .expect("issue");
+    let der = der(&paths.device_cert("dev-1"));
+    let (_, cert) = parse_x509_certificate(&der).expect("x509");
+
+    assert_eq!(attrs(cert.subject().iter_common_name()), ["dev-1"]);
+    assert_eq!(attrs(cert.subject().iter_organization()), ["landlord-1"]);
+    assert!(attrs(cert.subject().iter_organizational_unit()).is_empty(), "devices never have an OU");
+    assert_eq!(cert.issuer().to_string(), "CN=Dampwatch Development CA, O=dampwatch");
+
+    let eku = cert.extended_key_usage().expect("eku").expect("eku present").value;
+    assert!(eku.client_auth && !eku.server_auth);
+    let ku = cert.key_usage().expect("ku").expect("ku present").value;
+    assert!(ku.digital_signature() && !ku.key_cert_sign() && !ku.crl_sign());
+    assert!(!cert.is_ca());
+
+    let oid = cert.public_key().algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+    assert_eq!(oid, Some(x509_parser::oid_registry::OID_EC_P256), "ECDSA P-256 key");
+
+    let validity = cert.validity();
+    let days = (validity.not_after.timestamp() - validity.not_before.timestamp()) / 86_400;
+    assert_eq!(days, 30, "validity is the requested 30 days (plus the clock-skew minutes)");
+    assert_eq!(
+        cert.raw_serial(),
+        issued.serial.to_be_bytes().iter().skip_while(|b| **b == 0).copied().collect::<Vec<_>>()
+    );
+
+    assert_eq!(
+        identity_of(&der),
+        Ok(Identity::Device { landlord: "landlord-1".into(), device: "dev-1".into() })
+    );
+}
+
+#[test]
+fn default_device_validity_is_365_days() {
+    let (_dir, paths) = initialised();
+    issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    let der = der(&paths.device_cert("d"));
+    let (_, cert) = parse_x509_certificate(&der).expect("x509");
+    let v = cert.validity();
+    assert_eq!((v.not_after.timestamp() - v.not_before.timestamp()) / 86_400, 365);
+}
+
+#[test]
+fn gateway_and_collector_certificates_have_their_roles() {
+    let (_dir, paths) = initialised();
+
+    let gw = der(&paths.gateway_cert());
+    let (_, gw) = parse_x509_certificate(&gw).expect("x509");
+    let eku = gw.extended_key_usage().expect("eku").expect("eku present").value;
+    assert!(eku.server_auth && !eku.client_auth);
+    let san = gw.subject_alternative_name().expect("san").expect("san present").value;
+    let dns: Vec<&str> = san
+        .general_names
+        .iter()
+        .filter_map(|n| if let GeneralName::DNSName(d) = n { Some(*d) } else { None })
+        .collect();
+    let ips: Vec<&[u8]> = san
+        .general_names
+        .iter()
+        .filter_map(|n| if let GeneralName::IPAddress(ip) = n { Some(*ip) } else { None })
+        .collect();
+    assert_eq!(dns, ["localhost"]);
+    let loopback_v6 = std::net::Ipv6Addr::LOCALHOST.octets();
+    assert_eq!(ips, [&[127u8, 0, 0, 1][..], &loopback_v6[..]]);
+
+    let collector = der(&paths.collector_cert());
+    let (_, parsed) = parse_x509_certificate(&collector).expect("x509");
+    assert_eq!(parsed.subject().to_string(), "CN=collector, O=dampwatch, OU=service");
+    let eku = parsed.extended_key_usage().expect("eku").expect("eku present").value;
+    assert!(eku.client_auth && !eku.server_auth);
+    assert_eq!(identity_of(&collector), Ok(Identity::Service { name: "collector".into() }));
+
+    let ca = der(&paths.ca_cert());
+    let (_, ca) = parse_x509_certificate(&ca).expect("x509");
+    assert!(ca.is_ca());
+    let ku = ca.key_usage().expect("ku").expect("ku present").value;
+    assert!(ku.key_cert_sign() && ku.crl_sign());
+}
+
+#[test]
+fn every_private_key_is_0600() {
+    let (_dir, paths) = initialised();
+    issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    issue_service(paths.dir(), "reporter", IssueOptions::default()).expect("service");
+    for key in [
+        paths.ca_key(),
+        paths.gateway_key(),
+        paths.collector_key(),
+        paths.service_key("reporter"),
+        paths.device_key("d"),
+        paths.device_signing_key("d"),
+    ] {
+        assert_eq!(mode(&key), 0o600, "{}", key.display());
+        let pem = fs::read_to_string(&key).expect("read");
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{}", key.display());
+    }
+}
+
+#[test]
+fn signing_key_matches_the_returned_public_key() {
+    let (_dir, paths) = initialised();
+    let issued = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    let seed = load_signing_seed(&paths.device_signing_key("d")).expect("seed");
+    let pair = Ed25519KeyPair::from_seed_unchecked(&seed).expect("pair");
+    assert_eq!(pair.public_key().as_ref(), issued.signing_public_key);
+    assert_eq!(
+        load_signing_public_key(&paths.device_signing_public_key("d")).expect("pub"),
+        issued.signing_public_key
+    );
+    assert_eq!(issued.signing_public_key_hex().len(), 64);
+}
+
+#[test]
+fn init_refuses_to_replace_a_ca_unless_forced() {
+    let (_dir, paths) = initialised();
+    let before = fs::read(paths.ca_cert()).expect("ca");
+
+    let err = init(paths.dir(), InitOptions::default()).expect_err("second init");
+    assert!(matches!(err, PkiError::CaExists { .. }), "{err:?}");
+    assert!(err.to_string().contains("--force"), "{err}");
+    assert_eq!(fs::read(paths.ca_cert()).expect("ca"), before, "CA untouched");
+
+    let report = init(paths.dir(), InitOptions { force: true, ..InitOptions::default() }).expect("forced");
+    assert!(report.replaced);
+    assert_ne!(fs::read(paths.ca_cert()).expect("ca"), before, "CA replaced");
+}
+
+#[test]
+fn serials_stay_unique_across_a_forced_init() {
+    let (_dir, paths) = initialised();
+    let first = issue_device(paths.dir(), "l", "a", IssueOptions::default()).expect("issue").serial;
+    init(paths.dir(), InitOptions { force: true, ..InitOptions::default() }).expect("forced");
+    let second = issue_device(paths.dir(), "l", "b", IssueOptions::default()).expect("issue").serial;
+    assert!(second > first, "{second} after {first}");
+}
+
+#[test]
+fn issuing_needs_an_initialised_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = issue_device(dir.path(), "l", "d", IssueOptions::default()).expect_err("no ca");
+    assert!(err.to_string().contains("dampwatch pki init"), "{err}");
+}
+
+#[test]
+fn reissuing_a_device_needs_force_and_keeps_the_old_serial() {
+    let (_dir, paths) = initialised();
+    let first = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    let err = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect_err("exists");
+    assert!(matches!(err, PkiError::AlreadyIssued { .. }), "{err:?}");
+    assert!(err.to_string().contains("--force"), "{err}");
+
+    let second = issue_device(paths.dir(), "l", "d", IssueOptions { force: true, ..IssueOptions::default() })
+        .expect("rotate");
+    assert_ne!(second.serial, first.serial);
+    assert_eq!(second.superseded_serial, Some(first.serial));
+    assert_ne!(second.signing_public_key, first.signing_public_key, "rotation makes a new signing key");
+    let index = fs::read_to_string(paths.index()).expect("index");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("json");
+    let serials: Vec<u64> = index["issued"]["device:d"]
+        .as_array()
+        .expect("device entry")
+        .iter()
+        .map(|e| e["serial"].as_u64().expect("serial"))
+        .collect();
+    assert_eq!(serials, vec![first.serial, second.serial]);
+}
+
+#[test]
+fn invalid_ids_are_refused_naming_which_id_and_the_rule() {
+    let (_dir, paths) = initialised();
+    let err =
+        issue_device(paths.dir(), "landlord", "Dev/1", IssueOptions::default()).expect_err("bad device");
+    let msg = err.to_string();
+    assert!(msg.starts_with("device id \"Dev/1\" has a character not allowed at position 1"), "{msg}");
+    assert!(msg.contains("an id must be 1 to 32 characters"), "{msg}");
+
+    let err =
+        issue_device(paths.dir(), "-landlord", "dev", IssueOptions::default()).expect_err("bad landlord");
+    assert!(err.to_string().starts_with("landlord id \"-landlord\" starts or ends with '-'"), "{err}");
+
+    let err = issue_device(paths.dir(), "l", "../../etc", IssueOptions::default()).expect_err("traversal");
+    assert!(matches!(err, PkiError::InvalidId { .. }), "{err:?}");
+    assert!(!paths.dir().join("devices").exists(), "nothing written for refused ids");
+
+    let err = issue_service(paths.dir(), "", IssueOptions::default()).expect_err("empty service");
+    assert!(err.to_string().starts_with("service name \"\" is empty"), "{err}");
+}
+
+#[test]
+fn validity_days_must_be_in_range() {
+    let (_dir, paths) = initialised();
+    let err =
+        issue_device(paths.dir(), "l", "d", IssueOptions { validity_days: 0, force: false }).expect_err("0");
+    assert!(matches!(err, PkiError::InvalidValidity { days: 0, .. }), "{err:?}");
+}
+
+#[test]
+fn a_lost_index_stops_issuing_rather_than_repeating_serials() {
+    let (_dir, paths) = initialised();
+    fs::remove_file(paths.index()).expect("remove index");
+    let err = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect_err("no index");
+    assert!(matches!(err, PkiError::MissingIndex { .. }), "{err:?}");
+    assert!(!paths.device_cert("d").exists());
+}

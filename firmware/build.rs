@@ -1,0 +1,91 @@
+//! Generates the firmware's no-alloc protobuf types from the very same `.proto` files the
+//! servers compile with prost (`proto/dampwatch/v1/*.proto`), with protox (pure Rust, no
+//! `protoc`) and micropb-gen. The golden vectors test proves both sides agree byte for byte.
+//!
+//! The container capacities are derived here from `dampwatch_wire::limits::MAX_UPLINK_BYTES`,
+//! so a change of the limit resizes the types; `src/proto.rs` asserts at compile time that the
+//! largest possible envelope still fits.
+use std::path::{Path, PathBuf};
+
+use dampwatch_wire::ids::MAX_ID_LEN;
+use dampwatch_wire::limits::{MAX_UPLINK_BYTES, SIGNATURE_LEN};
+
+const PACKAGE: &str = ".dampwatch.v1";
+
+/// Longest varint of a 32-bit value, and of a 64-bit one.
+const VARINT32: usize = 5;
+const VARINT64: usize = 10;
+/// Every field number here is below 16, so every tag is one byte.
+const TAG: usize = 1;
+
+/// Bytes of `SignedUplink` around the payload: payload tag and a 2-byte length (payloads stay
+/// below 16 KiB), the signature with tag and length, and `key_id`.
+const ENVELOPE_OVERHEAD: usize = TAG + 2 + TAG + 1 + SIGNATURE_LEN + TAG + VARINT32;
+
+/// Largest `Uplink` header: device id, boot, floor_seq and the two drop counters.
+const UPLINK_HEADER_MAX: usize =
+    (TAG + 1 + MAX_ID_LEN) + 2 * (TAG + VARINT32) + (TAG + 1 + 2 * (TAG + VARINT32));
+
+/// Largest encoded `Reading` inside an `Uplink`, including its own tag and length byte:
+/// seq, time_ms, six 32-bit fields, every one present and at its widest.
+const READING_MAX: usize = TAG + 1 + (TAG + VARINT64) + 7 * (TAG + VARINT32);
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let payload_max = MAX_UPLINK_BYTES - ENVELOPE_OVERHEAD;
+    let readings_max = (payload_max - UPLINK_HEADER_MAX) / READING_MAX;
+
+    // The firmware only ever encodes uplinks and only ever decodes downlinks, so each file gets
+    // just the half of the code it needs (less flash on the device).
+    let mut uplink = generator();
+    uplink.encode_decode(micropb_gen::EncodeDecode::EncodeOnly);
+    uplink.configure(&field("Uplink.device_id"), micropb_gen::Config::new().max_bytes(MAX_ID_LEN as u32));
+    uplink.configure(&field("Uplink.readings"), micropb_gen::Config::new().max_len(readings_max as u32));
+    uplink
+        .configure(&field("SignedUplink.payload"), micropb_gen::Config::new().max_bytes(payload_max as u32));
+    uplink.configure(
+        &field("SignedUplink.signature"),
+        micropb_gen::Config::new().max_bytes(SIGNATURE_LEN as u32),
+    );
+    compile(uplink, "uplink", &out)?;
+
+    let mut downlink = generator();
+    downlink.encode_decode(micropb_gen::EncodeDecode::DecodeOnly);
+    compile(downlink, "downlink", &out)?;
+
+    std::fs::write(
+        out.join("capacities.rs"),
+        format!(
+            "/// Most readings one uplink can carry (capacity of `Uplink.readings`): even the widest\n\
+             /// possible readings fit in `MAX_UPLINK_BYTES`.\n\
+             pub const MAX_BATCH: usize = {readings_max};\n\
+             /// Largest encoded `Uplink` payload (capacity of `SignedUplink.payload`).\n\
+             pub const MAX_PAYLOAD_BYTES: usize = {payload_max};\n"
+        ),
+    )?;
+    Ok(())
+}
+
+fn generator() -> micropb_gen::Generator {
+    let mut g = micropb_gen::Generator::new();
+    g.use_container_heapless();
+    g
+}
+
+fn field(path: &str) -> String {
+    format!("{PACKAGE}.{path}")
+}
+
+fn compile(
+    generator: micropb_gen::Generator,
+    name: &str,
+    out: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let proto = format!("dampwatch/v1/{name}.proto");
+    println!("cargo:rerun-if-changed=../proto/{proto}");
+    let fds = protox::compile([proto.as_str()], ["../proto"])?;
+    let fdset_path = out.join(format!("{name}.fdset"));
+    std::fs::write(&fdset_path, prost::Message::encode_to_vec(&fds))?;
+    generator.compile_fdset_file(&fdset_path, out.join(format!("{name}_micropb.rs")))?;
+    Ok(())
+}

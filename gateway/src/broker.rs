@@ -1,0 +1,73 @@
+//! The embedded MQTT broker core (rumqttd), listening on loopback only.
+//!
+//! rumqttd's own TLS listener is never used: it runs handshakes inside its accept loop, reads
+//! only the certificate's O, has no revocation and no per-client ACL. The gateway terminates
+//! TLS, authorises every packet, and forwards to these plain listeners, which nothing but the
+//! gateway can reach.
+
+use rumqttd::{ConnectionSettings, Router, RouterConfig, Server, ServerSettings};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+
+/// Where the broker's two loopback listeners are.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerAddrs {
+    pub v4: SocketAddr,
+    pub v5: SocketAddr,
+}
+
+fn loopback_port(port: u16) -> std::io::Result<SocketAddr> {
+    if port != 0 {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    // rumqttd binds the address itself and does not report the port it got, so pick a free
+    // one here. Only loopback is used, and a clash fails loudly at bind time.
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
+}
+
+fn settings(name: &str, listen: SocketAddr, cfg: &crate::config::Config) -> ServerSettings {
+    ServerSettings {
+        name: name.into(),
+        listen,
+        tls: None,
+        next_connection_delay_ms: 0,
+        connections: ConnectionSettings {
+            // The gateway already held the client to its own connect timeout.
+            connection_timeout_ms: 10_000,
+            max_payload_size: cfg.limits.max_packet_bytes,
+            // Collectors keep up to this many of their own publishes (acks) in flight.
+            max_inflight_count: 1000,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    }
+}
+
+/// Starts the router thread and both listeners on the current tokio runtime.
+pub fn start(cfg: &crate::config::Config) -> std::io::Result<BrokerAddrs> {
+    let router_cfg = RouterConfig {
+        max_connections: cfg.limits.max_connections + 64,
+        max_outgoing_packet_count: 200,
+        max_segment_size: cfg.broker.max_segment_size,
+        max_segment_count: cfg.broker.max_segment_count,
+        custom_segment: None,
+        initialized_filters: None,
+        shared_subscriptions_strategy: Default::default(),
+    };
+    let addrs =
+        BrokerAddrs { v4: loopback_port(cfg.broker.v4_port)?, v5: loopback_port(cfg.broker.v5_port)? };
+    let router_tx = Router::new(0, router_cfg).spawn();
+    let mut v4 = Server::new(settings("v4", addrs.v4, cfg), router_tx.clone(), rumqttd::protocol::v4::V4);
+    let mut v5 = Server::new(settings("v5", addrs.v5, cfg), router_tx, rumqttd::protocol::v5::V5);
+    tokio::spawn(async move {
+        if let Err(e) = v4.start(rumqttd::LinkType::Remote).await {
+            tracing::error!(error = %e, "broker v4 listener stopped");
+        }
+    });
+    tokio::spawn(async move {
+        if let Err(e) = v5.start(rumqttd::LinkType::Remote).await {
+            tracing::error!(error = %e, "broker v5 listener stopped");
+        }
+    });
+    Ok(addrs)
+}

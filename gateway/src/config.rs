@@ -1,0 +1,204 @@
+//! Gateway configuration: TOML with working defaults. The defaults ARE the commented file
+//! below (`dampwatch-gateway print-config` prints it), so documentation and behaviour cannot
+//! drift apart. Relative paths are resolved against the configuration file's directory.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The commented default configuration.
+pub const DEFAULT_CONFIG: &str = r#"# dampwatch-gateway configuration. Every key is optional; these are the defaults.
+
+[listen]
+# Where devices and services connect with mutual TLS. Use 0.0.0.0:8883 to accept devices
+# from the network.
+address = "127.0.0.1:8883"
+# Prometheus metrics (/metrics) and health (/health) over plain HTTP. Keep it private.
+metrics_address = "127.0.0.1:9883"
+
+[tls]
+# Files made by `dampwatch pki init` (relative paths are resolved against this file).
+ca = "certs/ca.pem"
+cert = "certs/gateway/cert.pem"
+key = "certs/gateway/key.pem"
+# Revoked certificates. Re-read when the file changes (checked every crl_poll_interval) or on
+# SIGHUP; live connections whose certificate is now revoked are closed.
+crl = "certs/crl.pem"
+crl_poll_interval = "1s"
+# A client that has not finished its TLS handshake by then is dropped. Handshakes run in their
+# own tasks, so a slow client never delays anyone else.
+handshake_timeout = "10s"
+
+[limits]
+# Concurrent connections; beyond this new connections are closed at once.
+max_connections = 20000
+# New connections per second from one source address (token bucket with this burst).
+connections_per_second_per_source = 50
+connection_burst_per_source = 200
+# Time allowed between the TLS handshake and the MQTT CONNECT.
+connect_timeout = "10s"
+# Largest MQTT packet a client may send, in bytes (a signed uplink is at most 2048).
+max_packet_bytes = 4096
+# Messages per second one device may publish (token bucket with this burst).
+device_messages_per_second = 10
+device_message_burst = 100
+# Connections one device may open per minute (reconnect storms, cloned credentials).
+device_connects_per_minute = 30
+# On shutdown, how long connections may keep running so in-flight publishes finish.
+drain_timeout = "3s"
+
+[broker]
+# The embedded MQTT broker listens on loopback only; 0 picks a free port.
+v4_port = 0
+v5_port = 0
+# Per-subscription in-memory log: segment size in bytes and number of segments. It bounds the
+# broker's memory and how far a slow collector may fall behind before it misses messages
+# (devices then resend, since they keep every reading until the database has it).
+max_segment_size = 4194304
+max_segment_count = 8
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: Listen,
+    pub tls: Tls,
+    pub limits: Limits,
+    pub broker: Broker,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub address: SocketAddr,
+    pub metrics_address: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub crl: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub crl_poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub connections_per_second_per_source: f64,
+    pub connection_burst_per_source: f64,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    pub max_packet_bytes: usize,
+    pub device_messages_per_second: f64,
+    pub device_message_burst: f64,
+    pub device_connects_per_minute: u32,
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Broker {
+    pub v4_port: u16,
+    pub v5_port: u16,
+    pub max_segment_size: usize,
+    pub max_segment_count: usize,
+}
+
+pub use dampwatch_conf::ConfigError;
+
+impl Default for Config {
+    fn default() -> Self {
+        dampwatch_conf::defaults(DEFAULT_CONFIG)
+    }
+}
+
+impl Config {
+    /// Reads a file: its keys override the defaults, unknown keys are an error (a typo must not
+    /// silently fall back to a default).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut cfg: Config = dampwatch_conf::load(DEFAULT_CONFIG, path)?;
+        for p in
+            [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key].into_iter().chain(cfg.tls.crl.as_mut())
+        {
+            dampwatch_conf::resolve(p, path);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses TOML over the defaults.
+    pub fn from_toml(text: &str) -> Result<Self, dampwatch_conf::ParseError> {
+        dampwatch_conf::from_toml(DEFAULT_CONFIG, text)
+    }
+
+    /// Paths of the PKI files in a `dampwatch pki init` directory.
+    pub fn with_pki_dir(mut self, dir: &Path) -> Self {
+        self.tls.ca = dir.join("ca.pem");
+        self.tls.cert = dir.join("gateway/cert.pem");
+        self.tls.key = dir.join("gateway/key.pem");
+        self.tls.crl = Some(dir.join("crl.pem"));
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if l.max_connections == 0 {
+            return bad("limits.max_connections must be at least 1");
+        }
+        if l.max_packet_bytes < 64 {
+            return bad("limits.max_packet_bytes must be at least 64");
+        }
+        if l.device_messages_per_second <= 0.0 || l.device_message_burst < 1.0 {
+            return bad("limits.device_messages_per_second must be > 0 and device_message_burst >= 1");
+        }
+        if l.connections_per_second_per_source <= 0.0 || l.connection_burst_per_source < 1.0 {
+            return bad("limits.connections_per_second_per_source must be > 0 and the burst >= 1");
+        }
+        if self.broker.max_segment_size < 1024 || self.broker.max_segment_count == 0 {
+            return bad("broker.max_segment_size must be >= 1024 and max_segment_count >= 1");
+        }
+        if self.tls.handshake_timeout.is_zero() || l.connect_timeout.is_zero() {
+            return bad("tls.handshake_timeout and limits.connect_timeout must be above zero");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_are_valid() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.listen.address.to_string(), "127.0.0.1:8883");
+        assert_eq!(c.tls.handshake_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_file_overrides_only_what_it_names() {
+        let c = Config::from_toml("[limits]\nmax_connections = 5\n").unwrap();
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.max_packet_bytes, 4096);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let e = Config::from_toml("[limits]\nmax_conections = 5\n").unwrap_err();
+        assert!(e.to_string().contains("max_conections"), "{e}");
+        assert!(Config::from_toml("[tls]\nhandshake_timeout = \"soon\"\n").is_err());
+        let c = Config::from_toml("[limits]\nmax_packet_bytes = 1\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("max_packet_bytes"));
+    }
+}

@@ -1,0 +1,62 @@
+//! `dampwatch-gateway`: runs the gateway from a configuration file.
+use clap::{Parser, Subcommand};
+use dampwatch_gateway::{config::DEFAULT_CONFIG, Config, Gateway};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "dampwatch-gateway",
+    version,
+    about = "The mutual-TLS MQTT front door for Dampwatch devices"
+)]
+struct Cli {
+    /// Configuration file (TOML); without it the built-in defaults are used.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Take the CA, gateway certificate and CRL from this `dampwatch pki init` directory.
+    #[arg(long)]
+    pki_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the commented default configuration.
+    PrintConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::PrintConfig) = cli.command {
+        print!("{DEFAULT_CONFIG}");
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttd=warn".parse().expect("static filter")),
+        )
+        .init();
+    let mut cfg = match &cli.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &cli.pki_dir {
+        cfg = cfg.with_pki_dir(dir);
+    }
+    let gateway = Gateway::start(cfg).await?;
+    println!("dampwatch-gateway listening on {}", gateway.local_addr());
+    if let Some(m) = gateway.metrics_addr() {
+        println!("metrics on http://{m}/metrics");
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    gateway.shutdown().await;
+    Ok(())
+}

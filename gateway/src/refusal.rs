@@ -1,0 +1,127 @@
+//! Why the gateway refused or closed a connection. One bounded set of reasons: each is a
+//! metrics label and a log field, so an operator can see exactly why someone was turned away.
+
+/// A reason for refusing a connection or closing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Refusal {
+    // TLS
+    HandshakeTimeout,
+    NoClientCertificate,
+    UnknownIssuer,
+    CertificateExpired,
+    CertificateRevoked,
+    BadCertificate,
+    TlsProtocol,
+    BadIdentity,
+    // admission limits
+    TooManyConnections,
+    SourceRateLimited,
+    DeviceConnectChurn,
+    // MQTT
+    ConnectTimeout,
+    NotConnectFirst,
+    MalformedPacket,
+    PacketTooLarge,
+    ClientIdMismatch,
+    WillNotAllowed,
+    Qos2,
+    TopicNotAllowed,
+    OtherDeviceTopic,
+    OtherLandlordTopic,
+    FilterNotAllowed,
+    PacketTypeNotAllowed,
+    MessageRateExceeded,
+    // lifecycle
+    RevokedWhileConnected,
+    UpstreamUnavailable,
+}
+
+impl Refusal {
+    /// Every reason, for metrics that show zero counts too.
+    pub const ALL: [Refusal; 26] = [
+        Refusal::HandshakeTimeout,
+        Refusal::NoClientCertificate,
+        Refusal::UnknownIssuer,
+        Refusal::CertificateExpired,
+        Refusal::CertificateRevoked,
+        Refusal::BadCertificate,
+        Refusal::TlsProtocol,
+        Refusal::BadIdentity,
+        Refusal::TooManyConnections,
+        Refusal::SourceRateLimited,
+        Refusal::DeviceConnectChurn,
+        Refusal::ConnectTimeout,
+        Refusal::NotConnectFirst,
+        Refusal::MalformedPacket,
+        Refusal::PacketTooLarge,
+        Refusal::ClientIdMismatch,
+        Refusal::WillNotAllowed,
+        Refusal::Qos2,
+        Refusal::TopicNotAllowed,
+        Refusal::OtherDeviceTopic,
+        Refusal::OtherLandlordTopic,
+        Refusal::FilterNotAllowed,
+        Refusal::PacketTypeNotAllowed,
+        Refusal::MessageRateExceeded,
+        Refusal::RevokedWhileConnected,
+        Refusal::UpstreamUnavailable,
+    ];
+
+    /// Stable snake_case label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Refusal::HandshakeTimeout => "handshake_timeout",
+            Refusal::NoClientCertificate => "no_client_certificate",
+            Refusal::UnknownIssuer => "unknown_issuer",
+            Refusal::CertificateExpired => "certificate_expired",
+            Refusal::CertificateRevoked => "certificate_revoked",
+            Refusal::BadCertificate => "bad_certificate",
+            Refusal::TlsProtocol => "tls_protocol",
+            Refusal::BadIdentity => "bad_identity",
+            Refusal::TooManyConnections => "too_many_connections",
+            Refusal::SourceRateLimited => "source_rate_limited",
+            Refusal::DeviceConnectChurn => "device_connect_churn",
+            Refusal::ConnectTimeout => "connect_timeout",
+            Refusal::NotConnectFirst => "not_connect_first",
+            Refusal::MalformedPacket => "malformed_packet",
+            Refusal::PacketTooLarge => "packet_too_large",
+            Refusal::ClientIdMismatch => "client_id_mismatch",
+            Refusal::WillNotAllowed => "will_not_allowed",
+            Refusal::Qos2 => "qos2",
+            Refusal::TopicNotAllowed => "topic_not_allowed",
+            Refusal::OtherDeviceTopic => "other_device_topic",
+            Refusal::OtherLandlordTopic => "other_landlord_topic",
+            Refusal::FilterNotAllowed => "filter_not_allowed",
+            Refusal::PacketTypeNotAllowed => "packet_type_not_allowed",
+            Refusal::MessageRateExceeded => "message_rate_exceeded",
+            Refusal::RevokedWhileConnected => "revoked_while_connected",
+            Refusal::UpstreamUnavailable => "upstream_unavailable",
+        }
+    }
+
+    /// Classifies a failed TLS handshake.
+    pub fn from_tls_error(e: &std::io::Error) -> Refusal {
+        use rustls::{CertificateError, Error};
+        let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) else {
+            return Refusal::TlsProtocol;
+        };
+        match tls {
+            Error::NoCertificatesPresented => Refusal::NoClientCertificate,
+            Error::InvalidCertificate(c) => match c {
+                CertificateError::UnknownIssuer => Refusal::UnknownIssuer,
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    Refusal::CertificateExpired
+                }
+                CertificateError::Revoked => Refusal::CertificateRevoked,
+                _ => Refusal::BadCertificate,
+            },
+            _ => Refusal::TlsProtocol,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,214 @@
+//! The gateway as a whole: accept loop with admission limits, CRL watching, the embedded
+//! broker, the metrics endpoint and graceful shutdown.
+
+use crate::broker::{self, BrokerAddrs};
+use crate::config::Config;
+use crate::limits::{DeviceMessageLimiter, KeyedBuckets, SourceLimiter};
+use crate::live::LiveConnections;
+use crate::metrics::Metrics;
+use crate::refusal::Refusal;
+use crate::tls::{self, TlsState};
+use arc_swap::ArcSwap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// State every connection task shares.
+pub struct Shared {
+    pub cfg: Config,
+    pub tls: ArcSwap<TlsState>,
+    pub broker: BrokerAddrs,
+    pub metrics: Arc<Metrics>,
+    pub live: LiveConnections,
+    pub device_messages: DeviceMessageLimiter,
+    pub device_connects: KeyedBuckets<String>,
+    pub shutdown: CancellationToken,
+}
+
+/// A running gateway.
+pub struct Gateway {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    tasks: TaskTracker,
+}
+
+impl Gateway {
+    /// Loads TLS material, starts the broker on loopback, binds the listener and serves.
+    pub async fn start(cfg: Config) -> anyhow::Result<Gateway> {
+        cfg.validate()?;
+        tls::install_crypto_provider();
+        let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, cfg.tls.crl.as_deref())?;
+        let broker = broker::start(&cfg)?;
+        wait_until_listening(broker.v4).await?;
+        wait_until_listening(broker.v5).await?;
+        let listener = TcpListener::bind(cfg.listen.address)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen.address))?;
+        let local_addr = listener.local_addr()?;
+        let l = &cfg.limits;
+        let max_keys = l.max_connections.saturating_mul(2).max(1024);
+        let shared = Arc::new(Shared {
+            device_messages: KeyedBuckets::new(
+                l.device_messages_per_second,
+                l.device_message_burst,
+                max_keys,
+            ),
+            device_connects: KeyedBuckets::new(
+                f64::from(l.device_connects_per_minute) / 60.0,
+                f64::from(l.device_connects_per_minute.max(1)),
+                max_keys,
+            ),
+            tls: ArcSwap::from_pointee(state),
+            broker,
+            metrics: Arc::new(Metrics::default()),
+            live: LiveConnections::default(),
+            shutdown: CancellationToken::new(),
+            cfg,
+        });
+        let tasks = TaskTracker::new();
+        let metrics_addr = match shared.cfg.listen.metrics_address {
+            Some(addr) => Some(crate::http::serve(addr, shared.clone()).await?),
+            None => None,
+        };
+        tasks.spawn(accept_loop(listener, shared.clone(), tasks.clone()));
+        tasks.spawn(watch_crl(shared.clone()));
+        tracing::info!(%local_addr, broker_v4 = %broker.v4, broker_v5 = %broker.v5, "gateway listening");
+        Ok(Gateway { shared, local_addr, metrics_addr, tasks })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// Where the embedded broker listens (loopback only).
+    pub fn broker_addrs(&self) -> BrokerAddrs {
+        self.shared.broker
+    }
+
+    /// Re-reads the CRL now (as on SIGHUP) and closes live connections it revokes.
+    pub fn reload_crl(&self) -> anyhow::Result<usize> {
+        reload(&self.shared)
+    }
+
+    /// Stops accepting, lets connections drain, and waits for them to end.
+    pub async fn shutdown(self) {
+        self.shared.shutdown.cancel();
+        self.tasks.close();
+        let drain = self.shared.cfg.limits.drain_timeout + Duration::from_secs(1);
+        let _ = tokio::time::timeout(drain, self.tasks.wait()).await;
+    }
+}
+
+async fn wait_until_listening(addr: SocketAddr) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("embedded broker did not start listening on {addr}")
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tasks: TaskTracker) {
+    let slots = Arc::new(Semaphore::new(shared.cfg.limits.max_connections));
+    let l = &shared.cfg.limits;
+    let sources =
+        SourceLimiter::new(l.connections_per_second_per_source, l.connection_burst_per_source, 65_536);
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shared.shutdown.cancelled() => return,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        shared.metrics.connections_accepted.fetch_add(1, Relaxed);
+        if !sources.try_take(&peer.ip(), Instant::now()) {
+            refuse_early(&shared, Refusal::SourceRateLimited, peer);
+            continue;
+        }
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refuse_early(&shared, Refusal::TooManyConnections, peer);
+            continue;
+        };
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            crate::connection::serve(shared, tcp, peer).await;
+            drop(slot);
+        });
+    }
+}
+
+fn refuse_early(shared: &Shared, reason: Refusal, peer: SocketAddr) {
+    shared.metrics.refused(reason);
+    tracing::warn!(reason = %reason, source = %peer, "connection refused");
+}
+
+fn reload(shared: &Shared) -> anyhow::Result<usize> {
+    let t = &shared.cfg.tls;
+    match tls::load(&t.ca, &t.cert, &t.key, t.crl.as_deref()) {
+        Ok(state) => {
+            let closed = shared.live.close_revoked(&state.revoked_serials);
+            shared.tls.store(Arc::new(state));
+            shared.metrics.crl_reloads.fetch_add(1, Relaxed);
+            tracing::info!(closed, "CRL reloaded");
+            Ok(closed)
+        }
+        Err(e) => {
+            shared.metrics.crl_reload_failures.fetch_add(1, Relaxed);
+            tracing::error!(error = %e, "CRL reload failed; the previous CRL stays in force");
+            Err(e.into())
+        }
+    }
+}
+
+fn crl_stamp(shared: &Shared) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(shared.cfg.tls.crl.as_ref()?).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// Polls the CRL file (cheap, portable, works on every filesystem) and reloads on change;
+/// SIGHUP reloads at once.
+async fn watch_crl(shared: Arc<Shared>) {
+    let mut last = crl_stamp(&shared);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let hup_fired = async {
+            match hup.as_mut() {
+                Some(s) => s.recv().await.is_some(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(shared.cfg.tls.crl_poll_interval) => {
+                let now = crl_stamp(&shared);
+                if now != last {
+                    last = now;
+                    let _ = reload(&shared);
+                }
+            }
+            true = hup_fired => { let _ = reload(&shared); }
+            _ = shared.shutdown.cancelled() => return,
+        }
+    }
+}

@@ -96,3 +96,15 @@ CREATE TABLE rejected_messages (
 );
 CREATE INDEX rejected_messages_received ON rejected_messages (received_at);
 CREATE INDEX rejected_messages_reason ON rejected_messages (reason, received_at);
+
+-- Transactional outbox of committed readings for the hazard engine: written in the same
+-- transaction as the readings, consumed (and deleted) by the hazard worker, so no committed
+-- reading is ever missed or evaluated twice, whatever the commit order of concurrent collectors.
+CREATE TABLE hazard_inbox (
+    id          bigserial PRIMARY KEY,
+    device_id   text NOT NULL,
+    boot        bigint NOT NULL,
+    min_seq     bigint NOT NULL,
+    max_seq     bigint NOT NULL,
+    committed_at timestamptz NOT NULL DEFAULT now()
+);

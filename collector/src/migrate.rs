@@ -6,8 +6,13 @@
 
 use tokio_postgres::Client;
 
-/// (version, name, SQL). Append only; never edit a released migration.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
+/// A migration: (version, name, SQL). Append only; never edit a released migration.
+pub type Migration = (i32, &'static str, &'static str);
+
+/// The collector's own migrations (versions 1 to 99). Other parts of the system that share the
+/// database (the hazard engine, the API) bring their own lists in their own version ranges and
+/// pass them to [`migrate_all`].
+pub const MIGRATIONS: &[Migration] =
     &[(1, "registry_and_readings", include_str!("../migrations/0001_registry_and_readings.sql"))];
 
 /// Arbitrary constant naming the migration lock.
@@ -21,8 +26,16 @@ pub enum MigrateError {
     TooNew { found: i32, known: i32 },
 }
 
-/// Applies every migration not yet applied; returns how many ran.
+/// Applies the collector's migrations.
 pub async fn migrate(client: &mut Client) -> Result<usize, MigrateError> {
+    migrate_all(client, &[MIGRATIONS]).await
+}
+
+/// Applies every migration of every list not yet applied, in version order; returns how many
+/// ran. Versions must be unique across the lists.
+pub async fn migrate_all(client: &mut Client, lists: &[&[Migration]]) -> Result<usize, MigrateError> {
+    let mut all: Vec<&Migration> = lists.iter().flat_map(|l| l.iter()).collect();
+    all.sort_by_key(|m| m.0);
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
     tx.batch_execute(
@@ -32,12 +45,14 @@ pub async fn migrate(client: &mut Client) -> Result<usize, MigrateError> {
     .await?;
     let current: i32 =
         tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.get(0);
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let known = all.last().map_or(0, |m| m.0);
     if current > known {
         return Err(MigrateError::TooNew { found: current, known });
     }
+    let applied: Vec<i32> =
+        tx.query("SELECT version FROM schema_migrations", &[]).await?.into_iter().map(|r| r.get(0)).collect();
     let mut ran = 0;
-    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    for (version, name, sql) in all.into_iter().filter(|m| !applied.contains(&m.0)) {
         tx.batch_execute(sql).await?;
         tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await?;
         tracing::info!(version, name, "applied migration");

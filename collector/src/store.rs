@@ -208,9 +208,44 @@ pub async fn store_batch(
         outcome.quarantined = by_reason.into_iter().collect();
     }
 
+    enqueue_for_hazards(&tx, accepted).await?;
     outcome.positions = advance_positions(&tx, accepted).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Tells the hazard engine which readings this transaction stored (the inbox is the
+/// engine's transactional outbox: it sees exactly the committed readings). Rows already stored
+/// before (duplicates) are harmless: the engine treats a reading it has seen as a duplicate.
+async fn enqueue_for_hazards(
+    tx: &tokio_postgres::Transaction<'_>,
+    accepted: &[Accepted],
+) -> Result<(), tokio_postgres::Error> {
+    let mut ranges: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
+    for a in accepted {
+        let u = &a.uplink;
+        let (Some(first), Some(last)) = (u.readings.first(), u.readings.last()) else { continue };
+        let e = ranges.entry((&u.device, u.boot)).or_insert((first.seq, last.seq));
+        e.0 = e.0.min(first.seq);
+        e.1 = e.1.max(last.seq);
+    }
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let (mut dev, mut boot, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
+    for ((d, b), (l, h)) in ranges {
+        dev.push(d);
+        boot.push(b);
+        lo.push(l);
+        hi.push(h);
+    }
+    tx.execute(
+        "INSERT INTO hazard_inbox (device_id, boot, min_seq, max_seq)
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[])",
+        &[&dev, &boot, &lo, &hi],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Moves each touched device's commit position over every contiguous stored reading, starting

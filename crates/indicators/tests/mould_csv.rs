@@ -1,5 +1,5 @@
 //! `dampwatch mould` on small hand-made files and on the real logger files in
-//! `shared/data/trh` (TRH database, CC BY 4.0).
+//! `tests/data/trh` (TRH database, CC BY 4.0; see the README there).
 
 use std::path::PathBuf;
 
@@ -13,10 +13,10 @@ fn run(input: &str, class: MaterialClass) -> anyhow::Result<(Summary, String)> {
 }
 
 fn trh_file(name: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/trh");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/trh");
     assert!(
         dir.is_dir(),
-        "the real measurement files are part of this repository's environment but {} is missing",
+        "the real measurement files are part of this repository but {} is missing",
         dir.display()
     );
     let path = dir.join(name);

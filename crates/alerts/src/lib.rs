@@ -1,0 +1,1 @@
+//! Hazard alerts, cases and webhooks.

@@ -1,0 +1,109 @@
+//! `dampwatch demo`: the whole system on embedded defaults, on one machine.
+//!
+//! Private PostgreSQL under the data directory, the development PKI (created if absent), the
+//! gateway on 127.0.0.1:8883, the collector, and a handful of simulated devices. It prints
+//! where to look, then every few seconds how many readings are stored; its last line is
+//! `stored readings: N`.
+
+use crate::data_dir::{default_data_dir, DATABASE_URL_FILE};
+use dampwatch_collector::Collector;
+use dampwatch_gateway::Gateway;
+use dampwatch_pg::{PgOptions, PrivatePostgres};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Where the demo keeps its PKI (DIR/pki) and database (DIR/postgres). Default:
+    /// /var/lib/dampwatch as root, else ~/.local/share/dampwatch.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Stop by itself after this long (e.g. 30s, 5m); default: run until Ctrl-C.
+    #[arg(long = "for", value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Simulated devices to run.
+    #[arg(long, default_value_t = 5)]
+    pub devices: usize,
+    /// Where the gateway listens for devices.
+    #[arg(long, default_value = "127.0.0.1:8883")]
+    pub gateway: SocketAddr,
+    /// Seconds between the stored-readings lines.
+    #[arg(long, default_value_t = 5)]
+    pub report_every: u64,
+}
+
+pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let pki = dir.join("pki");
+    if !dampwatch_pki::is_initialized(&pki) {
+        dampwatch_pki::init(&pki, Default::default())?;
+        writeln!(out, "created the development PKI in {}", pki.display())?;
+    }
+
+    let pg_dir = dir.join("postgres");
+    let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
+    let db_url = pg.url();
+    dampwatch_collector::service::prepare_database(&db_url).await?;
+    std::fs::write(dir.join(DATABASE_URL_FILE), format!("{db_url}\n"))?;
+
+    let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
+    gcfg.listen.address = args.gateway;
+    let gateway = Gateway::start(gcfg).await.map_err(|e| {
+        anyhow::anyhow!("{e:#}\n(is another demo or gateway already using {}? pass --gateway)", args.gateway)
+    })?;
+    let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
+    ccfg.database.url = db_url.clone();
+    ccfg.mqtt.port = gateway.local_addr().port();
+    let collector = Collector::start(ccfg).await?;
+
+    writeln!(out, "data directory:   {}", dir.display())?;
+    writeln!(out, "database:         {db_url}")?;
+    writeln!(out, "gateway (mTLS):   {}", gateway.local_addr())?;
+    if let Some(m) = gateway.metrics_addr() {
+        writeln!(out, "gateway metrics:  http://{m}/metrics")?;
+    }
+    if let Some(m) = collector.metrics_addr() {
+        writeln!(out, "collector metrics: http://{m}/metrics")?;
+    }
+    writeln!(out, "more devices:     dampwatch sim --data-dir {} --provision --devices 200", dir.display())?;
+    out.flush()?;
+
+    let devices = crate::demo_devices::start(&dir, &pki, &db_url, gateway.local_addr(), args.devices, args.duration);
+    let db = dampwatch_collector::db::connect(&db_url).await?;
+    let stored = || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };
+    let mut tick = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
+    tick.tick().await;
+    let ended = async {
+        match args.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(ended);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                writeln!(out, "stored readings: {}", stored().await?)?;
+                out.flush()?;
+            }
+            _ = &mut ended => break,
+        }
+    }
+    let summary = devices.finish().await;
+    if let Some(s) = summary {
+        writeln!(out, "{s}")?;
+    }
+    collector.shutdown().await;
+    gateway.shutdown().await;
+    let _ = std::fs::remove_file(dir.join(DATABASE_URL_FILE));
+    writeln!(out, "stored readings: {}", stored().await?)?;
+    drop(db);
+    drop(pg);
+    Ok(())
+}

@@ -3,18 +3,26 @@
 //!
 //! `cargo run --release -p dampwatch-pg --example start_times`
 //!
-//! It points TMPDIR at a new directory so the "cold" figure really is cold, and removes it.
+//! It points DAMPWATCH_PG_TMPDIR at a new directory (in /dev/shm when present, as the library
+//! would choose) so the "cold" figure really is cold, and removes it afterwards. The durable
+//! cluster goes to the system temp directory, on disk.
 
 use std::time::{Duration, Instant};
 
 use dampwatch_pg::{PgOptions, PrivatePostgres};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let scratch = std::env::temp_dir().join(format!("dampwatch-pg-start-times-{}", std::process::id()));
-    std::fs::create_dir(&scratch)?;
-    std::fs::set_permissions(&scratch, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    let memory = std::path::Path::new("/dev/shm");
+    let base = if memory.is_dir() { memory.to_path_buf() } else { std::env::temp_dir() };
+    let scratch = base.join(format!("dampwatch-pg-start-times-{}", std::process::id()));
+    let durable_dir =
+        std::env::temp_dir().join(format!("dampwatch-pg-start-times-durable-{}", std::process::id()));
+    for dir in [&scratch, &durable_dir] {
+        std::fs::create_dir(dir)?;
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    }
     // Set before any thread exists, so nothing reads the environment concurrently.
-    std::env::set_var("TMPDIR", &scratch);
+    std::env::set_var(dampwatch_pg::SCRATCH_DIR_ENV, &scratch);
 
     let (cold, took) = timed(PrivatePostgres::temporary)?;
     println!("temporary(), cold (builds the template): {}", ms(took));
@@ -48,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut pg = {
-        let (pg, took) = timed(|| PrivatePostgres::temporary())?;
+        let (pg, took) = timed(PrivatePostgres::temporary)?;
         println!("temporary() again:                        {}", ms(took));
         pg
     };
@@ -56,15 +64,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("restart() (same port, same data):         {}", ms(took));
     drop(pg);
 
-    let durable_dir = scratch.join("durable");
     let (pg, took) = timed(|| PrivatePostgres::start(PgOptions::new(&durable_dir)))?;
-    println!("start(), durable, first use (initdb):     {}", ms(took));
+    println!("start(), durable, first use (copy+sync): {}", ms(took));
     drop(pg);
     let (pg, took) = timed(|| PrivatePostgres::start(PgOptions::new(&durable_dir)))?;
     println!("start(), durable, existing cluster:       {}", ms(took));
     drop(pg);
 
     std::fs::remove_dir_all(&scratch)?;
+    std::fs::remove_dir_all(&durable_dir)?;
     Ok(())
 }
 

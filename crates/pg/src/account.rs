@@ -117,6 +117,12 @@ pub(crate) fn current_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
+/// Whether this process runs as root, in which case the server runs as `postgres` and the data
+/// directory must be reachable by that user (callers pick their default directories by it).
+pub fn running_as_root() -> bool {
+    current_uid() == Some(0)
+}
+
 /// Looks `name` up in `/etc/passwd`, then through NSS with `getent`.
 fn lookup_user(name: &str) -> Option<(u32, u32)> {
     let from_file = std::fs::read_to_string("/etc/passwd").ok().and_then(|text| passwd_entry(&text, name));

@@ -39,9 +39,10 @@ pub enum PgError {
 
     /// Some directory above the data directory does not let the `postgres` user through.
     #[error(
-        "the `postgres` user cannot reach {data_dir}: it has no search permission on {blocked}. \
-         Choose a data directory under /var/lib (e.g. /var/lib/dampwatch) or under /tmp, or grant \
-         `postgres` search permission on {blocked} yourself"
+        "the `postgres` user cannot reach {}: it has no search permission on {}. Choose a data \
+         directory under /var/lib (e.g. /var/lib/dampwatch) or under /tmp, or grant `postgres` \
+         search permission on {} yourself",
+        .data_dir.display(), .blocked.display(), .blocked.display()
     )]
     DataDirNotReachable {
         /// The data directory asked for.
@@ -51,7 +52,7 @@ pub enum PgError {
     },
 
     /// The data directory path or contents cannot be used.
-    #[error("cannot use {path} as a PostgreSQL data directory: {reason}")]
+    #[error("cannot use {} as a PostgreSQL data directory: {reason}", .path.display())]
     UnusableDataDir {
         /// The offending path.
         path: PathBuf,
@@ -60,7 +61,7 @@ pub enum PgError {
     },
 
     /// Another live process already runs a server on this data directory.
-    #[error("the PostgreSQL cluster in {data_dir} is in use by another process{}", owner_text(*.owner_pid))]
+    #[error("the PostgreSQL cluster in {} is in use by another process{}", .data_dir.display(), owner_text(*.owner_pid))]
     ClusterInUse {
         /// The data directory.
         data_dir: PathBuf,
@@ -115,7 +116,7 @@ pub enum PgError {
     },
 
     /// A file system operation failed.
-    #[error("could not {action} {path}: {source}")]
+    #[error("could not {action} {}: {source}", .path.display())]
     Io {
         /// What was being done, e.g. "create directory".
         action: &'static str,

@@ -1,5 +1,7 @@
 //! Creating a new cluster: `initdb`, the include of our settings file, and the `dampwatch`
-//! database, made in single-user mode so no port or client is needed yet.
+//! database, made in single-user mode so no port or client is needed yet. Nothing is synced
+//! to disk here: clusters are made once into the template, and a durable copy of it is synced
+//! with [`sync_to_disk`].
 
 use std::io::Write;
 use std::path::Path;
@@ -17,7 +19,6 @@ pub(crate) fn create_cluster(
     bins: &PgBinaries,
     account: &ServerAccount,
     cluster: &Path,
-    durable: bool,
 ) -> Result<(), PgError> {
     std::fs::create_dir(cluster).map_err(PgError::io("create directory", cluster))?;
     account.hand_over(cluster)?;
@@ -25,10 +26,16 @@ pub(crate) fn create_cluster(
     let mut initdb = account.command(&bins.initdb());
     // trust is safe only because the server listens on loopback alone and initdb's pg_hba.conf
     // lists only local, 127.0.0.1/32 and ::1/128. The C locale keeps sorting the same everywhere.
-    initdb.arg("-D").arg(cluster).args(["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale"]);
-    if !durable {
-        initdb.arg("--no-sync");
-    }
+    initdb.arg("-D").arg(cluster).args([
+        "-U",
+        SUPERUSER,
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-locale",
+        "--no-sync",
+    ]);
     run(&mut initdb, "initdb", None)?;
 
     let conf = cluster.join("postgresql.conf");
@@ -40,13 +47,21 @@ pub(crate) fn create_cluster(
     )
     .map_err(PgError::io("append to", &conf))?;
     // A placeholder port: every start rewrites this file with the real one.
-    Settings { port: 5432, durable }.write(cluster, account)?;
+    Settings { port: 5432, durable: false }.write(cluster, account)?;
 
     let mut single = account.command(&bins.postgres());
-    single.arg("--single").arg("-D").arg(cluster).args(["-c", "exit_on_error=true"]);
-    if !durable {
-        single.arg("-F");
-    }
-    single.arg("template1");
+    single.arg("--single").arg("-F").arg("-D").arg(cluster).args(["-c", "exit_on_error=true", "template1"]);
     run(&mut single, "postgres --single", Some(&format!("CREATE DATABASE {DATABASE};\n"))).map(drop)
+}
+
+/// Flushes every file of the cluster to disk (`initdb --sync-only`), what initdb does last
+/// unless told `--no-sync`.
+pub(crate) fn sync_to_disk(
+    bins: &PgBinaries,
+    account: &ServerAccount,
+    cluster: &Path,
+) -> Result<(), PgError> {
+    let mut sync = account.command(&bins.initdb());
+    sync.arg("--sync-only").arg("-D").arg(cluster);
+    run(&mut sync, "initdb --sync-only", None).map(drop)
 }

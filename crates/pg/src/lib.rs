@@ -12,7 +12,11 @@
 //!   without dropping it, and [`reap_abandoned_temporary_clusters`] removes what is left.
 //!
 //! The API blocks (it runs `initdb`, `pg_ctl` and `psql` as child processes); from async code
-//! call it inside `tokio::task::spawn_blocking`.
+//! call it inside `tokio::task::spawn_blocking`. Linux only (it reads `/proc`).
+//!
+//! Environment: [`BINDIR_ENV`] (`DAMPWATCH_PG_BINDIR`) names the server's bin directory;
+//! [`SCRATCH_DIR_ENV`] (`DAMPWATCH_PG_TMPDIR`) where temporary clusters and the template go
+//! (default `/dev/shm`, else the system temp directory).
 //!
 //! What this crate must never do: listen anywhere but 127.0.0.1 (authentication is `trust`),
 //! run the server as root, change the permissions of directories it did not create, touch a
@@ -30,6 +34,7 @@ mod options;
 mod ownership;
 mod pg_ctl;
 mod port;
+mod scratch;
 mod server;
 mod settings;
 mod sql;
@@ -38,9 +43,11 @@ mod temporary;
 mod url;
 mod watchdog;
 
+pub use account::running_as_root;
 pub use binaries::{PgBinaries, BINDIR_ENV};
 pub use error::PgError;
 pub use options::PgOptions;
+pub use scratch::SCRATCH_DIR_ENV;
 pub use server::PrivatePostgres;
 pub use temporary::{reap_abandoned_temporary_clusters, TEMPORARY_PREFIX};
 

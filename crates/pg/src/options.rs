@@ -13,7 +13,10 @@ pub struct PgOptions {
     /// [`restart`](crate::PrivatePostgres::restart).
     pub port: Option<u16>,
     /// `false` turns off fsync, synchronous commit and full-page writes: much faster, and a
-    /// machine crash may lose or corrupt the data. For tests and benchmarks only.
+    /// machine crash may lose or corrupt the data, and even a server crash
+    /// ([`kill_hard`](crate::PrivatePostgres::kill_hard)) may lose the last fraction of a
+    /// second of commits. For tests and benchmarks only; fault tests that check no
+    /// acknowledged commit is lost across a server crash need `true`.
     pub durable: bool,
 }
 

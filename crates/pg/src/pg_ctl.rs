@@ -3,6 +3,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::account::ServerAccount;
 use crate::binaries::PgBinaries;
@@ -51,12 +52,15 @@ pub(crate) fn start(bins: &PgBinaries, account: &ServerAccount, layout: &Layout)
     Err(StartFailure::Other(with_log(err, &new_log)))
 }
 
+/// Stops the server and returns once its postmaster process is gone, not merely once
+/// `postmaster.pid` is (the postmaster removes that file just before it exits).
 pub(crate) fn stop(
     bins: &PgBinaries,
     account: &ServerAccount,
     layout: &Layout,
     mode: StopMode,
 ) -> Result<(), PgError> {
+    let postmaster = layout.postmaster();
     let mode = match mode {
         StopMode::Fast => "fast",
         StopMode::Immediate => "immediate",
@@ -65,8 +69,30 @@ pub(crate) fn stop(
     command.arg("-D").arg(layout.cluster()).args(["-m", mode, "-w", "-t", WAIT_SECONDS, "stop"]);
     match run(&mut command, "pg_ctl stop", None) {
         // Already down (pg_ctl: "Is server running?") is what was asked for.
-        Err(_) if !layout.postmaster_pid().exists() => Ok(()),
-        other => other.map(drop),
+        Err(_) if !layout.postmaster_pid().exists() => {}
+        other => other.map(drop)?,
+    }
+    if let Some(pid) = postmaster {
+        wait_until_gone(pid, EXIT_GRACE);
+    }
+    Ok(())
+}
+
+/// How long a postmaster may take to exit after removing its pid file.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+fn wait_until_gone(pid: u32, limit: Duration) {
+    let start = Instant::now();
+    while process_exists(pid) && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A zombie (state `Z`) has exited; it only waits for its parent to reap it.
+fn process_exists(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
     }
 }
 

@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use crate::account::ServerAccount;
 use crate::binaries::PgBinaries;
 use crate::error::PgError;
-use crate::initdb::create_cluster;
+use crate::initdb::sync_to_disk;
 use crate::layout::Layout;
 use crate::options::PgOptions;
 use crate::ownership::Ownership;
@@ -141,7 +141,8 @@ impl PrivatePostgres {
     }
 
     /// Stops the server the way a crash would (`-m immediate`: no checkpoint); the next
-    /// [`restart`](Self::restart) runs crash recovery. For fault tests.
+    /// [`restart`](Self::restart) runs crash recovery. For fault tests. On a non-durable
+    /// cluster the most recent commits may be lost (synchronous commit is off there).
     pub fn kill_hard(&mut self) -> Result<(), PgError> {
         self.halt(StopMode::Immediate)
     }
@@ -196,12 +197,16 @@ impl PrivatePostgres {
         }
         let partial = self.layout.partial_cluster();
         remove_if_present(&partial)?;
+        clone_fresh_cluster(&self.bins, &self.account, &partial)?;
         if self.durable {
-            create_cluster(&self.bins, &self.account, &partial, true)?;
-        } else {
-            clone_fresh_cluster(&self.bins, &self.account, &partial)?;
+            sync_to_disk(&self.bins, &self.account, &partial)?;
         }
         fs::rename(&partial, &cluster).map_err(PgError::io("rename into place", &cluster))?;
+        if self.durable {
+            // Make the rename itself durable.
+            let dir = self.layout.data_dir();
+            fs::File::open(dir).and_then(|d| d.sync_all()).map_err(PgError::io("sync", dir))?;
+        }
         Ok(true)
     }
 

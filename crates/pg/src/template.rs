@@ -1,7 +1,7 @@
-//! A per-machine template cluster, so a fresh non-durable cluster is a directory copy (about a
-//! tenth of a second) instead of initdb plus database creation (most of a second of CPU).
+//! A per-machine template cluster, so a fresh cluster is a directory copy (about a tenth of a
+//! second) instead of initdb plus database creation (most of a second of CPU).
 //!
-//! The template lives in the system temp directory, keyed by server version, server binary
+//! The template lives in the scratch directory (see [`crate::scratch`]), keyed by server version, server binary
 //! directory and user. A shared flock lets many test processes copy it at once; the exclusive
 //! lock is taken only to build it, which happens once, and the build goes to a side directory
 //! renamed into place when complete, so a crash mid-build never leaves a half template.
@@ -16,6 +16,7 @@ use crate::copy_tree::copy_tree;
 use crate::error::PgError;
 use crate::initdb::create_cluster;
 use crate::layout::Layout;
+use crate::scratch::scratch_dir;
 
 /// Bump when what `create_cluster` produces changes, so old templates are not reused.
 const TEMPLATE_FORMAT: u32 = 1;
@@ -28,13 +29,14 @@ struct Template {
     lock: PathBuf,
 }
 
-/// Fills `dest` (a cluster directory that must not exist) with a fresh non-durable cluster.
+/// Fills `dest` (a cluster directory that must not exist) with a fresh cluster, not yet synced
+/// to disk.
 pub(crate) fn clone_fresh_cluster(
     bins: &PgBinaries,
     account: &ServerAccount,
     dest: &Path,
 ) -> Result<(), PgError> {
-    let template = Template::for_server(bins, &std::env::temp_dir());
+    let template = Template::for_server(bins, &scratch_dir());
     // Two rounds suffice: build if missing, then copy. A third means something removes the
     // template as fast as it is built (a temp cleaner), which is worth an error.
     for _ in 0..3 {
@@ -78,7 +80,7 @@ impl Template {
             .map_err(PgError::io("open", &self.lock))
     }
 
-    /// A usable template is complete and ours: the temp directory is shared with other users.
+    /// A usable template is complete and ours: the scratch directory is shared with other users.
     fn is_ready(&self) -> Result<bool, PgError> {
         let meta = match fs::symlink_metadata(&self.dir) {
             Ok(meta) => meta,
@@ -104,7 +106,7 @@ impl Template {
                 .map_err(PgError::io("set mode of", &building))?;
         }
         account.check_reachable(&building)?;
-        create_cluster(bins, account, &Layout::new(building.clone()).cluster(), false)?;
+        create_cluster(bins, account, &Layout::new(building.clone()).cluster())?;
         let marker = building.join(READY_MARKER);
         fs::write(&marker, b"").map_err(PgError::io("write", &marker))?;
         fs::rename(&building, &self.dir).map_err(PgError::io("rename into place", &self.dir))

@@ -12,14 +12,16 @@ use crate::layout::Layout;
 use crate::options::PgOptions;
 use crate::ownership::Ownership;
 use crate::pg_ctl::{self, StopMode};
+use crate::scratch::{scratch_dir, scratch_dirs};
 use crate::server::PrivatePostgres;
 
-/// Name prefix of temporary cluster directories in the system temp directory.
+/// Name prefix of temporary cluster directories in the scratch directory.
 pub const TEMPORARY_PREFIX: &str = "dampwatch-pg-tmp-";
 
 impl PrivatePostgres {
-    /// A fresh, non-durable cluster in a new directory under the system temp directory, on a
-    /// free port, with an empty `dampwatch` database. Stopped and deleted on drop.
+    /// A fresh, non-durable cluster in a new directory in memory (`/dev/shm`) or else under the
+    /// system temp directory (see [`SCRATCH_DIR_ENV`](crate::SCRATCH_DIR_ENV)), on a free port,
+    /// with an empty `dampwatch` database. Stopped and deleted on drop.
     ///
     /// Made for tests that run in parallel, one cluster each: the cluster is copied from a
     /// per-machine template built once, so a start costs a copy plus the server start. The
@@ -31,12 +33,13 @@ impl PrivatePostgres {
             reap_abandoned_temporary_clusters();
         });
         let account = ServerAccount::detect()?;
+        let scratch = scratch_dir();
         let dir = tempfile::Builder::new()
             .prefix(TEMPORARY_PREFIX)
-            .tempdir()
-            .map_err(PgError::io("create a directory in", &std::env::temp_dir()))?;
+            .tempdir_in(&scratch)
+            .map_err(PgError::io("create a directory in", &scratch))?;
         if account.is_separate() {
-            // tempfile makes it 0700; the server account only needs to pass through.
+            // Whatever the umask made it, the server account needs to pass through, no more.
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
                 .map_err(PgError::io("set mode of", dir.path()))?;
         }
@@ -50,11 +53,17 @@ impl PrivatePostgres {
 /// their owner holds the directory's lock. Normally each server's watchdog does this within a
 /// second; this catches the rest (say, the watchdog was killed along with its owner).
 pub fn reap_abandoned_temporary_clusters() -> usize {
-    let temp = std::env::temp_dir();
-    let Ok(entries) = fs::read_dir(&temp) else {
+    let mut tools = None;
+    scratch_dirs().iter().map(|dir| reap_in(dir, &mut tools)).sum()
+}
+
+/// The server tools, looked up only when a server needs stopping; `None` inside when missing.
+type Tools = Option<(PgBinaries, ServerAccount)>;
+
+fn reap_in(scratch: &Path, tools: &mut Option<Tools>) -> usize {
+    let Ok(entries) = fs::read_dir(scratch) else {
         return 0;
     };
-    let mut tools: Option<Option<(PgBinaries, ServerAccount)>> = None;
     let mut reaped = 0;
     for entry in entries.flatten() {
         let path = entry.path();

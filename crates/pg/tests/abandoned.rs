@@ -47,7 +47,8 @@ fn spawn_owner() -> Owner {
     let data_dir = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("READY ").map(PathBuf::from))
+        // libtest may print "test owner_process ... " on the same line first.
+        .find_map(|line| line.split_once("READY ").map(|(_, dir)| PathBuf::from(dir)))
         .expect("the owner reports its cluster");
     let postmaster = postmaster_pid(&data_dir.join("cluster")).expect("postmaster.pid");
     Owner { child, data_dir, postmaster }

@@ -27,8 +27,12 @@ pub fn postmaster_pid(cluster_dir: &Path) -> Option<u32> {
     text.lines().next()?.trim().parse().ok()
 }
 
+/// Whether `pid` runs; a zombie (state `Z`) has already exited.
 pub fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
 }
 
 /// Polls `condition` until it holds or `limit` passes; returns whether it held.

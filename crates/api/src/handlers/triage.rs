@@ -1,0 +1,158 @@
+//! `POST /v1/alerts/{id}/triage`: a person's triage of a sensor alert that waits for it (the
+//! landlord's policy `open_on_triage`). The decision opens the case, records the decision as
+//! its first clock event, and links the alert to it, all in one transaction. Under this
+//! policy the statutory clock starts at the triage decision, not at detection.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use dampwatch_alerts::cases::{
+    append_event, open_case, CasePolicy, NewCase, POTENTIAL_ISSUE_DETECTED, SYSTEM_ACTOR,
+};
+use dampwatch_alerts::room::RoomRef;
+use dampwatch_clock::case::TriageCategory;
+use dampwatch_clock::{AwarenessPolicy, CaseEvent, Hazard};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::cases::detail;
+use super::events::{case_error, check_recorded, created, Recorded};
+use crate::extract::{parse_id, JsonBody};
+use crate::problem::{ApiError, Problem};
+use crate::state::ApiState;
+use crate::tenant::Tenant;
+
+/// The body of `POST /v1/alerts/{id}/triage`.
+#[derive(Debug, Deserialize)]
+pub struct TriageRequest {
+    /// emergency, significant or no_hazard.
+    pub category: TriageCategory,
+    /// The HHSRS hazard, when the person names a different one from the alert's.
+    #[serde(default)]
+    pub hazard: Option<Hazard>,
+    #[serde(flatten)]
+    pub recorded: Recorded,
+}
+
+/// The answer: the alert's new triage state and the case opened.
+#[derive(Debug, Serialize)]
+struct TriageResponse<C: Serialize> {
+    alert_id: i64,
+    case_id: i64,
+    case: C,
+}
+
+struct WaitingAlert {
+    room_id: Option<i64>,
+    device_id: Option<String>,
+    indicator: String,
+    hhsrs_hazard: Option<String>,
+    severity: String,
+    raised_at: DateTime<Utc>,
+    rule_ids: Vec<String>,
+    triage: String,
+    case_id: Option<i64>,
+    landlord_id: String,
+}
+
+fn conflict(slug: &str, title: &str, detail: String, alert_id: i64) -> Problem {
+    Problem::new(StatusCode::CONFLICT, slug, title, detail).with("alert_id", alert_id)
+}
+
+pub async fn post(
+    State(state): State<ApiState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<TriageRequest>,
+) -> Result<Response, ApiError> {
+    let id = parse_id("alert", &id)?;
+    let now = Utc::now();
+    let (actor, at, evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let tx = tenant.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT room_id, device_id, hazard, hhsrs_hazard, severity, raised_at, rule_ids, triage, case_id, landlord_id
+             FROM alerts WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("alert", id))?;
+    let alert = WaitingAlert {
+        room_id: row.get(0),
+        device_id: row.get(1),
+        indicator: row.get(2),
+        hhsrs_hazard: row.get(3),
+        severity: row.get(4),
+        raised_at: row.get(5),
+        rule_ids: row.get(6),
+        triage: row.get(7),
+        case_id: row.get(8),
+        landlord_id: row.get(9),
+    };
+    match alert.triage.as_str() {
+        "awaiting_triage" => {}
+        "case_opened" => {
+            let case = alert.case_id.map_or_else(|| "a case".to_owned(), |c| format!("case {c}"));
+            let problem = conflict(
+                "already-triaged",
+                "The alert already has a case",
+                format!("alert {id} is held by {case}; record decisions with POST /v1/cases/{{id}}/events"),
+                id,
+            )
+            .with("case_id", alert.case_id);
+            return Err(ApiError::problem(problem));
+        }
+        _ => {
+            return Err(ApiError::problem(conflict(
+                "not-triageable",
+                "The alert indicates no HHSRS hazard",
+                format!("alert {id} ({}) indicates no HHSRS hazard, so it opens no case", alert.indicator),
+                id,
+            )))
+        }
+    }
+    let stored_hazard = alert.hhsrs_hazard.as_deref().unwrap_or_default();
+    let hazard: Hazard = stored_hazard
+        .parse()
+        .map_err(|e| ApiError::Internal(format!("alert {id}: stored HHSRS hazard: {e}")))?;
+    let room = match (alert.room_id, alert.device_id.as_deref()) {
+        (Some(room), _) => RoomRef::Room(room),
+        (None, Some(device)) => RoomRef::Device(device.to_owned()),
+        (None, None) => return Err(ApiError::Internal(format!("alert {id} has neither room nor device"))),
+    };
+    let record = json!({
+        "type": POTENTIAL_ISSUE_DETECTED,
+        "source": "sensor_alert",
+        "alert_id": id,
+        "indicator": alert.indicator,
+        "severity": alert.severity,
+        "rule_ids": alert.rule_ids,
+    });
+    let new = NewCase {
+        landlord_id: &alert.landlord_id,
+        room: &room,
+        hazard,
+        noticed_at: alert.raised_at,
+        awareness_policy: AwarenessPolicy::AtTriage,
+        case_policy: CasePolicy::OpenOnTriage,
+        alert_id: Some(id),
+        actor: SYSTEM_ACTOR,
+        kind: POTENTIAL_ISSUE_DETECTED,
+        record,
+        evidence: json!({}),
+    };
+    let event = CaseEvent::TriageDecided { category: request.category, hazard: request.hazard };
+    let case_id = match open_case(&tx, &state.clock, &new, now).await {
+        Ok(case_id) => case_id,
+        Err(e) => return Err(case_error(&tx, &event, e).await),
+    };
+    if let Err(e) = append_event(&tx, &state.clock, case_id, None, &actor, at, &event, &evidence, now).await {
+        return Err(case_error(&tx, &event, e).await);
+    }
+    tx.execute("UPDATE alerts SET triage = 'case_opened', case_id = $2 WHERE id = $1", &[&id, &case_id])
+        .await?;
+    let case = detail(&tx, &state.clock, case_id, now).await?;
+    tx.commit().await?;
+    Ok(created(case_id, TriageResponse { alert_id: id, case_id, case }))
+}

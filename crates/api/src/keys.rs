@@ -1,0 +1,201 @@
+//! Per-landlord API keys. A key is `dwk_` followed by 43 base64url characters (256 random
+//! bits); only its SHA-256 hash is stored, so a copy of the database does not hold usable
+//! keys. A presented key is looked up by the hash of whatever was sent: nothing is compared
+//! character by character, so response times say nothing about how close a guess was.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ring::digest::{digest, SHA256};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Serialize;
+use tokio_postgres::GenericClient;
+
+/// Prefix of every key, so a leaked key is recognisable (secret scanners, logs).
+pub const KEY_PREFIX: &str = "dwk_";
+/// Characters of a key kept in clear for listings (the prefix and 6 more).
+const SHOWN_CHARS: usize = KEY_PREFIX.len() + 6;
+/// Longest bearer token even looked up; anything longer is refused at once. (Length is not
+/// secret: every valid key has the same length.)
+pub const MAX_PRESENTED_LEN: usize = 256;
+/// Longest label.
+const MAX_LABEL_LEN: usize = 200;
+
+/// Why a key could not be made, listed or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("no landlord {0:?}")]
+    UnknownLandlord(String),
+    #[error("the label must be 1 to {MAX_LABEL_LEN} characters without control characters")]
+    BadLabel,
+    #[error("no API key {0}")]
+    UnknownKey(i64),
+    #[error("the system random number generator failed")]
+    Random,
+    #[error("database: {0}")]
+    Db(#[from] tokio_postgres::Error),
+}
+
+/// A stored key as an operator sees it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub landlord_id: String,
+    pub label: String,
+    /// The key's first characters (`dwk_` and 6 more).
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The caller a valid key identifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub key_id: i64,
+    pub landlord_id: String,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// SHA-256 of a presented key.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, key.as_bytes()).as_ref());
+    out
+}
+
+fn generate_key() -> Result<String, ApiKeyError> {
+    let mut secret = [0u8; 32];
+    SystemRandom::new().fill(&mut secret).map_err(|_| ApiKeyError::Random)?;
+    Ok(format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)))
+}
+
+fn valid_label(label: &str) -> bool {
+    !label.trim().is_empty() && label.chars().count() <= MAX_LABEL_LEN && !label.chars().any(char::is_control)
+}
+
+/// Creates a key for `landlord` and returns it. This is the only time the key exists outside
+/// the caller: only its hash is stored.
+pub async fn create_api_key(
+    db: &impl GenericClient,
+    landlord: &str,
+    label: &str,
+) -> Result<String, ApiKeyError> {
+    if !valid_label(label) {
+        return Err(ApiKeyError::BadLabel);
+    }
+    let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&landlord]).await?;
+    if known.is_none() {
+        return Err(ApiKeyError::UnknownLandlord(landlord.to_owned()));
+    }
+    let key = generate_key()?;
+    let hash = hash_key(&key);
+    let prefix: String = key.chars().take(SHOWN_CHARS).collect();
+    db.execute(
+        "INSERT INTO api_keys (landlord_id, label, key_hash, prefix) VALUES ($1, $2, $3, $4)",
+        &[&landlord, &label, &hash.as_slice(), &prefix],
+    )
+    .await?;
+    Ok(key)
+}
+
+/// Every key, or those of one landlord, oldest first.
+pub async fn list_api_keys(
+    db: &impl GenericClient,
+    landlord: Option<&str>,
+) -> Result<Vec<ApiKeyInfo>, ApiKeyError> {
+    let rows = db
+        .query(
+            "SELECT id, landlord_id, label, prefix, created_at, last_used_at, revoked_at FROM api_keys
+             WHERE $1::text IS NULL OR landlord_id = $1 ORDER BY id",
+            &[&landlord],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ApiKeyInfo {
+            id: r.get(0),
+            landlord_id: r.get(1),
+            label: r.get(2),
+            prefix: r.get(3),
+            created_at: r.get(4),
+            last_used_at: r.get(5),
+            revoked_at: r.get(6),
+        })
+        .collect())
+}
+
+/// Revokes a key (kept for the record, never accepted again). Revoking twice is harmless.
+pub async fn revoke_api_key(db: &impl GenericClient, id: i64) -> Result<(), ApiKeyError> {
+    let n = db
+        .execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1", &[&id])
+        .await?;
+    if n == 0 {
+        return Err(ApiKeyError::UnknownKey(id));
+    }
+    Ok(())
+}
+
+/// The owner of a presented key, if it is a valid, unrevoked key. Must run as the service's
+/// own role (the tenant role cannot read `api_keys`).
+pub async fn find_key_owner(
+    db: &impl GenericClient,
+    presented: &str,
+) -> Result<Option<KeyOwner>, tokio_postgres::Error> {
+    if presented.is_empty() || presented.len() > MAX_PRESENTED_LEN {
+        return Ok(None);
+    }
+    let hash = hash_key(presented);
+    let row = db
+        .query_opt(
+            "SELECT id, landlord_id, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            &[&hash.as_slice()],
+        )
+        .await?;
+    Ok(row.map(|r| KeyOwner { key_id: r.get(0), landlord_id: r.get(1), last_used_at: r.get(2) }))
+}
+
+/// Notes that a key was used, at most once every few minutes per key (so reads do not turn
+/// into a write per request).
+pub async fn touch_key(
+    db: &impl GenericClient,
+    owner: &KeyOwner,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let stale = owner.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(5));
+    if stale {
+        db.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", &[&owner.key_id, &now]).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_prefixed_random_and_of_fixed_length() {
+        let a = generate_key().unwrap();
+        let b = generate_key().unwrap();
+        assert!(a.starts_with(KEY_PREFIX));
+        assert_eq!(a.len(), KEY_PREFIX.len() + 43);
+        assert_ne!(a, b);
+        assert!(a.len() <= MAX_PRESENTED_LEN);
+    }
+
+    #[test]
+    fn the_hash_is_sha256_of_the_whole_key() {
+        assert_eq!(
+            hex::encode(hash_key("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn labels_must_be_printable_and_not_blank() {
+        assert!(valid_label("Housing officers' dashboard"));
+        assert!(!valid_label("  "));
+        assert!(!valid_label("a\nb"));
+        assert!(!valid_label(&"x".repeat(201)));
+    }
+}

@@ -1,0 +1,52 @@
+//! The landlord HTTP API: what housing officers and landlords' systems use to see hazard
+//! alerts, run Awaab's Law cases (record triage decisions, investigations, works, stops and
+//! closure) and watch their deadlines.
+//!
+//! - Endpoints ([`routes::ENDPOINTS`]): `GET /v1/alerts`, `GET /v1/alerts/{id}`,
+//!   `POST /v1/alerts/{id}/triage`, `GET /v1/cases`, `GET /v1/cases/{id}`,
+//!   `POST /v1/cases/{id}/events`, `GET /v1/sla`, `GET /v1/devices`,
+//!   `GET /v1/webhooks/deliveries`, and the OpenAPI 3.1 document at `GET /openapi.json`.
+//! - Authentication: `Authorization: Bearer <key>`; per-landlord keys stored only as SHA-256
+//!   hashes ([`keys`], managed with [`cli`]).
+//! - Isolation: every request runs in a transaction switched to the database role
+//!   `dampwatch_api_tenant` with the key's landlord in `dampwatch.landlord`; PostgreSQL
+//!   row-level security (this crate's migration) then shows and accepts only that landlord's
+//!   rows. The handlers' queries name no landlord on purpose, so isolation does not depend on
+//!   each query remembering to.
+//! - Errors are RFC 9457 problem documents; every response carries the security headers.
+//! - Case changes go through `dampwatch-alerts` (append-only events, refreshed snapshot and
+//!   deadlines, webhook queued) and are checked by the `dampwatch-clock` state machine.
+//!
+//! What it must never do: show or change one landlord's data through another's key (not even
+//! reveal that an id exists: such ids are answered 404), store or log a key in clear, show a
+//! webhook signing secret, edit or delete a case event, or answer an error with a database
+//! message.
+
+pub mod cli;
+pub mod config;
+pub mod extract;
+pub mod handlers;
+pub mod keys;
+pub mod middleware;
+pub mod openapi;
+pub mod paging;
+pub mod problem;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod tenant;
+
+pub use config::{ApiConfig, ApiConfigError, DEFAULT_CONFIG};
+pub use keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyError, ApiKeyInfo};
+pub use routes::{router, Endpoint, Verb, ENDPOINTS};
+pub use serve::serve;
+pub use state::{ApiState, StateError};
+pub use tenant::{Tenant, LANDLORD_SETTING, TENANT_ROLE};
+
+/// This crate's schema migrations (versions 200 to 299), for the collector's `migrate_all`.
+/// They must run after the collector's (1–99) and the alerts crate's (100–199).
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    200,
+    "api_keys_and_tenant_isolation",
+    include_str!("../migrations/0200_api_keys_and_tenant_isolation.sql"),
+)];

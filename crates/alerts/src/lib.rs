@@ -1,1 +1,54 @@
-//! Hazard alerts, cases and webhooks.
+//! Hazard alerts, Awaab's Law cases and signed landlord webhooks, driven by committed
+//! readings. Runs inside the collector process, next to the readings it watches.
+//!
+//! What it does:
+//! - the **hazard worker** consumes `hazard_inbox` (ranges of committed readings the
+//!   collector writes in the same transaction as the readings), folds each room's readings
+//!   through the hazard engine (`dampwatch-indicators`), persists the room state, and writes
+//!   the resulting alerts (one open alert per room and hazard, updated in place), opens a
+//!   case at detection when the landlord's policy says so (`dampwatch-clock` computes its
+//!   deadlines), and queues webhooks: all in one transaction with the inbox delete, so a
+//!   crash neither loses nor doubles anything. Periodically it re-judges silent rooms so
+//!   "device offline" is raised;
+//! - the **webhook sender** POSTs each queued body to the landlord's endpoints, signed with
+//!   HMAC-SHA256 over timestamp and body, with an idempotency key, retries with exponential
+//!   back-off, logs every attempt and dead-letters after the last one;
+//! - [`cases`] holds the case operations the API uses to record people's decisions.
+//!
+//! Readings the rules never see (they stay stored as evidence): time-corrected ones (their
+//! time is the arrival time, which would misplace old conditions), out-of-range ones, ones the
+//! device flagged as invalid (T/RH sensor CRC or bus error, clock unset), and ones without
+//! temperature or humidity.
+//!
+//! What it must never do: edit or delete a case event (the table refuses it), treat missing
+//! data as safe data, send a webhook for a change that did not commit, decide a triage
+//! category (a person does), or fold one landlord's device into another landlord's room.
+
+pub mod alert_store;
+pub mod cases;
+pub mod config;
+pub mod deadlines;
+pub mod delivery;
+pub mod error;
+pub mod http;
+pub mod inbox;
+pub mod outbox;
+pub mod payload;
+pub mod processor;
+pub mod room;
+pub mod room_state;
+pub mod signature;
+pub mod wake;
+pub mod worker;
+
+pub use cases::CasePolicy;
+pub use config::{AlertsConfig, ConfigError, WebhookConfig, WorkerConfig, DEFAULT_CONFIG};
+pub use delivery::{Deliverer, DeliveryRound};
+pub use error::AlertsError;
+pub use processor::{BatchOutcome, HazardProcessor};
+pub use room::RoomRef;
+pub use worker::{start, Worker};
+
+/// This crate's schema migrations (versions 100 to 199), for the collector's `migrate_all`.
+pub const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql"))];

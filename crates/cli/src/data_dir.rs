@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// The default data directory for this user.
 pub fn default_data_dir() -> PathBuf {
-    if running_as_root() {
+    if dampwatch_pg::running_as_root() {
         return PathBuf::from("/var/lib/dampwatch");
     }
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
@@ -23,8 +23,3 @@ pub fn default_data_dir() -> PathBuf {
 /// The file in which a running demo publishes its database URL (for `dampwatch sim`).
 pub const DATABASE_URL_FILE: &str = "database-url";
 
-/// Whether this process runs as root (`/proc/self` belongs to the effective user).
-pub fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}

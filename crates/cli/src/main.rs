@@ -1,6 +1,7 @@
 //! `dampwatch`: the operator's command.
 mod data_dir;
 mod demo;
+mod demo_devices;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -17,6 +18,9 @@ enum Command {
     /// Run everything on embedded defaults: private PostgreSQL, PKI, gateway, collector and
     /// simulated devices.
     Demo(demo::DemoArgs),
+    /// Simulated homes running the real firmware core against a gateway (also the load
+    /// generator). Defaults match `dampwatch demo`.
+    Sim(dampwatch_sim::SimArgs),
     /// Device PKI: certificate authority, device credentials, revocation.
     #[command(subcommand)]
     Pki(dampwatch_pki::cli::PkiCommand),
@@ -42,6 +46,15 @@ fn main() -> anyhow::Result<()> {
             init_logging("warn");
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(demo::run(args, &mut out))?;
+        }
+        Command::Sim(args) => {
+            init_logging("warn");
+            let rt = tokio::runtime::Runtime::new()?;
+            let summary = rt.block_on(dampwatch_sim::run(args, &mut out))?;
+            if !summary.is_complete() {
+                out.flush()?;
+                anyhow::bail!("not every reading was confirmed before the drain timeout");
+            }
         }
         Command::Pki(cmd) => dampwatch_pki::cli::run(cmd, &mut out)?,
         Command::Clock(cmd) => dampwatch_clock::cli::run(cmd, &mut out)?,

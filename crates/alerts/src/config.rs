@@ -1,0 +1,220 @@
+//! The `[alerts]` configuration section: the hazard worker, the webhook sender, the hazard
+//! engine and the Awaab's Law clock. The defaults are the commented document
+//! [`DEFAULT_CONFIG`], which a service appends to its own default configuration.
+
+use std::time::Duration;
+
+use dampwatch_clock::ClockConfig;
+use dampwatch_indicators::EngineConfig;
+use serde::{Deserialize, Serialize};
+
+/// The commented default `[alerts]` section (full table paths, so it can be appended to a
+/// service's configuration document as it is).
+pub const DEFAULT_CONFIG: &str = r#"
+# Hazard alerts, Awaab's Law cases and landlord webhooks.
+[alerts]
+# Run the hazard worker and the webhook sender in this process.
+enabled = true
+
+[alerts.worker]
+# Hazard loops in this process, each with its own connection and transaction (they share the
+# inbox safely; more than one keeps alerts flowing while another loop waits on the database).
+loops = 2
+# Inbox rows (committed reading ranges) taken per transaction.
+batch_size = 200
+# Poll interval when no notification arrives (new readings normally wake the worker at once).
+poll_interval = "1s"
+# How often every room is re-judged for "no data" (offline) at the current time.
+offline_check_interval = "5m"
+# No reading for this long raises "device offline". Changing it from the rule's 48 h is
+# recorded in the rule set version stored with every alert.
+offline_after = "48h"
+# Back-off after a database error (doubles up to the maximum).
+retry_initial = "200ms"
+retry_max = "10s"
+
+[alerts.webhooks]
+# Outbox rows claimed per round.
+batch_size = 50
+# Parallel requests per round.
+concurrency = 16
+# Poll interval when no notification arrives.
+poll_interval = "1s"
+# Per-request time limit (connect + response).
+request_timeout = "10s"
+# Retry back-off: first retry after `backoff_initial`, doubling up to `backoff_max`.
+backoff_initial = "1s"
+backoff_max = "1h"
+# After this many failed attempts the message is dead-lettered for an operator.
+max_attempts = 12
+# A claimed message whose sender vanished is retried after this long.
+lease = "2m"
+
+[alerts.engine]
+# Hazard engine (dampwatch-indicators). The rules default to the built-in rule set; a
+# [[alerts.engine.rules]] list replaces it whole.
+material = "sensitive"
+f_rsi = 0.75
+condensation_warning_margin_c = 2.0
+max_gap = "2h"
+reorder_window = "6h"
+
+[alerts.clock]
+# Awaab's Law clock (dampwatch-clock): calendar additions/removals, phase dates, statuses.
+# [[alerts.clock.calendar.add]]
+# date = "2027-06-07"
+# title = "Extra bank holiday"
+[alerts.clock.rules.phase_effective]
+# phase_2 = "2026-11-30"
+
+[alerts.clock.status]
+due_soon_fraction = 0.25
+due_soon_working_days = 1
+triage_review_hours = 4
+"#;
+
+/// The `[alerts]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Whether the worker runs; with `false`, [`crate::start`] returns an idle worker.
+    pub enabled: bool,
+    pub worker: WorkerConfig,
+    pub webhooks: WebhookConfig,
+    /// The hazard engine's configuration.
+    #[serde(default)]
+    pub engine: EngineConfig,
+    /// The clock's configuration.
+    #[serde(default)]
+    pub clock: ClockConfig,
+}
+
+/// `[alerts.worker]`: the hazard worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    pub loops: u32,
+    pub batch_size: u32,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub offline_check_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub offline_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+}
+
+/// `[alerts.webhooks]`: the webhook sender.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub batch_size: u32,
+    pub concurrency: u32,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+/// A configuration the worker refuses to run with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid alerts configuration: {0}")]
+    Invalid(String),
+    #[error("alerts.engine: {0}")]
+    Engine(#[from] dampwatch_indicators::ConfigError),
+    #[error("alerts.clock: {0}")]
+    Clock(#[from] dampwatch_clock::ConfigError),
+}
+
+/// A document holding only the `[alerts]` section.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    alerts: AlertsConfig,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        dampwatch_conf::defaults::<Document>(DEFAULT_CONFIG).alerts
+    }
+}
+
+impl AlertsConfig {
+    /// Parses a document's `[alerts]` section merged over the defaults (other top-level
+    /// tables are not allowed here; a service parsing its whole file embeds [`AlertsConfig`]
+    /// as a field instead).
+    pub fn from_toml(text: &str) -> Result<Self, dampwatch_conf::ParseError> {
+        dampwatch_conf::from_toml::<Document>(DEFAULT_CONFIG, text).map(|d| d.alerts)
+    }
+
+    /// Checks values no type can rule out.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let w = &self.worker;
+        if w.batch_size == 0 || w.loops == 0 {
+            return bad("alerts.worker.batch_size and loops must be at least 1");
+        }
+        if w.poll_interval.is_zero() || w.offline_check_interval.is_zero() {
+            return bad("alerts.worker intervals must be above zero");
+        }
+        if w.offline_after < Duration::from_secs(60) {
+            return bad("alerts.worker.offline_after must be at least 1m");
+        }
+        if w.retry_initial.is_zero() || w.retry_max < w.retry_initial {
+            return bad("alerts.worker.retry_initial must be above zero and not above retry_max");
+        }
+        let h = &self.webhooks;
+        if h.batch_size == 0 || h.concurrency == 0 || h.max_attempts == 0 {
+            return bad("alerts.webhooks batch_size, concurrency and max_attempts must be at least 1");
+        }
+        if h.poll_interval.is_zero() || h.request_timeout.is_zero() {
+            return bad("alerts.webhooks intervals must be above zero");
+        }
+        if h.backoff_initial.is_zero() || h.backoff_max < h.backoff_initial {
+            return bad("alerts.webhooks.backoff_initial must be above zero and not above backoff_max");
+        }
+        if h.lease <= h.request_timeout {
+            return bad("alerts.webhooks.lease must be longer than request_timeout");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_default_parses_and_is_valid() {
+        let c = AlertsConfig::default();
+        c.validate().expect("defaults are valid");
+        assert_eq!(c.engine, EngineConfig::default(), "engine defaults are the crate's defaults");
+        assert_eq!(c.clock, ClockConfig::default(), "clock defaults are the crate's defaults");
+        assert_eq!(c.worker.offline_after, Duration::from_secs(48 * 3600));
+    }
+
+    #[test]
+    fn a_section_merges_over_the_defaults() {
+        let c = AlertsConfig::from_toml("[alerts.webhooks]\nmax_attempts = 3\n").expect("parses");
+        assert_eq!(c.webhooks.max_attempts, 3);
+        assert_eq!(c.webhooks.batch_size, 50);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        assert!(AlertsConfig::from_toml("[alerts.webhooks]\nmax_attempt = 3\n").is_err());
+        let c = AlertsConfig::from_toml("[alerts.webhooks]\nlease = \"1s\"\n").expect("parses");
+        assert!(c.validate().is_err());
+    }
+}

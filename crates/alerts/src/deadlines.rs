@@ -1,0 +1,204 @@
+//! A case's deadlines as rows of `case_deadlines`: each step's due time and how it was
+//! computed (basis, amount, the event counted from, calendar and rules versions, source).
+//!
+//! Before triage the track is not known. When the clock already runs (awareness at
+//! detection) both tracks' steps whose clocks have started are listed as `provisional`: what
+//! is due if a person triages the issue as emergency or as significant. The 24-hour emergency
+//! investigation clock is then visibly running from detection, which is the point of the
+//! conservative awareness policy.
+
+use chrono::{DateTime, Utc};
+use dampwatch_clock::london::{format_utc, local_date};
+use dampwatch_clock::{
+    Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track, Triggers,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio_postgres::Transaction;
+
+use crate::error::AlertsError;
+
+/// `track` of the triage review row.
+pub const TRIAGE_TRACK: &str = "triage";
+/// `step` of the triage review row.
+pub const TRIAGE_STEP: &str = "triage_review";
+
+/// One row of `case_deadlines`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadlineRow {
+    pub track: String,
+    pub step: String,
+    pub provisional: bool,
+    pub due: String,
+    pub ends_at: DateTime<Utc>,
+    pub basis: String,
+    pub amount: i32,
+    pub counted_from_event: String,
+    pub counted_from: DateTime<Utc>,
+    pub calendar_version: String,
+    pub rules_version: String,
+    pub source: String,
+    pub status: String,
+    pub detail: Value,
+}
+
+/// The snake_case name serde gives a unit enum value.
+fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The status identifier of a step status.
+pub fn status_name(status: &StepStatus) -> &'static str {
+    match status {
+        StepStatus::OnTrack => "on_track",
+        StepStatus::DueSoon => "due_soon",
+        StepStatus::Overdue => "overdue",
+        StepStatus::Met { .. } => "met",
+        StepStatus::NotRequired { .. } => "not_required",
+        StepStatus::Stopped { .. } => "stopped",
+        StepStatus::AwaitingTrigger { .. } => "awaiting_trigger",
+    }
+}
+
+fn row(
+    track: Track,
+    deadline: &Deadline,
+    provisional: bool,
+    status: &str,
+    status_detail: Value,
+) -> Result<DeadlineRow, AlertsError> {
+    let detail = json!({
+        "deadline": serde_json::to_value(deadline).map_err(AlertsError::json("deadline"))?,
+        "status": status_detail,
+    });
+    Ok(DeadlineRow {
+        track: track.as_str().to_owned(),
+        step: deadline.step.as_str().to_owned(),
+        provisional,
+        due: deadline.due.to_string(),
+        ends_at: deadline.ends_at,
+        basis: name(&deadline.basis),
+        amount: i32::try_from(deadline.amount).unwrap_or(i32::MAX),
+        counted_from_event: deadline.counted_from.event.as_str().to_owned(),
+        counted_from: deadline.counted_from.at,
+        calendar_version: deadline.calendar_version.clone(),
+        rules_version: deadline.rules_version.clone(),
+        source: deadline.source.clone(),
+        status: status.to_owned(),
+        detail,
+    })
+}
+
+/// Status of a provisional clock: overdue once it ran out, due soon in the last part of its
+/// period (the clock's `due_soon_fraction`), else on track.
+fn provisional_status(deadline: &Deadline, now: DateTime<Utc>, clock: &Clock) -> &'static str {
+    if now >= deadline.ends_at {
+        return "overdue";
+    }
+    let total = (deadline.ends_at - deadline.counted_from.at).num_seconds() as f64;
+    let left = (deadline.ends_at - now).num_seconds() as f64;
+    let fraction = clock.status.due_soon_fraction.clamp(0.0, 1.0);
+    if left <= total * fraction {
+        "due_soon"
+    } else {
+        "on_track"
+    }
+}
+
+/// Every deadline row of `case` as of `now` (`view` is the case's view at `now`).
+pub fn rows(
+    case: &Case,
+    view: &CaseView,
+    clock: &Clock,
+    now: DateTime<Utc>,
+) -> Result<Vec<DeadlineRow>, AlertsError> {
+    let mut rows = vec![DeadlineRow {
+        track: TRIAGE_TRACK.to_owned(),
+        step: TRIAGE_STEP.to_owned(),
+        provisional: false,
+        due: format_utc(view.triage.due),
+        ends_at: view.triage.due,
+        basis: "product_policy".to_owned(),
+        amount: i32::try_from(clock.status.triage_review_hours).unwrap_or(i32::MAX),
+        counted_from_event: "potential_issue_recorded".to_owned(),
+        counted_from: case.opened_at(),
+        calendar_version: view.calendar_version.clone(),
+        rules_version: view.rules_version.clone(),
+        source: "Dampwatch product policy: a person triages a potential issue within \
+                 [clock.status] triage_review_hours (not a statutory period)"
+            .to_owned(),
+        status: status_name(&view.triage.status).to_owned(),
+        detail: json!({ "status": view.triage.status }),
+    }];
+    match (view.track, case.awareness()) {
+        (Some(track), _) => {
+            for step in &view.steps {
+                if let Some(deadline) = &step.deadline {
+                    let detail = serde_json::to_value(&step.status).map_err(AlertsError::json("status"))?;
+                    rows.push(row(track, deadline, false, status_name(&step.status), detail)?);
+                }
+            }
+        }
+        (None, Some(awareness)) if case.state() == CaseState::AwaitingTriage => {
+            let triggers = Triggers { awareness, investigation_concluded: None };
+            for track in [Track::Emergency, Track::Significant] {
+                let scope = clock.rules.scope(track, case.hazard(), local_date(awareness));
+                for step in clock.deadlines(track, &triggers)? {
+                    let StepDeadline::Computed(deadline) = step else { continue };
+                    let (status, detail) = if scope.applies() {
+                        (provisional_status(&deadline, now, clock), json!({ "scope": scope }))
+                    } else {
+                        ("not_required", json!({ "scope": scope }))
+                    };
+                    rows.push(row(track, &deadline, true, status, detail)?);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(rows)
+}
+
+/// Replaces the deadline rows of a case (they are a projection of its events).
+pub async fn store(
+    tx: &Transaction<'_>,
+    case_id: i64,
+    landlord_id: &str,
+    rows: &[DeadlineRow],
+    now: DateTime<Utc>,
+) -> Result<(), AlertsError> {
+    tx.execute("DELETE FROM case_deadlines WHERE case_id = $1", &[&case_id]).await?;
+    for r in rows {
+        tx.execute(
+            "INSERT INTO case_deadlines (case_id, landlord_id, track, step, provisional, due, ends_at, basis,
+                 amount, counted_from_event, counted_from, calendar_version, rules_version, source, status,
+                 detail, computed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            &[
+                &case_id,
+                &landlord_id,
+                &r.track,
+                &r.step,
+                &r.provisional,
+                &r.due,
+                &r.ends_at,
+                &r.basis,
+                &r.amount,
+                &r.counted_from_event,
+                &r.counted_from,
+                &r.calendar_version,
+                &r.rules_version,
+                &r.source,
+                &r.status,
+                &r.detail,
+                &now,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Sending queued webhooks: claim due outbox rows (a lease, so several senders share the
+//! work and a vanished sender's rows come back), POST each signed body, log the attempt, and
+//! either mark the row delivered, schedule a retry with exponential back-off, or dead-letter
+//! it after the last attempt. Delivery is at least once: a sender that dies after the
+//! receiver answered but before the log was written sends again, with the same
+//! `Idempotency-Key`, so receivers drop the repeat.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use tokio_postgres::Client;
+
+use crate::config::WebhookConfig;
+use crate::error::AlertsError;
+use crate::http::WebhookClient;
+use crate::signature::{
+    self, ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+
+/// One claimed outbox row with its endpoint.
+#[derive(Debug, Clone)]
+struct Claimed {
+    id: i64,
+    landlord_id: String,
+    endpoint_id: i64,
+    event_type: String,
+    body: String,
+    attempt: i32,
+    url: String,
+    secret: String,
+    active: bool,
+}
+
+/// What a round of sending did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryRound {
+    pub claimed: usize,
+    pub delivered: usize,
+    /// Failed and scheduled for another attempt.
+    pub retrying: usize,
+    /// Failed for the last time: dead-lettered.
+    pub dead: usize,
+}
+
+/// The result of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Delivered { status: u16 },
+    Failed { status: Option<u16>, error: String },
+}
+
+/// Sends webhooks.
+#[derive(Clone)]
+pub struct Deliverer {
+    client: WebhookClient,
+    config: WebhookConfig,
+}
+
+impl Deliverer {
+    pub fn new(config: &WebhookConfig) -> Result<Self, rustls::Error> {
+        Ok(Deliverer { client: WebhookClient::new(config.request_timeout)?, config: config.clone() })
+    }
+
+    /// The wait after failed attempt number `attempt` (1 for the first): `backoff_initial`
+    /// doubled per attempt, at most `backoff_max`.
+    pub fn backoff(&self, attempt: i32) -> Duration {
+        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
+        self.config.backoff_initial.saturating_mul(1 << doublings).min(self.config.backoff_max)
+    }
+
+    /// Claims the due rows (up to `batch_size`) and sends them, `concurrency` at a time.
+    pub async fn deliver_due(&self, db: &Client) -> Result<DeliveryRound, AlertsError> {
+        let lease = self.config.lease.as_secs_f64();
+        let limit = i64::from(self.config.batch_size);
+        let rows = db
+            .query(
+                "UPDATE webhook_outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+                 FROM webhook_endpoints e
+                 WHERE e.id = o.endpoint_id AND o.id IN (
+                     SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 RETURNING o.id, o.landlord_id, o.endpoint_id, o.event_type, o.payload::text, o.attempts,
+                           e.url, e.secret, e.active",
+                &[&limit, &lease],
+            )
+            .await?;
+        let claimed: Vec<Claimed> = rows
+            .iter()
+            .map(|r| Claimed {
+                id: r.get(0),
+                landlord_id: r.get(1),
+                endpoint_id: r.get(2),
+                event_type: r.get(3),
+                body: r.get(4),
+                attempt: r.get(5),
+                url: r.get(6),
+                secret: r.get(7),
+                active: r.get(8),
+            })
+            .collect();
+        let mut round = DeliveryRound { claimed: claimed.len(), ..DeliveryRound::default() };
+        let concurrency = usize::try_from(self.config.concurrency).unwrap_or(1).max(1);
+        let results: Vec<Result<&'static str, AlertsError>> = stream::iter(claimed)
+            .map(|c| self.deliver_one(db, c))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for r in results {
+            match r? {
+                "delivered" => round.delivered += 1,
+                "dead" => round.dead += 1,
+                _ => round.retrying += 1,
+            }
+        }
+        Ok(round)
+    }
+
+    /// Puts a dead-lettered row back in the queue for a fresh series of attempts (an operator
+    /// fixed the receiver). Returns whether the row was dead.
+    pub async fn requeue_dead(db: &Client, outbox_id: i64) -> Result<bool, AlertsError> {
+        let n = db
+            .execute(
+                "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now(), dead_at = NULL
+                 WHERE id = $1 AND state = 'dead'",
+                &[&outbox_id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// When the next pending row falls due, if any.
+    pub async fn next_due(&self, db: &Client) -> Result<Option<DateTime<Utc>>, AlertsError> {
+        let row = db
+            .query_one("SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'", &[])
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn attempt(&self, c: &Claimed) -> Outcome {
+        if !c.active {
+            return Outcome::Failed { status: None, error: "the endpoint is deactivated".to_owned() };
+        }
+        let timestamp = Utc::now().timestamp().to_string();
+        let signature = signature::sign(c.secret.as_bytes(), &timestamp, c.body.as_bytes());
+        let headers = [
+            (TIMESTAMP_HEADER, timestamp),
+            (SIGNATURE_HEADER, signature),
+            (IDEMPOTENCY_HEADER, c.id.to_string()),
+            (EVENT_HEADER, c.event_type.clone()),
+            (ATTEMPT_HEADER, c.attempt.to_string()),
+        ];
+        match self.client.post(&c.url, &headers, Bytes::from(c.body.clone())).await {
+            Ok(answer) if (200..300).contains(&answer.status) => Outcome::Delivered { status: answer.status },
+            Ok(answer) => Outcome::Failed {
+                status: Some(answer.status),
+                error: format!("HTTP {}: {}", answer.status, answer.body),
+            },
+            Err(error) => Outcome::Failed { status: None, error },
+        }
+    }
+
+    async fn deliver_one(&self, db: &Client, c: Claimed) -> Result<&'static str, AlertsError> {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let outcome = self.attempt(&c).await;
+        let duration_ms = i32::try_from(clock.elapsed().as_millis()).unwrap_or(i32::MAX);
+        let last = !c.active || c.attempt >= i32::try_from(self.config.max_attempts).unwrap_or(i32::MAX);
+        let (state, logged, status, error) = match &outcome {
+            Outcome::Delivered { status } => ("delivered", "delivered", Some(*status), None),
+            Outcome::Failed { status, error } if last => ("dead", "dead", *status, Some(error.as_str())),
+            Outcome::Failed { status, error } => ("pending", "failed", *status, Some(error.as_str())),
+        };
+        let status = status.map(i32::from);
+        let retry_in = self.backoff(c.attempt).as_secs_f64();
+        // One statement: the outcome and its log line commit together. The row changes only if
+        // this sender still holds it (same attempt number, still pending).
+        db.execute(
+            "WITH o AS (
+                 UPDATE webhook_outbox SET state = $3,
+                     delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+                     dead_at = CASE WHEN $3 = 'dead' THEN now() END,
+                     next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $4)
+                                            ELSE next_attempt_at END,
+                     last_error = $5
+                 WHERE id = $1 AND state = 'pending' AND attempts = $2
+                 RETURNING id)
+             INSERT INTO webhook_deliveries (outbox_id, landlord_id, endpoint_id, attempt, started_at, duration_ms,
+                 status_code, error, outcome)
+             VALUES ($1, $6, $7, $2, $8, $9, $10, $5, $11)",
+            &[
+                &c.id,
+                &c.attempt,
+                &state,
+                &retry_in,
+                &error,
+                &c.landlord_id,
+                &c.endpoint_id,
+                &started_at,
+                &duration_ms,
+                &status,
+                &logged,
+            ],
+        )
+        .await?;
+        match &outcome {
+            Outcome::Delivered { .. } => tracing::debug!(outbox = c.id, url = %c.url, "webhook delivered"),
+            Outcome::Failed { error, .. } if last => {
+                tracing::warn!(outbox = c.id, url = %c.url, attempts = c.attempt, error, "webhook dead-lettered")
+            }
+            Outcome::Failed { error, .. } => {
+                tracing::info!(outbox = c.id, url = %c.url, attempt = c.attempt, error, "webhook attempt failed")
+            }
+        }
+        Ok(logged)
+    }
+}

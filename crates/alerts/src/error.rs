@@ -1,0 +1,31 @@
+//! Errors at the crate's boundary.
+
+use dampwatch_clock::{DeadlineError, TransitionError};
+
+/// Why an alerts operation failed. Database errors leave the transaction rolled back, so the
+/// inbox and outbox rows it held are taken again later: nothing is lost or doubled.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertsError {
+    #[error("database: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("stored {what} is not valid JSON for this version: {source}")]
+    Json { what: &'static str, source: serde_json::Error },
+    #[error("case {case_id}: {source}")]
+    Transition { case_id: i64, source: TransitionError },
+    #[error("deadline: {0}")]
+    Deadline(#[from] DeadlineError),
+    #[error("case {0} does not exist")]
+    CaseNotFound(i64),
+    #[error("case {case_id} has {found} events, not {expected}: it was changed meanwhile")]
+    CaseChanged { case_id: i64, expected: i32, found: i32 },
+    #[error("stored value {value:?} in {what} is not one this version knows")]
+    UnknownValue { what: &'static str, value: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+impl AlertsError {
+    pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> AlertsError {
+        move |source| AlertsError::Json { what, source }
+    }
+}

@@ -1,0 +1,111 @@
+//! The hazard inbox: ranges of committed readings the collector wrote in the same
+//! transaction as the readings. Taking rows deletes them inside the caller's transaction, so
+//! they are consumed exactly once: on commit with everything they caused, or not at all.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Transaction;
+
+use crate::error::AlertsError;
+use crate::room::{RoomRef, StoredReading};
+
+/// One inbox row: readings `min_seq..=max_seq` of a device's boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRange {
+    pub id: i64,
+    pub device_id: String,
+    pub boot: i64,
+    pub min_seq: i64,
+    pub max_seq: i64,
+}
+
+/// Deletes up to `limit` inbox rows, oldest first, skipping rows another worker holds; then
+/// also takes every older row of the same devices, waiting for a worker that holds one to
+/// finish. So a device's readings are folded in commit order even with several workers: a
+/// worker that took a newer range waits for the one folding the older range (and takes the
+/// older range itself if that worker rolled back).
+pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
+    let rows = tx
+        .query(
+            "DELETE FROM hazard_inbox WHERE id IN (
+                 SELECT id FROM hazard_inbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1)
+             RETURNING id, device_id, boot, min_seq, max_seq",
+            &[&limit],
+        )
+        .await?;
+    let mut ranges: Vec<InboxRange> = rows.iter().map(range).collect();
+    let mut oldest: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in &ranges {
+        let e = oldest.entry(r.device_id.as_str()).or_insert(r.id);
+        *e = (*e).min(r.id);
+    }
+    if !oldest.is_empty() {
+        let devices: Vec<&str> = oldest.keys().copied().collect();
+        let below: Vec<i64> = oldest.values().copied().collect();
+        let older = tx
+            .query(
+                "DELETE FROM hazard_inbox WHERE id IN (
+                     SELECT h.id FROM hazard_inbox h
+                     JOIN unnest($1::text[], $2::int8[]) AS c (device_id, below)
+                       ON h.device_id = c.device_id AND h.id < c.below
+                     ORDER BY h.id FOR UPDATE OF h)
+                 RETURNING id, device_id, boot, min_seq, max_seq",
+                &[&devices, &below],
+            )
+            .await?;
+        ranges.extend(older.iter().map(range));
+    }
+    ranges.sort_by_key(|r| r.id);
+    Ok(ranges)
+}
+
+fn range(r: &tokio_postgres::Row) -> InboxRange {
+    InboxRange { id: r.get(0), device_id: r.get(1), boot: r.get(2), min_seq: r.get(3), max_seq: r.get(4) }
+}
+
+/// The stored readings of `ranges` with their device's landlord and room, in sample-time
+/// order. A reading named by two ranges comes twice (the engine drops the repeat).
+pub async fn readings(
+    tx: &Transaction<'_>,
+    ranges: &[InboxRange],
+) -> Result<Vec<StoredReading>, AlertsError> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let devices: Vec<&str> = ranges.iter().map(|r| r.device_id.as_str()).collect();
+    let boots: Vec<i64> = ranges.iter().map(|r| r.boot).collect();
+    let lows: Vec<i64> = ranges.iter().map(|r| r.min_seq).collect();
+    let highs: Vec<i64> = ranges.iter().map(|r| r.max_seq).collect();
+    let rows = tx
+        .query(
+            // A device placed in another landlord's room (a registry mistake) is kept out of
+            // that room: it counts as its own room, so no landlord sees another's readings.
+            "SELECT r.device_id, d.landlord_id, CASE WHEN w.landlord_id = d.landlord_id THEN d.room_id END,
+                    r.sampled_at, r.temperature_c, r.rh_pct, r.surface_temperature_c, r.co2_ppm, r.status
+             FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[]) AS q (device_id, boot, lo, hi)
+             JOIN readings r ON r.device_id = q.device_id AND r.boot = q.boot AND r.seq BETWEEN q.lo AND q.hi
+             JOIN devices d ON d.id = r.device_id
+             LEFT JOIN rooms m ON m.id = d.room_id
+             LEFT JOIN dwellings w ON w.id = m.dwelling_id
+             ORDER BY r.sampled_at, r.device_id, r.boot, r.seq",
+            &[&devices, &boots, &lows, &highs],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let device_id: String = r.get(0);
+            StoredReading {
+                room: RoomRef::of(r.get(2), &device_id),
+                device_id,
+                landlord_id: r.get(1),
+                sampled_at: r.get(3),
+                temperature_c: r.get(4),
+                rh_pct: r.get(5),
+                surface_temperature_c: r.get(6),
+                co2_ppm: r.get(7),
+                status: r.get(8),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,147 @@
+//! Which room a reading belongs to, and which stored readings the hazard rules may use.
+//!
+//! A device placed in a room feeds that room; a device without a room counts as its own room
+//! (`device:<id>`), so its readings are still watched. A device moved to another room feeds
+//! the new room from the next reading processed.
+
+use chrono::{DateTime, Utc};
+use dampwatch_indicators::RoomReading;
+
+/// Server flag (readings.status bit 16): the sample time was implausible and was replaced by
+/// the arrival time.
+pub const FLAG_TIME_CORRECTED: i32 = 1 << 16;
+/// Server flag (bit 17): a value was outside its physical range and is stored as missing.
+pub const FLAG_OUT_OF_RANGE: i32 = 1 << 17;
+/// Device flags (wire `StatusFlag`) that make temperature and humidity invalid: CRC error,
+/// bus error, clock unset.
+pub const FLAGS_TRH_INVALID: i32 = 1 | 2 | 32;
+
+/// A room as the hazard engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RoomRef {
+    /// A registered room.
+    Room(i64),
+    /// A device with no room: its own room.
+    Device(String),
+}
+
+impl RoomRef {
+    /// The device's room, or the device itself when it has none.
+    pub fn of(room_id: Option<i64>, device_id: &str) -> Self {
+        match room_id {
+            Some(id) => RoomRef::Room(id),
+            None => RoomRef::Device(device_id.to_owned()),
+        }
+    }
+
+    /// The `room_key` column: `room:<id>` or `device:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            RoomRef::Room(id) => format!("room:{id}"),
+            RoomRef::Device(id) => format!("device:{id}"),
+        }
+    }
+
+    pub fn room_id(&self) -> Option<i64> {
+        match self {
+            RoomRef::Room(id) => Some(*id),
+            RoomRef::Device(_) => None,
+        }
+    }
+
+    pub fn device_id(&self) -> Option<&str> {
+        match self {
+            RoomRef::Room(_) => None,
+            RoomRef::Device(id) => Some(id),
+        }
+    }
+}
+
+/// Why a stored reading is left out of the hazard rules (it stays in `readings` as evidence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// Its time was replaced by the arrival time: placing it in the time series would put
+    /// old conditions at the wrong moment (and could fake a sustained window).
+    TimeCorrected,
+    /// A value was out of its physical range: the sensor is not trusted for this sample.
+    OutOfRange,
+    /// The device flagged temperature/humidity as invalid or its clock as unset.
+    DeviceFault,
+    /// Temperature or humidity is missing.
+    Incomplete,
+}
+
+/// One stored reading with its room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReading {
+    pub device_id: String,
+    pub landlord_id: String,
+    pub room: RoomRef,
+    pub sampled_at: DateTime<Utc>,
+    pub temperature_c: Option<f32>,
+    pub rh_pct: Option<f32>,
+    pub surface_temperature_c: Option<f32>,
+    pub co2_ppm: Option<i32>,
+    pub status: i32,
+}
+
+impl StoredReading {
+    /// The reading in the engine's units, or why the rules must not see it.
+    pub fn for_rules(&self) -> Result<RoomReading, Skipped> {
+        if self.status & FLAG_TIME_CORRECTED != 0 {
+            return Err(Skipped::TimeCorrected);
+        }
+        if self.status & FLAG_OUT_OF_RANGE != 0 {
+            return Err(Skipped::OutOfRange);
+        }
+        if self.status & FLAGS_TRH_INVALID != 0 {
+            return Err(Skipped::DeviceFault);
+        }
+        let (Some(t), Some(rh)) = (self.temperature_c, self.rh_pct) else {
+            return Err(Skipped::Incomplete);
+        };
+        let mut reading = RoomReading::air(self.sampled_at, f64::from(t), f64::from(rh));
+        reading.surface_temperature_c = self.surface_temperature_c.map(f64::from);
+        reading.co2_ppm = self.co2_ppm.map(f64::from);
+        Ok(reading)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(status: i32) -> StoredReading {
+        StoredReading {
+            device_id: "d1".into(),
+            landlord_id: "l".into(),
+            room: RoomRef::of(None, "d1"),
+            sampled_at: DateTime::<Utc>::UNIX_EPOCH,
+            temperature_c: Some(20.0),
+            rh_pct: Some(50.0),
+            surface_temperature_c: Some(15.5),
+            co2_ppm: Some(800),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_device_without_a_room_is_its_own_room() {
+        assert_eq!(RoomRef::of(None, "abc").key(), "device:abc");
+        assert_eq!(RoomRef::of(Some(7), "abc").key(), "room:7");
+    }
+
+    #[test]
+    fn flagged_readings_are_left_out_of_the_rules() {
+        assert!(reading(0).for_rules().is_ok());
+        assert_eq!(reading(FLAG_TIME_CORRECTED).for_rules(), Err(Skipped::TimeCorrected));
+        assert_eq!(reading(FLAG_OUT_OF_RANGE).for_rules(), Err(Skipped::OutOfRange));
+        assert_eq!(reading(32).for_rules(), Err(Skipped::DeviceFault));
+        // A failed surface probe or CO2 sensor only removes that value.
+        let r = reading(8 | 16).for_rules().expect("usable");
+        assert_eq!(r.co2_ppm, Some(800.0));
+        let mut incomplete = reading(0);
+        incomplete.rh_pct = None;
+        assert_eq!(incomplete.for_rules(), Err(Skipped::Incomplete));
+    }
+}

@@ -1,0 +1,100 @@
+//! Persisting each room's hazard-engine state. Rooms are locked in `room_key` order, so
+//! workers taking overlapping sets of rooms wait for each other instead of deadlocking, and
+//! a room's readings are folded by one worker at a time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use dampwatch_indicators::RoomState;
+use serde_json::Value;
+use tokio_postgres::Transaction;
+
+use crate::error::AlertsError;
+use crate::room::RoomRef;
+
+/// A locked room with its state.
+#[derive(Debug, Clone)]
+pub struct LockedRoom {
+    pub key: String,
+    pub room: RoomRef,
+    pub landlord_id: String,
+    pub state: RoomState,
+}
+
+/// Creates missing state rows for `rooms` (key → room and landlord), then locks them all and
+/// returns their states.
+pub async fn lock(
+    tx: &Transaction<'_>,
+    rooms: &BTreeMap<String, (RoomRef, String)>,
+    ruleset_version: &str,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, LockedRoom>, AlertsError> {
+    if rooms.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<&str> = rooms.keys().map(String::as_str).collect();
+    let landlords: Vec<&str> = rooms.values().map(|(_, l)| l.as_str()).collect();
+    let room_ids: Vec<Option<i64>> = rooms.values().map(|(r, _)| r.room_id()).collect();
+    let device_ids: Vec<Option<&str>> = rooms.values().map(|(r, _)| r.device_id()).collect();
+    let empty = serde_json::to_value(RoomState::new()).map_err(AlertsError::json("room state"))?;
+    tx.execute(
+        "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, device_id, state, ruleset_version, evaluated_at)
+         SELECT k, l, r, d, $5, $6, $7
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[]) AS n (k, l, r, d)
+         ORDER BY k
+         ON CONFLICT (room_key) DO NOTHING",
+        &[&keys, &landlords, &room_ids, &device_ids, &empty, &ruleset_version, &now],
+    )
+    .await?;
+    let rows = tx
+        .query(
+            "SELECT room_key, landlord_id, room_id, device_id, state FROM room_hazard_state
+             WHERE room_key = ANY($1) ORDER BY room_key FOR UPDATE",
+            &[&keys],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .map(|room| Ok((room.key.clone(), room)))
+        .collect()
+}
+
+/// A state row as read from the database; an unreadable state (from an incompatible
+/// version) restarts the room from empty rather than stopping every room's processing.
+pub(crate) fn locked_room(
+    key: String,
+    landlord_id: String,
+    room_id: Option<i64>,
+    device_id: Option<String>,
+    state: Value,
+) -> LockedRoom {
+    let state = serde_json::from_value(state).unwrap_or_else(|e| {
+        tracing::error!(room = %key, error = %e, "stored room state unreadable; starting the room afresh");
+        RoomState::new()
+    });
+    let room = match (room_id, device_id) {
+        (Some(id), _) => RoomRef::Room(id),
+        (None, Some(d)) => RoomRef::Device(d),
+        (None, None) => RoomRef::Device(String::new()),
+    };
+    LockedRoom { key, room, landlord_id, state }
+}
+
+/// Writes a room's state back.
+pub async fn save(
+    tx: &Transaction<'_>,
+    room: &LockedRoom,
+    ruleset_version: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AlertsError> {
+    let state = serde_json::to_value(&room.state).map_err(AlertsError::json("room state"))?;
+    let open: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
+    tx.execute(
+        "UPDATE room_hazard_state
+         SET state = $2, ruleset_version = $3, last_reading_at = $4, open_hazards = $5, evaluated_at = $6
+         WHERE room_key = $1",
+        &[&room.key, &state, &ruleset_version, &room.state.last_reading_at(), &open, &now],
+    )
+    .await?;
+    Ok(())
+}

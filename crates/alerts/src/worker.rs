@@ -1,0 +1,239 @@
+//! The running worker: the hazard loop (inbox → alerts, cases, webhooks), the offline loop
+//! (silent rooms), the webhook sender and the notification listener, each with its own
+//! database connection, all stopped by one cancellation token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, NoTls};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AlertsConfig;
+use crate::delivery::Deliverer;
+use crate::processor::HazardProcessor;
+use crate::wake::{self, Wakers};
+
+/// Rooms re-judged per transaction by the offline loop.
+const OFFLINE_PAGE: i64 = 200;
+/// Shortest pause of the sender when due rows are held by another sender.
+const MIN_IDLE: Duration = Duration::from_millis(10);
+
+/// The running worker. Dropping it does not stop it; cancel the token given to [`start`]
+/// (or call [`Worker::stop`]) and await [`Worker::join`].
+pub struct Worker {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    wakers: Wakers,
+}
+
+impl Worker {
+    /// Asks every loop to stop after its current unit of work.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Wakes the hazard loop and the sender now (e.g. after writing inbox rows in-process).
+    pub fn wake(&self) {
+        self.wakers.wake_all();
+    }
+
+    /// Waits until every loop has stopped.
+    pub async fn join(self) -> anyhow::Result<()> {
+        for task in self.tasks {
+            task.await?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts the worker against the database at `db_url` (already migrated with
+/// [`crate::MIGRATIONS`]). Fails at once on an invalid configuration or an unreachable
+/// database; later connection losses are retried with back-off. With `enabled = false` it
+/// starts nothing.
+pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) -> anyhow::Result<Worker> {
+    config.validate()?;
+    if !config.enabled {
+        tracing::info!("alerts worker disabled by configuration");
+        return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default() });
+    }
+    let processor = Arc::new(HazardProcessor::new(&config, None)?);
+    let deliverer = Deliverer::new(&config.webhooks)?;
+    let wakers = Wakers::default();
+    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let url = db_url.to_owned();
+    let mut hazard_loops = Vec::new();
+    // Connect before spawning anything, so an unreachable database fails the start.
+    for _ in 0..config.worker.loops {
+        hazard_loops.push(connect(db_url).await?);
+    }
+    let mut tasks = vec![
+        tokio::spawn(wake::listen(url.clone(), wakers.clone(), retry, stop.clone())),
+        tokio::spawn(offline_loop(url.clone(), processor.clone(), config.clone(), stop.clone())),
+        tokio::spawn(delivery_loop(url.clone(), deliverer, config.clone(), wakers.clone(), stop.clone())),
+    ];
+    for client in hazard_loops {
+        let (processor, config, wakers, stop) =
+            (processor.clone(), config.clone(), wakers.clone(), stop.clone());
+        tasks.push(tokio::spawn(hazard_loop(url.clone(), client, processor, config, wakers, stop)));
+    }
+    tracing::info!("alerts worker started");
+    Ok(Worker { stop, tasks, wakers })
+}
+
+async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "alerts database connection closed");
+        }
+    });
+    Ok(client)
+}
+
+/// A live connection: `current` if still open, else a new one, retrying with back-off.
+async fn ensure(
+    url: &str,
+    current: Option<Client>,
+    retry: (Duration, Duration),
+    stop: &CancellationToken,
+) -> Option<Client> {
+    if let Some(c) = current.filter(|c| !c.is_closed()) {
+        return Some(c);
+    }
+    let mut wait = retry.0;
+    loop {
+        match connect(url).await {
+            Ok(c) => return Some(c),
+            Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "alerts: database unreachable"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => return None,
+        }
+        wait = (wait * 2).min(retry.1);
+    }
+}
+
+/// Sleeps `wait` unless stopped; returns false when stopped.
+async fn pause(wait: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop.cancelled() => false,
+    }
+}
+
+async fn hazard_loop(
+    url: String,
+    first: Client,
+    processor: Arc<HazardProcessor>,
+    config: AlertsConfig,
+    wakers: Wakers,
+    stop: CancellationToken,
+) {
+    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let limit = i64::from(config.worker.batch_size);
+    let mut client = Some(first);
+    let mut wait = retry.0;
+    let mut inbox_changed = wakers.inbox.subscribe();
+    while !stop.is_cancelled() {
+        let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        match processor.process_inbox(&mut c, limit, Utc::now()).await {
+            Ok(outcome) => {
+                wait = retry.0;
+                client = Some(c);
+                if outcome.webhooks > 0 {
+                    wakers.outbox.notify_one();
+                }
+                if outcome.inbox_rows > 0 {
+                    tracing::debug!(?outcome, "hazard inbox batch");
+                }
+                if i64::try_from(outcome.inbox_rows).unwrap_or(0) >= limit {
+                    continue;
+                }
+            }
+            Err(e) => {
+                // Rolled back: the inbox rows are still there and are taken again.
+                tracing::error!(error = %e, retry_in = ?wait, "hazard inbox batch failed");
+                client = Some(c);
+                if !pause(wait, &stop).await {
+                    return;
+                }
+                wait = (wait * 2).min(retry.1);
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = inbox_changed.changed() => {}
+            _ = tokio::time::sleep(config.worker.poll_interval) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn offline_loop(
+    url: String,
+    processor: Arc<HazardProcessor>,
+    config: AlertsConfig,
+    stop: CancellationToken,
+) {
+    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let mut client = None;
+    while !stop.is_cancelled() {
+        let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        match processor.evaluate_offline(&mut c, Utc::now(), OFFLINE_PAGE).await {
+            Ok(outcome) if outcome.transitions > 0 => tracing::info!(?outcome, "offline evaluation"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "offline evaluation failed"),
+        }
+        client = Some(c);
+        if !pause(config.worker.offline_check_interval, &stop).await {
+            return;
+        }
+    }
+}
+
+async fn delivery_loop(
+    url: String,
+    deliverer: Deliverer,
+    config: AlertsConfig,
+    wakers: Wakers,
+    stop: CancellationToken,
+) {
+    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let poll = config.webhooks.poll_interval;
+    let mut client = None;
+    let mut wait = retry.0;
+    while !stop.is_cancelled() {
+        let Some(c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        let idle = match deliverer.deliver_due(&c).await {
+            Ok(round)
+                if round.claimed >= usize::try_from(config.webhooks.batch_size).unwrap_or(usize::MAX) =>
+            {
+                wait = retry.0;
+                client = Some(c);
+                continue;
+            }
+            Ok(round) => {
+                wait = retry.0;
+                let next = deliverer.next_due(&c).await.ok().flatten();
+                let until_next = next.map_or(poll, |t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+                let floor = if round.claimed == 0 { MIN_IDLE } else { Duration::ZERO };
+                until_next.min(poll).max(floor)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, retry_in = ?wait, "webhook round failed");
+                let w = wait;
+                wait = (wait * 2).min(retry.1);
+                w
+            }
+        };
+        client = Some(c);
+        tokio::select! {
+            _ = wakers.outbox.notified() => {}
+            _ = tokio::time::sleep(idle) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The inbox is consumed exactly once: by several workers in parallel, and across a worker
+//! that dies mid-transaction.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use dampwatch_alerts::{BatchOutcome, HazardProcessor};
+use support::{connect, fast_config, series, Db, Sample};
+
+const DEVICES: usize = 40;
+const BATCHES: usize = 5;
+const PER_BATCH: usize = 12;
+
+async fn run_worker(url: String, processor: HazardProcessor) -> BatchOutcome {
+    let mut client = connect(&url).await;
+    let mut total = BatchOutcome::default();
+    loop {
+        // Small batches so the two workers interleave; deadlocks between them are resolved
+        // by PostgreSQL aborting one transaction, which is then simply retried.
+        match processor.process_inbox(&mut client, 3, Utc::now()).await {
+            Ok(o) if o.inbox_rows == 0 => return total,
+            Ok(o) => {
+                total.inbox_rows += o.inbox_rows;
+                total.readings += o.readings;
+                total.skipped += o.skipped;
+                total.transitions += o.transitions;
+                total.webhooks += o.webhooks;
+            }
+            Err(e) => {
+                eprintln!("batch rolled back, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_in_parallel_consume_every_inbox_row_exactly_once() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    db.endpoint("l", "http://127.0.0.1:9/unused", "secret-secret-secret").await;
+    let end = Utc::now();
+    let start = end - chrono::Duration::minutes(10 * (BATCHES * PER_BATCH) as i64);
+    let all = series(start, end, Duration::from_secs(600), |t| Sample::air(t, 14.0, 50.0));
+    assert_eq!(all.len(), BATCHES * PER_BATCH);
+    let mut rooms = Vec::new();
+    for d in 0..DEVICES {
+        let room = db.room("l", &format!("home-{d}"), "living").await;
+        db.device(&format!("dev-{d}"), "l", Some(room)).await;
+        rooms.push(room);
+    }
+    // Interleave devices the way concurrent uplinks are committed.
+    for batch in all.chunks(PER_BATCH) {
+        for d in 0..DEVICES {
+            db.store(&format!("dev-{d}"), batch).await;
+        }
+    }
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    let a = tokio::spawn(run_worker(db.url.clone(), processor.clone()));
+    let b = tokio::spawn(run_worker(db.url.clone(), processor));
+    let (a, b) = (a.await.expect("worker a"), b.await.expect("worker b"));
+
+    assert!(a.inbox_rows > 0 && b.inbox_rows > 0, "both workers took part: {a:?} {b:?}");
+    assert_eq!(a.inbox_rows + b.inbox_rows, DEVICES * BATCHES, "every inbox row consumed once");
+    assert_eq!(a.readings + b.readings, DEVICES * BATCHES * PER_BATCH, "every reading folded once");
+    assert_eq!(a.skipped + b.skipped, 0, "no reading arrived out of order");
+    assert_eq!(db.count("SELECT count(*) FROM hazard_inbox", &[]).await, 0);
+    // Ten hours at 14 °C: each room raises exactly one cold alert, with one case and one
+    // queued webhook, whichever worker saw which readings.
+    assert_eq!(a.transitions + b.transitions, DEVICES);
+    assert_eq!(
+        db.count("SELECT count(*) FROM alerts WHERE hazard = 'excess_cold'", &[]).await,
+        DEVICES as i64
+    );
+    assert_eq!(db.count("SELECT count(DISTINCT room_id) FROM alerts", &[]).await, DEVICES as i64);
+    assert_eq!(db.count("SELECT count(*) FROM cases", &[]).await, DEVICES as i64);
+    assert_eq!(db.count("SELECT count(*) FROM webhook_outbox", &[]).await, DEVICES as i64);
+    let newest = db
+        .count(
+            "SELECT count(*) FROM room_hazard_state WHERE last_reading_at = $1",
+            &[&all.last().expect("readings").at],
+        )
+        .await;
+    assert_eq!(newest, DEVICES as i64, "every room state reached the newest reading");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_mid_transaction_leaves_its_inbox_rows_to_the_next() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    let room = db.room("l", "home", "bedroom").await;
+    db.device("dev", "l", Some(room)).await;
+    let end = Utc::now();
+    db.store(
+        "dev",
+        &series(end - chrono::Duration::hours(8), end, Duration::from_secs(600), |t| {
+            Sample::air(t, 14.0, 50.0)
+        }),
+    )
+    .await;
+
+    // A worker takes the rows and writes part of its work, then its connection dies before
+    // committing (the process crashed).
+    let doomed_pid: i32 = {
+        let mut doomed = connect(&db.url).await;
+        let pid: i32 = doomed.query_one("SELECT pg_backend_pid()", &[]).await.expect("pid").get(0);
+        let tx = doomed.transaction().await.expect("begin");
+        let taken = dampwatch_alerts::inbox::take(&tx, 10).await.expect("take");
+        assert_eq!(taken.len(), 1);
+        tx.execute("UPDATE alerts SET summary = 'never'", &[]).await.expect("partial work");
+        drop(tx);
+        drop(doomed);
+        pid
+    };
+    // The server notices the closed connection and rolls back; wait until that backend is gone.
+    support::eventually(Duration::from_secs(10), || async {
+        let alive = db.count("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&doomed_pid]).await;
+        (alive == 0).then_some(())
+    })
+    .await
+    .expect("the crashed worker's session ends");
+    assert_eq!(db.count("SELECT count(*) FROM hazard_inbox", &[]).await, 1, "the rows came back");
+
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    let outcome = db.drain(&processor, Utc::now()).await;
+    assert_eq!(outcome.inbox_rows, 1);
+    assert_eq!(outcome.transitions, 1);
+    assert_eq!(db.count("SELECT count(*) FROM alerts", &[]).await, 1);
+    // Running again finds nothing: nothing is processed twice.
+    let again = db.drain(&processor, Utc::now()).await;
+    assert_eq!(again.inbox_rows, 0);
+    assert_eq!(db.count("SELECT count(*) FROM alerts", &[]).await, 1);
+}

@@ -1,0 +1,230 @@
+//! Shared fixtures: a private PostgreSQL with the collector's and this crate's schema, a
+//! registry (landlords, rooms, devices), readings with their inbox rows written the way the
+//! collector writes them, and a landlord's webhook receiver on loopback.
+#![allow(dead_code)]
+
+pub mod receiver;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dampwatch_alerts::{AlertsConfig, HazardProcessor};
+use dampwatch_pg::PrivatePostgres;
+use tokio_postgres::{Client, NoTls};
+
+/// A migrated throw-away database.
+pub struct Db {
+    pub pg: PrivatePostgres,
+    pub url: String,
+    pub client: Client,
+}
+
+pub async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+impl Db {
+    pub async fn new() -> Db {
+        let pg =
+            tokio::task::spawn_blocking(PrivatePostgres::temporary).await.expect("join").expect("postgres");
+        let url = pg.url();
+        let mut client = connect(&url).await;
+        dampwatch_collector::migrate::migrate_all(
+            &mut client,
+            &[dampwatch_collector::migrate::MIGRATIONS, dampwatch_alerts::MIGRATIONS],
+        )
+        .await
+        .expect("migrate");
+        Db { pg, url, client }
+    }
+
+    pub async fn landlord(&self, id: &str, policy: &str) {
+        self.client
+            .execute("INSERT INTO landlords (id, name, case_policy) VALUES ($1, $1, $2)", &[&id, &policy])
+            .await
+            .expect("landlord");
+    }
+
+    /// A room in a new dwelling of `landlord`; returns its id.
+    pub async fn room(&self, landlord: &str, reference: &str, name: &str) -> i64 {
+        let dwelling: i64 = self
+            .client
+            .query_one(
+                "INSERT INTO dwellings (landlord_id, reference) VALUES ($1, $2)
+                 ON CONFLICT (landlord_id, reference) DO UPDATE SET address = dwellings.address RETURNING id",
+                &[&landlord, &reference],
+            )
+            .await
+            .expect("dwelling")
+            .get(0);
+        self.client
+            .query_one(
+                "INSERT INTO rooms (dwelling_id, name) VALUES ($1, $2) RETURNING id",
+                &[&dwelling, &name],
+            )
+            .await
+            .expect("room")
+            .get(0)
+    }
+
+    /// A device (provisioned long ago, so no reading time is implausible).
+    pub async fn device(&self, id: &str, landlord: &str, room: Option<i64>) {
+        self.client
+            .execute(
+                "INSERT INTO devices (id, landlord_id, room_id, signing_public_key, provisioned_at)
+                 VALUES ($1, $2, $3, $4, '2000-01-01T00:00:00Z')",
+                &[&id, &landlord, &room, &vec![0u8; 32]],
+            )
+            .await
+            .expect("device");
+    }
+
+    pub async fn endpoint(&self, landlord: &str, url: &str, secret: &str) -> i64 {
+        self.client
+            .query_one(
+                "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ($1, $2, $3) RETURNING id",
+                &[&landlord, &url, &secret],
+            )
+            .await
+            .expect("endpoint")
+            .get(0)
+    }
+
+    /// Stores readings of one device and boot and their inbox row in one transaction, as the
+    /// collector does. Sequence numbers continue from the device's highest.
+    pub async fn store(&mut self, device: &str, readings: &[Sample]) -> DateTime<Utc> {
+        let tx = self.client.transaction().await.expect("begin");
+        let next: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(seq), 0) + 1 FROM readings WHERE device_id = $1 AND boot = 1",
+                &[&device],
+            )
+            .await
+            .expect("seq")
+            .get(0);
+        let n = i64::try_from(readings.len()).expect("len");
+        let seqs: Vec<i64> = (next..next + n).collect();
+        let times: Vec<DateTime<Utc>> = readings.iter().map(|s| s.at).collect();
+        let temps: Vec<Option<f32>> = readings.iter().map(|s| s.temperature_c).collect();
+        let rhs: Vec<Option<f32>> = readings.iter().map(|s| s.rh_pct).collect();
+        let surfaces: Vec<Option<f32>> = readings.iter().map(|s| s.surface_temperature_c).collect();
+        let status: Vec<i32> = readings.iter().map(|s| s.status).collect();
+        tx.execute(
+            "INSERT INTO readings (device_id, boot, seq, sampled_at, device_time, time_corrected, received_at,
+                 temperature_c, rh_pct, surface_temperature_c, co2_ppm, battery_mv, status, uplink_digest)
+             SELECT $1, 1, s, t, t, (st & 65536) <> 0, now(), te, rh, su, NULL, 3000, st, '\\x00'::bytea
+             FROM unnest($2::int8[], $3::timestamptz[], $4::real[], $5::real[], $6::real[], $7::int4[])
+                  AS u (s, t, te, rh, su, st)",
+            &[&device, &seqs, &times, &temps, &rhs, &surfaces, &status],
+        )
+        .await
+        .expect("readings");
+        tx.execute(
+            "INSERT INTO hazard_inbox (device_id, boot, min_seq, max_seq) VALUES ($1, 1, $2, $3)",
+            &[&device, &next, &(next + n - 1)],
+        )
+        .await
+        .expect("inbox");
+        tx.commit().await.expect("commit");
+        Utc::now()
+    }
+
+    /// Processes the whole inbox with `processor`, as the worker would, at `now`.
+    pub async fn drain(
+        &mut self,
+        processor: &HazardProcessor,
+        now: DateTime<Utc>,
+    ) -> dampwatch_alerts::BatchOutcome {
+        let mut total = dampwatch_alerts::BatchOutcome::default();
+        loop {
+            let o = processor.process_inbox(&mut self.client, 50, now).await.expect("process inbox");
+            if o.inbox_rows == 0 {
+                return total;
+            }
+            total.inbox_rows += o.inbox_rows;
+            total.readings += o.readings;
+            total.skipped += o.skipped;
+            total.transitions += o.transitions;
+            total.cases_opened += o.cases_opened;
+            total.webhooks += o.webhooks;
+        }
+    }
+
+    pub async fn count(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+        self.client.query_one(sql, params).await.expect(sql).get(0)
+    }
+}
+
+/// One reading to store.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub temperature_c: Option<f32>,
+    pub rh_pct: Option<f32>,
+    pub surface_temperature_c: Option<f32>,
+    pub status: i32,
+}
+
+impl Sample {
+    pub fn air(at: DateTime<Utc>, temperature_c: f32, rh_pct: f32) -> Sample {
+        Sample {
+            at,
+            temperature_c: Some(temperature_c),
+            rh_pct: Some(rh_pct),
+            surface_temperature_c: None,
+            status: 0,
+        }
+    }
+}
+
+/// Readings every `step` from `start` to `end` (inclusive of start, exclusive of end),
+/// values from `f(time)`.
+pub fn series(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    step: Duration,
+    f: impl Fn(DateTime<Utc>) -> Sample,
+) -> Vec<Sample> {
+    let step = chrono::Duration::from_std(step).expect("step");
+    let mut out = Vec::new();
+    let mut t = start;
+    while t < end {
+        out.push(f(t));
+        t += step;
+    }
+    out
+}
+
+/// A configuration for tests: fast retries and polls.
+pub fn fast_config() -> AlertsConfig {
+    let mut c = AlertsConfig::default();
+    c.worker.poll_interval = Duration::from_millis(100);
+    c.webhooks.poll_interval = Duration::from_millis(100);
+    c.webhooks.backoff_initial = Duration::from_millis(50);
+    c.webhooks.backoff_max = Duration::from_millis(400);
+    c.webhooks.request_timeout = Duration::from_secs(5);
+    c.webhooks.lease = Duration::from_secs(30);
+    c
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

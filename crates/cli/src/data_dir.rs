@@ -22,4 +22,3 @@ pub fn default_data_dir() -> PathBuf {
 
 /// The file in which a running demo publishes its database URL (for `dampwatch sim`).
 pub const DATABASE_URL_FILE: &str = "database-url";
-

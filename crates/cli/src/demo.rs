@@ -52,12 +52,16 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 
     let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
     gcfg.listen.address = args.gateway;
+    gcfg.listen.metrics_address = gcfg.listen.metrics_address.map(free_or_any);
     let gateway = Gateway::start(gcfg).await.map_err(|e| {
         anyhow::anyhow!("{e:#}\n(is another demo or gateway already using {}? pass --gateway)", args.gateway)
     })?;
     let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
     ccfg.database.url = db_url.clone();
     ccfg.mqtt.port = gateway.local_addr().port();
+    if let Ok(addr) = ccfg.http.address.parse() {
+        ccfg.http.address = free_or_any(addr).to_string();
+    }
     let collector = Collector::start(ccfg).await?;
 
     writeln!(out, "data directory:   {}", dir.display())?;
@@ -72,9 +76,11 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "more devices:     dampwatch sim --data-dir {} --provision --devices 200", dir.display())?;
     out.flush()?;
 
-    let devices = crate::demo_devices::start(&dir, &pki, &db_url, gateway.local_addr(), args.devices, args.duration);
+    let devices =
+        crate::demo_devices::start(&dir, &pki, &db_url, gateway.local_addr(), args.devices, args.duration);
     let db = dampwatch_collector::db::connect(&db_url).await?;
-    let stored = || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };
+    let stored =
+        || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };
     let mut tick = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
     tick.tick().await;
     let ended = async {
@@ -106,4 +112,13 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     drop(db);
     drop(pg);
     Ok(())
+}
+
+/// The default metrics ports are convenient to remember, but a second demo (or a test) must
+/// not fail because they are taken: then any free port is used (and printed).
+fn free_or_any(addr: SocketAddr) -> SocketAddr {
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => addr,
+        Err(_) => SocketAddr::new(addr.ip(), 0),
+    }
 }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 
 #[derive(Parser)]
-#[command(name = "dampwatch", version, about = "Dampwatch: damp, mould, cold and heat monitoring for rented homes")]
+#[command(
+    name = "dampwatch",
+    version,
+    about = "Dampwatch: damp, mould, cold and heat monitoring for rented homes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,12 +47,12 @@ fn main() -> anyhow::Result<()> {
     let mut out = stdout.lock();
     match cli.command {
         Command::Demo(args) => {
-            init_logging("warn");
+            init_logging("warn,rumqttd=off");
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(demo::run(args, &mut out))?;
         }
         Command::Sim(args) => {
-            init_logging("warn");
+            init_logging("warn,rumqttd=off");
             let rt = tokio::runtime::Runtime::new()?;
             let summary = rt.block_on(dampwatch_sim::run(args, &mut out))?;
             if !summary.is_complete() {
@@ -59,7 +63,8 @@ fn main() -> anyhow::Result<()> {
         Command::Pki(cmd) => dampwatch_pki::cli::run(cmd, &mut out)?,
         Command::Clock(cmd) => dampwatch_clock::cli::run(cmd, &mut out)?,
         Command::Mould(args) => {
-            let summary = dampwatch_indicators::csv_tool::run_mould(&args, std::io::stdin().lock(), &mut out)?;
+            let summary =
+                dampwatch_indicators::csv_tool::run_mould(&args, std::io::stdin().lock(), &mut out)?;
             if let Some(report) = summary.skipped_report() {
                 eprintln!("{report}");
             }

@@ -42,3 +42,31 @@ impl RegistryCache {
         self.entries.get(id).and_then(|(e, _)| e.as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn entry() -> DeviceEntry {
+        DeviceEntry {
+            landlord: "acme".into(),
+            key_id: 1,
+            public_key: vec![0; 32],
+            active: true,
+            provisioned_at: Utc.timestamp_opt(0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn entries_and_misses_are_cached_until_they_are_stale() {
+        let mut c = RegistryCache::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(c.stale(["a", "b", "a"], t0), vec!["a", "b"]);
+        c.fill(&["a", "b"], HashMap::from([("a".to_string(), entry())]), t0);
+        assert!(c.get("a").is_some());
+        assert!(c.get("b").is_none(), "unknown, and remembered as such");
+        assert!(c.stale(["a", "b"], t0 + Duration::from_secs(5)).is_empty());
+        assert_eq!(c.stale(["a", "b"], t0 + Duration::from_secs(10)), vec!["a", "b"]);
+    }
+}

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 pub use dampwatch_conf::ConfigError;
 
-/// The commented default configuration.
-pub const DEFAULT_CONFIG: &str = r#"# dampwatch-collector configuration. Every key is optional; these are the defaults.
+/// The commented default configuration of the collector's own sections; [`default_config`]
+/// adds those of the hazard worker (`[alerts]`) and the HTTP API (`[api]`) it runs.
+pub const COLLECTOR_DEFAULTS: &str = r#"# dampwatch-collector configuration. Every key is optional; these are the defaults.
 
 [database]
 # PostgreSQL connection URL, e.g. "postgres://dampwatch@db.example:5432/dampwatch".
@@ -23,9 +24,11 @@ host = "127.0.0.1"
 port = 8883
 # Unique per collector process; must be the certificate's name or start with "<name>-".
 client_id = "collector"
-# Collectors in the same group share the uplinks (MQTT shared subscription); empty = every
-# collector receives every uplink.
-share_group = "collectors"
+# Empty: this collector alone takes every uplink, with a persistent session (the broker keeps
+# what arrives while it restarts). A name: the collectors in that group share the uplinks
+# (MQTT shared subscription, round robin); their sessions are then clean (see the collector's
+# intake docs), and the devices resend whatever a collector that died was holding.
+share_group = ""
 keep_alive = "30s"
 
 [tls]
@@ -36,25 +39,40 @@ key = "certs/services/collector/key.pem"
 
 [intake]
 # A batch is committed when it holds this many uplinks or after linger, whichever comes first.
-# The broker keeps at most 100 unacknowledged messages in flight per subscriber, so a batch
-# larger than that never fills.
-max_batch_uplinks = 100
+# The broker keeps at most 100 unacknowledged messages in flight per subscriber: a batch of
+# half that lets the next batch arrive while this one commits.
+max_batch_uplinks = 50
 linger = "20ms"
 # Sample times further ahead of the arrival time than this are corrected (kept, flagged).
 max_future_skew = "1h"
-# Back-off while PostgreSQL is unreachable (doubles up to the maximum).
+# Back-off while PostgreSQL is unreachable or refuses a batch (doubles up to the maximum).
 retry_initial = "200ms"
 retry_max = "10s"
+# A batch transaction that has not committed by then is abandoned (the connection is dropped,
+# so the server rolls it back) and retried on a new connection: a hung connection must not
+# stop the intake for ever.
+commit_timeout = "60s"
 # How long a device's registry entry (key, status) is cached before it is read again; a revoked
 # device is refused at the latest this long after `dampwatch devices revoke`.
 registry_cache = "10s"
 
-[quarantine]
-# Rejected messages are kept this long, then deleted.
-retention = "30d"
+[retention]
+# Readings and the signed uplinks they came in (the evidence) are deleted this long after
+# they arrived; "0s" keeps them for ever. Six years: the limitation period for claims in
+# England and Wales, in which a landlord may need to show what a home was like.
+readings = "6years"
+# Hourly rollups (count, min, max, mean of temperature and humidity per device).
+rollups = "0s"
+# Quarantined messages.
+quarantine = "30d"
+# How often the retention job runs, and how many rows one of its statements deletes (small
+# statements keep locks short and never hold up ingest for long).
+interval = "1h"
+chunk_rows = 10000
 
 [http]
-# Prometheus metrics (/metrics) and health (/health). Empty to disable.
+# Prometheus metrics (/metrics), health (/health) and, when [api] enabled, the landlord HTTP API
+# (/v1/..., /openapi.json). Plain HTTP: keep it on loopback or behind a TLS proxy. Empty to disable.
 address = "127.0.0.1:9884"
 "#;
 
@@ -65,8 +83,15 @@ pub struct Config {
     pub mqtt: Mqtt,
     pub tls: Tls,
     pub intake: Intake,
-    pub quarantine: Quarantine,
+    pub retention: Retention,
     pub http: Http,
+    pub alerts: dampwatch_alerts::AlertsConfig,
+    pub api: dampwatch_api::ApiConfig,
+}
+
+/// The whole commented default configuration, as `print-config` prints it.
+pub fn default_config() -> String {
+    format!("{COLLECTOR_DEFAULTS}{}{}", dampwatch_alerts::DEFAULT_CONFIG, dampwatch_api::DEFAULT_CONFIG)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,14 +133,23 @@ pub struct Intake {
     #[serde(with = "humantime_serde")]
     pub retry_max: Duration,
     #[serde(with = "humantime_serde")]
+    pub commit_timeout: Duration,
+    #[serde(with = "humantime_serde")]
     pub registry_cache: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Quarantine {
+pub struct Retention {
     #[serde(with = "humantime_serde")]
-    pub retention: Duration,
+    pub readings: Duration,
+    #[serde(with = "humantime_serde")]
+    pub rollups: Duration,
+    #[serde(with = "humantime_serde")]
+    pub quarantine: Duration,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub chunk_rows: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,14 +160,14 @@ pub struct Http {
 
 impl Default for Config {
     fn default() -> Self {
-        dampwatch_conf::defaults(DEFAULT_CONFIG)
+        dampwatch_conf::defaults(&default_config())
     }
 }
 
 impl Config {
     /// Reads a file over the defaults and checks it.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let mut cfg: Config = dampwatch_conf::load(DEFAULT_CONFIG, path)?;
+        let mut cfg: Config = dampwatch_conf::load(&default_config(), path)?;
         for p in [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key, &mut cfg.database.data_dir] {
             dampwatch_conf::resolve(p, path);
         }
@@ -143,7 +177,7 @@ impl Config {
 
     /// Parses TOML over the defaults.
     pub fn from_toml(text: &str) -> Result<Self, dampwatch_conf::ParseError> {
-        dampwatch_conf::from_toml(DEFAULT_CONFIG, text)
+        dampwatch_conf::from_toml(&default_config(), text)
     }
 
     /// Paths of the collector's files in a `dampwatch pki init` directory.
@@ -168,7 +202,19 @@ impl Config {
         if self.mqtt.share_group.contains(['/', '+', '#']) {
             return bad("mqtt.share_group must not contain '/', '+' or '#'");
         }
+        if self.intake.commit_timeout.is_zero() {
+            return bad("intake.commit_timeout must be above zero");
+        }
+        if self.retention.interval.is_zero() || self.retention.chunk_rows < 1 {
+            return bad("retention.interval must be above zero and retention.chunk_rows at least 1");
+        }
         Ok(())
+    }
+
+    /// Whether the MQTT session survives disconnections (only outside a share group; see
+    /// [`crate::intake`]).
+    pub fn persistent_session(&self) -> bool {
+        self.mqtt.share_group.is_empty()
     }
 
     /// The subscription filter for uplinks (shared when a group is set).
@@ -190,7 +236,11 @@ mod tests {
     fn defaults_parse_and_are_valid() {
         let c = Config::default();
         c.validate().unwrap();
-        assert_eq!(c.uplink_filter(), "$share/collectors/dw/v1/+/+/up");
+        assert_eq!(c.uplink_filter(), "dw/v1/+/+/up");
+        assert!(c.persistent_session());
+        let shared = Config::from_toml("[mqtt]\nshare_group = \"collectors\"\n").unwrap();
+        assert_eq!(shared.uplink_filter(), "$share/collectors/dw/v1/+/+/up");
+        assert!(!shared.persistent_session());
         assert!(c.database.url.is_empty(), "embedded PostgreSQL by default");
     }
 

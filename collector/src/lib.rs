@@ -1,15 +1,27 @@
 //! The Dampwatch collector: the system of record.
 //!
-//! It receives signed uplinks from the gateway (MQTT, persistent session, manual acks), checks
-//! each (registered device, signature, payload, ranges, time), stores every reading exactly
-//! once in PostgreSQL (binary COPY, idempotent, one transaction per batch), and only then
-//! acknowledges the messages and tells each device how far the database holds its readings.
+//! It receives signed uplinks from the gateway (MQTT with manual acks; a persistent session, or
+//! a shared subscription when several collectors share the load), checks each (registered
+//! device, signature, payload, ranges, time), stores every reading exactly once in PostgreSQL
+//! (binary COPY, idempotent, one transaction per batch, hourly rollups in the same
+//! transaction), and only then acknowledges the messages and tells each device how far the
+//! database holds its readings. Refused messages go to a quarantine table with their reason and
+//! raw bytes. It also owns the device registry (`dampwatch devices`, see [`cli`]), the schema
+//! migrations, and the retention of old data.
 //!
-//! It must never: acknowledge what it has not committed, drop a message without a quarantine
-//! row and a counter, or trust a payload before its signature verified.
+//! Map: [`intake`] (MQTT) -> [`pipeline`] (batching, retries, isolating refused messages) ->
+//! [`checks`] -> [`store`]; [`service`] wires them; [`retention`], [`registry`], [`migrate`].
+//!
+//! It must never: acknowledge what it has not committed (durably: see
+//! [`store::prepare_session`]), acknowledge on a connection other than the one that delivered
+//! the message, drop a message without a quarantine row and a counter, trust a payload before
+//! its signature verified, or crash-loop when its database or broker is away.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cache;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod intake;
@@ -18,6 +30,7 @@ pub mod migrate;
 pub mod pipeline;
 pub mod registry;
 pub mod reject;
+pub mod retention;
 pub mod service;
 pub mod store;
 

@@ -1,6 +1,6 @@
 //! `dampwatch-collector`: runs the collector from a configuration file.
 use clap::{Parser, Subcommand};
-use dampwatch_collector::{config::DEFAULT_CONFIG, Collector, Config};
+use dampwatch_collector::{config::default_config, Collector, Config};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -33,7 +33,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::PrintConfig) = cli.command {
-        print!("{DEFAULT_CONFIG}");
+        print!("{}", default_config());
         return Ok(());
     }
     tracing_subscriber::fmt()

@@ -12,8 +12,10 @@ pub type Migration = (i32, &'static str, &'static str);
 /// The collector's own migrations (versions 1 to 99). Other parts of the system that share the
 /// database (the hazard engine, the API) bring their own lists in their own version ranges and
 /// pass them to [`migrate_all`].
-pub const MIGRATIONS: &[Migration] =
-    &[(1, "registry_and_readings", include_str!("../migrations/0001_registry_and_readings.sql"))];
+pub const MIGRATIONS: &[Migration] = &[
+    (1, "registry_and_readings", include_str!("../migrations/0001_registry_and_readings.sql")),
+    (2, "time_series", include_str!("../migrations/0002_time_series.sql")),
+];
 
 /// Arbitrary constant naming the migration lock.
 const LOCK_KEY: i64 = 0x64_61_6d_70_77_61_74_63;
@@ -26,9 +28,10 @@ pub enum MigrateError {
     TooNew { found: i32, known: i32 },
 }
 
-/// Applies the collector's migrations.
+/// Applies the whole schema: the collector's migrations and those of the hazard worker and the
+/// HTTP API it runs.
 pub async fn migrate(client: &mut Client) -> Result<usize, MigrateError> {
-    migrate_all(client, &[MIGRATIONS]).await
+    migrate_all(client, &[MIGRATIONS, dampwatch_alerts::MIGRATIONS, dampwatch_api::MIGRATIONS]).await
 }
 
 /// Applies every migration of every list not yet applied, in version order; returns how many

@@ -1,53 +1,78 @@
 //! The intake pipeline: collect a batch of uplinks, check each, store the batch in one
-//! transaction (retrying until PostgreSQL takes it), then acknowledge, in arrival order, and
-//! tell each device its new commit position.
+//! transaction, then acknowledge, in arrival order, and tell each device its new position.
 //!
-//! Back-pressure: while a batch is not committed nothing is acknowledged, so the broker stops
-//! sending once 100 messages are unacknowledged; memory stays bounded by that window.
+//! Faults:
+//! - PostgreSQL down, restarting, slow, out of connections, a deadlock: the same batch is
+//!   retried with exponential back-off (on a new connection when the old one broke or hung)
+//!   until it commits. Nothing is acknowledged meanwhile, so the broker stops sending once its
+//!   window of 100 unacknowledged messages is full: memory stays bounded by that window.
+//! - The database refuses something in the data (a value, a constraint, a trigger): the batch
+//!   is split in halves, each stored on its own, until the one message it refuses is alone;
+//!   that message is quarantined (`store_failed`, with the server's reason and its raw bytes)
+//!   and the intake goes on. A bad message never blocks the good ones behind it.
 
 use crate::cache::RegistryCache;
 use crate::checks::check_uplink;
 use crate::config::Config;
-use crate::intake::Incoming;
+use crate::db::{self, describe, Session};
+use crate::intake::{AckGate, Incoming};
 use crate::metrics::Metrics;
-use crate::store::{self, Accepted, Quarantined};
+use crate::reject::Reason;
+use crate::store::{self, Accepted, Outcome, Quarantined};
 use dampwatch_proto::v1::CommitAck;
 use dampwatch_wire::topic::{Topic, TopicKind};
 use prost::Message;
 use rumqttc::{AsyncClient, QoS};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
-use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 pub struct Pipeline {
     pub cfg: Config,
     pub db_url: String,
     pub client: AsyncClient,
-    pub epoch: Arc<AtomicU64>,
+    pub gate: Arc<AckGate>,
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
 }
 
+/// One message after its checks.
+enum Checked {
+    Accepted(Accepted),
+    Rejected(Quarantined),
+}
+
+/// Why storing gave up.
+enum Refused {
+    /// The collector is stopping.
+    Stopped,
+    /// The database refused the data (see [`db::is_data_error`]).
+    Data(tokio_postgres::Error),
+}
+
+/// What a batch's transactions achieved, merged over the parts of a split batch.
+#[derive(Default)]
+struct Done {
+    positions: BTreeMap<(String, String, i64), i64>,
+}
+
 impl Pipeline {
     pub async fn run(self, mut rx: mpsc::Receiver<Incoming>) {
-        let i = &self.cfg.intake;
-        let mut cache = RegistryCache::new(i.registry_cache);
-        let Some(mut db) =
-            crate::db::connect_with_retry(&self.db_url, i.retry_initial, i.retry_max, &self.stop).await
-        else {
-            return;
-        };
-        loop {
-            let Some(batch) = self.collect(&mut rx).await else { return };
-            let Some(next_db) = self.commit_batch(db, &mut cache, batch).await else { return };
-            db = next_db;
+        let mut cache = RegistryCache::new(self.cfg.intake.registry_cache);
+        let Some(mut session) = self.connect().await else { return };
+        while let Some(batch) = self.collect(&mut rx).await {
+            if !self.process(&mut session, &mut cache, &batch).await {
+                return;
+            }
         }
     }
 
     /// Waits for the first message, then takes more until the batch is full or `linger` passed.
+    /// None when the intake closed (and everything received was handled) or on stop.
     async fn collect(&self, rx: &mut mpsc::Receiver<Incoming>) -> Option<Vec<Incoming>> {
         let first = tokio::select! {
             m = rx.recv() => m?,
@@ -64,118 +89,286 @@ impl Pipeline {
         Some(batch)
     }
 
-    /// Checks and stores one batch, retrying the transaction until it commits; then acks.
-    /// Returns the (possibly reconnected) database client, or None when stopping.
-    async fn commit_batch(
+    /// Checks, stores (splitting around refused messages), acks and publishes positions.
+    /// False when stopping.
+    async fn process(&self, session: &mut Session, cache: &mut RegistryCache, batch: &[Incoming]) -> bool {
+        let ok = self.process_inner(session, cache, batch).await;
+        self.metrics.uplinks_pending.fetch_sub(batch.len() as i64, Relaxed);
+        ok
+    }
+
+    async fn process_inner(
         &self,
-        mut db: Client,
+        session: &mut Session,
         cache: &mut RegistryCache,
-        batch: Vec<Incoming>,
-    ) -> Option<Client> {
-        let m = &self.metrics;
-        m.uplinks_received.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch: &[Incoming],
+    ) -> bool {
+        if !self.refresh_registry(session, cache, batch).await {
+            return false;
+        }
+        let items = self.check(cache, batch);
+        let mut done = Done::default();
+        let mut parts: VecDeque<Range<usize>> = VecDeque::new();
+        parts.push_back(0..items.len());
+        while let Some(part) = parts.pop_front() {
+            match self.store_with_retry(session, &items[part.clone()]).await {
+                Ok(outcome) => self.account(&mut done, outcome, &items[part.clone()], batch),
+                Err(Refused::Stopped) => return false,
+                Err(Refused::Data(e)) if part.len() > 1 => {
+                    self.metrics.batch_splits.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %describe(&e), uplinks = part.len(), "the database refused a batch; splitting it");
+                    let mid = part.start + part.len() / 2;
+                    parts.push_front(mid..part.end);
+                    parts.push_front(part.start..mid);
+                }
+                Err(Refused::Data(e)) => {
+                    if !self.quarantine_refused(session, &items[part.start], &e, &mut done, batch).await {
+                        return false;
+                    }
+                }
+            }
+        }
+
+        // Committed: now, and only now, acknowledge, in arrival order, on the connection that
+        // delivered each message.
+        self.gate.ack_in_order(&self.client, batch.iter());
+        self.publish_positions(&done);
+        true
+    }
+
+    /// Reads the registry entries the cache lacks, retrying while the database is away.
+    async fn refresh_registry(
+        &self,
+        session: &mut Session,
+        cache: &mut RegistryCache,
+        batch: &[Incoming],
+    ) -> bool {
         let i = &self.cfg.intake;
         let mut wait = i.retry_initial;
         loop {
-            match self.try_commit(&mut db, cache, &batch).await {
-                Ok(()) => return Some(db),
+            let now = Instant::now();
+            let stale = cache
+                .stale(batch.iter().filter_map(|b| Topic::parse(&b.publish.topic).map(|t| t.device)), now);
+            if stale.is_empty() {
+                return true;
+            }
+            match crate::registry::lookup(&session.client, &stale).await {
+                Ok(found) => {
+                    cache.fill(&stale, found, now);
+                    return true;
+                }
                 Err(e) => {
-                    m.commit_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, retry_in = ?wait, "batch not stored; nothing acknowledged, retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = self.stop.cancelled() => return None,
-                    }
-                    wait = (wait * 2).min(i.retry_max);
-                    if db.is_closed() {
-                        db = crate::db::connect_with_retry(
-                            &self.db_url,
-                            i.retry_initial,
-                            i.retry_max,
-                            &self.stop,
-                        )
-                        .await?;
+                    self.metrics.database_errors.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "cannot read the device registry");
+                    if !self.pause_and_reconnect(session, &mut wait, false).await {
+                        return false;
                     }
                 }
             }
         }
     }
 
-    async fn try_commit(
-        &self,
-        db: &mut Client,
-        cache: &mut RegistryCache,
-        batch: &[Incoming],
-    ) -> Result<(), tokio_postgres::Error> {
-        let m = &self.metrics;
-        let now = Instant::now();
-        let stale =
-            cache.stale(batch.iter().filter_map(|b| Topic::parse(&b.publish.topic).map(|t| t.device)), now);
-        if !stale.is_empty() {
-            let found = crate::registry::lookup(db, &stale).await?;
-            cache.fill(&stale, found, now);
-        }
+    fn check(&self, cache: &RegistryCache, batch: &[Incoming]) -> Vec<Checked> {
         let skew =
             chrono::Duration::from_std(self.cfg.intake.max_future_skew).unwrap_or(chrono::Duration::hours(1));
-        let (mut accepted, mut quarantined) = (Vec::new(), Vec::new());
-        for b in batch {
-            let raw = b.publish.payload.as_ref();
-            match check_uplink(&b.publish.topic, raw, b.received_at, skew, |d| cache.get(d)) {
-                Ok(uplink) => accepted.push(Accepted {
-                    received_at: b.received_at,
-                    topic: b.publish.topic.clone(),
-                    raw: raw.to_vec(),
-                    uplink,
-                }),
-                Err(rejection) => {
-                    tracing::warn!(reason = %rejection.reason, detail = %rejection.detail, topic = %b.publish.topic, "uplink rejected");
-                    quarantined.push(Quarantined {
+        batch
+            .iter()
+            .map(|b| {
+                let raw = b.publish.payload.as_ref();
+                match check_uplink(&b.publish.topic, raw, b.received_at, skew, |d| cache.get(d)) {
+                    Ok(uplink) => Checked::Accepted(Accepted {
                         received_at: b.received_at,
                         topic: b.publish.topic.clone(),
                         raw: raw.to_vec(),
-                        rejection,
-                    })
+                        uplink,
+                    }),
+                    Err(rejection) => {
+                        tracing::warn!(reason = %rejection.reason, detail = %rejection.detail, topic = %b.publish.topic, "uplink rejected");
+                        Checked::Rejected(Quarantined {
+                            received_at: b.received_at,
+                            topic: b.publish.topic.clone(),
+                            raw: raw.to_vec(),
+                            rejection,
+                        })
+                    }
                 }
+            })
+            .collect()
+    }
+
+    /// Stores `items` in one transaction, retrying everything but a data error.
+    async fn store_with_retry(&self, session: &mut Session, items: &[Checked]) -> Result<Outcome, Refused> {
+        let accepted: Vec<&Accepted> =
+            items.iter().filter_map(|c| if let Checked::Accepted(a) = c { Some(a) } else { None }).collect();
+        let quarantined: Vec<&Quarantined> =
+            items.iter().filter_map(|c| if let Checked::Rejected(q) = c { Some(q) } else { None }).collect();
+        let i = &self.cfg.intake;
+        let mut wait = i.retry_initial;
+        loop {
+            let started = Instant::now();
+            let attempt = tokio::time::timeout(
+                i.commit_timeout,
+                store::store_batch(&mut session.client, session.layout, &accepted, &quarantined),
+            )
+            .await;
+            let hung = match attempt {
+                Ok(Ok(outcome)) => {
+                    self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                    return Ok(outcome);
+                }
+                Ok(Err(e)) if db::is_data_error(&e) => return Err(Refused::Data(e)),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "batch not stored; nothing acknowledged, retrying");
+                    false
+                }
+                Err(_) => {
+                    tracing::warn!(timeout = ?i.commit_timeout, "batch transaction hung; retrying on a new connection");
+                    true
+                }
+            };
+            self.metrics.commit_failures.fetch_add(1, Relaxed);
+            self.metrics.database_errors.fetch_add(1, Relaxed);
+            if !self.pause_and_reconnect(session, &mut wait, hung).await {
+                return Err(Refused::Stopped);
             }
         }
-        let started = Instant::now();
-        let outcome = store::store_batch(db, &accepted, &quarantined).await?;
-        let committed = Instant::now();
-        m.commit_seconds.observe((committed - started).as_secs_f64());
-        m.batch_uplinks.observe(batch.len() as f64);
-        for b in batch {
-            m.lag_seconds.observe((committed - b.arrived).as_secs_f64());
+    }
+
+    /// Sleeps `wait` (doubling it), then replaces the session if it broke (or `force`).
+    async fn pause_and_reconnect(
+        &self,
+        session: &mut Session,
+        wait: &mut std::time::Duration,
+        force: bool,
+    ) -> bool {
+        let i = &self.cfg.intake;
+        tokio::select! {
+            _ = tokio::time::sleep(*wait) => {}
+            _ = self.stop.cancelled() => return false,
         }
-        m.commits.fetch_add(1, Ordering::Relaxed);
-        m.uplinks_verified.fetch_add(accepted.len() as u64, Ordering::Relaxed);
-        m.readings_stored.fetch_add(outcome.readings_stored, Ordering::Relaxed);
-        m.readings_duplicate.fetch_add(outcome.readings_duplicate, Ordering::Relaxed);
+        *wait = (*wait * 2).min(i.retry_max);
+        if force || session.client.is_closed() {
+            self.metrics.db_connected.store(0, Relaxed);
+            let Some(s) = self.connect().await else { return false };
+            *session = s;
+        }
+        true
+    }
+
+    /// Opens a database session, retrying with back-off until it works or the collector stops.
+    async fn connect(&self) -> Option<Session> {
+        let i = &self.cfg.intake;
+        let mut wait = i.retry_initial;
+        loop {
+            match db::open(&self.db_url).await {
+                Ok(s) => {
+                    self.metrics.db_connected.store(1, Relaxed);
+                    return Some(s);
+                }
+                Err(e) => {
+                    self.metrics.database_errors.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "database unreachable");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stop.cancelled() => return None,
+            }
+            wait = (wait * 2).min(i.retry_max);
+        }
+    }
+
+    /// Quarantines a message the database refused on its own. If even that is refused (it
+    /// should not be: the quarantine holds bytes and plain text), the message is logged with
+    /// its bytes and counted, so it still leaves a trace.
+    async fn quarantine_refused(
+        &self,
+        session: &mut Session,
+        item: &Checked,
+        error: &tokio_postgres::Error,
+        done: &mut Done,
+        batch: &[Incoming],
+    ) -> bool {
+        let (received_at, topic, raw, device) = match item {
+            Checked::Accepted(a) => (a.received_at, &a.topic, &a.raw, Some(a.uplink.device.clone())),
+            Checked::Rejected(q) => (q.received_at, &q.topic, &q.raw, q.rejection.device.clone()),
+        };
+        tracing::error!(error = %describe(error), topic = %topic, "the database refused an uplink; quarantining it");
+        let q = Checked::Rejected(Quarantined {
+            received_at,
+            topic: topic.clone(),
+            raw: raw.clone(),
+            rejection: crate::checks::Rejection {
+                reason: Reason::StoreFailed,
+                detail: format!("the database refused it: {}", describe(error)),
+                device,
+            },
+        });
+        match self.store_with_retry(session, std::slice::from_ref(&q)).await {
+            Ok(outcome) => {
+                self.account(done, outcome, std::slice::from_ref(&q), batch);
+                true
+            }
+            Err(Refused::Stopped) => false,
+            Err(Refused::Data(e)) => {
+                self.metrics.unstorable.fetch_add(1, Relaxed);
+                let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                tracing::error!(error = %describe(&e), topic = %topic, raw = %hex, "cannot even quarantine an uplink; its bytes are in this log line");
+                true
+            }
+        }
+    }
+
+    fn account(&self, done: &mut Done, outcome: Outcome, items: &[Checked], batch: &[Incoming]) {
+        let m = &self.metrics;
+        let committed = Instant::now();
+        m.commits.fetch_add(1, Relaxed);
+        m.batch_uplinks.observe(items.len() as f64);
+        let mut readings = 0u64;
+        let mut verified = 0u64;
+        for c in items {
+            if let Checked::Accepted(a) = c {
+                verified += 1;
+                readings += a.uplink.readings.len() as u64;
+            }
+        }
+        m.batch_readings.observe(readings as f64);
+        m.uplinks_verified.fetch_add(verified, Relaxed);
+        m.readings_received.fetch_add(readings, Relaxed);
+        m.readings_stored.fetch_add(outcome.readings_stored, Relaxed);
+        m.readings_duplicate.fetch_add(outcome.readings_duplicate, Relaxed);
         for (reason, n) in &outcome.quarantined {
             m.rejected(*reason, *n);
         }
-
-        // Committed: now, and only now, acknowledge, in arrival order, on the connection that
-        // delivered each message.
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        for b in batch.iter().filter(|b| b.epoch == epoch) {
-            if let Err(e) = self.client.ack(&b.publish).await {
-                tracing::warn!(error = %e, "cannot queue an MQTT ack; the broker will redeliver");
-            }
+        if let Some(first) = batch.first() {
+            // Every part of a batch waits for the whole batch before it is acknowledged, so the
+            // lag of its oldest message is the batch's.
+            m.lag_seconds.observe((committed - first.arrived).as_secs_f64());
         }
-        for (landlord, device, boot, seq) in outcome.positions {
-            if seq <= 0 {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        m.last_commit_unix_seconds.store(now, Relaxed);
+        for p in outcome.positions {
+            let e = done.positions.entry((p.landlord, p.device, p.boot)).or_insert(p.committed_seq);
+            *e = (*e).max(p.committed_seq);
+        }
+    }
+
+    fn publish_positions(&self, done: &Done) {
+        for ((landlord, device, boot), seq) in &done.positions {
+            let (Ok(boot), Ok(seq)) = (u32::try_from(*boot), u32::try_from(*seq)) else { continue };
+            if seq == 0 {
                 continue;
             }
-            let topic = Topic { landlord: &landlord, device: &device, kind: TopicKind::Ack }.to_string();
-            let ack = CommitAck { boot: boot as u32, seq: seq as u32 }.encode_to_vec();
+            let topic = Topic { landlord, device, kind: TopicKind::Ack }.to_string();
+            let ack = CommitAck { boot, seq }.encode_to_vec();
             match self.client.try_publish(topic, QoS::AtLeastOnce, false, ack) {
                 Ok(()) => {
-                    m.acks_published.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.acks_published.fetch_add(1, Relaxed);
                 }
                 // The device resends after its ack timeout and gets the position then.
                 Err(e) => tracing::warn!(error = %e, device, "cannot queue a commit position"),
             }
         }
-        Ok(())
     }
 }

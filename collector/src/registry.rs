@@ -103,3 +103,115 @@ pub async fn lookup(
         })
         .collect())
 }
+
+/// Where a device is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub dwelling_id: i64,
+    pub dwelling: String,
+    pub room_id: i64,
+    pub room: String,
+}
+
+/// Places a device in a room of one of its landlord's dwellings, creating the dwelling (by its
+/// reference) and the room (by name) if they do not exist yet. `address` is set on a dwelling
+/// created here, or updated when given for an existing one.
+pub async fn place_device(
+    db: &impl GenericClient,
+    device: &str,
+    dwelling: &str,
+    room: &str,
+    address: Option<&str>,
+) -> Result<Placement, RegistryError> {
+    if dwelling.trim().is_empty() || room.trim().is_empty() {
+        return Err(RegistryError::InvalidId("dwelling reference and room name must not be empty".into()));
+    }
+    let Some(row) = db.query_opt("SELECT landlord_id FROM devices WHERE id = $1", &[&device]).await? else {
+        return Err(RegistryError::UnknownDevice(device.to_owned()));
+    };
+    let landlord: String = row.get(0);
+    let dwelling_id: i64 = db
+        .query_one(
+            "INSERT INTO dwellings (landlord_id, reference, address) VALUES ($1, $2, coalesce($3, ''))
+             ON CONFLICT (landlord_id, reference) DO UPDATE SET address = coalesce($3, dwellings.address)
+             RETURNING id",
+            &[&landlord, &dwelling, &address],
+        )
+        .await?
+        .get(0);
+    let room_id: i64 = db
+        .query_one(
+            "INSERT INTO rooms (dwelling_id, name) VALUES ($1, $2)
+             ON CONFLICT (dwelling_id, name) DO UPDATE SET name = excluded.name
+             RETURNING id",
+            &[&dwelling_id, &room],
+        )
+        .await?
+        .get(0);
+    db.execute("UPDATE devices SET room_id = $2 WHERE id = $1", &[&device, &room_id]).await?;
+    Ok(Placement { dwelling_id, dwelling: dwelling.to_owned(), room_id, room: room.to_owned() })
+}
+
+/// One device as `dampwatch devices list` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSummary {
+    pub id: String,
+    pub landlord: String,
+    pub status: String,
+    pub dwelling: Option<String>,
+    pub room: Option<String>,
+    pub cert_serial: Option<String>,
+    /// Sample time of the newest stored reading.
+    pub last_reading: Option<DateTime<Utc>>,
+    /// The latest boot's commit position: (boot, seq).
+    pub position: Option<(i64, i64)>,
+    /// Readings the device reported dropping (queue full, sensor failed), latest boot.
+    pub dropped_queue_full: i64,
+    pub dropped_sensor_failed: i64,
+}
+
+/// Every device (of one landlord, if given), ordered by landlord and id.
+pub async fn list_devices(
+    db: &impl GenericClient,
+    landlord: Option<&str>,
+) -> Result<Vec<DeviceSummary>, tokio_postgres::Error> {
+    // The newest reading through the primary key backwards (no scan of the device's history).
+    let rows = db
+        .query(
+            "SELECT d.id, d.landlord_id, d.status, w.reference, r.name, d.cert_serial,
+                    (SELECT x.sampled_at FROM readings x WHERE x.device_id = d.id
+                     ORDER BY x.boot DESC, x.seq DESC LIMIT 1),
+                    p.boot, p.committed_seq, coalesce(p.dropped_queue_full, 0), coalesce(p.dropped_sensor_failed, 0)
+             FROM devices d
+             LEFT JOIN rooms r ON r.id = d.room_id
+             LEFT JOIN dwellings w ON w.id = r.dwelling_id
+             LEFT JOIN LATERAL (
+                 SELECT boot, committed_seq, dropped_queue_full, dropped_sensor_failed FROM device_positions
+                 WHERE device_id = d.id ORDER BY boot DESC LIMIT 1
+             ) p ON true
+             WHERE $1::text IS NULL OR d.landlord_id = $1
+             ORDER BY d.landlord_id, d.id",
+            &[&landlord],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DeviceSummary {
+            id: r.get(0),
+            landlord: r.get(1),
+            status: r.get(2),
+            dwelling: r.get(3),
+            room: r.get(4),
+            cert_serial: r.get(5),
+            last_reading: r.get(6),
+            position: r.get::<_, Option<i64>>(7).zip(r.get::<_, Option<i64>>(8)),
+            dropped_queue_full: r.get(9),
+            dropped_sensor_failed: r.get(10),
+        })
+        .collect())
+}
+
+/// Whether a device is registered.
+pub async fn device_exists(db: &impl GenericClient, id: &str) -> Result<bool, tokio_postgres::Error> {
+    Ok(db.query_opt("SELECT 1 FROM devices WHERE id = $1", &[&id]).await?.is_some())
+}

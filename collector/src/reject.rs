@@ -18,10 +18,13 @@ pub enum Reason {
     OutOfRange,
     /// Some sample times were implausible (kept, corrected, flagged).
     TimeCorrected,
+    /// The database refused the uplink's rows (a value, a constraint, a trigger), although it
+    /// took the rest of its batch: kept here instead of blocking the intake.
+    StoreFailed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::BadTopic,
         Reason::MalformedEnvelope,
         Reason::UnknownDevice,
@@ -34,6 +37,7 @@ impl Reason {
         Reason::Replayed,
         Reason::OutOfRange,
         Reason::TimeCorrected,
+        Reason::StoreFailed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Reason {
             Reason::Replayed => "replayed",
             Reason::OutOfRange => "out_of_range",
             Reason::TimeCorrected => "time_corrected",
+            Reason::StoreFailed => "store_failed",
         }
     }
 }

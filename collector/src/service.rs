@@ -2,14 +2,14 @@
 //! directory), migrations, the MQTT intake, the pipeline and the metrics endpoint.
 
 use crate::config::Config;
-use crate::intake;
+use crate::intake::{self, AckGate, EventLoopTask};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use axum::routing::get;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -18,9 +18,13 @@ pub struct Collector {
     db_url: String,
     metrics: Arc<Metrics>,
     metrics_addr: Option<SocketAddr>,
+    /// Stop taking uplinks, finish and acknowledge what was received.
+    drain: CancellationToken,
     stop: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-    client: rumqttc::AsyncClient,
+    event_loop: JoinHandle<()>,
+    pipeline: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+    hazards: dampwatch_alerts::Worker,
     /// The private cluster, when no URL was configured; stopped when the collector is dropped.
     _embedded: Option<PrivatePostgres>,
 }
@@ -38,6 +42,30 @@ pub async fn prepare_database(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// [`prepare_database`], waiting (with back-off) while the server is unreachable or still
+/// starting, so that a collector started before its database neither exits nor crash-loops.
+/// Errors about the schema itself are returned at once.
+pub async fn prepare_database_when_up(url: &str, initial: Duration, max: Duration) -> anyhow::Result<()> {
+    // A URL that does not parse will not get better by waiting.
+    url.parse::<tokio_postgres::Config>().map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;
+    let mut wait = initial;
+    loop {
+        let attempt = async {
+            let mut client = crate::db::connect(url).await?;
+            crate::migrate::migrate(&mut client).await?;
+            Ok::<(), crate::migrate::MigrateError>(())
+        };
+        let err = match attempt.await {
+            Ok(()) => return Ok(()),
+            Err(crate::migrate::MigrateError::Db(e)) if crate::db::is_unavailable(&e) => e,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::warn!(error = %crate::db::describe(&err), retry_in = ?wait, "database unreachable; waiting for it");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(max);
+    }
+}
+
 impl Collector {
     pub async fn start(cfg: Config) -> anyhow::Result<Collector> {
         cfg.validate()?;
@@ -48,37 +76,68 @@ impl Collector {
         } else {
             (cfg.database.url.clone(), None)
         };
-        prepare_database(&db_url).await?;
+        prepare_database_when_up(&db_url, cfg.intake.retry_initial, cfg.intake.retry_max).await?;
 
         let metrics = Arc::new(Metrics::default());
         let stop = CancellationToken::new();
+        let drain = CancellationToken::new();
         let (client, eventloop) = intake::connect(&cfg)?;
-        let epoch = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(AckGate::default());
         // Larger than the broker's in-flight window (100), so the event loop never waits on it.
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(intake::run_event_loop(
+        let event_loop = tokio::spawn(intake::run_event_loop(EventLoopTask {
             eventloop,
-            client.clone(),
-            cfg.uplink_filter(),
+            client: client.clone(),
+            filter: cfg.uplink_filter(),
             tx,
-            epoch.clone(),
-            stop.clone(),
-        )));
+            gate: gate.clone(),
+            metrics: metrics.clone(),
+            drain: drain.clone(),
+            stop: stop.clone(),
+        }));
         let metrics_addr = match cfg.http.address.as_str() {
             "" => None,
-            a => Some(serve_http(a.parse()?, metrics.clone(), stop.clone()).await?),
+            a => {
+                let api = if cfg.api.enabled {
+                    let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
+                    let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?;
+                    Some(dampwatch_api::router(state))
+                } else {
+                    None
+                };
+                Some(serve_http(a.parse()?, metrics.clone(), api, stop.clone()).await?)
+            }
         };
+        // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
+        // hazard inbox the pipeline writes in each commit).
+        let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
+        let background = vec![tokio::spawn(crate::retention::run(
+            db_url.clone(),
+            cfg.retention.clone(),
+            metrics.clone(),
+            stop.clone(),
+        ))];
         let pipeline = Pipeline {
             cfg,
             db_url: db_url.clone(),
-            client: client.clone(),
-            epoch,
+            client,
+            gate,
             metrics: metrics.clone(),
             stop: stop.clone(),
         };
-        tasks.push(tokio::spawn(pipeline.run(rx)));
-        Ok(Collector { db_url, metrics, metrics_addr, stop, tasks, client, _embedded: embedded })
+        let pipeline = tokio::spawn(pipeline.run(rx));
+        Ok(Collector {
+            db_url,
+            metrics,
+            metrics_addr,
+            drain,
+            stop,
+            event_loop,
+            pipeline,
+            background,
+            hazards,
+            _embedded: embedded,
+        })
     }
 
     pub fn db_url(&self) -> &str {
@@ -93,13 +152,24 @@ impl Collector {
         self.metrics_addr
     }
 
-    /// Stops intake: the batch in progress either commits or is left unacknowledged (and is
-    /// redelivered to whoever connects next).
+    /// Stops gracefully: unsubscribes, stores and acknowledges what was already received (for at
+    /// most `DRAIN_TIMEOUT`; what is left is redelivered to the next collector), then
+    /// disconnects. Leaving a share group this way hands nothing in flight to the broker.
     pub async fn shutdown(self) {
+        const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+        self.drain.cancel();
+        let mut pipeline = self.pipeline;
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut pipeline).await.is_err() {
+            tracing::warn!("shutdown: the intake did not drain in time; the broker redelivers the rest");
+        }
         self.stop.cancel();
-        let _ = self.client.try_disconnect();
-        for t in self.tasks {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+        pipeline.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.event_loop).await;
+        for t in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+        }
+        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(3), self.hazards.join()).await {
+            tracing::warn!(error = %e, "the hazard worker stopped with an error");
         }
     }
 }
@@ -107,14 +177,18 @@ impl Collector {
 async fn serve_http(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
+    api: Option<axum::Router>,
     stop: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/metrics", get(move || async move { metrics.render() }))
         .route("/health", get(|| async { "ok\n" }));
+    if let Some(api) = api {
+        app = app.merge(api);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {addr}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
         let _ =

@@ -1,19 +1,24 @@
 //! Writing one batch in one transaction: uplinks (the evidence), readings (binary COPY through
-//! a staging table, then an idempotent insert, so a redelivered uplink inserts nothing),
-//! quarantined messages, and the devices' commit positions.
+//! a staging table, then an idempotent insert, so a redelivered uplink inserts nothing), the
+//! hourly rollups of what was inserted, quarantined messages, the hazard engine's inbox and the
+//! devices' commit positions.
 //!
 //! Nothing here acknowledges anything: the caller acks MQTT and tells devices their position
 //! only after `store_batch` returned Ok, i.e. after COMMIT.
+//!
+//! Rows are inserted in key order so that two collectors writing overlapping devices take their
+//! row locks in the same order (fewer deadlocks; a deadlock that still happens is retried).
 
 use crate::checks::{CheckedUplink, Rejection};
+use crate::db::Layout;
 use crate::reject::Reason;
 use chrono::{DateTime, Utc};
 use futures_util::pin_mut;
 use ring::digest::{digest, SHA256};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::Type;
-use tokio_postgres::Client;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Transaction};
 
 /// A message that failed its checks, to quarantine.
 #[derive(Debug, Clone)]
@@ -33,6 +38,15 @@ pub struct Accepted {
     pub uplink: CheckedUplink,
 }
 
+/// A device's commit position after a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub landlord: String,
+    pub device: String,
+    pub boot: i64,
+    pub committed_seq: i64,
+}
+
 /// What a committed batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -40,18 +54,31 @@ pub struct Outcome {
     pub readings_duplicate: u64,
     /// Quarantine rows written, by reason.
     pub quarantined: Vec<(Reason, u64)>,
-    /// (landlord, device, boot, committed_seq) of every device in the batch.
-    pub positions: Vec<(String, String, i64, i64)>,
+    /// The position of every (device, boot) in the batch.
+    pub positions: Vec<Position>,
 }
 
-/// Creates the per-connection staging tables (once per connection).
-pub async fn prepare_session(client: &Client) -> Result<(), tokio_postgres::Error> {
+/// Prepares a new connection: UTC (hourly rollups are UTC hours), the per-connection staging
+/// tables, and which layout the schema has.
+///
+/// A commit must be durable before devices are told to forget their readings, so a server
+/// configured with `synchronous_commit = off` (whose crash loses the last transactions it
+/// reported committed) is overridden for this session. Stronger settings are left alone.
+pub async fn prepare_session(client: &Client) -> Result<Layout, tokio_postgres::Error> {
+    let sync: String = client.query_one("SELECT current_setting('synchronous_commit')", &[]).await?.get(0);
+    if sync == "off" {
+        client.batch_execute("SET synchronous_commit = on").await?;
+    }
     client
         .batch_execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_readings (LIKE readings) ON COMMIT DELETE ROWS;
+            "SET TIME ZONE 'UTC';
+             CREATE TEMP TABLE IF NOT EXISTS stage_readings (LIKE readings) ON COMMIT DELETE ROWS;
              CREATE TEMP TABLE IF NOT EXISTS stage_uplinks (LIKE uplinks) ON COMMIT DELETE ROWS;",
         )
-        .await
+        .await?;
+    let timescale: bool =
+        client.query_one("SELECT to_regclass('reading_keys') IS NOT NULL", &[]).await?.get(0);
+    Ok(if timescale { Layout::Timescale } else { Layout::Plain })
 }
 
 const READING_COLUMNS: &[Type] = &[
@@ -71,61 +98,62 @@ const READING_COLUMNS: &[Type] = &[
     Type::BYTEA,
 ];
 
+/// Inserts the staged readings that are new, adds them to the hourly rollups, and returns how
+/// many were new.
+const INSERT_PLAIN: &str = "
+WITH ins AS (
+    INSERT INTO readings SELECT * FROM stage_readings ORDER BY device_id, boot, seq
+    ON CONFLICT DO NOTHING
+    RETURNING device_id, sampled_at, temperature_c, rh_pct
+), hourly AS (
+    INSERT INTO readings_hourly_totals AS h
+        (device_id, hour, readings, temperature_n, temperature_sum, temperature_min, temperature_max,
+         rh_n, rh_sum, rh_min, rh_max)
+    SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
+           count(temperature_c), coalesce(sum(temperature_c::float8), 0), min(temperature_c), max(temperature_c),
+           count(rh_pct), coalesce(sum(rh_pct::float8), 0), min(rh_pct), max(rh_pct)
+    FROM ins GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (device_id, hour) DO UPDATE SET
+        readings = h.readings + excluded.readings,
+        temperature_n = h.temperature_n + excluded.temperature_n,
+        temperature_sum = h.temperature_sum + excluded.temperature_sum,
+        temperature_min = least(h.temperature_min, excluded.temperature_min),
+        temperature_max = greatest(h.temperature_max, excluded.temperature_max),
+        rh_n = h.rh_n + excluded.rh_n,
+        rh_sum = h.rh_sum + excluded.rh_sum,
+        rh_min = least(h.rh_min, excluded.rh_min),
+        rh_max = greatest(h.rh_max, excluded.rh_max)
+)
+SELECT count(*) FROM ins";
+
+/// The TimescaleDB layout: the key table decides what is new (a hypertable cannot hold a unique
+/// index without its time column); the continuous aggregate keeps the rollups.
+const INSERT_TIMESCALE: &str = "
+WITH fresh AS (
+    INSERT INTO reading_keys (device_id, boot, seq, received_at)
+    SELECT device_id, boot, seq, received_at FROM stage_readings ORDER BY device_id, boot, seq
+    ON CONFLICT DO NOTHING
+    RETURNING device_id, boot, seq
+), ins AS (
+    INSERT INTO readings
+    SELECT DISTINCT ON (s.device_id, s.boot, s.seq) s.*
+    FROM stage_readings s JOIN fresh f USING (device_id, boot, seq)
+    ORDER BY s.device_id, s.boot, s.seq
+)
+SELECT count(*) FROM fresh";
+
 /// Stores a batch in one transaction. On error nothing is stored and nothing may be acked.
 pub async fn store_batch(
     client: &mut Client,
-    accepted: &[Accepted],
-    quarantined: &[Quarantined],
+    layout: Layout,
+    accepted: &[&Accepted],
+    quarantined: &[&Quarantined],
 ) -> Result<Outcome, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     let mut outcome = Outcome::default();
-    let digests: Vec<Vec<u8>> =
-        accepted.iter().map(|a| digest(&SHA256, &a.uplink.payload).as_ref().to_vec()).collect();
+    let digests: Vec<[u8; 32]> = accepted.iter().map(|a| sha256(&a.uplink.payload)).collect();
 
-    // Uplinks: the signed bytes, once each. Those already present are replays.
-    let mut replayed: Vec<Quarantined> = Vec::new();
-    if !accepted.is_empty() {
-        let sink = tx
-            .copy_in("COPY stage_uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY")
-            .await?;
-        let w = BinaryCopyInWriter::new(
-            sink,
-            &[Type::BYTEA, Type::TEXT, Type::INT4, Type::BYTEA, Type::BYTEA, Type::TIMESTAMPTZ],
-        );
-        pin_mut!(w);
-        for (a, d) in accepted.iter().zip(&digests) {
-            let u = &a.uplink;
-            w.as_mut()
-                .write(&[d, &u.device, &(u.key_id as i32), &u.payload, &u.signature, &a.received_at])
-                .await?;
-        }
-        w.finish().await?;
-        let fresh: HashSet<Vec<u8>> = tx
-            .query(
-                "INSERT INTO uplinks SELECT DISTINCT ON (digest) * FROM stage_uplinks
-                 ON CONFLICT (digest) DO NOTHING RETURNING digest",
-                &[],
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.get(0))
-            .collect();
-        let mut seen = HashSet::new();
-        for (a, d) in accepted.iter().zip(&digests) {
-            if !fresh.contains(d) || !seen.insert(d) {
-                replayed.push(Quarantined {
-                    received_at: a.received_at,
-                    topic: a.topic.clone(),
-                    raw: a.raw.clone(),
-                    rejection: Rejection {
-                        reason: Reason::Replayed,
-                        detail: format!("uplink {} was received before", hex_prefix(d)),
-                        device: Some(a.uplink.device.clone()),
-                    },
-                });
-            }
-        }
-    }
+    let replayed = store_uplinks(&tx, accepted, &digests).await?;
 
     // Readings: binary COPY into staging, then insert what is new.
     let staged: u64 = accepted.iter().map(|a| a.uplink.readings.len() as u64).sum();
@@ -135,93 +163,170 @@ pub async fn store_batch(
         pin_mut!(w);
         for (a, d) in accepted.iter().zip(&digests) {
             let u = &a.uplink;
+            let digest: &[u8] = d;
             for r in &u.readings {
-                w.as_mut()
-                    .write(&[
-                        &u.device,
-                        &u.boot,
-                        &r.seq,
-                        &r.sampled_at,
-                        &r.device_time,
-                        &r.time_corrected,
-                        &a.received_at,
-                        &r.temperature_c,
-                        &r.rh_pct,
-                        &r.surface_temperature_c,
-                        &r.co2_ppm,
-                        &r.battery_mv,
-                        &r.status,
-                        d,
-                    ])
-                    .await?;
+                let row: [&(dyn ToSql + Sync); 14] = [
+                    &u.device,
+                    &u.boot,
+                    &r.seq,
+                    &r.sampled_at,
+                    &r.device_time,
+                    &r.time_corrected,
+                    &a.received_at,
+                    &r.temperature_c,
+                    &r.rh_pct,
+                    &r.surface_temperature_c,
+                    &r.co2_ppm,
+                    &r.battery_mv,
+                    &r.status,
+                    &digest,
+                ];
+                w.as_mut().write(&row).await?;
             }
         }
         w.finish().await?;
-        outcome.readings_stored = tx
-            .execute("INSERT INTO readings SELECT * FROM stage_readings ON CONFLICT DO NOTHING", &[])
-            .await?;
-        outcome.readings_duplicate = staged - outcome.readings_stored;
+        let sql = match layout {
+            Layout::Plain => INSERT_PLAIN,
+            Layout::Timescale => INSERT_TIMESCALE,
+        };
+        let inserted: i64 = tx.query_one(sql, &[]).await?.get(0);
+        outcome.readings_stored = inserted as u64;
+        outcome.readings_duplicate = staged.saturating_sub(outcome.readings_stored);
     }
 
     // Quarantine: refused messages, replays, and uplinks with flagged values (kept for
     // inspection even though their readings were stored).
-    let flagged = accepted.iter().filter_map(|a| {
-        let u = &a.uplink;
-        let (reason, n) = if u.out_of_range > 0 {
-            (Reason::OutOfRange, u.out_of_range)
-        } else if u.time_corrected > 0 {
-            (Reason::TimeCorrected, u.time_corrected)
-        } else {
-            return None;
-        };
-        Some(Quarantined {
-            received_at: a.received_at,
-            topic: a.topic.clone(),
-            raw: a.raw.clone(),
-            rejection: Rejection {
-                reason,
-                detail: format!("{n} of {} readings flagged {reason}", u.readings.len()),
-                device: Some(u.device.clone()),
-            },
-        })
-    });
-    let all_q: Vec<Quarantined> = quarantined.iter().cloned().chain(replayed).chain(flagged).collect();
-    if !all_q.is_empty() {
-        let mut by_reason: HashMap<Reason, u64> = HashMap::new();
-        let (mut at, mut reason, mut detail, mut topic, mut device, mut raw) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
-        for q in &all_q {
-            *by_reason.entry(q.rejection.reason).or_default() += 1;
-            at.push(q.received_at);
-            reason.push(q.rejection.reason.as_str());
-            detail.push(q.rejection.detail.as_str());
-            topic.push(q.topic.as_str());
-            device.push(q.rejection.device.as_deref());
-            raw.push(q.raw.as_slice());
-        }
-        tx.execute(
-            "INSERT INTO rejected_messages (received_at, reason, detail, topic, device_id, raw)
-             SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])",
-            &[&at, &reason, &detail, &topic, &device, &raw],
-        )
-        .await?;
-        outcome.quarantined = by_reason.into_iter().collect();
-    }
+    let flagged: Vec<Quarantined> = accepted.iter().filter_map(|a| flag(a)).collect();
+    let all_q: Vec<&Quarantined> = quarantined.iter().copied().chain(&replayed).chain(&flagged).collect();
+    outcome.quarantined = quarantine(&tx, &all_q).await?;
 
     enqueue_for_hazards(&tx, accepted).await?;
-    outcome.positions = advance_positions(&tx, accepted).await?;
+    outcome.positions = advance_positions(&tx, layout, accepted).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
+}
+
+/// Stores each uplink's signed bytes once; returns the uplinks that were already stored (or
+/// appear twice in the batch): replays, to quarantine.
+async fn store_uplinks(
+    tx: &Transaction<'_>,
+    accepted: &[&Accepted],
+    digests: &[[u8; 32]],
+) -> Result<Vec<Quarantined>, tokio_postgres::Error> {
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sink = tx
+        .copy_in("COPY stage_uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY")
+        .await?;
+    let w = BinaryCopyInWriter::new(
+        sink,
+        &[Type::BYTEA, Type::TEXT, Type::INT4, Type::BYTEA, Type::BYTEA, Type::TIMESTAMPTZ],
+    );
+    pin_mut!(w);
+    for (a, d) in accepted.iter().zip(digests) {
+        let u = &a.uplink;
+        let digest: &[u8] = d;
+        w.as_mut()
+            .write(&[&digest, &u.device, &(u.key_id as i32), &u.payload, &u.signature, &a.received_at])
+            .await?;
+    }
+    w.finish().await?;
+    let fresh: HashSet<Vec<u8>> = tx
+        .query(
+            "INSERT INTO uplinks SELECT DISTINCT ON (digest) * FROM stage_uplinks ORDER BY digest
+             ON CONFLICT (digest) DO NOTHING RETURNING digest",
+            &[],
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut replayed = Vec::new();
+    for (a, d) in accepted.iter().zip(digests) {
+        if !fresh.contains(d.as_slice()) || !seen.insert(d) {
+            replayed.push(Quarantined {
+                received_at: a.received_at,
+                topic: a.topic.clone(),
+                raw: a.raw.clone(),
+                rejection: Rejection {
+                    reason: Reason::Replayed,
+                    detail: format!("uplink {} was received before", hex_prefix(d)),
+                    device: Some(a.uplink.device.clone()),
+                },
+            });
+        }
+    }
+    Ok(replayed)
+}
+
+/// A copy, for the quarantine, of an accepted uplink whose readings were flagged.
+fn flag(a: &Accepted) -> Option<Quarantined> {
+    let u = &a.uplink;
+    let (reason, n) = if u.out_of_range > 0 {
+        (Reason::OutOfRange, u.out_of_range)
+    } else if u.time_corrected > 0 {
+        (Reason::TimeCorrected, u.time_corrected)
+    } else {
+        return None;
+    };
+    Some(Quarantined {
+        received_at: a.received_at,
+        topic: a.topic.clone(),
+        raw: a.raw.clone(),
+        rejection: Rejection {
+            reason,
+            detail: format!("{n} of {} readings flagged {reason}", u.readings.len()),
+            device: Some(u.device.clone()),
+        },
+    })
+}
+
+/// Writes quarantine rows; returns the count per reason.
+pub async fn quarantine(
+    tx: &Transaction<'_>,
+    rows: &[&Quarantined],
+) -> Result<Vec<(Reason, u64)>, tokio_postgres::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_reason: HashMap<Reason, u64> = HashMap::new();
+    let (mut at, mut reason, mut detail, mut topic, mut device, mut raw) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for q in rows {
+        *by_reason.entry(q.rejection.reason).or_default() += 1;
+        at.push(q.received_at);
+        reason.push(q.rejection.reason.as_str());
+        // PostgreSQL text cannot hold NUL; the raw bytes keep the original.
+        detail.push(q.rejection.detail.replace('\0', "\u{FFFD}"));
+        topic.push(q.topic.replace('\0', "\u{FFFD}"));
+        device.push(q.rejection.device.as_ref().map(|d| d.replace('\0', "\u{FFFD}")));
+        raw.push(q.raw.as_slice());
+    }
+    tx.execute(
+        "INSERT INTO rejected_messages (received_at, reason, detail, topic, device_id, raw)
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])",
+        &[&at, &reason, &detail, &topic, &device, &raw],
+    )
+    .await?;
+    Ok(by_reason.into_iter().collect())
 }
 
 /// Tells the hazard engine which readings this transaction stored (the inbox is the
 /// engine's transactional outbox: it sees exactly the committed readings). Rows already stored
 /// before (duplicates) are harmless: the engine treats a reading it has seen as a duplicate.
 async fn enqueue_for_hazards(
-    tx: &tokio_postgres::Transaction<'_>,
-    accepted: &[Accepted],
+    tx: &Transaction<'_>,
+    accepted: &[&Accepted],
 ) -> Result<(), tokio_postgres::Error> {
-    let mut ranges: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
+    let mut ranges: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
     for a in accepted {
         let u = &a.uplink;
         let (Some(first), Some(last)) = (u.readings.first(), u.readings.last()) else { continue };
@@ -251,11 +356,13 @@ async fn enqueue_for_hazards(
 /// Moves each touched device's commit position over every contiguous stored reading, starting
 /// from the stored position or the device's floor (below which it holds nothing unconfirmed).
 async fn advance_positions(
-    tx: &tokio_postgres::Transaction<'_>,
-    accepted: &[Accepted],
-) -> Result<Vec<(String, String, i64, i64)>, tokio_postgres::Error> {
-    // One row per (device, boot): the highest floor and drop counters seen in the batch.
-    let mut touched: HashMap<(&str, i64), (&str, i64, i64, i64)> = HashMap::new();
+    tx: &Transaction<'_>,
+    layout: Layout,
+    accepted: &[&Accepted],
+) -> Result<Vec<Position>, tokio_postgres::Error> {
+    // One row per (device, boot): the highest floor and drop counters seen in the batch. Sorted,
+    // so concurrent collectors lock position rows in the same order.
+    let mut touched: BTreeMap<(&str, i64), (&str, i64, i64, i64)> = BTreeMap::new();
     for a in accepted {
         let u = &a.uplink;
         let e = touched.entry((&u.device, u.boot)).or_insert((&u.landlord, 0, 0, 0));
@@ -276,43 +383,46 @@ async fn advance_positions(
         ds.push(*s);
         landlord_of.insert(d, l);
     }
-    let rows = tx
-        .query(
-            "WITH touched AS (
-                 SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
-                     AS t(device_id, boot, floor_seq, dq, ds)
-             ), start AS (
-                 SELECT t.device_id, t.boot, t.dq, t.ds,
-                        greatest(coalesce(p.committed_seq, 0), t.floor_seq - 1) AS pos
-                 FROM touched t
-                 LEFT JOIN device_positions p ON p.device_id = t.device_id AND p.boot = t.boot
-             ), advanced AS (
-                 SELECT s.device_id, s.boot, s.dq, s.ds, s.pos + coalesce((
-                     SELECT count(*) FROM (
-                         SELECT r.seq - row_number() OVER (ORDER BY r.seq) AS run
-                         FROM readings r
-                         WHERE r.device_id = s.device_id AND r.boot = s.boot AND r.seq > s.pos
-                     ) x WHERE x.run = s.pos), 0) AS pos
-                 FROM start s
-             )
-             INSERT INTO device_positions AS p
-                 (device_id, boot, committed_seq, dropped_queue_full, dropped_sensor_failed, updated_at)
-             SELECT device_id, boot, pos, dq, ds, now() FROM advanced
-             ON CONFLICT (device_id, boot) DO UPDATE SET
-                 committed_seq = greatest(p.committed_seq, excluded.committed_seq),
-                 dropped_queue_full = greatest(p.dropped_queue_full, excluded.dropped_queue_full),
-                 dropped_sensor_failed = greatest(p.dropped_sensor_failed, excluded.dropped_sensor_failed),
-                 updated_at = now()
-             RETURNING device_id, boot, committed_seq",
-            &[&dev, &boot, &floor, &dq, &ds],
-        )
-        .await?;
+    // The readings' keys are in `readings` (plain) or in `reading_keys` (TimescaleDB).
+    let keys = match layout {
+        Layout::Plain => "readings",
+        Layout::Timescale => "reading_keys",
+    };
+    let sql = format!(
+        "WITH touched AS (
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
+                 AS t(device_id, boot, floor_seq, dq, ds)
+         ), start AS (
+             SELECT t.device_id, t.boot, t.dq, t.ds,
+                    greatest(coalesce(p.committed_seq, 0), t.floor_seq - 1) AS pos
+             FROM touched t
+             LEFT JOIN device_positions p ON p.device_id = t.device_id AND p.boot = t.boot
+         ), advanced AS (
+             SELECT s.device_id, s.boot, s.dq, s.ds, s.pos + coalesce((
+                 SELECT count(*) FROM (
+                     SELECT r.seq - row_number() OVER (ORDER BY r.seq) AS run
+                     FROM {keys} r
+                     WHERE r.device_id = s.device_id AND r.boot = s.boot AND r.seq > s.pos
+                 ) x WHERE x.run = s.pos), 0) AS pos
+             FROM start s
+         )
+         INSERT INTO device_positions AS p
+             (device_id, boot, committed_seq, dropped_queue_full, dropped_sensor_failed, updated_at)
+         SELECT device_id, boot, pos, dq, ds, now() FROM advanced ORDER BY device_id, boot
+         ON CONFLICT (device_id, boot) DO UPDATE SET
+             committed_seq = greatest(p.committed_seq, excluded.committed_seq),
+             dropped_queue_full = greatest(p.dropped_queue_full, excluded.dropped_queue_full),
+             dropped_sensor_failed = greatest(p.dropped_sensor_failed, excluded.dropped_sensor_failed),
+             updated_at = now()
+         RETURNING device_id, boot, committed_seq"
+    );
+    let rows = tx.query(&sql, &[&dev, &boot, &floor, &dq, &ds]).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let d: String = r.get(0);
-            let l = landlord_of.get(d.as_str()).copied().unwrap_or_default().to_owned();
-            (l, d, r.get(1), r.get(2))
+            let device: String = r.get(0);
+            let landlord = landlord_of.get(device.as_str()).copied().unwrap_or_default().to_owned();
+            Position { landlord, device, boot: r.get(1), committed_seq: r.get(2) }
         })
         .collect())
 }

@@ -1,7 +1,6 @@
 //! The `[api]` configuration section. Its defaults are the commented document
 //! [`DEFAULT_CONFIG`], which the hosting service appends to its own default configuration.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -12,10 +11,9 @@ pub const DEFAULT_CONFIG: &str = r#"
 # The landlord HTTP API: alerts, Awaab's Law cases and case events, SLA view, devices,
 # webhook delivery log, OpenAPI document at /openapi.json. Keys: `dampwatch api-keys create`.
 [api]
-# Serve the API in this process.
+# Serve the API in this process. The collector serves it on its [http] address, beside
+# /metrics and /health; put a TLS-terminating proxy in front of it for anything but loopback.
 enabled = true
-# Address to listen on. Put a TLS-terminating proxy in front of it for anything but loopback.
-listen = "127.0.0.1:8081"
 # Database connections kept for API requests.
 pool_size = 8
 # Largest request body accepted (bytes); larger requests are answered 413.
@@ -37,8 +35,6 @@ max_event_future_skew = "5m"
 pub struct ApiConfig {
     /// Whether the hosting process serves the API at all.
     pub enabled: bool,
-    /// Where to listen.
-    pub listen: SocketAddr,
     /// Database connections in the pool.
     pub pool_size: usize,
     /// Request body limit in bytes.
@@ -118,7 +114,6 @@ mod tests {
     #[test]
     fn the_commented_default_parses_and_is_valid() {
         let config = ApiConfig::default();
-        assert_eq!(config.listen, "127.0.0.1:8081".parse().unwrap());
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.hsts_max_age, Duration::from_secs(365 * 86_400));
         config.validate().unwrap();

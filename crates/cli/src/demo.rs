@@ -72,6 +72,12 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     if let Some(m) = collector.metrics_addr() {
         writeln!(out, "collector metrics: http://{m}/metrics")?;
+        writeln!(out, "landlord API:     http://{m}/v1/cases (OpenAPI: http://{m}/openapi.json)")?;
+        writeln!(
+            out,
+            "API key:          dampwatch api-keys --data-dir {} create --landlord demo --label me",
+            dir.display()
+        )?;
     }
     writeln!(out, "more devices:     dampwatch sim --data-dir {} --provision --devices 200", dir.display())?;
     out.flush()?;

@@ -25,6 +25,14 @@ enum Command {
     /// Simulated homes running the real firmware core against a gateway (also the load
     /// generator). Defaults match `dampwatch demo`.
     Sim(dampwatch_sim::SimArgs),
+    /// The device registry: add, list, move (place in a dwelling and room), revoke.
+    #[command(subcommand)]
+    Devices(dampwatch_collector::cli::DevicesCommand),
+    /// API keys for landlords (only their SHA-256 hashes are stored).
+    ApiKeys(ApiKeysArgs),
+    /// Benchmarks that set up everything they need themselves.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Device PKI: certificate authority, device credentials, revocation.
     #[command(subcommand)]
     Pki(dampwatch_pki::cli::PkiCommand),
@@ -33,6 +41,26 @@ enum Command {
     Clock(dampwatch_clock::cli::ClockCommand),
     /// Read a logger export (time,temperature,rh) and add dew point and VTT mould index.
     Mould(dampwatch_indicators::csv_tool::MouldArgs),
+}
+
+#[derive(clap::Args)]
+struct ApiKeysArgs {
+    #[command(flatten)]
+    target: dampwatch_collector::cli::Target,
+    #[command(subcommand)]
+    command: dampwatch_api::cli::ApiKeysCommand,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The gateway against Mosquitto: idle connections and memory, handshakes/s, publishes/s.
+    Gateway(dampwatch_gateway::bench::GatewayBenchArgs),
+    /// The ingest path: devices to committed rows, collector-only rate, latency, floors.
+    Ingest(dampwatch_collector::bench::IngestBenchArgs),
+}
+
+fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
 fn init_logging(default: &str) {
@@ -48,17 +76,34 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => {
             init_logging("warn,rumqttd=off");
-            let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(demo::run(args, &mut out))?;
+            multi_thread_runtime()?.block_on(demo::run(args, &mut out))?;
         }
         Command::Sim(args) => {
             init_logging("warn,rumqttd=off");
-            let rt = tokio::runtime::Runtime::new()?;
-            let summary = rt.block_on(dampwatch_sim::run(args, &mut out))?;
+            let summary = multi_thread_runtime()?.block_on(dampwatch_sim::run(args, &mut out))?;
             if !summary.is_complete() {
                 out.flush()?;
                 anyhow::bail!("not every reading was confirmed before the drain timeout");
             }
+        }
+        Command::Devices(cmd) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch_collector::cli::run(cmd, &mut out))?;
+        }
+        Command::ApiKeys(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                dampwatch_api::cli::run(args.command, &db, &mut out).await
+            })?;
+        }
+        Command::Bench(BenchCommand::Gateway(args)) => {
+            init_logging("warn,rumqttd=off");
+            multi_thread_runtime()?.block_on(dampwatch_gateway::bench::run(args, &mut out))?;
+        }
+        Command::Bench(BenchCommand::Ingest(args)) => {
+            init_logging("warn,rumqttd=off");
+            multi_thread_runtime()?.block_on(dampwatch_collector::bench::run(args, &mut out))?;
         }
         Command::Pki(cmd) => dampwatch_pki::cli::run(cmd, &mut out)?,
         Command::Clock(cmd) => dampwatch_clock::cli::run(cmd, &mut out)?,

@@ -1,0 +1,254 @@
+//! Simulated devices for the ingest benchmark and the collector's end-to-end tests: each runs
+//! the real firmware core (`DeviceCore`: numbering, store and forward, Ed25519 signing, commit
+//! acknowledgements) over a real mutual-TLS MQTT connection to the gateway, and reconnects and
+//! resends the way a real device does.
+//!
+//! This file depends only on external crates, so the test suite includes it as well.
+
+use dampwatch_firmware::{Config as DeviceConfig, DeviceCore, Identity, Sample, QUEUE_CAPACITY};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Who a simulated device is.
+#[derive(Clone)]
+pub struct DeviceSpec {
+    pub landlord: String,
+    pub device: String,
+    pub seed: [u8; 32],
+    pub boot: u32,
+    /// The device's TLS client configuration (its own certificate).
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+/// What a simulated device does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Readings to record in total.
+    pub readings: u32,
+    /// Readings per second; `None`: as fast as the queue allows (never dropping one).
+    pub rate: Option<f64>,
+    /// An uplink is sealed once this many readings wait, or after `linger`.
+    pub batch: u32,
+    pub linger: Duration,
+    /// Seconds without a commit acknowledgement before the device resends (10 at least).
+    pub ack_timeout_s: u32,
+    /// The gateway's port on 127.0.0.1.
+    pub port: u16,
+    /// Record nothing after this time (then wait for the confirmations); `None`: no limit.
+    pub stop_recording: Option<Instant>,
+    /// Give up (and report what was confirmed) at this time.
+    pub deadline: Instant,
+}
+
+/// What a simulated device achieved.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub device: String,
+    pub recorded: u32,
+    pub confirmed: u32,
+    pub resent: u32,
+    pub uplinks: u32,
+    /// Time from publishing an uplink to the commit acknowledgement covering it (first sends
+    /// only), in milliseconds.
+    pub latencies_ms: Vec<f64>,
+    /// Whether every recorded reading was confirmed before the deadline.
+    pub complete: bool,
+}
+
+/// The TLS client configuration of device `device` in a `dampwatch pki` directory.
+pub fn device_tls(pki: &Path, device: &str) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let paths = dampwatch_pki::Paths::new(pki);
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in dampwatch_pki::load_ca_certs(&paths.ca_cert())? {
+        roots.add(ca)?;
+    }
+    let cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_client_auth_cert(
+        dampwatch_pki::load_cert_chain(&paths.device_cert(device))?,
+        dampwatch_pki::load_private_key(&paths.device_key(device))?,
+    )?;
+    Ok(Arc::new(cfg))
+}
+
+/// An MQTT client connected as `device` (clean session, as devices do).
+pub fn device_client(
+    device: &str,
+    port: u16,
+    tls: Arc<rustls::ClientConfig>,
+) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut opts = MqttOptions::new(device, "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(15))
+        .set_clean_session(true)
+        .set_transport(Transport::Tls(TlsConfiguration::Rustls(tls)));
+    AsyncClient::new(opts, 256)
+}
+
+enum Link {
+    Up,
+    Down,
+    Ack(bytes::Bytes),
+}
+
+/// Runs one device until all its readings are confirmed, `stop` fires or the deadline passes.
+pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -> anyhow::Result<Outcome> {
+    let config = DeviceConfig::new(600, plan.batch, plan.ack_timeout_s)
+        .map_err(|e| anyhow::anyhow!("device configuration: {e}"))?;
+    let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed)
+        .map_err(|e| anyhow::anyhow!("device identity: {e:?}"))?;
+    let mut core = DeviceCore::new(identity, spec.boot, config);
+    let started = Instant::now();
+    let now_ms = || started.elapsed().as_millis() as u64;
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
+    core.set_wall_clock(wall, 0);
+    let uplink_topic = core.uplink_topic().to_string();
+    let ack_topic = core.ack_topic().to_string();
+
+    let (client, eventloop) = device_client(&spec.device, plan.port, spec.tls.clone());
+    let (tx, mut rx) = mpsc::channel(1024);
+    let link_stop = CancellationToken::new();
+    let driver = tokio::spawn(drive(eventloop, client.clone(), ack_topic, tx, link_stop.clone()));
+
+    let mut out = Outcome { device: spec.device.clone(), ..Default::default() };
+    let mut in_flight: VecDeque<(u32, Instant)> = VecDeque::new();
+    let mut last_publish = Instant::now();
+    let mut buf = [0u8; dampwatch_firmware::UPLINK_BUFFER_LEN];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut seq = 0u32;
+    loop {
+        let stats = core.stats();
+        let recording = plan.stop_recording.is_none_or(|t| Instant::now() < t);
+        if (stats.recorded >= plan.readings || !recording) && stats.queued == 0 {
+            out.complete = true;
+            break;
+        }
+        if Instant::now() >= plan.deadline || stop.is_cancelled() {
+            break;
+        }
+        tokio::select! {
+            _ = tick.tick() => {}
+            ev = rx.recv() => match ev {
+                Some(Link::Up) => core.on_connected(now_ms()),
+                Some(Link::Down) => {
+                    core.on_disconnected();
+                    in_flight.clear();
+                }
+                Some(Link::Ack(payload)) => {
+                    if let Ok(dampwatch_firmware::AckOutcome::Confirmed { seq: upto, .. }) =
+                        core.on_ack(&payload, now_ms())
+                    {
+                        let now = Instant::now();
+                        while in_flight.front().is_some_and(|(s, _)| *s <= upto) {
+                            if let Some((_, at)) = in_flight.pop_front() {
+                                out.latencies_ms.push((now - at).as_secs_f64() * 1e3);
+                            }
+                        }
+                    }
+                }
+                None => break,
+            },
+            _ = stop.cancelled() => break,
+        }
+        // Record what is due, never more than the queue holds unconfirmed.
+        let elapsed = started.elapsed().as_secs_f64();
+        let due = match plan.rate {
+            _ if !recording => 0,
+            Some(r) => ((r * elapsed) as u32).min(plan.readings),
+            None => plan.readings,
+        };
+        while seq < due && (core.stats().queued as usize) < QUEUE_CAPACITY {
+            let n = seq as i32;
+            let sample = Sample {
+                temperature_centi_c: 1500 + (n % 700),
+                rh_centi_pct: 4000 + (n % 5000) as u32,
+                battery_mv: 3000,
+                ..Default::default()
+            };
+            let Some(s) = core.record(sample, now_ms()) else { break };
+            seq = s;
+        }
+        // Publish: a full batch, or whatever waits once linger has passed (resends included).
+        let s = core.stats();
+        let waiting = s.recorded.saturating_sub(s.sent);
+        if waiting >= plan.batch
+            || last_publish.elapsed() >= plan.linger
+            || seq >= plan.readings
+            || !recording
+        {
+            let mut resent_before = s.resent;
+            while let Some(n) = core.poll_uplink(now_ms(), &mut buf) {
+                let after = core.stats();
+                let first_send = after.resent == resent_before;
+                resent_before = after.resent;
+                let topic = uplink_topic.clone();
+                if client.publish(topic, QoS::AtLeastOnce, false, buf[..n].to_vec()).await.is_err() {
+                    break;
+                }
+                if first_send {
+                    in_flight.push_back((after.sent, Instant::now()));
+                }
+                last_publish = Instant::now();
+            }
+        }
+    }
+    let s = core.stats();
+    out.recorded = s.recorded;
+    out.confirmed = s.acked;
+    out.resent = s.resent;
+    out.uplinks = s.uplinks;
+    link_stop.cancel();
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_secs(2), driver).await;
+    Ok(out)
+}
+
+/// Drives the MQTT connection: (re)subscribes to the ack topic after every connect, reports
+/// the link going up (subscribed) and down, and hands acknowledgements over.
+async fn drive(
+    mut eventloop: rumqttc::EventLoop,
+    client: AsyncClient,
+    ack_topic: String,
+    tx: mpsc::Sender<Link>,
+    stop: CancellationToken,
+) {
+    let mut up = false;
+    loop {
+        let ev = tokio::select! {
+            e = eventloop.poll() => e,
+            _ = stop.cancelled() => return,
+        };
+        match ev {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                let _ = client.try_subscribe(ack_topic.clone(), QoS::AtLeastOnce);
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                up = true;
+                if tx.send(Link::Up).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == ack_topic => {
+                if tx.send(Link::Ack(p.payload)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => {
+                if up {
+                    up = false;
+                    if tx.send(Link::Down).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    }
+}

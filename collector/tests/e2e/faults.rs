@@ -1,0 +1,127 @@
+//! Faults mid-stream. Each test ends with every device's readings confirmed and the database
+//! holding exactly the distinct readings sent: nothing lost, nothing twice.
+
+use crate::common::*;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Holds an exclusive lock on `readings`, so the collector's next commit waits: it then has
+/// messages in flight that it must not acknowledge.
+async fn block_commits(env: &Env) -> anyhow::Result<tokio_postgres::Client> {
+    let db = env.db().await?;
+    db.batch_execute("BEGIN; LOCK TABLE readings IN ACCESS EXCLUSIVE MODE").await?;
+    Ok(db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let collector = env.spawn_collector("collector", "")?;
+    let devices = env.provision_many("acme", "kill", 4).await?;
+    let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
+
+    let stored_some = eventually(Duration::from_secs(30), || async {
+        collector.metric("dampwatch_collector_readings_stored_total").await > 50.0
+    })
+    .await;
+    assert!(stored_some, "the collector stores readings before the fault");
+    // Kill it while a batch waits on the database: messages in flight, unacknowledged.
+    let lock = block_commits(&env).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    collector.kill();
+    lock.batch_execute("ROLLBACK").await?;
+    // Devices keep publishing while no collector runs; the persistent session keeps it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let restarted = env.spawn_collector("collector", "")?;
+
+    let outcomes = fleet.await?;
+    assert_exactly_once(&env, &outcomes).await?;
+    assert!(restarted.metric("dampwatch_collector_readings_stored_total").await > 0.0);
+    restarted.terminate()?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_crashes_and_restarts_mid_stream() -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    let collector = env.start_collector("collector", "").await?;
+    let m = collector.metrics();
+    let devices = env.provision_many("acme", "pg", 4).await?;
+    let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
+
+    assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
+    tokio::task::block_in_place(|| env.pg.kill_hard())?;
+    // While the database is down: nothing acknowledged, memory bounded by the broker's window.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let acks_before = m.acks_published.load(Relaxed);
+    let stored_before = m.readings_stored.load(Relaxed);
+    let (mut most_pending, mut saw_disconnected) = (0, false);
+    for _ in 0..30 {
+        most_pending = most_pending.max(m.uplinks_pending.load(Relaxed));
+        saw_disconnected |= m.db_connected.load(Relaxed) == 0;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(m.acks_published.load(Relaxed), acks_before, "no commit position while the database is down");
+    assert_eq!(m.readings_stored.load(Relaxed), stored_before);
+    assert!(m.database_errors.load(Relaxed) > 0 && saw_disconnected, "the collector noticed and retries");
+    assert!(
+        most_pending > 0 && most_pending <= 100,
+        "pending uplinks stay within the broker's window: {most_pending}"
+    );
+    tokio::task::block_in_place(|| env.pg.restart())?;
+
+    let outcomes = fleet.await?;
+    assert_exactly_once(&env, &outcomes).await?;
+    collector.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_restarts_mid_stream() -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    let collector = env.start_collector("collector", "").await?;
+    let m = collector.metrics();
+    let devices = env.provision_many("acme", "gw", 4).await?;
+    let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
+
+    assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
+    env.stop_gateway().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    env.start_gateway().await?;
+    let before = m.readings_stored.load(Relaxed);
+
+    let outcomes = fleet.await?;
+    assert_exactly_once(&env, &outcomes).await?;
+    assert!(m.readings_stored.load(Relaxed) > before, "the collector reconnected and resubscribed");
+    assert!(outcomes.iter().any(|o| o.resent > 0), "devices resent what the old broker lost");
+    collector.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_collectors_share_the_load_and_one_is_killed() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let a = env.spawn_collector("collector-a", "collectors")?;
+    let b = env.spawn_collector("collector-b", "collectors")?;
+    let devices = env.provision_many("acme", "pair", 4).await?;
+    let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
+
+    let both = eventually(Duration::from_secs(30), || async {
+        a.metric("dampwatch_collector_readings_stored_total").await > 20.0
+            && b.metric("dampwatch_collector_readings_stored_total").await > 20.0
+    })
+    .await;
+    assert!(both, "both collectors take a share of the uplinks");
+    let lock = block_commits(&env).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.kill();
+    lock.batch_execute("ROLLBACK").await?;
+    let survivor_before = a.metric("dampwatch_collector_readings_stored_total").await;
+
+    let outcomes = fleet.await?;
+    assert_exactly_once(&env, &outcomes).await?;
+    assert!(a.metric("dampwatch_collector_readings_stored_total").await > survivor_before);
+    a.terminate()?;
+    Ok(())
+}

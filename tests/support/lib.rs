@@ -64,12 +64,12 @@ impl Stack {
             },
         )
         .await?;
-        dampwatch_pki::load_signing_seed(&Paths::new(&self.pki()).device_signing_key(device)).map_err(Into::into)
+        dampwatch_pki::load_signing_seed(&Paths::new(self.pki()).device_signing_key(device)).map_err(Into::into)
     }
 
     /// An MQTT client speaking mutual TLS with the device's certificate.
     pub fn device_client(&self, device: &str) -> anyhow::Result<(AsyncClient, EventLoop)> {
-        let paths = Paths::new(&self.pki());
+        let paths = Paths::new(self.pki());
         let mut roots = rustls::RootCertStore::empty();
         for ca in dampwatch_pki::load_ca_certs(&paths.ca_cert())? {
             roots.add(ca)?;

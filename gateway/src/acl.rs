@@ -7,8 +7,8 @@
 //!   shared subscription `$share/{group}/...`), and publish acks and configuration.
 //! - Nobody may use QoS 2, a will message, or retained uplinks.
 
-use crate::identity::Identity;
 use crate::refusal::Refusal;
+use dampwatch_pki::Identity;
 use dampwatch_wire::topic::{Topic, TopicKind, PREFIX};
 
 /// Checks the CONNECT client id and flags.

@@ -8,6 +8,9 @@
 use rumqttd::{ConnectionSettings, Router, RouterConfig, Server, ServerSettings};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
+/// Broker connections: the gateway's links plus service connections.
+pub const MAX_BROKER_CONNECTIONS: usize = 1024;
+
 /// Where the broker's two loopback listeners are.
 #[derive(Debug, Clone, Copy)]
 pub struct BrokerAddrs {
@@ -34,7 +37,8 @@ fn settings(name: &str, listen: SocketAddr, cfg: &crate::config::Config) -> Serv
             // The gateway already held the client to its own connect timeout.
             connection_timeout_ms: 10_000,
             max_payload_size: cfg.limits.max_packet_bytes,
-            // Collectors keep up to this many of their own publishes (acks) in flight.
+            // Packets rumqttd reads from one connection in one batch (a link carries many
+            // devices' publishes).
             max_inflight_count: 1000,
             auth: None,
             external_auth: None,
@@ -46,7 +50,9 @@ fn settings(name: &str, listen: SocketAddr, cfg: &crate::config::Config) -> Serv
 /// Starts the router thread and both listeners on the current tokio runtime.
 pub fn start(cfg: &crate::config::Config) -> std::io::Result<BrokerAddrs> {
     let router_cfg = RouterConfig {
-        max_connections: cfg.limits.max_connections + 64,
+        // Devices share a few gateway links; only links and service connections (collectors)
+        // reach the broker, and rumqttd preallocates per possible connection.
+        max_connections: MAX_BROKER_CONNECTIONS,
         max_outgoing_packet_count: 200,
         max_segment_size: cfg.broker.max_segment_size,
         max_segment_count: cfg.broker.max_segment_count,
@@ -70,4 +76,17 @@ pub fn start(cfg: &crate::config::Config) -> std::io::Result<BrokerAddrs> {
         }
     });
     Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_ports_are_always_on_loopback() {
+        for port in [0, 1883, 65535] {
+            let addr = loopback_port(port).unwrap();
+            assert!(addr.ip().is_loopback(), "{addr}");
+        }
+    }
 }

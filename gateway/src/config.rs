@@ -40,11 +40,23 @@ connection_burst_per_source = 200
 connect_timeout = "10s"
 # Largest MQTT packet a client may send, in bytes (a signed uplink is at most 2048).
 max_packet_bytes = 4096
-# Messages per second one device may publish (token bucket with this burst).
+# Messages per second one device may publish (token bucket with this burst), shared by all
+# of a device's connections.
 device_messages_per_second = 10
 device_message_burst = 100
+# QoS 1 publishes a device may have unacknowledged (MQTT 5 "receive maximum"); the gateway reads
+# nothing more from a device that reaches it until the broker has caught up.
+device_inflight = 32
 # Connections one device may open per minute (reconnect storms, cloned credentials).
 device_connects_per_minute = 30
+# Keep-alive a device may ask for; a device that asks for none (0) is held to this. A device
+# silent for 1.5 times its keep-alive is disconnected.
+max_keep_alive = "20m"
+# A client that does not take what the gateway writes within this time is disconnected.
+write_timeout = "30s"
+# Configuration messages remembered (the last one per device, handed to the device when it
+# subscribes).
+remembered_configurations = 100000
 # On shutdown, how long connections may keep running so in-flight publishes finish.
 drain_timeout = "3s"
 
@@ -57,6 +69,11 @@ v5_port = 0
 # (devices then resend, since they keep every reading until the database has it).
 max_segment_size = 4194304
 max_segment_count = 8
+# Device traffic shares a few gateway-to-broker connections instead of one per device (see the
+# crate docs): this many for device publishes, plus one for acks and configuration.
+uplinks = 2
+# QoS 1 device publishes in flight to the broker per uplink (at most 65534).
+uplink_inflight = 8192
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,7 +116,13 @@ pub struct Limits {
     pub max_packet_bytes: usize,
     pub device_messages_per_second: f64,
     pub device_message_burst: f64,
+    pub device_inflight: u16,
     pub device_connects_per_minute: u32,
+    #[serde(with = "humantime_serde")]
+    pub max_keep_alive: Duration,
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    pub remembered_configurations: usize,
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
 }
@@ -111,6 +134,8 @@ pub struct Broker {
     pub v5_port: u16,
     pub max_segment_size: usize,
     pub max_segment_count: usize,
+    pub uplinks: usize,
+    pub uplink_inflight: usize,
 }
 
 pub use dampwatch_conf::ConfigError;
@@ -142,10 +167,11 @@ impl Config {
 
     /// Paths of the PKI files in a `dampwatch pki init` directory.
     pub fn with_pki_dir(mut self, dir: &Path) -> Self {
-        self.tls.ca = dir.join("ca.pem");
-        self.tls.cert = dir.join("gateway/cert.pem");
-        self.tls.key = dir.join("gateway/key.pem");
-        self.tls.crl = Some(dir.join("crl.pem"));
+        let paths = dampwatch_pki::Paths::new(dir);
+        self.tls.ca = paths.ca_cert();
+        self.tls.cert = paths.gateway_cert();
+        self.tls.key = paths.gateway_key();
+        self.tls.crl = Some(paths.crl());
         self
     }
 
@@ -167,8 +193,19 @@ impl Config {
         if self.broker.max_segment_size < 1024 || self.broker.max_segment_count == 0 {
             return bad("broker.max_segment_size must be >= 1024 and max_segment_count >= 1");
         }
-        if self.tls.handshake_timeout.is_zero() || l.connect_timeout.is_zero() {
-            return bad("tls.handshake_timeout and limits.connect_timeout must be above zero");
+        if self.tls.handshake_timeout.is_zero() || l.connect_timeout.is_zero() || l.write_timeout.is_zero() {
+            return bad(
+                "tls.handshake_timeout, limits.connect_timeout and limits.write_timeout must be above zero",
+            );
+        }
+        if l.max_keep_alive < Duration::from_secs(1) {
+            return bad("limits.max_keep_alive must be at least 1s");
+        }
+        if l.device_inflight == 0 {
+            return bad("limits.device_inflight must be at least 1");
+        }
+        if self.broker.uplinks == 0 || !(1..=65_534).contains(&self.broker.uplink_inflight) {
+            return bad("broker.uplinks must be at least 1 and broker.uplink_inflight 1 to 65534");
         }
         Ok(())
     }

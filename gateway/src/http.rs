@@ -1,6 +1,8 @@
-//! The operations endpoint: `/metrics` (Prometheus text) and `/health`.
+//! The operations endpoint: `/metrics` (Prometheus text) and `/health` (200 while the gateway
+//! can reach its broker, 503 otherwise, so a load balancer stops sending devices here).
 
 use crate::server::Shared;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
@@ -8,9 +10,17 @@ use std::sync::Arc;
 
 pub async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<SocketAddr> {
     let metrics = shared.metrics.clone();
-    let app = Router::new()
-        .route("/metrics", get(move || async move { metrics.render() }))
-        .route("/health", get(|| async { "ok\n" }));
+    let health = shared.clone();
+    let app = Router::new().route("/metrics", get(move || async move { metrics.render() })).route(
+        "/health",
+        get(move || async move {
+            if health.upstream.is_up() {
+                (StatusCode::OK, "ok\n")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable\n")
+            }
+        }),
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {addr}: {e}"))?;

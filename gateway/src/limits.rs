@@ -1,6 +1,7 @@
 //! Admission limits: token buckets per source address and per device, and a per-device
 //! connection churn window. A violation closes only the offending connection.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -42,23 +43,32 @@ pub struct KeyedBuckets<K> {
     buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
-impl<K: Eq + Hash + Clone> KeyedBuckets<K> {
+impl<K: Eq + Hash> KeyedBuckets<K> {
     pub fn new(rate: f64, burst: f64, max_keys: usize) -> Self {
         KeyedBuckets { rate, burst, max_keys, buckets: Mutex::new(HashMap::new()) }
     }
 
-    pub fn try_take(&self, key: &K, now: Instant) -> bool {
+    /// Takes a token from `key`'s bucket (a new key starts full).
+    pub fn try_take<Q>(&self, key: &Q, now: Instant) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let (rate, burst) = (self.rate, self.burst);
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.max_keys && !map.contains_key(key) {
-            let (rate, burst) = (self.rate, self.burst);
+        if let Some(bucket) = map.get_mut(key) {
+            return bucket.try_take(rate, burst, now);
+        }
+        if map.len() >= self.max_keys {
             map.retain(|_, b| {
                 let refilled = b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate;
                 refilled < burst
             });
         }
-        map.entry(key.clone())
-            .or_insert_with(|| TokenBucket::full(self.burst, now))
-            .try_take(self.rate, self.burst, now)
+        let mut bucket = TokenBucket::full(burst, now);
+        let taken = bucket.try_take(rate, burst, now);
+        map.insert(key.to_owned(), bucket);
+        taken
     }
 }
 
@@ -86,12 +96,16 @@ mod tests {
     #[test]
     fn keys_are_independent_and_bounded() {
         let t0 = Instant::now();
-        let l = KeyedBuckets::new(1.0, 1.0, 2);
-        assert!(l.try_take(&"a", t0));
-        assert!(!l.try_take(&"a", t0));
-        assert!(l.try_take(&"b", t0));
+        let l: KeyedBuckets<String> = KeyedBuckets::new(1.0, 1.0, 2);
+        assert!(l.try_take("a", t0));
+        assert!(!l.try_take("a", t0));
+        assert!(l.try_take("b", t0));
         // Table full: "a" and "b" are still empty buckets, so "c" still gets its own.
-        assert!(l.try_take(&"c", t0));
-        assert!(!l.try_take(&"a", t0), "a's empty bucket was kept");
+        assert!(l.try_take("c", t0));
+        assert!(!l.try_take("a", t0), "a's empty bucket was kept");
+        // Once refilled, a bucket carries no information and may be forgotten.
+        let later = t0 + Duration::from_secs(5);
+        assert!(l.try_take("d", later));
+        assert!(l.buckets.lock().unwrap().len() <= 2, "full buckets were dropped");
     }
 }

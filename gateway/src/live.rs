@@ -1,36 +1,44 @@
-//! The registry of live device connections by certificate serial, so that a CRL reload can
-//! close connections whose certificate has just been revoked.
+//! Every live connection by certificate serial, so that a CRL reload can close the connections
+//! whose certificate has just been revoked.
 
+use crate::mailbox::{End, Mailbox};
+use crate::refusal::Refusal;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
-use tokio_util::sync::CancellationToken;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A connection's certificate serial and how to close it.
+type Entry = (Vec<u8>, Arc<Mailbox>);
 
 #[derive(Default)]
 pub struct LiveConnections {
     next_id: AtomicU64,
-    by_id: Mutex<HashMap<u64, (Vec<u8>, CancellationToken)>>,
+    by_id: Mutex<HashMap<u64, Entry>>,
 }
 
 impl LiveConnections {
+    fn map(&self) -> MutexGuard<'_, HashMap<u64, Entry>> {
+        self.by_id.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Records a connection; returns the id to unregister it with.
-    pub fn register(&self, serial: Vec<u8>, cancel: CancellationToken) -> u64 {
+    pub fn register(&self, serial: Vec<u8>, mailbox: Arc<Mailbox>) -> u64 {
         let id = self.next_id.fetch_add(1, Relaxed);
-        self.by_id.lock().unwrap_or_else(|p| p.into_inner()).insert(id, (serial, cancel));
+        self.map().insert(id, (serial, mailbox));
         id
     }
 
     pub fn unregister(&self, id: u64) {
-        self.by_id.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.map().remove(&id);
     }
 
-    /// Cancels every connection whose serial is in `revoked`; returns how many.
+    /// Closes every connection whose serial is in `revoked`; returns how many.
     pub fn close_revoked(&self, revoked: &HashSet<Vec<u8>>) -> usize {
-        let map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.map();
         let mut n = 0;
-        for (serial, cancel) in map.values() {
+        for (serial, mailbox) in map.values() {
             if revoked.contains(serial) {
-                cancel.cancel();
+                mailbox.close(End::Refused(Refusal::RevokedWhileConnected));
                 n += 1;
             }
         }
@@ -38,7 +46,7 @@ impl LiveConnections {
     }
 
     pub fn len(&self) -> usize {
-        self.by_id.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.map().len()
     }
 
     pub fn is_empty(&self) -> bool {

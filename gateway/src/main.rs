@@ -46,6 +46,15 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = &cli.pki_dir {
         cfg = cfg.with_pki_dir(dir);
     }
+    match dampwatch_gateway::rlimit::raise_open_files_limit() {
+        Ok(n) if (n as usize) < cfg.limits.max_connections + 64 => tracing::warn!(
+            open_files = n,
+            max_connections = cfg.limits.max_connections,
+            "the open-file limit is below limits.max_connections; connections will fail before the cap"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let gateway = Gateway::start(cfg).await?;
     println!("dampwatch-gateway listening on {}", gateway.local_addr());
     if let Some(m) = gateway.metrics_addr() {

@@ -10,10 +10,15 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     pub connections_accepted: AtomicU64,
     pub handshakes_completed: AtomicU64,
+    pub devices_connected: AtomicU64,
+    pub sessions_taken_over: AtomicU64,
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    pub uplinks_dropped: AtomicU64,
+    pub downlinks_dropped: AtomicU64,
+    pub upstream_reconnects: AtomicU64,
     pub crl_reloads: AtomicU64,
     pub crl_reload_failures: AtomicU64,
     refusals: [AtomicU64; Refusal::ALL.len()],
@@ -28,50 +33,70 @@ impl Metrics {
         self.refusals[r as usize].load(Relaxed)
     }
 
+    /// Every metric with its name, type and help text.
+    fn table(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 14] {
+        [
+            ("connections_open", "gauge", "Connections open now.", &self.connections_open),
+            (
+                "connections_accepted_total",
+                "counter",
+                "TCP connections accepted.",
+                &self.connections_accepted,
+            ),
+            (
+                "handshakes_completed_total",
+                "counter",
+                "TLS handshakes completed with a valid client certificate.",
+                &self.handshakes_completed,
+            ),
+            ("devices_connected", "gauge", "Device MQTT sessions open now.", &self.devices_connected),
+            (
+                "sessions_taken_over_total",
+                "counter",
+                "Device connections replaced by a newer connection of the same device.",
+                &self.sessions_taken_over,
+            ),
+            ("messages_in_total", "counter", "PUBLISH packets from clients.", &self.messages_in),
+            ("messages_out_total", "counter", "PUBLISH packets to clients.", &self.messages_out),
+            ("bytes_in_total", "counter", "MQTT bytes from clients.", &self.bytes_in),
+            ("bytes_out_total", "counter", "MQTT bytes to clients.", &self.bytes_out),
+            (
+                "uplinks_dropped_total",
+                "counter",
+                "QoS 0 device publishes dropped because the broker link was backed up.",
+                &self.uplinks_dropped,
+            ),
+            (
+                "downlinks_dropped_total",
+                "counter",
+                "Downlinks dropped because the device was not reading them.",
+                &self.downlinks_dropped,
+            ),
+            (
+                "upstream_reconnects_total",
+                "counter",
+                "Times a broker link was lost and reconnected.",
+                &self.upstream_reconnects,
+            ),
+            ("crl_reloads_total", "counter", "CRL reloads applied.", &self.crl_reloads),
+            (
+                "crl_reload_failures_total",
+                "counter",
+                "CRL reloads that failed (the previous CRL stays in force).",
+                &self.crl_reload_failures,
+            ),
+        ]
+    }
+
     pub fn render(&self) -> String {
-        let mut s = String::with_capacity(4096);
-        let mut metric = |name: &str, kind: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Relaxed));
-        };
-        metric(
-            "dampwatch_gateway_connections_open",
-            "gauge",
-            "Connections open now.",
-            &self.connections_open,
-        );
-        metric(
-            "dampwatch_gateway_connections_accepted_total",
-            "counter",
-            "TCP connections accepted.",
-            &self.connections_accepted,
-        );
-        metric(
-            "dampwatch_gateway_handshakes_completed_total",
-            "counter",
-            "TLS handshakes completed with a valid client certificate.",
-            &self.handshakes_completed,
-        );
-        metric(
-            "dampwatch_gateway_messages_in_total",
-            "counter",
-            "PUBLISH packets from clients.",
-            &self.messages_in,
-        );
-        metric(
-            "dampwatch_gateway_messages_out_total",
-            "counter",
-            "PUBLISH packets to clients.",
-            &self.messages_out,
-        );
-        metric("dampwatch_gateway_bytes_in_total", "counter", "MQTT bytes from clients.", &self.bytes_in);
-        metric("dampwatch_gateway_bytes_out_total", "counter", "MQTT bytes to clients.", &self.bytes_out);
-        metric("dampwatch_gateway_crl_reloads_total", "counter", "CRL reloads applied.", &self.crl_reloads);
-        metric(
-            "dampwatch_gateway_crl_reload_failures_total",
-            "counter",
-            "CRL reloads that failed (the previous CRL stays in force).",
-            &self.crl_reload_failures,
-        );
+        let mut s = String::with_capacity(6144);
+        for (name, kind, help, v) in self.table() {
+            let _ = writeln!(
+                s,
+                "# HELP dampwatch_gateway_{name} {help}\n# TYPE dampwatch_gateway_{name} {kind}\ndampwatch_gateway_{name} {}",
+                v.load(Relaxed)
+            );
+        }
         let _ = writeln!(
             s,
             "# HELP dampwatch_gateway_refusals_total Connections refused or closed, by reason.\n# TYPE dampwatch_gateway_refusals_total counter"
@@ -80,5 +105,22 @@ impl Metrics {
             let _ = writeln!(s, "dampwatch_gateway_refusals_total{{reason=\"{r}\"}} {}", self.refusals(r));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_reason_and_counter() {
+        let m = Metrics::default();
+        m.refused(Refusal::OtherDeviceTopic);
+        m.messages_in.fetch_add(3, Relaxed);
+        let text = m.render();
+        assert!(text.contains("dampwatch_gateway_refusals_total{reason=\"other_device_topic\"} 1\n"));
+        assert!(text.contains("dampwatch_gateway_refusals_total{reason=\"qos2\"} 0\n"));
+        assert!(text.contains("dampwatch_gateway_messages_in_total 3\n"));
+        assert!(text.contains("# TYPE dampwatch_gateway_connections_open gauge\n"));
     }
 }

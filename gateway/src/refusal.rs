@@ -31,6 +31,8 @@ pub enum Refusal {
     FilterNotAllowed,
     PacketTypeNotAllowed,
     MessageRateExceeded,
+    KeepAliveTimeout,
+    ClientTooSlow,
     // lifecycle
     RevokedWhileConnected,
     UpstreamUnavailable,
@@ -38,7 +40,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every reason, for metrics that show zero counts too.
-    pub const ALL: [Refusal; 26] = [
+    pub const ALL: [Refusal; 28] = [
         Refusal::HandshakeTimeout,
         Refusal::NoClientCertificate,
         Refusal::UnknownIssuer,
@@ -63,6 +65,8 @@ impl Refusal {
         Refusal::FilterNotAllowed,
         Refusal::PacketTypeNotAllowed,
         Refusal::MessageRateExceeded,
+        Refusal::KeepAliveTimeout,
+        Refusal::ClientTooSlow,
         Refusal::RevokedWhileConnected,
         Refusal::UpstreamUnavailable,
     ];
@@ -94,6 +98,8 @@ impl Refusal {
             Refusal::FilterNotAllowed => "filter_not_allowed",
             Refusal::PacketTypeNotAllowed => "packet_type_not_allowed",
             Refusal::MessageRateExceeded => "message_rate_exceeded",
+            Refusal::KeepAliveTimeout => "keep_alive_timeout",
+            Refusal::ClientTooSlow => "client_too_slow",
             Refusal::RevokedWhileConnected => "revoked_while_connected",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
         }
@@ -108,7 +114,9 @@ impl Refusal {
         match tls {
             Error::NoCertificatesPresented => Refusal::NoClientCertificate,
             Error::InvalidCertificate(c) => match c {
-                CertificateError::UnknownIssuer => Refusal::UnknownIssuer,
+                // A foreign CA that copies our CA's name gets as far as the signature check:
+                // either way the certificate was not issued by the device CA.
+                CertificateError::UnknownIssuer | CertificateError::BadSignature => Refusal::UnknownIssuer,
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                     Refusal::CertificateExpired
                 }
@@ -123,5 +131,19 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_listed_once_at_its_own_index() {
+        for (i, r) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r}");
+        }
+        let labels: std::collections::HashSet<_> = Refusal::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(labels.len(), Refusal::ALL.len());
     }
 }

@@ -7,7 +7,9 @@ use crate::limits::{DeviceMessageLimiter, KeyedBuckets, SourceLimiter};
 use crate::live::LiveConnections;
 use crate::metrics::Metrics;
 use crate::refusal::Refusal;
+use crate::sessions::DeviceSessions;
 use crate::tls::{self, TlsState};
+use crate::upstream::{Upstream, UpstreamSettings};
 use arc_swap::ArcSwap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -23,10 +25,14 @@ pub struct Shared {
     pub cfg: Config,
     pub tls: ArcSwap<TlsState>,
     pub broker: BrokerAddrs,
+    pub upstream: Upstream,
+    pub sessions: Arc<DeviceSessions>,
     pub metrics: Arc<Metrics>,
     pub live: LiveConnections,
+    /// Keyed by `landlord/device`, so limits hold across all of a device's connections.
     pub device_messages: DeviceMessageLimiter,
     pub device_connects: KeyedBuckets<String>,
+    /// Fired first on shutdown: stop accepting and reading, drain connections.
     pub shutdown: CancellationToken,
 }
 
@@ -35,7 +41,11 @@ pub struct Gateway {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    /// The accept loop and every connection.
     tasks: TaskTracker,
+    /// Broker links and the CRL watcher: stopped after the connections have drained.
+    background: TaskTracker,
+    stop_background: CancellationToken,
 }
 
 impl Gateway {
@@ -47,6 +57,26 @@ impl Gateway {
         let broker = broker::start(&cfg)?;
         wait_until_listening(broker.v4).await?;
         wait_until_listening(broker.v5).await?;
+        let metrics = Arc::new(Metrics::default());
+        let sessions = Arc::new(DeviceSessions::new(cfg.limits.remembered_configurations));
+        let background = TaskTracker::new();
+        let stop_background = CancellationToken::new();
+        let upstream = Upstream::start(
+            &UpstreamSettings {
+                broker: broker.v4,
+                uplinks: cfg.broker.uplinks,
+                inflight: cfg.broker.uplink_inflight,
+                instance: instance_id(),
+            },
+            sessions.clone(),
+            metrics.clone(),
+            &stop_background,
+            &background,
+        );
+        if !upstream.wait_until_up(Duration::from_secs(10)).await {
+            stop_background.cancel();
+            anyhow::bail!("cannot connect to the embedded broker on {}", broker.v4);
+        }
         let listener = TcpListener::bind(cfg.listen.address)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen.address))?;
@@ -66,7 +96,9 @@ impl Gateway {
             ),
             tls: ArcSwap::from_pointee(state),
             broker,
-            metrics: Arc::new(Metrics::default()),
+            upstream,
+            sessions,
+            metrics,
             live: LiveConnections::default(),
             shutdown: CancellationToken::new(),
             cfg,
@@ -77,9 +109,9 @@ impl Gateway {
             None => None,
         };
         tasks.spawn(accept_loop(listener, shared.clone(), tasks.clone()));
-        tasks.spawn(watch_crl(shared.clone()));
+        background.spawn(watch_crl(shared.clone(), stop_background.clone()));
         tracing::info!(%local_addr, broker_v4 = %broker.v4, broker_v5 = %broker.v5, "gateway listening");
-        Ok(Gateway { shared, local_addr, metrics_addr, tasks })
+        Ok(Gateway { shared, local_addr, metrics_addr, tasks, background, stop_background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -104,13 +136,28 @@ impl Gateway {
         reload(&self.shared)
     }
 
-    /// Stops accepting, lets connections drain, and waits for them to end.
+    /// Device sessions open now.
+    pub fn devices_connected(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// Stops accepting, stops reading from clients, lets publishes already received finish
+    /// (their PUBACKs reach the clients), then closes everything.
     pub async fn shutdown(self) {
         self.shared.shutdown.cancel();
         self.tasks.close();
         let drain = self.shared.cfg.limits.drain_timeout + Duration::from_secs(1);
         let _ = tokio::time::timeout(drain, self.tasks.wait()).await;
+        self.stop_background.cancel();
+        self.background.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.background.wait()).await;
     }
+}
+
+/// Distinguishes this gateway's broker links from another gateway's on a shared broker.
+fn instance_id() -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:x}", std::process::id(), nanos)
 }
 
 async fn wait_until_listening(addr: SocketAddr) -> anyhow::Result<()> {
@@ -189,7 +236,7 @@ fn crl_stamp(shared: &Shared) -> Option<(SystemTime, u64)> {
 
 /// Polls the CRL file (cheap, portable, works on every filesystem) and reloads on change;
 /// SIGHUP reloads at once.
-async fn watch_crl(shared: Arc<Shared>) {
+async fn watch_crl(shared: Arc<Shared>, stop: CancellationToken) {
     let mut last = crl_stamp(&shared);
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
@@ -208,7 +255,7 @@ async fn watch_crl(shared: Arc<Shared>) {
                 }
             }
             true = hup_fired => { let _ = reload(&shared); }
-            _ = shared.shutdown.cancelled() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }

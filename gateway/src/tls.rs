@@ -5,10 +5,9 @@
 //! handshakes see a revocation at once; `revoked_serials` lets the gateway close live
 //! connections of newly revoked certificates too.
 
+use dampwatch_pki::PkiError;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,16 +17,12 @@ use x509_parser::revocation_list::CertificateRevocationList;
 /// The TLS material could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read {path}: {message}")]
-    File { path: String, message: String },
-    #[error("{path} holds no {what}")]
-    Empty { path: String, what: &'static str },
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("CRL cannot be parsed: {0}")]
+    Crl(String),
     #[error("TLS configuration: {0}")]
     Config(String),
-}
-
-fn file_err(path: &Path, e: impl std::fmt::Display) -> TlsError {
-    TlsError::File { path: path.display().to_string(), message: e.to_string() }
 }
 
 /// A loaded server configuration and the serial numbers its CRL revokes.
@@ -36,38 +31,25 @@ pub struct TlsState {
     pub revoked_serials: HashSet<Vec<u8>>,
 }
 
-/// Loads CA, server certificate and key, and (optionally) the CRL, and builds the config.
+/// Loads CA, server certificate and key, and (optionally) the CRL, and builds the config. A
+/// configured CRL file that does not exist is treated as "nothing revoked" (a fresh deployment
+/// may not have one yet); one that exists but cannot be read is an error, so a damaged CRL never
+/// silently un-revokes anyone.
 pub fn load(ca: &Path, cert: &Path, key: &Path, crl: Option<&Path>) -> Result<TlsState, TlsError> {
     let mut roots = RootCertStore::empty();
-    let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(ca)
-        .map_err(|e| file_err(ca, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err(ca, e))?;
-    if cas.is_empty() {
-        return Err(TlsError::Empty { path: ca.display().to_string(), what: "certificate" });
-    }
-    for c in cas {
+    for c in dampwatch_pki::load_ca_certs(ca)? {
         roots.add(c).map_err(|e| TlsError::Config(e.to_string()))?;
     }
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_err(cert, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err(cert, e))?;
-    if chain.is_empty() {
-        return Err(TlsError::Empty { path: cert.display().to_string(), what: "certificate" });
-    }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, e))?;
-    let crls: Vec<CertificateRevocationListDer<'static>> = match crl {
-        Some(p) if p.exists() => CertificateRevocationListDer::pem_file_iter(p)
-            .map_err(|e| file_err(p, e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| file_err(p, e))?,
+    let chain = dampwatch_pki::load_cert_chain(cert)?;
+    let key = dampwatch_pki::load_private_key(key)?;
+    let crls = match crl {
+        Some(p) if p.exists() => dampwatch_pki::load_crls(p)?,
         _ => Vec::new(),
     };
     let mut revoked_serials = HashSet::new();
     for der in &crls {
-        let (_, list) = CertificateRevocationList::from_der(der.as_ref())
-            .map_err(|e| TlsError::Config(format!("CRL cannot be parsed: {e}")))?;
+        let (_, list) =
+            CertificateRevocationList::from_der(der.as_ref()).map_err(|e| TlsError::Crl(e.to_string()))?;
         revoked_serials.extend(list.iter_revoked_certificates().map(|r| r.raw_serial().to_vec()));
     }
     let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
@@ -76,11 +58,15 @@ pub fn load(ca: &Path, cert: &Path, key: &Path, crl: Option<&Path>) -> Result<Tl
         .only_check_end_entity_revocation()
         .build()
         .map_err(|e| TlsError::Config(e.to_string()))?;
-    let config =
+    let mut config =
         ServerConfig::builder_with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Config(e.to_string()))?;
+    // Devices reconnect rarely and resumption would skip the client certificate check against
+    // a CRL that may have changed since: every connection does a full handshake.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(TlsState { config: Arc::new(config), revoked_serials })
 }
 

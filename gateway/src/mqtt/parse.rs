@@ -272,9 +272,10 @@ impl<'a> Iterator for Filters<'a> {
         if self.rest.buf.is_empty() {
             return None;
         }
+        let with_options = self.with_options;
         let r = &mut self.rest;
         let item = r.str().and_then(|filter| {
-            let options = if self.with_options { r.u8()? } else { 0 };
+            let options = if with_options { r.u8()? } else { 0 };
             Ok(Subscription { filter, options })
         });
         if item.is_err() {

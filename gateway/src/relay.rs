@@ -1,0 +1,196 @@
+//! A service connection (the collector): relayed packet by packet to a broker connection of its
+//! own, because a service's session (persistent subscriptions, manual acknowledgements, shared
+//! subscriptions) lives in the broker.
+//!
+//! Client to broker, every packet is parsed and authorised before its original bytes are
+//! forwarded; broker to client, packets are forwarded whole, several per flush when the broker
+//! sends a burst. Both directions run concurrently, so neither side's slowness can block the
+//! other. On shutdown the gateway stops reading from the service and waits (up to the drain
+//! timeout) until the broker has acknowledged every QoS 1 publish the service had sent.
+
+use crate::acl;
+use crate::identity::{Identity, Peer};
+use crate::mailbox::{End, Mailbox};
+use crate::mqtt::{self, FixedHeader, PacketType};
+use crate::packet_io::{complete_packet, read_packet, release_if_idle};
+use crate::refusal::Refusal;
+use crate::server::Shared;
+use bytes::BytesMut;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Largest packet accepted from the broker: anything a device may send, plus room for the
+/// properties the broker adds.
+fn max_from_broker(shared: &Shared) -> usize {
+    shared.cfg.limits.max_packet_bytes + 64 * 1024
+}
+
+/// Relays an authorised service connection; `connect` is the CONNECT packet, `inbound` what
+/// followed it.
+pub async fn run<S>(
+    shared: &Shared,
+    tls: &mut S,
+    peer: &Peer,
+    level: u8,
+    connect: &[u8],
+    inbound: &mut BytesMut,
+) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let upstream_addr = if level == mqtt::LEVEL_V5 { shared.broker.v5 } else { shared.broker.v4 };
+    let Ok(mut upstream) = TcpStream::connect(upstream_addr).await else {
+        return End::Refused(Refusal::UpstreamUnavailable);
+    };
+    let _ = upstream.set_nodelay(true);
+    if upstream.write_all(connect).await.is_err() {
+        return End::Refused(Refusal::UpstreamUnavailable);
+    }
+    let mailbox = Arc::new(Mailbox::default());
+    let live = shared.live.register(peer.serial.clone(), mailbox.clone());
+    let end = relay(shared, tls, &peer.identity, level, upstream, inbound, &mailbox).await;
+    shared.live.unregister(live);
+    end
+}
+
+async fn relay<S>(
+    shared: &Shared,
+    tls: &mut S,
+    id: &Identity,
+    level: u8,
+    mut upstream: TcpStream,
+    inbound: &mut BytesMut,
+    mailbox: &Mailbox,
+) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let max = shared.cfg.limits.max_packet_bytes;
+    let (mut client_r, mut client_w) = tokio::io::split(tls);
+    let (mut up_r, mut up_w) = upstream.split();
+    // QoS 1 publishes of the service the broker has not acknowledged yet.
+    let unacked: Mutex<HashSet<u16>> = Mutex::default();
+    let unacked_len = || unacked.lock().map_or(0, |u| u.len());
+
+    let client_to_broker = async {
+        loop {
+            let h = tokio::select! {
+                r = read_packet(&mut client_r, inbound, max) => r,
+                _ = shared.shutdown.cancelled() => return End::Closed,
+            };
+            let h = match h {
+                Ok(Some(h)) => h,
+                Ok(None) => return End::Closed,
+                Err(r) => return End::Refused(r),
+            };
+            let body = &inbound[h.header_len..h.packet_len()];
+            match check_packet(id, level, &h, body) {
+                Ok(Some(packet_id)) => {
+                    if let Ok(mut u) = unacked.lock() {
+                        u.insert(packet_id);
+                    }
+                }
+                Ok(None) => {}
+                Err(r) => return End::Refused(r),
+            }
+            if h.kind == PacketType::Publish {
+                shared.metrics.messages_in.fetch_add(1, Relaxed);
+            }
+            shared.metrics.bytes_in.fetch_add(h.packet_len() as u64, Relaxed);
+            if up_w.write_all(&inbound[..h.packet_len()]).await.is_err() {
+                return End::Refused(Refusal::UpstreamUnavailable);
+            }
+            let _ = inbound.split_to(h.packet_len());
+            release_if_idle(inbound);
+        }
+    };
+    let broker_to_client = async {
+        let max = max_from_broker(shared);
+        let mut outbound = BytesMut::new();
+        loop {
+            if read_packet(&mut up_r, &mut outbound, max).await.ok().flatten().is_none() {
+                return End::Closed;
+            }
+            // Forward every whole packet already here, then flush once.
+            let mut sent = 0;
+            while let Ok(Some(h)) = complete_packet(&outbound[sent..], max) {
+                let body = &outbound[sent + h.header_len..sent + h.packet_len()];
+                match h.kind {
+                    PacketType::Publish => {
+                        shared.metrics.messages_out.fetch_add(1, Relaxed);
+                    }
+                    PacketType::Puback => {
+                        if let (Ok(packet_id), Ok(mut u)) = (mqtt::packet_id(body), unacked.lock()) {
+                            u.remove(&packet_id);
+                        }
+                    }
+                    _ => {}
+                }
+                sent += h.packet_len();
+            }
+            shared.metrics.bytes_out.fetch_add(sent as u64, Relaxed);
+            if client_w.write_all(&outbound[..sent]).await.is_err() || client_w.flush().await.is_err() {
+                return End::Closed;
+            }
+            let _ = outbound.split_to(sent);
+            release_if_idle(&mut outbound);
+        }
+    };
+    tokio::pin!(broker_to_client);
+    let closed = async {
+        let mut events = VecDeque::new();
+        loop {
+            mailbox.wait().await;
+            if let Some(end) = mailbox.take(&mut events) {
+                return end;
+            }
+        }
+    };
+    tokio::select! {
+        end = client_to_broker => {
+            if end != End::Closed || !shared.shutdown.is_cancelled() {
+                return end;
+            }
+            // Shutting down: let the broker acknowledge what the service already sent.
+            let drained = async {
+                while unacked_len() > 0 {
+                    tokio::select! {
+                        _ = &mut broker_to_client => return,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(shared.cfg.limits.drain_timeout, drained).await;
+            End::Closed
+        }
+        end = &mut broker_to_client => end,
+        end = closed => end,
+    }
+}
+
+/// Authorises one service packet after CONNECT; returns the packet id of a QoS 1 publish.
+fn check_packet(id: &Identity, level: u8, h: &FixedHeader, body: &[u8]) -> Result<Option<u16>, Refusal> {
+    match h.kind {
+        PacketType::Publish => {
+            let p = mqtt::publish(h.flags, body, level).map_err(|_| Refusal::MalformedPacket)?;
+            acl::check_publish(id, p.topic, p.qos, p.retain)?;
+            Ok(p.packet_id.map(|(packet_id, _)| packet_id))
+        }
+        PacketType::Subscribe => {
+            for s in mqtt::subscriptions(h.flags, body, level).map_err(|_| Refusal::MalformedPacket)? {
+                let s = s.map_err(|_| Refusal::MalformedPacket)?;
+                acl::check_subscribe(id, s.filter, s.qos())?;
+            }
+            Ok(None)
+        }
+        PacketType::Puback | PacketType::Unsubscribe | PacketType::Pingreq | PacketType::Disconnect => {
+            Ok(None)
+        }
+        PacketType::Connect => Err(Refusal::NotConnectFirst),
+        // QoS 2 flows, AUTH and server-to-client packet types have no business coming from a client.
+        _ => Err(Refusal::PacketTypeNotAllowed),
+    }
+}

@@ -1,0 +1,304 @@
+//! A gateway with its own temporary PKI on 127.0.0.1 port 0, and real clients for it.
+
+use dampwatch_gateway::{Config, Gateway, Refusal};
+use dampwatch_pki::{IssueOptions, Paths};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub const LANDLORD: &str = "acme";
+pub const GOOD: &str = "good-1";
+
+/// Everything the gateway logs, for tests that check what an operator sees.
+static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logging() {
+    LOG.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogWriter(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("dampwatch_gateway=info")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buf
+    });
+}
+
+/// Log lines that mention `needle`.
+pub fn log_lines_with(needle: &str) -> Vec<String> {
+    let buf = LOG.get().expect("logging initialised").lock().unwrap();
+    String::from_utf8_lossy(&buf).lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+}
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub gateway: Gateway,
+}
+
+impl Fixture {
+    pub async fn start() -> Fixture {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a gateway on a fresh PKI; `adjust` changes the configuration first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Fixture {
+        init_logging();
+        dampwatch_gateway::tls::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        dampwatch_pki::init(dir.path(), Default::default()).unwrap();
+        let mut cfg = Config::default().with_pki_dir(dir.path());
+        cfg.listen.address = "127.0.0.1:0".parse().unwrap();
+        cfg.listen.metrics_address = None;
+        cfg.tls.crl_poll_interval = Duration::from_millis(100);
+        cfg.limits.drain_timeout = Duration::from_secs(2);
+        adjust(&mut cfg);
+        let gateway = Gateway::start(cfg).await.unwrap();
+        let fx = Fixture { dir, gateway };
+        fx.issue(LANDLORD, GOOD);
+        fx
+    }
+
+    pub fn paths(&self) -> Paths {
+        Paths::new(self.dir.path())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.gateway.local_addr().port()
+    }
+
+    /// Issues a device certificate in this fixture's PKI.
+    pub fn issue(&self, landlord: &str, device: &str) {
+        dampwatch_pki::issue_device(self.dir.path(), landlord, device, IssueOptions::default()).unwrap();
+    }
+
+    pub fn refusals(&self, r: Refusal) -> u64 {
+        self.gateway.metrics().refusals(r)
+    }
+
+    /// Waits until the refusal counter for `r` reaches `n`.
+    pub async fn expect_refusal(&self, r: Refusal, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.refusals(r) < n {
+            if Instant::now() > deadline {
+                let seen: Vec<String> = Refusal::ALL
+                    .iter()
+                    .filter(|x| self.refusals(**x) > 0)
+                    .map(|x| format!("{x}={}", self.refusals(*x)))
+                    .collect();
+                panic!("refusal {r} stayed at {} (wanted {n}); counted: {seen:?}", self.refusals(r));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// TLS client configuration trusting this fixture's CA, with a client certificate.
+    pub fn tls_for(&self, cert: &Path, key: &Path) -> Arc<rustls::ClientConfig> {
+        client_tls(&self.paths().ca_cert(), Some((cert, key)))
+    }
+
+    pub fn device_tls(&self, device: &str) -> Arc<rustls::ClientConfig> {
+        let p = self.paths();
+        self.tls_for(&p.device_cert(device), &p.device_key(device))
+    }
+
+    pub fn collector_tls(&self) -> Arc<rustls::ClientConfig> {
+        let p = self.paths();
+        self.tls_for(&p.collector_cert(), &p.collector_key())
+    }
+
+    /// A rumqttc client for `device` with client id `client_id`, its event loop driven in the
+    /// background.
+    pub fn client(&self, tls: Arc<rustls::ClientConfig>, client_id: &str) -> Client {
+        let mut opts = MqttOptions::new(client_id, "127.0.0.1", self.port());
+        opts.set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(64 * 1024, 64 * 1024)
+            .set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+        Client::spawn(opts)
+    }
+
+    pub fn device(&self, device: &str) -> Client {
+        self.client(self.device_tls(device), device)
+    }
+
+    pub fn collector(&self) -> Client {
+        self.client(self.collector_tls(), "collector")
+    }
+
+    /// A good device and the collector, connected and subscribed.
+    pub async fn good_pair(&self) -> GoodPair {
+        let mut collector = self.collector();
+        collector.connected().await;
+        collector.client.subscribe("dw/v1/+/+/up", QoS::AtLeastOnce).await.unwrap();
+        collector.subscribed().await;
+        let mut device = self.device(GOOD);
+        device.connected().await;
+        device.client.subscribe(topic(LANDLORD, GOOD, "ack"), QoS::AtLeastOnce).await.unwrap();
+        device.subscribed().await;
+        GoodPair { device, collector, round: 0 }
+    }
+}
+
+pub fn topic(landlord: &str, device: &str, kind: &str) -> String {
+    format!("dw/v1/{landlord}/{device}/{kind}")
+}
+
+/// A client TLS configuration trusting `ca`, optionally with a client certificate.
+pub fn client_tls(ca: &Path, identity: Option<(&Path, &Path)>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in dampwatch_pki::load_ca_certs(ca).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                dampwatch_pki::load_cert_chain(cert).unwrap(),
+                dampwatch_pki::load_private_key(key).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    Arc::new(config)
+}
+
+/// A rumqttc client whose events arrive on a channel.
+pub struct Client {
+    pub client: AsyncClient,
+    pub events: mpsc::UnboundedReceiver<Result<Event, String>>,
+}
+
+impl Client {
+    pub fn spawn(opts: MqttOptions) -> Client {
+        let (client, eventloop) = AsyncClient::new(opts, 100);
+        let (tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(drive(eventloop, tx));
+        Client { client, events }
+    }
+
+    /// The next event within 10 s.
+    pub async fn next(&mut self) -> Result<Event, String> {
+        tokio::time::timeout(Duration::from_secs(10), self.events.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("event loop running")
+    }
+
+    /// Waits for an incoming packet matching `want`; panics on a connection error.
+    pub async fn wait_for<T>(&mut self, what: &str, mut want: impl FnMut(&Packet) -> Option<T>) -> T {
+        loop {
+            match self.next().await {
+                Ok(Event::Incoming(p)) => {
+                    if let Some(t) = want(&p) {
+                        return t;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => panic!("connection failed while waiting for {what}: {e}"),
+            }
+        }
+    }
+
+    pub async fn connected(&mut self) {
+        self.wait_for("CONNACK", |p| matches!(p, Packet::ConnAck(_)).then_some(())).await
+    }
+
+    pub async fn subscribed(&mut self) {
+        self.wait_for("SUBACK", |p| match p {
+            Packet::SubAck(s) => {
+                assert!(
+                    s.return_codes.iter().all(|c| !matches!(c, rumqttc::SubscribeReasonCode::Failure)),
+                    "subscription refused"
+                );
+                Some(())
+            }
+            _ => None,
+        })
+        .await
+    }
+
+    /// The next message received.
+    pub async fn message(&mut self) -> rumqttc::Publish {
+        self.wait_for("PUBLISH", |p| match p {
+            Packet::Publish(m) => Some(m.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits until the connection fails (the gateway closed it); returns the error.
+    pub async fn closed(&mut self) -> String {
+        loop {
+            if let Err(e) = self.next().await {
+                return e;
+            }
+        }
+    }
+}
+
+/// Drives an event loop, stopping at the first error (no reconnecting: a test wants to see
+/// exactly one connection).
+async fn drive(mut eventloop: EventLoop, tx: mpsc::UnboundedSender<Result<Event, String>>) {
+    loop {
+        let e = eventloop.poll().await;
+        let failed = e.is_err();
+        if tx.send(e.map_err(|e| e.to_string())).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// A good device and the collector: proves the gateway still serves the innocent.
+pub struct GoodPair {
+    pub device: Client,
+    pub collector: Client,
+    round: u32,
+}
+
+impl GoodPair {
+    /// The device publishes an uplink, the collector receives it and answers on the device's
+    /// ack topic, and the device receives that.
+    pub async fn round_trip(&mut self) {
+        self.round += 1;
+        let (up, ack) = (topic(LANDLORD, GOOD, "up"), topic(LANDLORD, GOOD, "ack"));
+        let body = format!("reading {}", self.round);
+        self.device.client.publish(&up, QoS::AtLeastOnce, false, body.clone()).await.unwrap();
+        // The collector sees every device's uplinks; skip those of the others.
+        let got = loop {
+            let m = self.collector.message().await;
+            if m.topic == up {
+                break m;
+            }
+        };
+        assert_eq!(&got.payload[..], body.as_bytes());
+        let answer = format!("committed {}", self.round);
+        self.collector.client.publish(&ack, QoS::AtLeastOnce, false, answer.clone()).await.unwrap();
+        let down = self.device.message().await;
+        assert_eq!((down.topic.as_str(), &down.payload[..]), (ack.as_str(), answer.as_bytes()));
+    }
+}
+
+/// A second, unrelated PKI (another CA) with one device in it.
+pub fn foreign_pki(landlord: &str, device: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    dampwatch_pki::init(dir.path(), Default::default()).unwrap();
+    dampwatch_pki::issue_device(dir.path(), landlord, device, IssueOptions::default()).unwrap();
+    let p = Paths::new(dir.path());
+    let (cert, key) = (p.device_cert(device), p.device_key(device));
+    (dir, cert, key)
+}

@@ -1,0 +1,45 @@
+//! Revocation without restart: a changed `crl.pem` closes live connections it revokes.
+
+use crate::common::*;
+use dampwatch_gateway::Refusal;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_connected_device_closes_its_connection() {
+    let fx = Fixture::start().await;
+    fx.issue(LANDLORD, "stolen-1");
+    let mut good = fx.good_pair().await;
+    let mut stolen = fx.device("stolen-1");
+    stolen.connected().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Only the file changes: the gateway notices by itself (it polls every 100 ms here).
+    dampwatch_pki::revoke(fx.dir.path(), "stolen-1").unwrap();
+    stolen.closed().await;
+    fx.expect_refusal(Refusal::RevokedWhileConnected, 1).await;
+    // And it cannot come back.
+    let mut again = fx.device("stolen-1");
+    again.closed().await;
+    fx.expect_refusal(Refusal::CertificateRevoked, 1).await;
+    good.round_trip().await;
+    assert!(fx.gateway.metrics().crl_reloads.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_reload_closes_revoked_connections_and_reports_how_many() {
+    let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
+    fx.issue(LANDLORD, "stolen-2");
+    let mut good = fx.good_pair().await;
+    let mut stolen = fx.device("stolen-2");
+    stolen.connected().await;
+    dampwatch_pki::revoke(fx.dir.path(), "stolen-2").unwrap();
+    assert_eq!(fx.gateway.reload_crl().unwrap(), 1);
+    stolen.closed().await;
+    fx.expect_refusal(Refusal::RevokedWhileConnected, 1).await;
+    good.round_trip().await;
+    // A damaged CRL is refused and the previous one stays in force.
+    std::fs::write(fx.paths().crl(), "not a CRL").unwrap();
+    assert!(fx.gateway.reload_crl().is_err());
+    let mut again = fx.device("stolen-2");
+    again.closed().await;
+    fx.expect_refusal(Refusal::CertificateRevoked, 1).await;
+}

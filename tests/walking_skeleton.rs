@@ -15,7 +15,8 @@ async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Res
     let mut core = DeviceCore::new(Identity::new("kitchen-1", "acme", 1, seed)?, 1, Config::default());
     let wall_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
     core.set_wall_clock(wall_ms, 0);
-    let sample = Sample { temperature_centi_c: 1875, rh_centi_pct: 8230, battery_mv: 3010, ..Default::default() };
+    let sample =
+        Sample { temperature_centi_c: 1875, rh_centi_pct: 8230, battery_mv: 3010, ..Default::default() };
     assert_eq!(core.record(sample, 0), Some(1));
 
     let (client, mut events) = stack.device_client("kitchen-1")?;
@@ -29,7 +30,9 @@ async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Res
                 core.on_connected(0);
                 let mut buf = [0u8; dampwatch_firmware::uplink::UPLINK_BUFFER_LEN];
                 while let Some(n) = core.poll_uplink(0, &mut buf) {
-                    client.publish(core.uplink_topic().as_str(), QoS::AtLeastOnce, false, buf[..n].to_vec()).await?;
+                    client
+                        .publish(core.uplink_topic().as_str(), QoS::AtLeastOnce, false, buf[..n].to_vec())
+                        .await?;
                 }
                 published = true;
             }
@@ -67,7 +70,10 @@ async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Res
         .await?;
     dampwatch_proto_verify(up.get(2), up.get(0), up.get(1))?;
     let pos: i64 = db
-        .query_one("SELECT committed_seq FROM device_positions WHERE device_id = 'kitchen-1' AND boot = 1", &[])
+        .query_one(
+            "SELECT committed_seq FROM device_positions WHERE device_id = 'kitchen-1' AND boot = 1",
+            &[],
+        )
         .await?
         .get(0);
     assert_eq!(pos, 1);

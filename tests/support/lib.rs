@@ -64,7 +64,8 @@ impl Stack {
             },
         )
         .await?;
-        dampwatch_pki::load_signing_seed(&Paths::new(self.pki()).device_signing_key(device)).map_err(Into::into)
+        dampwatch_pki::load_signing_seed(&Paths::new(self.pki()).device_signing_key(device))
+            .map_err(Into::into)
     }
 
     /// An MQTT client speaking mutual TLS with the device's certificate.

@@ -32,22 +32,16 @@ async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_wi
     args.database_url = Some(url.clone());
     args.landlord = "demo".to_owned();
 
-    // Register the device as installed before the simulated span, as `--provision` does. This
-    // runs before this crate's migrations are added: provisioning migrates the collector's
-    // schema on its own and refuses a database that is already newer.
+    // Register the device as installed before the simulated span, as `--provision` does.
     let ids = dampwatch_sim::fleet::device_ids(&args.device_prefix, args.devices).expect("ids");
     let installed = Utc::now() - chrono::Duration::days(11);
     dampwatch_sim::provision::provision(&stack.pki(), &url, "demo", &ids, installed)
         .await
         .expect("provision");
 
-    let mut db = connect(&url).await;
-    dampwatch_collector::migrate::migrate_all(
-        &mut db,
-        &[dampwatch_collector::migrate::MIGRATIONS, dampwatch_alerts::MIGRATIONS],
-    )
-    .await
-    .expect("migrate");
+    // The collector of the stack applied the whole schema (its own, this crate's and the API's)
+    // and runs a hazard worker with the default configuration beside the one started below.
+    let db = connect(&url).await;
     let receiver = Receiver::start(0).await;
     db.execute(
         "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ('demo', $1, $2)",

@@ -5,10 +5,10 @@
 //! where to look, then every few seconds how many readings are stored; its last line is
 //! `stored readings: N`.
 
-use crate::data_dir::{default_data_dir, DATABASE_URL_FILE};
 use dampwatch_collector::Collector;
 use dampwatch_gateway::Gateway;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
+use dampwatch_sim::cli::{default_data_dir, DATABASE_URL_FILE};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;

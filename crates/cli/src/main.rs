@@ -1,5 +1,4 @@
 //! `dampwatch`: the operator's command.
-mod data_dir;
 mod demo;
 mod demo_devices;
 

@@ -1,0 +1,118 @@
+//! `--provision`: the devices a run needs, in one step. Each gets a certificate and signing key
+//! in the PKI (unless it has them) and an entry in the collector's device registry (unless it
+//! has one). Idempotent: a second run reuses everything, so a newcomer can repeat the command.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use dampwatch_collector::registry::{self, NewDevice};
+use dampwatch_pki::{issue_device, load_cert_chain, load_signing_public_key, IssueOptions, Paths};
+
+use crate::error::SimError;
+use crate::fleet::check_landlord;
+
+/// Key id every simulated device signs with (the registry's first key).
+pub const KEY_ID: u32 = 1;
+/// Registry lookups and inserts per statement batch.
+const CHUNK: usize = 500;
+
+/// What provisioning did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provisioned {
+    pub certificates_issued: usize,
+    pub certificates_reused: usize,
+    pub registered: usize,
+    pub already_registered: usize,
+    /// Devices registered earlier with a provisioning time after `provisioned_at`: the
+    /// collector will correct the times of their readings dated before it.
+    pub registered_late: usize,
+}
+
+/// One device's signing public key and certificate serial, from the PKI.
+struct Issued {
+    public_key: [u8; 32],
+    serial: Option<u64>,
+    fresh: bool,
+}
+
+/// Issues what is missing in the PKI (blocking: call from a blocking task).
+fn issue_missing(pki: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Issued>, SimError> {
+    let paths = Paths::new(pki);
+    ids.iter()
+        .map(|id| {
+            let cert = paths.device_cert(id);
+            if cert.exists() {
+                let chain = load_cert_chain(&cert)?;
+                check_landlord(&chain[0], id, landlord)?;
+                let public_key = load_signing_public_key(&paths.device_signing_public_key(id))?;
+                Ok(Issued { public_key, serial: None, fresh: false })
+            } else {
+                let d = issue_device(pki, landlord, id, IssueOptions::default())?;
+                Ok(Issued { public_key: d.signing_public_key, serial: Some(d.serial), fresh: true })
+            }
+        })
+        .collect()
+}
+
+/// Provisions `ids` for `landlord`: PKI under `pki`, registry in the database at `db_url`
+/// (its schema is created if the collector has not run yet). New registry entries get
+/// `provisioned_at`, which must lie before the simulated span.
+pub async fn provision(
+    pki: &Path,
+    db_url: &str,
+    landlord: &str,
+    ids: &[String],
+    provisioned_at: DateTime<Utc>,
+) -> Result<Provisioned, SimError> {
+    let issued = {
+        let (pki, landlord, ids) = (pki.to_owned(), landlord.to_owned(), ids.to_vec());
+        tokio::task::spawn_blocking(move || issue_missing(&pki, &landlord, &ids)).await??
+    };
+    let mut report = Provisioned {
+        certificates_issued: issued.iter().filter(|i| i.fresh).count(),
+        certificates_reused: issued.iter().filter(|i| !i.fresh).count(),
+        ..Provisioned::default()
+    };
+
+    dampwatch_collector::service::prepare_database(db_url).await.map_err(SimError::Schema)?;
+    let db = dampwatch_collector::db::connect(db_url).await?;
+    let paths = Paths::new(pki);
+    for (ids, issued) in ids.chunks(CHUNK).zip(issued.chunks(CHUNK)) {
+        let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let existing: HashMap<String, _> = registry::lookup(&db, &names).await?;
+        for (id, i) in ids.iter().zip(issued) {
+            match existing.get(id) {
+                Some(entry) => {
+                    if !entry.active
+                        || entry.public_key != i.public_key
+                        || entry.landlord != landlord
+                        || entry.key_id != KEY_ID
+                    {
+                        return Err(SimError::RegistryMismatch {
+                            device: id.clone(),
+                            path: paths.device_signing_public_key(id),
+                        });
+                    }
+                    report.already_registered += 1;
+                    if entry.provisioned_at > provisioned_at {
+                        report.registered_late += 1;
+                    }
+                }
+                None => {
+                    let device = NewDevice {
+                        id,
+                        landlord,
+                        public_key: &i.public_key,
+                        key_id: KEY_ID,
+                        cert_serial: i.serial.map(|s| s.to_string()),
+                        provisioned_at: Some(provisioned_at),
+                    };
+                    registry::add_device(&db, &device).await?;
+                    report.registered += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,6 +1,7 @@
-//! The whole system: the simulator's damp bedroom (the real firmware core, signing and
-//! sending over mutual-TLS MQTT) through the gateway and the collector into PostgreSQL, then
-//! this worker, to the landlord's webhook receiver.
+//! The whole system: the simulator's homes (the real firmware core, signing and sending over
+//! mutual-TLS MQTT) through the gateway and the collector into PostgreSQL, then this worker,
+//! to the landlord's webhook receiver: a damp bedroom and a cold home each reach the landlord
+//! as a signed alert with its case and deadlines.
 
 mod support;
 
@@ -17,13 +18,22 @@ const TEN_DAYS_S: f64 = 10.0 * 86_400.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_with_its_case() {
+    scenario_reaches_the_landlord(Scenario::DampBedroom, "damp_and_mould_growth").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_simulated_cold_home_reaches_the_landlord_as_a_signed_cold_alert_with_its_case() {
+    scenario_reaches_the_landlord(Scenario::ColdHome, "excess_cold").await;
+}
+
+async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str) {
     let stack = dampwatch_tests::Stack::start().await.expect("gateway, collector and PostgreSQL");
     let url = stack.pg.url();
     let data = tempfile::tempdir().expect("tempdir");
 
     let mut args = SimArgs::default();
     args.devices = 1;
-    args.scenario = Scenario::DampBedroom;
+    args.scenario = scenario;
     args.duration = Duration::from_secs(30);
     args.speed = TEN_DAYS_S / args.duration.as_secs_f64();
     args.gateway = stack.gateway_addr().to_string();
@@ -60,11 +70,11 @@ async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_wi
     let raised = eventually(Duration::from_secs(60), || async {
         receiver.requests().into_iter().find(|r| {
             let b = r.json();
-            b["type"] == "alert.raised" && b["alert"]["hazard"] == "damp_and_mould_growth"
+            b["type"] == "alert.raised" && b["alert"]["hazard"] == hazard
         })
     })
     .await
-    .expect("the damp alert reaches the landlord");
+    .unwrap_or_else(|| panic!("the {hazard} alert reaches the landlord"));
     stop.cancel();
     worker.join().await.expect("join");
 
@@ -73,7 +83,7 @@ async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_wi
     // The simulated device has no room: it is watched as its own room.
     assert_eq!(body["alert"]["device_id"], ids[0].as_str());
     assert_eq!(body["alert"]["room_key"], format!("device:{}", ids[0]));
-    assert_eq!(body["case"]["hazard"], "damp_and_mould_growth");
+    assert_eq!(body["case"]["hazard"], hazard);
     assert_eq!(body["case"]["state"], "awaiting_triage");
     let deadlines = body["deadlines"].as_array().expect("deadlines");
     assert!(

@@ -145,8 +145,11 @@ mod tests {
         let a = SimArgs::default();
         assert_eq!((a.devices, a.speed, a.duration), (10, 600.0, Duration::from_secs(60)));
         assert_eq!((a.scenario, a.gateway.as_str()), (Scenario::Mixed, "127.0.0.1:8883"));
-        assert_eq!(a.pki_dir(), PathBuf::from("dampwatch-data/pki"));
-        assert_eq!(a.database_url_file(), PathBuf::from("dampwatch-data/database-url"));
+        assert_eq!(a.pki_dir(), default_data_dir().join("pki"));
+        assert_eq!(a.database_url_file(), default_data_dir().join("database-url"));
+        if dampwatch_pg::running_as_root() {
+            assert_eq!(default_data_dir(), PathBuf::from("/var/lib/dampwatch"), "reachable by postgres");
+        }
         assert!(!a.provision);
         assert_eq!((a.landlord.as_str(), a.device_prefix.as_str()), ("demo", "sim-"));
         assert_eq!(a.drain_timeout, Duration::from_secs(60));

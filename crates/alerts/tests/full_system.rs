@@ -18,15 +18,17 @@ const TEN_DAYS_S: f64 = 10.0 * 86_400.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_with_its_case() {
-    scenario_reaches_the_landlord(Scenario::DampBedroom, "damp_and_mould_growth").await;
+    scenario_reaches_the_landlord(Scenario::DampBedroom, "damp_and_mould_growth", 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_simulated_cold_home_reaches_the_landlord_as_a_signed_cold_alert_with_its_case() {
-    scenario_reaches_the_landlord(Scenario::ColdHome, "excess_cold").await;
+async fn a_simulated_cold_home_reaches_a_failing_receiver_exactly_once_as_a_signed_cold_alert() {
+    scenario_reaches_the_landlord(Scenario::ColdHome, "excess_cold", 3).await;
 }
 
-async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str) {
+/// Runs `scenario` through the whole system to a receiver that answers 500 to its first
+/// `fail_first` requests, and checks the `hazard` alert arrives, signed, exactly once.
+async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_first: usize) {
     let stack = dampwatch_tests::Stack::start().await.expect("gateway, collector and PostgreSQL");
     let url = stack.pg.url();
     let data = tempfile::tempdir().expect("tempdir");
@@ -52,7 +54,7 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str) {
     // The collector of the stack applied the whole schema (its own, this crate's and the API's)
     // and runs a hazard worker with the default configuration beside the one started below.
     let db = connect(&url).await;
-    let receiver = Receiver::start(0).await;
+    let receiver = Receiver::start(fail_first).await;
     db.execute(
         "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ('demo', $1, $2)",
         &[&receiver.url, &SECRET],
@@ -70,7 +72,7 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str) {
     let raised = eventually(Duration::from_secs(60), || async {
         receiver.requests().into_iter().find(|r| {
             let b = r.json();
-            b["type"] == "alert.raised" && b["alert"]["hazard"] == hazard
+            r.status == 200 && b["type"] == "alert.raised" && b["alert"]["hazard"] == hazard
         })
     })
     .await
@@ -79,6 +81,11 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str) {
     worker.join().await.expect("join");
 
     assert!(raised.signed_by(SECRET), "valid signature");
+    let requests = receiver.requests();
+    let key = raised.header("idempotency-key");
+    let delivered = requests.iter().filter(|r| r.status == 200 && r.header("idempotency-key") == key).count();
+    assert_eq!(delivered, 1, "the alert is delivered exactly once");
+    assert_eq!(requests.iter().filter(|r| r.status != 200).count(), fail_first, "the failures were retried");
     let body = raised.json();
     // The simulated device has no room: it is watched as its own room.
     assert_eq!(body["alert"]["device_id"], ids[0].as_str());

@@ -81,7 +81,8 @@ pub async fn prepare_session(client: &Client) -> Result<Layout, tokio_postgres::
     Ok(if timescale { Layout::Timescale } else { Layout::Plain })
 }
 
-const READING_COLUMNS: &[Type] = &[
+/// Column types of a `readings` row in binary COPY (also the benchmark's COPY floor).
+pub(crate) const READING_COLUMNS: &[Type] = &[
     Type::TEXT,
     Type::INT8,
     Type::INT8,

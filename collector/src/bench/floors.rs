@@ -10,7 +10,7 @@ use futures_util::pin_mut;
 use prost::Message;
 use std::time::Instant;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 /// Signature verifications per second on this thread.
 pub fn ring_verifications_per_second(uplinks: &[Presigned]) -> anyhow::Result<f64> {
@@ -54,23 +54,7 @@ pub async fn copy_rows_per_second(
     let started = Instant::now();
     let tx = db.transaction().await?;
     let sink = tx.copy_in("COPY bench_copy_floor FROM STDIN BINARY").await?;
-    let types = [
-        Type::TEXT,
-        Type::INT8,
-        Type::INT8,
-        Type::TIMESTAMPTZ,
-        Type::TIMESTAMPTZ,
-        Type::BOOL,
-        Type::TIMESTAMPTZ,
-        Type::FLOAT4,
-        Type::FLOAT4,
-        Type::FLOAT4,
-        Type::INT4,
-        Type::INT4,
-        Type::INT4,
-        Type::BYTEA,
-    ];
-    let w = BinaryCopyInWriter::new(sink, &types);
+    let w = BinaryCopyInWriter::new(sink, crate::store::READING_COLUMNS);
     pin_mut!(w);
     let mut n = 0u64;
     for u in &rows {

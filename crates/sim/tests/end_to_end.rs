@@ -6,7 +6,7 @@ mod support;
 
 use dampwatch_sim::Scenario;
 use std::time::Duration;
-use support::{run_sim, Stack};
+use support::{run_sim, SimStack, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reading_sent_is_confirmed_and_stored_exactly_once() -> anyhow::Result<()> {

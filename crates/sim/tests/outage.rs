@@ -7,7 +7,7 @@ use dampwatch_sim::physics::time::DAY_MS;
 use dampwatch_sim::timeline::Timeline;
 use dampwatch_sim::Scenario;
 use std::time::Duration;
-use support::{run_sim, Stack};
+use support::{run_sim, SimStack, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_of_network_cut_queues_readings_that_all_arrive_once() -> anyhow::Result<()> {

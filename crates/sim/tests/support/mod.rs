@@ -4,46 +4,28 @@
 
 #![allow(dead_code)]
 
-use dampwatch_collector::Collector;
-use dampwatch_gateway::Gateway;
-use dampwatch_pg::PrivatePostgres;
 use dampwatch_sim::{Scenario, SimArgs};
 use std::time::Duration;
 
-pub struct Stack {
-    pub dir: tempfile::TempDir,
-    pub pg: PrivatePostgres,
-    pub gateway: Gateway,
-    pub collector: Collector,
+/// The end-to-end stack of `tests/support` (PKI in DIR/pki, like the demo's data directory).
+pub use dampwatch_tests::Stack;
+
+/// What the simulator's tests add to the shared stack.
+pub trait SimStack {
+    /// Simulator arguments against this stack, provisioning the devices.
+    fn sim_args(&self, scenario: Scenario, devices: u32, speed: f64, duration: Duration) -> SimArgs;
+    /// Count of the simulated devices' readings, and of distinct (device, boot, seq).
+    async fn reading_counts(&self) -> anyhow::Result<(i64, i64)>;
 }
 
-impl Stack {
-    pub async fn start() -> anyhow::Result<Stack> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir()?;
-        let pki = dir.path().join("pki");
-        dampwatch_pki::init(&pki, Default::default())?;
-        let pg = tokio::task::spawn_blocking(PrivatePostgres::temporary).await??;
-        let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
-        gcfg.listen.address = "127.0.0.1:0".parse()?;
-        gcfg.listen.metrics_address = None;
-        let gateway = Gateway::start(gcfg).await?;
-        let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
-        ccfg.database.url = pg.url();
-        ccfg.mqtt.port = gateway.local_addr().port();
-        ccfg.http.address = String::new();
-        let collector = Collector::start(ccfg).await?;
-        Ok(Stack { dir, pg, gateway, collector })
-    }
-
-    /// Simulator arguments against this stack, provisioning the devices.
-    pub fn sim_args(&self, scenario: Scenario, devices: u32, speed: f64, duration: Duration) -> SimArgs {
+impl SimStack for Stack {
+    fn sim_args(&self, scenario: Scenario, devices: u32, speed: f64, duration: Duration) -> SimArgs {
         SimArgs {
             devices,
             speed,
             duration,
             scenario,
-            gateway: self.gateway.local_addr().to_string(),
+            gateway: self.gateway_addr().to_string(),
             data_dir: self.dir.path().to_owned(),
             database_url: Some(self.pg.url()),
             provision: true,
@@ -52,12 +34,7 @@ impl Stack {
         }
     }
 
-    pub async fn db(&self) -> anyhow::Result<tokio_postgres::Client> {
-        Ok(dampwatch_collector::db::connect(&self.pg.url()).await?)
-    }
-
-    /// Count of the simulated devices' readings, and of distinct (device, boot, seq).
-    pub async fn reading_counts(&self) -> anyhow::Result<(i64, i64)> {
+    async fn reading_counts(&self) -> anyhow::Result<(i64, i64)> {
         let row = self
             .db()
             .await?

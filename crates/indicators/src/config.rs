@@ -77,6 +77,8 @@ pub(crate) struct Settings {
     pub config: EngineConfig,
     pub max_gap: TimeDelta,
     pub reorder_window: TimeDelta,
+    /// The shortest "no data" period of the rules, if any rule watches for silence.
+    pub shortest_silence: Option<TimeDelta>,
 }
 
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -119,7 +121,15 @@ impl Settings {
             }
             validate_rule(rule)?;
         }
-        Ok(Settings { config, max_gap, reorder_window })
+        let shortest_silence = config
+            .rules
+            .iter()
+            .filter_map(|r| match r.condition {
+                Condition::NoData { after } => TimeDelta::from_std(after).ok(),
+                _ => None,
+            })
+            .min();
+        Ok(Settings { config, max_gap, reorder_window, shortest_silence })
     }
 
     pub fn point(&self) -> PointSettings {

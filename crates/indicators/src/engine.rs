@@ -35,14 +35,27 @@ impl HazardEngine {
 
     /// Takes one committed reading into `room` and reports the alert transitions, with the
     /// no-data rules judged at `now`.
+    ///
+    /// A gap in the sample times themselves (an unplugged sensor, a device without power) is
+    /// silence even when it is only seen afterwards, when the next reading arrives: the no-data
+    /// rules are first judged at the instant of that reading, so the gap goes on record as an
+    /// offline alert that the reading then clears. A late backlog after a network cut has no
+    /// such gap and raises nothing.
     pub fn ingest(
         &self,
         room: &mut RoomState,
         reading: &RoomReading,
         now: DateTime<Utc>,
     ) -> Result<Ingested, IngestError> {
+        let mut transitions = match (room.last_reading_at(), self.settings.shortest_silence) {
+            (Some(last), Some(silence)) if reading.time - last >= silence => {
+                reading.validate()?;
+                room.reconcile(&self.settings, reading.time)
+            }
+            _ => Vec::new(),
+        };
         let placement = room.insert(&self.settings, reading)?;
-        let transitions = room.reconcile(&self.settings, now);
+        transitions.extend(room.reconcile(&self.settings, now));
         Ok(Ingested { placement, transitions })
     }
 

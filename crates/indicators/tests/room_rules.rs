@@ -328,3 +328,45 @@ fn mould_index_alerts_escalate_to_red() {
     assert_eq!(mould.basis, dampwatch_indicators::ConditionsBasis::MeasuredSurface);
     assert!(finding.explanation.contains("Mould index at or above 3.000"), "{}", finding.explanation);
 }
+
+#[test]
+fn a_gap_seen_only_when_the_next_reading_arrives_goes_on_record_as_offline() {
+    let engine = engine();
+    let mut room = RoomState::new();
+    let before = air_series(t0(), hours(1), minutes(10), room_at(50.0));
+    feed(&engine, &mut room, &before);
+    let last = before.last().map(|r| r.time).expect("readings");
+
+    // An unplugged sensor: nobody looked during the gap; its next reading shows 72 h of silence.
+    let back = last + hours(72);
+    let out = engine.ingest(&mut room, &RoomReading::air(back, 20.0, 50.0), back).expect("accepted");
+    assert_eq!(
+        kinds(&out.transitions, Hazard::DeviceOffline),
+        vec![TransitionKind::Raised, TransitionKind::Cleared]
+    );
+    let finding = &out.transitions[0].alert.findings[0];
+    assert_eq!(finding.rule.id, "data.offline_48h");
+    assert_eq!((finding.window.start, finding.window.end), (last, back));
+    assert_eq!(finding.active_since, last + hours(48));
+    assert_eq!(out.transitions[1].cleared_at, Some(back));
+    assert!(room.open_alert(Hazard::DeviceOffline).is_none());
+
+    // A gap shorter than the rule's period raises nothing.
+    let soon = back + hours(47);
+    let out = engine.ingest(&mut room, &RoomReading::air(soon, 20.0, 50.0), soon).expect("accepted");
+    assert!(kinds(&out.transitions, Hazard::DeviceOffline).is_empty(), "{out:?}");
+}
+
+#[test]
+fn an_offline_alert_raised_live_is_cleared_once_by_the_late_reading() {
+    let engine = engine();
+    let mut room = RoomState::new();
+    let before = air_series(t0(), hours(1), minutes(10), room_at(50.0));
+    feed(&engine, &mut room, &before);
+    let last = before.last().map(|r| r.time).expect("readings");
+    let raised = engine.evaluate(&mut room, last + hours(50));
+    assert_eq!(kinds(&raised, Hazard::DeviceOffline), vec![TransitionKind::Raised]);
+    let back = last + hours(60);
+    let out = engine.ingest(&mut room, &RoomReading::air(back, 20.0, 50.0), back).expect("accepted");
+    assert_eq!(kinds(&out.transitions, Hazard::DeviceOffline), vec![TransitionKind::Cleared]);
+}

@@ -17,6 +17,14 @@ fn kinds(transitions: &[AlertTransition], hazard: Hazard) -> Vec<TransitionKind>
     transitions.iter().filter(|t| t.hazard == hazard).map(|t| t.kind).collect()
 }
 
+/// A room fed an hour of ordinary readings, and the time of the last one.
+fn an_hour_of_readings(engine: &HazardEngine) -> (RoomState, DateTime<Utc>) {
+    let mut room = RoomState::new();
+    let readings = air_series(t0(), hours(1), minutes(10), room_at(50.0));
+    feed(engine, &mut room, &readings);
+    (room, readings.last().map(|r| r.time).expect("readings"))
+}
+
 fn room_at(rh: f64) -> impl Fn(DateTime<Utc>) -> (f64, f64) {
     move |_| (20.0, rh)
 }
@@ -193,10 +201,7 @@ fn heat_and_co2_rules() {
 #[test]
 fn offline_after_48h_without_data_and_back_online() {
     let engine = engine();
-    let mut room = RoomState::new();
-    let readings = air_series(t0(), hours(1), minutes(10), room_at(50.0));
-    feed(&engine, &mut room, &readings);
-    let last = readings.last().map(|r| r.time).expect("readings");
+    let (mut room, last) = an_hour_of_readings(&engine);
     assert!(engine.evaluate(&mut room, last + hours(47)).is_empty());
     let out = engine.evaluate(&mut room, last + hours(48));
     assert_eq!(kinds(&out, Hazard::DeviceOffline), vec![TransitionKind::Raised]);
@@ -332,10 +337,7 @@ fn mould_index_alerts_escalate_to_red() {
 #[test]
 fn a_gap_seen_only_when_the_next_reading_arrives_goes_on_record_as_offline() {
     let engine = engine();
-    let mut room = RoomState::new();
-    let before = air_series(t0(), hours(1), minutes(10), room_at(50.0));
-    feed(&engine, &mut room, &before);
-    let last = before.last().map(|r| r.time).expect("readings");
+    let (mut room, last) = an_hour_of_readings(&engine);
 
     // An unplugged sensor: nobody looked during the gap; its next reading shows 72 h of silence.
     let back = last + hours(72);
@@ -360,10 +362,7 @@ fn a_gap_seen_only_when_the_next_reading_arrives_goes_on_record_as_offline() {
 #[test]
 fn an_offline_alert_raised_live_is_cleared_once_by_the_late_reading() {
     let engine = engine();
-    let mut room = RoomState::new();
-    let before = air_series(t0(), hours(1), minutes(10), room_at(50.0));
-    feed(&engine, &mut room, &before);
-    let last = before.last().map(|r| r.time).expect("readings");
+    let (mut room, last) = an_hour_of_readings(&engine);
     let raised = engine.evaluate(&mut room, last + hours(50));
     assert_eq!(kinds(&raised, Hazard::DeviceOffline), vec![TransitionKind::Raised]);
     let back = last + hours(60);

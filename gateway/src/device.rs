@@ -82,11 +82,14 @@ where
         return End::Refused(Refusal::UpstreamUnavailable);
     }
     let mailbox = Arc::new(Mailbox::default());
+    let live = match shared.register_live(&peer.serial, &mailbox) {
+        Ok(live) => live,
+        Err(refusal) => return End::Refused(refusal),
+    };
     if shared.sessions.attach(key, mailbox.clone()) {
         shared.metrics.sessions_taken_over.fetch_add(1, Relaxed);
         tracing::info!(device = peer.name(), landlord = peer.landlord().unwrap_or("-"), "session taken over");
     }
-    let live = shared.live.register(peer.serial.clone(), mailbox.clone());
     shared.metrics.devices_connected.fetch_add(1, Relaxed);
     encode::connack(&mut out, hello.level, encode::ConnackCode::Accepted, limits);
     let mut session = Session {

@@ -21,11 +21,25 @@ impl LiveConnections {
         self.by_id.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a connection; returns the id to unregister it with.
-    pub fn register(&self, serial: Vec<u8>, mailbox: Arc<Mailbox>) -> u64 {
+    /// Records a connection unless `revoked_now` (read after recording) shows its certificate
+    /// revoked; returns the id to unregister it with.
+    ///
+    /// Recording before looking, while a CRL reload stores the new list before it closes
+    /// connections, leaves no gap: a revocation is seen either here or by that reload's
+    /// [`LiveConnections::close_revoked`].
+    pub fn register(
+        &self,
+        serial: Vec<u8>,
+        mailbox: Arc<Mailbox>,
+        revoked_now: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<u64, Refusal> {
         let id = self.next_id.fetch_add(1, Relaxed);
-        self.map().insert(id, (serial, mailbox));
-        id
+        self.map().insert(id, (serial.clone(), mailbox));
+        if revoked_now(&serial) {
+            self.unregister(id);
+            return Err(Refusal::CertificateRevoked);
+        }
+        Ok(id)
     }
 
     pub fn unregister(&self, id: u64) {

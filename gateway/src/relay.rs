@@ -50,7 +50,10 @@ where
         return End::Refused(Refusal::UpstreamUnavailable);
     }
     let mailbox = Arc::new(Mailbox::default());
-    let live = shared.live.register(peer.serial.clone(), mailbox.clone());
+    let live = match shared.register_live(&peer.serial, &mailbox) {
+        Ok(live) => live,
+        Err(refusal) => return End::Refused(refusal),
+    };
     let end = relay(shared, tls, &peer.identity, level, upstream, inbound, &mailbox).await;
     shared.live.unregister(live);
     end

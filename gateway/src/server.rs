@@ -5,6 +5,7 @@ use crate::broker::{self, BrokerAddrs};
 use crate::config::Config;
 use crate::limits::{DeviceMessageLimiter, KeyedBuckets, SourceLimiter};
 use crate::live::LiveConnections;
+use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::refusal::Refusal;
 use crate::sessions::DeviceSessions;
@@ -34,6 +35,14 @@ pub struct Shared {
     pub device_connects: KeyedBuckets<String>,
     /// Fired first on shutdown: stop accepting and reading, drain connections.
     pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// Records a live connection so that a CRL reload can close it, unless its certificate
+    /// has been revoked since its handshake.
+    pub fn register_live(&self, serial: &[u8], mailbox: &Arc<Mailbox>) -> Result<u64, Refusal> {
+        self.live.register(serial.to_vec(), mailbox.clone(), |s| self.tls.load().revoked_serials.contains(s))
+    }
 }
 
 /// A running gateway.
@@ -215,8 +224,10 @@ fn reload(shared: &Shared) -> anyhow::Result<usize> {
     let t = &shared.cfg.tls;
     match tls::load(&t.ca, &t.cert, &t.key, t.crl.as_deref()) {
         Ok(state) => {
+            // New list first, then close: a connection registering meanwhile sees one or the other.
+            let state = Arc::new(state);
+            shared.tls.store(state.clone());
             let closed = shared.live.close_revoked(&state.revoked_serials);
-            shared.tls.store(Arc::new(state));
             shared.metrics.crl_reloads.fetch_add(1, Relaxed);
             tracing::info!(closed, "CRL reloaded");
             Ok(closed)

@@ -37,9 +37,7 @@ impl Raw {
 
     /// Sends an MQTT 3.1.1 CONNECT and returns the CONNACK return code.
     pub async fn mqtt_connect(&mut self, client_id: &str) -> u8 {
-        let mut out = BytesMut::new();
-        encode::connect_v4(&mut out, client_id, 30, true);
-        self.send(&out).await;
+        self.send(&connect_v4(client_id)).await;
         let p = self.read().await.expect("CONNACK");
         assert_eq!(p.kind, PacketType::Connack);
         p.body[1]
@@ -72,6 +70,13 @@ impl Raw {
             }
         }
     }
+}
+
+/// An MQTT 3.1.1 CONNECT with a clean session and a 30 s keep-alive.
+pub fn connect_v4(client_id: &str) -> BytesMut {
+    let mut out = BytesMut::new();
+    encode::connect_v4(&mut out, client_id, 30, true);
+    out
 }
 
 /// An MQTT 3.1.1 PUBLISH.

@@ -1,6 +1,8 @@
 //! Revocation without restart: a changed `crl.pem` closes live connections it revokes.
 
 use crate::common::*;
+use crate::raw::Raw;
+use dampwatch_gateway::mqtt::PacketType;
 use dampwatch_gateway::Refusal;
 use std::time::Duration;
 
@@ -42,4 +44,24 @@ async fn an_explicit_reload_closes_revoked_connections_and_reports_how_many() {
     let mut again = fx.device("stolen-2");
     again.closed().await;
     fx.expect_refusal(Refusal::CertificateRevoked, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_revoked_between_its_handshake_and_its_connect_is_refused() {
+    let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
+    fx.issue(LANDLORD, "slow-1");
+    let mut good = fx.good_pair().await;
+    // The handshake passes with the old CRL; the gateway is waiting for CONNECT.
+    let mut raw = Raw::connect(fx.port(), fx.device_tls("slow-1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dampwatch_pki::revoke(fx.dir.path(), "slow-1").unwrap();
+    assert_eq!(fx.gateway.reload_crl().unwrap(), 0, "nothing live to close yet");
+    // Its CONNECT comes after the reload: refused, not admitted past the revocation.
+    raw.send(&crate::raw::connect_v4("slow-1")).await;
+    let reply = raw.read().await;
+    let accepted = reply.as_ref().is_some_and(|p| p.kind == PacketType::Connack && p.body[1] == 0);
+    assert!(!accepted, "not accepted: {reply:?}");
+    assert!(raw.closed().await);
+    fx.expect_refusal(Refusal::CertificateRevoked, 1).await;
+    good.round_trip().await;
 }

@@ -11,6 +11,11 @@ pub struct DemoDevices {
     bounded: bool,
 }
 
+/// How long the demo's devices sample when the demo runs until Ctrl-C: 24 hours at 600×
+/// simulates the last 600 days, so every reading is dated in the recent past.
+pub const UNBOUNDED_SAMPLING: Duration = Duration::from_secs(24 * 3600);
+const SPEED: u32 = 600;
+
 /// Starts `devices` simulated homes (provisioned on first use) at 600× speed.
 pub fn start(
     data_dir: &Path,
@@ -20,12 +25,13 @@ pub fn start(
     devices: usize,
     duration: Option<Duration>,
 ) -> DemoDevices {
-    // Without --for the demo runs until Ctrl-C; the simulator is simply stopped then.
-    let run_for = duration.unwrap_or(Duration::from_secs(10 * 365 * 24 * 3600));
+    // Without --for the demo runs until Ctrl-C; its devices stop sampling after a day (the
+    // simulated span ends at the present and cannot reach back indefinitely).
+    let run_for = duration.unwrap_or(UNBOUNDED_SAMPLING);
     let args = dampwatch_sim::cli::SimArgs::try_parse_from([
         "sim".to_string(),
         format!("--devices={}", devices.max(1)),
-        "--speed=600".into(),
+        format!("--speed={SPEED}"),
         format!("--for={}", humantime::format_duration(run_for)),
         format!("--gateway={gateway}"),
         format!("--data-dir={}", data_dir.display()),
@@ -47,11 +53,17 @@ pub fn start(
 
 impl DemoDevices {
     /// With `--for`, waits for the devices to drain and returns their summary; otherwise stops them.
-    pub async fn finish(self) -> Option<dampwatch_sim::SimSummary> {
-        if !self.bounded {
-            return None; // the thread ends with the process
-        }
-        match self.result.await {
+    pub async fn finish(mut self) -> Option<dampwatch_sim::SimSummary> {
+        let outcome = if self.bounded {
+            self.result.await
+        } else {
+            // Still sampling, or finished its day: the thread ends with the process.
+            match self.result.try_recv() {
+                Ok(outcome) => Ok(outcome),
+                Err(_) => return None,
+            }
+        };
+        match outcome {
             Ok(Ok(summary)) => Some(summary),
             Ok(Err(e)) => {
                 eprintln!("demo devices stopped with an error: {e:#}");
@@ -62,5 +74,17 @@ impl DemoDevices {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_without_end_simulates_a_recent_history() {
+        let span = UNBOUNDED_SAMPLING.as_secs_f64() * f64::from(SPEED);
+        assert!(span <= dampwatch_sim::run::MAX_SPAN.as_secs_f64(), "{span} s");
+        assert!(span >= 30.0 * 86_400.0, "long enough to show the hazard rules: {span} s");
     }
 }

@@ -33,6 +33,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 const CONNECT_BURST: u32 = 100;
 /// Fastest simulation accepted: beyond this a sample interval is shorter than a millisecond.
 const MAX_SPEED: f64 = 600_000.0;
+/// The longest simulated history a run may cover (`--for × --speed`).
+pub const MAX_SPAN: Duration = Duration::from_secs(5 * 365 * 86_400);
 
 /// Runs the simulation and returns its summary, which is also the last line written to `out`.
 pub async fn run(args: SimArgs, out: &mut dyn Write) -> anyhow::Result<SimSummary> {
@@ -206,6 +208,19 @@ fn check(args: &SimArgs) -> Result<(), SimError> {
     if args.duration.is_zero() {
         return bad("--for must be longer than zero".into());
     }
+    // The simulated span ends at the present, so it starts `--for × --speed` ago: keep that
+    // within a plausible device history (readings are never dated before it).
+    let span = args.duration.as_secs_f64() * args.speed;
+    if span > MAX_SPAN.as_secs_f64() {
+        return bad(format!(
+            "--for {} at --speed {} simulates {} of history, more than the {} a run may reach back; \
+             shorten --for or lower --speed",
+            humantime::format_duration(args.duration),
+            args.speed,
+            humantime::format_duration(Duration::from_secs(span as u64)),
+            humantime::format_duration(MAX_SPAN),
+        ));
+    }
     if !(args.connect_rate.is_finite() && args.connect_rate > 0.0) {
         return bad(format!("--connect-rate must be above 0, got {}", args.connect_rate));
     }
@@ -247,6 +262,10 @@ mod tests {
         args.speed = 0.0;
         assert!(run(args.clone(), &mut out).await.unwrap_err().to_string().contains("--speed"));
         args.speed = 600.0;
+        args.duration = Duration::from_secs(10 * 365 * 86_400);
+        let err = run(args.clone(), &mut out).await.unwrap_err().to_string();
+        assert!(err.contains("shorten --for or lower --speed"), "{err}");
+        args.duration = Duration::from_secs(60);
         args.gateway = "nowhere".into();
         assert!(run(args.clone(), &mut out).await.unwrap_err().to_string().contains("HOST:PORT"));
     }

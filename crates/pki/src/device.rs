@@ -60,6 +60,7 @@ pub(crate) fn issue_device_at(
     check_id(IdKind::Landlord, landlord)?;
     check_id(IdKind::Device, device)?;
     check_days(options.validity_days)?;
+    let _lock = crate::dir_lock::lock(dir, false)?;
     let paths = Paths::new(dir);
     let ca = ca::load(&paths)?;
     let cert = paths.device_cert(device);

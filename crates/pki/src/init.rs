@@ -54,6 +54,7 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<InitReport, PkiError> {
 
 pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> Result<InitReport, PkiError> {
     check_days(options.validity_days)?;
+    let _lock = crate::dir_lock::lock(dir, true)?;
     let paths = Paths::new(dir);
     let replaced = paths.ca_cert().exists();
     if replaced && !options.force {

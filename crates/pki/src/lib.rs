@@ -35,6 +35,7 @@ mod cert_info;
 pub mod cli;
 mod crl;
 mod device;
+mod dir_lock;
 mod error;
 mod files;
 mod identity;

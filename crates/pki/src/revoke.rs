@@ -29,6 +29,7 @@ pub fn revoke(dir: &Path, device: &str) -> Result<Revocation, PkiError> {
 pub(crate) fn revoke_at(dir: &Path, device: &str, now: DateTime<Utc>) -> Result<Revocation, PkiError> {
     check_id(IdKind::Device, device)?;
     let paths = Paths::new(dir);
+    let _lock = crate::dir_lock::lock(dir, false)?;
     let ca = ca::load(&paths)?;
     let mut index = Index::load(&paths.index())?;
     let subject = subject_key("device", Some(device));

@@ -42,6 +42,7 @@ pub struct IssuedService {
 pub fn issue_service(dir: &Path, name: &str, options: IssueOptions) -> Result<IssuedService, PkiError> {
     check_id(IdKind::Service, name)?;
     check_days(options.validity_days)?;
+    let _lock = crate::dir_lock::lock(dir, false)?;
     let paths = Paths::new(dir);
     let ca = ca::load(&paths)?;
     let cert = paths.service_cert(name);

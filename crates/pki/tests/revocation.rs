@@ -84,6 +84,32 @@ fn revoking_after_rotation_covers_the_superseded_certificate_too() {
 }
 
 #[test]
+fn concurrent_issues_and_revocations_lose_nothing() {
+    // Several processes may change one directory at once (the demo, `sim --provision`,
+    // `devices revoke`): no serial may be handed out twice and no revocation lost.
+    let (dir, paths) = initialised();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let dir = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let device = format!("race-{i}");
+                let issued = issue_device(&dir, "acme", &device, IssueOptions::default()).expect("issue");
+                revoke(&dir, &device).expect("revoke");
+                issued.serial
+            })
+        })
+        .collect();
+    let mut serials: Vec<u64> = threads.into_iter().map(|t| t.join().expect("join")).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), 8, "every device got its own serial");
+    let (on_crl, _) = crl_serials_and_number(&paths);
+    for serial in serials {
+        assert!(on_crl.contains(&minimal_bytes(serial)), "serial {serial} revoked and still on the CRL");
+    }
+}
+
+#[test]
 fn revoking_an_unknown_device_is_an_error() {
     let (_dir, paths) = initialised();
     let err = revoke(paths.dir(), "ghost").expect_err("unknown");

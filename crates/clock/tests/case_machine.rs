@@ -372,3 +372,53 @@ fn triage_may_correct_the_hazard() {
     );
     assert_eq!(case.hazard(), Hazard::UncombustedFuelGas);
 }
+
+#[test]
+fn a_step_dated_before_the_event_that_made_it_due_is_refused() {
+    // Investigation concluded Wed 11 Nov 14:00: work and the summary cannot predate it, or a
+    // late step would show as on time.
+    let mut case = significant_case_with_hazard();
+    for event in [
+        CaseEvent::SafetyWorkDone,
+        CaseEvent::WrittenSummarySent,
+        CaseEvent::PreventativeWorkStarted,
+        CaseEvent::PreventativeNotReasonablyPracticable { reason: "listed building".into() },
+    ] {
+        let err = case.apply(utc("2026-11-10T09:00:00Z"), &event).expect_err("dated before the conclusion");
+        assert!(
+            matches!(err, TransitionError::TooEarly { after: "the investigation's conclusion", .. }),
+            "{event:?}: {err}"
+        );
+    }
+    apply(&mut case, "2026-11-12T09:00:00Z", CaseEvent::PreventativeWorkStarted);
+    let err = case
+        .apply(utc("2026-11-11T15:00:00Z"), &CaseEvent::PreventativeWorkCompleted)
+        .expect_err("completed before started");
+    assert!(matches!(err, TransitionError::TooEarly { after: "the preventative work's start", .. }), "{err}");
+    apply(&mut case, "2026-11-12T10:00:00Z", CaseEvent::SafetyWorkDone);
+    apply(&mut case, "2026-11-12T11:00:00Z", CaseEvent::WrittenSummarySent);
+    apply(&mut case, "2026-11-20T11:00:00Z", CaseEvent::PreventativeWorkCompleted);
+    // Closing, or stopping, cannot predate what is already on record.
+    let err =
+        case.apply(utc("2026-11-19T11:00:00Z"), &CaseEvent::Closed).expect_err("closed before the work");
+    assert!(matches!(err, TransitionError::TooEarly { after: "the last event recorded", .. }), "{err}");
+    let stop = CaseEvent::Stop { reason: StopReason::HouseholdMovedOut };
+    let err = case.apply(utc("2026-11-19T11:00:00Z"), &stop).expect_err("stopped before the work");
+    assert!(matches!(err, TransitionError::TooEarly { after: "the last event recorded", .. }), "{err}");
+    apply(&mut case, "2026-11-20T12:00:00Z", CaseEvent::Closed);
+    assert_eq!(case.state(), CaseState::Closed);
+}
+
+#[test]
+fn an_emergency_can_be_made_safe_on_the_investigating_visit() {
+    let mut case = Case::open(Hazard::DampAndMouldGrowth, utc(NOTICED), AwarenessPolicy::AtDetection);
+    apply(&mut case, "2026-11-02T10:00:00Z", triage(TriageCategory::Emergency));
+    apply(&mut case, "2026-11-02T16:00:00Z", concluded(InvestigationOutcome::HazardFound));
+    // Recorded after the conclusion, but done on the visit before it: allowed, after triage.
+    apply(&mut case, "2026-11-02T15:00:00Z", CaseEvent::SafetyWorkDone);
+    let mut late = Case::open(Hazard::DampAndMouldGrowth, utc(NOTICED), AwarenessPolicy::AtDetection);
+    apply(&mut late, "2026-11-02T10:00:00Z", triage(TriageCategory::Emergency));
+    apply(&mut late, "2026-11-02T16:00:00Z", concluded(InvestigationOutcome::HazardFound));
+    let err = late.apply(utc("2026-11-02T09:30:00Z"), &CaseEvent::SafetyWorkDone).expect_err("before triage");
+    assert!(matches!(err, TransitionError::TooEarly { after: "triage", .. }), "{err}");
+}

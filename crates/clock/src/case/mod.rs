@@ -334,21 +334,59 @@ impl Case {
                 allowed: AllowedEvents(allowed),
             });
         }
-        if at < self.opened_at {
-            return Err(TransitionError::TooEarly {
-                event: kind,
-                at,
-                after: "the potential issue being recorded",
-                limit: self.opened_at,
-            });
-        }
-        if let (EventKind::InvestigationConcluded, Some(triaged)) = (kind, self.triaged_at) {
-            if at < triaged {
-                return Err(TransitionError::TooEarly { event: kind, at, after: "triage", limit: triaged });
+        for (after, limit) in self.must_follow(kind) {
+            if at < limit {
+                return Err(TransitionError::TooEarly { event: kind, at, after, limit });
             }
         }
         self.record(at, event);
         Ok(())
+    }
+
+    /// What an event may not be dated before: the potential issue, and the recorded events it
+    /// follows. Deadlines are judged on the dates people state, so a step dated before the
+    /// event that made it due would show a late step as on time.
+    fn must_follow(&self, kind: EventKind) -> Vec<(&'static str, DateTime<Utc>)> {
+        use EventKind as K;
+        let mut limits = vec![("the potential issue being recorded", self.opened_at)];
+        let triage = self.triaged_at.map(|t| ("triage", t));
+        let investigation = self.investigation.map(|i| ("the investigation's conclusion", i.at));
+        match kind {
+            K::TriageDecided | K::AccessAttempt | K::AlternativeAccommodationOffered => {}
+            K::AlternativeAccommodationProvided => {}
+            K::InvestigationConcluded => limits.extend(triage),
+            // Making an emergency safe may happen on the investigating visit itself.
+            K::SafetyWorkDone if self.track == Some(Track::Emergency) => limits.extend(triage),
+            K::WrittenSummarySent
+            | K::SafetyWorkDone
+            | K::PreventativeWorkStarted
+            | K::PreventativeNotReasonablyPracticable => limits.extend(investigation.or(triage)),
+            K::PreventativeWorkCompleted => {
+                limits.extend(self.preventative_started.map(|t| ("the preventative work's start", t)));
+            }
+            // A case cannot stop or close before anything already recorded on it.
+            K::Stop | K::Closed => {
+                limits.extend(self.last_recorded().map(|t| ("the last event recorded", t)))
+            }
+        }
+        limits
+    }
+
+    /// The latest instant of any event recorded so far.
+    fn last_recorded(&self) -> Option<DateTime<Utc>> {
+        let kinds = [
+            EventKind::TriageDecided,
+            EventKind::InvestigationConcluded,
+            EventKind::WrittenSummarySent,
+            EventKind::SafetyWorkDone,
+            EventKind::PreventativeWorkStarted,
+            EventKind::PreventativeWorkCompleted,
+            EventKind::PreventativeNotReasonablyPracticable,
+            EventKind::AlternativeAccommodationOffered,
+            EventKind::AlternativeAccommodationProvided,
+        ];
+        let attempts = self.access_attempts.iter().map(|(at, _)| *at);
+        kinds.into_iter().filter_map(|k| self.recorded_at(k)).chain(attempts).max()
     }
 
     /// Change the case for an event already checked by [`Case::apply`].

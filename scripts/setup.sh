@@ -4,7 +4,7 @@
 #     a private cluster from them;
 #   - Mosquitto and its clients: the gateway tests use mosquitto_pub/mosquitto_sub as real
 #     third-party MQTT clients, and `dampwatch bench gateway` compares against mosquitto;
-#   - openssl: certificate inspection in tests and docs.
+#   - openssl: a test reads issued certificates with `openssl x509 -text`, as certs/README.md shows.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -12,7 +12,9 @@ missing=()
 have_pg() {
     command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
 }
-have_pg || missing+=(postgresql-15)
+# The distribution's current server (PostgreSQL 15 on Debian 12, 16 on Ubuntu 24.04): any
+# version from 13 on serves, and the private cluster uses whichever is installed.
+have_pg || missing+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
@@ -28,6 +30,8 @@ sudo=""
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 # The Debian package starts a system-wide cluster on port 5432; Dampwatch never uses it.
-if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
-    $sudo pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
+    for bin in /usr/lib/postgresql/*/bin; do
+        $sudo pg_ctlcluster "$(basename "$(dirname "$bin")")" main stop >/dev/null 2>&1 || true
+    done
 fi

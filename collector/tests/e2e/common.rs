@@ -297,14 +297,19 @@ pub fn metric(text: &str, name: &str) -> f64 {
 }
 
 /// Rows in `readings` of these devices: (all, distinct keys).
-pub async fn stored(db: &tokio_postgres::Client, devices: &[&str]) -> anyhow::Result<(i64, i64)> {
+/// Rows stored for `devices`: all, distinct `(device, boot, seq)`, and as counted by the hourly
+/// rollup (written in the same transactions: a batch stored twice would count twice there).
+pub async fn stored(db: &tokio_postgres::Client, devices: &[&str]) -> anyhow::Result<(i64, i64, i64)> {
     let r = db
         .query_one(
-            "SELECT count(*), count(DISTINCT (device_id, boot, seq)) FROM readings WHERE device_id = ANY($1)",
+            "SELECT count(*), count(DISTINCT (device_id, boot, seq)),
+                    (SELECT coalesce(sum(readings), 0)::bigint FROM readings_hourly_totals
+                     WHERE device_id = ANY($1))
+             FROM readings WHERE device_id = ANY($1)",
             &[&devices],
         )
         .await?;
-    Ok((r.get(0), r.get(1)))
+    Ok((r.get(0), r.get(1), r.get(2)))
 }
 
 /// Waits until `f` holds, polling every 50 ms; false on timeout.
@@ -333,9 +338,10 @@ pub async fn assert_exactly_once(env: &Env, outcomes: &[Outcome]) -> anyhow::Res
     }
     let db = env.db().await?;
     let devices: Vec<&str> = outcomes.iter().map(|o| o.device.as_str()).collect();
-    let (all, distinct) = stored(&db, &devices).await?;
+    let (all, distinct, rolled_up) = stored(&db, &devices).await?;
     assert_eq!(distinct, recorded, "stored rows = distinct readings sent");
     assert_eq!(all, distinct, "no duplicates");
+    assert_eq!(rolled_up, distinct, "each reading counted once in the hourly rollup");
     Ok(())
 }
 

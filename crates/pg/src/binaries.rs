@@ -195,7 +195,7 @@ mod tests {
         let empty = tempfile::tempdir().expect("tempdir");
         let err = PgBinaries::locate_with(Some(empty.path().into())).expect_err("no binaries there");
         let text = err.to_string();
-        assert!(text.contains("apt-get install postgresql-15"), "{text}");
+        assert!(text.contains("apt-get install postgresql"), "{text}");
         assert!(text.contains("postgresql-server"), "{text}");
         assert!(text.contains(&empty.path().display().to_string()), "{text}");
     }

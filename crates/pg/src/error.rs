@@ -9,7 +9,7 @@ pub enum PgError {
     /// `initdb`, `pg_ctl` or `postgres` is missing.
     #[error(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; searched {searched}. \
-         Install the server: `apt-get install postgresql-15` on Debian/Ubuntu, or the \
+         Install the server: `apt-get install postgresql` on Debian/Ubuntu, or the \
          `postgresql-server` package on other distributions (or set DAMPWATCH_PG_BINDIR to its bin \
          directory)"
     )]

@@ -12,7 +12,7 @@ fn missing_server_binaries_name_the_package_to_install() {
     let err = PrivatePostgres::temporary().expect_err("no server in an empty directory");
     assert!(matches!(err, PgError::ServerNotInstalled { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains("apt-get install postgresql-15"), "{message}");
+    assert!(message.contains("apt-get install postgresql"), "{message}");
     assert!(message.contains("postgresql-server"), "{message}");
     assert!(message.contains(&empty.path().display().to_string()), "names where it looked: {message}");
 }

@@ -241,3 +241,36 @@ fn a_lost_index_stops_issuing_rather_than_repeating_serials() {
     assert!(matches!(err, PkiError::MissingIndex { .. }), "{err:?}");
     assert!(!paths.device_cert("d").exists());
 }
+
+#[test]
+fn openssl_reads_the_device_certificate_as_issued() {
+    // What a reviewer sees with `openssl x509 -text` (Debian's openssl, installed by the setup).
+    let (_dir, paths) = initialised();
+    let issued =
+        issue_device(paths.dir(), "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
+            .expect("issue");
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&issued.cert)
+        .output()
+        .expect("openssl is installed by scripts/setup.sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "Subject: CN = dev-1, O = landlord-1",
+        "Public Key Algorithm: id-ecPublicKey",
+        "NIST CURVE: P-256",
+        "TLS Web Client Authentication",
+        "Digital Signature",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("TLS Web Server Authentication"), "client auth only:\n{text}");
+    let verify = std::process::Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(paths.ca_cert())
+        .arg(&issued.cert)
+        .output()
+        .expect("openssl");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}

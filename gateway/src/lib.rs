@@ -43,6 +43,7 @@ pub mod acl;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod broker;
+pub mod cli;
 pub mod config;
 mod connection;
 mod device;

@@ -1,7 +1,6 @@
 //! `dampwatch-gateway`: runs the gateway from a configuration file.
-use clap::{Parser, Subcommand};
-use dampwatch_gateway::{config::DEFAULT_CONFIG, Config, Gateway};
-use std::path::PathBuf;
+use clap::Parser;
+use dampwatch_gateway::cli::GatewayArgs;
 
 #[derive(Parser)]
 #[command(
@@ -10,62 +9,11 @@ use std::path::PathBuf;
     about = "The mutual-TLS MQTT front door for Dampwatch devices"
 )]
 struct Cli {
-    /// Configuration file (TOML); without it the built-in defaults are used.
-    #[arg(long, short)]
-    config: Option<PathBuf>,
-    /// Take the CA, gateway certificate and CRL from this `dampwatch pki init` directory.
-    #[arg(long)]
-    pki_dir: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Print the commented default configuration.
-    PrintConfig,
+    #[command(flatten)]
+    args: GatewayArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    if let Some(Command::PrintConfig) = cli.command {
-        print!("{DEFAULT_CONFIG}");
-        return Ok(());
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttd=warn".parse().expect("static filter")),
-        )
-        .init();
-    let mut cfg = match &cli.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
-    if let Some(dir) = &cli.pki_dir {
-        cfg = cfg.with_pki_dir(dir);
-    }
-    match dampwatch_gateway::rlimit::raise_open_files_limit() {
-        Ok(n) if (n as usize) < cfg.limits.max_connections + 64 => tracing::warn!(
-            open_files = n,
-            max_connections = cfg.limits.max_connections,
-            "the open-file limit is below limits.max_connections; connections will fail before the cap"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
-    }
-    let gateway = Gateway::start(cfg).await?;
-    println!("dampwatch-gateway listening on {}", gateway.local_addr());
-    if let Some(m) = gateway.metrics_addr() {
-        println!("metrics on http://{m}/metrics");
-    }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
-    gateway.shutdown().await;
-    Ok(())
+    dampwatch_gateway::cli::run(Cli::parse().args).await
 }

@@ -29,6 +29,8 @@ enum Command {
     Devices(dampwatch_collector::cli::DevicesCommand),
     /// API keys for landlords (only their SHA-256 hashes are stored).
     ApiKeys(ApiKeysArgs),
+    /// The device gateway (the same as `dampwatch-gateway`).
+    Gateway(dampwatch_gateway::cli::GatewayArgs),
     /// Benchmarks that set up everything they need themselves.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -70,9 +72,15 @@ fn init_logging(default: &str) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // It logs to stdout from many threads for as long as it serves: not under this
+        // thread's stdout lock.
+        Command::Gateway(args) => return multi_thread_runtime()?.block_on(dampwatch_gateway::cli::run(args)),
+        other => other,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match cli.command {
+    match command {
         Command::Demo(args) => {
             init_logging("warn,rumqttd=off");
             multi_thread_runtime()?.block_on(demo::run(args, &mut out))?;
@@ -96,6 +104,7 @@ fn main() -> anyhow::Result<()> {
                 dampwatch_api::cli::run(args.command, &db, &mut out).await
             })?;
         }
+        Command::Gateway(_) => unreachable!("served above"),
         Command::Bench(BenchCommand::Gateway(args)) => {
             init_logging("warn,rumqttd=off");
             multi_thread_runtime()?.block_on(dampwatch_gateway::bench::run(args, &mut out))?;

@@ -54,24 +54,33 @@ pub fn rss_of(pid: u32) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
-/// The gateway binary: `DAMPWATCH_GATEWAY_BIN`, or next to the running executable (or one
-/// directory up, where cargo puts binaries when the executable is an example).
-pub fn gateway_binary() -> anyhow::Result<PathBuf> {
+/// How to start the gateway in its own process (so its memory is measured apart from the
+/// clients): `DAMPWATCH_GATEWAY_BIN`; `dampwatch gateway` when the benchmark runs inside the
+/// `dampwatch` command itself (always the same build); else the `dampwatch-gateway` binary
+/// next to the running executable (or one directory up, where cargo puts examples).
+pub fn gateway_command() -> anyhow::Result<Command> {
     if let Some(p) = std::env::var_os("DAMPWATCH_GATEWAY_BIN") {
-        return Ok(PathBuf::from(p));
+        return Ok(Command::new(p));
     }
     let exe = std::env::current_exe()?;
+    if exe.file_name().is_some_and(|n| n == "dampwatch") {
+        let mut c = Command::new(exe);
+        c.arg("gateway");
+        return Ok(c);
+    }
     let mut candidates = Vec::new();
     for dir in exe.ancestors().skip(1).take(2) {
         candidates.push(dir.join("dampwatch-gateway"));
     }
-    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
+    let found = candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
         format!(
             "cannot find the dampwatch-gateway binary (looked at {}); build it with \
-             `cargo build --release -p dampwatch-gateway` or set DAMPWATCH_GATEWAY_BIN",
+             `cargo build --release -p dampwatch-gateway`, run `dampwatch bench gateway`, or set \
+             DAMPWATCH_GATEWAY_BIN",
             candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )
-    })
+    })?;
+    Ok(Command::new(found))
 }
 
 /// Debian's mosquitto: `DAMPWATCH_MOSQUITTO_BIN`, else on PATH or in /usr/sbin.
@@ -151,7 +160,7 @@ max_segment_count = {segments}
     );
     let file = creds.dir.path().join("gateway.toml");
     std::fs::write(&file, config)?;
-    let mut child = Command::new(gateway_binary()?)
+    let mut child = gateway_command()?
         .arg("--config")
         .arg(&file)
         .env("RUST_LOG", "error")

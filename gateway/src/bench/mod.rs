@@ -1,9 +1,9 @@
 //! `dampwatch bench gateway`: the gateway and Mosquitto 2, side by side in one run, on the same
 //! certificates and the same client load.
 //!
-//! Self-contained: it makes a temporary PKI, starts the `dampwatch-gateway` binary and Debian's
-//! `mosquitto` (mutual TLS, client certificate required, identity from the certificate) as
-//! separate processes on loopback, and measures for each, as medians over several runs:
+//! Self-contained: it makes a temporary PKI, starts the gateway in its own process (see
+//! [`brokers::gateway_command`]) and Debian's `mosquitto` (mutual TLS, client certificate
+//! required, identity from the certificate) as separate processes on loopback, and measures for each, as medians over several runs:
 //!
 //! - idle device connections held (each subscribed to its ack and config topics, then checked
 //!   with a ping) and memory per idle connection: (RSS with N connections − RSS before) / N;
@@ -149,7 +149,7 @@ fn progress(msg: &str) {
 pub async fn run(args: GatewayBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let a = args.effective();
     crate::tls::install_crypto_provider();
-    brokers::gateway_binary()?;
+    brokers::gateway_command()?;
     brokers::mosquitto_binary()?;
     let open_files = crate::rlimit::raise_open_files_limit()?;
     let needed = a.connections as u64 + 256;

@@ -3,10 +3,6 @@
 use crate::common::*;
 use crate::raw::Raw;
 use dampwatch_gateway::Refusal;
-use rcgen::{
-    CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
-};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
@@ -66,29 +62,6 @@ async fn a_certificate_from_another_ca_is_refused() {
     let (_other, cert, key) = foreign_pki(LANDLORD, "bad-1");
     let tls = fx.tls_for(&cert, &key);
     refused_at_handshake(&fx, tls, Refusal::UnknownIssuer).await;
-}
-
-/// A device certificate signed by the fixture's CA that expired yesterday (the PKI crate only
-/// issues certificates valid from now).
-fn expired_certificate(fx: &Fixture, dir: &std::path::Path) -> (PathBuf, PathBuf) {
-    let p = fx.paths();
-    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(p.ca_key()).unwrap()).unwrap();
-    let ca = Issuer::from_ca_cert_pem(&std::fs::read_to_string(p.ca_cert()).unwrap(), ca_key).unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, "bad-1");
-    params.distinguished_name.push(DnType::OrganizationName, LANDLORD);
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.serial_number = Some(SerialNumber::from(900_000u64));
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(30);
-    params.not_after = now - time::Duration::days(1);
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let (cert_path, key_path) = (dir.join("expired.pem"), dir.join("expired-key.pem"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (cert_path, key_path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

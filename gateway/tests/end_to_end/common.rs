@@ -2,6 +2,9 @@
 
 use dampwatch_gateway::{Config, Gateway, Refusal};
 use dampwatch_pki::{IssueOptions, Paths};
+use rcgen::{
+    CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -301,4 +304,27 @@ pub fn foreign_pki(landlord: &str, device: &str) -> (tempfile::TempDir, PathBuf,
     let p = Paths::new(dir.path());
     let (cert, key) = (p.device_cert(device), p.device_key(device));
     (dir, cert, key)
+}
+
+/// A device certificate signed by the fixture's CA that expired yesterday (the PKI crate only
+/// issues certificates valid from now).
+pub fn expired_certificate(fx: &Fixture, dir: &Path) -> (PathBuf, PathBuf) {
+    let p = fx.paths();
+    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(p.ca_key()).unwrap()).unwrap();
+    let ca = Issuer::from_ca_cert_pem(&std::fs::read_to_string(p.ca_cert()).unwrap(), ca_key).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "bad-1");
+    params.distinguished_name.push(DnType::OrganizationName, LANDLORD);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.serial_number = Some(SerialNumber::from(900_000u64));
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(30);
+    params.not_after = now - time::Duration::days(1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let (cert_path, key_path) = (dir.join("expired.pem"), dir.join("expired-key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
 }

@@ -5,8 +5,9 @@ use crate::common::*;
 use dampwatch_gateway::Refusal;
 use rumqttc::QoS;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 /// A mosquitto client command with the fixture's CA and, if given, a client certificate.
@@ -136,4 +137,173 @@ async fn mosquitto_clients_are_refused_for_the_right_reasons() {
     fx.expect_refusal(Refusal::FilterNotAllowed, 1).await;
 
     good.round_trip().await;
+}
+
+/// The refusal reasons the gateway has counted so far.
+fn counted(fx: &Fixture) -> Vec<Refusal> {
+    Refusal::ALL.iter().copied().filter(|r| fx.refusals(*r) > 0).collect()
+}
+
+/// `mosquitto_pub` with this certificate (CN `device`) is refused at the TLS handshake for
+/// `reason` alone, while the good pair keeps working.
+async fn mosquitto_refused_at_handshake(
+    fx: &Fixture,
+    cert: &Path,
+    key: &Path,
+    device: &str,
+    reason: Refusal,
+) {
+    let mut good = fx.good_pair().await;
+    let mut publish = mosquitto(fx, "mosquitto_pub", Some((cert, key)));
+    publish.args(["-i", device, "-q", "1", "-t", &topic(LANDLORD, device, "up"), "-m", "x"]);
+    let out = run(publish).await;
+    assert!(!out.status.success(), "mosquitto_pub was let in: {}", text(&out));
+    fx.expect_refusal(reason, 1).await;
+    good.round_trip().await;
+    assert_eq!(counted(fx), [reason]);
+    assert_eq!(fx.gateway.devices_connected(), 1, "only the good device is connected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_pub_with_a_certificate_from_another_ca_is_refused() {
+    let fx = Fixture::start().await;
+    let (_other, cert, key) = foreign_pki(LANDLORD, "mq-foreign");
+    mosquitto_refused_at_handshake(&fx, &cert, &key, "mq-foreign", Refusal::UnknownIssuer).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_pub_with_an_expired_certificate_is_refused() {
+    let fx = Fixture::start().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let (cert, key) = expired_certificate(&fx, scratch.path());
+    mosquitto_refused_at_handshake(&fx, &cert, &key, "bad-1", Refusal::CertificateExpired).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_pub_with_a_revoked_certificate_is_refused() {
+    let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
+    fx.issue(LANDLORD, "mq-revoked");
+    dampwatch_pki::revoke(fx.dir.path(), "mq-revoked").unwrap();
+    fx.gateway.reload_crl().unwrap();
+    let p = fx.paths();
+    let (cert, key) = (p.device_cert("mq-revoked"), p.device_key("mq-revoked"));
+    mosquitto_refused_at_handshake(&fx, &cert, &key, "mq-revoked", Refusal::CertificateRevoked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mosquitto_sub_is_closed_when_its_device_is_revoked() {
+    // Only the explicit reload applies the new CRL, so that it can report what it closed.
+    let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
+    fx.issue(LANDLORD, "mq-stolen");
+    let mut good = fx.good_pair().await;
+    let ack = topic(LANDLORD, "mq-stolen", "ack");
+    let mut subscribe = device_mosquitto(&fx, "mosquitto_sub", "mq-stolen");
+    subscribe.args(["-i", "mq-stolen", "-q", "1", "-t", &ack, "-W", "30"]);
+    subscribe.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut sub =
+        subscribe.spawn().expect("mosquitto clients are installed (Debian package mosquitto-clients)");
+    let mut lines = BufReader::new(sub.stdout.take().unwrap()).lines();
+    // Connected and subscribed once it prints an ack; until then it may not have subscribed.
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            good.collector.client.publish(&ack, QoS::AtLeastOnce, false, "hello").await.unwrap();
+            if let Ok(line) = tokio::time::timeout(Duration::from_millis(100), lines.next_line()).await {
+                break line.unwrap();
+            }
+        }
+    })
+    .await
+    .expect("mosquitto_sub received an ack within 10 s");
+    assert_eq!(first.as_deref(), Some("hello"));
+
+    dampwatch_pki::revoke(fx.dir.path(), "mq-stolen").unwrap();
+    assert_eq!(fx.gateway.reload_crl().unwrap(), 1, "the reload closed the live connection");
+    // Well before its own 30 s timeout.
+    let status = tokio::time::timeout(Duration::from_secs(10), sub.wait())
+        .await
+        .expect("mosquitto_sub closed within 10 s of the revocation")
+        .unwrap();
+    let mut stderr = String::new();
+    sub.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    assert!(!status.success(), "mosquitto_sub: {status}: {stderr}");
+    fx.expect_refusal(Refusal::RevokedWhileConnected, 1).await;
+    assert_eq!(fx.refusals(Refusal::RevokedWhileConnected), 1);
+
+    // It cannot come back (mosquitto_sub itself may have tried once already).
+    let before = fx.refusals(Refusal::CertificateRevoked);
+    let mut publish = device_mosquitto(&fx, "mosquitto_pub", "mq-stolen");
+    publish.args(["-i", "mq-stolen", "-q", "1", "-t", &topic(LANDLORD, "mq-stolen", "up"), "-m", "x"]);
+    let out = run(publish).await;
+    assert!(!out.status.success(), "mosquitto_pub was let in: {}", text(&out));
+    fx.expect_refusal(Refusal::CertificateRevoked, before + 1).await;
+    good.round_trip().await;
+    assert_eq!(counted(&fx), [Refusal::CertificateRevoked, Refusal::RevokedWhileConnected]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_pub_to_another_landlords_topic_is_refused() {
+    let fx = Fixture::start().await;
+    let mut good = fx.good_pair().await;
+    for (n, (version, device)) in
+        [("mqttv311", "mq-rival-4"), ("mqttv5", "mq-rival-5")].into_iter().enumerate()
+    {
+        fx.issue(LANDLORD, device);
+        let mut publish = device_mosquitto(&fx, "mosquitto_pub", device);
+        publish.args([
+            "-V",
+            version,
+            "-i",
+            device,
+            "-q",
+            "1",
+            "-t",
+            &topic("rival", device, "up"),
+            "-m",
+            "forged",
+        ]);
+        let out = run(publish).await;
+        assert!(!out.status.success(), "mosquitto_pub {version} was not disconnected: {}", text(&out));
+        fx.expect_refusal(Refusal::OtherLandlordTopic, n as u64 + 1).await;
+        good.round_trip().await;
+    }
+    assert_eq!(counted(&fx), [Refusal::OtherLandlordTopic]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_packet_from_mosquitto_pub_is_refused() {
+    const MAX: usize = 4096;
+    let fx = Fixture::start_with(|c| c.limits.max_packet_bytes = MAX).await;
+    fx.issue(LANDLORD, "mq-big");
+    let mut good = fx.good_pair().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("reading");
+    std::fs::write(&file, vec![b'7'; 2 * MAX]).unwrap();
+    let mut publish = device_mosquitto(&fx, "mosquitto_pub", "mq-big");
+    publish.args(["-i", "mq-big", "-q", "1", "-t", &topic(LANDLORD, "mq-big", "up"), "-f"]).arg(&file);
+    let out = run(publish).await;
+    assert!(!out.status.success(), "mosquitto_pub was not disconnected: {}", text(&out));
+    fx.expect_refusal(Refusal::PacketTooLarge, 1).await;
+    good.round_trip().await;
+    assert_eq!(counted(&fx), [Refusal::PacketTooLarge]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_flood_from_mosquitto_pub_is_cut_off() {
+    let fx = Fixture::start_with(|c| {
+        c.limits.device_messages_per_second = 2.0;
+        c.limits.device_message_burst = 20.0;
+    })
+    .await;
+    fx.issue(LANDLORD, "mq-flood");
+    let mut good = fx.good_pair().await;
+    // Ten times the burst, back to back. (With -l, mosquitto_pub would reconnect after the cut and
+    // carry on; --repeat gives up and reports the lost connection.)
+    let mut publish = device_mosquitto(&fx, "mosquitto_pub", "mq-flood");
+    publish.args(["-i", "mq-flood", "-q", "1", "-t", &topic(LANDLORD, "mq-flood", "up"), "-m", "x"]);
+    publish.args(["--repeat", "200"]);
+    let out = run(publish).await;
+    assert!(!out.status.success(), "mosquitto_pub was not cut off: {}", text(&out));
+    fx.expect_refusal(Refusal::MessageRateExceeded, 1).await;
+    good.round_trip().await;
+    assert_eq!(counted(&fx), [Refusal::MessageRateExceeded]);
 }

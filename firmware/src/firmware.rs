@@ -49,6 +49,8 @@ impl<S: Sensor, T: Transport> Firmware<S, T> {
         transport: T,
     ) -> Result<Self, BootError<B::Error>> {
         let boot = next_boot(storage)?;
+        let mut sensor = sensor;
+        sensor.power_up();
         Ok(Firmware {
             core: DeviceCore::new(identity, boot, config),
             sensor,

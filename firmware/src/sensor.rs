@@ -13,6 +13,10 @@ pub struct SensorUnavailable;
 
 /// Whatever produces samples for the driver loop.
 pub trait Sensor {
+    /// Puts the sensors into their measuring mode; called once per boot, before sampling.
+    /// Failures are counted by the sensor and show up as flagged samples, never as an error.
+    fn power_up(&mut self) {}
+
     fn sample(&mut self) -> Result<Sample, SensorUnavailable>;
 }
 
@@ -66,6 +70,16 @@ where
     B: Battery,
     D: DelayNs,
 {
+    /// Starts the CO2 sensor's periodic measurement. After a reset that left the sensor
+    /// powered it is still measuring and refuses the command: counted once, harmless.
+    fn power_up(&mut self) {
+        if let Some(co2) = self.co2.as_mut() {
+            if co2.start().is_err() {
+                bump(&mut self.faults.co2_failed);
+            }
+        }
+    }
+
     fn sample(&mut self) -> Result<Sample, SensorUnavailable> {
         let mut sample = Sample::default();
         match self.trh.read_trh(&mut self.delay) {

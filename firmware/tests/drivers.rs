@@ -265,3 +265,22 @@ fn optional_sensors_can_be_left_out() {
     assert_eq!((s.surface_temperature_centi_c, s.co2_ppm, s.status, s.battery_mv), (None, None, 0, 2900));
     i2c.done();
 }
+
+#[test]
+fn power_up_starts_the_co2_sensor_and_a_refusal_is_counted_once() {
+    let addr = scd4x::DEFAULT_ADDRESS;
+    let (mut sensors, mocks) = suite(&[], &[], &[I2c::write(addr, vec![0x21, 0xB1])]);
+    sensors.power_up();
+    assert_eq!(sensors.faults(), SensorFaults::default());
+    for mut m in mocks {
+        m.done();
+    }
+    // After a reset that left the sensor powered, it is still measuring and NACKs the start.
+    let (mut sensors, mocks) =
+        suite(&[], &[], &[I2c::write(addr, vec![0x21, 0xB1]).with_error(ErrorKind::Other)]);
+    sensors.power_up();
+    assert_eq!(sensors.faults(), SensorFaults { co2_failed: 1, ..SensorFaults::default() });
+    for mut m in mocks {
+        m.done();
+    }
+}

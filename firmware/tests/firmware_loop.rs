@@ -54,9 +54,14 @@ impl Transport for Net {
 struct Room {
     next_t: i32,
     broken: bool,
+    powered_up: u32,
 }
 
 impl Sensor for Room {
+    fn power_up(&mut self) {
+        self.powered_up += 1;
+    }
+
     fn sample(&mut self) -> Result<Sample, SensorUnavailable> {
         if self.broken {
             return Err(SensorUnavailable);
@@ -74,11 +79,12 @@ fn start() -> Device {
         identity(),
         Config::default(),
         &mut storage,
-        Room { next_t: 2000, broken: false },
+        Room { next_t: 2000, broken: false, powered_up: 0 },
         Net::default(),
     )
     .unwrap();
     assert_eq!((fw.core().boot(), storage.value()), (1, Some(1)));
+    assert_eq!(fw.sensor().powered_up, 1, "sensors started once at boot");
     fw
 }
 

@@ -51,6 +51,11 @@ pub trait SurfaceProbe {
 
 /// A CO2 sensor (ventilation).
 pub trait Co2Sensor {
+    /// Starts measuring (once per power-up); a sensor that always measures does nothing.
+    fn start(&mut self) -> Result<(), ProbeFault> {
+        Ok(())
+    }
+
     fn read_co2_ppm<D: DelayNs>(&mut self, delay: &mut D) -> Result<u32, ProbeFault>;
 }
 

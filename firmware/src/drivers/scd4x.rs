@@ -80,6 +80,10 @@ impl<I2C: I2c> Scd4x<I2C> {
 }
 
 impl<I2C: I2c> Co2Sensor for Scd4x<I2C> {
+    fn start(&mut self) -> Result<(), ProbeFault> {
+        self.start_periodic_measurement()
+    }
+
     fn read_co2_ppm<D: DelayNs>(&mut self, delay: &mut D) -> Result<u32, ProbeFault> {
         if !self.data_ready(delay)? {
             return Err(ProbeFault::NotReady);

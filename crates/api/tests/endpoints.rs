@@ -3,6 +3,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Utc};
 use common::{fixture, get, ids, post, request, send};
 use dampwatch_api::{ApiConfig, ENDPOINTS};
 use serde_json::{json, Value};
@@ -39,6 +40,14 @@ async fn alerts_are_listed_filtered_paged_and_explained() {
     assert_eq!(ids(&open), vec![json!(f.north.alert_awaiting_triage), json!(f.north.alert_with_case)]);
     let queue = get(&f.app, "/v1/alerts?triage=awaiting_triage", key).await;
     assert_eq!(ids(&queue), vec![json!(f.north.alert_awaiting_triage)]);
+    // Raised an hour ago: its triage review is due three hours from now.
+    let waiting = &queue.json["items"][0];
+    let raised: DateTime<Utc> = waiting["raised_at"].as_str().unwrap().parse().unwrap();
+    let due: DateTime<Utc> = waiting["triage_review"]["due"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due - raised, chrono::Duration::hours(4), "{waiting}");
+    assert_eq!(waiting["triage_review"]["status"], "on_track");
+    let with_case = get(&f.app, &format!("/v1/alerts/{}", f.north.alert_with_case), key).await;
+    assert!(with_case.json.get("triage_review").is_none(), "only alerts awaiting triage have one");
     let offline = get(&f.app, "/v1/alerts?hazard=device_offline", key).await;
     assert_eq!(ids(&offline), vec![json!(f.north.alert_offline)]);
     assert_eq!(offline.json["items"][0]["state"], "cleared");
@@ -433,9 +442,15 @@ async fn the_sla_view_lists_open_cases_with_every_step_and_counts_overdue_and_du
     let fresh = &sla["cases"][1];
     assert_eq!(fresh["id"], f.north.case_id);
     assert!(fresh["steps"].as_array().unwrap().iter().any(|s| s["provisional"] == true));
+    // The alert waiting for triage without a case (policy open_on_triage): its review counts.
+    assert_eq!(sla["counts"]["alerts_awaiting_triage"], 1);
+    let waiting = &sla["alerts_awaiting_triage"][0];
+    assert_eq!(waiting["id"], f.north.alert_awaiting_triage);
+    assert_eq!(waiting["triage_review"]["status"], "on_track");
     let counted = sla["counts"]["overdue"].as_u64().unwrap()
         + sla["counts"]["due_soon"].as_u64().unwrap()
-        + sla["counts"]["on_track"].as_u64().unwrap();
+        + sla["counts"]["on_track"].as_u64().unwrap()
+        - 1;
     let listed = sla["cases"]
         .as_array()
         .unwrap()

@@ -3,6 +3,9 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use dampwatch_alerts::deadlines::status_name;
+use dampwatch_clock::case::TriageView;
+use dampwatch_clock::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -37,6 +40,9 @@ pub struct AlertView {
     pub summary: String,
     /// not_applicable, awaiting_triage or case_opened.
     pub triage: String,
+    /// For an alert awaiting triage: when a person should decide, and where that stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage_review: Option<TriageReview>,
     pub case_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Value>,
@@ -70,8 +76,29 @@ pub(crate) fn alert_view(row: &Row, with_explanation: bool) -> AlertView {
         ruleset_version: row.get(17),
         summary: row.get(18),
         triage: row.get(19),
+        triage_review: None,
         case_id: row.get(20),
         explanation: if with_explanation { row.get(21) } else { None },
+    }
+}
+
+/// The review deadline of a potential issue waiting for a person's triage (product policy:
+/// `triage_review_hours` after it was raised).
+#[derive(Debug, Clone, Serialize)]
+pub struct TriageReview {
+    pub due: DateTime<Utc>,
+    /// on_track, due_soon or overdue.
+    pub status: &'static str,
+}
+
+impl AlertView {
+    /// Adds the triage review to an alert that waits for triage, as of `now`.
+    pub(crate) fn with_triage_review(mut self, clock: &Clock, now: DateTime<Utc>) -> Self {
+        if self.triage == "awaiting_triage" {
+            let view = TriageView::of(self.raised_at, None, now, &clock.calendar, &clock.status);
+            self.triage_review = Some(TriageReview { due: view.due, status: status_name(&view.status) });
+        }
+        self
     }
 }
 
@@ -127,16 +154,21 @@ pub async fn list(
     let tx = tenant.transaction().await?;
     let rows = tx.query(&sql, &[&status, &q.hazard, &triage, &before, &(limit + 1)]).await?;
     tx.commit().await?;
-    let items = rows.iter().map(|r| alert_view(r, false)).collect();
+    let now = Utc::now();
+    let items = rows.iter().map(|r| alert_view(r, false).with_triage_review(&state.clock, now)).collect();
     Ok(Json(Page::from_rows(items, limit, |a: &AlertView| a.id.to_string())))
 }
 
-pub async fn get(mut tenant: Tenant, Path(id): Path<String>) -> Result<Json<AlertView>, ApiError> {
+pub async fn get(
+    State(state): State<ApiState>,
+    mut tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<AlertView>, ApiError> {
     let id = parse_id("alert", &id)?;
     let tx = tenant.transaction().await?;
     let alert = find(&tx, id).await?;
     tx.commit().await?;
-    Ok(Json(alert))
+    Ok(Json(alert.with_triage_review(&state.clock, Utc::now())))
 }
 
 /// One alert with its explanation, or "not found".

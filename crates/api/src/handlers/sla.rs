@@ -3,7 +3,8 @@
 //! of what is overdue and due soon.
 //!
 //! Counting rule: the headline counts take the statutory steps of triaged cases and the
-//! triage review of untriaged ones. Before triage, both tracks' running clocks are listed as
+//! triage review of untriaged ones, and of sensor alerts waiting for triage without a case
+//! (the landlord's policy `open_on_triage`). Before triage, both tracks' running clocks are listed as
 //! `provisional` (what is due if the issue is triaged so) and counted apart, since only one
 //! of the two tracks will apply.
 
@@ -16,6 +17,7 @@ use dampwatch_alerts::deadlines::DeadlineRow;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::alerts::{alert_select, alert_view, AlertView};
 use super::cases::{evaluate, replay, CaseSummary, CASE_COLUMNS};
 use super::ROOM_JOIN;
 use crate::problem::ApiError;
@@ -26,6 +28,8 @@ use crate::tenant::Tenant;
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SlaCounts {
     pub open_cases: u64,
+    /// Sensor alerts waiting for a person's triage, with no case yet.
+    pub alerts_awaiting_triage: u64,
     /// Non-provisional steps (including triage reviews) past their deadline and not done.
     pub overdue: u64,
     /// Non-provisional steps close to their deadline.
@@ -63,6 +67,8 @@ pub struct SlaReport {
     pub counts: SlaCounts,
     /// Cases, most urgent first (overdue, then due soon, then by next deadline).
     pub cases: Vec<SlaCase>,
+    /// Alerts waiting for triage, earliest review deadline first.
+    pub alerts_awaiting_triage: Vec<AlertView>,
 }
 
 fn running(status: &str) -> bool {
@@ -121,6 +127,12 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
             &[],
         )
         .await?;
+    let alert_rows = tx
+        .query(
+            &format!("{} WHERE t.triage = 'awaiting_triage' ORDER BY t.raised_at, t.id", alert_select(false)),
+            &[],
+        )
+        .await?;
     let event_rows = tx
         .query(
             "SELECT e.case_id, e.occurred_at, e.event FROM case_events e JOIN cases c ON c.id = e.case_id
@@ -134,6 +146,18 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
         events.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
     }
     let mut counts = SlaCounts::default();
+    let mut awaiting = Vec::with_capacity(alert_rows.len());
+    for row in &alert_rows {
+        let alert = alert_view(row, false).with_triage_review(&state.clock, now);
+        match alert.triage_review.as_ref().map(|r| r.status) {
+            Some("overdue") => counts.overdue += 1,
+            Some("due_soon") => counts.due_soon += 1,
+            Some("on_track") => counts.on_track += 1,
+            _ => {}
+        }
+        counts.alerts_awaiting_triage += 1;
+        awaiting.push(alert);
+    }
     let mut cases = Vec::with_capacity(case_rows.len());
     for row in &case_rows {
         let summary = super::cases::case_summary(row);
@@ -151,5 +175,5 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
             })
             .then_with(|| a.summary.id.cmp(&b.summary.id))
     });
-    Ok(Json(SlaReport { landlord_id, as_of: now, counts, cases }))
+    Ok(Json(SlaReport { landlord_id, as_of: now, counts, cases, alerts_awaiting_triage: awaiting }))
 }

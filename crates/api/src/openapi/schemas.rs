@@ -32,6 +32,9 @@ pub(super) fn schemas() -> Value {
             "ruleset_version": {"type": "string"},
             "summary": {"type": "string"},
             "triage": string_enum(&["not_applicable", "awaiting_triage", "case_opened"]),
+            "triage_review": {"type": "object", "required": ["due", "status"],
+                "description": "Only while awaiting triage: when a person should decide (the triage review period after raised_at).",
+                "properties": {"due": date_time(), "status": string_enum(&["on_track", "due_soon", "overdue"])}},
             "case_id": nullable("integer"),
             "explanation": {"type": "object", "description": "Only on GET /v1/alerts/{id}: the findings (rule, version, source, values, window)."}
         }
@@ -213,10 +216,11 @@ pub(super) fn schemas() -> Value {
     });
     let counts = json!({
         "type": "object",
-        "required": ["open_cases", "overdue", "due_soon", "on_track", "cases_overdue", "cases_due_soon",
-                     "provisional_overdue", "provisional_due_soon"],
+        "required": ["open_cases", "alerts_awaiting_triage", "overdue", "due_soon", "on_track", "cases_overdue",
+                     "cases_due_soon", "provisional_overdue", "provisional_due_soon"],
         "properties": {
             "open_cases": {"type": "integer"},
+            "alerts_awaiting_triage": {"type": "integer", "description": "Sensor alerts waiting for triage without a case (policy open_on_triage)."},
             "overdue": {"type": "integer", "description": "Non-provisional steps (and triage reviews) overdue."},
             "due_soon": {"type": "integer"},
             "on_track": {"type": "integer"},
@@ -239,12 +243,13 @@ pub(super) fn schemas() -> Value {
     });
     let sla = json!({
         "type": "object",
-        "required": ["landlord_id", "as_of", "counts", "cases"],
+        "required": ["landlord_id", "as_of", "counts", "cases", "alerts_awaiting_triage"],
         "properties": {
             "landlord_id": {"type": "string"},
             "as_of": date_time(),
             "counts": schema_ref("SlaCounts"),
             "cases": {"type": "array", "items": schema_ref("SlaCase")},
+            "alerts_awaiting_triage": {"type": "array", "items": schema_ref("Alert"), "description": "Earliest triage review first."},
         }
     });
     let device = json!({

@@ -89,6 +89,33 @@ pub struct TriageView {
     pub status: StepStatus,
 }
 
+impl TriageView {
+    /// When the review of a potential issue recorded at `noticed_at` is due.
+    pub fn due_for(noticed_at: DateTime<Utc>, policy: &StatusPolicy) -> DateTime<Utc> {
+        noticed_at
+            .checked_add_signed(Duration::hours(i64::from(policy.triage_review_hours)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// The review of a potential issue recorded at `noticed_at` (a case's, or a sensor alert's
+    /// waiting for triage without a case), decided at `triaged_at` if it has been, as of
+    /// `as_of`.
+    pub fn of(
+        noticed_at: DateTime<Utc>,
+        triaged_at: Option<DateTime<Utc>>,
+        as_of: DateTime<Utc>,
+        calendar: &Calendar,
+        policy: &StatusPolicy,
+    ) -> TriageView {
+        let due = TriageView::due_for(noticed_at, policy);
+        let status = match triaged_at {
+            Some(at) => StepStatus::Met { at, on_time: at < due },
+            None => running_status(as_of, noticed_at, due, None, calendar, policy),
+        };
+        TriageView { due, status }
+    }
+}
+
 /// Alternative accommodation: owed at the landlord's cost from the expiry of the safety-work
 /// period when the safety work is not done in time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,16 +281,13 @@ impl Case {
     }
 
     fn triage_view(&self, as_of: DateTime<Utc>, calendar: &Calendar, policy: &StatusPolicy) -> TriageView {
-        let due = self
-            .opened_at
-            .checked_add_signed(Duration::hours(i64::from(policy.triage_review_hours)))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let status = match (self.triaged_at, self.stopped) {
-            (Some(at), _) => StepStatus::Met { at, on_time: at < due },
-            (None, Some((at, reason))) => StepStatus::Stopped { at, reason },
-            (None, None) => running_status(as_of, self.opened_at, due, None, calendar, policy),
-        };
-        TriageView { due, status }
+        match (self.triaged_at, self.stopped) {
+            (None, Some((at, reason))) => TriageView {
+                due: TriageView::due_for(self.opened_at, policy),
+                status: StepStatus::Stopped { at, reason },
+            },
+            (triaged, _) => TriageView::of(self.opened_at, triaged, as_of, calendar, policy),
+        }
     }
 
     /// Every step of the case's track with its deadline and status as of `now` (or as of

@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The file in which a running `dampwatch demo` publishes its database URL.
+/// The file in which a running `dampwatch demo`, or a collector running its private PostgreSQL
+/// (no `database.url`; the file is then in `database.data_dir`), publishes its database URL.
 pub const DATABASE_URL_FILE: &str = "database-url";
 
 /// Which registry (database) and which PKI.
@@ -20,6 +21,7 @@ pub struct Target {
     #[arg(long, env = "DAMPWATCH_DATABASE_URL")]
     pub database_url: Option<String>,
     /// A `dampwatch demo` data directory: its database URL (DIR/database-url) and PKI (DIR/pki).
+    /// A collector's data directory works too, while it runs its private PostgreSQL.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// The PKI directory (default: DIR/pki with --data-dir, else `certs`).

@@ -1,6 +1,7 @@
 //! The collector as a whole: database (a URL, or the private PostgreSQL under its data
 //! directory), migrations, the MQTT intake, the pipeline and the metrics endpoint.
 
+use crate::cli::DATABASE_URL_FILE;
 use crate::config::Config;
 use crate::intake::{self, AckGate, EventLoopTask};
 use crate::metrics::Metrics;
@@ -8,6 +9,7 @@ use crate::pipeline::Pipeline;
 use axum::routing::get;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -25,8 +27,29 @@ pub struct Collector {
     pipeline: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
     hazards: dampwatch_alerts::Worker,
+    /// `DATA_DIR/database-url` while the private cluster runs (removed before it stops).
+    _url_file: Option<DatabaseUrlFile>,
     /// The private cluster, when no URL was configured; stopped when the collector is dropped.
     _embedded: Option<PrivatePostgres>,
+}
+
+/// A private cluster's URL in `DATA_DIR/database-url`, where `dampwatch devices --data-dir`
+/// and `dampwatch sim --data-dir` find it; removed when dropped.
+pub struct DatabaseUrlFile(PathBuf);
+
+impl DatabaseUrlFile {
+    pub fn write(data_dir: &std::path::Path, url: &str) -> anyhow::Result<DatabaseUrlFile> {
+        let file = data_dir.join(DATABASE_URL_FILE);
+        std::fs::write(&file, format!("{url}\n"))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        Ok(DatabaseUrlFile(file))
+    }
+}
+
+impl Drop for DatabaseUrlFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Starts the private PostgreSQL cluster under `data_dir` (blocking work off the runtime).
@@ -77,6 +100,12 @@ impl Collector {
             (cfg.database.url.clone(), None)
         };
         prepare_database_when_up(&db_url, cfg.intake.retry_initial, cfg.intake.retry_max).await?;
+        // Like `dampwatch demo`, publish the private cluster's URL in the data directory, where
+        // `dampwatch devices --data-dir` and `dampwatch sim --data-dir` look for it.
+        let url_file = match &embedded {
+            Some(_) => Some(DatabaseUrlFile::write(&cfg.database.data_dir, &db_url)?),
+            None => None,
+        };
 
         let metrics = Arc::new(Metrics::default());
         let stop = CancellationToken::new();
@@ -136,6 +165,7 @@ impl Collector {
             pipeline,
             background,
             hazards,
+            _url_file: url_file,
             _embedded: embedded,
         })
     }

@@ -1,6 +1,10 @@
-//! The network as the driver loop sees it. A microcontroller plugs in a no_std MQTT client
-//! (over TLS with the device certificate); the host simulator drives [`crate::DeviceCore`]
-//! directly from its async MQTT client instead.
+//! The network as the driver loop ([`crate::Firmware`]) sees it. A microcontroller plugs in a
+//! no_std MQTT client (over TLS with the device certificate). On a host, rumqttc plugs in:
+//! `dampwatch_sim::blocking_transport::MqttTransport` implements this trait over rumqttc's
+//! blocking client, with the device's mutual-TLS credentials, so the very same driver loop runs
+//! against a real gateway. The simulator's fleet does not use this trait: it drives
+//! [`crate::DeviceCore`] directly from async rumqttc, one tokio task per device, to run
+//! thousands of devices in one process.
 
 use crate::device::TopicString;
 

@@ -105,10 +105,19 @@ impl Env {
 
     /// Issues a device's credentials and registers it.
     pub async fn provision(&self, landlord: &str, device: &str) -> anyhow::Result<DeviceSpec> {
+        self.provision_in(&self.db().await?, landlord, device).await
+    }
+
+    /// Issues a device's credentials and registers it in the registry `db`.
+    pub async fn provision_in(
+        &self,
+        db: &tokio_postgres::Client,
+        landlord: &str,
+        device: &str,
+    ) -> anyhow::Result<DeviceSpec> {
         let issued = dampwatch_pki::issue_device(&self.pki(), landlord, device, IssueOptions::default())?;
-        let db = self.db().await?;
         dampwatch_collector::registry::add_device(
-            &db,
+            db,
             &dampwatch_collector::registry::NewDevice {
                 id: device,
                 landlord,
@@ -160,12 +169,22 @@ impl Env {
 
     /// Writes a configuration file for a collector process.
     pub fn write_collector_file(&self, client_id: &str, share_group: &str) -> anyhow::Result<PathBuf> {
+        self.write_collector_file_with(client_id, share_group, &format!("url = {:?}", self.pg.url()))
+    }
+
+    /// Writes a configuration file for a collector process whose `[database]` section is
+    /// `database` (TOML lines).
+    pub fn write_collector_file_with(
+        &self,
+        client_id: &str,
+        share_group: &str,
+        database: &str,
+    ) -> anyhow::Result<PathBuf> {
         let pki = self.pki();
         let text = format!(
-            "[database]\nurl = {url:?}\n\n[mqtt]\nport = {port}\nclient_id = {client_id:?}\nshare_group = {share_group:?}\n\n\
+            "[database]\n{database}\n\n[mqtt]\nport = {port}\nclient_id = {client_id:?}\nshare_group = {share_group:?}\n\n\
              [tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\n\n\
              [intake]\nretry_initial = \"100ms\"\nretry_max = \"1s\"\n\n[http]\naddress = \"127.0.0.1:0\"\n",
-            url = self.pg.url(),
             port = self.port,
             ca = pki.join("ca.pem"),
             cert = pki.join("services/collector/cert.pem"),
@@ -210,6 +229,8 @@ pub fn run_fleet(
 pub struct CollectorProcess {
     child: Child,
     pub metrics_addr: SocketAddr,
+    /// The database it stores into, as it announced it.
+    pub db_url: String,
 }
 
 impl CollectorProcess {
@@ -224,16 +245,20 @@ impl CollectorProcess {
         let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut db_url = String::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("dampwatch-collector storing into ") {
+                    db_url = rest.to_owned();
+                }
                 if let Some(rest) = line.strip_prefix("metrics on http://") {
-                    let _ = tx.send(rest.trim_end_matches("/metrics").to_owned());
+                    let _ = tx.send((rest.trim_end_matches("/metrics").to_owned(), db_url.clone()));
                 }
             }
         });
-        let addr = rx
+        let (addr, db_url) = rx
             .recv_timeout(Duration::from_secs(60))
             .map_err(|_| anyhow::anyhow!("the collector process did not start"))?;
-        Ok(CollectorProcess { child, metrics_addr: addr.parse()? })
+        Ok(CollectorProcess { child, metrics_addr: addr.parse()?, db_url })
     }
 
     pub fn pid(&self) -> u32 {
@@ -331,14 +356,18 @@ where
 /// Asserts the end state every fault test must reach: every device confirmed everything, and
 /// the database holds exactly the readings recorded, each once.
 pub async fn assert_exactly_once(env: &Env, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    assert_exactly_once_in(&env.db().await?, outcomes).await
+}
+
+/// [`assert_exactly_once`] against the database `db`.
+pub async fn assert_exactly_once_in(db: &tokio_postgres::Client, outcomes: &[Outcome]) -> anyhow::Result<()> {
     let recorded: i64 = outcomes.iter().map(|o| i64::from(o.recorded)).sum();
     for o in outcomes {
         assert!(o.complete, "{} did not get every reading confirmed: {o:?}", o.device);
         assert_eq!(o.confirmed, o.recorded, "{}", o.device);
     }
-    let db = env.db().await?;
     let devices: Vec<&str> = outcomes.iter().map(|o| o.device.as_str()).collect();
-    let (all, distinct, rolled_up) = stored(&db, &devices).await?;
+    let (all, distinct, rolled_up) = stored(db, &devices).await?;
     assert_eq!(distinct, recorded, "stored rows = distinct readings sent");
     assert_eq!(all, distinct, "no duplicates");
     assert_eq!(rolled_up, distinct, "each reading counted once in the hourly rollup");

@@ -5,6 +5,7 @@
 mod bad_input;
 mod common;
 mod devices_cli;
+mod embedded;
 mod faults;
 mod schema;
 mod shared;

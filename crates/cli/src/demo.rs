@@ -8,7 +8,7 @@
 use dampwatch_collector::Collector;
 use dampwatch_gateway::Gateway;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
-use dampwatch_sim::cli::{default_data_dir, DATABASE_URL_FILE};
+use dampwatch_sim::cli::default_data_dir;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
     let db_url = pg.url();
     dampwatch_collector::service::prepare_database(&db_url).await?;
-    std::fs::write(dir.join(DATABASE_URL_FILE), format!("{db_url}\n"))?;
+    let url_file = dampwatch_collector::service::DatabaseUrlFile::write(&dir, &db_url)?;
 
     let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
     gcfg.listen.address = args.gateway;
@@ -113,7 +113,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     collector.shutdown().await;
     gateway.shutdown().await;
-    let _ = std::fs::remove_file(dir.join(DATABASE_URL_FILE));
+    drop(url_file);
     writeln!(out, "stored readings: {}", stored().await?)?;
     drop(db);
     drop(pg);

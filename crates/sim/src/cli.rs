@@ -25,8 +25,9 @@ pub fn default_data_dir() -> PathBuf {
         None => PathBuf::from("dampwatch-data"),
     }
 }
-/// The file in the data directory where a running demo leaves its database URL.
-pub const DATABASE_URL_FILE: &str = "database-url";
+
+/// The file in the data directory where a running demo or collector leaves its database URL.
+pub use dampwatch_collector::cli::DATABASE_URL_FILE;
 /// The demo gateway's address.
 pub const DEFAULT_GATEWAY: &str = "127.0.0.1:8883";
 

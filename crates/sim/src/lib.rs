@@ -12,6 +12,9 @@
 //!   simulated time ([`clock`]).
 //! - [`task`], [`link`], [`pacer`]: one tokio task per device (never a thread) with its own
 //!   rumqttc connection; connection attempts paced fleet-wide.
+//! - [`blocking_transport`]: the firmware's `Transport` over rumqttc's blocking client, for
+//!   running the firmware's own driver loop ([`dampwatch_firmware::Firmware`]) on a host,
+//!   one device with one connection thread.
 //! - [`run`]: provisioning ([`provision`]), credentials ([`fleet`]), boot counters ([`boot`]),
 //!   progress and the final [`SimSummary`].
 //!
@@ -26,6 +29,7 @@
 //! - Hold unbounded state per device: the core's queue is fixed, at most one sealed uplink waits
 //!   for the MQTT client, and the client's queues and TLS session cache are small.
 
+pub mod blocking_transport;
 pub mod boot;
 pub mod cli;
 pub mod clock;

@@ -20,13 +20,13 @@ use crate::error::SimError;
 /// the gateway refuses anything above 4 096.
 const MAX_PACKET_BYTES: usize = 4096;
 /// Requests queued for the event loop (publishes, subscribes) before `try_publish` refuses.
-const REQUEST_QUEUE: usize = 8;
+pub const REQUEST_QUEUE: usize = 8;
 /// Publishes awaiting the broker's PUBACK.
 const INFLIGHT: u16 = 8;
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// TCP connect, TLS handshake and CONNACK together; generous, since under load thousands of
 /// handshakes share a couple of cores.
-const CONNECT_TIMEOUT_S: u64 = 20;
+pub const CONNECT_TIMEOUT_S: u64 = 20;
 
 /// Where the gateway listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,18 +84,31 @@ pub struct Link {
 
 impl Link {
     pub fn new(device_id: &str, gateway: &GatewayAddr, tls: Arc<ClientConfig>) -> Link {
-        let mut opts = MqttOptions::new(device_id, gateway.host.clone(), gateway.port);
-        opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)))
-            .set_keep_alive(KEEP_ALIVE)
-            .set_clean_session(true)
-            .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
-            .set_inflight(INFLIGHT);
-        let (client, mut events) = AsyncClient::new(opts, REQUEST_QUEUE);
-        let mut net = events.network_options();
-        net.set_connection_timeout(CONNECT_TIMEOUT_S);
-        events.set_network_options(net);
+        let (client, mut events) = AsyncClient::new(mqtt_options(device_id, gateway, tls), REQUEST_QUEUE);
+        limit_connect_time(&mut events);
         Link { client, events }
     }
+}
+
+/// A device's MQTT options: mutual TLS with `tls`, client id = device id, a clean session
+/// (the core resends whatever is unconfirmed after every connect, so nothing is kept on the
+/// broker), and the small queues above. Shared by the async [`Link`] and the blocking
+/// [`crate::blocking_transport::MqttTransport`].
+pub fn mqtt_options(device_id: &str, gateway: &GatewayAddr, tls: Arc<ClientConfig>) -> MqttOptions {
+    let mut opts = MqttOptions::new(device_id, gateway.host.clone(), gateway.port);
+    opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)))
+        .set_keep_alive(KEEP_ALIVE)
+        .set_clean_session(true)
+        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
+        .set_inflight(INFLIGHT);
+    opts
+}
+
+/// Bounds TCP connect, TLS handshake and CONNACK of every connection attempt of `events`.
+pub fn limit_connect_time(events: &mut EventLoop) {
+    let mut net = events.network_options();
+    net.set_connection_timeout(CONNECT_TIMEOUT_S);
+    events.set_network_options(net);
 }
 
 #[cfg(test)]

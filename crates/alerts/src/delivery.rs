@@ -117,19 +117,6 @@ impl Deliverer {
         Ok(round)
     }
 
-    /// Puts a dead-lettered row back in the queue for a fresh series of attempts (an operator
-    /// fixed the receiver). Returns whether the row was dead.
-    pub async fn requeue_dead(db: &Client, outbox_id: i64) -> Result<bool, AlertsError> {
-        let n = db
-            .execute(
-                "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now(), dead_at = NULL
-                 WHERE id = $1 AND state = 'dead'",
-                &[&outbox_id],
-            )
-            .await?;
-        Ok(n == 1)
-    }
-
     /// When the next pending row falls due, if any.
     pub async fn next_due(&self, db: &Client) -> Result<Option<DateTime<Utc>>, AlertsError> {
         let row = db

@@ -26,9 +26,11 @@
 
 pub mod alert_store;
 pub mod cases;
+pub mod cli;
 pub mod config;
 pub mod deadlines;
 pub mod delivery;
+pub mod endpoints;
 pub mod error;
 pub mod http;
 pub mod inbox;

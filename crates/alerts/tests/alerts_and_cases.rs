@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dampwatch_alerts::cases::{append_event, SYSTEM_ACTOR};
-use dampwatch_alerts::{AlertsError, Deliverer, HazardProcessor};
+use dampwatch_alerts::{endpoints, AlertsError, Deliverer, HazardProcessor};
 use dampwatch_clock::case::TriageCategory;
 use dampwatch_clock::CaseEvent;
 use serde_json::{json, Value};
@@ -268,8 +268,12 @@ async fn a_webhook_is_dead_lettered_after_the_last_attempt_and_the_log_shows_eve
     // A dead letter is not retried, until an operator puts it back in the queue.
     assert_eq!(deliverer.deliver_due(&db.client).await.expect("round").claimed, 0);
     let id: i64 = db.client.query_one("SELECT id FROM webhook_outbox", &[]).await.expect("id").get(0);
-    assert!(Deliverer::requeue_dead(&db.client, id).await.expect("requeue"));
-    assert!(!Deliverer::requeue_dead(&db.client, id).await.expect("requeue"), "only a dead row is requeued");
+    assert_eq!(endpoints::requeue_dead(&db.client, Some(id), None).await.expect("requeue"), 1);
+    assert_eq!(
+        endpoints::requeue_dead(&db.client, Some(id), None).await.expect("requeue"),
+        0,
+        "only a dead row is requeued"
+    );
     assert_eq!(deliverer.deliver_due(&db.client).await.expect("round").claimed, 1);
     assert_eq!(receiver.requests().len(), 4);
 }

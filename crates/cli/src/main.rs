@@ -29,6 +29,8 @@ enum Command {
     Devices(dampwatch_collector::cli::DevicesCommand),
     /// API keys for landlords (only their SHA-256 hashes are stored).
     ApiKeys(ApiKeysArgs),
+    /// Landlords' webhook endpoints and dead-lettered webhooks.
+    Webhooks(WebhooksArgs),
     /// The device gateway (the same as `dampwatch-gateway`).
     Gateway(dampwatch_gateway::cli::GatewayArgs),
     /// Benchmarks that set up everything they need themselves.
@@ -50,6 +52,14 @@ struct ApiKeysArgs {
     target: dampwatch_collector::cli::Target,
     #[command(subcommand)]
     command: dampwatch_api::cli::ApiKeysCommand,
+}
+
+#[derive(clap::Args)]
+struct WebhooksArgs {
+    #[command(flatten)]
+    target: dampwatch_collector::cli::Target,
+    #[command(subcommand)]
+    command: dampwatch_alerts::cli::WebhooksCommand,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +112,13 @@ fn main() -> anyhow::Result<()> {
             multi_thread_runtime()?.block_on(async {
                 let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
                 dampwatch_api::cli::run(args.command, &db, &mut out).await
+            })?;
+        }
+        Command::Webhooks(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                dampwatch_alerts::cli::run(args.command, &db, &mut out).await
             })?;
         }
         Command::Gateway(_) => unreachable!("served above"),

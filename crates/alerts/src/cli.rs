@@ -1,0 +1,135 @@
+//! `dampwatch webhooks add|list|disable|dead|requeue`: landlords' webhook endpoints and the
+//! dead-letter queue, from the operator's shell. A new endpoint's signing secret is printed
+//! once, at creation.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use crate::endpoints::{add_endpoint, dead_letters, disable_endpoint, list_endpoints, requeue_dead};
+
+/// Commands under `dampwatch webhooks`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum WebhooksCommand {
+    /// Register a landlord's webhook endpoint and print its signing secret (once).
+    Add {
+        /// The landlord's id.
+        #[arg(long)]
+        landlord: String,
+        /// Where alerts are POSTed: https://..., or http:// on this machine.
+        #[arg(long)]
+        url: String,
+        /// What the endpoint is (e.g. "repairs system").
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Every endpoint with its pending, dead and delivered webhooks.
+    List {
+        /// Only this landlord's endpoints.
+        #[arg(long)]
+        landlord: Option<String>,
+    },
+    /// Stop sending to an endpoint (its queued webhooks stay visible as dead letters).
+    Disable {
+        /// The endpoint's id, as listed.
+        id: i64,
+    },
+    /// Webhooks that failed every attempt, with the last error.
+    Dead {
+        /// Only this landlord's.
+        #[arg(long)]
+        landlord: Option<String>,
+    },
+    /// Put dead webhooks back in the queue for a fresh series of attempts (after fixing the
+    /// receiver): one by id, or `--all` (of one landlord with `--landlord`).
+    Requeue {
+        /// The dead webhook's id, as listed by `dead`.
+        #[arg(conflicts_with = "all", required_unless_present = "all")]
+        id: Option<i64>,
+        /// Every dead webhook.
+        #[arg(long)]
+        all: bool,
+        /// With `--all`: only this landlord's.
+        #[arg(long, requires = "all")]
+        landlord: Option<String>,
+    },
+}
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// Runs a `dampwatch webhooks` command on `db`, writing to `out`.
+pub async fn run(
+    command: WebhooksCommand,
+    db: &impl GenericClient,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match command {
+        WebhooksCommand::Add { landlord, url, description } => {
+            let (id, secret) = add_endpoint(db, &landlord, &url, &description).await?;
+            writeln!(out, "{secret}")?;
+            writeln!(
+                out,
+                "# webhook endpoint {id} for landlord {landlord}: {url}. The line above is its signing \
+                 secret (HMAC-SHA256 of timestamp and body); give it to the receiver now: it is not \
+                 shown again."
+            )?;
+        }
+        WebhooksCommand::List { landlord } => {
+            let endpoints = list_endpoints(db, landlord.as_deref()).await?;
+            writeln!(
+                out,
+                "{:>6}  {:<20}  {:<8}  {:>8}  {:>6}  {:>9}  {:<20}  URL",
+                "ID", "LANDLORD", "ACTIVE", "PENDING", "DEAD", "DELIVERED", "CREATED"
+            )?;
+            for e in endpoints {
+                writeln!(
+                    out,
+                    "{:>6}  {:<20}  {:<8}  {:>8}  {:>6}  {:>9}  {:<20}  {}{}",
+                    e.id,
+                    e.landlord_id,
+                    if e.active { "yes" } else { "no" },
+                    e.pending,
+                    e.dead,
+                    e.delivered,
+                    time(Some(e.created_at)),
+                    e.url,
+                    if e.description.is_empty() { String::new() } else { format!("  ({})", e.description) }
+                )?;
+            }
+        }
+        WebhooksCommand::Disable { id } => {
+            disable_endpoint(db, id).await?;
+            writeln!(out, "disabled webhook endpoint {id}")?;
+        }
+        WebhooksCommand::Dead { landlord } => {
+            let dead = dead_letters(db, landlord.as_deref()).await?;
+            writeln!(
+                out,
+                "{:>8}  {:<20}  {:>8}  {:<16}  {:>8}  {:<20}  LAST ERROR",
+                "ID", "LANDLORD", "ENDPOINT", "EVENT", "ATTEMPTS", "DEAD SINCE"
+            )?;
+            for d in &dead {
+                writeln!(
+                    out,
+                    "{:>8}  {:<20}  {:>8}  {:<16}  {:>8}  {:<20}  {}",
+                    d.id,
+                    d.landlord_id,
+                    d.endpoint_id,
+                    d.event_type,
+                    d.attempts,
+                    time(d.dead_at),
+                    d.last_error.as_deref().unwrap_or("-")
+                )?;
+            }
+            writeln!(out, "{} dead webhook(s)", dead.len())?;
+        }
+        WebhooksCommand::Requeue { id, all: _, landlord } => {
+            let n = requeue_dead(db, id, landlord.as_deref()).await?;
+            writeln!(out, "requeued {n} dead webhook(s)")?;
+        }
+    }
+    Ok(())
+}

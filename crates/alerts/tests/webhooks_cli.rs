@@ -1,0 +1,99 @@
+//! `dampwatch webhooks`: an operator registers a landlord's endpoint (the secret is shown once),
+//! sees its queue, and puts dead-lettered webhooks back after fixing the receiver.
+
+mod support;
+
+use dampwatch_alerts::cli::{run, WebhooksCommand};
+use support::Db;
+
+async fn cli(db: &Db, command: WebhooksCommand) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    run(command, &db.client, &mut out).await?;
+    Ok(String::from_utf8(out).expect("utf8"))
+}
+
+/// A webhook that failed every attempt, as the sender leaves it.
+async fn dead_letter(db: &Db, landlord: &str, endpoint: i64) -> i64 {
+    db.client
+        .query_one(
+            "INSERT INTO webhook_outbox (landlord_id, endpoint_id, event_type, payload, state, attempts, dead_at,
+                                         last_error)
+             VALUES ($1, $2, 'alert.raised', '{}', 'dead', 8, now(), 'HTTP 500')
+             RETURNING id",
+            &[&landlord, &endpoint],
+        )
+        .await
+        .expect("outbox")
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_registers_endpoints_and_requeues_dead_letters() {
+    let db = Db::new().await;
+    db.landlord("north", "open_on_detection").await;
+    db.landlord("south", "open_on_detection").await;
+
+    let add = |landlord: &str, url: &str| WebhooksCommand::Add {
+        landlord: landlord.into(),
+        url: url.into(),
+        description: "repairs system".into(),
+    };
+    let out = cli(&db, add("north", "https://hooks.north.example/dampwatch")).await.expect("add");
+    let secret = out.lines().next().expect("secret line");
+    assert_eq!(secret.len(), 64, "{out}");
+    assert!(secret.chars().all(|c| c.is_ascii_hexdigit()), "{out}");
+    assert!(out.contains("not shown again"), "{out}");
+    let stored: String =
+        db.client.query_one("SELECT secret FROM webhook_endpoints", &[]).await.expect("row").get(0);
+    assert_eq!(stored, secret, "the receiver's secret is the one the sender signs with");
+    let south = cli(&db, add("south", "http://127.0.0.1:9/hook")).await.expect("add");
+    assert_ne!(south.lines().next(), Some(secret), "every endpoint its own secret");
+
+    // Clear refusals.
+    let err = cli(&db, add("nobody", "https://x.example/")).await.expect_err("unknown landlord");
+    assert!(err.to_string().contains("no landlord \"nobody\""), "{err}");
+    let err = cli(&db, add("north", "http://hooks.north.example/")).await.expect_err("plain http");
+    assert!(err.to_string().contains("must start with https://"), "{err}");
+
+    let ids: Vec<i64> = db
+        .client
+        .query("SELECT id FROM webhook_endpoints ORDER BY id", &[])
+        .await
+        .expect("ids")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let north_dead = dead_letter(&db, "north", ids[0]).await;
+    dead_letter(&db, "south", ids[1]).await;
+    dead_letter(&db, "south", ids[1]).await;
+
+    let list = cli(&db, WebhooksCommand::List { landlord: Some("south".into()) }).await.expect("list");
+    assert_eq!(list.lines().count(), 2, "header and south's endpoint: {list}");
+    assert!(list.contains("http://127.0.0.1:9/hook") && !list.contains("north"), "{list}");
+    let dead = cli(&db, WebhooksCommand::Dead { landlord: None }).await.expect("dead");
+    assert!(dead.contains("HTTP 500") && dead.ends_with("3 dead webhook(s)\n"), "{dead}");
+
+    // One by id, then all of one landlord's.
+    let one = WebhooksCommand::Requeue { id: Some(north_dead), all: false, landlord: None };
+    assert_eq!(cli(&db, one).await.expect("requeue"), "requeued 1 dead webhook(s)\n");
+    let south_all = WebhooksCommand::Requeue { id: None, all: true, landlord: Some("south".into()) };
+    assert_eq!(cli(&db, south_all).await.expect("requeue"), "requeued 2 dead webhook(s)\n");
+    let pending: i64 = db
+        .client
+        .query_one("SELECT count(*) FROM webhook_outbox WHERE state = 'pending' AND attempts = 0", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(pending, 3, "back in the queue for a fresh series of attempts");
+
+    cli(&db, WebhooksCommand::Disable { id: ids[0] }).await.expect("disable");
+    let active: bool = db
+        .client
+        .query_one("SELECT active FROM webhook_endpoints WHERE id = $1", &[&ids[0]])
+        .await
+        .expect("row")
+        .get(0);
+    assert!(!active);
+    let err = cli(&db, WebhooksCommand::Disable { id: 999 }).await.expect_err("unknown");
+    assert!(err.to_string().contains("no webhook endpoint 999"), "{err}");
+}

@@ -124,6 +124,9 @@ impl Collector {
             drain: drain.clone(),
             stop: stop.clone(),
         }));
+        // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
+        // hazard inbox the pipeline writes in each commit).
+        let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
         let metrics_addr = match cfg.http.address.as_str() {
             "" => None,
             a => {
@@ -134,12 +137,10 @@ impl Collector {
                 } else {
                     None
                 };
-                Some(serve_http(a.parse()?, metrics.clone(), api, stop.clone()).await?)
+                let webhooks = hazards.webhook_stats();
+                Some(serve_http(a.parse()?, metrics.clone(), webhooks, api, stop.clone()).await?)
             }
         };
-        // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
-        // hazard inbox the pipeline writes in each commit).
-        let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
         let background = vec![tokio::spawn(crate::retention::run(
             db_url.clone(),
             cfg.retention.clone(),
@@ -207,11 +208,12 @@ impl Collector {
 async fn serve_http(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
+    webhooks: Arc<dampwatch_alerts::WebhookStats>,
     api: Option<axum::Router>,
     stop: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     let mut app = axum::Router::new()
-        .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/metrics", get(move || async move { metrics.render() + &webhooks.render() }))
         .route("/health", get(|| async { "ok\n" }));
     if let Some(api) = api {
         app = app.merge(api);

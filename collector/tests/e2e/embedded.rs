@@ -82,6 +82,16 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     assert_exactly_once_in(&db, &outcomes).await?;
     assert!(outcomes.iter().all(|o| o.recorded == 40), "{outcomes:?}");
     assert!(collector.metric("dampwatch_collector_readings_stored_total").await >= 120.0);
+    // The webhook sender reports on the same endpoint; with no endpoints, nothing is queued.
+    let addr = collector.metrics_addr;
+    let queue_read = eventually(Duration::from_secs(30), || async move {
+        scrape(addr).await.is_ok_and(|t| {
+            t.lines().any(|l| l == "dampwatch_webhooks_pending 0")
+                && t.lines().any(|l| l == "dampwatch_webhooks_dead 0")
+        })
+    })
+    .await;
+    assert!(queue_read, "{}", scrape(addr).await?);
 
     // `dampwatch devices --data-dir` finds the registry through the published URL.
     let target =

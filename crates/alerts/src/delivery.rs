@@ -33,6 +33,14 @@ struct Claimed {
     active: bool,
 }
 
+/// The delivery queue as read by [`Deliverer::queue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    pub next_due: Option<DateTime<Utc>>,
+    pub pending: i64,
+    pub dead: i64,
+}
+
 /// What a round of sending did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryRound {
@@ -119,10 +127,20 @@ impl Deliverer {
 
     /// When the next pending row falls due, if any.
     pub async fn next_due(&self, db: &Client) -> Result<Option<DateTime<Utc>>, AlertsError> {
+        Ok(self.queue(db).await?.next_due)
+    }
+
+    /// The queue: when the next pending row falls due, how many are pending and dead.
+    pub async fn queue(&self, db: &Client) -> Result<Queue, AlertsError> {
         let row = db
-            .query_one("SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'", &[])
+            .query_one(
+                "SELECT min(next_attempt_at) FILTER (WHERE state = 'pending'),
+                        count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead')
+                 FROM webhook_outbox WHERE state IN ('pending', 'dead')",
+                &[],
+            )
             .await?;
-        Ok(row.get(0))
+        Ok(Queue { next_due: row.get(0), pending: row.get(1), dead: row.get(2) })
     }
 
     async fn attempt(&self, c: &Claimed) -> Outcome {

@@ -40,6 +40,7 @@ pub mod processor;
 pub mod room;
 pub mod room_state;
 pub mod signature;
+pub mod stats;
 pub mod wake;
 pub mod worker;
 
@@ -49,6 +50,7 @@ pub use delivery::{Deliverer, DeliveryRound};
 pub use error::AlertsError;
 pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
+pub use stats::WebhookStats;
 pub use worker::{start, Worker};
 
 /// This crate's schema migrations (versions 100 to 199), for the collector's `migrate_all`.

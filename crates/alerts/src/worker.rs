@@ -2,6 +2,7 @@
 //! (silent rooms), the webhook sender and the notification listener, each with its own
 //! database connection, all stopped by one cancellation token.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AlertsConfig;
 use crate::delivery::Deliverer;
 use crate::processor::HazardProcessor;
+use crate::stats::WebhookStats;
 use crate::wake::{self, Wakers};
 
 /// Rooms re-judged per transaction by the offline loop.
@@ -26,9 +28,15 @@ pub struct Worker {
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     wakers: Wakers,
+    webhooks: Arc<WebhookStats>,
 }
 
 impl Worker {
+    /// The webhook sender's counters and queue, for the metrics endpoint.
+    pub fn webhook_stats(&self) -> Arc<WebhookStats> {
+        self.webhooks.clone()
+    }
+
     /// Asks every loop to stop after its current unit of work.
     pub fn stop(&self) {
         self.stop.cancel();
@@ -56,11 +64,13 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
     config.validate()?;
     if !config.enabled {
         tracing::info!("alerts worker disabled by configuration");
-        return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default() });
+        let webhooks = Arc::new(WebhookStats::new());
+        return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default(), webhooks });
     }
     let processor = Arc::new(HazardProcessor::new(&config, None)?);
     let deliverer = Deliverer::new(&config.webhooks)?;
     let wakers = Wakers::default();
+    let webhooks = Arc::new(WebhookStats::new());
     let retry = (config.worker.retry_initial, config.worker.retry_max);
     let url = db_url.to_owned();
     let mut hazard_loops = Vec::new();
@@ -71,7 +81,14 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
     let mut tasks = vec![
         tokio::spawn(wake::listen(url.clone(), wakers.clone(), retry, stop.clone())),
         tokio::spawn(offline_loop(url.clone(), processor.clone(), config.clone(), stop.clone())),
-        tokio::spawn(delivery_loop(url.clone(), deliverer, config.clone(), wakers.clone(), stop.clone())),
+        tokio::spawn(delivery_loop(
+            url.clone(),
+            deliverer,
+            config.clone(),
+            wakers.clone(),
+            webhooks.clone(),
+            stop.clone(),
+        )),
     ];
     for client in hazard_loops {
         let (processor, config, wakers, stop) =
@@ -79,7 +96,7 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
         tasks.push(tokio::spawn(hazard_loop(url.clone(), client, processor, config, wakers, stop)));
     }
     tracing::info!("alerts worker started");
-    Ok(Worker { stop, tasks, wakers })
+    Ok(Worker { stop, tasks, wakers, webhooks })
 }
 
 async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
@@ -199,6 +216,7 @@ async fn delivery_loop(
     deliverer: Deliverer,
     config: AlertsConfig,
     wakers: Wakers,
+    stats: Arc<WebhookStats>,
     stop: CancellationToken,
 ) {
     let retry = (config.worker.retry_initial, config.worker.retry_max);
@@ -211,13 +229,20 @@ async fn delivery_loop(
             Ok(round)
                 if round.claimed >= usize::try_from(config.webhooks.batch_size).unwrap_or(usize::MAX) =>
             {
+                stats.add(&round);
                 wait = retry.0;
                 client = Some(c);
                 continue;
             }
             Ok(round) => {
+                stats.add(&round);
                 wait = retry.0;
-                let next = deliverer.next_due(&c).await.ok().flatten();
+                let queue = deliverer.queue(&c).await.ok();
+                if let Some(q) = queue {
+                    stats.pending.store(q.pending, Relaxed);
+                    stats.dead.store(q.dead, Relaxed);
+                }
+                let next = queue.and_then(|q| q.next_due);
                 let until_next = next.map_or(poll, |t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
                 let floor = if round.claimed == 0 { MIN_IDLE } else { Duration::ZERO };
                 until_next.min(poll).max(floor)

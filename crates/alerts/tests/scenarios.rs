@@ -52,6 +52,14 @@ async fn a_damp_bedroom_over_ten_days_raises_a_damp_alert_with_its_case_deadline
     })
     .await
     .expect("an alert.raised webhook for damp and mould arrives");
+    // The sender counts what it delivered, for the metrics endpoint.
+    let stats = worker.webhook_stats();
+    let counted = eventually(Duration::from_secs(10), || async {
+        (stats.delivered.load(std::sync::atomic::Ordering::Relaxed) >= 1).then_some(())
+    })
+    .await;
+    assert!(counted.is_some(), "{}", stats.render());
+    assert!(stats.render().contains("# TYPE dampwatch_webhooks_delivered_total counter"));
     stop.cancel();
     worker.join().await.expect("join");
 

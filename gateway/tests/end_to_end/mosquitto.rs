@@ -27,6 +27,13 @@ fn device_mosquitto(fx: &Fixture, program: &str, device: &str) -> Command {
     mosquitto(fx, program, Some((&cert, &key)))
 }
 
+/// `mosquitto_pub` as `device` in protocol `version`: one QoS 1 message on `topic`.
+fn qos1_publish(fx: &Fixture, version: &str, device: &str, topic: &str, message: &str) -> Command {
+    let mut publish = device_mosquitto(fx, "mosquitto_pub", device);
+    publish.args(["-V", version, "-i", device, "-q", "1", "-t", topic, "-m", message]);
+    publish
+}
+
 async fn run(mut c: Command) -> Output {
     let out = tokio::time::timeout(Duration::from_secs(20), c.output())
         .await
@@ -48,19 +55,7 @@ async fn mosquitto_devices_publish_and_receive_acks_in_both_protocol_versions() 
     collector.subscribed().await;
     for (version, device) in [("mqttv311", "mq-4"), ("mqttv5", "mq-5")] {
         fx.issue(LANDLORD, device);
-        let mut publish = device_mosquitto(&fx, "mosquitto_pub", device);
-        publish.args([
-            "-V",
-            version,
-            "-i",
-            device,
-            "-q",
-            "1",
-            "-t",
-            &topic(LANDLORD, device, "up"),
-            "-m",
-            version,
-        ]);
+        let publish = qos1_publish(&fx, version, device, &topic(LANDLORD, device, "up"), version);
         let out = run(publish).await;
         assert!(out.status.success(), "mosquitto_pub {version}: {}", text(&out));
         let m = collector.message().await;
@@ -248,19 +243,7 @@ async fn mosquitto_pub_to_another_landlords_topic_is_refused() {
         [("mqttv311", "mq-rival-4"), ("mqttv5", "mq-rival-5")].into_iter().enumerate()
     {
         fx.issue(LANDLORD, device);
-        let mut publish = device_mosquitto(&fx, "mosquitto_pub", device);
-        publish.args([
-            "-V",
-            version,
-            "-i",
-            device,
-            "-q",
-            "1",
-            "-t",
-            &topic("rival", device, "up"),
-            "-m",
-            "forged",
-        ]);
+        let publish = qos1_publish(&fx, version, device, &topic("rival", device, "up"), "forged");
         let out = run(publish).await;
         assert!(!out.status.success(), "mosquitto_pub {version} was not disconnected: {}", text(&out));
         fx.expect_refusal(Refusal::OtherLandlordTopic, n as u64 + 1).await;

@@ -54,5 +54,7 @@ pub use stats::WebhookStats;
 pub use worker::{start, Worker};
 
 /// This crate's schema migrations (versions 100 to 199), for the collector's `migrate_all`.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql")),
+    (101, "case_event_chain", include_str!("../migrations/0101_case_event_chain.sql")),
+];

@@ -46,6 +46,15 @@ struct CaseBody {
     case_policy: String,
     /// The full case view (steps, statuses, scope, versions).
     view: Value,
+    /// The newest event's sequence number and chained hash: a receiver that keeps these can
+    /// show later that the case log was not rewritten.
+    log_head: Option<LogHead>,
+}
+
+#[derive(Debug, Serialize)]
+struct LogHead {
+    seq: i32,
+    hash: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -131,6 +140,13 @@ pub async fn build(
             awareness_policy: r.get(6),
             case_policy: r.get(7),
             view: r.get(8),
+            log_head: tx
+                .query_opt(
+                    "SELECT seq, hash FROM case_events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
+                    &[&id],
+                )
+                .await?
+                .map(|h| LogHead { seq: h.get(0), hash: hex::encode(h.get::<_, Vec<u8>>(1)) }),
         };
         landlord.get_or_insert(r.get(9));
         case = serde_json::to_value(body).map_err(AlertsError::json("case body"))?;

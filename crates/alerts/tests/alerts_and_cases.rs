@@ -111,6 +111,87 @@ async fn time_corrected_and_out_of_range_readings_stay_out_of_the_rules() {
     assert_eq!(db.count("SELECT count(*) FROM alerts", &[]).await, 0, "flagged 5 °C readings raise nothing");
 }
 
+/// The stored hashes of a case's events, in order, as (prev_hash, hash).
+async fn chain(db: &Db, case_id: i64) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+    db.client
+        .query("SELECT prev_hash, hash FROM case_events WHERE case_id = $1 ORDER BY seq", &[&case_id])
+        .await
+        .expect("events")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_log_is_hash_chained_and_a_rewrite_shows() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    db.device("dev", "l", None).await;
+    // Nothing listens there; only the queued body matters here.
+    db.endpoint("l", "http://127.0.0.1:9/hook", "secret-secret-secret").await;
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    let end = Utc::now();
+    db.store("dev", &series(end - hours(8), end, Duration::from_secs(600), at_temperature(14.0))).await;
+    db.drain(&processor, end).await;
+    let case_id: i64 = db.client.query_one("SELECT id FROM cases", &[]).await.expect("case").get(0);
+    let tx = db.client.transaction().await.expect("begin");
+    let triaged = end + chrono::Duration::minutes(30);
+    let event = CaseEvent::TriageDecided { category: TriageCategory::Significant, hazard: None };
+    append_event(
+        &tx,
+        processor.clock(),
+        case_id,
+        Some(1),
+        "user:officer-7",
+        triaged,
+        &event,
+        &json!({}),
+        triaged,
+    )
+    .await
+    .expect("triage");
+    tx.commit().await.expect("commit");
+
+    let links = chain(&db, case_id).await;
+    assert_eq!(links.len(), 2);
+    assert_eq!(links[0].0, None, "the first event chains to nothing");
+    assert_eq!(links[1].0.as_ref(), Some(&links[0].1), "each event chains to the one before");
+    assert!(links.iter().all(|(_, h)| h.len() == 32), "SHA-256");
+    let broken = "SELECT count(*) FROM case_events_broken_links";
+    assert_eq!(db.count(broken, &[]).await, 0, "an intact log");
+    // The landlord is sent the head of the chain with the case.
+    let head: Value = db
+        .client
+        .query_one(
+            "SELECT payload->'case'->'log_head' FROM webhook_outbox WHERE event_type = 'case.updated'
+             ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("case.updated")
+        .get(0);
+    assert_eq!(head, json!({"seq": 2, "hash": hex::encode(&links[1].1)}));
+
+    // A rewrite past the append-only guard (only a database owner can) breaks the chain.
+    db.client
+        .batch_execute(
+            "ALTER TABLE case_events DISABLE TRIGGER case_events_append_only;
+             UPDATE case_events SET occurred_at = occurred_at - interval '1 day' WHERE seq = 2;
+             ALTER TABLE case_events ENABLE TRIGGER case_events_append_only;",
+        )
+        .await
+        .expect("tamper");
+    let seqs: Vec<i32> = db
+        .client
+        .query("SELECT seq FROM case_events_broken_links WHERE case_id = $1", &[&case_id])
+        .await
+        .expect("view")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(seqs, [2], "the rewritten event no longer matches its hash");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_events_are_append_only_and_checked_against_the_case() {
     let mut db = Db::new().await;

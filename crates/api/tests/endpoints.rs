@@ -184,6 +184,8 @@ async fn events_walk_a_case_to_closure_and_invalid_ones_get_409_with_what_is_all
     assert_eq!(last["event"], json!({"type": "triage_decided", "category": "significant"}));
     assert!(last["actor"].as_str().unwrap().starts_with("user:Ann Officer via api-key:"), "{last}");
     assert_eq!(last["evidence"]["note"], "photos show mould behind the wardrobe");
+    // Recorded through the tenant role, the event is still chained by the database.
+    assert!(last["hash"].as_str().is_some_and(|h| h.len() == 64), "{last}");
 
     // Triage twice: already recorded.
     let again =

@@ -206,7 +206,9 @@ async fn check_row_level_security(db: &mut Client) {
         db,
         Some("north-homes"),
         "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor)
-         SELECT id, 'south-homes', 99, 'closed', true, '{\"type\":\"closed\"}', now(), 'x' FROM cases LIMIT 1",
+         SELECT c.id, 'south-homes', (SELECT max(seq) + 1 FROM case_events e WHERE e.case_id = c.id), 'closed',
+                true, '{\"type\":\"closed\"}', now(), 'x'
+         FROM cases c LIMIT 1",
     )
     .await;
     let err = forged.expect_err("a row of another landlord is refused");

@@ -49,6 +49,8 @@ pub struct EventView {
     pub recorded_at: DateTime<Utc>,
     pub actor: String,
     pub evidence: Value,
+    /// SHA-256 (hex) of this event chained to the previous one: the log's tamper evidence.
+    pub hash: String,
 }
 
 /// A case with everything recorded on it and every step as of now.
@@ -161,7 +163,7 @@ pub(crate) async fn detail(
     let (view, deadlines) = evaluate(&case, clock, now)?;
     let rows = tx
         .query(
-            "SELECT seq, kind, affects_clock, event, occurred_at, recorded_at, actor, evidence
+            "SELECT seq, kind, affects_clock, event, occurred_at, recorded_at, actor, evidence, hash
              FROM case_events WHERE case_id = $1 ORDER BY seq",
             &[&id],
         )
@@ -177,6 +179,7 @@ pub(crate) async fn detail(
             recorded_at: r.get(5),
             actor: r.get(6),
             evidence: r.get(7),
+            hash: hex::encode(r.get::<_, Vec<u8>>(8)),
         })
         .collect();
     let allowed_events = case.allowed_events().into_iter().map(|k| k.as_str()).collect();

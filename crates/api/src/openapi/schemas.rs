@@ -109,7 +109,7 @@ pub(super) fn schemas() -> Value {
     });
     let event_record = json!({
         "type": "object",
-        "required": ["seq", "kind", "affects_clock", "event", "occurred_at", "recorded_at", "actor", "evidence"],
+        "required": ["seq", "kind", "affects_clock", "event", "occurred_at", "recorded_at", "actor", "evidence", "hash"],
         "properties": {
             "seq": {"type": "integer"},
             "kind": {"type": "string"},
@@ -119,6 +119,7 @@ pub(super) fn schemas() -> Value {
             "recorded_at": date_time(),
             "actor": {"type": "string", "description": "Who: `user:<actor> via api-key:<id>` for events recorded through this API, `system:hazard-engine` for detection."},
             "evidence": {"type": "object"},
+            "hash": {"type": "string", "description": "SHA-256 (hex) of this event chained to the previous event's hash, computed by the database: keep it to show later that the log was not rewritten."},
         }
     });
     let case_detail = json!({

@@ -17,6 +17,7 @@
 //! After each phase the database is checked: every recorded reading stored (lost = recorded -
 //! stored) and none twice. Medians over the runs are reported.
 
+pub mod alerts;
 pub mod fleet;
 mod floors;
 mod host;

@@ -68,6 +68,8 @@ enum BenchCommand {
     Gateway(dampwatch_gateway::bench::GatewayBenchArgs),
     /// The ingest path: devices to committed rows, collector-only rate, latency, floors.
     Ingest(dampwatch_collector::bench::IngestBenchArgs),
+    /// From the commit of a reading that crosses a hazard threshold to the landlord's webhook.
+    Alerts(dampwatch_collector::bench::alerts::AlertsBenchArgs),
 }
 
 fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -125,6 +127,10 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Gateway(args)) => {
             init_logging("warn,rumqttd=off");
             multi_thread_runtime()?.block_on(dampwatch_gateway::bench::run(args, &mut out))?;
+        }
+        Command::Bench(BenchCommand::Alerts(args)) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch_collector::bench::alerts::run(args, &mut out))?;
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             init_logging("warn,rumqttd=off");

@@ -1,0 +1,16 @@
+//! `dampwatch bench alerts --quick` sets up everything it needs and reports every room's
+//! alert reaching the webhook receiver (the figures themselves are for `dampwatch bench`).
+
+use std::process::Command;
+
+#[test]
+fn bench_alerts_runs_on_its_own_and_ends_with_its_summary_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dampwatch"))
+        .args(["bench", "alerts", "--quick"])
+        .output()
+        .expect("dampwatch runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("alerts: p50_ms=") && last.ends_with(" rooms=20 runs=1"), "{last}");
+}

@@ -84,29 +84,44 @@ where
                 r = read_packet(&mut client_r, inbound, max) => r,
                 _ = shared.shutdown.cancelled() => return End::Closed,
             };
-            let h = match h {
-                Ok(Some(h)) => h,
+            match h {
+                Ok(Some(_)) => {}
                 Ok(None) => return End::Closed,
                 Err(r) => return End::Refused(r),
-            };
-            let body = &inbound[h.header_len..h.packet_len()];
-            match check_packet(id, level, &h, body) {
-                Ok(Some(packet_id)) => {
-                    if let Ok(mut u) = unacked.lock() {
-                        u.insert(packet_id);
+            }
+            // Authorise every whole packet already here, then forward them in one write (a
+            // service acknowledging a stream of messages sends many small PUBACKs).
+            let mut checked = 0;
+            let refused = loop {
+                let h = match complete_packet(&inbound[checked..], max) {
+                    Ok(Some(h)) => h,
+                    Ok(None) => break None,
+                    Err(r) => break Some(r),
+                };
+                let body = &inbound[checked + h.header_len..checked + h.packet_len()];
+                match check_packet(id, level, &h, body) {
+                    Ok(Some(packet_id)) => {
+                        if let Ok(mut u) = unacked.lock() {
+                            u.insert(packet_id);
+                        }
                     }
+                    Ok(None) => {}
+                    Err(r) => break Some(r),
                 }
-                Ok(None) => {}
-                Err(r) => return End::Refused(r),
-            }
-            if h.kind == PacketType::Publish {
-                shared.metrics.messages_in.fetch_add(1, Relaxed);
-            }
-            shared.metrics.bytes_in.fetch_add(h.packet_len() as u64, Relaxed);
-            if up_w.write_all(&inbound[..h.packet_len()]).await.is_err() {
+                if h.kind == PacketType::Publish {
+                    shared.metrics.messages_in.fetch_add(1, Relaxed);
+                }
+                checked += h.packet_len();
+            };
+            // What was authorised before a refused packet still goes to the broker.
+            shared.metrics.bytes_in.fetch_add(checked as u64, Relaxed);
+            if up_w.write_all(&inbound[..checked]).await.is_err() {
                 return End::Refused(Refusal::UpstreamUnavailable);
             }
-            let _ = inbound.split_to(h.packet_len());
+            if let Some(r) = refused {
+                return End::Refused(r);
+            }
+            let _ = inbound.split_to(checked);
             release_if_idle(inbound);
         }
     };

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::median;
+use super::{median, percentile};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AlertsBenchArgs {
@@ -90,13 +90,8 @@ async fn commit(
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// One run's commit-to-webhook latencies, sorted.
-async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<Duration>> {
+/// One run's commit-to-webhook latencies in milliseconds, sorted.
+async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<f64>> {
     let pg = tokio::task::spawn_blocking(dampwatch_pg::PrivatePostgres::temporary).await??;
     let url = pg.url();
     let mut db = crate::db::connect(&url).await?;
@@ -173,21 +168,19 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<Duration
     drop(pg);
 
     let arrivals = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
-    let mut latencies: Vec<Duration> = committed
+    let mut latencies: Vec<f64> = committed
         .iter()
-        .filter_map(|(room, c)| arrivals.get(room).map(|a| a.saturating_duration_since(*c)))
+        .filter_map(|(room, c)| {
+            arrivals.get(room).map(|a| a.saturating_duration_since(*c).as_secs_f64() * 1000.0)
+        })
         .collect();
-    latencies.sort();
+    latencies.sort_by(f64::total_cmp);
     anyhow::ensure!(
         latencies.len() == rooms,
         "{} of {rooms} webhooks arrived within a minute",
         latencies.len()
     );
     Ok(latencies)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -199,7 +192,7 @@ pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     for run in 1..=runs {
         eprintln!("bench alerts: run {run}/{runs}: {rooms} rooms, one crossing every {spacing:?}");
         let l = one_run(rooms, spacing).await?;
-        let figures = (ms(percentile(&l, 50.0)), ms(percentile(&l, 99.0)), ms(l[l.len() - 1]));
+        let figures = (percentile(&l, 0.50), percentile(&l, 0.99), l[l.len() - 1]);
         eprintln!(
             "bench alerts:   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             figures.0, figures.1, figures.2

@@ -30,7 +30,8 @@ pub enum WebhooksCommand {
         #[arg(long)]
         landlord: Option<String>,
     },
-    /// Stop sending to an endpoint (its queued webhooks stay visible as dead letters).
+    /// Stop sending to an endpoint (its queued webhooks fail their remaining attempts and stay
+    /// visible as dead letters).
     Disable {
         /// The endpoint's id, as listed.
         id: i64,

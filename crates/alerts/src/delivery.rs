@@ -125,11 +125,6 @@ impl Deliverer {
         Ok(round)
     }
 
-    /// When the next pending row falls due, if any.
-    pub async fn next_due(&self, db: &Client) -> Result<Option<DateTime<Utc>>, AlertsError> {
-        Ok(self.queue(db).await?.next_due)
-    }
-
     /// The queue: when the next pending row falls due, how many are pending and dead.
     pub async fn queue(&self, db: &Client) -> Result<Queue, AlertsError> {
         let row = db

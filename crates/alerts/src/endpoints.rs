@@ -54,7 +54,6 @@ pub struct DeadLetter {
     pub endpoint_id: i64,
     pub event_type: String,
     pub attempts: i32,
-    pub created_at: DateTime<Utc>,
     pub dead_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -94,8 +93,8 @@ pub async fn add_endpoint(
     Ok((row.get(0), secret))
 }
 
-/// Stops sending to an endpoint; its queued webhooks stay, visible, and go dead on their
-/// next attempt.
+/// Stops sending to an endpoint; its queued webhooks stay, fail their remaining attempts
+/// ("the endpoint is deactivated") and end as dead letters, visible to the operator.
 pub async fn disable_endpoint(db: &impl GenericClient, id: i64) -> Result<(), EndpointError> {
     let n = db.execute("UPDATE webhook_endpoints SET active = false WHERE id = $1", &[&id]).await?;
     if n == 0 {
@@ -144,7 +143,7 @@ pub async fn dead_letters(
 ) -> Result<Vec<DeadLetter>, EndpointError> {
     let rows = db
         .query(
-            "SELECT id, landlord_id, endpoint_id, event_type, attempts, created_at, dead_at, last_error
+            "SELECT id, landlord_id, endpoint_id, event_type, attempts, dead_at, last_error
              FROM webhook_outbox WHERE state = 'dead' AND ($1::text IS NULL OR landlord_id = $1)
              ORDER BY dead_at, id",
             &[&landlord],
@@ -158,9 +157,8 @@ pub async fn dead_letters(
             endpoint_id: r.get(2),
             event_type: r.get(3),
             attempts: r.get(4),
-            created_at: r.get(5),
-            dead_at: r.get(6),
-            last_error: r.get(7),
+            dead_at: r.get(5),
+            last_error: r.get(6),
         })
         .collect())
 }

@@ -84,18 +84,16 @@ impl HazardProcessor {
     pub fn new(config: &AlertsConfig, govuk_bank_holidays: Option<&str>) -> Result<Self, ConfigError> {
         let engine_config = with_offline_after(config.engine.clone(), config.worker.offline_after);
         let ruleset_version = engine_config.ruleset_version.clone();
-        let mut shortest: Option<chrono::Duration> = None;
-        let mut hazards = Vec::new();
-        for rule in &engine_config.rules {
-            if let Condition::NoData { after } = rule.condition {
-                let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-                shortest = Some(shortest.map_or(after, |s| s.min(after)));
-                hazards.push(rule.hazard.slug().to_owned());
-            }
-        }
+        let hazards: Vec<String> = engine_config
+            .rules
+            .iter()
+            .filter(|r| matches!(r.condition, Condition::NoData { .. }))
+            .map(|r| r.hazard.slug().to_owned())
+            .collect();
         let engine = HazardEngine::new(engine_config)?;
         let clock = Clock::from_config(&config.clock, govuk_bank_holidays)?;
-        Ok(HazardProcessor { engine, clock, ruleset_version, no_data: shortest.map(|s| (s, hazards)) })
+        let no_data = engine.shortest_silence().map(|s| (s, hazards));
+        Ok(HazardProcessor { engine, clock, ruleset_version, no_data })
     }
 
     pub fn clock(&self) -> &Clock {

@@ -33,6 +33,11 @@ impl HazardEngine {
         &self.settings.config
     }
 
+    /// The shortest "no data" period of the rules, if any rule watches for silence.
+    pub fn shortest_silence(&self) -> Option<chrono::TimeDelta> {
+        self.settings.shortest_silence
+    }
+
     /// Takes one committed reading into `room` and reports the alert transitions, with the
     /// no-data rules judged at `now`.
     ///

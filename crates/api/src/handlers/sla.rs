@@ -4,9 +4,9 @@
 //!
 //! Counting rule: the headline counts take the statutory steps of triaged cases and the
 //! triage review of untriaged ones, and of sensor alerts waiting for triage without a case
-//! (the landlord's policy `open_on_triage`). Before triage, both tracks' running clocks are listed as
-//! `provisional` (what is due if the issue is triaged so) and counted apart, since only one
-//! of the two tracks will apply.
+//! (the landlord's policy `open_on_triage`). Before triage, both tracks' running clocks are
+//! listed as `provisional` (what is due if the issue is triaged so) and counted apart, since
+//! only one of the two tracks will apply.
 
 use std::collections::HashMap;
 

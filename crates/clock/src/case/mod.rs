@@ -352,8 +352,10 @@ impl Case {
         let triage = self.triaged_at.map(|t| ("triage", t));
         let investigation = self.investigation.map(|i| ("the investigation's conclusion", i.at));
         match kind {
-            K::TriageDecided | K::AccessAttempt | K::AlternativeAccommodationOffered => {}
-            K::AlternativeAccommodationProvided => {}
+            K::TriageDecided
+            | K::AccessAttempt
+            | K::AlternativeAccommodationOffered
+            | K::AlternativeAccommodationProvided => {}
             K::InvestigationConcluded => limits.extend(triage),
             // Making an emergency safe may happen on the investigating visit itself.
             K::SafetyWorkDone if self.track == Some(Track::Emergency) => limits.extend(triage),

@@ -1,0 +1,299 @@
+//! Occupant-aware rules: a home's recorded vulnerabilities (an occupant over 65, a child
+//! under 5, a heart or lung condition) select stricter cold and heat rules.
+//!
+//! The law tests the risk to the people who actually live in the home, so the same 17 °C
+//! that is only uncomfortable for a healthy adult is a hazard for someone aged 80. The
+//! stricter rules are data (`data/occupants.toml`): each replaces one default rule for the
+//! vulnerabilities it names, carries its own id, version, numbers and source, and says in its
+//! basis why it applied. The engine itself knows nothing of occupants: callers build one
+//! [`EngineConfig`] per set of vulnerabilities with [`OccupantRules::config_for`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::EngineConfig;
+use crate::rule::Rule;
+
+/// The occupant rules compiled into the crate.
+pub const EMBEDDED_OCCUPANT_RULES: &str = include_str!("../data/occupants.toml");
+
+/// A recorded vulnerability of a home's occupants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vulnerability {
+    /// An occupant aged 65 or over.
+    #[serde(rename = "over_65")]
+    Over65,
+    /// A child under 5.
+    #[serde(rename = "under_5")]
+    Under5,
+    /// An occupant with a respiratory (lung) condition.
+    RespiratoryCondition,
+    /// An occupant with a cardiovascular (heart) condition.
+    CardiovascularCondition,
+}
+
+impl Vulnerability {
+    /// Every vulnerability, in a stable order.
+    pub const ALL: [Vulnerability; 4] = [
+        Vulnerability::Over65,
+        Vulnerability::Under5,
+        Vulnerability::RespiratoryCondition,
+        Vulnerability::CardiovascularCondition,
+    ];
+
+    /// The identifier used in data, the database and the command line.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Vulnerability::Over65 => "over_65",
+            Vulnerability::Under5 => "under_5",
+            Vulnerability::RespiratoryCondition => "respiratory_condition",
+            Vulnerability::CardiovascularCondition => "cardiovascular_condition",
+        }
+    }
+}
+
+impl fmt::Display for Vulnerability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+/// A vulnerability name this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown vulnerability {0:?}; known: over_65, under_5, respiratory_condition, cardiovascular_condition"
+)]
+pub struct UnknownVulnerability(pub String);
+
+impl FromStr for Vulnerability {
+    type Err = UnknownVulnerability;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().replace('-', "_");
+        Vulnerability::ALL
+            .into_iter()
+            .find(|v| v.slug() == wanted)
+            .ok_or_else(|| UnknownVulnerability(s.to_owned()))
+    }
+}
+
+/// Why the occupant rules data could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OccupantRulesError {
+    /// Not valid TOML of the expected shape.
+    #[error("occupant rules data is invalid: {0}")]
+    Invalid(String),
+    /// Every vulnerability needs a title, said once.
+    #[error("occupant rules data: vulnerability {0} has no title, or has two")]
+    Titles(Vulnerability),
+    /// A stricter rule that applies to nobody, or two that replace the same rule.
+    #[error("occupant rules data: stricter rule {0}: {1}")]
+    Stricter(String, &'static str),
+}
+
+/// One stricter rule: which default rule it replaces, and for whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StricterRule {
+    /// The id of the default rule it replaces.
+    pub replaces: String,
+    /// The vulnerabilities that select it (any one of them is enough).
+    pub applies_to: BTreeSet<Vulnerability>,
+    /// Where its numbers come from.
+    pub source: String,
+    /// The rule itself.
+    pub rule: Rule,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TitleEntry {
+    id: Vulnerability,
+    title: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OccupantRulesFile {
+    version: String,
+    title: String,
+    vulnerability: Vec<TitleEntry>,
+    stricter: Vec<StricterRule>,
+}
+
+/// The stricter rules in force, and the version every alert raised under them records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccupantRules {
+    version: String,
+    title: String,
+    titles: BTreeMap<Vulnerability, String>,
+    stricter: Vec<StricterRule>,
+}
+
+impl OccupantRules {
+    /// The rules compiled into the crate.
+    pub fn embedded() -> Result<Self, OccupantRulesError> {
+        Self::from_toml(EMBEDDED_OCCUPANT_RULES)
+    }
+
+    /// Parse and check an occupant rules file.
+    pub fn from_toml(text: &str) -> Result<Self, OccupantRulesError> {
+        let file: OccupantRulesFile =
+            toml::from_str(text).map_err(|e| OccupantRulesError::Invalid(e.to_string()))?;
+        let mut titles = BTreeMap::new();
+        for entry in file.vulnerability {
+            if titles.insert(entry.id, entry.title).is_some() {
+                return Err(OccupantRulesError::Titles(entry.id));
+            }
+        }
+        if let Some(missing) = Vulnerability::ALL.into_iter().find(|v| !titles.contains_key(v)) {
+            return Err(OccupantRulesError::Titles(missing));
+        }
+        let mut replaced = BTreeSet::new();
+        for s in &file.stricter {
+            if s.applies_to.is_empty() {
+                return Err(OccupantRulesError::Stricter(s.rule.id.clone(), "applies to no vulnerability"));
+            }
+            if !replaced.insert(s.replaces.as_str()) {
+                return Err(OccupantRulesError::Stricter(
+                    s.rule.id.clone(),
+                    "replaces a rule already replaced",
+                ));
+            }
+            if s.rule.hazard != crate::rule::Hazard::ExcessCold
+                && s.rule.hazard != crate::rule::Hazard::ExcessHeat
+            {
+                return Err(OccupantRulesError::Stricter(
+                    s.rule.id.clone(),
+                    "only cold and heat rules depend on occupants",
+                ));
+            }
+        }
+        Ok(OccupantRules { version: file.version, title: file.title, titles, stricter: file.stricter })
+    }
+
+    /// The data version, e.g. `occupants-2026-12`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The data's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Every stricter rule, in data order.
+    pub fn stricter(&self) -> &[StricterRule] {
+        &self.stricter
+    }
+
+    /// "an occupant aged 65 or over", as the data words it.
+    pub fn describe(&self, vulnerability: Vulnerability) -> &str {
+        self.titles.get(&vulnerability).map(String::as_str).unwrap_or_else(|| vulnerability.slug())
+    }
+
+    /// The engine configuration for a home whose occupants have `vulnerabilities`: `base`
+    /// with each default rule replaced by the stricter rule that applies, if any. Each stricter
+    /// rule's basis gains which recorded vulnerabilities selected it; the rule set version
+    /// gains `+occupants-2026-12:over_65` so every alert can be traced to the rules that raised
+    /// it. Without vulnerabilities (or with none that matter) `base` comes back unchanged.
+    pub fn config_for(&self, base: &EngineConfig, vulnerabilities: &BTreeSet<Vulnerability>) -> EngineConfig {
+        let mut config = base.clone();
+        let mut applied = false;
+        for stricter in &self.stricter {
+            let because: Vec<Vulnerability> =
+                stricter.applies_to.intersection(vulnerabilities).copied().collect();
+            if because.is_empty() {
+                continue;
+            }
+            let Some(slot) = config.rules.iter_mut().find(|r| r.id == stricter.replaces) else {
+                // The operator removed the default this tightens; nothing to make stricter.
+                continue;
+            };
+            let who = because.iter().map(|v| self.describe(*v)).collect::<Vec<_>>().join(", ");
+            let mut rule = stricter.rule.clone();
+            rule.basis = format!(
+                "{} Applies instead of {} because the home records {who} ({}). Source: {}",
+                rule.basis, stricter.replaces, self.version, stricter.source
+            );
+            *slot = rule;
+            applied = true;
+        }
+        if applied {
+            let list = vulnerabilities.iter().map(|v| v.slug()).collect::<Vec<_>>().join(",");
+            config.ruleset_version = format!("{}+{}:{list}", base.ruleset_version, self.version);
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{Comparison, Condition};
+
+    fn threshold(config: &EngineConfig, id: &str) -> Option<f64> {
+        config.rules.iter().find(|r| r.id == id).map(|r| match &r.condition {
+            Condition::Sustained { threshold, comparison, .. } => {
+                assert!(matches!(comparison, Comparison::Below | Comparison::Above));
+                *threshold
+            }
+            other => panic!("{id} is not sustained: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn the_embedded_data_loads_and_names_every_vulnerability() {
+        let rules = OccupantRules::embedded().expect("embedded occupant rules");
+        assert_eq!(rules.version(), "occupants-2026-12");
+        assert_eq!(rules.describe(Vulnerability::Over65), "an occupant aged 65 or over");
+        assert!(rules.stricter().iter().all(|s| !s.source.is_empty()));
+    }
+
+    #[test]
+    fn a_home_without_vulnerabilities_keeps_the_default_rules() {
+        let rules = OccupantRules::embedded().unwrap();
+        let base = EngineConfig::default();
+        assert_eq!(rules.config_for(&base, &BTreeSet::new()), base);
+    }
+
+    #[test]
+    fn an_occupant_over_65_selects_the_stricter_cold_and_heat_rules() {
+        let rules = OccupantRules::embedded().unwrap();
+        let base = EngineConfig::default();
+        let config = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        assert_eq!(threshold(&config, "cold.below_16c"), None, "the default cold rule is replaced");
+        assert_eq!(threshold(&config, "cold.below_18c_vulnerable"), Some(18.0));
+        assert_eq!(threshold(&config, "heat.above_24c_vulnerable"), Some(24.0));
+        assert_eq!(threshold(&config, "cold.below_10c"), Some(10.0), "the red rule stays");
+        assert_eq!(config.rules.len(), base.rules.len());
+        assert_eq!(config.ruleset_version, format!("{}+occupants-2026-12:over_65", base.ruleset_version));
+        let cold = config.rules.iter().find(|r| r.id == "cold.below_18c_vulnerable").unwrap();
+        assert!(
+            cold.basis.contains("because the home records an occupant aged 65 or over"),
+            "{}",
+            cold.basis
+        );
+        assert!(cold.basis.contains("Source: "), "{}", cold.basis);
+    }
+
+    #[test]
+    fn vulnerabilities_are_read_from_their_names() {
+        assert_eq!("over-65".parse::<Vulnerability>(), Ok(Vulnerability::Over65));
+        assert!("elderly".parse::<Vulnerability>().is_err());
+    }
+
+    #[test]
+    fn a_stricter_rule_for_nobody_is_refused() {
+        let text = EMBEDDED_OCCUPANT_RULES.replacen(
+            "applies_to = [\"over_65\", \"under_5\", \"respiratory_condition\", \"cardiovascular_condition\"]",
+            "applies_to = []",
+            1,
+        );
+        assert!(matches!(OccupantRules::from_toml(&text), Err(OccupantRulesError::Stricter(..))));
+    }
+}

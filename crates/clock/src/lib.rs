@@ -32,6 +32,7 @@ pub mod config;
 pub mod deadline;
 mod fingerprint;
 pub mod hazard;
+pub mod jurisdiction;
 pub mod law;
 pub mod london;
 
@@ -47,4 +48,5 @@ pub use deadline::{
     compute_deadline, deadlines_for_track, Deadline, DeadlineError, Due, StepDeadline, Triggers,
 };
 pub use hazard::Hazard;
+pub use jurisdiction::{Jurisdiction, Tenancy, Tenure};
 pub use law::{AwaabRules, RulesOverrides, Scope, StepName, Track};

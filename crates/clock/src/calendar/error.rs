@@ -25,7 +25,15 @@ pub enum CalendarError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The imported file has no events for England & Wales.
+    /// No calendar data for this gov.uk division is compiled into the crate.
+    #[error("no calendar data for the {division:?} division; known divisions: {known}")]
+    UnknownDivision {
+        /// The division asked for.
+        division: String,
+        /// The divisions with data.
+        known: String,
+    },
+    /// The imported file has no events for the calendar's division.
     #[error("bank-holidays.json has no {division:?} division with events")]
     MissingDivision {
         /// The division looked for.

@@ -2,7 +2,8 @@
 //!
 //! Shape: `{"england-and-wales": {"division": "england-and-wales", "events": [{"title",
 //! "date", "notes", "bunting"}, ...]}, "scotland": {...}, "northern-ireland": {...}}`.
-//! Only the England & Wales division is read.
+//! A calendar reads only its own division: England & Wales never takes Scotland's St
+//! Andrew's Day, nor Scotland England's Easter Monday.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use super::error::CalendarError;
 use crate::fingerprint::fingerprint;
 
-/// The gov.uk division this crate serves.
+/// The gov.uk division of the England & Wales calendar (the default of [`ImportedHolidays::from_json`]).
 pub const DIVISION: &str = "england-and-wales";
 
 #[derive(Deserialize)]
@@ -29,7 +30,7 @@ struct Event {
     // `notes` and `bunting` are part of the format but carry nothing for working days.
 }
 
-/// England & Wales bank holidays read from a gov.uk file: authoritative for every year from
+/// One division's bank holidays read from a gov.uk file: authoritative for every year from
 /// the first to the last year it has events for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedHolidays {
@@ -42,16 +43,22 @@ pub struct ImportedHolidays {
 impl ImportedHolidays {
     /// Read the England & Wales division of a gov.uk `bank-holidays.json`.
     pub fn from_json(json: &str) -> Result<Self, CalendarError> {
+        Self::from_json_division(json, DIVISION)
+    }
+
+    /// Read one division (`england-and-wales`, `scotland`, `northern-ireland`) of a gov.uk
+    /// `bank-holidays.json`.
+    pub fn from_json_division(json: &str, wanted: &str) -> Result<Self, CalendarError> {
         let file: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(json).map_err(|e| CalendarError::InvalidImport { reason: e.to_string() })?;
-        let missing = || CalendarError::MissingDivision { division: DIVISION.to_owned() };
-        let value = file.get(DIVISION).ok_or_else(missing)?;
+        let missing = || CalendarError::MissingDivision { division: wanted.to_owned() };
+        let value = file.get(wanted).ok_or_else(missing)?;
         let division: Division = serde_json::from_value(value.clone())
-            .map_err(|e| CalendarError::InvalidImport { reason: format!("{DIVISION}: {e}") })?;
+            .map_err(|e| CalendarError::InvalidImport { reason: format!("{wanted}: {e}") })?;
         if let Some(name) = &division.division {
-            if name != DIVISION {
+            if name != wanted {
                 return Err(CalendarError::InvalidImport {
-                    reason: format!("the {DIVISION:?} entry names division {name:?}"),
+                    reason: format!("the {wanted:?} entry names division {name:?}"),
                 });
             }
         }
@@ -119,6 +126,26 @@ mod tests {
         let imported = ImportedHolidays::from_json(json).unwrap();
         assert_eq!(imported.years(), 2026..=2026);
         assert_eq!(imported.in_year(2026).count(), 1);
+    }
+
+    #[test]
+    fn reads_the_division_asked_for() {
+        let json = r#"{
+            "england-and-wales": {"division": "england-and-wales", "events": [
+                {"title": "Easter Monday", "date": "2026-04-06"}
+            ]},
+            "scotland": {"division": "scotland", "events": [
+                {"title": "2nd January", "date": "2026-01-02"},
+                {"title": "St Andrew’s Day", "date": "2026-11-30"}
+            ]}
+        }"#;
+        let scotland = ImportedHolidays::from_json_division(json, "scotland").unwrap();
+        let days: Vec<_> = scotland.in_year(2026).map(|(d, _)| d.to_string()).collect();
+        assert_eq!(days, ["2026-01-02", "2026-11-30"]);
+        assert!(matches!(
+            ImportedHolidays::from_json_division(json, "northern-ireland"),
+            Err(CalendarError::MissingDivision { division }) if division == "northern-ireland"
+        ));
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The England & Wales bank-holiday calendar, and working days on it.
+//! Bank-holiday calendars of the gov.uk divisions (England & Wales, Scotland), and working
+//! days on them.
 //!
-//! A year's bank holidays come from one of two places: an imported gov.uk
-//! `bank-holidays.json` for the years that file covers, or else the standing rules plus the
-//! one-off changes in the calendar data. Configuration overrides then add or remove days.
-//! Every calendar has a [version](Calendar::version) naming exactly that combination, and
-//! every deadline computed with it records the version.
+//! A calendar serves one division. A year's bank holidays come from one of two places: an
+//! imported gov.uk `bank-holidays.json` (its entry for the calendar's division) for the years
+//! that file covers, or else the division's standing rules plus the one-off changes in its
+//! calendar data. Configuration overrides then add or remove days. Every calendar has a
+//! [version](Calendar::version) naming exactly that combination, and every deadline computed
+//! with it records the version.
 
 mod easter;
 mod error;
@@ -23,12 +25,14 @@ pub use easter::easter_sunday;
 pub use error::CalendarError;
 pub use govuk::{ImportedHolidays, DIVISION};
 pub use holiday::{BankHoliday, HolidayOrigin};
-pub use one_off::{CalendarData, OneOffChange, Provenance, EMBEDDED_CALENDAR_DATA};
+pub use one_off::{
+    CalendarData, OneOffChange, Provenance, EMBEDDED_CALENDAR_DATA, EMBEDDED_SCOTLAND_CALENDAR_DATA,
+};
 pub use overrides::{AddedDay, CalendarOverrides, RemovedDay};
 pub use rule::HolidayRule;
 pub use working_day::WorkingDayPeriod;
 
-/// The England & Wales working-day calendar.
+/// A division's working-day calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
     data: CalendarData,
@@ -38,9 +42,20 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// The standing rules plus the one-off changes compiled into the crate.
+    /// England & Wales: the standing rules plus the one-off changes compiled into the crate.
     pub fn england_and_wales() -> Result<Self, CalendarError> {
         Ok(Self::from_data(CalendarData::embedded()?))
+    }
+
+    /// Scotland: the standing rules plus the one-off changes compiled into the crate.
+    pub fn scotland() -> Result<Self, CalendarError> {
+        Self::embedded("scotland")
+    }
+
+    /// The calendar compiled into the crate for a gov.uk division (`england-and-wales`,
+    /// `scotland`).
+    pub fn embedded(division: &str) -> Result<Self, CalendarError> {
+        Ok(Self::from_data(CalendarData::embedded_for(division)?))
     }
 
     /// The standing rules plus the one-off changes of a calendar data file.
@@ -55,10 +70,11 @@ impl Calendar {
         calendar
     }
 
-    /// This calendar with a gov.uk `bank-holidays.json` deciding every year it covers; years
-    /// outside it keep the rules and one-off changes. Existing overrides are checked again.
+    /// This calendar with a gov.uk `bank-holidays.json` deciding every year it covers (only
+    /// the entry for this calendar's division is read); years outside it keep the rules and
+    /// one-off changes. Existing overrides are checked again.
     pub fn with_govuk_import(self, json: &str) -> Result<Self, CalendarError> {
-        let imported = ImportedHolidays::from_json(json)?;
+        let imported = ImportedHolidays::from_json_division(json, &self.data.division)?;
         let overrides = self.overrides.clone();
         let mut calendar =
             Calendar { imported: Some(imported), overrides: CalendarOverrides::default(), ..self };
@@ -90,6 +106,11 @@ impl Calendar {
         let mut calendar = Calendar { overrides, ..base };
         calendar.version = calendar.compose_version();
         Ok(calendar)
+    }
+
+    /// The gov.uk division this calendar serves: `england-and-wales`, `scotland`.
+    pub fn division(&self) -> &str {
+        &self.data.division
     }
 
     /// The version every computed deadline records, e.g. `ew-2026-11`,
@@ -133,7 +154,7 @@ impl Calendar {
         self.holidays_in_year(date.year()).into_iter().find(|h| h.date == date)
     }
 
-    /// Is `date` an England & Wales bank holiday?
+    /// Is `date` a bank holiday in this calendar's division?
     pub fn is_bank_holiday(&self, date: NaiveDate) -> bool {
         self.bank_holiday(date).is_some()
     }
@@ -149,7 +170,9 @@ impl Calendar {
                 })
                 .collect();
         }
-        let mut days: BTreeMap<NaiveDate, BankHoliday> = HolidayRule::ALL
+        let mut days: BTreeMap<NaiveDate, BankHoliday> = self
+            .data
+            .rules
             .iter()
             .filter_map(|rule| {
                 let date = rule.date_in(year)?;
@@ -197,6 +220,17 @@ mod tests {
 
     fn calendar() -> Calendar {
         Calendar::england_and_wales().expect("embedded calendar")
+    }
+
+    #[test]
+    fn each_division_keeps_its_own_days() {
+        let scotland = Calendar::scotland().expect("embedded Scotland calendar");
+        assert_eq!(scotland.division(), "scotland");
+        assert!(scotland.is_bank_holiday(d(2026, 11, 30)), "St Andrew's Day");
+        assert!(!calendar().is_bank_holiday(d(2026, 11, 30)));
+        assert!(!scotland.is_bank_holiday(d(2026, 4, 6)), "no Easter Monday in Scotland");
+        assert!(scotland.is_bank_holiday(d(2026, 8, 3)) && !scotland.is_bank_holiday(d(2026, 8, 31)));
+        assert!(scotland.version().starts_with("sc-"), "{}", scotland.version());
     }
 
     #[test]

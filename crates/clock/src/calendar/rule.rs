@@ -1,5 +1,6 @@
-//! The standing England & Wales bank-holiday rules (Banking and Financial Dealings Act 1971,
-//! Schedule 1, with the customary substitute days).
+//! The standing bank-holiday rules of the gov.uk divisions (Banking and Financial Dealings Act
+//! 1971, Schedule 1, with the customary substitute days). Which rules apply in a division is
+//! data: the `rules` list of its calendar file.
 
 use std::fmt;
 
@@ -14,6 +15,8 @@ use super::easter::easter_sunday;
 pub enum HolidayRule {
     /// 1 January, or the next Monday when it falls at a weekend.
     NewYear,
+    /// 2 January (Scotland): the first weekday after the New Year's Day bank holiday.
+    SecondJanuary,
     /// Easter Sunday − 2 days.
     GoodFriday,
     /// Easter Sunday + 1 day.
@@ -22,8 +25,12 @@ pub enum HolidayRule {
     EarlyMay,
     /// Last Monday of May.
     Spring,
-    /// Last Monday of August.
+    /// Last Monday of August (England & Wales).
     Summer,
+    /// First Monday of August (Scotland's summer bank holiday).
+    SummerScotland,
+    /// 30 November (Scotland), or the first Monday after it when it falls at a weekend.
+    StAndrewsDay,
     /// 25 December; at a weekend, the substitute given in [`HolidayRule::date_in`].
     Christmas,
     /// 26 December; at a weekend, the substitute given in [`HolidayRule::date_in`].
@@ -31,14 +38,17 @@ pub enum HolidayRule {
 }
 
 impl HolidayRule {
-    /// Every rule, in calendar order.
-    pub const ALL: [HolidayRule; 8] = [
+    /// Every rule this build knows, in calendar order.
+    pub const ALL: [HolidayRule; 11] = [
         HolidayRule::NewYear,
+        HolidayRule::SecondJanuary,
         HolidayRule::GoodFriday,
         HolidayRule::EasterMonday,
         HolidayRule::EarlyMay,
         HolidayRule::Spring,
+        HolidayRule::SummerScotland,
         HolidayRule::Summer,
+        HolidayRule::StAndrewsDay,
         HolidayRule::Christmas,
         HolidayRule::BoxingDay,
     ];
@@ -47,11 +57,13 @@ impl HolidayRule {
     pub fn title(self) -> &'static str {
         match self {
             HolidayRule::NewYear => "New Year’s Day",
+            HolidayRule::SecondJanuary => "2nd January",
             HolidayRule::GoodFriday => "Good Friday",
             HolidayRule::EasterMonday => "Easter Monday",
             HolidayRule::EarlyMay => "Early May bank holiday",
             HolidayRule::Spring => "Spring bank holiday",
-            HolidayRule::Summer => "Summer bank holiday",
+            HolidayRule::Summer | HolidayRule::SummerScotland => "Summer bank holiday",
+            HolidayRule::StAndrewsDay => "St Andrew’s Day",
             HolidayRule::Christmas => "Christmas Day",
             HolidayRule::BoxingDay => "Boxing Day",
         }
@@ -69,11 +81,25 @@ impl HolidayRule {
                 let day = NaiveDate::from_ymd_opt(year, 1, 1)?;
                 Some(next_monday_if_weekend(day))
             }
+            HolidayRule::SecondJanuary => {
+                // 1 Jan on a Friday: Monday 4; on a Saturday (New Year's Day on Monday 3):
+                // Tuesday 4; on a Sunday (New Year's Day on Monday 2): Tuesday 3.
+                let new_year = HolidayRule::NewYear.date_in(year)?;
+                Some(next_weekday_after(new_year))
+            }
             HolidayRule::GoodFriday => easter_sunday(year)?.checked_sub_signed(Duration::days(2)),
             HolidayRule::EasterMonday => easter_sunday(year)?.checked_add_signed(Duration::days(1)),
             HolidayRule::EarlyMay => NaiveDate::from_weekday_of_month_opt(year, 5, Weekday::Mon, 1),
             HolidayRule::Spring => last_monday(year, 5),
             HolidayRule::Summer => last_monday(year, 8),
+            HolidayRule::SummerScotland => NaiveDate::from_weekday_of_month_opt(year, 8, Weekday::Mon, 1),
+            HolidayRule::StAndrewsDay => {
+                // St Andrew's Day Bank Holiday (Scotland) Act 2007, s.1: "30th November, if it is
+                // not a Saturday or Sunday or, if it is a Saturday or Sunday, the first Monday
+                // following that day".
+                let day = NaiveDate::from_ymd_opt(year, 11, 30)?;
+                Some(next_monday_if_weekend(day))
+            }
             HolidayRule::Christmas => {
                 let day = NaiveDate::from_ymd_opt(year, 12, 25)?;
                 match day.weekday() {
@@ -107,6 +133,14 @@ fn next_monday_if_weekend(day: NaiveDate) -> NaiveDate {
         Weekday::Sat => day + Duration::days(2),
         Weekday::Sun => day + Duration::days(1),
         _ => day,
+    }
+}
+
+fn next_weekday_after(day: NaiveDate) -> NaiveDate {
+    match day.weekday() {
+        Weekday::Fri => day + Duration::days(3),
+        Weekday::Sat => day + Duration::days(2),
+        _ => day + Duration::days(1),
     }
 }
 
@@ -146,6 +180,29 @@ mod tests {
     fn new_year_substitutes() {
         assert_eq!(HolidayRule::NewYear.date_in(2022), Some(d(2022, 1, 3))); // Saturday
         assert_eq!(HolidayRule::NewYear.date_in(2023), Some(d(2023, 1, 2))); // Sunday
+    }
+
+    #[test]
+    fn second_january_follows_the_new_year_bank_holiday() {
+        // 2 January on a Friday; 1 January on a Friday, a Saturday, a Sunday.
+        assert_eq!(HolidayRule::SecondJanuary.date_in(2026), Some(d(2026, 1, 2)));
+        assert_eq!(HolidayRule::SecondJanuary.date_in(2027), Some(d(2027, 1, 4)));
+        assert_eq!(HolidayRule::SecondJanuary.date_in(2022), Some(d(2022, 1, 4)));
+        assert_eq!(HolidayRule::SecondJanuary.date_in(2023), Some(d(2023, 1, 3)));
+    }
+
+    #[test]
+    fn st_andrews_day_moves_to_the_next_monday_at_a_weekend() {
+        // 30 November on a Monday, a Saturday, a Sunday.
+        assert_eq!(HolidayRule::StAndrewsDay.date_in(2026), Some(d(2026, 11, 30)));
+        assert_eq!(HolidayRule::StAndrewsDay.date_in(2024), Some(d(2024, 12, 2)));
+        assert_eq!(HolidayRule::StAndrewsDay.date_in(2025), Some(d(2025, 12, 1)));
+    }
+
+    #[test]
+    fn scotlands_summer_is_the_first_monday_of_august() {
+        assert_eq!(HolidayRule::SummerScotland.date_in(2026), Some(d(2026, 8, 3)));
+        assert_eq!(HolidayRule::SummerScotland.date_in(2023), Some(d(2023, 8, 7)));
     }
 
     #[test]

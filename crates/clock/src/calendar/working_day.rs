@@ -1,5 +1,7 @@
-//! Working days: any day that is not a Saturday, a Sunday, Christmas Day, Good Friday or an
-//! England & Wales bank holiday. Periods count from the day after the trigger day.
+//! Working days: any day that is not a Saturday, a Sunday, Christmas Day, Good Friday or a
+//! bank holiday of the calendar's division (England & Wales, or Scotland, where Christmas Day
+//! and Good Friday are bank holidays by statute anyway). Periods count from the day after the
+//! trigger day. Which calendar a law's working days use is part of the law data.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -6,8 +6,26 @@
 //! - the TRH logger export `t_UTC+2,T,RH` with `YYYY-MM-DD HH:MM:SS` times whose UTC offset is
 //!   in the column name (`t_UTC+N`, `t_UTC-N`, `t_UTC+HH:MM`, or `t_UTC`).
 //!
+//! Each reading's conditions are held until the next reading for at most `max_gap`; a longer
+//! interval is a gap over which the index is frozen. `max_gap` is `--max-gap` when given;
+//! otherwise the engine's default (2 h), lengthened to 1.5 sampling intervals when the file
+//! comes from a regular logger that samples more coarsely (most row intervals within a tenth
+//! of their median), so a logger that records every 6 hours is not read as missing data.
+//!
 //! Output: the same rows and cells with `dew_point` (°C, 2 decimals) and `mould_index`
-//! (3 decimals) appended, then the line `max_mould_index=X final_mould_index=Y`.
+//! (3 decimals) appended, then what the index could and could not see:
+//!
+//! ```text
+//! sampling: interval=6h regular_share=1.000 used=yes max_gap=9h (1.5 x interval)
+//! coverage: hours_with_data=1440.0 hours_as_gaps=0.0 with_data_pct=100.0 gaps=0 longest_gap_h=0.0
+//! max_mould_index=0.966 final_mould_index=0.966
+//! ```
+//!
+//! With gaps, the coverage line ends with the longest one
+//! (`longest_gap_h=72.0 (from 2025-01-10T04:00:00Z to 2025-01-13T04:00:00Z)`), and when more
+//! than a tenth of the period was no data a `warning:` line follows it (the command also
+//! prints it on standard error). The last line is always
+//! `max_mould_index=X final_mould_index=Y`.
 //!
 //! Bad data stops the run with an error naming the line, because a surveyor's report must not
 //! rest on silently dropped rows. The one exception is an empty or NaN temperature or humidity
@@ -19,10 +37,13 @@ use std::io::{Read, Write};
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta, TimeZone, Utc};
 
+use crate::alert::stamp;
 use crate::config::EngineConfig;
+use crate::coverage::Coverage;
 use crate::material::MaterialClass;
 use crate::mould::MouldTimeline;
 use crate::psychrometrics::dew_point_c;
+use crate::sampling::{SamplingInterval, HOLD_MARGIN};
 
 /// Options of `dampwatch mould`.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,9 +51,42 @@ pub struct MouldArgs {
     /// Material class of the surface the conditions apply to.
     #[arg(long, value_enum, default_value_t = MaterialClass::Sensitive)]
     pub class: MaterialClass,
+    /// Longest interval between readings over which the earlier reading's conditions are held
+    /// (e.g. `6h`, `90m`); a longer one is a gap, over which the index is frozen. Default: 2h,
+    /// or 1.5 sampling intervals for a regular logger that samples more coarsely.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_gap)]
+    pub max_gap: Option<TimeDelta>,
 }
 
-/// What a run found; the caller reports skipped rows on standard error.
+impl MouldArgs {
+    /// The defaults for `class`: the hold limit follows the file.
+    pub fn new(class: MaterialClass) -> Self {
+        MouldArgs { class, max_gap: None }
+    }
+}
+
+/// `--max-gap`: the duration syntax of the engine configuration's `max_gap`, longer than zero.
+pub fn parse_max_gap(text: &str) -> Result<TimeDelta, String> {
+    let std = humantime_serde::re::humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not a duration such as 6h or 90m ({e})"))?;
+    if std.is_zero() {
+        return Err(format!("{text:?} is zero; a reading must hold for some time"));
+    }
+    TimeDelta::from_std(std).map_err(|_| format!("{text:?} is too long"))
+}
+
+/// Where the hold limit of a run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxGapBasis {
+    /// `--max-gap`.
+    Given,
+    /// 1.5 intervals of a regular logger, longer than the default.
+    SamplingInterval,
+    /// The engine's default `max_gap`.
+    Default,
+}
+
+/// What a run found; the caller reports skipped rows and the gap warning on standard error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub class: MaterialClass,
@@ -46,6 +100,14 @@ pub struct Summary {
     pub last_time: Option<DateTime<Utc>>,
     pub max_mould_index: f64,
     pub final_mould_index: f64,
+    /// The logger's interval, from the times of all rows (`None` with fewer than two rows).
+    pub sampling: Option<SamplingInterval>,
+    /// The hold limit in force and where it came from.
+    pub max_gap: TimeDelta,
+    pub max_gap_basis: MaxGapBasis,
+    /// Time integrated and time treated as no data, from the first reading with values to the
+    /// last.
+    pub coverage: Coverage,
 }
 
 /// How many skipped line numbers a [`Summary`] lists.
@@ -65,6 +127,74 @@ impl Summary {
             self.rows,
             lines.join(", ")
         ))
+    }
+
+    /// `sampling: interval=… regular_share=… used=yes|no … max_gap=… (…)`.
+    pub fn sampling_line(&self) -> String {
+        let basis = match self.max_gap_basis {
+            MaxGapBasis::Given => "--max-gap".to_owned(),
+            MaxGapBasis::SamplingInterval => format!("{HOLD_MARGIN} x interval"),
+            MaxGapBasis::Default => "default".to_owned(),
+        };
+        let max_gap = format!("max_gap={} ({basis})", duration(self.max_gap));
+        let Some(sampling) = self.sampling else {
+            return format!("sampling: interval=unknown used=no (fewer than two rows) {max_gap}");
+        };
+        let used = if !sampling.is_regular() {
+            "used=no (irregular)"
+        } else if self.max_gap_basis == MaxGapBasis::Given {
+            "used=no (--max-gap given)"
+        } else {
+            "used=yes"
+        };
+        format!(
+            "sampling: interval={} regular_share={:.3} {used} {max_gap}",
+            duration(sampling.interval),
+            sampling.regular_share
+        )
+    }
+
+    /// `coverage: hours_with_data=… hours_as_gaps=… with_data_pct=… gaps=N longest_gap_h=…`,
+    /// ending with `(from … to …)` when there was a gap.
+    pub fn coverage_line(&self) -> String {
+        let c = &self.coverage;
+        let with_data_pct = if c.period_hours() > 0.0 { 100.0 * (1.0 - c.share_as_gaps()) } else { 0.0 };
+        let mut line = format!(
+            "coverage: hours_with_data={:.1} hours_as_gaps={:.1} with_data_pct={with_data_pct:.1} gaps={} longest_gap_h={:.1}",
+            c.hours_with_data,
+            c.hours_as_gaps,
+            c.gaps,
+            c.longest_gap.map_or(0.0, |g| g.hours()),
+        );
+        if let Some(gap) = c.longest_gap {
+            line.push_str(&format!(" (from {} to {})", stamp(gap.start), stamp(gap.end)));
+        }
+        line
+    }
+
+    /// A `warning:` line when more than a tenth of the period was treated as no data.
+    pub fn gap_warning(&self) -> Option<String> {
+        let c = &self.coverage;
+        if !c.needs_warning() {
+            return None;
+        }
+        Some(format!(
+            "warning: {:.1}% of the period ({:.1} of {:.1} h) was treated as no data, in {} gap(s) longer \
+             than max_gap={}; the mould index did not change over those hours",
+            100.0 * c.share_as_gaps(),
+            c.hours_as_gaps,
+            c.period_hours(),
+            c.gaps,
+            duration(self.max_gap),
+        ))
+    }
+}
+
+/// `6h`, `1h30m`, `15m`: a duration without spaces, so key=value lines split on whitespace.
+fn duration(d: TimeDelta) -> String {
+    match d.to_std() {
+        Ok(std) => humantime_serde::re::humantime::format_duration(std).to_string().replace(' ', ""),
+        Err(_) => format!("{}s", d.num_seconds()),
     }
 }
 
@@ -159,71 +289,104 @@ fn parse_value(cell: &str, what: &str, (min, max): (f64, f64), line: u64) -> any
 const TEMPERATURE_RANGE_C: (f64, f64) = (-60.0, 100.0);
 const RH_RANGE_PCT: (f64, f64) = (0.0, 100.0);
 
+/// One data row as read, before the model runs.
+struct Row {
+    record: csv::StringRecord,
+    line: u64,
+    at: DateTime<Utc>,
+    /// Temperature and humidity, `None` for a missing sample.
+    values: Option<(f64, f64)>,
+}
+
+/// Reads and checks every row; the model needs the whole file to know the logger's interval.
+fn read_rows(reader: &mut csv::Reader<impl Read>, columns: &Columns) -> anyhow::Result<Vec<Row>> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(|e| anyhow!("{}", describe_csv_error(&e)))? {
+        let line = record.position().map_or(0, |p| p.line());
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let at = parse_time(cell(columns.time), &columns.format, line)?;
+        if let Some(prev) = rows.last() {
+            if at <= prev.at {
+                bail!("line {line}: time {} is not after the previous row's ({}); rows must be in time order without repeats", cell(columns.time).trim(), prev.at.to_rfc3339());
+            }
+        }
+        let temperature = parse_value(cell(columns.temperature), "temperature", TEMPERATURE_RANGE_C, line)?;
+        let rh = parse_value(cell(columns.rh), "relative humidity", RH_RANGE_PCT, line)?;
+        rows.push(Row { record: record.clone(), line, at, values: temperature.zip(rh) });
+    }
+    Ok(rows)
+}
+
+/// The hold limit: `--max-gap`, else the sampling interval's when it is longer than the default.
+fn choose_max_gap(given: Option<TimeDelta>, sampling: Option<&SamplingInterval>) -> (TimeDelta, MaxGapBasis) {
+    if let Some(given) = given {
+        return (given, MaxGapBasis::Given);
+    }
+    let default = TimeDelta::from_std(EngineConfig::default().max_gap).unwrap_or(TimeDelta::hours(2));
+    match sampling.and_then(|s| s.hold_limit(default)) {
+        Some(limit) if limit > default => (limit, MaxGapBasis::SamplingInterval),
+        _ => (default, MaxGapBasis::Default),
+    }
+}
+
 /// Runs `dampwatch mould` from `input` to `out`.
 pub fn run_mould(args: &MouldArgs, input: impl Read, out: &mut dyn Write) -> anyhow::Result<Summary> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
     let header = reader.headers().context("line 1: cannot read the CSV header")?.clone();
     let columns = find_columns(&header)?;
-    let max_hold = TimeDelta::from_std(EngineConfig::default().max_gap).unwrap_or(TimeDelta::hours(2));
-    let mut timeline = MouldTimeline::new(args.class, max_hold);
+    let rows = read_rows(&mut reader, &columns)?;
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.at).collect();
+    let sampling = SamplingInterval::detect(&times);
+    let (max_gap, max_gap_basis) = choose_max_gap(args.max_gap, sampling.as_ref());
+    let mut timeline = MouldTimeline::new(args.class, max_gap);
+
     let mut writer = csv::WriterBuilder::new().from_writer(out);
     let mut out_header = header.clone();
     out_header.push_field("dew_point");
     out_header.push_field("mould_index");
     writer.write_record(&out_header).context("writing the header")?;
-
     let mut summary = Summary {
         class: args.class,
-        rows: 0,
+        rows: rows.len() as u64,
         skipped_rows: 0,
         skipped_lines: Vec::new(),
-        first_time: None,
-        last_time: None,
+        first_time: times.first().copied(),
+        last_time: times.last().copied(),
         max_mould_index: 0.0,
         final_mould_index: 0.0,
+        sampling,
+        max_gap,
+        max_gap_basis,
+        coverage: Coverage::default(),
     };
-    let mut record = csv::StringRecord::new();
-    let mut previous: Option<DateTime<Utc>> = None;
-    loop {
-        let more = reader.read_record(&mut record).map_err(|e| anyhow!("{}", describe_csv_error(&e)))?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        summary.rows += 1;
-        let cell = |i: usize| record.get(i).unwrap_or("");
-        let at = parse_time(cell(columns.time), &columns.format, line)?;
-        if let Some(prev) = previous {
-            if at <= prev {
-                bail!("line {line}: time {} is not after the previous row's ({}); rows must be in time order without repeats", cell(columns.time).trim(), prev.to_rfc3339());
-            }
-        }
-        previous = Some(at);
-        summary.first_time.get_or_insert(at);
-        summary.last_time = Some(at);
-        let temperature = parse_value(cell(columns.temperature), "temperature", TEMPERATURE_RANGE_C, line)?;
-        let rh = parse_value(cell(columns.rh), "relative humidity", RH_RANGE_PCT, line)?;
-        let mut row = record.clone();
-        match (temperature, rh) {
-            (Some(t), Some(rh)) => {
+    for Row { mut record, line, at, values } in rows {
+        match values {
+            Some((t, rh)) => {
                 let m = timeline.observe(at, t, rh);
                 summary.max_mould_index = summary.max_mould_index.max(m);
                 summary.final_mould_index = m;
-                row.push_field(&dew_point_c(t, rh).map(|d| format!("{d:.2}")).unwrap_or_default());
-                row.push_field(&format!("{m:.3}"));
+                record.push_field(&dew_point_c(t, rh).map(|d| format!("{d:.2}")).unwrap_or_default());
+                record.push_field(&format!("{m:.3}"));
             }
-            _ => {
+            None => {
                 summary.skipped_rows += 1;
                 if summary.skipped_lines.len() < SKIPPED_LINES_KEPT {
                     summary.skipped_lines.push(line);
                 }
-                row.push_field("");
-                row.push_field("");
+                record.push_field("");
+                record.push_field("");
             }
         }
-        writer.write_record(&row).with_context(|| format!("writing line {line}"))?;
+        writer.write_record(&record).with_context(|| format!("writing line {line}"))?;
     }
+    summary.coverage = *timeline.coverage();
     let out = writer.into_inner().map_err(|e| anyhow!("writing the output: {}", e.error()))?;
+    writeln!(out, "{}", summary.sampling_line()).context("writing the output")?;
+    writeln!(out, "{}", summary.coverage_line()).context("writing the output")?;
+    if let Some(warning) = summary.gap_warning() {
+        writeln!(out, "{warning}").context("writing the output")?;
+    }
     writeln!(
         out,
         "max_mould_index={:.3} final_mould_index={:.3}",

@@ -17,10 +17,16 @@
 //! indicators, never HHSRS hazard scores (those need an inspector's judgement), and it never
 //! treats missing data as safe data.
 //!
+//! A mould index over a series comes with its [`Coverage`]: the hours integrated, the hours
+//! treated as no data (readings further apart than the hold limit) and the longest gap, so a
+//! frozen index is never read as a dry room. [`SamplingInterval`] reads a logger's own interval
+//! from its row times, so a logger that samples every few hours on purpose is not "missing".
+//!
 //! With the `cli` feature, the `csv_tool` module is the `dampwatch mould` command.
 
 pub mod alert;
 pub mod config;
+pub mod coverage;
 mod daily;
 pub mod engine;
 mod evaluation;
@@ -33,6 +39,7 @@ pub mod psychrometrics;
 pub mod reading;
 pub mod room;
 pub mod rule;
+pub mod sampling;
 pub mod surface;
 mod window;
 
@@ -44,6 +51,7 @@ pub use alert::{
     TransitionKind, WindowStats,
 };
 pub use config::{ConfigError, EngineConfig};
+pub use coverage::Coverage;
 pub use engine::{HazardEngine, Ingested};
 pub use indicators::{ConditionsBasis, Indicators};
 pub use material::{MaterialClass, MATERIAL_TABLE};
@@ -55,4 +63,5 @@ pub use room::{IngestError, Placement, RoomState};
 pub use rule::{
     default_rules, Comparison, Condition, Hazard, Metric, Rule, Severity, DEFAULT_RULESET_VERSION,
 };
+pub use sampling::SamplingInterval;
 pub use surface::{CondensationRisk, DewPointMargin, SurfaceBasis, SurfaceCondition};

@@ -3,13 +3,16 @@
 //! The mould index M runs from 0 (no growth) to 6 (heavy growth); 1 means microscopic growth,
 //! 3 visible growth. The model integrates over the real time between readings: growth per day
 //! is dM/dt = k1·k2 / (7·t_m) with t_m in weeks, and decline is given per hour. Both are
-//! integrated in closed form, so the result does not depend on how often the room is sampled.
+//! integrated in closed form, so the result does not depend on how often the room is sampled,
+//! as long as readings are no further apart than the hold limit: longer silences are no data,
+//! and a [`MouldTimeline`] reports them in its [`Coverage`].
 //!
 //! The model was fitted on wood under surface conditions; fed with room air it is optimistic.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::Coverage;
 use crate::material::MaterialClass;
 
 /// Version of the model and its constants; store it with every mould index.
@@ -195,13 +198,16 @@ fn solve(m0: f64, m_max: f64, rate_per_day: f64, a: f64, days: f64) -> f64 {
 
 /// Mould index over a time series: each reading's conditions are held until the next one for
 /// at most `max_hold`; beyond that the time is "no data" and the index neither grows nor
-/// declines (it is frozen, and so is the decline regime's clock).
+/// declines (it is frozen, and so is the decline regime's clock). The timeline keeps a
+/// [`Coverage`] of both, so a frozen index is never mistaken for a dry room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MouldTimeline {
     class: MaterialClass,
     max_hold_seconds: i64,
     state: MouldState,
     held: Option<HeldConditions>,
+    #[serde(default)]
+    coverage: Coverage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -218,6 +224,7 @@ impl MouldTimeline {
             max_hold_seconds: max_hold.num_seconds(),
             state: MouldState::default(),
             held: None,
+            coverage: Coverage::default(),
         }
     }
 
@@ -229,12 +236,21 @@ impl MouldTimeline {
         &self.state
     }
 
+    /// The longest interval over which a reading's conditions are held.
+    pub fn max_hold(&self) -> TimeDelta {
+        TimeDelta::try_seconds(self.max_hold_seconds).unwrap_or(TimeDelta::MAX)
+    }
+
+    /// The time integrated and the time treated as no data, from the first reading to the last.
+    pub fn coverage(&self) -> &Coverage {
+        &self.coverage
+    }
+
     /// Integrates up to `at` with the previous conditions, then holds these. Returns M at `at`.
     /// A time not after the previous one integrates nothing (callers keep readings in order).
     pub fn observe(&mut self, at: DateTime<Utc>, temperature_c: f64, rh_pct: f64) -> f64 {
         if let Some(prev) = self.held {
-            let max_hold = TimeDelta::try_seconds(self.max_hold_seconds).unwrap_or(TimeDelta::MAX);
-            let held = held_span(prev.at, at, max_hold);
+            let held = self.coverage.record(prev.at, at, self.max_hold());
             self.state.advance(self.class, prev.temperature_c, prev.rh_pct, hours(held));
         }
         self.held = Some(HeldConditions { at, temperature_c, rh_pct });

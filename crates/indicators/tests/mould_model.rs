@@ -7,7 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::{hours, minutes, t0, Prng};
 use dampwatch_indicators::mould::{critical_rh, growth_rate_per_day, max_index, time_to_growth_weeks};
 use dampwatch_indicators::{
-    EngineConfig, HazardEngine, MaterialClass, MouldState, MouldTimeline, RoomReading, RoomState,
+    Coverage, EngineConfig, HazardEngine, MaterialClass, MouldState, MouldTimeline, RoomReading, RoomState,
+    TimeWindow,
 };
 
 const SENSITIVE: MaterialClass = MaterialClass::Sensitive;
@@ -210,4 +211,26 @@ fn conditions_are_held_for_at_most_max_gap() {
     let m_two = two.observe(t0() + hours(2), 20.0, 97.0);
     assert!(m_gap > 0.0);
     assert!(close(m_gap, m_two, 1e-15));
+    // And the timeline says what it did not see: 2 h held, 8 h of no data in one 10 h gap.
+    let coverage = gap.coverage();
+    assert_eq!((coverage.hours_with_data, coverage.hours_as_gaps, coverage.gaps), (2.0, 8.0, 1));
+    assert_eq!(coverage.longest_gap, Some(TimeWindow { start: t0(), end: t0() + hours(10) }));
+    assert!(coverage.needs_warning());
+    assert_eq!(*two.coverage(), Coverage { hours_with_data: 2.0, ..Coverage::default() });
+}
+
+#[test]
+fn coverage_keeps_the_longest_gap_and_counts_each() {
+    // Hourly readings with silences of 5 h and 30 h: both are gaps, the 30 h one is longest.
+    let times = [0, 1, 6, 7, 37, 38].map(|h| t0() + hours(h));
+    let mut timeline = MouldTimeline::new(SENSITIVE, hours(2));
+    for at in times {
+        timeline.observe(at, 20.0, 97.0);
+    }
+    let c = timeline.coverage();
+    assert_eq!(c.gaps, 2);
+    assert_eq!((c.hours_with_data, c.hours_as_gaps), (1.0 + 2.0 + 1.0 + 2.0 + 1.0, 3.0 + 28.0));
+    assert_eq!(c.longest_gap, Some(TimeWindow { start: t0() + hours(7), end: t0() + hours(37) }));
+    assert_eq!(c.period_hours(), 38.0);
+    assert_eq!(timeline.max_hold(), hours(2));
 }

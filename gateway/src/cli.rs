@@ -42,11 +42,15 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.pki_dir {
         cfg = cfg.with_pki_dir(dir);
     }
+    // Every connection the limits allow holds a file descriptor, plus a few for the broker.
+    let l = &cfg.limits;
+    let connections = l.max_connections + l.max_handshakes + l.service_connections;
     match crate::rlimit::raise_open_files_limit() {
-        Ok(n) if (n as usize) < cfg.limits.max_connections + 64 => tracing::warn!(
+        Ok(n) if (n as usize) < connections + 64 => tracing::warn!(
             open_files = n,
-            max_connections = cfg.limits.max_connections,
-            "the open-file limit is below limits.max_connections; connections will fail before the cap"
+            connections,
+            "the open-file limit is below limits.max_connections + max_handshakes + service_connections; \
+             connections will fail before the caps"
         ),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),

@@ -2,6 +2,8 @@
 //! below (`dampwatch-gateway print-config` prints it), so documentation and behaviour cannot
 //! drift apart. Relative paths are resolved against the configuration file's directory.
 
+pub use crate::cidr::Cidr;
+pub use crate::crl::StaleCrl;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,24 +18,43 @@ pub const DEFAULT_CONFIG: &str = r#"# dampwatch-gateway configuration. Every key
 address = "127.0.0.1:8883"
 # Prometheus metrics (/metrics) and health (/health) over plain HTTP. Keep it private.
 metrics_address = "127.0.0.1:9883"
+# TCP load balancers in front of the gateway, as addresses or CIDR ranges (e.g. "10.0.0.0/24").
+# A connection from one must start with a PROXY protocol v2 header (binary), and the client
+# address it carries is the one limited per source and logged; one without it is refused, and
+# so is a connection from anywhere else that sends such a header. Empty: no balancer.
+load_balancers = []
 
 [tls]
 # Files made by `dampwatch pki init` (relative paths are resolved against this file).
 ca = "certs/ca.pem"
 cert = "certs/gateway/cert.pem"
 key = "certs/gateway/key.pem"
-# Revoked certificates. Re-read when the file changes (checked every crl_poll_interval) or on
-# SIGHUP; live connections whose certificate is now revoked are closed.
+# Revoked certificates. Required: the gateway does not start without it. Re-read when the
+# file changes (checked every crl_poll_interval) or on SIGHUP; live connections whose
+# certificate is now revoked are closed. A file that is missing or damaged at a reload is
+# refused (logged at ERROR, counted) and the last good CRL stays in force.
 crl = "certs/crl.pem"
 crl_poll_interval = "1s"
+# Once the CRL's nextUpdate has passed it is reported stale (ERROR log, metric crl_stale) and
+# still enforced. "serve": devices keep connecting; "refuse_devices": new device connections
+# are refused until a current CRL arrives (services still connect).
+stale_crl = "serve"
 # A client that has not finished its TLS handshake by then is dropped. Handshakes run in their
 # own tasks, so a slow client never delays anyone else.
 handshake_timeout = "10s"
 
 [limits]
-# Concurrent connections; beyond this new connections are closed at once.
+# Device connections at once, counted from the end of their TLS handshake; a device beyond it
+# is refused right after its handshake.
 max_connections = 20000
-# New connections per second from one source address (token bucket with this burst).
+# Connections still in their TLS handshake (anyone can open one): a budget of their own, so
+# they never take a device's or service's slot. When it is full, a new connection displaces
+# the oldest one still in its handshake, so silent connections cannot keep devices out.
+max_handshakes = 1024
+# Connections kept for services (the collector), which devices can never take.
+service_connections = 16
+# New connections per second from one source (token bucket with this burst). A source is an
+# IPv4 address or an IPv6 /64; behind a load balancer, the client address it reports.
 connections_per_second_per_source = 50
 connection_burst_per_source = 200
 # Time allowed between the TLS handshake and the MQTT CONNECT.
@@ -90,6 +111,14 @@ pub struct Config {
 pub struct Listen {
     pub address: SocketAddr,
     pub metrics_address: Option<SocketAddr>,
+    pub load_balancers: Vec<Cidr>,
+}
+
+impl Listen {
+    /// True if `ip` is a configured load balancer's (its connections carry a PROXY header).
+    pub fn is_load_balancer(&self, ip: std::net::IpAddr) -> bool {
+        self.load_balancers.iter().any(|c| c.contains(ip))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,9 +127,10 @@ pub struct Tls {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
-    pub crl: Option<PathBuf>,
+    pub crl: PathBuf,
     #[serde(with = "humantime_serde")]
     pub crl_poll_interval: Duration,
+    pub stale_crl: StaleCrl,
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
 }
@@ -109,6 +139,8 @@ pub struct Tls {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub max_connections: usize,
+    pub max_handshakes: usize,
+    pub service_connections: usize,
     pub connections_per_second_per_source: f64,
     pub connection_burst_per_source: f64,
     #[serde(with = "humantime_serde")]
@@ -151,9 +183,7 @@ impl Config {
     /// silently fall back to a default).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut cfg: Config = dampwatch_conf::load(DEFAULT_CONFIG, path)?;
-        for p in
-            [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key].into_iter().chain(cfg.tls.crl.as_mut())
-        {
+        for p in [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key, &mut cfg.tls.crl] {
             dampwatch_conf::resolve(p, path);
         }
         cfg.validate()?;
@@ -171,15 +201,17 @@ impl Config {
         self.tls.ca = paths.ca_cert();
         self.tls.cert = paths.gateway_cert();
         self.tls.key = paths.gateway_key();
-        self.tls.crl = Some(paths.crl());
+        self.tls.crl = paths.crl();
         self
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
-        if l.max_connections == 0 {
-            return bad("limits.max_connections must be at least 1");
+        if l.max_connections == 0 || l.max_handshakes == 0 || l.service_connections == 0 {
+            return bad(
+                "limits.max_connections, limits.max_handshakes and limits.service_connections must be at least 1",
+            );
         }
         if l.max_packet_bytes < 64 {
             return bad("limits.max_packet_bytes must be at least 64");
@@ -221,6 +253,22 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.listen.address.to_string(), "127.0.0.1:8883");
         assert_eq!(c.tls.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(c.tls.stale_crl, StaleCrl::Serve);
+        assert!(c.listen.load_balancers.is_empty());
+    }
+
+    #[test]
+    fn load_balancers_are_ranges() {
+        let c = Config::from_toml(
+            "[listen]\nload_balancers = [\"10.0.0.0/24\", \"2001:db8::7\"]\n[tls]\nstale_crl = \"refuse_devices\"\n",
+        )
+        .unwrap();
+        assert!(c.listen.is_load_balancer("10.0.0.200".parse().unwrap()));
+        assert!(c.listen.is_load_balancer("2001:db8::7".parse().unwrap()));
+        assert!(!c.listen.is_load_balancer("10.0.1.1".parse().unwrap()));
+        assert_eq!(c.tls.stale_crl, StaleCrl::RefuseDevices);
+        let e = Config::from_toml("[listen]\nload_balancers = [\"10.0.0.0/40\"]\n").unwrap_err();
+        assert!(e.to_string().contains("prefix length"), "{e}");
     }
 
     #[test]

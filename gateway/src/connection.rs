@@ -1,14 +1,17 @@
-//! One client connection up to its MQTT CONNECT: TLS handshake (bounded in time, in its own
-//! task), identity from the certificate, revocation and churn checks, the CONNECT check; then a
-//! device session (`crate::device`) or a service relay (`crate::relay`). Every refusal is
+//! One client connection up to its MQTT CONNECT: a load balancer's PROXY header, the TLS
+//! handshake (bounded in time, in its own task, in the budget of `crate::handshakes`), identity
+//! from the certificate, a device or service slot, revocation and churn checks, the CONNECT
+//! check; then a device session (`crate::device`) or a service relay (`crate::relay`). Every refusal is
 //! counted and logged once, here, with device, landlord, source address and reason.
 
 use crate::acl;
 use crate::device::{self, Hello};
+use crate::handshakes::Handshake;
 use crate::identity::{Identity, Peer};
 use crate::mailbox::End;
 use crate::mqtt::{self, encode, PacketType};
 use crate::packet_io::{read_packet, write_within};
+use crate::proxy_protocol::{self, Origin};
 use crate::refusal::Refusal;
 use crate::server::Shared;
 use bytes::BytesMut;
@@ -18,44 +21,94 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
 
-/// Serves one accepted TCP connection to the end. Never panics on client input.
-pub async fn serve(shared: Arc<Shared>, tcp: TcpStream, source: SocketAddr) {
+/// Serves one accepted TCP connection to the end. Never panics on client input. `handshake`
+/// is its place in the budget of connections still in their TLS handshake.
+pub async fn serve(shared: Arc<Shared>, tcp: TcpStream, from: SocketAddr, handshake: Handshake) {
     shared.metrics.connections_open.fetch_add(1, Relaxed);
-    let (peer, end) = run(&shared, tcp).await;
+    // The client's address: `from`, or what a load balancer's PROXY header says.
+    let mut source = from;
+    let (peer, end) = run(&shared, tcp, from, &mut source, handshake).await;
     shared.metrics.connections_open.fetch_sub(1, Relaxed);
     if let End::Refused(reason) = end {
         shared.metrics.refused(reason);
+        // `via`: the load balancer a connection came through (absent when none).
+        let via = (source != from).then_some(tracing::field::display(from));
         match &peer {
             Some(p) => tracing::warn!(
                 reason = %reason,
                 device = p.name(),
                 landlord = p.landlord().unwrap_or("-"),
                 %source,
+                via,
                 "connection refused"
             ),
-            None => tracing::warn!(reason = %reason, %source, "connection refused"),
+            None => tracing::warn!(reason = %reason, %source, via, "connection refused"),
         }
     }
 }
 
-async fn run(shared: &Shared, tcp: TcpStream) -> (Option<Peer>, End) {
-    let _ = tcp.set_nodelay(true);
-    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.load().config.clone());
-    let mut tls = match tokio::time::timeout(shared.cfg.tls.handshake_timeout, acceptor.accept(tcp)).await {
-        Err(_) => return (None, End::Refused(Refusal::HandshakeTimeout)),
-        Ok(Err(e)) => return (None, End::Refused(Refusal::from_tls_error(&e))),
-        Ok(Ok(s)) => s,
+async fn run(
+    shared: &Shared,
+    tcp: TcpStream,
+    from: SocketAddr,
+    source: &mut SocketAddr,
+    handshake: Handshake,
+) -> (Option<Peer>, End) {
+    let opened = tokio::select! {
+        biased;
+        _ = handshake.displaced() => Err(Refusal::HandshakeDisplaced),
+        opened = tokio::time::timeout(shared.cfg.tls.handshake_timeout, open(shared, tcp, from, source)) => {
+            opened.unwrap_or(Err(Refusal::HandshakeTimeout))
+        }
+    };
+    // Handshake over: its place goes to the next connection, whatever came of it.
+    drop(handshake);
+    let mut tls = match opened {
+        Ok(Some(tls)) => tls,
+        Ok(None) => return (None, End::Closed),
+        Err(r) => return (None, End::Refused(r)),
     };
     let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
     let Some(Ok(peer)) = leaf.map(Peer::from_certificate) else {
         return (None, End::Refused(Refusal::BadIdentity));
     };
     shared.metrics.handshakes_completed.fetch_add(1, Relaxed);
-    let end = admit(shared, &mut tls, &peer).await;
+    let end = match shared.slots.take(&peer.identity) {
+        Ok(_slot) => admit(shared, &mut tls, &peer).await,
+        Err(r) => End::Refused(r),
+    };
     // close_notify, so a well-behaved client sees an orderly end.
     let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;
     (Some(peer), end)
+}
+
+/// Up to a finished TLS handshake: the PROXY header of a load balancer's connection (and the
+/// per-source limit on the client it names), then TLS. `Ok(None)`: a load balancer's health
+/// check connected and closed.
+async fn open(
+    shared: &Shared,
+    mut tcp: TcpStream,
+    from: SocketAddr,
+    source: &mut SocketAddr,
+) -> Result<Option<TlsStream<TcpStream>>, Refusal> {
+    let _ = tcp.set_nodelay(true);
+    if shared.cfg.listen.is_load_balancer(from.ip()) {
+        match proxy_protocol::read(&mut tcp).await? {
+            None => return Ok(None),
+            Some(Origin::Client(client)) => *source = client,
+            Some(Origin::Balancer) => {}
+        }
+        if !shared.sources.try_take(source.ip(), Instant::now()) {
+            return Err(Refusal::SourceRateLimited);
+        }
+    } else if proxy_protocol::offered_by(&tcp).await {
+        // Anyone could claim any address: only configured balancers are believed.
+        return Err(Refusal::ProxyHeaderNotAllowed);
+    }
+    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.load().config.clone());
+    acceptor.accept(tcp).await.map(Some).map_err(|e| Refusal::from_tls_error(&e))
 }
 
 /// Everything after the handshake.
@@ -65,6 +118,9 @@ async fn admit<S: AsyncRead + AsyncWrite + Unpin>(shared: &Shared, tls: &mut S, 
         return End::Refused(Refusal::CertificateRevoked);
     }
     let key = peer.device_key();
+    if key.is_some() && shared.refusing_devices_for_stale_crl() {
+        return End::Refused(Refusal::CrlStale);
+    }
     if let Some(key) = &key {
         if !shared.device_connects.try_take(key, Instant::now()) {
             return End::Refused(Refusal::DeviceConnectChurn);

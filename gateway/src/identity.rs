@@ -4,14 +4,17 @@
 
 pub use dampwatch_pki::{Identity, IdentityError};
 use rustls_pki_types::CertificateDer;
+use std::time::SystemTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// A verified peer: its identity and its certificate's serial number (DER content octets, as
-/// they appear in a CRL).
+/// A verified peer: its identity, its certificate's serial number (DER content octets, as
+/// they appear in a CRL) and the end of the certificate's validity (notAfter), when the
+/// gateway closes the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     pub identity: Identity,
     pub serial: Vec<u8>,
+    pub not_after: SystemTime,
 }
 
 impl Peer {
@@ -19,7 +22,8 @@ impl Peer {
     pub fn from_certificate(cert: &CertificateDer<'_>) -> Result<Peer, IdentityError> {
         let identity = dampwatch_pki::identity_of(cert)?;
         let (_, parsed) = X509Certificate::from_der(cert).map_err(|_| IdentityError::Unparseable)?;
-        Ok(Peer { identity, serial: parsed.raw_serial().to_vec() })
+        let not_after = crate::crl::system_time(parsed.validity().not_after.timestamp());
+        Ok(Peer { identity, serial: parsed.raw_serial().to_vec(), not_after })
     }
 
     /// Device id or service name, for logs.

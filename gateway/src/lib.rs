@@ -43,10 +43,13 @@ pub mod acl;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod broker;
+pub mod cidr;
 pub mod cli;
 pub mod config;
 mod connection;
+pub mod crl;
 mod device;
+pub mod handshakes;
 mod http;
 pub mod identity;
 pub mod limits;
@@ -55,11 +58,14 @@ pub mod mailbox;
 pub mod metrics;
 pub mod mqtt;
 mod packet_io;
+pub mod proxy_protocol;
 pub mod refusal;
 mod relay;
 pub mod rlimit;
 pub mod server;
 pub mod sessions;
+pub mod slots;
+pub mod source;
 pub mod tls;
 pub mod upstream;
 

@@ -4,7 +4,6 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -71,9 +70,6 @@ impl<K: Eq + Hash> KeyedBuckets<K> {
         taken
     }
 }
-
-/// New connections per source address.
-pub type SourceLimiter = KeyedBuckets<IpAddr>;
 
 /// Messages per device, shared by all of a device's connections.
 pub type DeviceMessageLimiter = KeyedBuckets<String>;

@@ -3,6 +3,7 @@
 use crate::refusal::Refusal;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::SystemTime;
 
 /// Counters shared by every connection task. Relaxed atomics: each is independent.
 #[derive(Default)]
@@ -10,6 +11,7 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     pub connections_accepted: AtomicU64,
     pub handshakes_completed: AtomicU64,
+    pub handshakes_pending: AtomicU64,
     pub devices_connected: AtomicU64,
     pub sessions_taken_over: AtomicU64,
     pub messages_in: AtomicU64,
@@ -21,20 +23,48 @@ pub struct Metrics {
     pub upstream_reconnects: AtomicU64,
     pub crl_reloads: AtomicU64,
     pub crl_reload_failures: AtomicU64,
-    refusals: [AtomicU64; Refusal::ALL.len()],
+    /// 1 while the CRL file on disk was refused at the last reload (the last good one rules).
+    pub crl_file_rejected: AtomicU64,
+    /// nextUpdate of the CRL in force, in seconds since the Unix epoch; 0 if it names none.
+    pub crl_next_update: AtomicU64,
+    refusals: RefusalCounts,
+}
+
+/// One counter per refusal reason (a struct of its own: arrays this long have no `Default`).
+struct RefusalCounts([AtomicU64; Refusal::ALL.len()]);
+
+impl Default for RefusalCounts {
+    fn default() -> Self {
+        RefusalCounts(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
 }
 
 impl Metrics {
     pub fn refused(&self, r: Refusal) {
-        self.refusals[r as usize].fetch_add(1, Relaxed);
+        self.refusals.0[r as usize].fetch_add(1, Relaxed);
     }
 
     pub fn refusals(&self, r: Refusal) -> u64 {
-        self.refusals[r as usize].load(Relaxed)
+        self.refusals.0[r as usize].load(Relaxed)
+    }
+
+    /// Records the nextUpdate of the CRL now in force.
+    pub fn set_crl_next_update(&self, next_update: Option<SystemTime>) {
+        let secs = next_update.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok());
+        self.crl_next_update.store(secs.map_or(0, |d| d.as_secs()), Relaxed);
+    }
+
+    /// True if the CRL in force is past its nextUpdate at `now` (worked out when asked, so the
+    /// metric turns the moment the CRL goes stale).
+    pub fn crl_stale(&self, now: SystemTime) -> bool {
+        match self.crl_next_update.load(Relaxed) {
+            0 => false,
+            secs => crate::crl::is_stale(Some(crate::crl::system_time(secs as i64)), now),
+        }
     }
 
     /// Every metric with its name, type and help text.
-    fn table(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 14] {
+    fn table(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 17] {
         [
             ("connections_open", "gauge", "Connections open now.", &self.connections_open),
             (
@@ -48,6 +78,12 @@ impl Metrics {
                 "counter",
                 "TLS handshakes completed with a valid client certificate.",
                 &self.handshakes_completed,
+            ),
+            (
+                "handshakes_pending",
+                "gauge",
+                "Connections in their TLS handshake now (limits.max_handshakes).",
+                &self.handshakes_pending,
             ),
             ("devices_connected", "gauge", "Device MQTT sessions open now.", &self.devices_connected),
             (
@@ -85,6 +121,18 @@ impl Metrics {
                 "CRL reloads that failed (the previous CRL stays in force).",
                 &self.crl_reload_failures,
             ),
+            (
+                "crl_file_rejected",
+                "gauge",
+                "1 while crl.pem is missing or damaged and the last good CRL stays in force.",
+                &self.crl_file_rejected,
+            ),
+            (
+                "crl_next_update_seconds",
+                "gauge",
+                "nextUpdate of the CRL in force, Unix time (0: none).",
+                &self.crl_next_update,
+            ),
         ]
     }
 
@@ -97,6 +145,11 @@ impl Metrics {
                 v.load(Relaxed)
             );
         }
+        let _ = writeln!(
+            s,
+            "# HELP dampwatch_gateway_crl_stale 1 while the CRL in force is past its nextUpdate.\n# TYPE dampwatch_gateway_crl_stale gauge\ndampwatch_gateway_crl_stale {}",
+            u8::from(self.crl_stale(SystemTime::now()))
+        );
         let _ = writeln!(
             s,
             "# HELP dampwatch_gateway_refusals_total Connections refused or closed, by reason.\n# TYPE dampwatch_gateway_refusals_total counter"
@@ -122,5 +175,16 @@ mod tests {
         assert!(text.contains("dampwatch_gateway_refusals_total{reason=\"qos2\"} 0\n"));
         assert!(text.contains("dampwatch_gateway_messages_in_total 3\n"));
         assert!(text.contains("# TYPE dampwatch_gateway_connections_open gauge\n"));
+        assert!(text.contains("dampwatch_gateway_crl_stale 0\n"));
+    }
+
+    #[test]
+    fn a_crl_past_its_next_update_shows_as_stale() {
+        let m = Metrics::default();
+        let next = SystemTime::now() - std::time::Duration::from_secs(60);
+        m.set_crl_next_update(Some(next));
+        assert!(m.render().contains("dampwatch_gateway_crl_stale 1\n"));
+        m.set_crl_next_update(Some(next + std::time::Duration::from_secs(3600)));
+        assert!(m.render().contains("dampwatch_gateway_crl_stale 0\n"));
     }
 }

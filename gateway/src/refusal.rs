@@ -13,10 +13,17 @@ pub enum Refusal {
     BadCertificate,
     TlsProtocol,
     BadIdentity,
+    CrlStale,
     // admission limits
     TooManyConnections,
+    TooManyServiceConnections,
+    HandshakeDisplaced,
     SourceRateLimited,
     DeviceConnectChurn,
+    // PROXY protocol
+    ProxyHeaderNotAllowed,
+    ProxyHeaderMissing,
+    ProxyHeaderMalformed,
     // MQTT
     ConnectTimeout,
     NotConnectFirst,
@@ -35,12 +42,13 @@ pub enum Refusal {
     ClientTooSlow,
     // lifecycle
     RevokedWhileConnected,
+    CertificateExpiredWhileConnected,
     UpstreamUnavailable,
 }
 
 impl Refusal {
     /// Every reason, for metrics that show zero counts too.
-    pub const ALL: [Refusal; 28] = [
+    pub const ALL: [Refusal; 35] = [
         Refusal::HandshakeTimeout,
         Refusal::NoClientCertificate,
         Refusal::UnknownIssuer,
@@ -49,9 +57,15 @@ impl Refusal {
         Refusal::BadCertificate,
         Refusal::TlsProtocol,
         Refusal::BadIdentity,
+        Refusal::CrlStale,
         Refusal::TooManyConnections,
+        Refusal::TooManyServiceConnections,
+        Refusal::HandshakeDisplaced,
         Refusal::SourceRateLimited,
         Refusal::DeviceConnectChurn,
+        Refusal::ProxyHeaderNotAllowed,
+        Refusal::ProxyHeaderMissing,
+        Refusal::ProxyHeaderMalformed,
         Refusal::ConnectTimeout,
         Refusal::NotConnectFirst,
         Refusal::MalformedPacket,
@@ -68,6 +82,7 @@ impl Refusal {
         Refusal::KeepAliveTimeout,
         Refusal::ClientTooSlow,
         Refusal::RevokedWhileConnected,
+        Refusal::CertificateExpiredWhileConnected,
         Refusal::UpstreamUnavailable,
     ];
 
@@ -82,9 +97,15 @@ impl Refusal {
             Refusal::BadCertificate => "bad_certificate",
             Refusal::TlsProtocol => "tls_protocol",
             Refusal::BadIdentity => "bad_identity",
+            Refusal::CrlStale => "crl_stale",
             Refusal::TooManyConnections => "too_many_connections",
+            Refusal::TooManyServiceConnections => "too_many_service_connections",
+            Refusal::HandshakeDisplaced => "handshake_displaced",
             Refusal::SourceRateLimited => "source_rate_limited",
             Refusal::DeviceConnectChurn => "device_connect_churn",
+            Refusal::ProxyHeaderNotAllowed => "proxy_header_not_allowed",
+            Refusal::ProxyHeaderMissing => "proxy_header_missing",
+            Refusal::ProxyHeaderMalformed => "proxy_header_malformed",
             Refusal::ConnectTimeout => "connect_timeout",
             Refusal::NotConnectFirst => "not_connect_first",
             Refusal::MalformedPacket => "malformed_packet",
@@ -101,6 +122,7 @@ impl Refusal {
             Refusal::KeepAliveTimeout => "keep_alive_timeout",
             Refusal::ClientTooSlow => "client_too_slow",
             Refusal::RevokedWhileConnected => "revoked_while_connected",
+            Refusal::CertificateExpiredWhileConnected => "certificate_expired_while_connected",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
         }
     }

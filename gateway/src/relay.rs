@@ -50,7 +50,7 @@ where
         return End::Refused(Refusal::UpstreamUnavailable);
     }
     let mailbox = Arc::new(Mailbox::default());
-    let live = match shared.register_live(&peer.serial, &mailbox) {
+    let live = match shared.register_live(peer, &mailbox) {
         Ok(live) => live,
         Err(refusal) => return End::Refused(refusal),
     };

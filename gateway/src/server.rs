@@ -1,14 +1,18 @@
-//! The gateway as a whole: accept loop with admission limits, CRL watching, the embedded
-//! broker, the metrics endpoint and graceful shutdown.
+//! The gateway as a whole: accept loop with admission limits, CRL watching, the sweep of
+//! expired certificates, the embedded broker, the metrics endpoint and graceful shutdown.
 
 use crate::broker::{self, BrokerAddrs};
-use crate::config::Config;
-use crate::limits::{DeviceMessageLimiter, KeyedBuckets, SourceLimiter};
+use crate::config::{Config, StaleCrl};
+use crate::handshakes::Handshakes;
+use crate::identity::Peer;
+use crate::limits::{DeviceMessageLimiter, KeyedBuckets};
 use crate::live::LiveConnections;
 use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::refusal::Refusal;
 use crate::sessions::DeviceSessions;
+use crate::slots::Slots;
+use crate::source::SourceLimiter;
 use crate::tls::{self, TlsState};
 use crate::upstream::{Upstream, UpstreamSettings};
 use arc_swap::ArcSwap;
@@ -17,7 +21,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -33,15 +36,31 @@ pub struct Shared {
     /// Keyed by `landlord/device`, so limits hold across all of a device's connections.
     pub device_messages: DeviceMessageLimiter,
     pub device_connects: KeyedBuckets<String>,
+    /// New connections per source (IPv4 address or IPv6 /64; behind a load balancer, the
+    /// address its PROXY header reports).
+    pub sources: SourceLimiter,
+    /// Connections still in their TLS handshake.
+    pub handshakes: Arc<Handshakes>,
+    /// Device and service connections past their handshake.
+    pub slots: Slots,
     /// Fired first on shutdown: stop accepting and reading, drain connections.
     pub shutdown: CancellationToken,
 }
 
 impl Shared {
-    /// Records a live connection so that a CRL reload can close it, unless its certificate
-    /// has been revoked since its handshake.
-    pub fn register_live(&self, serial: &[u8], mailbox: &Arc<Mailbox>) -> Result<u64, Refusal> {
-        self.live.register(serial.to_vec(), mailbox.clone(), |s| self.tls.load().revoked_serials.contains(s))
+    /// Records a live connection so that a CRL reload or its certificate's expiry can close
+    /// it, unless its certificate has been revoked since its handshake.
+    pub fn register_live(&self, peer: &Peer, mailbox: &Arc<Mailbox>) -> Result<u64, Refusal> {
+        self.live.register(peer.serial.clone(), peer.not_after, mailbox.clone(), |s| {
+            self.tls.load().revoked_serials.contains(s)
+        })
+    }
+
+    /// True if the CRL in force is past its nextUpdate and the configuration says to refuse
+    /// devices meanwhile.
+    pub fn refusing_devices_for_stale_crl(&self) -> bool {
+        self.cfg.tls.stale_crl == StaleCrl::RefuseDevices
+            && crate::crl::is_stale(self.tls.load().crl_next_update, SystemTime::now())
     }
 }
 
@@ -62,11 +81,12 @@ impl Gateway {
     pub async fn start(cfg: Config) -> anyhow::Result<Gateway> {
         cfg.validate()?;
         tls::install_crypto_provider();
-        let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, cfg.tls.crl.as_deref())?;
+        let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, &cfg.tls.crl)?;
         let broker = broker::start(&cfg)?;
         wait_until_listening(broker.v4).await?;
         wait_until_listening(broker.v5).await?;
         let metrics = Arc::new(Metrics::default());
+        metrics.set_crl_next_update(state.crl_next_update);
         let sessions = Arc::new(DeviceSessions::new(cfg.limits.remembered_configurations));
         let background = TaskTracker::new();
         let stop_background = CancellationToken::new();
@@ -92,6 +112,7 @@ impl Gateway {
         let local_addr = listener.local_addr()?;
         let l = &cfg.limits;
         let max_keys = l.max_connections.saturating_mul(2).max(1024);
+        let handshakes = Handshakes::new(l.max_handshakes, metrics.clone());
         let shared = Arc::new(Shared {
             device_messages: KeyedBuckets::new(
                 l.device_messages_per_second,
@@ -103,6 +124,13 @@ impl Gateway {
                 f64::from(l.device_connects_per_minute.max(1)),
                 max_keys,
             ),
+            sources: SourceLimiter::new(
+                l.connections_per_second_per_source,
+                l.connection_burst_per_source,
+                65_536,
+            ),
+            handshakes,
+            slots: Slots::new(l.max_connections, l.service_connections),
             tls: ArcSwap::from_pointee(state),
             broker,
             upstream,
@@ -119,6 +147,7 @@ impl Gateway {
         };
         tasks.spawn(accept_loop(listener, shared.clone(), tasks.clone()));
         background.spawn(watch_crl(shared.clone(), stop_background.clone()));
+        background.spawn(close_expired(shared.clone(), stop_background.clone()));
         tracing::info!(%local_addr, broker_v4 = %broker.v4, broker_v5 = %broker.v5, "gateway listening");
         Ok(Gateway { shared, local_addr, metrics_addr, tasks, background, stop_background })
     }
@@ -179,11 +208,9 @@ async fn wait_until_listening(addr: SocketAddr) -> anyhow::Result<()> {
     anyhow::bail!("embedded broker did not start listening on {addr}")
 }
 
+/// Accepts connections. Only what costs nothing to check happens here (the per-source rate);
+/// everything else runs in the connection's own task, so the loop never waits on a client.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tasks: TaskTracker) {
-    let slots = Arc::new(Semaphore::new(shared.cfg.limits.max_connections));
-    let l = &shared.cfg.limits;
-    let sources =
-        SourceLimiter::new(l.connections_per_second_per_source, l.connection_burst_per_source, 65_536);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -199,19 +226,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tasks: TaskTrac
             }
         };
         shared.metrics.connections_accepted.fetch_add(1, Relaxed);
-        if !sources.try_take(&peer.ip(), Instant::now()) {
+        // A load balancer's connections are counted by the client address its PROXY header
+        // carries, once the connection's task has read it.
+        if !shared.cfg.listen.is_load_balancer(peer.ip())
+            && !shared.sources.try_take(peer.ip(), Instant::now())
+        {
             refuse_early(&shared, Refusal::SourceRateLimited, peer);
             continue;
         }
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refuse_early(&shared, Refusal::TooManyConnections, peer);
-            continue;
-        };
-        let shared = shared.clone();
-        tasks.spawn(async move {
-            crate::connection::serve(shared, tcp, peer).await;
-            drop(slot);
-        });
+        let handshake = shared.handshakes.begin();
+        tasks.spawn(crate::connection::serve(shared.clone(), tcp, peer, handshake));
     }
 }
 
@@ -222,26 +246,66 @@ fn refuse_early(shared: &Shared, reason: Refusal, peer: SocketAddr) {
 
 fn reload(shared: &Shared) -> anyhow::Result<usize> {
     let t = &shared.cfg.tls;
-    match tls::load(&t.ca, &t.cert, &t.key, t.crl.as_deref()) {
+    match tls::load(&t.ca, &t.cert, &t.key, &t.crl) {
         Ok(state) => {
             // New list first, then close: a connection registering meanwhile sees one or the other.
             let state = Arc::new(state);
             shared.tls.store(state.clone());
             let closed = shared.live.close_revoked(&state.revoked_serials);
+            shared.metrics.set_crl_next_update(state.crl_next_update);
+            shared.metrics.crl_file_rejected.store(0, Relaxed);
             shared.metrics.crl_reloads.fetch_add(1, Relaxed);
             tracing::info!(closed, "CRL reloaded");
             Ok(closed)
         }
         Err(e) => {
+            // An operator must act: until the file is fixed, revocations made since the last
+            // good CRL are not enforced.
             shared.metrics.crl_reload_failures.fetch_add(1, Relaxed);
-            tracing::error!(error = %e, "CRL reload failed; the previous CRL stays in force");
+            shared.metrics.crl_file_rejected.store(1, Relaxed);
+            tracing::error!(error = %e, "CRL reload failed; the last good CRL stays in force");
             Err(e.into())
         }
     }
 }
 
+/// Says so at ERROR when the CRL in force goes past its nextUpdate (and every
+/// [`STALE_CRL_REMINDER`] while it stays so), and at INFO when a current one replaces it.
+struct StaleCrlReport {
+    since_reported: Option<Instant>,
+}
+
+/// How often a stale CRL is reported again while it stays stale.
+const STALE_CRL_REMINDER: Duration = Duration::from_secs(3600);
+
+impl StaleCrlReport {
+    fn check(&mut self, shared: &Shared) {
+        let next_update = shared.tls.load().crl_next_update;
+        if !crate::crl::is_stale(next_update, SystemTime::now()) {
+            if self.since_reported.take().is_some() {
+                tracing::info!("the CRL in force is current again");
+            }
+            return;
+        }
+        if self.since_reported.is_some_and(|t| t.elapsed() < STALE_CRL_REMINDER) {
+            return;
+        }
+        self.since_reported = Some(Instant::now());
+        let next_update = next_update.map(humantime_serde::re::humantime::format_rfc3339_seconds);
+        let policy = match shared.cfg.tls.stale_crl {
+            StaleCrl::Serve => "devices are still admitted and those it revokes still refused",
+            StaleCrl::RefuseDevices => "new device connections are refused until a current CRL arrives",
+        };
+        tracing::error!(
+            crl = %shared.cfg.tls.crl.display(),
+            next_update = %next_update.map_or_else(String::new, |t| t.to_string()),
+            "the CRL is past its nextUpdate: revocations made since may be missing; publish a new CRL; {policy}"
+        );
+    }
+}
+
 fn crl_stamp(shared: &Shared) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(shared.cfg.tls.crl.as_ref()?).ok()?;
+    let m = std::fs::metadata(&shared.cfg.tls.crl).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
 
@@ -249,6 +313,8 @@ fn crl_stamp(shared: &Shared) -> Option<(SystemTime, u64)> {
 /// SIGHUP reloads at once.
 async fn watch_crl(shared: Arc<Shared>, stop: CancellationToken) {
     let mut last = crl_stamp(&shared);
+    let mut stale = StaleCrlReport { since_reported: None };
+    stale.check(&shared);
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let hup_fired = async {
@@ -266,6 +332,30 @@ async fn watch_crl(shared: Arc<Shared>, stop: CancellationToken) {
                 }
             }
             true = hup_fired => { let _ = reload(&shared); }
+            _ = stop.cancelled() => return,
+        }
+        stale.check(&shared);
+    }
+}
+
+/// How often live connections are checked for certificates that have run out: a connection
+/// outlives its certificate by at most this long.
+const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Closes connections whose certificate's notAfter has passed (the handshake checked it only
+/// once). A sweep rather than a timer per connection: idle connections stay small, and one
+/// pass over the table each second costs microseconds.
+async fn close_expired(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(EXPIRY_SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let closed = shared.live.close_expired(SystemTime::now());
+                if closed > 0 {
+                    tracing::info!(closed, "closing connections whose certificate has expired");
+                }
+            }
             _ = stop.cancelled() => return,
         }
     }

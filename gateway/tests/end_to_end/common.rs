@@ -90,6 +90,13 @@ impl Fixture {
         dampwatch_pki::issue_device(self.dir.path(), landlord, device, IssueOptions::default()).unwrap();
     }
 
+    /// The fixture's CA, to sign what the PKI crate would not issue.
+    pub fn ca_issuer(&self) -> Issuer<'static, KeyPair> {
+        let p = self.paths();
+        let ca_key = KeyPair::from_pem(&std::fs::read_to_string(p.ca_key()).unwrap()).unwrap();
+        Issuer::from_ca_cert_pem(&std::fs::read_to_string(p.ca_cert()).unwrap(), ca_key).unwrap()
+    }
+
     pub fn refusals(&self, r: Refusal) -> u64 {
         self.gateway.metrics().refusals(r)
     }
@@ -145,12 +152,17 @@ impl Fixture {
 
     /// A good device and the collector, connected and subscribed.
     pub async fn good_pair(&self) -> GoodPair {
+        let mut device = self.device(GOOD);
+        device.connected().await;
+        self.good_pair_with(device).await
+    }
+
+    /// The collector, connected and subscribed, beside the good device (connected already).
+    pub async fn good_pair_with(&self, mut device: Client) -> GoodPair {
         let mut collector = self.collector();
         collector.connected().await;
         collector.client.subscribe("dw/v1/+/+/up", QoS::AtLeastOnce).await.unwrap();
         collector.subscribed().await;
-        let mut device = self.device(GOOD);
-        device.connected().await;
         device.client.subscribe(topic(LANDLORD, GOOD, "ack"), QoS::AtLeastOnce).await.unwrap();
         device.subscribed().await;
         GoodPair { device, collector, round: 0 }
@@ -309,22 +321,49 @@ pub fn foreign_pki(landlord: &str, device: &str) -> (tempfile::TempDir, PathBuf,
 /// A device certificate signed by the fixture's CA that expired yesterday (the PKI crate only
 /// issues certificates valid from now).
 pub fn expired_certificate(fx: &Fixture, dir: &Path) -> (PathBuf, PathBuf) {
-    let p = fx.paths();
-    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(p.ca_key()).unwrap()).unwrap();
-    let ca = Issuer::from_ca_cert_pem(&std::fs::read_to_string(p.ca_cert()).unwrap(), ca_key).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let validity = (now - time::Duration::days(30), now - time::Duration::days(1));
+    certificate_valid(fx, dir, "bad-1", 900_000, validity)
+}
+
+/// A device certificate signed by the fixture's CA that expires `life` from now (the PKI crate
+/// issues whole days; a test cannot wait for one to run out).
+pub fn short_lived_certificate(fx: &Fixture, dir: &Path, device: &str, life: Duration) -> (PathBuf, PathBuf) {
+    let now = time::OffsetDateTime::now_utc();
+    let life = time::Duration::try_from(life).unwrap();
+    certificate_valid(fx, dir, device, 900_001, (now - time::Duration::minutes(5), now + life))
+}
+
+/// A device certificate for `device` of landlord [`LANDLORD`] with this serial and validity,
+/// signed by the fixture's CA.
+fn certificate_valid(
+    fx: &Fixture,
+    dir: &Path,
+    device: &str,
+    serial: u64,
+    (not_before, not_after): (time::OffsetDateTime, time::OffsetDateTime),
+) -> (PathBuf, PathBuf) {
+    let ca = fx.ca_issuer();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, "bad-1");
+    params.distinguished_name.push(DnType::CommonName, device);
     params.distinguished_name.push(DnType::OrganizationName, LANDLORD);
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.serial_number = Some(SerialNumber::from(900_000u64));
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(30);
-    params.not_after = now - time::Duration::days(1);
+    params.serial_number = Some(SerialNumber::from(serial));
+    params.not_before = not_before;
+    params.not_after = not_after;
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &ca).unwrap();
-    let (cert_path, key_path) = (dir.join("expired.pem"), dir.join("expired-key.pem"));
+    let (cert_path, key_path) = (dir.join(format!("{device}.pem")), dir.join(format!("{device}-key.pem")));
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     (cert_path, key_path)
+}
+
+/// A TCP connection to `to` from the loopback address `from` (all of 127.0.0.0/8 is loopback
+/// on Linux, so a test can be many sources).
+pub async fn connect_from(from: std::net::Ipv4Addr, to: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    socket.connect(to).await.unwrap()
 }

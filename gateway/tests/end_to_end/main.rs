@@ -4,9 +4,12 @@
 mod admission;
 mod authorisation;
 mod common;
+mod crl_file;
+mod expiry;
 mod limits;
 mod loopback;
 mod mosquitto;
 mod raw;
 mod revocation;
 mod shutdown;
+mod slots;

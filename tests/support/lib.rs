@@ -32,6 +32,9 @@ impl Stack {
         ccfg.database.url = pg.url();
         ccfg.mqtt.port = gateway.local_addr().port();
         ccfg.http.address = String::new();
+        // Tests' webhook receivers are plain http on 127.0.0.1: the development flag, so the
+        // collector's own hazard worker may deliver to them too.
+        ccfg.alerts.webhooks.dev_loopback_http = true;
         let collector = Collector::start(ccfg).await?;
         Ok(Stack { dir, pg, gateway, collector })
     }

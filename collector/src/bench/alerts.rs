@@ -130,6 +130,8 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<f64>> {
 
     let mut config = dampwatch_alerts::AlertsConfig::default();
     config.worker.poll_interval = Duration::from_secs(1);
+    // The benchmark's receiver is plain http on 127.0.0.1.
+    config.webhooks.dev_loopback_http = true;
     let stop = CancellationToken::new();
     let worker = dampwatch_alerts::start(&url, config, stop.clone()).await?;
 

@@ -7,6 +7,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
+use crate::address_policy::AddressPolicy;
 use crate::endpoints::{add_endpoint, dead_letters, disable_endpoint, list_endpoints, requeue_dead};
 
 /// Commands under `dampwatch webhooks`.
@@ -17,12 +18,20 @@ pub enum WebhooksCommand {
         /// The landlord's id.
         #[arg(long)]
         landlord: String,
-        /// Where alerts are POSTed: https://..., or http:// on this machine.
+        /// Where alerts are POSTed: https:// to a public address.
         #[arg(long)]
         url: String,
         /// What the endpoint is (e.g. "repairs system").
         #[arg(long, default_value = "")]
         description: String,
+        /// Development only: allow a receiver on this machine's loopback address, over plain
+        /// http:// too (the sender needs `[alerts.webhooks] dev_loopback_http = true` as well).
+        #[arg(long)]
+        dev_loopback_http: bool,
+        /// A non-public network (CIDR) the receiver's literal address may be in; repeatable. The
+        /// sender needs the same in `[alerts.webhooks] allowed_networks`.
+        #[arg(long = "allowed-network", value_name = "CIDR")]
+        allowed_networks: Vec<ipnet::IpNet>,
     },
     /// Every endpoint with its pending, dead and delivered webhooks.
     List {
@@ -68,14 +77,16 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
-        WebhooksCommand::Add { landlord, url, description } => {
-            let (id, secret) = add_endpoint(db, &landlord, &url, &description).await?;
+        WebhooksCommand::Add { landlord, url, description, dev_loopback_http, allowed_networks } => {
+            let policy = AddressPolicy { allowed_networks, allow_loopback: dev_loopback_http };
+            let endpoint = add_endpoint(db, &landlord, &url, &description, &policy).await?;
+            let (id, url, secret) = (endpoint.id, endpoint.url, endpoint.secret);
             writeln!(out, "{secret}")?;
             writeln!(
                 out,
                 "# webhook endpoint {id} for landlord {landlord}: {url}. The line above is its signing \
-                 secret (HMAC-SHA256 of timestamp and body); give it to the receiver now: it is not \
-                 shown again."
+                 secret (HMAC-SHA256 of timestamp, idempotency key and body, sent as v2=); give it to \
+                 the receiver now: it is not shown again."
             )?;
         }
         WebhooksCommand::List { landlord } => {

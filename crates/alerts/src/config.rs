@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use dampwatch_clock::ClockConfig;
 use dampwatch_indicators::EngineConfig;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use crate::address_policy::AddressPolicy;
 
 /// The commented default `[alerts]` section (full table paths, so it can be appended to a
 /// service's configuration document as it is).
@@ -49,6 +52,15 @@ backoff_max = "1h"
 max_attempts = 12
 # A claimed message whose sender vanished is retried after this long.
 lease = "2m"
+# Development only: webhooks may go to this machine's loopback address (127.0.0.0/8, [::1],
+# localhost), over plain http:// too. Otherwise every webhook goes over https:// to a public
+# address.
+dev_loopback_http = false
+# Networks webhooks may reach although they are not public (private, loopback, link-local,
+# carrier-grade NAT, ...), as CIDRs, e.g. ["10.20.0.0/16"] for a receiver on the operator's own
+# network. Every address a receiver's name resolves to is checked at each delivery. The cloud
+# metadata addresses (169.254.169.254 and the like) stay refused inside these too.
+allowed_networks = []
 
 [alerts.engine]
 # Hazard engine (dampwatch-indicators). The rules default to the built-in rule set; a
@@ -124,6 +136,20 @@ pub struct WebhookConfig {
     pub max_attempts: u32,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// Development only: loopback receivers, over plain http too.
+    pub dev_loopback_http: bool,
+    /// Non-public networks the operator lets webhooks reach.
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl WebhookConfig {
+    /// The addresses webhooks may be sent to.
+    pub fn address_policy(&self) -> AddressPolicy {
+        AddressPolicy {
+            allowed_networks: self.allowed_networks.iter().map(IpNet::trunc).collect(),
+            allow_loopback: self.dev_loopback_http,
+        }
+    }
 }
 
 /// A configuration the worker refuses to run with.
@@ -209,6 +235,21 @@ mod tests {
         let c = AlertsConfig::from_toml("[alerts.webhooks]\nmax_attempts = 3\n").expect("parses");
         assert_eq!(c.webhooks.max_attempts, 3);
         assert_eq!(c.webhooks.batch_size, 50);
+    }
+
+    #[test]
+    fn webhooks_reach_only_public_addresses_unless_opened() {
+        let c = AlertsConfig::default();
+        assert!(!c.webhooks.dev_loopback_http);
+        assert_eq!(c.webhooks.address_policy(), AddressPolicy::default());
+        let c = AlertsConfig::from_toml(
+            "[alerts.webhooks]\ndev_loopback_http = true\nallowed_networks = [\"10.20.0.0/16\", \"fd00:1::/64\"]\n",
+        )
+        .expect("parses");
+        let policy = c.webhooks.address_policy();
+        assert!(policy.allow_loopback);
+        assert_eq!(policy.check("10.20.1.2".parse().expect("ip")), Ok(()));
+        assert!(AlertsConfig::from_toml("[alerts.webhooks]\nallowed_networks = [\"10.20.0.0\"]\n").is_err());
     }
 
     #[test]

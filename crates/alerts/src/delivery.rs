@@ -3,8 +3,11 @@
 //! either mark the row delivered, schedule a retry with exponential back-off, or dead-letter
 //! it after the last attempt. Delivery is at least once: a sender that dies after the
 //! receiver answered but before the log was written sends again, with the same
-//! `Idempotency-Key`, so receivers drop the repeat.
+//! `Idempotency-Key`, so receivers drop the repeat. Every attempt checks the endpoint's URL
+//! again and sends only to addresses the configuration allows (`webhook_url`, `connector`);
+//! the log keeps a fixed reason and the status code, never the receiver's answer.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,12 +15,16 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use tokio_postgres::Client;
 
+use crate::address_policy::AddressPolicy;
 use crate::config::WebhookConfig;
 use crate::error::AlertsError;
+use crate::failure::{Failure, FailureCounts, FailureReason};
 use crate::http::WebhookClient;
+use crate::resolve::{Resolve, SystemResolver};
 use crate::signature::{
-    self, ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    Signed, ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
+use crate::webhook_url::check_url;
 
 /// One claimed outbox row with its endpoint.
 #[derive(Debug, Clone)]
@@ -50,13 +57,15 @@ pub struct DeliveryRound {
     pub retrying: usize,
     /// Failed for the last time: dead-lettered.
     pub dead: usize,
+    /// Every failed attempt (retrying and dead) by reason.
+    pub failures: FailureCounts,
 }
 
 /// The result of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     Delivered { status: u16 },
-    Failed { status: Option<u16>, error: String },
+    Failed(Failure),
 }
 
 /// Sends webhooks.
@@ -64,11 +73,20 @@ enum Outcome {
 pub struct Deliverer {
     client: WebhookClient,
     config: WebhookConfig,
+    policy: AddressPolicy,
 }
 
 impl Deliverer {
+    /// A sender resolving receivers' names with the system resolver.
     pub fn new(config: &WebhookConfig) -> Result<Self, rustls::Error> {
-        Ok(Deliverer { client: WebhookClient::new(config.request_timeout)?, config: config.clone() })
+        Deliverer::with_resolver(config, Arc::new(SystemResolver))
+    }
+
+    /// A sender resolving receivers' names with `resolver`.
+    pub fn with_resolver(config: &WebhookConfig, resolver: Arc<dyn Resolve>) -> Result<Self, rustls::Error> {
+        let policy = config.address_policy();
+        let client = WebhookClient::new(config.request_timeout, policy.clone(), resolver)?;
+        Ok(Deliverer { client, config: config.clone(), policy })
     }
 
     /// The wait after failed attempt number `attempt` (1 for the first): `backoff_initial`
@@ -110,16 +128,20 @@ impl Deliverer {
             .collect();
         let mut round = DeliveryRound { claimed: claimed.len(), ..DeliveryRound::default() };
         let concurrency = usize::try_from(self.config.concurrency).unwrap_or(1).max(1);
-        let results: Vec<Result<&'static str, AlertsError>> = stream::iter(claimed)
+        let results: Vec<Result<(&'static str, Option<FailureReason>), AlertsError>> = stream::iter(claimed)
             .map(|c| self.deliver_one(db, c))
             .buffer_unordered(concurrency)
             .collect()
             .await;
         for r in results {
-            match r? {
+            let (logged, failure) = r?;
+            match logged {
                 "delivered" => round.delivered += 1,
                 "dead" => round.dead += 1,
                 _ => round.retrying += 1,
+            }
+            if let Some(reason) = failure {
+                round.failures.add(reason);
             }
         }
         Ok(round)
@@ -140,28 +162,37 @@ impl Deliverer {
 
     async fn attempt(&self, c: &Claimed) -> Outcome {
         if !c.active {
-            return Outcome::Failed { status: None, error: "the endpoint is deactivated".to_owned() };
+            return Outcome::Failed(Failure::deactivated());
         }
+        let url = match check_url(&c.url, &self.policy) {
+            Ok(url) => url,
+            Err(refusal) => return Outcome::Failed(Failure::refused_url(refusal)),
+        };
         let timestamp = Utc::now().timestamp().to_string();
-        let signature = signature::sign(c.secret.as_bytes(), &timestamp, c.body.as_bytes());
+        let key = c.id.to_string();
+        let signature = Signed { timestamp: &timestamp, idempotency_key: &key, body: c.body.as_bytes() }
+            .sign(c.secret.as_bytes());
         let headers = [
             (TIMESTAMP_HEADER, timestamp),
             (SIGNATURE_HEADER, signature),
-            (IDEMPOTENCY_HEADER, c.id.to_string()),
+            (IDEMPOTENCY_HEADER, key),
             (EVENT_HEADER, c.event_type.clone()),
             (ATTEMPT_HEADER, c.attempt.to_string()),
         ];
-        match self.client.post(&c.url, &headers, Bytes::from(c.body.clone())).await {
-            Ok(answer) if (200..300).contains(&answer.status) => Outcome::Delivered { status: answer.status },
-            Ok(answer) => Outcome::Failed {
-                status: Some(answer.status),
-                error: format!("HTTP {}: {}", answer.status, answer.body),
-            },
-            Err(error) => Outcome::Failed { status: None, error },
+        match self.client.post(&url, &headers, Bytes::from(c.body.clone())).await {
+            Ok(status) if (200..300).contains(&status) => Outcome::Delivered { status },
+            Ok(status) => Outcome::Failed(Failure::status(status)),
+            Err(failure) => Outcome::Failed(failure),
         }
     }
 
-    async fn deliver_one(&self, db: &Client, c: Claimed) -> Result<&'static str, AlertsError> {
+    /// Sends one claimed row and records the attempt; returns what the log says and why it
+    /// failed, if it did.
+    async fn deliver_one(
+        &self,
+        db: &Client,
+        c: Claimed,
+    ) -> Result<(&'static str, Option<FailureReason>), AlertsError> {
         let started_at = Utc::now();
         let clock = Instant::now();
         let outcome = self.attempt(&c).await;
@@ -169,8 +200,8 @@ impl Deliverer {
         let last = !c.active || c.attempt >= i32::try_from(self.config.max_attempts).unwrap_or(i32::MAX);
         let (state, logged, status, error) = match &outcome {
             Outcome::Delivered { status } => ("delivered", "delivered", Some(*status), None),
-            Outcome::Failed { status, error } if last => ("dead", "dead", *status, Some(error.as_str())),
-            Outcome::Failed { status, error } => ("pending", "failed", *status, Some(error.as_str())),
+            Outcome::Failed(f) if last => ("dead", "dead", f.status, Some(f.text.as_str())),
+            Outcome::Failed(f) => ("pending", "failed", f.status, Some(f.text.as_str())),
         };
         let status = status.map(i32::from);
         let retry_in = self.backoff(c.attempt).as_secs_f64();
@@ -204,15 +235,22 @@ impl Deliverer {
             ],
         )
         .await?;
-        match &outcome {
-            Outcome::Delivered { .. } => tracing::debug!(outbox = c.id, url = %c.url, "webhook delivered"),
-            Outcome::Failed { error, .. } if last => {
-                tracing::warn!(outbox = c.id, url = %c.url, attempts = c.attempt, error, "webhook dead-lettered")
+        let failure = match &outcome {
+            Outcome::Delivered { .. } => {
+                tracing::debug!(outbox = c.id, url = %c.url, "webhook delivered");
+                None
             }
-            Outcome::Failed { error, .. } => {
-                tracing::info!(outbox = c.id, url = %c.url, attempt = c.attempt, error, "webhook attempt failed")
+            Outcome::Failed(f) => {
+                let (reason, error, detail) =
+                    (f.reason.label(), f.text.as_str(), f.detail.as_deref().unwrap_or(""));
+                if last {
+                    tracing::warn!(outbox = c.id, url = %c.url, attempts = c.attempt, reason, error, detail, "webhook dead-lettered");
+                } else {
+                    tracing::info!(outbox = c.id, url = %c.url, attempt = c.attempt, reason, error, detail, "webhook attempt failed");
+                }
+                Some(f.reason)
             }
-        }
-        Ok(logged)
+        };
+        Ok((logged, failure))
     }
 }

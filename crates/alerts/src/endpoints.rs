@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio_postgres::GenericClient;
 
+use crate::address_policy::AddressPolicy;
 use crate::error::AlertsError;
+use crate::webhook_url::{check_url, UrlRefusal};
 
 /// Bytes of randomness in a signing secret (hex-encoded: 64 characters).
 const SECRET_BYTES: usize = 32;
@@ -16,8 +18,8 @@ const SECRET_BYTES: usize = 32;
 pub enum EndpointError {
     #[error("no landlord {0:?} in the registry (add it with `dampwatch devices add` first)")]
     UnknownLandlord(String),
-    #[error("webhook URL {0:?} must start with https:// (or http:// for a receiver on this machine)")]
-    BadUrl(String),
+    #[error("webhook URL {url:?} refused: {refusal}")]
+    BadUrl { url: String, refusal: UrlRefusal },
     #[error("no webhook endpoint {0}")]
     UnknownEndpoint(i64),
     #[error("the system random number generator failed")]
@@ -30,6 +32,16 @@ impl From<tokio_postgres::Error> for EndpointError {
     fn from(e: tokio_postgres::Error) -> Self {
         EndpointError::Db(e.into())
     }
+}
+
+/// An endpoint just registered.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    pub id: i64,
+    /// The URL as stored (normalised).
+    pub url: String,
+    /// The signing secret, shown to the operator this once.
+    pub secret: String,
 }
 
 /// A registered endpoint with its queue.
@@ -58,25 +70,21 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-/// Plain http only to this machine: alerts carry tenants' addresses and health hazards.
-fn check_url(url: &str) -> Result<(), EndpointError> {
-    let local = ["http://127.", "http://localhost", "http://[::1]"];
-    if url.starts_with("https://") || local.iter().any(|p| url.starts_with(p)) {
-        Ok(())
-    } else {
-        Err(EndpointError::BadUrl(url.to_owned()))
-    }
-}
-
-/// Registers an endpoint for `landlord`; returns its id and the signing secret (stored for
-/// signing, shown to the operator this once).
+/// Registers an endpoint for `landlord`; returns it with its signing secret (stored for
+/// signing, shown to the operator this once). The URL must pass [`check_url`] under `policy`
+/// (https only, alerts carry tenants' addresses and health hazards; plain http to loopback
+/// with the development flag) and is stored in its normalised form. The sender checks it
+/// again, and the addresses its name resolves to, at every delivery.
 pub async fn add_endpoint(
     db: &impl GenericClient,
     landlord: &str,
     url: &str,
     description: &str,
-) -> Result<(i64, String), EndpointError> {
-    check_url(url)?;
+    policy: &AddressPolicy,
+) -> Result<NewEndpoint, EndpointError> {
+    let url = check_url(url, policy)
+        .map_err(|refusal| EndpointError::BadUrl { url: url.to_owned(), refusal })?
+        .to_string();
     if db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&landlord]).await?.is_none() {
         return Err(EndpointError::UnknownLandlord(landlord.to_owned()));
     }
@@ -90,7 +98,7 @@ pub async fn add_endpoint(
             &[&landlord, &url, &secret, &description],
         )
         .await?;
-    Ok((row.get(0), secret))
+    Ok(NewEndpoint { id: row.get(0), url, secret })
 }
 
 /// Stops sending to an endpoint; its queued webhooks stay, fail their remaining attempts
@@ -177,18 +185,4 @@ pub async fn requeue_dead(
             &[&id, &landlord],
         )
         .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_https_or_this_machine() {
-        assert!(check_url("https://hooks.example.org/dampwatch").is_ok());
-        assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
-        assert!(check_url("http://localhost/hook").is_ok());
-        assert!(matches!(check_url("http://hooks.example.org/"), Err(EndpointError::BadUrl(_))));
-        assert!(matches!(check_url("ftp://x"), Err(EndpointError::BadUrl(_))));
-    }
 }

@@ -11,8 +11,11 @@
 //!   crash neither loses nor doubles anything. Periodically it re-judges silent rooms so
 //!   "device offline" is raised;
 //! - the **webhook sender** POSTs each queued body to the landlord's endpoints, signed with
-//!   HMAC-SHA256 over timestamp and body, with an idempotency key, retries with exponential
-//!   back-off, logs every attempt and dead-letters after the last one;
+//!   HMAC-SHA256 over timestamp, idempotency key and body ([`signature`]), retries with
+//!   exponential back-off, logs every attempt and dead-letters after the last one. It sends
+//!   only over https to public addresses, checking the URL and every address the receiver's
+//!   name resolves to at each delivery ([`webhook_url`], [`address_policy`], [`connector`]);
+//!   the landlord's log shows a fixed reason and the status code, never the receiver's answer;
 //! - [`cases`] holds the case operations the API uses to record people's decisions.
 //!
 //! Readings the rules never see (they stay stored as evidence): time-corrected ones (their
@@ -24,30 +27,36 @@
 //! data as safe data, send a webhook for a change that did not commit, decide a triage
 //! category (a person does), or fold one landlord's device into another landlord's room.
 
+pub mod address_policy;
 pub mod alert_store;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod deadlines;
 pub mod delivery;
 pub mod endpoints;
 pub mod error;
+pub mod failure;
 pub mod http;
 pub mod inbox;
 pub mod outbox;
 pub mod payload;
 pub mod processor;
+pub mod resolve;
 pub mod room;
 pub mod room_state;
 pub mod signature;
 pub mod stats;
 pub mod wake;
+pub mod webhook_url;
 pub mod worker;
 
 pub use cases::CasePolicy;
 pub use config::{AlertsConfig, ConfigError, WebhookConfig, WorkerConfig, DEFAULT_CONFIG};
 pub use delivery::{Deliverer, DeliveryRound};
 pub use error::AlertsError;
+pub use failure::FailureReason;
 pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
 pub use stats::WebhookStats;
@@ -57,4 +66,5 @@ pub use worker::{start, Worker};
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql")),
     (101, "case_event_chain", include_str!("../migrations/0101_case_event_chain.sql")),
+    (102, "webhook_log_without_bodies", include_str!("../migrations/0102_webhook_log_without_bodies.sql")),
 ];

@@ -1,16 +1,20 @@
-//! What the webhook sender reports to operators' monitoring: attempts by outcome, and the
-//! queue as last seen (pending, and dead letters waiting for an operator).
+//! What the webhook sender reports to operators' monitoring: attempts by outcome, failed
+//! attempts by reason (a fixed set of labels), and the queue as last seen (pending, and dead
+//! letters waiting for an operator).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::delivery::DeliveryRound;
+use crate::failure::FailureReason;
 
 #[derive(Debug, Default)]
 pub struct WebhookStats {
     pub delivered: AtomicU64,
     pub retried: AtomicU64,
     pub dead_lettered: AtomicU64,
+    /// Failed attempts, in [`FailureReason::ALL`] order.
+    pub failed: [AtomicU64; FailureReason::ALL.len()],
     /// Webhooks waiting to be sent (-1 until the queue is first read).
     pub pending: AtomicI64,
     /// Dead letters waiting for an operator (`dampwatch webhooks dead`).
@@ -26,6 +30,14 @@ impl WebhookStats {
         self.delivered.fetch_add(round.delivered as u64, Relaxed);
         self.retried.fetch_add(round.retrying as u64, Relaxed);
         self.dead_lettered.fetch_add(round.dead as u64, Relaxed);
+        for (counter, (_, n)) in self.failed.iter().zip(round.failures.iter()) {
+            counter.fetch_add(n as u64, Relaxed);
+        }
+    }
+
+    /// Failed attempts counted for `reason`.
+    pub fn failed(&self, reason: FailureReason) -> u64 {
+        FailureReason::ALL.iter().position(|r| *r == reason).map_or(0, |i| self.failed[i].load(Relaxed))
     }
 
     /// Prometheus text.
@@ -67,6 +79,19 @@ impl WebhookStats {
             let _ = writeln!(
                 s,
                 "# HELP dampwatch_webhooks_{name} {help}\n# TYPE dampwatch_webhooks_{name} {kind}\ndampwatch_webhooks_{name} {v}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP dampwatch_webhooks_failed_total Failed attempts by reason (refused_address: the receiver's \
+             host is or resolves to an address webhooks may not reach).\n# TYPE dampwatch_webhooks_failed_total counter"
+        );
+        for (reason, counter) in FailureReason::ALL.iter().zip(&self.failed) {
+            let _ = writeln!(
+                s,
+                "dampwatch_webhooks_failed_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                counter.load(Relaxed)
             );
         }
         s

@@ -63,11 +63,16 @@ async fn a_damp_bedroom_over_ten_days_raises_a_damp_alert_with_its_case_deadline
     stop.cancel();
     worker.join().await.expect("join");
 
-    // The webhook: signed over timestamp and body, with its idempotency key and a body that
+    // The webhook: signed over timestamp, idempotency key and body, and a body that
     // carries the alert, its explanation, the case and the deadlines.
     assert!(raised.signed_by(SECRET), "valid Dampwatch-Signature");
     assert!(!raised.signed_by("another-secret-of-some-length"), "the signature depends on the secret");
-    assert!(raised.header("dampwatch-signature").starts_with("v1="));
+    assert!(raised.header("dampwatch-signature").starts_with("v2="));
+    // The same request replayed under a fresh key (to pass the receiver's duplicate check)
+    // does not verify: the key is signed too.
+    let mut replayed = raised.clone();
+    replayed.headers.insert("idempotency-key", axum::http::HeaderValue::from_static("999999999"));
+    assert_eq!(replayed.verify(SECRET), Err(dampwatch_alerts::signature::SignatureError::Mismatch));
     assert!(raised.header("idempotency-key").parse::<i64>().is_ok());
     assert_eq!(raised.header("dampwatch-event"), "alert.raised");
     let body = raised.json();

@@ -37,6 +37,15 @@ async fn an_operator_registers_endpoints_and_requeues_dead_letters() {
         landlord: landlord.into(),
         url: url.into(),
         description: "repairs system".into(),
+        dev_loopback_http: false,
+        allowed_networks: Vec::new(),
+    };
+    // A receiver on this machine over plain http: development only, said explicitly.
+    let dev = |landlord: &str, url: &str| match add(landlord, url) {
+        WebhooksCommand::Add { landlord, url, description, allowed_networks, .. } => {
+            WebhooksCommand::Add { landlord, url, description, dev_loopback_http: true, allowed_networks }
+        }
+        other => other,
     };
     let out = cli(&db, add("north", "https://hooks.north.example/dampwatch")).await.expect("add");
     let secret = out.lines().next().expect("secret line");
@@ -46,14 +55,18 @@ async fn an_operator_registers_endpoints_and_requeues_dead_letters() {
     let stored: String =
         db.client.query_one("SELECT secret FROM webhook_endpoints", &[]).await.expect("row").get(0);
     assert_eq!(stored, secret, "the receiver's secret is the one the sender signs with");
-    let south = cli(&db, add("south", "http://127.0.0.1:9/hook")).await.expect("add");
+    let south = cli(&db, dev("south", "http://127.0.0.1:9/hook")).await.expect("add");
     assert_ne!(south.lines().next(), Some(secret), "every endpoint its own secret");
 
     // Clear refusals.
     let err = cli(&db, add("nobody", "https://x.example/")).await.expect_err("unknown landlord");
     assert!(err.to_string().contains("no landlord \"nobody\""), "{err}");
     let err = cli(&db, add("north", "http://hooks.north.example/")).await.expect_err("plain http");
-    assert!(err.to_string().contains("must start with https://"), "{err}");
+    assert!(err.to_string().contains("plain http is not allowed: use https"), "{err}");
+    let err = cli(&db, add("south", "http://127.0.0.1:9/hook")).await.expect_err("no development flag");
+    assert!(err.to_string().contains("plain http is not allowed"), "{err}");
+    let err = cli(&db, add("north", "https://169.254.169.254/latest")).await.expect_err("metadata");
+    assert!(err.to_string().contains("a cloud metadata address"), "{err}");
 
     let ids: Vec<i64> = db
         .client

@@ -508,6 +508,53 @@ async fn the_webhook_log_shows_attempts_and_dead_letters_but_never_secrets() {
 }
 
 #[tokio::test]
+async fn a_receivers_error_page_never_appears_in_the_webhook_log() {
+    const ERROR_PAGE: &str = "Traceback: db password=hunter2-internal-only token sk_live_51Hsecret";
+    let f = fixture().await;
+    // The landlord's receiver answers 500 with an error page holding its own secrets.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let receiver = axum::Router::new()
+        .route("/hook", axum::routing::post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, ERROR_PAGE) }));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let endpoint: i64 =
+        f.db.query_one(
+            "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ($1, $2, 'secret-secret-secret')
+             RETURNING id",
+            &[&f.north.id, &url],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let id: i64 =
+        f.db.query_one(
+            "INSERT INTO webhook_outbox (landlord_id, endpoint_id, event_type, payload)
+             VALUES ($1, $2, 'alert.raised', '{}') RETURNING id",
+            &[&f.north.id, &endpoint],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let mut config = dampwatch_alerts::AlertsConfig::default().webhooks;
+    // The receiver is plain http on 127.0.0.1.
+    config.dev_loopback_http = true;
+    config.max_attempts = 1;
+    let round = dampwatch_alerts::Deliverer::new(&config).unwrap().deliver_due(&f.db).await.unwrap();
+    assert_eq!((round.claimed, round.dead), (1, 1), "{round:?}");
+
+    let reply = get(&f.app, "/v1/webhooks/deliveries?state=dead", &f.north.key).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let items = reply.json["items"].as_array().unwrap();
+    let message = items.iter().find(|m| m["id"] == json!(id)).expect("the message is listed");
+    assert_eq!(message["last_error"], "HTTP 500 from the receiver");
+    assert_eq!(message["attempts"][0]["status_code"], 500);
+    assert_eq!(message["attempts"][0]["error"], "HTTP 500 from the receiver");
+    for leak in ["hunter2", "sk_live", "Traceback"] {
+        assert!(!reply.text.contains(leak), "{}", reply.text);
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_exactly_the_routes_served() {
     let f = fixture().await;
     let reply = send(&f.app, request(Method::GET, "/openapi.json", None, None)).await;

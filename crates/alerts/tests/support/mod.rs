@@ -208,6 +208,8 @@ pub fn fast_config() -> AlertsConfig {
     c.webhooks.backoff_max = Duration::from_millis(400);
     c.webhooks.request_timeout = Duration::from_secs(5);
     c.webhooks.lease = Duration::from_secs(30);
+    // The receivers here are plain http on 127.0.0.1: the development flag.
+    c.webhooks.dev_loopback_http = true;
     c
 }
 

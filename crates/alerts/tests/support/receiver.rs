@@ -1,5 +1,6 @@
 //! A landlord's webhook receiver on 127.0.0.1: records every request, answers 500 to the
-//! first `fail_first` requests and 200 after that.
+//! first `fail_first` requests and 200 after that. A failure's body can be set, to show it
+//! never reaches the landlord's delivery log.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,11 +11,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use dampwatch_alerts::signature::Signed;
 
 /// One received request.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    /// Unix seconds at arrival, for the signature's replay window.
+    pub unix_s: i64,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// What the receiver answered.
@@ -30,19 +34,23 @@ impl Received {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 
+    /// What a receiver checks: a v2 signature over timestamp, idempotency key and body, made
+    /// with `secret` within the replay window of the arrival.
+    pub fn verify(&self, secret: &str) -> Result<(), dampwatch_alerts::signature::SignatureError> {
+        let (timestamp, key) = (self.header("dampwatch-timestamp"), self.header("idempotency-key"));
+        let signed = Signed { timestamp: &timestamp, idempotency_key: &key, body: &self.body };
+        signed.verify(secret.as_bytes(), &self.header("dampwatch-signature"), self.unix_s)
+    }
+
     pub fn signed_by(&self, secret: &str) -> bool {
-        dampwatch_alerts::signature::verify(
-            secret.as_bytes(),
-            &self.header("dampwatch-timestamp"),
-            &self.body,
-            &self.header("dampwatch-signature"),
-        )
+        self.verify(secret).is_ok()
     }
 }
 
 #[derive(Clone)]
 struct Shared {
     fail_first: usize,
+    failure_body: &'static str,
     seen: Arc<AtomicUsize>,
     log: Arc<Mutex<Vec<Received>>>,
 }
@@ -55,8 +63,18 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(fail_first: usize) -> Receiver {
+        Receiver::start_with(fail_first, "").await
+    }
+
+    /// A receiver that answers every request with 500 and `body`.
+    pub async fn failing_with_body(body: &'static str) -> Receiver {
+        Receiver::start_with(usize::MAX, body).await
+    }
+
+    async fn start_with(fail_first: usize, failure_body: &'static str) -> Receiver {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let shared = Shared { fail_first, seen: Arc::new(AtomicUsize::new(0)), log: log.clone() };
+        let shared =
+            Shared { fail_first, failure_body, seen: Arc::new(AtomicUsize::new(0)), log: log.clone() };
         let app = Router::new().route("/hook", post(handle)).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
@@ -71,9 +89,20 @@ impl Receiver {
     }
 }
 
-async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
     let n = s.seen.fetch_add(1, Ordering::SeqCst);
-    let status = if n < s.fail_first { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
-    s.log.lock().expect("lock").push(Received { at: Instant::now(), headers, body, status: status.as_u16() });
-    status
+    let (status, answer) = if n < s.fail_first {
+        (StatusCode::INTERNAL_SERVER_ERROR, s.failure_body)
+    } else {
+        (StatusCode::OK, "")
+    };
+    let unix_s = chrono::Utc::now().timestamp();
+    s.log.lock().expect("lock").push(Received {
+        at: Instant::now(),
+        unix_s,
+        headers,
+        body,
+        status: status.as_u16(),
+    });
+    (status, answer)
 }

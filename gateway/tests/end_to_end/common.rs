@@ -367,3 +367,34 @@ pub async fn connect_from(from: std::net::Ipv4Addr, to: std::net::SocketAddr) ->
     socket.bind((from, 0).into()).unwrap();
     socket.connect(to).await.unwrap()
 }
+
+/// Writes a `crl.pem` signed by the fixture's CA that revokes `devices` and whose nextUpdate
+/// passed an hour ago (the PKI crate always promises the next update a week ahead).
+pub fn write_stale_crl(fx: &Fixture, devices: &[&str]) {
+    use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams};
+    use x509_parser::prelude::FromDer;
+    let now = time::OffsetDateTime::now_utc();
+    let revoked_certs = devices
+        .iter()
+        .map(|d| {
+            let chain = dampwatch_pki::load_cert_chain(&fx.paths().device_cert(d)).unwrap();
+            let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&chain[0]).unwrap();
+            RevokedCertParams {
+                serial_number: SerialNumber::from_slice(cert.raw_serial()),
+                revocation_time: now - time::Duration::days(2),
+                reason_code: None,
+                invalidity_date: None,
+            }
+        })
+        .collect();
+    let params = CertificateRevocationListParams {
+        this_update: now - time::Duration::days(8),
+        next_update: now - time::Duration::hours(1),
+        crl_number: SerialNumber::from(1_000_000u64),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&fx.ca_issuer()).unwrap();
+    std::fs::write(fx.paths().crl(), crl.pem().unwrap()).unwrap();
+}

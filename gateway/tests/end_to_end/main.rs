@@ -13,3 +13,4 @@ mod raw;
 mod revocation;
 mod shutdown;
 mod slots;
+mod sources;

@@ -25,6 +25,11 @@ impl Raw {
     /// TCP connect and TLS handshake (a refused client certificate shows up on the first read).
     pub async fn connect(port: u16, tls: Arc<rustls::ClientConfig>) -> std::io::Result<Raw> {
         let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+        Raw::over(tcp, tls).await
+    }
+
+    /// TLS handshake over a TCP connection already open (and perhaps already written to).
+    pub async fn over(tcp: TcpStream, tls: Arc<rustls::ClientConfig>) -> std::io::Result<Raw> {
         let name = ServerName::try_from("127.0.0.1").expect("IP name");
         let tls = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await?;
         Ok(Raw { tls, buf: BytesMut::new() })

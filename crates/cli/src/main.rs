@@ -42,7 +42,8 @@ enum Command {
     /// Awaab's Law deadlines, computed as a housing officer would by hand.
     #[command(subcommand)]
     Clock(dampwatch_clock::cli::ClockCommand),
-    /// Read a logger export (time,temperature,rh) and add dew point and VTT mould index.
+    /// Read a logger export (time,temperature,rh) and add dew point and VTT mould index, with
+    /// the hours it covered and the gaps it could not see.
     Mould(dampwatch_indicators::csv_tool::MouldArgs),
 }
 
@@ -143,6 +144,11 @@ fn main() -> anyhow::Result<()> {
                 dampwatch_indicators::csv_tool::run_mould(&args, std::io::stdin().lock(), &mut out)?;
             if let Some(report) = summary.skipped_report() {
                 eprintln!("{report}");
+            }
+            // Also on standard error: output redirected to a file must not hide it from the
+            // person running the command.
+            if let Some(warning) = summary.gap_warning() {
+                eprintln!("{warning}");
             }
         }
     }

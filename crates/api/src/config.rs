@@ -1,6 +1,7 @@
 //! The `[api]` configuration section. Its defaults are the commented document
 //! [`DEFAULT_CONFIG`], which the hosting service appends to its own default configuration.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,12 +15,28 @@ pub const DEFAULT_CONFIG: &str = r#"
 # Serve the API in this process. The collector serves it on its [http] address, beside
 # /metrics and /health; put a TLS-terminating proxy in front of it for anything but loopback.
 enabled = true
-# Database connections kept for API requests.
+# Database connections kept for API requests. A request takes one only once its caller is
+# authenticated, within its rate limits, and its whole body has arrived.
 pool_size = 8
 # Largest request body accepted (bytes); larger requests are answered 413.
 max_body_bytes = 65536
-# A request that takes longer is answered 503, and its database statement is cancelled.
+# Once its body has arrived, a request that takes longer is answered 503, and its database
+# statement is cancelled.
 request_timeout = "10s"
+# A client must send a request's headers within this time, or the connection is closed (also
+# how long an idle kept-alive connection stays open). Applies when the API serves its own
+# listener (dampwatch_api::serve, spawn_server).
+header_read_timeout = "10s"
+# A client must send a request's whole body within this time, or it is answered 408.
+body_timeout = "10s"
+# A key's landlord is remembered this long, so most requests authenticate without the
+# database: a revoked key stops working within this time. Unknown keys are remembered as
+# unknown for as long. "0s" looks every key up on every request; at most "10m".
+key_cache_ttl = "30s"
+# Keys are looked up on connections of their own, so requests holding the pool cannot stop
+# anyone from authenticating; waiting longer than key_lookup_timeout for one is answered 503.
+key_lookup_connections = 2
+key_lookup_timeout = "2s"
 # Items per page when a list request gives no `limit`, and the most it may ask for.
 default_page_size = 100
 max_page_size = 1000
@@ -27,7 +44,30 @@ max_page_size = 1000
 hsts_max_age = "365days"
 # Events may be dated at most this far after the server's time (clock skew of the client).
 max_event_future_skew = "5m"
+
+# Token buckets: each holds `burst` requests and refills at `per_minute`; a request that finds
+# its bucket empty is answered 429 with Retry-After, and counted
+# (dampwatch_api_rate_limited_total). Per-source buckets need the peer address, which the
+# API's own server (dampwatch_api::serve, spawn_server) gives every request.
+[api.rate_limits]
+# Per API key.
+key_per_minute = 1200
+key_burst = 100
+# Per source address (an IPv6 source counts by its /64), whatever it sends.
+source_per_minute = 6000
+source_burst = 400
+# Per source address, requests whose key is not already known to be valid (no key, a wrong
+# or revoked one, or a valid one not looked up lately): guessing keys is slow.
+unauthenticated_per_minute = 30
+unauthenticated_burst = 10
+# Addresses of reverse proxies in front of the API: for requests from them, the source is the
+# last address in X-Forwarded-For that is not one of them. Without this, every request through
+# a proxy counts as the proxy's.
+trusted_proxies = []
 "#;
+
+/// The longest `key_cache_ttl` accepted: a revoked key must stop working soon.
+pub const MAX_KEY_CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// The `[api]` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,9 +79,23 @@ pub struct ApiConfig {
     pub pool_size: usize,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
-    /// Time limit of a request.
+    /// Time limit of a request once its body has arrived.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Time a client has to send a request's headers.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
+    /// How long a key's owner (or its absence) is remembered.
+    #[serde(with = "humantime_serde")]
+    pub key_cache_ttl: Duration,
+    /// Database connections reserved for key lookups.
+    pub key_lookup_connections: usize,
+    /// Longest wait for a key lookup.
+    #[serde(with = "humantime_serde")]
+    pub key_lookup_timeout: Duration,
     /// List page size when none is asked for.
     pub default_page_size: u32,
     /// Largest list page size a request may ask for.
@@ -52,6 +106,22 @@ pub struct ApiConfig {
     /// How far in the future an event's `at` may be.
     #[serde(with = "humantime_serde")]
     pub max_event_future_skew: Duration,
+    /// `[api.rate_limits]`.
+    pub rate_limits: RateLimitConfig,
+}
+
+/// The `[api.rate_limits]` section: token buckets per key and per source address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub key_per_minute: u32,
+    pub key_burst: u32,
+    pub source_per_minute: u32,
+    pub source_burst: u32,
+    pub unauthenticated_per_minute: u32,
+    pub unauthenticated_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// An `[api]` section that cannot work.
@@ -65,6 +135,14 @@ pub enum ApiConfigError {
     NoTimeout,
     #[error("[api] max_body_bytes must be at least 1024")]
     TinyBody,
+    #[error("[api] {0} must be at least one millisecond")]
+    NoTime(&'static str),
+    #[error("[api] key_cache_ttl must be at most {} s: it is how long a revoked key keeps working", MAX_KEY_CACHE_TTL.as_secs())]
+    LongKeyCache,
+    #[error("[api] key_lookup_connections must be at least 1")]
+    NoKeyLookup,
+    #[error("[api.rate_limits] {0} must be at least 1")]
+    NoRate(&'static str),
 }
 
 /// A document holding only the `[api]` section, for parsing it alone.
@@ -97,6 +175,32 @@ impl ApiConfig {
         if self.max_body_bytes < 1024 {
             return Err(ApiConfigError::TinyBody);
         }
+        let times = [
+            ("header_read_timeout", self.header_read_timeout),
+            ("body_timeout", self.body_timeout),
+            ("key_lookup_timeout", self.key_lookup_timeout),
+        ];
+        if let Some((name, _)) = times.iter().find(|(_, t)| *t < Duration::from_millis(1)) {
+            return Err(ApiConfigError::NoTime(name));
+        }
+        if self.key_cache_ttl > MAX_KEY_CACHE_TTL {
+            return Err(ApiConfigError::LongKeyCache);
+        }
+        if self.key_lookup_connections == 0 {
+            return Err(ApiConfigError::NoKeyLookup);
+        }
+        let limits = &self.rate_limits;
+        let rates = [
+            ("key_per_minute", limits.key_per_minute),
+            ("key_burst", limits.key_burst),
+            ("source_per_minute", limits.source_per_minute),
+            ("source_burst", limits.source_burst),
+            ("unauthenticated_per_minute", limits.unauthenticated_per_minute),
+            ("unauthenticated_burst", limits.unauthenticated_burst),
+        ];
+        if let Some((name, _)) = rates.iter().find(|(_, n)| *n == 0) {
+            return Err(ApiConfigError::NoRate(name));
+        }
         Ok(())
     }
 }
@@ -116,6 +220,9 @@ mod tests {
         let config = ApiConfig::default();
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.hsts_max_age, Duration::from_secs(365 * 86_400));
+        assert_eq!(config.key_cache_ttl, Duration::from_secs(30));
+        assert_eq!(config.body_timeout, Duration::from_secs(10));
+        assert!(config.rate_limits.trusted_proxies.is_empty());
         config.validate().unwrap();
     }
 
@@ -139,5 +246,26 @@ mod tests {
         config.default_page_size = 10;
         config.pool_size = 0;
         assert_eq!(config.validate(), Err(ApiConfigError::EmptyPool));
+        let mut config = ApiConfig { body_timeout: Duration::ZERO, ..ApiConfig::default() };
+        assert_eq!(config.validate(), Err(ApiConfigError::NoTime("body_timeout")));
+        config.body_timeout = Duration::from_secs(1);
+        config.key_cache_ttl = Duration::from_secs(3600);
+        assert_eq!(config.validate(), Err(ApiConfigError::LongKeyCache));
+        config.key_cache_ttl = Duration::ZERO;
+        config.validate().expect("no cache at all is allowed");
+        config.rate_limits.unauthenticated_burst = 0;
+        assert_eq!(config.validate(), Err(ApiConfigError::NoRate("unauthenticated_burst")));
+    }
+
+    #[test]
+    fn rate_limits_and_trusted_proxies_are_read_from_their_table() {
+        let config = ApiConfig::from_toml(
+            "[api.rate_limits]\nkey_burst = 5\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.rate_limits.key_burst, 5);
+        assert_eq!(config.rate_limits.key_per_minute, 1200);
+        assert_eq!(config.rate_limits.trusted_proxies.len(), 2);
+        assert!(ApiConfig::from_toml("[api.rate_limits]\ntrusted_proxies = [\"proxy\"]\n").is_err());
     }
 }

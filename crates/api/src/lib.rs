@@ -7,7 +7,16 @@
 //!   `POST /v1/cases/{id}/events`, `GET /v1/sla`, `GET /v1/devices`,
 //!   `GET /v1/webhooks/deliveries`, and the OpenAPI 3.1 document at `GET /openapi.json`.
 //! - Authentication: `Authorization: Bearer <key>`; per-landlord keys stored only as SHA-256
-//!   hashes ([`keys`], managed with [`cli`]).
+//!   hashes ([`keys`], managed with [`cli`]). A key is resolved to its landlord before the
+//!   request may spend anything ([`guard`], [`caller`]): from memory for `key_cache_ttl`
+//!   (30 s by default, so a revoked key stops working within that time), else on a few
+//!   connections reserved for key lookups. An unauthenticated request never takes a
+//!   connection of the tenant pool.
+//! - Limits: token buckets per API key and per source address, a tighter one per source for
+//!   requests without a valid key ([`rate_limit`]; 429 with `Retry-After`); request headers
+//!   and bodies must arrive within their time limits (408 for a slow body), and a body is
+//!   read in full before the handler takes a database connection ([`body`], [`serve`]).
+//!   What was refused is counted ([`stats`], [`ApiState::render_metrics`]).
 //! - Isolation: every request runs in a transaction switched to the database role
 //!   `dampwatch_api_tenant` with the key's landlord in `dampwatch.landlord`; PostgreSQL
 //!   row-level security (this crate's migration) then shows and accepts only that landlord's
@@ -22,25 +31,33 @@
 //! webhook signing secret, edit or delete a case event, or answer an error with a database
 //! message.
 
+pub mod body;
+pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod extract;
+pub mod guard;
 pub mod handlers;
+pub mod key_cache;
 pub mod keys;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
+pub mod source;
 pub mod state;
+pub mod stats;
 pub mod tenant;
 
-pub use config::{ApiConfig, ApiConfigError, DEFAULT_CONFIG};
+pub use config::{ApiConfig, ApiConfigError, RateLimitConfig, DEFAULT_CONFIG};
 pub use keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyError, ApiKeyInfo};
 pub use routes::{router, Endpoint, Verb, ENDPOINTS};
-pub use serve::serve;
+pub use serve::{serve, spawn_server};
 pub use state::{ApiState, StateError};
+pub use stats::{ApiStats, StatsSnapshot};
 pub use tenant::{Tenant, LANDLORD_SETTING, TENANT_ROLE};
 
 /// This crate's schema migrations (versions 200 to 299), for the collector's `migrate_all`.

@@ -7,6 +7,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use crate::stats::LimitScope;
+
 /// The media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -90,6 +92,12 @@ pub enum ApiError {
     /// The body is not JSON.
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    /// The body did not arrive within the body time limit.
+    #[error("the body did not arrive in time")]
+    BodyTimeout,
+    /// A rate limit's bucket is empty; another request fits in `retry_after` seconds.
+    #[error("rate limited ({}), retry after {retry_after} s", scope.as_str())]
+    RateLimited { scope: LimitScope, retry_after: u64 },
     /// A problem with its own status and members (conflicts with the case's state, ...).
     #[error("{}", .0.detail)]
     Problem(Box<Problem>),
@@ -144,6 +152,27 @@ impl ApiError {
                 "Unsupported media type",
                 "send the body as JSON with `Content-Type: application/json`",
             ),
+            ApiError::BodyTimeout => Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                "Request body too slow",
+                "the request body did not arrive in time; send it at once",
+            ),
+            ApiError::RateLimited { scope, retry_after } => {
+                let whose = match scope {
+                    LimitScope::Key => "this API key",
+                    LimitScope::Source => "this address",
+                    LimitScope::Unauthenticated => "requests without a valid API key from this address",
+                };
+                Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                    format!("the request rate of {whose} is over its limit; retry after {retry_after} s"),
+                )
+                .with("limit", scope.as_str())
+                .with("retry_after", *retry_after)
+            }
             ApiError::Problem(problem) => (**problem).clone(),
             ApiError::Unavailable(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -168,7 +197,18 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(cause) => tracing::warn!(error = %cause, "API request not served"),
             _ => {}
         }
-        self.to_problem().into_response()
+        let mut response = self.to_problem().into_response();
+        match &self {
+            ApiError::RateLimited { retry_after, .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            // The client is still sending the body nobody will read: end the connection.
+            ApiError::BodyTimeout => {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        response
     }
 }
 
@@ -208,6 +248,14 @@ mod tests {
     fn extensions_cannot_overwrite_the_standard_members() {
         let doc = Problem::new(StatusCode::CONFLICT, "x", "T", "d").with("status", 200).to_json();
         assert_eq!(doc["status"], 409);
+    }
+
+    #[test]
+    fn rate_limited_answers_carry_retry_after() {
+        let response = ApiError::RateLimited { scope: LimitScope::Key, retry_after: 3 }.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
     }
 
     #[test]

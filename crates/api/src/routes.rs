@@ -12,6 +12,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::body::read_body;
+use crate::guard::{authenticate, limit_source};
 use crate::handlers::{alerts, cases, devices, events, sla, triage, webhooks};
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
@@ -121,21 +123,37 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-/// The API with its middleware: body limit, time limit (answered 503), request tracing, and
-/// outermost the security headers and problem documents for every response.
+/// The API with its middleware, outermost first: security headers and problem documents for
+/// every response, request tracing, the per-source rate limit, the body size limit; then per
+/// route: authentication and the per-key rate limit (authenticated routes), reading the body
+/// within its time limit, and the handler's time limit (answered 503).
+///
+/// Per-source limits need the peer address ([`axum::extract::ConnectInfo`]), which
+/// [`crate::serve::spawn_server`] provides; a router served without it applies only the
+/// per-key limit.
 pub fn router(state: ApiState) -> Router {
     let config = state.config.clone();
-    let mut router: Router<ApiState> = Router::new();
+    let handler_timeout = TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        config.request_timeout.max(Duration::from_millis(1)),
+    );
+    let (mut authenticated, mut public) = (Router::new(), Router::new());
     for endpoint in ENDPOINTS {
-        router = router.route(endpoint.path, (endpoint.handler)());
+        let routes = if endpoint.authenticated { &mut authenticated } else { &mut public };
+        *routes = std::mem::take(routes).route(endpoint.path, (endpoint.handler)());
     }
-    router
+    // route_layer: the first call is innermost.
+    let authenticated: Router<ApiState> = authenticated
+        .route_layer(handler_timeout)
+        .route_layer(from_fn_with_state(state.clone(), read_body))
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
+    let public: Router<ApiState> =
+        public.route_layer(handler_timeout).route_layer(from_fn_with_state(state.clone(), read_body));
+    authenticated
+        .merge(public)
         .fallback(no_route)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.request_timeout.max(Duration::from_millis(1)),
-        ))
+        .layer(from_fn_with_state(state.clone(), limit_source))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(SecurityHeaders::new(config.hsts_max_age), finish_response))
         .with_state(state)

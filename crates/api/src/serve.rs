@@ -1,11 +1,27 @@
 //! Running the API on a TCP listener until told to stop.
+//!
+//! The server is hyper's HTTP/1 connection loop, set up here rather than by `axum::serve`
+//! because the API needs two things that does not give: a time limit on reading a request's
+//! headers (a client that opens connections and sends nothing, or a byte at a time, holds
+//! them only that long; the same limit closes idle kept-alive connections), and the peer
+//! address on every request, for the per-source rate limits.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::ConnectInfo;
+use axum::serve::Listener;
+use axum::Router;
 use dampwatch_clock::Clock;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 use crate::config::ApiConfig;
 use crate::routes::router;
@@ -18,7 +34,8 @@ use crate::tenant::TENANT_ROLE;
 ///
 /// `clock` must be the clock the hazard engine uses (the same `[alerts.clock]` section), so
 /// deadlines computed here and there agree. The server speaks plain HTTP: expose it beyond
-/// loopback only behind a TLS-terminating proxy.
+/// loopback only behind a TLS-terminating proxy (and list it in
+/// `[api.rate_limits] trusted_proxies`).
 pub async fn serve(
     addr: SocketAddr,
     db_url: &str,
@@ -27,19 +44,54 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     config.validate()?;
+    let header_read_timeout = config.header_read_timeout;
     let state = ApiState::connect(db_url, clock, config)?;
     check_database(&state).await?;
     let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let app = router(state);
-    tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "the API server stopped");
-        }
-    });
+    spawn_server(listener, router(state), header_read_timeout, stop);
     tracing::info!(address = %local, "landlord API listening");
     Ok(local)
+}
+
+/// Serves `app` (the API's router, or a larger one it is merged into) on `listener` until
+/// `stop` is cancelled, then lets in-flight requests finish. Each request carries its peer's
+/// address as [`ConnectInfo<SocketAddr>`]; a client must send each request's headers within
+/// `header_read_timeout`.
+pub fn spawn_server(
+    mut listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let connections = GracefulShutdown::new();
+        loop {
+            // axum's Listener retries failed accepts (out of file descriptors, ...) after a
+            // pause instead of spinning.
+            let (stream, peer) = tokio::select! {
+                accepted = Listener::accept(&mut listener) => accepted,
+                () = stop.cancelled() => break,
+            };
+            let app = app.clone();
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request)
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = connections.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "API connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        connections.shutdown().await;
+    })
 }
 
 /// Fails early, with the fix in the message, when requests could not work: no schema, or a

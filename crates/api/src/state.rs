@@ -1,18 +1,25 @@
-//! What every request handler shares: the database pool, the Awaab's Law clock and the
-//! configuration.
+//! What every request handler shares: the database pools, the key directory, the rate limits,
+//! the counters, the Awaab's Law clock and the configuration.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dampwatch_clock::Clock;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use crate::caller::KeyDirectory;
 use crate::config::ApiConfig;
+use crate::rate_limit::RateLimits;
+use crate::stats::ApiStats;
 
 /// The router's state.
 #[derive(Clone)]
 pub struct ApiState {
     pub(crate) pool: Pool,
+    pub(crate) keys: Arc<KeyDirectory>,
+    pub(crate) limits: Arc<RateLimits>,
+    pub(crate) stats: Arc<ApiStats>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) config: Arc<ApiConfig>,
 }
@@ -27,30 +34,65 @@ pub enum StateError {
 }
 
 impl ApiState {
-    /// State over an existing pool. The pool's connections must belong to the role that ran
-    /// the migrations (or any role granted `dampwatch_api_tenant`).
-    pub fn new(pool: Pool, clock: Clock, config: ApiConfig) -> Self {
-        ApiState { pool, clock: Arc::new(clock), config: Arc::new(config) }
+    /// State over existing pools: `pool` for request handlers, `key_pool` for key lookups only.
+    /// Both pools' connections must belong to the role that ran the migrations (or any role
+    /// granted `dampwatch_api_tenant` that may read `api_keys`).
+    pub fn new(pool: Pool, key_pool: Pool, clock: Clock, config: ApiConfig) -> Self {
+        let stats = Arc::new(ApiStats::default());
+        let keys =
+            KeyDirectory::new(key_pool, config.key_cache_ttl, config.key_lookup_timeout, stats.clone());
+        let limits = RateLimits::new(&config.rate_limits, stats.clone());
+        ApiState {
+            pool,
+            keys: Arc::new(keys),
+            limits: Arc::new(limits),
+            stats,
+            clock: Arc::new(clock),
+            config: Arc::new(config),
+        }
     }
 
-    /// State with a new pool of `config.pool_size` connections to `db_url` (connected lazily).
+    /// State with new pools to `db_url` (connected lazily): `config.pool_size` connections for
+    /// requests and `config.key_lookup_connections` for key lookups.
     pub fn connect(db_url: &str, clock: Clock, config: ApiConfig) -> Result<Self, StateError> {
         let mut pg: tokio_postgres::Config = db_url.parse()?;
         pg.application_name("dampwatch-api");
-        let manager =
-            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size)
-            .runtime(Runtime::Tokio1)
-            // Waiting longer than the request may take is pointless.
-            .wait_timeout(Some(config.request_timeout))
-            .create_timeout(Some(config.request_timeout))
-            .build()?;
-        Ok(ApiState::new(pool, clock, config))
+        // Waiting longer than the request may take is pointless.
+        let pool = new_pool(pg.clone(), config.pool_size, config.request_timeout)?;
+        // Authentication must not queue behind request handlers: its own connections, and a
+        // short wait.
+        let key_pool = new_pool(pg, config.key_lookup_connections, config.key_lookup_timeout)?;
+        Ok(ApiState::new(pool, key_pool, clock, config))
     }
 
-    /// The database pool.
+    /// The database pool of request handlers.
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
+
+    /// The database pool of key lookups.
+    pub fn key_pool(&self) -> &Pool {
+        self.keys.pool()
+    }
+
+    /// The API's counters.
+    pub fn stats(&self) -> &ApiStats {
+        &self.stats
+    }
+
+    /// The counters and pool occupancy in Prometheus text format, for the hosting service's
+    /// `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.stats.render(&self.pool, self.keys.pool())
+    }
+}
+
+fn new_pool(pg: tokio_postgres::Config, size: usize, wait: Duration) -> Result<Pool, StateError> {
+    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Ok(Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(wait))
+        .create_timeout(Some(wait))
+        .build()?)
 }

@@ -1,22 +1,20 @@
-//! Authentication and the tenant transaction.
+//! The tenant transaction.
 //!
-//! [`Tenant`] is the extractor every `/v1` handler takes first: it reads the bearer key, finds
-//! its landlord (as the service's own role: the tenant role cannot read `api_keys`), and holds
-//! a pooled connection. Handlers reach the database only through [`Tenant::transaction`],
-//! which switches the transaction to the `dampwatch_api_tenant` role and names the landlord
-//! in `dampwatch.landlord`; from then on PostgreSQL's row-level security shows and accepts
-//! only that landlord's rows. Both settings are transaction-local, so a connection goes back
-//! to the pool as it came.
+//! [`Tenant`] is the extractor every `/v1` handler takes first: the caller the authentication
+//! middleware resolved ([`crate::guard`]), and the way to the database. It holds no connection
+//! until [`Tenant::transaction`] is called, after the body has been read: the connection comes
+//! from the tenant pool then, and the transaction is switched to the `dampwatch_api_tenant`
+//! role with the landlord in `dampwatch.landlord`; from then on PostgreSQL's row-level
+//! security shows and accepts only that landlord's rows. Both settings are transaction-local,
+//! so a connection goes back to the pool as it came.
 
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
-use chrono::Utc;
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::{Object, Pool, Transaction};
 
-use crate::keys::{find_key_owner, touch_key};
+use crate::caller::Caller;
 use crate::problem::ApiError;
 use crate::state::ApiState;
 
@@ -25,93 +23,61 @@ pub const TENANT_ROLE: &str = "dampwatch_api_tenant";
 /// The transaction setting the row-level security policies read.
 pub const LANDLORD_SETTING: &str = "dampwatch.landlord";
 
-/// An authenticated caller with a database connection.
+/// An authenticated caller, and its database connection once it needs one.
 pub struct Tenant {
-    landlord_id: String,
-    key_id: i64,
-    client: Object,
+    caller: Caller,
+    pool: Pool,
+    client: Option<Object>,
     statement_timeout: Duration,
 }
 
 impl Tenant {
     /// The landlord the key belongs to.
     pub fn landlord_id(&self) -> &str {
-        &self.landlord_id
+        &self.caller.landlord_id
     }
 
     /// The key's id (recorded with every change made through it).
     pub fn key_id(&self) -> i64 {
-        self.key_id
+        self.caller.key_id
     }
 
     /// A transaction confined to this landlord's rows.
     pub async fn transaction(&mut self) -> Result<Transaction<'_>, ApiError> {
         let timeout = format!("{}ms", self.statement_timeout.as_millis().max(1));
-        let tx = self.client.transaction().await?;
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => self.pool.get().await?,
+        };
+        let tx = self.client.insert(client).transaction().await?;
         // set_config(.., true) is SET LOCAL: undone at commit or rollback, so nothing of it
         // outlives the request on the pooled connection. Switching the role this way checks
         // membership like SET ROLE does.
         tx.execute(
             "SELECT set_config('dampwatch.landlord', $1, true), set_config('statement_timeout', $2, true),
                     set_config('role', 'dampwatch_api_tenant', true)",
-            &[&self.landlord_id, &timeout],
+            &[&self.caller.landlord_id, &timeout],
         )
         .await?;
         Ok(tx)
     }
 }
 
-/// The key in an `Authorization: Bearer <key>` header; `None` when there is no such header.
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let text = value.to_str().map_err(|_| ApiError::InvalidKey)?;
-    let (scheme, key) = text.split_once(' ').ok_or(ApiError::InvalidKey)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::InvalidKey);
-    }
-    Ok(Some(key.trim()))
-}
-
 impl FromRequestParts<ApiState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let key = bearer(&parts.headers)?.ok_or(ApiError::MissingCredentials)?;
-        let client = state.pool.get().await?;
-        let owner = find_key_owner(&**client, key).await?.ok_or(ApiError::InvalidKey)?;
-        touch_key(&**client, &owner, Utc::now()).await?;
+        // Only the router's authenticated routes run the authentication middleware; a handler
+        // taking a Tenant on any other route is a wiring mistake, never served unauthenticated.
+        let caller =
+            parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+                ApiError::Internal("a tenant handler on a route without authentication".into())
+            })?;
         Ok(Tenant {
-            landlord_id: owner.landlord_id,
-            key_id: owner.key_id,
-            client,
+            caller,
+            pool: state.pool.clone(),
+            client: None,
             statement_timeout: state.config.request_timeout,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        h
-    }
-
-    #[test]
-    fn bearer_keys_are_read_case_insensitively() {
-        assert_eq!(bearer(&headers("Bearer dwk_x")).unwrap(), Some("dwk_x"));
-        assert_eq!(bearer(&headers("bearer dwk_x")).unwrap(), Some("dwk_x"));
-        assert_eq!(bearer(&HeaderMap::new()).unwrap(), None);
-    }
-
-    #[test]
-    fn other_schemes_are_invalid_keys() {
-        assert!(matches!(bearer(&headers("Basic dXNlcjpwYXNz")), Err(ApiError::InvalidKey)));
-        assert!(matches!(bearer(&headers("dwk_x")), Err(ApiError::InvalidKey)));
     }
 }

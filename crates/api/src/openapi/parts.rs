@@ -43,9 +43,22 @@ pub(super) fn json_response(description: &str, schema: Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
+/// The answer to a request over a rate limit: a problem document and when to retry.
+pub(super) fn rate_limited_response() -> Value {
+    json!({
+        "description": "Over a rate limit (`limit`: key, source or unauthenticated); retry after `Retry-After` seconds.",
+        "headers": {"Retry-After": {
+            "description": "Whole seconds until a request fits the limit again.",
+            "schema": {"type": "integer", "minimum": 1}
+        }},
+        "content": {"application/problem+json": {"schema": schema_ref("Problem")}}
+    })
+}
+
 /// The error answers every authenticated operation can give.
 pub(super) fn common_errors(responses: &mut Map<String, Value>) {
     responses.insert("401".into(), problem_response("No API key, or not a valid one."));
+    responses.insert("429".into(), rate_limited_response());
     responses.insert("503".into(), problem_response("The request took too long or the service is busy."));
     responses.insert("500".into(), problem_response("The service failed; the cause is logged."));
 }
@@ -68,6 +81,7 @@ pub(super) fn operation(
         "security": [{"apiKey": []}],
     });
     if let Some((schema, text)) = body {
+        op["responses"]["408"] = problem_response("The body did not arrive within the time limit.");
         op["requestBody"] = json!({
             "required": true,
             "description": text,

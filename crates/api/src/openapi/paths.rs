@@ -120,7 +120,10 @@ pub(super) fn paths() -> Value {
             "operationId": "getOpenApi",
             "summary": "This document",
             "security": [],
-            "responses": {"200": json_response("The OpenAPI document.", json!({"type": "object"}))}
+            "responses": {
+                "200": json_response("The OpenAPI document.", json!({"type": "object"})),
+                "429": rate_limited_response(),
+            }
         }},
     })
 }

@@ -56,10 +56,11 @@ key_burst = 100
 # Per source address (an IPv6 source counts by its /64), whatever it sends.
 source_per_minute = 6000
 source_burst = 400
-# Per source address, requests whose key is not already known to be valid (no key, a wrong
-# or revoked one, or a valid one not looked up lately): guessing keys is slow.
-unauthenticated_per_minute = 30
-unauthenticated_burst = 10
+# Per source address, requests that fail authentication (no key, a wrong or revoked one):
+# once these are spent, the address is answered 429 without its keys being looked up until
+# the bucket refills, so guessing keys is slow and cheap to refuse.
+failed_auth_per_minute = 30
+failed_auth_burst = 10
 # Addresses of reverse proxies in front of the API: for requests from them, the source is the
 # last address in X-Forwarded-For that is not one of them. Without this, every request through
 # a proxy counts as the proxy's.
@@ -118,8 +119,8 @@ pub struct RateLimitConfig {
     pub key_burst: u32,
     pub source_per_minute: u32,
     pub source_burst: u32,
-    pub unauthenticated_per_minute: u32,
-    pub unauthenticated_burst: u32,
+    pub failed_auth_per_minute: u32,
+    pub failed_auth_burst: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -195,8 +196,8 @@ impl ApiConfig {
             ("key_burst", limits.key_burst),
             ("source_per_minute", limits.source_per_minute),
             ("source_burst", limits.source_burst),
-            ("unauthenticated_per_minute", limits.unauthenticated_per_minute),
-            ("unauthenticated_burst", limits.unauthenticated_burst),
+            ("failed_auth_per_minute", limits.failed_auth_per_minute),
+            ("failed_auth_burst", limits.failed_auth_burst),
         ];
         if let Some((name, _)) = rates.iter().find(|(_, n)| *n == 0) {
             return Err(ApiConfigError::NoRate(name));
@@ -253,8 +254,8 @@ mod tests {
         assert_eq!(config.validate(), Err(ApiConfigError::LongKeyCache));
         config.key_cache_ttl = Duration::ZERO;
         config.validate().expect("no cache at all is allowed");
-        config.rate_limits.unauthenticated_burst = 0;
-        assert_eq!(config.validate(), Err(ApiConfigError::NoRate("unauthenticated_burst")));
+        config.rate_limits.failed_auth_burst = 0;
+        assert_eq!(config.validate(), Err(ApiConfigError::NoRate("failed_auth_burst")));
     }
 
     #[test]

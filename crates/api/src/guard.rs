@@ -1,11 +1,12 @@
 //! The checks a request passes before anything is spent on it, cheapest first:
 //!
 //! 1. [`limit_source`] (every request): the source address's bucket.
-//! 2. [`authenticate`] (authenticated endpoints): a key remembered as valid passes at once;
-//!    anything else (no key, a wrong one, or a valid one not looked up lately) first takes a
-//!    request from the source's tighter unauthenticated bucket, then is looked up on the
-//!    key-lookup pool. Then the key's own bucket. The caller goes into the request's
-//!    extensions for [`crate::tenant::Tenant`].
+//! 2. [`authenticate`] (authenticated endpoints): a key remembered as valid passes at once.
+//!    Otherwise a source blocked for failing authentication too often is refused before its
+//!    key is looked up; the key is looked up (the key cache, else the key-lookup pool); a
+//!    failure takes a request from the source's failed-authentication bucket (the one that
+//!    empties it is answered 429 rather than 401). Then the key's own bucket. The caller goes
+//!    into the request's extensions for [`crate::tenant::Tenant`].
 //!
 //! Only then is the body read ([`crate::body`]) and, in the handler, a tenant connection
 //! taken: an unauthenticated or rate-limited request never holds one.
@@ -46,8 +47,9 @@ pub async fn authenticate(
     let caller = match remembered {
         Some(caller) => caller,
         None => {
-            if let Some(source) = source_of(&request, &state.config.rate_limits.trusted_proxies) {
-                state.limits.check_unauthenticated(source)?;
+            let source = source_of(&request, &state.config.rate_limits.trusted_proxies);
+            if let Some(source) = source {
+                state.limits.check_not_blocked(source)?;
             }
             let resolved = match presented {
                 Ok(Some(key)) => state.keys.resolve(key).await,
@@ -56,14 +58,18 @@ pub async fn authenticate(
             };
             match resolved {
                 Ok(caller) => caller,
-                Err(e) => {
-                    match e {
-                        ApiError::MissingCredentials => state.stats.missing_credentials(),
-                        ApiError::InvalidKey => state.stats.invalid_key(),
-                        _ => {}
+                Err(e @ (ApiError::MissingCredentials | ApiError::InvalidKey)) => {
+                    if matches!(e, ApiError::MissingCredentials) {
+                        state.stats.missing_credentials();
+                    } else {
+                        state.stats.invalid_key();
+                    }
+                    if let Some(source) = source {
+                        state.limits.charge_failed_auth(source)?;
                     }
                     return Err(e);
                 }
+                Err(e) => return Err(e),
             }
         }
     };

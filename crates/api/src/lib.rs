@@ -12,10 +12,10 @@
 //!   (30 s by default, so a revoked key stops working within that time), else on a few
 //!   connections reserved for key lookups. An unauthenticated request never takes a
 //!   connection of the tenant pool.
-//! - Limits: token buckets per API key and per source address, a tighter one per source for
-//!   requests without a valid key ([`rate_limit`]; 429 with `Retry-After`); request headers
+//! - Limits: token buckets per API key and per source address, and a much smaller one per
+//!   source for failed authentication ([`rate_limit`]; 429 with `Retry-After`); request headers
 //!   and bodies must arrive within their time limits (408 for a slow body), and a body is
-//!   read in full before the handler takes a database connection ([`body`], [`serve`]).
+//!   read in full before the handler takes a database connection ([`body`], [`mod@serve`]).
 //!   What was refused is counted ([`stats`], [`ApiState::render_metrics`]).
 //! - Isolation: every request runs in a transaction switched to the database role
 //!   `dampwatch_api_tenant` with the key's landlord in `dampwatch.landlord`; PostgreSQL

@@ -159,16 +159,16 @@ impl ApiError {
                 "the request body did not arrive in time; send it at once",
             ),
             ApiError::RateLimited { scope, retry_after } => {
-                let whose = match scope {
-                    LimitScope::Key => "this API key",
-                    LimitScope::Source => "this address",
-                    LimitScope::Unauthenticated => "requests without a valid API key from this address",
+                let what = match scope {
+                    LimitScope::Key => "this API key has made more requests than its rate limit allows",
+                    LimitScope::Source => "this address has made more requests than its rate limit allows",
+                    LimitScope::FailedAuth => "too many requests from this address failed authentication",
                 };
                 Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate-limited",
                     "Too many requests",
-                    format!("the request rate of {whose} is over its limit; retry after {retry_after} s"),
+                    format!("{what}; retry after {retry_after} s"),
                 )
                 .with("limit", scope.as_str())
                 .with("retry_after", *retry_after)

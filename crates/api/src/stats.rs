@@ -14,7 +14,7 @@ pub enum LimitScope {
     /// The source address's bucket for every request.
     Source,
     /// The source address's bucket for requests without a key known to be valid.
-    Unauthenticated,
+    FailedAuth,
 }
 
 impl LimitScope {
@@ -22,7 +22,7 @@ impl LimitScope {
         match self {
             LimitScope::Key => "key",
             LimitScope::Source => "source",
-            LimitScope::Unauthenticated => "unauthenticated",
+            LimitScope::FailedAuth => "failed_auth",
         }
     }
 }
@@ -32,7 +32,7 @@ impl LimitScope {
 pub struct ApiStats {
     rate_limited_key: AtomicU64,
     rate_limited_source: AtomicU64,
-    rate_limited_unauthenticated: AtomicU64,
+    rate_limited_failed_auth: AtomicU64,
     missing_credentials: AtomicU64,
     invalid_keys: AtomicU64,
     key_cache_hits: AtomicU64,
@@ -49,7 +49,7 @@ pub struct ApiStats {
 pub struct StatsSnapshot {
     pub rate_limited_key: u64,
     pub rate_limited_source: u64,
-    pub rate_limited_unauthenticated: u64,
+    pub rate_limited_failed_auth: u64,
     /// Requests without an `Authorization: Bearer` header.
     pub missing_credentials: u64,
     /// Requests with a malformed, unknown or revoked key.
@@ -78,7 +78,7 @@ impl ApiStats {
         add(match scope {
             LimitScope::Key => &self.rate_limited_key,
             LimitScope::Source => &self.rate_limited_source,
-            LimitScope::Unauthenticated => &self.rate_limited_unauthenticated,
+            LimitScope::FailedAuth => &self.rate_limited_failed_auth,
         });
     }
 
@@ -125,7 +125,7 @@ impl ApiStats {
         StatsSnapshot {
             rate_limited_key: get(&self.rate_limited_key),
             rate_limited_source: get(&self.rate_limited_source),
-            rate_limited_unauthenticated: get(&self.rate_limited_unauthenticated),
+            rate_limited_failed_auth: get(&self.rate_limited_failed_auth),
             missing_credentials: get(&self.missing_credentials),
             invalid_keys: get(&self.invalid_keys),
             key_cache_hits: get(&self.key_cache_hits),
@@ -156,7 +156,7 @@ impl ApiStats {
             &[
                 ("{limit=\"key\"}", n(s.rate_limited_key)),
                 ("{limit=\"source\"}", n(s.rate_limited_source)),
-                ("{limit=\"unauthenticated\"}", n(s.rate_limited_unauthenticated)),
+                ("{limit=\"failed_auth\"}", n(s.rate_limited_failed_auth)),
             ],
         );
         family(

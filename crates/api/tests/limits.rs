@@ -215,9 +215,9 @@ async fn a_client_that_does_not_finish_its_headers_is_disconnected() {
 #[tokio::test]
 async fn wrong_keys_get_401_then_429_and_never_a_tenant_connection() {
     let mut config = ApiConfig::default();
-    config.rate_limits.unauthenticated_burst = 5;
+    config.rate_limits.failed_auth_burst = 5;
     // One attempt back per minute: none comes back during the test.
-    config.rate_limits.unauthenticated_per_minute = 1;
+    config.rate_limits.failed_auth_per_minute = 1;
     let s = served(config).await;
     let mut statuses = Vec::new();
     for n in 0..12 {
@@ -232,26 +232,47 @@ async fn wrong_keys_get_401_then_429_and_never_a_tenant_connection() {
                 assert!((1..=60).contains(&retry), "{retry}");
                 assert_eq!(answer.header("content-type"), Some("application/problem+json"));
                 assert_eq!(answer.json["type"], "urn:dampwatch:problem:rate-limited");
-                assert_eq!(answer.json["limit"], "unauthenticated");
+                assert_eq!(answer.json["limit"], "failed_auth");
             }
             other => panic!("{other}: {answer:?}"),
         }
     }
     assert_eq!(statuses, [[401; 5].as_slice(), [429; 7].as_slice()].concat());
     let no_key = request(s.addr, "127.0.0.2", "GET", "/v1/alerts", None, "").await;
-    assert_eq!(no_key.status, 429, "requests without a key share the bucket");
+    assert_eq!(no_key.status, 429, "the address is blocked, with or without a key");
+    let valid = request(s.addr, "127.0.0.2", "GET", "/v1/alerts", Some(&s.f.north.key), "").await;
+    assert_eq!(valid.status, 429, "even a valid key is not looked up for a blocked address");
 
     let stats = s.f.state.stats().snapshot();
-    assert_eq!(stats.key_lookups, 5, "only the first five were looked up: {stats:?}");
-    assert_eq!(stats.invalid_keys, 5);
-    assert_eq!(stats.rate_limited_unauthenticated, 8);
+    // The sixth guess emptied the bucket; after it the address's keys are not looked up.
+    assert_eq!(stats.key_lookups, 6, "{stats:?}");
+    assert_eq!(stats.invalid_keys, 6);
+    assert_eq!(stats.rate_limited_failed_auth, 9);
     assert_eq!(s.f.state.pool().status().size, 0, "no tenant connection was ever opened");
     let metrics = s.f.state.render_metrics();
-    assert!(metrics.contains("dampwatch_api_rate_limited_total{limit=\"unauthenticated\"} 8"), "{metrics}");
-    assert!(metrics.contains("dampwatch_api_unauthenticated_total{reason=\"invalid\"} 5"), "{metrics}");
+    assert!(metrics.contains("dampwatch_api_rate_limited_total{limit=\"failed_auth\"} 9"), "{metrics}");
+    assert!(metrics.contains("dampwatch_api_unauthenticated_total{reason=\"invalid\"} 6"), "{metrics}");
 
     let elsewhere = get(s.addr, "/v1/alerts", &s.f.north.key).await;
     assert_eq!(elsewhere.status, 200, "another address is not affected: {elsewhere:?}");
+}
+
+#[tokio::test]
+async fn valid_keys_never_spend_the_failed_authentication_bucket() {
+    let mut config = ApiConfig { key_cache_ttl: Duration::ZERO, ..ApiConfig::default() };
+    config.rate_limits.failed_auth_burst = 1;
+    config.rate_limits.failed_auth_per_minute = 1;
+    let s = served(config).await;
+    // Every request looks its key up (no cache): none of them is a failure.
+    for _ in 0..5 {
+        assert_eq!(
+            request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some(&s.f.north.key), "").await.status,
+            200
+        );
+    }
+    assert_eq!(s.f.state.stats().snapshot().key_lookups, 5);
+    assert_eq!(request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 401);
+    assert_eq!(request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 429);
 }
 
 #[tokio::test]

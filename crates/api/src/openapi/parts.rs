@@ -46,7 +46,7 @@ pub(super) fn json_response(description: &str, schema: Value) -> Value {
 /// The answer to a request over a rate limit: a problem document and when to retry.
 pub(super) fn rate_limited_response() -> Value {
     json!({
-        "description": "Over a rate limit (`limit`: key, source or unauthenticated); retry after `Retry-After` seconds.",
+        "description": "Over a rate limit (`limit`: key, source or failed_auth); retry after `Retry-After` seconds.",
         "headers": {"Retry-After": {
             "description": "Whole seconds until a request fits the limit again.",
             "schema": {"type": "integer", "minimum": 1}

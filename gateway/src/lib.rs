@@ -1,7 +1,9 @@
 //! The Dampwatch gateway: the mutual-TLS front door for devices.
 //!
-//! It terminates TLS itself (handshakes in their own tasks with a timeout, CRL revocation that
-//! also closes live connections), takes the identity from the client certificate
+//! It terminates TLS itself (handshakes in their own tasks with a timeout and a budget of their
+//! own, so unauthenticated connections never take a device's or service's slot; a required CRL
+//! whose revocations, like certificate expiry, also close live connections; load balancers'
+//! PROXY v2 headers), takes the identity from the client certificate
 //! (CN = device, O = landlord; OU = service for the collector), authorises every MQTT packet
 //! (client id = CN, own topics only, no QoS 2, no will) and hands authorised traffic to an
 //! embedded broker (rumqttd) that listens on loopback only.

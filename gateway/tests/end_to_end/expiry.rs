@@ -9,7 +9,7 @@ async fn a_device_whose_certificate_expires_is_disconnected() {
     let fx = Fixture::start().await;
     let mut good = fx.good_pair().await;
     let scratch = tempfile::tempdir().unwrap();
-    let (cert, key) = short_lived_certificate(&fx, scratch.path(), "brief-1", Duration::from_secs(3));
+    let (cert, key) = short_lived_certificate(&fx, scratch.path(), "brief-1", Duration::from_secs(5));
     let mut brief = fx.client(fx.tls_for(&cert, &key), "brief-1");
     brief.connected().await;
     // Its keep-alive (30 s) is far off: only the certificate's end can close it this soon.

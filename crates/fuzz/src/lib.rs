@@ -133,7 +133,8 @@ pub enum Mutation {
 }
 
 impl Mutation {
-    fn apply(&self, m: &mut Vec<u8>) {
+    /// Changes `m` (a no-op where the message is too short for it).
+    pub fn apply(&self, m: &mut Vec<u8>) {
         let at = |i: &usize, len: usize| if len == 0 { 0 } else { i % len };
         match self {
             Mutation::Truncate(i) => m.truncate(at(i, m.len() + 1)),

@@ -2,38 +2,19 @@
 //! servers compile with prost (`proto/dampwatch/v1/*.proto`), with protox (pure Rust, no
 //! `protoc`) and micropb-gen. The golden vectors test proves both sides agree byte for byte.
 //!
-//! The container capacities are derived here from `dampwatch_wire::limits::MAX_UPLINK_BYTES`,
-//! so a change of the limit resizes the types; `src/proto.rs` asserts at compile time that the
-//! largest possible envelope still fits.
+//! The container capacities are the wire's limits (`dampwatch_wire::limits`: the payload and
+//! the readings that fit in `MAX_UPLINK_BYTES`), so a change of the limit resizes the types;
+//! `src/proto.rs` asserts at compile time that the largest possible envelope still fits.
 use std::path::{Path, PathBuf};
 
 use dampwatch_wire::ids::MAX_ID_LEN;
-use dampwatch_wire::limits::{MAX_UPLINK_BYTES, SIGNATURE_LEN};
+use dampwatch_wire::limits::{MAX_PAYLOAD_BYTES, MAX_READINGS_PER_UPLINK, SIGNATURE_LEN};
 
 const PACKAGE: &str = ".dampwatch.v1";
 
-/// Longest varint of a 32-bit value, and of a 64-bit one.
-const VARINT32: usize = 5;
-const VARINT64: usize = 10;
-/// Every field number here is below 16, so every tag is one byte.
-const TAG: usize = 1;
-
-/// Bytes of `SignedUplink` around the payload: payload tag and a 2-byte length (payloads stay
-/// below 16 KiB), the signature with tag and length, and `key_id`.
-const ENVELOPE_OVERHEAD: usize = TAG + 2 + TAG + 1 + SIGNATURE_LEN + TAG + VARINT32;
-
-/// Largest `Uplink` header: device id, boot, floor_seq and the two drop counters.
-const UPLINK_HEADER_MAX: usize =
-    (TAG + 1 + MAX_ID_LEN) + 2 * (TAG + VARINT32) + (TAG + 1 + 2 * (TAG + VARINT32));
-
-/// Largest encoded `Reading` inside an `Uplink`, including its own tag and length byte:
-/// seq, time_ms, six 32-bit fields, every one present and at its widest.
-const READING_MAX: usize = TAG + 1 + (TAG + VARINT64) + 7 * (TAG + VARINT32);
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    let payload_max = MAX_UPLINK_BYTES - ENVELOPE_OVERHEAD;
-    let readings_max = (payload_max - UPLINK_HEADER_MAX) / READING_MAX;
+    let (payload_max, readings_max) = (MAX_PAYLOAD_BYTES, MAX_READINGS_PER_UPLINK);
 
     // The firmware only ever encodes uplinks and only ever decodes downlinks, so each file gets
     // just the half of the code it needs (less flash on the device).

@@ -6,8 +6,9 @@
 
 use crate::reading::StoredReading;
 
-/// Readings the device holds: 48 hours at the default 10-minute interval.
-pub const QUEUE_CAPACITY: usize = 288;
+/// Readings the device holds: 48 hours at the default 10-minute interval. The wire's number,
+/// because the collector refuses sequence numbers further ahead than a queue this size can hold.
+pub const QUEUE_CAPACITY: usize = dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 
 pub struct ReadingQueue<const N: usize = QUEUE_CAPACITY> {
     slots: [StoredReading; N],

@@ -6,8 +6,13 @@
 //! 3. the Ed25519 signature verifies with the registered key, over the signing message of the
 //!    TOPIC's device id (so a payload cannot be moved to another device's topic);
 //! 4. the payload decodes, and names the topic's device;
-//! 5. values are in physical range (an out-of-range value is stored as missing and flagged);
-//! 6. sample times are plausible (too far in the future or before provisioning: kept, time
+//! 5. it carries at most the wire's readings per uplink
+//!    (`dampwatch_wire::limits::MAX_READINGS_PER_UPLINK`), numbered from 1 in ascending order,
+//!    none below the uplink's own `floor_seq` (a device never sends a reading it says it no longer
+//!    holds). How far above the commit position a reading may be numbered needs the database:
+//!    see [`crate::admission`];
+//! 6. values are in physical range (an out-of-range value is stored as missing and flagged);
+//! 7. sample times are plausible (too far in the future or before provisioning: kept, time
 //!    corrected to the arrival time, flagged).
 //!
 //! Duplicates are handled by the store (idempotent insert), not here.
@@ -24,6 +29,7 @@ use crate::reject::Reason;
 use chrono::{DateTime, TimeZone, Utc};
 use dampwatch_proto::v1::{SignedUplink, Uplink};
 use dampwatch_proto::verify_uplink;
+use dampwatch_wire::limits::MAX_READINGS_PER_UPLINK;
 use dampwatch_wire::topic::{Topic, TopicKind};
 use prost::Message;
 
@@ -144,9 +150,25 @@ pub fn check_uplink<'a>(
             format!("payload names device {:?}, topic names {}", up.device_id, t.device),
         ));
     }
+    // Before anything else is done per reading: an uplink packed with small readings would
+    // otherwise cost the collector many times the work of any real one.
+    if up.readings.len() > MAX_READINGS_PER_UPLINK {
+        return Err(reject(
+            Reason::TooManyReadings,
+            dev,
+            format!("{} readings in one uplink; at most {MAX_READINGS_PER_UPLINK}", up.readings.len()),
+        ));
+    }
     if !up.readings.windows(2).all(|w| w[0].seq < w[1].seq) || up.readings.first().is_some_and(|r| r.seq == 0)
     {
         return Err(reject(Reason::MalformedPayload, dev, "sequence numbers must start at 1 and ascend"));
+    }
+    if let Some(first) = up.readings.first().filter(|r| r.seq < up.floor_seq) {
+        return Err(reject(
+            Reason::SeqOutsideWindow,
+            dev,
+            format!("reading {} is below the uplink's own floor_seq {}", first.seq, up.floor_seq),
+        ));
     }
     let latest_plausible = received_at + max_future_skew;
     let (mut out_of_range, mut time_corrected) = (0, 0);
@@ -307,6 +329,19 @@ mod tests {
         assert_eq!(run(TOPIC, &names_other, Some(&e)).unwrap_err(), Reason::DeviceMismatch);
         let unordered = signed("dev-1", &up("dev-1", vec![reading(2, t), reading(1, t)]), 1);
         assert_eq!(run(TOPIC, &unordered, Some(&e)).unwrap_err(), Reason::MalformedPayload);
+        let too_many = (1..=MAX_READINGS_PER_UPLINK as u32 + 1).map(|s| reading(s, t)).collect();
+        assert_eq!(
+            run(TOPIC, &signed("dev-1", &up("dev-1", too_many), 1), Some(&e)).unwrap_err(),
+            Reason::TooManyReadings
+        );
+        let full = (1..=MAX_READINGS_PER_UPLINK as u32).map(|s| reading(s, t)).collect();
+        assert!(run(TOPIC, &signed("dev-1", &up("dev-1", full), 1), Some(&e)).is_ok());
+        let mut below_floor = up("dev-1", vec![reading(1, t), reading(u32::MAX, t)]);
+        below_floor.floor_seq = u32::MAX;
+        assert_eq!(
+            run(TOPIC, &signed("dev-1", &below_floor, 1), Some(&e)).unwrap_err(),
+            Reason::SeqOutsideWindow
+        );
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub enum DevicesCommand {
         #[arg(long, requires = "dwelling")]
         room: Option<String>,
     },
-    /// List devices with status, placement, last reading, commit position and drop counters.
+    /// List devices with status, placement, last reading, commit position, drop counters and
+    /// what was quarantined of theirs in the last 24 hours.
     List {
         #[command(flatten)]
         target: Target,
@@ -223,9 +224,18 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The `list` table: one device per line, aligned columns.
 pub fn write_table(out: &mut dyn Write, devices: &[DeviceSummary]) -> std::io::Result<()> {
-    let header =
-        ["DEVICE", "LANDLORD", "STATUS", "DWELLING", "ROOM", "LAST READING (UTC)", "POSITION", "DROPPED"];
-    let rows: Vec<[String; 8]> = devices
+    let header = [
+        "DEVICE",
+        "LANDLORD",
+        "STATUS",
+        "DWELLING",
+        "ROOM",
+        "LAST READING (UTC)",
+        "POSITION",
+        "DROPPED",
+        "QUARANTINED 24H",
+    ];
+    let rows: Vec<[String; 9]> = devices
         .iter()
         .map(|d| {
             [
@@ -237,6 +247,11 @@ pub fn write_table(out: &mut dyn Write, devices: &[DeviceSummary]) -> std::io::R
                 d.last_reading.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
                 d.position.map_or_else(|| "-".into(), |(b, s)| format!("boot {b} seq {s}")),
                 format!("{} queue, {} sensor", d.dropped_queue_full, d.dropped_sensor_failed),
+                match (d.quarantined_24h, &d.last_quarantine_reason) {
+                    (0, _) => "-".into(),
+                    (n, Some(reason)) => format!("{n}, last {reason}"),
+                    (n, None) => n.to_string(),
+                },
             ]
         })
         .collect();
@@ -323,6 +338,8 @@ mod tests {
             position: Some((1, 42)),
             dropped_queue_full: 0,
             dropped_sensor_failed: 3,
+            quarantined_24h: 7,
+            last_quarantine_reason: Some("over_budget".into()),
         };
         let mut out = Vec::new();
         write_table(&mut out, &[d]).unwrap();
@@ -330,7 +347,9 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].find("STATUS"), lines[1].find("active"));
-        assert!(lines[1].contains("boot 1 seq 42") && lines[1].ends_with("0 queue, 3 sensor"));
+        assert!(lines[1].contains("boot 1 seq 42") && lines[1].contains("0 queue, 3 sensor"));
+        assert!(lines[1].ends_with("7, last over_budget"));
+        assert_eq!(lines[0].find("QUARANTINED"), lines[1].find("7, last"));
         assert_eq!(lines[2], "1 device(s)");
     }
 }

@@ -1,6 +1,8 @@
 //! Collector configuration: TOML with working defaults. The defaults are the commented file
 //! below, printed by `dampwatch-collector print-config`.
 
+use crate::admission::DeviceLimits;
+use dampwatch_wire::limits::MAX_READINGS_PER_UPLINK;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,6 +57,17 @@ commit_timeout = "60s"
 # How long a device's registry entry (key, status) is cached before it is read again; a revoked
 # device is refused at the latest this long after `dampwatch devices revoke`.
 registry_cache = "10s"
+# Per device and hour of arrival, all boots together (a device numbers its boots itself, so a
+# stolen key could start as many as it likes), so that no device can crowd out the others.
+# New readings stored: an uplink that would go past this is quarantined (over_budget) and not
+# confirmed, so a real device keeps its readings and sends them again later. A real device
+# sends at most 60 an hour (one a minute, its shortest interval) and, once after an outage, its
+# whole queue of 288: under 350. The simulated homes of `dampwatch demo` and `dampwatch sim`
+# live 600 times faster than real time by default, one reading a second: 3,600 an hour.
+device_readings_per_hour = 5000
+# Quarantine rows kept; refusals beyond this are only counted (metrics, `dampwatch devices
+# list`), so no device can fill the quarantine.
+device_quarantine_per_hour = 100
 
 [retention]
 # Readings and the signed uplinks they came in (the evidence) are deleted this long after
@@ -136,6 +149,18 @@ pub struct Intake {
     pub commit_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub registry_cache: Duration,
+    pub device_readings_per_hour: u32,
+    pub device_quarantine_per_hour: u32,
+}
+
+impl Intake {
+    /// The per-device limits the store applies.
+    pub fn device_limits(&self) -> DeviceLimits {
+        DeviceLimits {
+            readings_per_hour: self.device_readings_per_hour,
+            quarantine_per_hour: self.device_quarantine_per_hour,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +230,15 @@ impl Config {
         if self.intake.commit_timeout.is_zero() {
             return bad("intake.commit_timeout must be above zero");
         }
+        // Below one full uplink, a device sending full uplinks would never be admitted.
+        if (self.intake.device_readings_per_hour as usize) < MAX_READINGS_PER_UPLINK {
+            return bad(&format!(
+                "intake.device_readings_per_hour must be at least {MAX_READINGS_PER_UPLINK} (one full uplink)"
+            ));
+        }
+        if self.intake.device_quarantine_per_hour == 0 {
+            return bad("intake.device_quarantine_per_hour must be at least 1");
+        }
         if self.retention.interval.is_zero() || self.retention.chunk_rows < 1 {
             return bad("retention.interval must be above zero and retention.chunk_rows at least 1");
         }
@@ -231,6 +265,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 
     #[test]
     fn defaults_parse_and_are_valid() {
@@ -242,6 +277,17 @@ mod tests {
         assert_eq!(shared.uplink_filter(), "$share/collectors/dw/v1/+/+/up");
         assert!(!shared.persistent_session());
         assert!(c.database.url.is_empty(), "embedded PostgreSQL by default");
+    }
+
+    #[test]
+    fn the_default_budget_covers_a_real_device_catching_up() {
+        // One reading a minute (the shortest interval) and a full queue after an outage, in one
+        // hour; and the simulator's homes at their default 600 times real time.
+        let limits = Config::default().intake.device_limits();
+        assert!(limits.readings_per_hour as usize > 60 + DEVICE_QUEUE_CAPACITY);
+        assert!(limits.readings_per_hour >= 3600);
+        let small = Config::from_toml("[intake]\ndevice_readings_per_hour = 10\n").unwrap();
+        assert!(small.validate().unwrap_err().to_string().contains("device_readings_per_hour"));
     }
 
     #[test]

@@ -10,13 +10,17 @@
 //! migrations, and the retention of old data.
 //!
 //! Map: [`intake`] (MQTT) -> [`pipeline`] (batching, retries, isolating refused messages) ->
-//! [`checks`] -> [`store`]; [`service`] wires them; [`retention`], [`registry`], [`migrate`].
+//! [`checks`] -> [`store`] (with [`admission`]: per-device limits, and [`quarantine`]);
+//! [`service`] wires them; [`retention`], [`registry`], [`migrate`].
 //!
 //! It must never: acknowledge what it has not committed (durably: see
 //! [`store::prepare_session`]), acknowledge on a connection other than the one that delivered
-//! the message, drop a message without a quarantine row and a counter, trust a payload before
-//! its signature verified, or crash-loop when its database or broker is away.
+//! the message, drop a message without a trace (a quarantine row, or past its device's
+//! quarantine quota a count per device and hour) and a counter, trust a payload before its
+//! signature verified, let one device's traffic slow down or crowd out the others (see
+//! [`admission`]), or crash-loop when its database or broker is away.
 
+pub mod admission;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod cache;
@@ -28,6 +32,7 @@ pub mod intake;
 pub mod metrics;
 pub mod migrate;
 pub mod pipeline;
+pub mod quarantine;
 pub mod registry;
 pub mod reject;
 pub mod retention;

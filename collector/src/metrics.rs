@@ -53,8 +53,14 @@ const UPLINKS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
 const READINGS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
 
 /// Tables the retention job deletes from.
-pub const RETENTION_TABLES: [&str; 5] =
-    ["readings", "uplinks", "reading_keys", "readings_hourly_totals", "rejected_messages"];
+pub const RETENTION_TABLES: [&str; 6] = [
+    "readings",
+    "uplinks",
+    "reading_keys",
+    "readings_hourly_totals",
+    "rejected_messages",
+    "device_hourly_intake",
+];
 
 pub struct Metrics {
     pub uplinks_received: AtomicU64,
@@ -76,6 +82,8 @@ pub struct Metrics {
     pub db_connected: AtomicI64,
     pub last_commit_unix_seconds: AtomicU64,
     rejected: [AtomicU64; Reason::ALL.len()],
+    /// Of those, past their device's quarantine quota (counted, no quarantine row).
+    suppressed: [AtomicU64; Reason::ALL.len()],
     retention_deleted: [AtomicU64; RETENTION_TABLES.len()],
     /// Uplinks per committed batch.
     pub batch_uplinks: Histogram,
@@ -105,6 +113,7 @@ impl Default for Metrics {
             db_connected: AtomicI64::new(0),
             last_commit_unix_seconds: AtomicU64::new(0),
             rejected: Default::default(),
+            suppressed: Default::default(),
             retention_deleted: Default::default(),
             batch_uplinks: Histogram::new(UPLINKS),
             batch_readings: Histogram::new(READINGS),
@@ -121,6 +130,14 @@ impl Metrics {
 
     pub fn rejected_count(&self, r: Reason) -> u64 {
         self.rejected[r as usize].load(Relaxed)
+    }
+
+    pub fn quarantine_suppressed(&self, r: Reason, n: u64) {
+        self.suppressed[r as usize].fetch_add(n, Relaxed);
+    }
+
+    pub fn quarantine_suppressed_count(&self, r: Reason) -> u64 {
+        self.suppressed[r as usize].load(Relaxed)
     }
 
     pub fn retention_deleted(&self, table: &str, n: u64) {
@@ -204,6 +221,14 @@ impl Metrics {
                 self.rejected_count(r)
             );
         }
+        let _ = writeln!(s, "# HELP dampwatch_collector_quarantine_suppressed_total Messages refused past their device's hourly quarantine quota: counted, and per device in `dampwatch devices list`, without a quarantine row.\n# TYPE dampwatch_collector_quarantine_suppressed_total counter");
+        for r in Reason::ALL {
+            let _ = writeln!(
+                s,
+                "dampwatch_collector_quarantine_suppressed_total{{reason=\"{r}\"}} {}",
+                self.quarantine_suppressed_count(r)
+            );
+        }
         let _ = writeln!(s, "# HELP dampwatch_collector_retention_deleted_total Rows deleted by the retention job.\n# TYPE dampwatch_collector_retention_deleted_total counter");
         for (t, v) in RETENTION_TABLES.iter().zip(&self.retention_deleted) {
             let _ = writeln!(
@@ -245,12 +270,14 @@ mod tests {
         let m = Metrics::default();
         m.readings_stored.fetch_add(7, Relaxed);
         m.rejected(Reason::BadSignature, 2);
+        m.quarantine_suppressed(Reason::OverBudget, 4);
         m.retention_deleted("readings", 3);
         m.commit_seconds.observe(0.003);
         m.commit_seconds.observe(0.2);
         let t = m.render();
         assert!(t.contains("dampwatch_collector_readings_stored_total 7\n"), "{t}");
         assert!(t.contains("dampwatch_collector_rejected_total{reason=\"bad_signature\"} 2\n"));
+        assert!(t.contains("dampwatch_collector_quarantine_suppressed_total{reason=\"over_budget\"} 4\n"));
         assert!(t.contains("dampwatch_collector_retention_deleted_total{table=\"readings\"} 3\n"));
         assert!(t.contains("dampwatch_collector_commit_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(t.contains("dampwatch_collector_commit_seconds_bucket{le=\"0.25\"} 2\n"));

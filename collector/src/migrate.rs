@@ -15,6 +15,7 @@ pub type Migration = (i32, &'static str, &'static str);
 pub const MIGRATIONS: &[Migration] = &[
     (1, "registry_and_readings", include_str!("../migrations/0001_registry_and_readings.sql")),
     (2, "time_series", include_str!("../migrations/0002_time_series.sql")),
+    (3, "device_hourly_intake", include_str!("../migrations/0003_device_hourly_intake.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock.

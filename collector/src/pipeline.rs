@@ -208,7 +208,13 @@ impl Pipeline {
             let started = Instant::now();
             let attempt = tokio::time::timeout(
                 i.commit_timeout,
-                store::store_batch(&mut session.client, session.layout, &accepted, &quarantined),
+                store::store_batch(
+                    &mut session.client,
+                    session.layout,
+                    i.device_limits(),
+                    &accepted,
+                    &quarantined,
+                ),
             )
             .await;
             let hung = match attempt {
@@ -339,6 +345,9 @@ impl Pipeline {
         m.readings_duplicate.fetch_add(outcome.readings_duplicate, Relaxed);
         for (reason, n) in &outcome.quarantined {
             m.rejected(*reason, *n);
+        }
+        for (reason, n) in &outcome.quarantine_suppressed {
+            m.quarantine_suppressed(*reason, *n);
         }
         if let Some(first) = batch.first() {
             // Every part of a batch waits for the whole batch before it is acknowledged, so the

@@ -168,6 +168,10 @@ pub struct DeviceSummary {
     /// Readings the device reported dropping (queue full, sensor failed), latest boot.
     pub dropped_queue_full: i64,
     pub dropped_sensor_failed: i64,
+    /// Its messages quarantined in the last 24 hours (by the hour), with a row or past its quota.
+    pub quarantined_24h: i64,
+    /// The reason of the latest of them.
+    pub last_quarantine_reason: Option<String>,
 }
 
 /// Every device (of one landlord, if given), ordered by landlord and id.
@@ -175,14 +179,23 @@ pub async fn list_devices(
     db: &impl GenericClient,
     landlord: Option<&str>,
 ) -> Result<Vec<DeviceSummary>, tokio_postgres::Error> {
-    // The newest reading through the primary key backwards (no scan of the device's history).
+    // The newest reading through the primary key backwards, and the quarantine counts of at
+    // most 25 hourly rows through theirs: no scan of the device's history.
     let rows = db
         .query(
             "SELECT d.id, d.landlord_id, d.status, w.reference, r.name, d.cert_serial,
                     (SELECT x.sampled_at FROM readings x WHERE x.device_id = d.id
                      ORDER BY x.boot DESC, x.seq DESC LIMIT 1),
-                    p.boot, p.committed_seq, coalesce(p.dropped_queue_full, 0), coalesce(p.dropped_sensor_failed, 0)
+                    p.boot, p.committed_seq, coalesce(p.dropped_queue_full, 0), coalesce(p.dropped_sensor_failed, 0),
+                    coalesce(q.n, 0)::int8, q.last_reason
              FROM devices d
+             LEFT JOIN LATERAL (
+                 SELECT sum(h.quarantined + h.suppressed) AS n,
+                        (array_agg(h.last_reason ORDER BY h.hour DESC)
+                             FILTER (WHERE h.last_reason IS NOT NULL))[1] AS last_reason
+                 FROM device_hourly_intake h
+                 WHERE h.device_id = d.id AND h.hour > now() - interval '1 day'
+             ) q ON true
              LEFT JOIN rooms r ON r.id = d.room_id
              LEFT JOIN dwellings w ON w.id = r.dwelling_id
              LEFT JOIN LATERAL (
@@ -207,6 +220,8 @@ pub async fn list_devices(
             position: r.get::<_, Option<i64>>(7).zip(r.get::<_, Option<i64>>(8)),
             dropped_queue_full: r.get(9),
             dropped_sensor_failed: r.get(10),
+            quarantined_24h: r.get(11),
+            last_quarantine_reason: r.get(12),
         })
         .collect())
 }

@@ -21,10 +21,17 @@ pub enum Reason {
     /// The database refused the uplink's rows (a value, a constraint, a trigger), although it
     /// took the rest of its batch: kept here instead of blocking the intake.
     StoreFailed,
+    /// More readings than the wire allows in one uplink (what fits at the widest).
+    TooManyReadings,
+    /// A sequence number no device can send: below the uplink's own floor, or further above
+    /// the commit position (or the floor) than a device's queue can hold.
+    SeqOutsideWindow,
+    /// The device has had its hourly budget of new readings; it keeps them and sends them again.
+    OverBudget,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 16] = [
         Reason::BadTopic,
         Reason::MalformedEnvelope,
         Reason::UnknownDevice,
@@ -38,6 +45,9 @@ impl Reason {
         Reason::OutOfRange,
         Reason::TimeCorrected,
         Reason::StoreFailed,
+        Reason::TooManyReadings,
+        Reason::SeqOutsideWindow,
+        Reason::OverBudget,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -55,6 +65,9 @@ impl Reason {
             Reason::OutOfRange => "out_of_range",
             Reason::TimeCorrected => "time_corrected",
             Reason::StoreFailed => "store_failed",
+            Reason::TooManyReadings => "too_many_readings",
+            Reason::SeqOutsideWindow => "seq_outside_window",
+            Reason::OverBudget => "over_budget",
         }
     }
 }

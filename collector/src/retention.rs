@@ -1,5 +1,6 @@
-//! Retention: old readings, their evidence, rollups and quarantined messages are deleted once
-//! they are older than configured.
+//! Retention: old readings, their evidence, rollups and quarantined messages (with the
+//! per-device hourly counts that also trace the messages past a quarantine quota) are deleted
+//! once they are older than configured.
 //!
 //! Plain PostgreSQL: a job in the collector deletes in chunks of `chunk_rows` (one short
 //! statement each, found through the BRIN indexes on arrival time), so it never holds locks
@@ -39,8 +40,13 @@ impl Report {
 
 /// What to delete: (table, time column, how long rows are kept).
 fn targets(cfg: &Retention, layout: Layout) -> Vec<(&'static str, &'static str, Duration)> {
-    let mut t =
-        vec![("uplinks", "received_at", cfg.readings), ("rejected_messages", "received_at", cfg.quarantine)];
+    // The per-device hourly counts are the trace of quarantined messages (those past a quota
+    // have no other), so they are kept as long as the quarantine.
+    let mut t = vec![
+        ("uplinks", "received_at", cfg.readings),
+        ("rejected_messages", "received_at", cfg.quarantine),
+        ("device_hourly_intake", "hour", cfg.quarantine),
+    ];
     match layout {
         Layout::Plain => {
             t.push(("readings", "received_at", cfg.readings));

@@ -1,7 +1,13 @@
-//! Writing one batch in one transaction: uplinks (the evidence), readings (binary COPY through
+//! Writing one batch in one transaction: first admission (the per-device limits that need the
+//! database, [`crate::admission`]), then uplinks (the evidence), readings (binary COPY through
 //! a staging table, then an idempotent insert, so a redelivered uplink inserts nothing), the
-//! hourly rollups of what was inserted, quarantined messages, the hazard engine's inbox and the
-//! devices' commit positions.
+//! hourly rollups of what was inserted, quarantined messages ([`crate::quarantine`]), the hazard
+//! engine's inbox and the devices' commit positions.
+//!
+//! Every per-device read is bounded, whatever one device has sent before: the inbox names only
+//! the readings this transaction inserted, and a commit position moves by reading at most
+//! `DEVICE_QUEUE_CAPACITY` index entries above it (the sequence window of admission keeps every
+//! stored reading beyond a position within that distance of it).
 //!
 //! Nothing here acknowledges anything: the caller acks MQTT and tells devices their position
 //! only after `store_batch` returned Ok, i.e. after COMMIT.
@@ -9,10 +15,13 @@
 //! Rows are inserted in key order so that two collectors writing overlapping devices take their
 //! row locks in the same order (fewer deadlocks; a deadlock that still happens is retried).
 
+use crate::admission::{self, DeviceLimits};
 use crate::checks::{CheckedUplink, Rejection};
 use crate::db::Layout;
+use crate::quarantine;
 use crate::reject::Reason;
 use chrono::{DateTime, Utc};
+use dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 use futures_util::pin_mut;
 use ring::digest::{digest, SHA256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -52,8 +61,11 @@ pub struct Position {
 pub struct Outcome {
     pub readings_stored: u64,
     pub readings_duplicate: u64,
-    /// Quarantine rows written, by reason.
+    /// Messages quarantined (refused, or copied for their flagged readings), by reason,
+    /// including those past their device's quarantine quota.
     pub quarantined: Vec<(Reason, u64)>,
+    /// Of those, the ones past their device's quota: counted, without a quarantine row.
+    pub quarantine_suppressed: Vec<(Reason, u64)>,
     /// The position of every (device, boot) in the batch.
     pub positions: Vec<Position>,
 }
@@ -99,13 +111,37 @@ pub(crate) const READING_COLUMNS: &[Type] = &[
     Type::BYTEA,
 ];
 
-/// Inserts the staged readings that are new, adds them to the hourly rollups, and returns how
-/// many were new.
-const INSERT_PLAIN: &str = "
+/// What every insert does with the readings it inserted (`{new}`: rows with device_id, boot,
+/// seq and received_at). The hazard worker is told of exactly those, one inbox row per run of
+/// consecutive sequence numbers, never a range over readings stored before or over a gap (a
+/// resend or a sparse uplink cannot make it read a whole boot); and they count towards their
+/// device's hourly budget.
+fn news(new: &str) -> String {
+    format!(
+        "inbox AS (
+    INSERT INTO hazard_inbox (device_id, boot, min_seq, max_seq)
+    SELECT device_id, boot, min(seq), max(seq)
+    FROM (SELECT device_id, boot, seq, seq - row_number() OVER (PARTITION BY device_id, boot ORDER BY seq) AS run
+          FROM {new}) runs
+    GROUP BY device_id, boot, run ORDER BY device_id, boot, min(seq)
+), intake AS (
+    INSERT INTO device_hourly_intake AS h (device_id, hour, readings)
+    SELECT device_id, date_trunc('hour', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
+    FROM {new} GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (device_id, hour) DO UPDATE SET readings = h.readings + excluded.readings
+)"
+    )
+}
+
+/// Inserts the staged readings that are new, adds them to the hourly rollups and the news, and
+/// returns how many were new.
+fn insert_plain() -> String {
+    format!(
+        "
 WITH ins AS (
     INSERT INTO readings SELECT * FROM stage_readings ORDER BY device_id, boot, seq
     ON CONFLICT DO NOTHING
-    RETURNING device_id, sampled_at, temperature_c, rh_pct
+    RETURNING device_id, boot, seq, received_at, sampled_at, temperature_c, rh_pct
 ), hourly AS (
     INSERT INTO readings_hourly_totals AS h
         (device_id, hour, readings, temperature_n, temperature_sum, temperature_min, temperature_max,
@@ -124,34 +160,46 @@ WITH ins AS (
         rh_sum = h.rh_sum + excluded.rh_sum,
         rh_min = least(h.rh_min, excluded.rh_min),
         rh_max = greatest(h.rh_max, excluded.rh_max)
-)
-SELECT count(*) FROM ins";
+), {}
+SELECT count(*) FROM ins",
+        news("ins")
+    )
+}
 
 /// The TimescaleDB layout: the key table decides what is new (a hypertable cannot hold a unique
 /// index without its time column); the continuous aggregate keeps the rollups.
-const INSERT_TIMESCALE: &str = "
+fn insert_timescale() -> String {
+    format!(
+        "
 WITH fresh AS (
     INSERT INTO reading_keys (device_id, boot, seq, received_at)
     SELECT device_id, boot, seq, received_at FROM stage_readings ORDER BY device_id, boot, seq
     ON CONFLICT DO NOTHING
-    RETURNING device_id, boot, seq
+    RETURNING device_id, boot, seq, received_at
 ), ins AS (
     INSERT INTO readings
     SELECT DISTINCT ON (s.device_id, s.boot, s.seq) s.*
     FROM stage_readings s JOIN fresh f USING (device_id, boot, seq)
     ORDER BY s.device_id, s.boot, s.seq
-)
-SELECT count(*) FROM fresh";
+), {}
+SELECT count(*) FROM fresh",
+        news("fresh")
+    )
+}
 
-/// Stores a batch in one transaction. On error nothing is stored and nothing may be acked.
+/// Stores a batch in one transaction, within each device's `limits`. On error nothing is
+/// stored and nothing may be acked.
 pub async fn store_batch(
     client: &mut Client,
     layout: Layout,
+    limits: DeviceLimits,
     accepted: &[&Accepted],
     quarantined: &[&Quarantined],
 ) -> Result<Outcome, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     let mut outcome = Outcome::default();
+    let admission::Admission { admitted, refused } = admission::admit(&tx, limits, accepted).await?;
+    let accepted = admitted.as_slice();
     let digests: Vec<[u8; 32]> = accepted.iter().map(|a| sha256(&a.uplink.payload)).collect();
 
     let replayed = store_uplinks(&tx, accepted, &digests).await?;
@@ -187,10 +235,10 @@ pub async fn store_batch(
         }
         w.finish().await?;
         let sql = match layout {
-            Layout::Plain => INSERT_PLAIN,
-            Layout::Timescale => INSERT_TIMESCALE,
+            Layout::Plain => insert_plain(),
+            Layout::Timescale => insert_timescale(),
         };
-        let inserted: i64 = tx.query_one(sql, &[]).await?.get(0);
+        let inserted: i64 = tx.query_one(&sql, &[]).await?.get(0);
         outcome.readings_stored = inserted as u64;
         outcome.readings_duplicate = staged.saturating_sub(outcome.readings_stored);
     }
@@ -198,10 +246,11 @@ pub async fn store_batch(
     // Quarantine: refused messages, replays, and uplinks with flagged values (kept for
     // inspection even though their readings were stored).
     let flagged: Vec<Quarantined> = accepted.iter().filter_map(|a| flag(a)).collect();
-    let all_q: Vec<&Quarantined> = quarantined.iter().copied().chain(&replayed).chain(&flagged).collect();
-    outcome.quarantined = quarantine(&tx, &all_q).await?;
+    let all_q: Vec<&Quarantined> =
+        quarantined.iter().copied().chain(&refused).chain(&replayed).chain(&flagged).collect();
+    let written = quarantine::quarantine(&tx, limits.quarantine_per_hour, &all_q).await?;
+    (outcome.quarantined, outcome.quarantine_suppressed) = (written.counted, written.suppressed);
 
-    enqueue_for_hazards(&tx, accepted).await?;
     outcome.positions = advance_positions(&tx, layout, accepted).await?;
     tx.commit().await?;
     Ok(outcome)
@@ -290,72 +339,13 @@ fn flag(a: &Accepted) -> Option<Quarantined> {
     })
 }
 
-/// Writes quarantine rows; returns the count per reason.
-pub async fn quarantine(
-    tx: &Transaction<'_>,
-    rows: &[&Quarantined],
-) -> Result<Vec<(Reason, u64)>, tokio_postgres::Error> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut by_reason: HashMap<Reason, u64> = HashMap::new();
-    let (mut at, mut reason, mut detail, mut topic, mut device, mut raw) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for q in rows {
-        *by_reason.entry(q.rejection.reason).or_default() += 1;
-        at.push(q.received_at);
-        reason.push(q.rejection.reason.as_str());
-        // PostgreSQL text cannot hold NUL; the raw bytes keep the original.
-        detail.push(q.rejection.detail.replace('\0', "\u{FFFD}"));
-        topic.push(q.topic.replace('\0', "\u{FFFD}"));
-        device.push(q.rejection.device.as_ref().map(|d| d.replace('\0', "\u{FFFD}")));
-        raw.push(q.raw.as_slice());
-    }
-    tx.execute(
-        "INSERT INTO rejected_messages (received_at, reason, detail, topic, device_id, raw)
-         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])",
-        &[&at, &reason, &detail, &topic, &device, &raw],
-    )
-    .await?;
-    Ok(by_reason.into_iter().collect())
-}
-
-/// Tells the hazard engine which readings this transaction stored (the inbox is the
-/// engine's transactional outbox: it sees exactly the committed readings). Rows already stored
-/// before (duplicates) are harmless: the engine treats a reading it has seen as a duplicate.
-async fn enqueue_for_hazards(
-    tx: &Transaction<'_>,
-    accepted: &[&Accepted],
-) -> Result<(), tokio_postgres::Error> {
-    let mut ranges: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
-    for a in accepted {
-        let u = &a.uplink;
-        let (Some(first), Some(last)) = (u.readings.first(), u.readings.last()) else { continue };
-        let e = ranges.entry((&u.device, u.boot)).or_insert((first.seq, last.seq));
-        e.0 = e.0.min(first.seq);
-        e.1 = e.1.max(last.seq);
-    }
-    if ranges.is_empty() {
-        return Ok(());
-    }
-    let (mut dev, mut boot, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-    for ((d, b), (l, h)) in ranges {
-        dev.push(d);
-        boot.push(b);
-        lo.push(l);
-        hi.push(h);
-    }
-    tx.execute(
-        "INSERT INTO hazard_inbox (device_id, boot, min_seq, max_seq)
-         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[])",
-        &[&dev, &boot, &lo, &hi],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Moves each touched device's commit position over every contiguous stored reading, starting
 /// from the stored position or the device's floor (below which it holds nothing unconfirmed).
+///
+/// It reads the keys above the position up to the queue capacity only: the sequence window
+/// ([`crate::admission`]) keeps every stored reading beyond a position within that distance, so
+/// the range holds every reading that can extend the position, and a boot with millions of
+/// readings beyond it (a stolen key's, say) costs no more than any other.
 async fn advance_positions(
     tx: &Transaction<'_>,
     layout: Layout,
@@ -403,7 +393,8 @@ async fn advance_positions(
                  SELECT count(*) FROM (
                      SELECT r.seq - row_number() OVER (ORDER BY r.seq) AS run
                      FROM {keys} r
-                     WHERE r.device_id = s.device_id AND r.boot = s.boot AND r.seq > s.pos
+                     WHERE r.device_id = s.device_id AND r.boot = s.boot
+                       AND r.seq > s.pos AND r.seq <= s.pos + $6
                  ) x WHERE x.run = s.pos), 0) AS pos
              FROM start s
          )
@@ -417,7 +408,8 @@ async fn advance_positions(
              updated_at = now()
          RETURNING device_id, boot, committed_seq"
     );
-    let rows = tx.query(&sql, &[&dev, &boot, &floor, &dq, &ds]).await?;
+    let window = DEVICE_QUEUE_CAPACITY as i64;
+    let rows = tx.query(&sql, &[&dev, &boot, &floor, &dq, &ds, &window]).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -4,81 +4,13 @@
 //! reason and raw bytes, while a good device's readings keep being stored exactly once.
 
 use crate::common::*;
+use crate::crafted::*;
 use dampwatch_collector::reject::Reason;
-use dampwatch_proto::v1::{Reading, SignedUplink, Uplink};
+use dampwatch_proto::v1::SignedUplink;
 use prost::Message;
-use rumqttc::{Event, Packet, QoS};
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
-fn reading(seq: u32, time_ms: u64, temperature_centi_c: i32) -> Reading {
-    Reading {
-        seq,
-        time_ms,
-        temperature_centi_c,
-        rh_centi_pct: 6000,
-        surface_temperature_centi_c: None,
-        co2_ppm: None,
-        battery_mv: 3000,
-        status: 0,
-    }
-}
-
-fn uplink(device: &str, boot: u32, readings: Vec<Reading>) -> Uplink {
-    let floor_seq = readings.first().map_or(1, |r| r.seq);
-    Uplink { device_id: device.into(), boot, readings, floor_seq, dropped: None }
-}
-
-/// Signs `payload` as `signer` would (over the signing message of `signed_as`).
-fn sign(signed_as: &str, seed: &[u8; 32], payload: Vec<u8>) -> Vec<u8> {
-    let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed).expect("seed");
-    let mut msg = vec![0u8; dampwatch_wire::signing::signing_message_len(signed_as, payload.len())];
-    dampwatch_wire::signing::signing_message(signed_as, &payload, &mut msg).expect("message");
-    let signature = kp.sign(&msg).as_ref().to_vec();
-    SignedUplink { payload, signature, key_id: 1 }.encode_to_vec()
-}
-
-fn signed(spec: &DeviceSpec, up: &Uplink) -> Vec<u8> {
-    sign(&spec.device, &spec.seed, up.encode_to_vec())
-}
-
-/// Publishes raw messages on `spec`'s own uplink topic and waits for the gateway's PUBACKs.
-async fn publish_raw(env: &Env, spec: &DeviceSpec, messages: &[Vec<u8>]) -> anyhow::Result<()> {
-    let (client, mut events) = fleet::device_client(&spec.device, env.port, spec.tls.clone());
-    let topic = format!("dw/v1/{}/{}/up", spec.landlord, spec.device);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut acked = 0;
-    let mut sent = false;
-    while acked < messages.len() {
-        let ev = tokio::time::timeout_at(deadline.into(), events.poll()).await??;
-        match ev {
-            Event::Incoming(Packet::ConnAck(_)) if !sent => {
-                for m in messages {
-                    client.publish(topic.clone(), QoS::AtLeastOnce, false, m.clone()).await?;
-                }
-                sent = true;
-            }
-            Event::Incoming(Packet::PubAck(_)) => acked += 1,
-            _ => {}
-        }
-    }
-    client.disconnect().await?;
-    Ok(())
-}
-
-/// The quarantine rows of a device: (reason, raw).
-async fn quarantined(env: &Env, device: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let db = env.db().await?;
-    let rows = db
-        .query("SELECT reason, raw FROM rejected_messages WHERE device_id = $1 ORDER BY id", &[&device])
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::Result<()> {

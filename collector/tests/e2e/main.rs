@@ -4,8 +4,10 @@
 
 mod bad_input;
 mod common;
+mod crafted;
 mod devices_cli;
 mod embedded;
 mod faults;
+mod misbehaving_device;
 mod schema;
 mod shared;

@@ -335,8 +335,9 @@ async fn a_stolen_key_cannot_stall_ingest_for_other_devices() -> anyhow::Result<
         large.bystander_ms
     );
     assert!(large.thief_commit_ms < 50.0, "one more uplink of that device commits in under 50 ms");
+    // Slack for a loaded machine; without the bounded scan this was over two seconds.
     assert!(
-        large.thief_commit_ms <= 3.0 * small.thief_commit_ms + 10.0,
+        large.thief_commit_ms <= 3.0 * small.thief_commit_ms + 25.0,
         "its commit costs what it cost with a small database"
     );
     assert!(large.bystander_ms <= 2.0 * small.bystander_ms + 50.0, "another device's latency does not move");

@@ -1,5 +1,6 @@
-//! `dampwatch clock deadlines`: every Awaab's Law step deadline for a given awareness time,
-//! printed so a housing officer can check each date by hand.
+//! `dampwatch clock deadlines`: every statutory step deadline for a given awareness time, under
+//! the law of the home's jurisdiction and tenure, printed so a housing officer can check each
+//! date by hand; or, when no statutory clock runs, why.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,13 +12,17 @@ use serde::Serialize;
 use crate::calendar::Calendar;
 use crate::deadline::{deadlines_for_track, Deadline, Due, StepDeadline, Triggers};
 use crate::hazard::Hazard;
-use crate::law::{AwaabRules, Basis, StepCondition, StepName, Track, Trigger};
+use crate::jurisdiction::{Jurisdiction, Tenancy, Tenure};
+use crate::law::{
+    Applicability, AwaabRules, Basis, LawBook, NoClock, StepCondition, StepName, Track, Trigger,
+    WorkingDayDefinition,
+};
 use crate::london::{format_date, format_local, format_utc, local_date, parse_instant};
 
 /// Commands under `dampwatch clock`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ClockCommand {
-    /// Print every Awaab's Law step deadline for a potential hazard.
+    /// Print every statutory step deadline for a potential hazard.
     Deadlines(DeadlinesArgs),
 }
 
@@ -39,9 +44,18 @@ pub struct DeadlinesArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub aware: DateTime<Utc>,
 
-    /// Which deadlines apply, as decided at triage.
+    /// Which deadlines apply, as decided at triage. Needed in England; Scotland's regulations
+    /// have one timetable for all damp and mould, which an urgent case runs on too.
     #[arg(long, value_enum)]
-    pub track: Track,
+    pub track: Option<Track>,
+
+    /// Where the home is: its law and bank-holiday calendar.
+    #[arg(long, value_enum, default_value_t = Jurisdiction::England)]
+    pub jurisdiction: Jurisdiction,
+
+    /// How the home is let.
+    #[arg(long, value_enum, default_value_t = Tenure::Social)]
+    pub tenure: Tenure,
 
     /// When the investigation concluded (starts the summary, safety-work and preventative
     /// clocks). Same TIME forms as --aware.
@@ -52,8 +66,8 @@ pub struct DeadlinesArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// A gov.uk bank-holidays.json to use for the years it covers (the built-in calendar is
-    /// used for other years).
+    /// A gov.uk bank-holidays.json to use for the years it covers (its entry for the law's
+    /// calendar division is read; the built-in calendar is used for other years).
     #[arg(long, value_name = "FILE")]
     pub bank_holidays: Option<PathBuf>,
 }
@@ -61,15 +75,32 @@ pub struct DeadlinesArgs {
 /// The JSON document `--json` prints.
 #[derive(Serialize)]
 struct Report<'a> {
-    track: Track,
+    track: Option<Track>,
     aware: DateTime<Utc>,
     investigation_concluded: Option<DateTime<Utc>>,
-    calendar_version: &'a str,
-    rules_version: &'a str,
-    rules_title: &'a str,
-    /// HHSRS hazards Awaab's Law covers on this track for this awareness date.
+    jurisdiction: Jurisdiction,
+    tenure: Tenure,
+    /// The law's id, when a law covers the home.
+    law: Option<&'a str>,
+    calendar_version: Option<&'a str>,
+    rules_version: Option<&'a str>,
+    rules_title: Option<&'a str>,
+    working_day: Option<&'a WorkingDayDefinition>,
+    /// HHSRS hazards the law covers on this track for this awareness date.
     hazards_in_scope: Vec<Hazard>,
+    /// Why no statutory clock runs, when none does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_clock: Option<&'a NoClock>,
     steps: &'a [StepDeadline],
+}
+
+/// What the command found: the law and its calendar, or none, and the deadlines.
+struct Found<'a> {
+    tenancy: Tenancy,
+    law: Option<(&'a AwaabRules, Calendar)>,
+    track: Option<Track>,
+    no_clock: Option<NoClock>,
+    steps: Vec<StepDeadline>,
 }
 
 /// Print every step deadline of the track in `args` to `out`.
@@ -84,62 +115,166 @@ pub fn run_deadlines(args: DeadlinesArgs, out: &mut dyn Write) -> anyhow::Result
             );
         }
     }
-    let mut calendar = Calendar::england_and_wales().context("loading the built-in calendar")?;
-    if let Some(path) = &args.bank_holidays {
-        let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        calendar =
-            calendar.with_govuk_import(&json).with_context(|| format!("importing {}", path.display()))?;
-    }
-    let rules = AwaabRules::embedded().context("loading the built-in Awaab's Law rules")?;
+    let book = LawBook::embedded().context("loading the built-in laws")?;
+    let tenancy = Tenancy::new(args.jurisdiction, args.tenure);
     let triggers = Triggers { awareness: args.aware, investigation_concluded: args.investigation_concluded };
-    let steps = deadlines_for_track(args.track, &triggers, &calendar, &rules)?;
+    let found = match book.law(tenancy) {
+        None => Found {
+            tenancy,
+            law: None,
+            track: args.track,
+            no_clock: Some(LawBook::no_law(tenancy)),
+            steps: Vec::new(),
+        },
+        Some(law) => {
+            let track = track_under(law, args.track)?;
+            let calendar = calendar_for(law, &args)?;
+            let (no_clock, steps) = match book.applicable(tenancy, local_date(args.aware)) {
+                Applicability::NoClock(no_clock) => (Some(no_clock), Vec::new()),
+                Applicability::Clock(_) => (None, deadlines_for_track(track, &triggers, &calendar, law)?),
+            };
+            Found { tenancy, law: Some((law, calendar)), track: Some(track), no_clock, steps }
+        }
+    };
 
     if args.json {
+        let law = found.law.as_ref();
         let report = Report {
-            track: args.track,
+            track: found.track,
             aware: args.aware,
             investigation_concluded: args.investigation_concluded,
-            calendar_version: calendar.version(),
-            rules_version: rules.version(),
-            rules_title: rules.title(),
-            hazards_in_scope: rules
-                .hazards_in_scope(args.track, local_date(args.aware))
-                .into_iter()
-                .collect(),
-            steps: &steps,
+            jurisdiction: tenancy.jurisdiction,
+            tenure: tenancy.tenure,
+            law: law.map(|(l, _)| l.id()),
+            calendar_version: law.map(|(_, c)| c.version()),
+            rules_version: law.map(|(l, _)| l.version()),
+            rules_title: law.map(|(l, _)| l.title()),
+            working_day: law.map(|(l, _)| l.working_day()),
+            hazards_in_scope: match (law, found.track) {
+                (Some((l, _)), Some(track)) => {
+                    l.hazards_in_scope(track, local_date(args.aware)).into_iter().collect()
+                }
+                _ => Vec::new(),
+            },
+            no_clock: found.no_clock.as_ref(),
+            steps: &found.steps,
         };
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
         return Ok(());
     }
-    write_text(&args, &triggers, &calendar, &rules, &steps, out)
+    write_text(&found, &triggers, out)
 }
 
-fn write_text(
-    args: &DeadlinesArgs,
-    triggers: &Triggers,
-    calendar: &Calendar,
-    rules: &AwaabRules,
-    steps: &[StepDeadline],
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
+/// The track the case runs on under `law`: the one given (as the law maps it), or the law's
+/// one timetable when it has no emergency/significant distinction.
+fn track_under(law: &AwaabRules, given: Option<Track>) -> anyhow::Result<Track> {
+    match given {
+        Some(track) => Ok(law.track_for(track)),
+        None if law.track_for(Track::Emergency) == law.track_for(Track::Significant) => {
+            Ok(law.track_for(Track::Significant))
+        }
+        None => bail!(
+            "--track is needed for {} homes in {}: emergency or significant, as decided at triage",
+            law.tenancy().tenure.title(),
+            law.tenancy().jurisdiction.title()
+        ),
+    }
+}
+
+/// The built-in calendar of the law's working days, with a gov.uk file if one was given.
+fn calendar_for(law: &AwaabRules, args: &DeadlinesArgs) -> anyhow::Result<Calendar> {
+    let division = &law.working_day().calendar;
+    let mut calendar =
+        Calendar::embedded(division).with_context(|| format!("loading the built-in {division} calendar"))?;
+    if let Some(path) = &args.bank_holidays {
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        calendar =
+            calendar.with_govuk_import(&json).with_context(|| format!("importing {}", path.display()))?;
+    }
+    Ok(calendar)
+}
+
+/// The name of a gov.uk division, for people.
+fn division_title(division: &str) -> &str {
+    match division {
+        "england-and-wales" => "England & Wales",
+        "scotland" => "Scotland",
+        other => other,
+    }
+}
+
+/// `The Investigation ...` from `the Investigation ...`.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn write_text(found: &Found<'_>, triggers: &Triggers, out: &mut dyn Write) -> anyhow::Result<()> {
     let instant = |t: DateTime<Utc>| format!("{} ({})", format_utc(t), format_local(t));
-    writeln!(out, "Awaab's Law deadlines, {} track", args.track)?;
+    let tenancy = found.tenancy;
+    let Some((rules, calendar)) = &found.law else {
+        writeln!(out, "No statutory response clock")?;
+        writeln!(
+            out,
+            "  home:                    {} ({})",
+            tenancy.jurisdiction.title(),
+            tenancy.tenure.title()
+        )?;
+        writeln!(out, "  aware:                   {}", instant(triggers.awareness))?;
+        if let Some(no_clock) = &found.no_clock {
+            writeln!(out, "  why:                     {}", no_clock.reason)?;
+        }
+        return Ok(());
+    };
+    let track = found.track.unwrap_or(Track::Significant);
+    let england_social = tenancy == Tenancy::ENGLAND_SOCIAL;
+    if england_social {
+        writeln!(out, "Awaab's Law deadlines, {track} track")?;
+    } else {
+        writeln!(
+            out,
+            "Deadlines under {}: {} home in {}",
+            rules.name(),
+            tenancy.tenure.title(),
+            tenancy.jurisdiction.title()
+        )?;
+    }
     writeln!(out, "  aware:                   {}", instant(triggers.awareness))?;
     match triggers.investigation_concluded {
         Some(t) => writeln!(out, "  investigation concluded: {}", instant(t))?,
         None => writeln!(out, "  investigation concluded: not given")?,
     }
-    writeln!(out, "  calendar:                {} (England & Wales)", calendar.version())?;
+    writeln!(
+        out,
+        "  calendar:                {} ({})",
+        calendar.version(),
+        division_title(calendar.division())
+    )?;
     writeln!(out, "  rules:                   {} ({})", rules.version(), rules.title())?;
-    writeln!(out, "  hazards in scope:        {}", scope_summary(rules, args.track, triggers.awareness))?;
+    writeln!(out, "  hazards in scope:        {}", scope_summary(rules, track, triggers.awareness))?;
+    let bank_holidays = if england_social {
+        "bank holidays".to_owned()
+    } else {
+        let working_day = rules.working_day();
+        let label = if working_day.verified { String::new() } else { " (UNVERIFIED)".to_owned() };
+        writeln!(out, "  working day:             {}{label}", working_day.definition)?;
+        writeln!(out, "                           source: {}", working_day.source)?;
+        let steps: Vec<&str> = rules.steps_for(track).map(|s| s.name.as_str()).collect();
+        writeln!(out, "  steps:                   {}", steps.join(", "))?;
+        format!("bank holidays in {}", division_title(calendar.division()))
+    };
+    if let Some(no_clock) = &found.no_clock {
+        writeln!(out, "No statutory clock: {}", no_clock.reason)?;
+        return Ok(());
+    }
     writeln!(
         out,
         "Working-day and week deadlines are the last permitted day in Europe/London (due by the end \
          of that day), counted from the day after the trigger's London date; working days exclude \
-         Saturdays, Sundays and bank holidays. Hour deadlines are exact elapsed time: a UTC instant, with the London time beside it."
+         Saturdays, Sundays and {bank_holidays}. Hour deadlines are exact elapsed time: a UTC instant, with the London time beside it."
     )?;
-    for step in steps {
+    for step in &found.steps {
         writeln!(out)?;
         match step {
             StepDeadline::Computed(deadline) => write_deadline(deadline, out)?,
@@ -157,6 +292,9 @@ fn write_text(
             }
             if let Some(note) = &rule.note {
                 writeln!(out, "    note: {note}")?;
+            }
+            if let Some(notice) = &rule.unable_to_comply {
+                writeln!(out, "    unable to comply: {notice}")?;
             }
             if step.step() == StepName::EmergencyMakeSafe && triggers.investigation_concluded.is_none() {
                 writeln!(
@@ -176,7 +314,11 @@ fn scope_summary(rules: &AwaabRules, track: Track, aware: DateTime<Utc>) -> Stri
     let covered = rules.hazards_in_scope(track, day);
     let total = Hazard::ALL.len();
     if covered.is_empty() {
-        return format!("none: Awaab's Law did not cover the {track} track on {}", format_date(day));
+        return format!(
+            "none: {} did not cover the {track} track on {}",
+            capitalised(rules.name()),
+            format_date(day)
+        );
     }
     let names = |hazards: Vec<Hazard>| hazards.iter().map(|h| h.slug()).collect::<Vec<_>>().join(", ");
     if covered.len() * 2 <= total {

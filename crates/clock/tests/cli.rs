@@ -226,3 +226,141 @@ fn help_says_how_local_times_are_read() {
     let help = parse(&["--help"]).map(|_| ()).unwrap_err().to_string();
     assert!(help.contains("Europe/London"), "{help}");
 }
+
+#[test]
+fn scottish_text_names_the_scottish_steps_calendar_working_days_and_holidays() {
+    // Aware Thursday 26 November 2026: Fri 27 (1), [Mon 30 St Andrew's Day], Tue 1 Dec (2) ...
+    // Fri 11 (10).
+    let text =
+        run(&["--jurisdiction", "scotland", "--tenure", "private-rented", "--aware", "2026-11-26T10:00"])
+            .expect("runs");
+    assert!(
+        text.starts_with(
+            "Deadlines under the Investigation and Commencement of Repair (Scotland) Regulations 2026: \
+             private rented home in Scotland"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("calendar:                sc-2026-12 (Scotland)"), "{text}");
+    assert!(
+        text.contains("rules:                   scotland-prs-2026-12 (Housing (Scotland) Act 2006"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "working day:             Any day other than a Saturday, a Sunday or a bank holiday in Scotland"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("(UNVERIFIED)"), "{text}");
+    assert!(
+        text.contains("steps:                   investigate, written_summary, safety_work_commenced"),
+        "{text}"
+    );
+    assert!(text.contains("Saturdays, Sundays and bank holidays in Scotland"), "{text}");
+    assert_eq!(step_line(&text, "investigate"), "investigate            2026-12-11  (Fri 11 Dec 2026)");
+    assert!(text.contains("bank holidays skipped: Mon 30 Nov 2026"), "{text}");
+    assert!(step_line(&text, "safety_work_commenced").ends_with("needs --investigation-concluded"), "{text}");
+    assert!(text.contains("unable to comply: Housing (Scotland) Act 2006 s.14(9)"), "{text}");
+    assert!(!text.contains("preventative"), "no English steps in Scotland:\n{text}");
+}
+
+#[test]
+fn scottish_steps_after_the_investigation_skip_new_year_and_the_2_january_substitute() {
+    // Completed Wednesday 30 December 2026: Thu 31 (1), [Fri 1 Jan], [Mon 4 Jan], Tue 5 (2), Wed 6 (3);
+    // commenced within Thu 31 (1), Tue 5 (2), Wed 6 (3), Thu 7 (4), Fri 8 (5).
+    let text = run(&[
+        "--jurisdiction",
+        "scotland",
+        "--tenure",
+        "social",
+        "--aware",
+        "2026-12-24T10:00",
+        "--investigation-concluded",
+        "2026-12-30T15:00",
+    ])
+    .expect("runs");
+    assert!(step_line(&text, "written_summary").starts_with("written_summary        2027-01-06"), "{text}");
+    assert!(
+        step_line(&text, "safety_work_commenced").starts_with("safety_work_commenced  2027-01-08"),
+        "{text}"
+    );
+    assert!(text.contains("bank holidays skipped: Fri 1 Jan 2027, Mon 4 Jan 2027"), "{text}");
+    assert!(text.contains("rules:                   scotland-social-2026-12"), "{text}");
+}
+
+#[test]
+fn scottish_json_names_the_law_and_its_working_days() {
+    let text =
+        run(&["--jurisdiction", "scotland", "--aware", "2026-11-26T10:00", "--track", "emergency", "--json"])
+            .expect("runs");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(doc["jurisdiction"], "scotland");
+    assert_eq!(doc["tenure"], "social");
+    assert_eq!(doc["law"], "scotland-social");
+    assert_eq!(doc["track"], "significant", "an urgent case runs on the one Scottish timetable");
+    assert_eq!(doc["calendar_version"], "sc-2026-12");
+    assert_eq!(doc["working_day"]["calendar"], "scotland");
+    assert_eq!(doc["working_day"]["verified"], false);
+    assert_eq!(doc["hazards_in_scope"], serde_json::json!(["damp_and_mould_growth"]));
+    let names: Vec<&str> =
+        doc["steps"].as_array().expect("steps").iter().filter_map(|s| s["step"].as_str()).collect();
+    assert_eq!(names, ["investigate", "written_summary", "safety_work_commenced"]);
+    assert_eq!(doc["steps"][0]["due"], "2026-12-11");
+    assert_eq!(doc["steps"][0]["bank_holidays_skipped"], serde_json::json!(["2026-11-30"]));
+    assert!(doc.get("no_clock").is_none());
+}
+
+#[test]
+fn homes_without_a_clock_say_why_and_succeed() {
+    let wales = run(&["--jurisdiction", "wales", "--aware", "2026-11-26T10:00"]).expect("not an error");
+    assert!(wales.starts_with("No statutory response clock"), "{wales}");
+    assert!(
+        wales.contains(
+            "why:                     no statutory response clock applies to social homes in Wales"
+        ),
+        "{wales}"
+    );
+    let json = run(&["--jurisdiction", "wales", "--aware", "2026-11-26T10:00", "--json"]).expect("runs");
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(doc["no_clock"]["why"], "no_law");
+    assert_eq!(doc["law"], serde_json::Value::Null);
+    assert_eq!(doc["steps"], serde_json::json!([]));
+
+    let private =
+        run(&["--tenure", "private-rented", "--aware", "2026-11-26T10:00", "--track", "significant"])
+            .expect("not an error");
+    assert!(private.contains("No statutory clock: Awaab's Law for privately rented homes"), "{private}");
+    assert!(private.contains("has no date of effect yet"), "{private}");
+    assert!(!private.contains("\ninvestigate "), "no steps without a clock:\n{private}");
+
+    let early = run(&["--jurisdiction", "scotland", "--aware", "2026-10-05T10:00"]).expect("not an error");
+    assert!(
+        early.contains(
+            "No statutory clock: the Investigation and Commencement of Repair (Scotland) Regulations 2026 \
+             takes effect on 2026-10-06; awareness on Mon 5 Oct 2026 is before that"
+        ),
+        "{early}"
+    );
+}
+
+#[test]
+fn england_still_needs_its_track() {
+    let err = run(&["--aware", "2026-11-26T10:00"]).unwrap_err();
+    assert!(err.to_string().contains("--track is needed for social homes in England"), "{err}");
+}
+
+#[test]
+fn a_govuk_file_supplies_scotlands_division_to_a_scottish_home() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bank-holidays.json");
+    // Without St Andrew's Day 2026 in the file's scotland division, it is counted.
+    let mut doc: serde_json::Value = serde_json::from_str(GOVUK_FIXTURE).expect("json");
+    doc["scotland"]["events"].as_array_mut().expect("events").retain(|e| e["date"] != "2026-11-30");
+    std::fs::write(&path, serde_json::to_string(&doc).expect("json")).expect("write fixture");
+    let path = path.to_str().expect("utf-8 path");
+    let text = run(&["--jurisdiction", "scotland", "--aware", "2026-11-26T10:00", "--bank-holidays", path])
+        .expect("runs");
+    assert!(text.contains("calendar:                sc-2026-12+govuk:"), "{text}");
+    assert!(step_line(&text, "investigate").contains("2026-12-10"), "{text}");
+}

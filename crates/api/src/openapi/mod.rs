@@ -105,6 +105,8 @@ mod tests {
             K::AlternativeAccommodationOffered => 9,
             K::AlternativeAccommodationProvided => 10,
             K::Closed => 11,
+            // Events of Scottish cases, which this API does not open: not documented.
+            K::SafetyWorkCommenced | K::UnableToComply => EVENT_TYPES.len(),
         }
     }
 

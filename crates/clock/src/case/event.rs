@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::hazard::Hazard;
+use crate::law::StepName;
 
 /// A person's triage decision on a potential issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,6 +72,18 @@ pub enum AccessOutcome {
     Granted,
 }
 
+/// When a landlord that cannot comply with a step expects to: by a date, or within a number
+/// of working days (of the law's calendar, counted from the day after the notice's
+/// Europe/London date). Stored as `{"by": "2026-12-18"}` or `{"working_days": 10}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedCompliance {
+    /// By the end of this Europe/London day.
+    By(NaiveDate),
+    /// Within this many working days.
+    WorkingDays(u32),
+}
+
 /// Something that happened to a case (the "what"; who, when and evidence are stored with it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -117,6 +131,20 @@ pub enum CaseEvent {
     AlternativeAccommodationProvided,
     /// The case is closed.
     Closed,
+    /// Relevant safety work began (Scotland: the step that must start within its period).
+    SafetyWorkCommenced,
+    /// Scotland: circumstances outwith the landlord's control prevent it from completing a
+    /// step in time; the tenant was notified that it cannot comply, why, and when it expects
+    /// to. May be recorded again with a new expectation. The statutory deadline stays as it
+    /// is; the step shows the notice beside it.
+    UnableToComply {
+        /// The step it cannot complete in time (`investigate` or `safety_work_commenced`).
+        step: StepName,
+        /// The reason given to the tenant.
+        reason: String,
+        /// When the landlord expects to comply.
+        expected: ExpectedCompliance,
+    },
 }
 
 /// The kind of a [`CaseEvent`], without its details (used to say what is allowed).
@@ -147,6 +175,10 @@ pub enum EventKind {
     AlternativeAccommodationProvided,
     /// [`CaseEvent::Closed`]
     Closed,
+    /// [`CaseEvent::SafetyWorkCommenced`]
+    SafetyWorkCommenced,
+    /// [`CaseEvent::UnableToComply`]
+    UnableToComply,
 }
 
 impl EventKind {
@@ -165,6 +197,8 @@ impl EventKind {
             EventKind::AlternativeAccommodationOffered => "alternative_accommodation_offered",
             EventKind::AlternativeAccommodationProvided => "alternative_accommodation_provided",
             EventKind::Closed => "closed",
+            EventKind::SafetyWorkCommenced => "safety_work_commenced",
+            EventKind::UnableToComply => "unable_to_comply",
         }
     }
 }
@@ -193,6 +227,8 @@ impl CaseEvent {
             CaseEvent::AlternativeAccommodationOffered => EventKind::AlternativeAccommodationOffered,
             CaseEvent::AlternativeAccommodationProvided => EventKind::AlternativeAccommodationProvided,
             CaseEvent::Closed => EventKind::Closed,
+            CaseEvent::SafetyWorkCommenced => EventKind::SafetyWorkCommenced,
+            CaseEvent::UnableToComply { .. } => EventKind::UnableToComply,
         }
     }
 }
@@ -210,5 +246,34 @@ mod tests {
         let triage: CaseEvent =
             serde_json::from_str(r#"{"type":"triage_decided","category":"significant"}"#).unwrap();
         assert_eq!(triage.kind().as_str(), "triage_decided");
+    }
+
+    #[test]
+    fn scottish_events_serialize_like_the_others() {
+        let e = CaseEvent::UnableToComply {
+            step: StepName::SafetyWorkCommenced,
+            reason: "scaffold licence refused by the council".into(),
+            expected: ExpectedCompliance::By(NaiveDate::from_ymd_opt(2026, 12, 18).unwrap()),
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"unable_to_comply","step":"safety_work_commenced","reason":"scaffold licence refused by the council","expected":{"by":"2026-12-18"}}"#
+        );
+        assert_eq!(serde_json::from_str::<CaseEvent>(&json).unwrap(), e);
+        let days: CaseEvent = serde_json::from_str(
+            r#"{"type":"unable_to_comply","step":"investigate","reason":"no access","expected":{"working_days":10}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            days,
+            CaseEvent::UnableToComply { expected: ExpectedCompliance::WorkingDays(10), .. }
+        ));
+        assert_eq!(days.kind().as_str(), "unable_to_comply");
+        let commenced = serde_json::to_string(&CaseEvent::SafetyWorkCommenced).unwrap();
+        assert_eq!(commenced, r#"{"type":"safety_work_commenced"}"#);
+        for kind in [EventKind::SafetyWorkCommenced, EventKind::UnableToComply] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 }

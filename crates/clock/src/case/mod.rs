@@ -1,7 +1,12 @@
-//! The Awaab's Law case: from a potential issue, through a person's triage and the
-//! investigation, to closure. The case is rebuilt by applying its stored events in order;
-//! an event the current state does not accept is refused with a [`TransitionError`] that
-//! lists what is accepted.
+//! The case: from a potential issue, through a person's triage and the investigation, to
+//! closure. The case is rebuilt by applying its stored events in order; an event the current
+//! state does not accept is refused with a [`TransitionError`] that lists what is accepted.
+//!
+//! A case runs under the law of its home's jurisdiction and tenure ([`Tenancy`]). Cases in
+//! England (and Wales, which has no statutory clock) follow Awaab's Law's steps: safety work
+//! done, preventative work started and completed (or not reasonably practicable). Cases in
+//! Scotland follow the Scottish steps instead: safety work commenced, then done, and, while
+//! the investigation or the commencement is outstanding, `unable_to_comply` notices.
 //!
 //! ```text
 //! awaiting_triage --triage emergency|significant--> investigating
@@ -12,6 +17,9 @@
 //! work_required (safety work done, preventative completed) | no_hazard_found | stopped
 //!                 --closed------------------------> closed
 //! ```
+//!
+//! In Scotland `work_required` closes once the safety work is done (commenced first, within
+//! its period).
 
 mod error;
 mod event;
@@ -23,11 +31,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::hazard::Hazard;
-use crate::law::Track;
+use crate::jurisdiction::{Jurisdiction, Tenancy};
+use crate::law::{StepName, Track};
 
 pub use error::{AllowedEvents, TransitionError};
-pub use event::{AccessOutcome, CaseEvent, EventKind, InvestigationOutcome, StopReason, TriageCategory};
-pub use view::{AlternativeAccommodationView, CaseView, StatusPolicy, StepStatus, StepView, TriageView};
+pub use event::{
+    AccessOutcome, CaseEvent, EventKind, ExpectedCompliance, InvestigationOutcome, StopReason, TriageCategory,
+};
+pub use view::{
+    AlternativeAccommodationView, CaseView, StatusPolicy, StepStatus, StepView, TriageView,
+    UnableToComplyView,
+};
 
 /// When the statutory clock starts for a potential issue raised by a sensor alert (a
 /// per-landlord setting). A report by a person is awareness at once: open it with
@@ -90,9 +104,23 @@ pub struct Investigation {
     pub outcome: InvestigationOutcome,
 }
 
+/// A recorded notice that the landlord cannot comply with a step in time (Scotland).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnableToComplyNotice {
+    /// When the tenant was notified.
+    pub at: DateTime<Utc>,
+    /// The step concerned.
+    pub step: StepName,
+    /// The reason given.
+    pub reason: String,
+    /// When the landlord expects to comply.
+    pub expected: ExpectedCompliance,
+}
+
 /// A case and everything recorded on it so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Case {
+    tenancy: Tenancy,
     hazard: Hazard,
     opened_at: DateTime<Utc>,
     awareness_policy: AwarenessPolicy,
@@ -111,17 +139,31 @@ pub struct Case {
     stopped: Option<(DateTime<Utc>, StopReason)>,
     closed_at: Option<DateTime<Utc>>,
     access_attempts: Vec<(DateTime<Utc>, AccessOutcome)>,
+    safety_work_commenced: Option<DateTime<Utc>>,
+    unable_to_comply: Vec<UnableToComplyNotice>,
 }
 
 impl Case {
-    /// A potential issue of concern about `hazard`, recorded at `noticed_at` (a sensor alert,
-    /// a call, an e-mail, a visit, a survey).
+    /// A potential issue of concern about `hazard` in a social home in England, recorded at
+    /// `noticed_at` (a sensor alert, a call, an e-mail, a visit, a survey).
     pub fn open(hazard: Hazard, noticed_at: DateTime<Utc>, awareness_policy: AwarenessPolicy) -> Self {
+        Self::open_in(Tenancy::ENGLAND_SOCIAL, hazard, noticed_at, awareness_policy)
+    }
+
+    /// A potential issue of concern about `hazard` in a home of `tenancy` (its jurisdiction
+    /// and tenure decide which law's steps the case follows), recorded at `noticed_at`.
+    pub fn open_in(
+        tenancy: Tenancy,
+        hazard: Hazard,
+        noticed_at: DateTime<Utc>,
+        awareness_policy: AwarenessPolicy,
+    ) -> Self {
         let awareness = match awareness_policy {
             AwarenessPolicy::AtDetection => Some(noticed_at),
             AwarenessPolicy::AtTriage => None,
         };
         Case {
+            tenancy,
             hazard,
             opened_at: noticed_at,
             awareness_policy,
@@ -140,21 +182,44 @@ impl Case {
             stopped: None,
             closed_at: None,
             access_attempts: Vec::new(),
+            safety_work_commenced: None,
+            unable_to_comply: Vec::new(),
         }
     }
 
-    /// Rebuild a case from its stored events, in order.
+    /// Rebuild a case of a social home in England from its stored events, in order.
     pub fn replay<'a>(
         hazard: Hazard,
         noticed_at: DateTime<Utc>,
         awareness_policy: AwarenessPolicy,
         events: impl IntoIterator<Item = (DateTime<Utc>, &'a CaseEvent)>,
     ) -> Result<Self, TransitionError> {
-        let mut case = Case::open(hazard, noticed_at, awareness_policy);
+        Self::replay_in(Tenancy::ENGLAND_SOCIAL, hazard, noticed_at, awareness_policy, events)
+    }
+
+    /// Rebuild a case of a home of `tenancy` from its stored events, in order.
+    pub fn replay_in<'a>(
+        tenancy: Tenancy,
+        hazard: Hazard,
+        noticed_at: DateTime<Utc>,
+        awareness_policy: AwarenessPolicy,
+        events: impl IntoIterator<Item = (DateTime<Utc>, &'a CaseEvent)>,
+    ) -> Result<Self, TransitionError> {
+        let mut case = Case::open_in(tenancy, hazard, noticed_at, awareness_policy);
         for (at, event) in events {
             case.apply(at, event)?;
         }
         Ok(case)
+    }
+
+    /// The jurisdiction and tenure of the home: which law's steps the case follows.
+    pub fn tenancy(&self) -> Tenancy {
+        self.tenancy
+    }
+
+    /// Does the case follow Scotland's steps?
+    fn scottish(&self) -> bool {
+        self.tenancy.jurisdiction == Jurisdiction::Scotland
     }
 
     /// The hazard (as corrected by triage, if it was).
@@ -212,8 +277,38 @@ impl Case {
         &self.access_attempts
     }
 
+    /// When relevant safety work began (Scotland), if recorded.
+    pub fn safety_work_commenced(&self) -> Option<DateTime<Utc>> {
+        self.safety_work_commenced
+    }
+
+    /// Every notice that the landlord cannot comply with a step in time, in order.
+    pub fn unable_to_comply_notices(&self) -> &[UnableToComplyNotice] {
+        &self.unable_to_comply
+    }
+
+    /// Can an `unable_to_comply` notice be given for `step` now? Only for a Scottish step
+    /// still running: the investigation until it concludes (its clock may run before triage
+    /// under the awareness-at-detection policy), the safety work until it has begun.
+    fn notice_open_for(&self, step: StepName) -> bool {
+        if !self.scottish() {
+            return false;
+        }
+        match (step, self.state) {
+            (StepName::Investigate, CaseState::AwaitingTriage) => self.awareness.is_some(),
+            (StepName::Investigate, CaseState::Investigating) => true,
+            (StepName::SafetyWorkCommenced, CaseState::WorkRequired) => {
+                self.safety_work_commenced.is_none() && self.safety_work_done.is_none()
+            }
+            _ => false,
+        }
+    }
+
     /// The events the case accepts now.
     pub fn allowed_events(&self) -> Vec<EventKind> {
+        if self.scottish() {
+            return self.allowed_events_scotland();
+        }
         use EventKind as K;
         let investigated = self.investigation.is_some();
         let summary_owed = investigated && self.written_summary_sent.is_none();
@@ -271,8 +366,73 @@ impl Case {
         allowed
     }
 
+    /// The events a Scottish case accepts now.
+    fn allowed_events_scotland(&self) -> Vec<EventKind> {
+        use EventKind as K;
+        let summary_owed = self.investigation.is_some() && self.written_summary_sent.is_none();
+        let notice = self.notice_open_for(StepName::Investigate)
+            || self.notice_open_for(StepName::SafetyWorkCommenced);
+        let mut allowed = Vec::new();
+        let mut push = |kind, ok: bool| {
+            if ok {
+                allowed.push(kind);
+            }
+        };
+        match self.state {
+            CaseState::AwaitingTriage => {
+                push(K::TriageDecided, true);
+                push(K::UnableToComply, notice);
+                push(K::Stop, true);
+                push(K::AccessAttempt, true);
+            }
+            CaseState::Investigating => {
+                push(K::InvestigationConcluded, true);
+                push(
+                    K::SafetyWorkDone,
+                    self.track == Some(Track::Emergency) && self.safety_work_done.is_none(),
+                );
+                push(K::UnableToComply, notice);
+                push(K::Stop, true);
+                push(K::AccessAttempt, true);
+                push(K::AlternativeAccommodationOffered, self.alternative_accommodation_offered.is_none());
+                push(K::AlternativeAccommodationProvided, self.alternative_accommodation_provided.is_none());
+            }
+            CaseState::WorkRequired => {
+                let done = self.safety_work_done.is_some();
+                push(K::WrittenSummarySent, summary_owed);
+                push(K::SafetyWorkCommenced, self.safety_work_commenced.is_none() && !done);
+                push(K::SafetyWorkDone, !done);
+                push(K::UnableToComply, notice);
+                push(K::Stop, true);
+                push(K::AccessAttempt, true);
+                push(K::AlternativeAccommodationOffered, self.alternative_accommodation_offered.is_none());
+                push(K::AlternativeAccommodationProvided, self.alternative_accommodation_provided.is_none());
+                push(K::Closed, self.outstanding_work().is_empty());
+            }
+            CaseState::NoHazardFound => {
+                push(K::WrittenSummarySent, summary_owed);
+                push(K::Closed, !summary_owed);
+            }
+            CaseState::Stopped => {
+                push(K::WrittenSummarySent, summary_owed);
+                push(K::Closed, true);
+            }
+            CaseState::Closed => {}
+        }
+        allowed
+    }
+
     /// What must be recorded before a case with a hazard found can be closed.
     fn outstanding_work(&self) -> Vec<EventKind> {
+        if self.scottish() {
+            // The safety work done implies it began; the commencement's own deadline is
+            // judged on whichever was recorded first.
+            return if self.safety_work_done.is_none() {
+                vec![EventKind::SafetyWorkDone]
+            } else {
+                Vec::new()
+            };
+        }
         let mut missing = Vec::new();
         if self.safety_work_done.is_none() {
             missing.push(EventKind::SafetyWorkDone);
@@ -302,7 +462,8 @@ impl Case {
             EventKind::AlternativeAccommodationOffered => self.alternative_accommodation_offered,
             EventKind::AlternativeAccommodationProvided => self.alternative_accommodation_provided,
             EventKind::Closed => self.closed_at,
-            EventKind::AccessAttempt => None,
+            EventKind::SafetyWorkCommenced => self.safety_work_commenced,
+            EventKind::AccessAttempt | EventKind::UnableToComply => None,
         }
     }
 
@@ -334,7 +495,17 @@ impl Case {
                 allowed: AllowedEvents(allowed),
             });
         }
-        for (after, limit) in self.must_follow(kind) {
+        if let CaseEvent::UnableToComply { step, .. } = event {
+            // Accepted for a step only while that step is running (see `notice_open_for`).
+            if !self.notice_open_for(*step) {
+                return Err(TransitionError::NotAllowed {
+                    state: self.state,
+                    event: kind,
+                    allowed: AllowedEvents(allowed),
+                });
+            }
+        }
+        for (after, limit) in self.must_follow(event) {
             if at < limit {
                 return Err(TransitionError::TooEarly { event: kind, at, after, limit });
             }
@@ -346,11 +517,16 @@ impl Case {
     /// What an event may not be dated before: the potential issue, and the recorded events it
     /// follows. Deadlines are judged on the dates people state, so a step dated before the
     /// event that made it due would show a late step as on time.
-    fn must_follow(&self, kind: EventKind) -> Vec<(&'static str, DateTime<Utc>)> {
+    fn must_follow(&self, event: &CaseEvent) -> Vec<(&'static str, DateTime<Utc>)> {
         use EventKind as K;
         let mut limits = vec![("the potential issue being recorded", self.opened_at)];
         let triage = self.triaged_at.map(|t| ("triage", t));
         let investigation = self.investigation.map(|i| ("the investigation's conclusion", i.at));
+        let kind = event.kind();
+        if kind == K::SafetyWorkDone {
+            // Work cannot be finished before it began.
+            limits.extend(self.safety_work_commenced.map(|t| ("the safety work's start", t)));
+        }
         match kind {
             K::TriageDecided
             | K::AccessAttempt
@@ -361,8 +537,15 @@ impl Case {
             K::SafetyWorkDone if self.track == Some(Track::Emergency) => limits.extend(triage),
             K::WrittenSummarySent
             | K::SafetyWorkDone
+            | K::SafetyWorkCommenced
             | K::PreventativeWorkStarted
             | K::PreventativeNotReasonablyPracticable => limits.extend(investigation.or(triage)),
+            // A notice about the safety work follows the investigation that made it due.
+            K::UnableToComply => {
+                if let CaseEvent::UnableToComply { step: StepName::SafetyWorkCommenced, .. } = event {
+                    limits.extend(investigation);
+                }
+            }
             K::PreventativeWorkCompleted => {
                 limits.extend(self.preventative_started.map(|t| ("the preventative work's start", t)));
             }
@@ -380,6 +563,7 @@ impl Case {
             EventKind::TriageDecided,
             EventKind::InvestigationConcluded,
             EventKind::WrittenSummarySent,
+            EventKind::SafetyWorkCommenced,
             EventKind::SafetyWorkDone,
             EventKind::PreventativeWorkStarted,
             EventKind::PreventativeWorkCompleted,
@@ -388,7 +572,8 @@ impl Case {
             EventKind::AlternativeAccommodationProvided,
         ];
         let attempts = self.access_attempts.iter().map(|(at, _)| *at);
-        kinds.into_iter().filter_map(|k| self.recorded_at(k)).chain(attempts).max()
+        let notices = self.unable_to_comply.iter().map(|n| n.at);
+        kinds.into_iter().filter_map(|k| self.recorded_at(k)).chain(attempts).chain(notices).max()
     }
 
     /// Change the case for an event already checked by [`Case::apply`].
@@ -437,6 +622,15 @@ impl Case {
             CaseEvent::Closed => {
                 self.closed_at = Some(at);
                 self.state = CaseState::Closed;
+            }
+            CaseEvent::SafetyWorkCommenced => self.safety_work_commenced = Some(at),
+            CaseEvent::UnableToComply { step, reason, expected } => {
+                self.unable_to_comply.push(UnableToComplyNotice {
+                    at,
+                    step: *step,
+                    reason: reason.clone(),
+                    expected: *expected,
+                });
             }
         }
     }

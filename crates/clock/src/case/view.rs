@@ -4,11 +4,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::CaseState;
-use super::{Case, InvestigationOutcome, StopReason};
+use super::{Case, ExpectedCompliance, InvestigationOutcome, StopReason, UnableToComplyNotice};
 use crate::calendar::Calendar;
 use crate::deadline::{compute_deadline, Deadline, DeadlineError, Due, Triggers};
 use crate::hazard::{Hazard, TAXONOMY_VERSION};
-use crate::law::{AwaabRules, Basis, Scope, StepName, StepRule, Track, Trigger};
+use crate::jurisdiction::Tenancy;
+use crate::law::{AwaabRules, Basis, NoClock, Scope, StepName, StepRule, StepWaiver, Track, Trigger};
 use crate::london::local_date;
 
 /// Product policy for statuses (not law), e.g. the `[status]` section of a config file.
@@ -78,6 +79,30 @@ pub struct StepView {
     pub deadline: Option<Deadline>,
     /// Where it stands.
     pub status: StepStatus,
+    /// The latest notice that the landlord cannot comply with this step in time (Scotland),
+    /// if one was given. It does not move the deadline or change the status: it records the
+    /// reason and when the landlord expects to comply, beside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unable_to_comply: Option<UnableToComplyView>,
+}
+
+/// A notice that the landlord cannot comply with a step in time, as a step shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnableToComplyView {
+    /// When the tenant was notified.
+    pub notified_at: DateTime<Utc>,
+    /// The reason given.
+    pub reason: String,
+    /// When the landlord expects to comply, as stated.
+    pub expected: ExpectedCompliance,
+    /// The last day it expects to comply by (a stated number of working days counted on the
+    /// law's calendar from the day after the notice's Europe/London date).
+    pub expected_by: Option<NaiveDate>,
+    /// Whether the notice was given before the step's period ended (`None` while the step's
+    /// clock has not started).
+    pub within_period: Option<bool>,
+    /// How many notices were given for the step in all (a later one revises the expectation).
+    pub notices: usize,
 }
 
 /// The triage review of a potential issue (product policy, not law).
@@ -131,13 +156,24 @@ pub struct AlternativeAccommodationView {
 /// A case as a housing officer sees it at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseView {
+    /// The home's jurisdiction and tenure.
+    #[serde(default)]
+    pub tenancy: Tenancy,
+    /// The law whose steps are shown (its id), or `None` when no law covers the home.
+    #[serde(default)]
+    pub law: Option<String>,
+    /// Why no statutory clock runs, when none does (no law for the home, or the law not in
+    /// effect on the awareness date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_clock: Option<NoClock>,
     /// Where the case stands.
     pub state: CaseState,
     /// The hazard.
     pub hazard: Hazard,
     /// The hazard taxonomy version.
     pub taxonomy: String,
-    /// The track, once triaged as a hazard.
+    /// The track the case runs on, once triaged as a hazard (under a law without an
+    /// emergency track, an urgent case runs on its one timetable).
     pub track: Option<Track>,
     /// When the statutory clock started.
     pub awareness: Option<DateTime<Utc>>,
@@ -200,6 +236,8 @@ impl Case {
         match step {
             StepName::EmergencyInvestigate | StepName::Investigate => self.investigation.map(|i| i.at),
             StepName::EmergencyMakeSafe | StepName::SafetyWork => self.safety_work_done,
+            // Work recorded as done without its start began no later than that.
+            StepName::SafetyWorkCommenced => self.safety_work_commenced.or(self.safety_work_done),
             StepName::WrittenSummary => self.written_summary_sent,
             StepName::PreventativeStart => self.preventative_started,
             StepName::PreventativeBackstop => {
@@ -208,12 +246,13 @@ impl Case {
         }
     }
 
-    /// Why `step` does not apply, if it does not.
-    fn not_required(&self, step: StepName, deadline: Option<&Deadline>) -> Option<String> {
+    /// Why the step of `rule` does not apply, if it does not.
+    fn not_required(&self, rule: &StepRule, deadline: Option<&Deadline>) -> Option<String> {
         let no_hazard = self.investigation.is_some_and(|i| i.outcome == InvestigationOutcome::NoHazard);
-        match step {
+        match rule.name {
             StepName::EmergencyMakeSafe
             | StepName::SafetyWork
+            | StepName::SafetyWorkCommenced
             | StepName::PreventativeStart
             | StepName::PreventativeBackstop
                 if no_hazard =>
@@ -228,7 +267,7 @@ impl Case {
                  reasonably practicable"
                     .to_owned(),
             ),
-            StepName::WrittenSummary => {
+            StepName::WrittenSummary if rule.waived_when == Some(StepWaiver::AllWorkDoneWithinPeriod) => {
                 let ends = deadline?.ends_at;
                 let done_in_time = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t < ends);
                 (self.investigation.is_some_and(|i| i.outcome == InvestigationOutcome::HazardFound)
@@ -255,7 +294,7 @@ impl Case {
         let awaiting = StepStatus::AwaitingTrigger {
             trigger: rule.counted_from.first().copied().unwrap_or(Trigger::Awareness),
         };
-        let status = match (met, self.not_required(step, deadline.as_ref()), &deadline) {
+        let status = match (met, self.not_required(rule, deadline.as_ref()), &deadline) {
             // Work begun in time counts even if "not reasonably practicable" was also recorded.
             (Some((at, true)), _, _) => StepStatus::Met { at, on_time: true },
             // A clock that has not started is waiting, even for a conditional step: its
@@ -277,7 +316,34 @@ impl Case {
                 }
             },
         };
-        Ok(StepView { step, deadline, status })
+        let unable_to_comply = self.unable_to_comply_view(step, deadline.as_ref(), calendar);
+        Ok(StepView { step, deadline, status, unable_to_comply })
+    }
+
+    /// The latest notice for `step`, with its expected date worked out on `calendar`.
+    fn unable_to_comply_view(
+        &self,
+        step: StepName,
+        deadline: Option<&Deadline>,
+        calendar: &Calendar,
+    ) -> Option<UnableToComplyView> {
+        let notices: Vec<&UnableToComplyNotice> =
+            self.unable_to_comply.iter().filter(|n| n.step == step).collect();
+        let latest = notices.last()?;
+        let expected_by = match latest.expected {
+            ExpectedCompliance::By(date) => Some(date),
+            ExpectedCompliance::WorkingDays(days) => {
+                calendar.add_working_days(local_date(latest.at), days).ok()
+            }
+        };
+        Some(UnableToComplyView {
+            notified_at: latest.at,
+            reason: latest.reason.clone(),
+            expected: latest.expected,
+            expected_by,
+            within_period: deadline.map(|d| latest.at < d.ends_at),
+            notices: notices.len(),
+        })
     }
 
     fn triage_view(&self, as_of: DateTime<Utc>, calendar: &Calendar, policy: &StatusPolicy) -> TriageView {
@@ -300,12 +366,13 @@ impl Case {
         policy: &StatusPolicy,
     ) -> Result<CaseView, DeadlineError> {
         let as_of = self.closed_at.map_or(now, |closed| closed.min(now));
-        let scope = match (self.track, self.awareness) {
+        let track = self.track.map(|t| rules.track_for(t));
+        let scope = match (track, self.awareness) {
             (Some(track), Some(aware)) => Some(rules.scope(track, self.hazard, local_date(aware))),
             _ => None,
         };
         let mut steps = Vec::new();
-        if let (Some(track), Some(awareness)) = (self.track, self.awareness) {
+        if let (Some(track), Some(awareness)) = (track, self.awareness) {
             let triggers = Triggers { awareness, investigation_concluded: self.investigation.map(|i| i.at) };
             for rule in rules.steps_for(track) {
                 let view = match &scope {
@@ -313,17 +380,18 @@ impl Case {
                         step: rule.name,
                         deadline: None,
                         status: StepStatus::NotRequired { reason: reason.clone() },
+                        unable_to_comply: None,
                     },
                     _ => self.step_view(rule, &triggers, as_of, calendar, rules, policy)?,
                 };
                 steps.push(view);
             }
         }
-        let safety_step = match self.track {
-            Some(Track::Emergency) => Some(StepName::EmergencyMakeSafe),
-            Some(Track::Significant) => Some(StepName::SafetyWork),
-            None => None,
-        };
+        // The safety work whose lateness owes the household alternative accommodation, as the
+        // law data marks it (none under Scotland's regulations).
+        let safety_step = track.and_then(|track| {
+            rules.steps_for(track).find(|r| r.alternative_accommodation_on_expiry).map(|r| r.name)
+        });
         let needed_from = safety_step.and_then(|name| steps.iter().find(|s| s.step == name)).and_then(|s| {
             match (&s.status, &s.deadline) {
                 (StepStatus::Overdue | StepStatus::Met { on_time: false, .. }, Some(d)) => Some(d.ends_at),
@@ -331,10 +399,13 @@ impl Case {
             }
         });
         Ok(CaseView {
+            tenancy: self.tenancy,
+            law: Some(rules.id().to_owned()),
+            no_clock: None,
             state: self.state,
             hazard: self.hazard,
             taxonomy: TAXONOMY_VERSION.to_owned(),
-            track: self.track,
+            track,
             awareness: self.awareness,
             scope,
             triage: self.triage_view(as_of, calendar, policy),
@@ -348,5 +419,41 @@ impl Case {
             calendar_version: calendar.version().to_owned(),
             rules_version: rules.version().to_owned(),
         })
+    }
+
+    /// The case of a home no law covers (or whose law is not to be applied), as of `now`:
+    /// the triage review and what was recorded, no statutory steps, and why there is no
+    /// clock.
+    pub fn view_without_law(
+        &self,
+        now: DateTime<Utc>,
+        calendar: &Calendar,
+        policy: &StatusPolicy,
+        no_clock: NoClock,
+    ) -> CaseView {
+        let as_of = self.closed_at.map_or(now, |closed| closed.min(now));
+        let scope = (self.track.is_some() && self.awareness.is_some())
+            .then(|| Scope::OutOfScope { reason: no_clock.reason.clone() });
+        CaseView {
+            tenancy: self.tenancy,
+            law: None,
+            no_clock: Some(no_clock),
+            state: self.state,
+            hazard: self.hazard,
+            taxonomy: TAXONOMY_VERSION.to_owned(),
+            track: self.track,
+            awareness: self.awareness,
+            scope,
+            triage: self.triage_view(as_of, calendar, policy),
+            steps: Vec::new(),
+            alternative_accommodation: AlternativeAccommodationView {
+                needed_from: None,
+                offered_at: self.alternative_accommodation_offered,
+                provided_at: self.alternative_accommodation_provided,
+            },
+            evaluated_at: as_of,
+            calendar_version: calendar.version().to_owned(),
+            rules_version: "none".to_owned(),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The response steps of Awaab's Law and how each one's period is counted.
+//! The response steps of the laws in the data (Awaab's Law, Scotland's Investigation and
+//! Commencement of Repair Regulations) and how each one's period is counted.
 
 use std::fmt;
 use std::str::FromStr;
@@ -63,6 +64,7 @@ step_names! {
     SafetyWork => "safety_work",
     PreventativeStart => "preventative_start",
     PreventativeBackstop => "preventative_backstop",
+    SafetyWorkCommenced => "safety_work_commenced",
 }
 
 /// A step name that is not one of [`StepName::ALL`].
@@ -100,8 +102,8 @@ impl<'de> Deserialize<'de> for StepName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
-    /// England & Wales working days from the day after the trigger's Europe/London date; due
-    /// at the end of the last permitted day.
+    /// Working days of the law's calendar (see its working-day definition) from the day after
+    /// the trigger's Europe/London date; due at the end of the last permitted day.
     WorkingDays,
     /// Exact elapsed hours from the trigger instant (computed in UTC, so exactly 24 h across a
     /// clock change).
@@ -156,6 +158,15 @@ pub enum StepCondition {
     PreventativeNotReasonablyPracticable,
 }
 
+/// When a step is not needed at all, as the law states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepWaiver {
+    /// Not needed when the safety work and the preventative work were both completed before
+    /// the step's period ended (Awaab's Law's written summary).
+    AllWorkDoneWithinPeriod,
+}
+
 /// One step as the rules data defines it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepRule {
@@ -177,6 +188,15 @@ pub struct StepRule {
     pub source: String,
     /// Qualifications (e.g. when the step is not needed).
     pub note: Option<String>,
+    /// When the step is not needed at all.
+    pub waived_when: Option<StepWaiver>,
+    /// Whether alternative accommodation is owed from the expiry of this step's period when
+    /// it is not met in time (Awaab's Law's safety work).
+    pub alternative_accommodation_on_expiry: bool,
+    /// The provision letting the landlord, when circumstances outwith its control prevent
+    /// compliance, notify the tenant that it cannot comply, why, and when it expects to
+    /// (Scotland); `None` when the law has no such notice for this step.
+    pub unable_to_comply: Option<String>,
 }
 
 impl StepRule {

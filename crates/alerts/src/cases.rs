@@ -6,12 +6,13 @@
 //! at detection with [`open_case`] and notes later alert changes with [`append_record`].
 
 use chrono::{DateTime, Utc};
-use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard};
+use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Tenancy};
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
 use crate::deadlines;
 use crate::error::AlertsError;
+use crate::home;
 use crate::outbox;
 use crate::room::RoomRef;
 
@@ -89,15 +90,18 @@ pub async fn open_case(
     new: &NewCase<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, AlertsError> {
-    let case = Case::open(new.hazard, new.noticed_at, new.awareness_policy);
+    // The case runs under the law of the home's jurisdiction and tenure as they are now; a
+    // later change to the home does not move an open case to another law.
+    let home = home::profile_of_room(tx, new.room.room_id()).await?;
+    let case = Case::open_in(home.tenancy, new.hazard, new.noticed_at, new.awareness_policy);
     let view = clock.view(&case, now)?;
     let view_json = serde_json::to_value(&view).map_err(AlertsError::json("case view"))?;
     let row = tx
         .query_one(
             "INSERT INTO cases (landlord_id, room_key, room_id, device_id, hazard, opened_at, awareness,
                  awareness_policy, case_policy, alert_id, state, track, view, view_at, calendar_version,
-                 rules_version, event_count, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, 0, $13)
+                 rules_version, event_count, updated_at, jurisdiction, tenure)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, 0, $13, $16, $17)
              RETURNING id",
             &[
                 &new.landlord_id,
@@ -115,6 +119,8 @@ pub async fn open_case(
                 &now,
                 &view.calendar_version,
                 &view.rules_version,
+                &home.tenancy.jurisdiction.as_str(),
+                &home.tenancy.tenure.as_str(),
             ],
         )
         .await?;
@@ -173,7 +179,7 @@ pub struct LockedCase {
 pub async fn lock_case(tx: &Transaction<'_>, case_id: i64) -> Result<LockedCase, AlertsError> {
     let row = tx
         .query_opt(
-            "SELECT landlord_id, hazard, opened_at, awareness_policy, event_count, alert_id
+            "SELECT landlord_id, hazard, opened_at, awareness_policy, event_count, alert_id, jurisdiction, tenure
              FROM cases WHERE id = $1 FOR UPDATE",
             &[&case_id],
         )
@@ -194,7 +200,8 @@ pub async fn lock_case(tx: &Transaction<'_>, case_id: i64) -> Result<LockedCase,
         .into_iter()
         .map(|r| Ok((r.get(0), serde_json::from_value(r.get(1)).map_err(AlertsError::json("case event"))?)))
         .collect::<Result<_, AlertsError>>()?;
-    let case = Case::replay(hazard, row.get(2), policy, events.iter().map(|(at, e)| (*at, e)))
+    let tenancy = Tenancy::new(home::parse_jurisdiction(row.get(6))?, home::parse_tenure(row.get(7))?);
+    let case = Case::replay_in(tenancy, hazard, row.get(2), policy, events.iter().map(|(at, e)| (*at, e)))
         .map_err(|source| AlertsError::Transition { case_id, source })?;
     Ok(LockedCase {
         id: case_id,

@@ -9,8 +9,10 @@
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::london::{format_utc, local_date};
+use dampwatch_clock::law::Applicability;
 use dampwatch_clock::{
-    Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track, Triggers,
+    deadlines_for_track, Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track,
+    Triggers,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -145,9 +147,18 @@ pub fn rows(
         }
         (None, Some(awareness)) if case.state() == CaseState::AwaitingTriage => {
             let triggers = Triggers { awareness, investigation_concluded: None };
-            for track in [Track::Emergency, Track::Significant] {
-                let scope = clock.rules.scope(track, case.hazard(), local_date(awareness));
-                for step in clock.deadlines(track, &triggers)? {
+            let aware_on = local_date(awareness);
+            // The law of the case's home: none (no rows; the view says why) or one whose
+            // tracks may be fewer than England's (Scotland has one timetable).
+            let Applicability::Clock(law) = clock.applicable(case.tenancy(), aware_on) else {
+                return Ok(rows);
+            };
+            let calendar = clock.calendar_for(law)?;
+            let mut tracks = vec![law.track_for(Track::Emergency), law.track_for(Track::Significant)];
+            tracks.dedup();
+            for track in tracks {
+                let scope = law.scope(track, case.hazard(), aware_on);
+                for step in deadlines_for_track(track, &triggers, calendar, law)? {
                     let StepDeadline::Computed(deadline) = step else { continue };
                     let (status, detail) = if scope.applies() {
                         (provisional_status(&deadline, now, clock), json!({ "scope": scope }))

@@ -37,6 +37,8 @@ pub mod deadlines;
 pub mod delivery;
 pub mod endpoints;
 pub mod error;
+pub mod home;
+pub mod home_cli;
 pub mod failure;
 pub mod http;
 pub mod inbox;
@@ -67,4 +69,5 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql")),
     (101, "case_event_chain", include_str!("../migrations/0101_case_event_chain.sql")),
     (102, "webhook_log_without_bodies", include_str!("../migrations/0102_webhook_log_without_bodies.sql")),
+    (110, "home_tenancy_and_occupants", include_str!("../migrations/0110_home_tenancy_and_occupants.sql")),
 ];

@@ -31,6 +31,8 @@ enum Command {
     ApiKeys(ApiKeysArgs),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
     Webhooks(WebhooksArgs),
+    /// Homes: jurisdiction, tenure and occupants' vulnerabilities (which law and rules apply).
+    Homes(HomesArgs),
     /// The device gateway (the same as `dampwatch-gateway`).
     Gateway(dampwatch_gateway::cli::GatewayArgs),
     /// Benchmarks that set up everything they need themselves.
@@ -61,6 +63,14 @@ struct WebhooksArgs {
     target: dampwatch_collector::cli::Target,
     #[command(subcommand)]
     command: dampwatch_alerts::cli::WebhooksCommand,
+}
+
+#[derive(clap::Args)]
+struct HomesArgs {
+    #[command(flatten)]
+    target: dampwatch_collector::cli::Target,
+    #[command(subcommand)]
+    command: dampwatch_alerts::home_cli::HomesCommand,
 }
 
 #[derive(Subcommand)]
@@ -122,6 +132,13 @@ fn main() -> anyhow::Result<()> {
             multi_thread_runtime()?.block_on(async {
                 let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
                 dampwatch_alerts::cli::run(args.command, &db, &mut out).await
+            })?;
+        }
+        Command::Homes(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                dampwatch_alerts::home_cli::run(args.command, &db, &mut out).await
             })?;
         }
         Command::Gateway(_) => unreachable!("served above"),

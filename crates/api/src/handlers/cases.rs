@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use dampwatch_alerts::deadlines::{self, DeadlineRow};
-use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard};
+use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::{Row, Transaction};
@@ -35,6 +35,11 @@ pub struct CaseSummary {
     pub alert_id: Option<i64>,
     pub event_count: i32,
     pub updated_at: DateTime<Utc>,
+    /// The home's jurisdiction when the case was opened (`england`, `scotland`, `wales`): it
+    /// decides which law's steps the case runs under.
+    pub jurisdiction: String,
+    /// The home's tenure when the case was opened (`social`, `private_rented`).
+    pub tenure: String,
 }
 
 /// One recorded event of a case.
@@ -69,7 +74,8 @@ pub struct CaseDetail {
 }
 
 pub(crate) const CASE_COLUMNS: &str = "t.id, t.room_key, t.room_id, r.name, d.id, d.reference, t.device_id, t.hazard, t.state,
-     t.track, t.opened_at, t.awareness, t.awareness_policy, t.case_policy, t.alert_id, t.event_count, t.updated_at";
+     t.track, t.opened_at, t.awareness, t.awareness_policy, t.case_policy, t.alert_id, t.event_count, t.updated_at,
+     t.jurisdiction, t.tenure";
 
 pub(crate) fn case_summary(row: &Row) -> CaseSummary {
     CaseSummary {
@@ -85,6 +91,8 @@ pub(crate) fn case_summary(row: &Row) -> CaseSummary {
         alert_id: row.get(14),
         event_count: row.get(15),
         updated_at: row.get(16),
+        jurisdiction: row.get(17),
+        tenure: row.get(18),
     }
 }
 
@@ -107,7 +115,17 @@ pub(crate) fn replay(summary: &CaseSummary, events: &[(DateTime<Utc>, Value)]) -
                 .map_err(|e| ApiError::Internal(format!("case {}: stored event: {e}", summary.id)))
         })
         .collect::<Result<_, _>>()?;
-    Case::replay(hazard, summary.opened_at, policy, parsed.iter().map(|(at, e)| (*at, e)))
+    let stored = |what: &str, value: &str| ApiError::Internal(format!("case {}: stored {what} {value:?}", summary.id));
+    let jurisdiction = Jurisdiction::ALL
+        .into_iter()
+        .find(|j| j.as_str() == summary.jurisdiction)
+        .ok_or_else(|| stored("jurisdiction", &summary.jurisdiction))?;
+    let tenure = Tenure::ALL
+        .into_iter()
+        .find(|t| t.as_str() == summary.tenure)
+        .ok_or_else(|| stored("tenure", &summary.tenure))?;
+    let tenancy = Tenancy::new(jurisdiction, tenure);
+    Case::replay_in(tenancy, hazard, summary.opened_at, policy, parsed.iter().map(|(at, e)| (*at, e)))
         .map_err(|e| ApiError::Internal(format!("case {}: stored events do not replay: {e}", summary.id)))
 }
 

@@ -42,7 +42,7 @@ pub(super) fn schemas() -> Value {
     let case_summary = json!({
         "type": "object",
         "required": ["id", "room", "hazard", "state", "track", "opened_at", "awareness", "awareness_policy",
-                     "case_policy", "alert_id", "event_count", "updated_at"],
+                     "case_policy", "alert_id", "event_count", "updated_at", "jurisdiction", "tenure"],
         "properties": {
             "id": {"type": "integer"},
             "room": schema_ref("Room"),
@@ -56,6 +56,8 @@ pub(super) fn schemas() -> Value {
             "alert_id": nullable("integer"),
             "event_count": {"type": "integer"},
             "updated_at": date_time(),
+            "jurisdiction": {"type": "string", "enum": ["england", "scotland", "wales"], "description": "The home's jurisdiction when the case was opened: which law's steps the case runs under."},
+            "tenure": string_enum(&["social", "private_rented"]),
         }
     });
     let deadline = json!({

@@ -1,0 +1,127 @@
+//! A home's jurisdiction and tenure decide the law its cases run under; phase 2 of Awaab's
+//! Law brings excess cold into the significant-hazard timetable only from its date of effect.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use dampwatch_alerts::home::{set_home, HomeChange};
+use dampwatch_alerts::HazardProcessor;
+use dampwatch_clock::{Jurisdiction, Tenure};
+use support::{fast_config, series, Db, Sample};
+
+fn hours(h: i64) -> chrono::Duration {
+    chrono::Duration::hours(h)
+}
+
+/// (track, step, status, rules_version, calendar_version) of every provisional row of the
+/// room's one case.
+async fn provisional_rows(db: &Db) -> Vec<(String, String, String, String, String)> {
+    db.client
+        .query(
+            "SELECT track, step, status, rules_version, calendar_version FROM case_deadlines
+             WHERE provisional ORDER BY track, step",
+            &[],
+        )
+        .await
+        .expect("deadlines")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+/// Stores `hours` of readings at `c` °C and `rh` % from `from` and lets the worker judge them
+/// as of just after the last one.
+async fn conditions(db: &mut Db, processor: &HazardProcessor, from: DateTime<Utc>, h: i64, c: f32, rh: f32) {
+    let step = Duration::from_secs(600);
+    db.store("dev", &series(from, from + hours(h), step, move |t| Sample::air(t, c, rh))).await;
+    db.drain(processor, from + hours(h) + chrono::Duration::minutes(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damp_home_in_scotland_runs_its_case_under_scottish_law() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    let room = db.room("l", "flat-1", "bedroom").await;
+    db.device("dev", "l", Some(room)).await;
+    let change = HomeChange {
+        jurisdiction: Some(Jurisdiction::Scotland),
+        tenure: Some(Tenure::PrivateRented),
+        vulnerabilities: None,
+    };
+    set_home(&db.client, "l", "flat-1", &change).await.expect("set home").expect("the home exists");
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    // 30 h above 70 % RH raises the sustained-damp alert, which opens a case at detection.
+    conditions(&mut db, &processor, Utc::now() - hours(31), 30, 20.0, 85.0).await;
+
+    let case = db
+        .client
+        .query_one("SELECT jurisdiction, tenure, rules_version FROM cases WHERE hazard = 'damp_and_mould_growth'", &[])
+        .await
+        .expect("one damp case");
+    assert_eq!((case.get::<_, String>(0).as_str(), case.get::<_, String>(1).as_str()), ("scotland", "private_rented"));
+    let rules_version: String = case.get(2);
+    assert!(rules_version.starts_with("scotland"), "Scottish law's version recorded: {rules_version}");
+
+    let rows = provisional_rows(&db).await;
+    assert!(!rows.is_empty(), "the clock runs from detection");
+    // Scotland's regulations have one timetable: no emergency track, no 24-hour steps.
+    assert!(rows.iter().all(|(track, ..)| track == "significant"), "{rows:?}");
+    assert!(rows.iter().any(|(_, step, ..)| step == "investigate"), "{rows:?}");
+    assert!(rows.iter().all(|(.., rules, calendar)| rules.starts_with("scotland") && calendar.starts_with("sc")), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_english_home_keeps_awaabs_law_and_both_tracks() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    let room = db.room("l", "flat-2", "bedroom").await;
+    db.device("dev", "l", Some(room)).await;
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    conditions(&mut db, &processor, Utc::now() - hours(31), 30, 20.0, 85.0).await;
+    let case = db.client.query_one("SELECT jurisdiction, tenure FROM cases", &[]).await.expect("one case");
+    assert_eq!((case.get::<_, String>(0).as_str(), case.get::<_, String>(1).as_str()), ("england", "social"));
+    let rows = provisional_rows(&db).await;
+    assert!(rows.iter().any(|(track, ..)| track == "emergency"), "{rows:?}");
+    assert!(rows.iter().any(|(track, ..)| track == "significant"), "{rows:?}");
+    assert!(rows.iter().all(|(.., rules, _)| rules.starts_with("awaab")), "{rows:?}");
+}
+
+/// The status of the provisional significant-track investigation of the one cold case.
+async fn significant_investigation(db: &Db) -> (String, String) {
+    let row = db
+        .client
+        .query_one(
+            "SELECT status, rules_version FROM case_deadlines
+             WHERE provisional AND track = 'significant' AND step = 'investigate'",
+            &[],
+        )
+        .await
+        .expect("the significant investigation row");
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_home_is_a_significant_hazard_only_from_phase_2() {
+    let phase_2 = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+    for (label, start, expect_required) in
+        [("before", phase_2 - hours(24 * 5), false), ("after", phase_2 + hours(24 * 2), true)]
+    {
+        let mut db = Db::new().await;
+        db.landlord("l", "open_on_detection").await;
+        let room = db.room("l", "house", "lounge").await;
+        db.device("dev", "l", Some(room)).await;
+        let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+        // 10 h at 14 °C: the sustained cold alert (below 16 °C for 6 h) opens a case.
+        conditions(&mut db, &processor, start, 10, 14.0, 50.0).await;
+        assert_eq!(db.count("SELECT count(*) FROM cases WHERE hazard = 'excess_cold'", &[]).await, 1, "{label}");
+        let (status, rules_version) = significant_investigation(&db).await;
+        if expect_required {
+            assert_ne!(status, "not_required", "{label} phase 2: excess cold is a significant hazard");
+        } else {
+            assert_eq!(status, "not_required", "{label} phase 2: excess cold is not yet a significant hazard");
+        }
+        assert!(rules_version.starts_with("awaab"), "{label}: {rules_version}");
+    }
+}

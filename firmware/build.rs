@@ -7,6 +7,7 @@
 //! `src/proto.rs` asserts at compile time that the largest possible envelope still fits.
 use std::path::{Path, PathBuf};
 
+use dampwatch_wire::downlink::MAX_DOWNLINK_PAYLOAD_BYTES;
 use dampwatch_wire::ids::MAX_ID_LEN;
 use dampwatch_wire::limits::{MAX_PAYLOAD_BYTES, MAX_READINGS_PER_UPLINK, SIGNATURE_LEN};
 
@@ -32,6 +33,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut downlink = generator();
     downlink.encode_decode(micropb_gen::EncodeDecode::DecodeOnly);
+    downlink.configure(
+        &field("SignedDownlink.payload"),
+        micropb_gen::Config::new().max_bytes(MAX_DOWNLINK_PAYLOAD_BYTES as u32),
+    );
+    downlink.configure(
+        &field("SignedDownlink.signature"),
+        micropb_gen::Config::new().max_bytes(SIGNATURE_LEN as u32),
+    );
     compile(downlink, "downlink", &out)?;
 
     std::fs::write(

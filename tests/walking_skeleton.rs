@@ -1,7 +1,8 @@
 //! One reading end to end, through every real joint: the firmware core signs it, rumqttc
 //! publishes it over mutual TLS to the gateway, the embedded broker hands it to the collector,
 //! the collector verifies the signature and stores it in PostgreSQL, and the commit position
-//! it publishes back releases the reading from the device's queue.
+//! it publishes back, signed with the collector's downlink key, releases the reading from the
+//! device's queue.
 
 use dampwatch_firmware::{Config, DeviceCore, Identity, Sample};
 use dampwatch_tests::Stack;
@@ -12,7 +13,8 @@ use std::time::Duration;
 async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     let seed = stack.provision("acme", "kitchen-1").await?;
-    let mut core = DeviceCore::new(Identity::new("kitchen-1", "acme", 1, seed)?, 1, Config::default());
+    let identity = Identity::new("kitchen-1", "acme", 1, seed, stack.collector_keys()?)?;
+    let mut core = DeviceCore::new(identity, 1, Config::default());
     let wall_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
     core.set_wall_clock(wall_ms, 0);
     let sample =

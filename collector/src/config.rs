@@ -38,6 +38,10 @@ keep_alive = "30s"
 ca = "certs/ca.pem"
 cert = "certs/services/collector/cert.pem"
 key = "certs/services/collector/key.pem"
+# The PKI directory whose newest downlink key (`downlink/key-N.pem`) signs every commit
+# acknowledgement and configuration sent to a device. The collector does not start without one
+# (`dampwatch pki init` makes the first, `dampwatch pki rotate-downlink-key` the next).
+downlink_keys = "certs"
 
 [intake]
 # A batch is committed when it holds this many uplinks or after linger, whichever comes first.
@@ -131,6 +135,7 @@ pub struct Tls {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    pub downlink_keys: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,7 +198,13 @@ impl Config {
     /// Reads a file over the defaults and checks it.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut cfg: Config = dampwatch_conf::load(&default_config(), path)?;
-        for p in [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key, &mut cfg.database.data_dir] {
+        for p in [
+            &mut cfg.tls.ca,
+            &mut cfg.tls.cert,
+            &mut cfg.tls.key,
+            &mut cfg.tls.downlink_keys,
+            &mut cfg.database.data_dir,
+        ] {
             dampwatch_conf::resolve(p, path);
         }
         cfg.validate()?;
@@ -205,11 +216,13 @@ impl Config {
         dampwatch_conf::from_toml(&default_config(), text)
     }
 
-    /// Paths of the collector's files in a `dampwatch pki init` directory.
+    /// Paths of the collector's files in a `dampwatch pki init` directory (its certificate and
+    /// key, the CA, and its downlink signing keys).
     pub fn with_pki_dir(mut self, dir: &Path) -> Self {
         self.tls.ca = dir.join("ca.pem");
         self.tls.cert = dir.join("services/collector/cert.pem");
         self.tls.key = dir.join("services/collector/key.pem");
+        self.tls.downlink_keys = dir.to_owned();
         self
     }
 

@@ -28,6 +28,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod downlink;
 pub mod intake;
 pub mod metrics;
 pub mod migrate;

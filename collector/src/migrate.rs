@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (1, "registry_and_readings", include_str!("../migrations/0001_registry_and_readings.sql")),
     (2, "time_series", include_str!("../migrations/0002_time_series.sql")),
     (3, "device_hourly_intake", include_str!("../migrations/0003_device_hourly_intake.sql")),
+    (4, "device_config_counters", include_str!("../migrations/0004_device_config_counters.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock.

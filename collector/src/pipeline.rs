@@ -15,13 +15,12 @@ use crate::cache::RegistryCache;
 use crate::checks::check_uplink;
 use crate::config::Config;
 use crate::db::{self, describe, Session};
+use crate::downlink::DownlinkSigner;
 use crate::intake::{AckGate, Incoming};
 use crate::metrics::Metrics;
 use crate::reject::Reason;
 use crate::store::{self, Accepted, Outcome, Quarantined};
-use dampwatch_proto::v1::CommitAck;
 use dampwatch_wire::topic::{Topic, TopicKind};
-use prost::Message;
 use rumqttc::{AsyncClient, QoS};
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
@@ -38,6 +37,8 @@ pub struct Pipeline {
     pub gate: Arc<AckGate>,
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
+    /// Signs every commit position before it goes to a device.
+    pub signer: Arc<DownlinkSigner>,
 }
 
 /// One message after its checks.
@@ -370,7 +371,15 @@ impl Pipeline {
                 continue;
             }
             let topic = Topic { landlord, device, kind: TopicKind::Ack }.to_string();
-            let ack = CommitAck { boot, seq }.encode_to_vec();
+            // Signed for this device and boot: the device releases nothing on anyone else's
+            // word. Cannot fail for a registered device's id; were it to, the device resends.
+            let ack = match self.signer.ack(device, boot, seq) {
+                Ok(ack) => ack,
+                Err(e) => {
+                    tracing::error!(error = %e, device, "cannot sign a commit position");
+                    continue;
+                }
+            };
             match self.client.try_publish(topic, QoS::AtLeastOnce, false, ack) {
                 Ok(()) => {
                     self.metrics.acks_published.fetch_add(1, Relaxed);

@@ -3,6 +3,7 @@
 
 use crate::cli::DATABASE_URL_FILE;
 use crate::config::Config;
+use crate::downlink::{DownlinkSigner, SentConfig};
 use crate::intake::{self, AckGate, EventLoopTask};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -27,6 +28,9 @@ pub struct Collector {
     pipeline: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
     hazards: dampwatch_alerts::Worker,
+    /// The MQTT client, for downlinks the collector sends of its own accord.
+    client: rumqttc::AsyncClient,
+    signer: Arc<DownlinkSigner>,
     /// `DATA_DIR/database-url` while the private cluster runs (removed before it stops).
     _url_file: Option<DatabaseUrlFile>,
     /// The private cluster, when no URL was configured; stopped when the collector is dropped.
@@ -93,6 +97,9 @@ impl Collector {
     pub async fn start(cfg: Config) -> anyhow::Result<Collector> {
         cfg.validate()?;
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // Before anything else: without its downlink key the collector could confirm nothing
+        // to a device (devices refuse unsigned acknowledgements).
+        let signer = Arc::new(DownlinkSigner::load(&cfg.tls.downlink_keys)?);
         let (db_url, embedded) = if cfg.database.url.is_empty() {
             let pg = start_embedded_postgres(cfg.database.data_dir.join("postgres")).await?;
             (pg.url(), Some(pg))
@@ -147,6 +154,7 @@ impl Collector {
             metrics.clone(),
             stop.clone(),
         ))];
+        let pipeline_client = client.clone();
         let pipeline = Pipeline {
             cfg,
             db_url: db_url.clone(),
@@ -154,6 +162,7 @@ impl Collector {
             gate,
             metrics: metrics.clone(),
             stop: stop.clone(),
+            signer: signer.clone(),
         };
         let pipeline = tokio::spawn(pipeline.run(rx));
         Ok(Collector {
@@ -166,6 +175,8 @@ impl Collector {
             pipeline,
             background,
             hazards,
+            client: pipeline_client,
+            signer,
             _url_file: url_file,
             _embedded: embedded,
         })
@@ -181,6 +192,23 @@ impl Collector {
 
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The generation of the downlink key this collector signs with.
+    pub fn downlink_key_id(&self) -> u32 {
+        self.signer.key_id()
+    }
+
+    /// Sends `settings` to `device`: signed for its latest boot in the database, with its next
+    /// configuration counter, published retained on its config topic. Zero fields keep the
+    /// device's current values.
+    pub async fn configure_device(
+        &self,
+        device: &str,
+        settings: dampwatch_proto::v1::DeviceConfig,
+    ) -> anyhow::Result<SentConfig> {
+        let db = crate::db::connect(&self.db_url).await?;
+        Ok(crate::downlink::send_config(&self.client, &db, &self.signer, device, settings).await?)
     }
 
     /// Stops gracefully: unsubscribes, stores and acknowledges what was already received (for at

@@ -3,13 +3,14 @@
 //! touches hardware, so a microcontroller loop ([`crate::Firmware`]) and an async host
 //! simulator drive the very same code.
 
+use dampwatch_wire::downlink::DownlinkKind;
 use dampwatch_wire::ids::MAX_ID_LEN;
 use dampwatch_wire::topic::{Topic, TopicKind, PREFIX};
-use micropb::MessageDecode;
 
 use crate::ack::{AckOutcome, Delivery};
 use crate::clock::WallClock;
 use crate::config::{self, Config, ConfigReport};
+use crate::downlink::{self, Refusal};
 use crate::identity::{Identity, Signer};
 use crate::proto::{CommitAck, DeviceConfig, SignedUplink, Uplink};
 use crate::queue::ReadingQueue;
@@ -24,11 +25,21 @@ pub const TOPIC_CAPACITY: usize = PREFIX.len() + MAX_ID_LEN + 1 + MAX_ID_LEN + 1
 /// A device topic.
 pub type TopicString = heapless::String<TOPIC_CAPACITY>;
 
-/// Why a downlink message was refused.
+/// Why a downlink message was refused. Each is counted in [`Stats`] and changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DownlinkError {
     #[error("downlink message does not decode")]
     Malformed,
+    #[error("downlink message is not signed")]
+    Unsigned,
+    #[error("downlink message is signed by unknown collector key {0}")]
+    UnknownKey(u32),
+    #[error("downlink signature does not verify for this device")]
+    BadSignature,
+    #[error("configuration is for boot {0}, not this one")]
+    OtherBoot(u32),
+    #[error("configuration counter {0} is not above the last applied")]
+    Replayed(u32),
 }
 
 /// One boot of one device. See the crate docs for its memory footprint.
@@ -45,6 +56,9 @@ pub struct DeviceCore {
     last_sample_ms: Option<u64>,
     wall: WallClock,
     stats: Stats,
+    /// Counter of the last configuration applied (0: none yet). Not persisted: every
+    /// configuration is bound to the boot, and the boot counter is.
+    config_counter: u32,
     // Scratch space for sealing one uplink, kept here rather than on the stack so the memory
     // the core needs is fixed and visible in `size_of::<DeviceCore>()`.
     uplink: Uplink,
@@ -68,6 +82,7 @@ impl DeviceCore {
             last_sample_ms: None,
             wall: WallClock::default(),
             stats: Stats { boot, ..Stats::default() },
+            config_counter: 0,
             uplink: Uplink::default(),
             envelope: SignedUplink::default(),
         }
@@ -220,13 +235,13 @@ impl DeviceCore {
         Some(len)
     }
 
-    /// Handles a message from the ack topic.
+    /// Handles a message from the ack topic: a `SignedDownlink` carrying a `CommitAck`. Nothing
+    /// leaves the queue unless the collector's signature verifies for this device, and the
+    /// acknowledgement is for this boot, above the confirmed position (else stale: a duplicate
+    /// or a replay) and within what was sent.
     pub fn on_ack(&mut self, payload: &[u8], now_ms: u64) -> Result<AckOutcome, DownlinkError> {
         let mut ack = CommitAck::default();
-        if ack.decode_from_bytes(payload).is_err() {
-            self.stats.malformed_downlinks = self.stats.malformed_downlinks.saturating_add(1);
-            return Err(DownlinkError::Malformed);
-        }
+        self.open(DownlinkKind::Ack, payload, &mut ack)?;
         match self.delivery.judge(self.boot, &ack) {
             Err(ignored) => {
                 self.stats.acks_ignored = self.stats.acks_ignored.saturating_add(1);
@@ -243,16 +258,24 @@ impl DeviceCore {
         }
     }
 
-    /// Handles a message from the config topic: applies every field within its safe range,
-    /// ignores and counts the others, and sets the wall clock if `time_ms` is given (unless it
-    /// would turn an already set clock back by more than `CLOCK_MAX_STEP_BACK_MS`: a stale
-    /// retained config).
+    /// Handles a message from the config topic: a `SignedDownlink` carrying a `DeviceConfig`.
+    /// Refused unless the collector's signature verifies for this device, the configuration is
+    /// for this boot and its counter is above the last applied. Then applies every field within
+    /// its safe range, ignores and counts the others, and sets the wall clock if `time_ms` is
+    /// given (unless it would turn an already set clock back by more than
+    /// `CLOCK_MAX_STEP_BACK_MS`).
     pub fn on_config(&mut self, payload: &[u8], now_ms: u64) -> Result<ConfigReport, DownlinkError> {
         let mut downlink = DeviceConfig::default();
-        if downlink.decode_from_bytes(payload).is_err() {
-            self.stats.malformed_downlinks = self.stats.malformed_downlinks.saturating_add(1);
-            return Err(DownlinkError::Malformed);
+        self.open(DownlinkKind::Config, payload, &mut downlink)?;
+        if downlink.boot != self.boot {
+            self.stats.configs_other_boot = self.stats.configs_other_boot.saturating_add(1);
+            return Err(DownlinkError::OtherBoot(downlink.boot));
         }
+        if downlink.counter <= self.config_counter {
+            self.stats.configs_replayed = self.stats.configs_replayed.saturating_add(1);
+            return Err(DownlinkError::Replayed(downlink.counter));
+        }
+        self.config_counter = downlink.counter;
         let before = self.config;
         let mut report = config::apply(&mut self.config, &downlink);
         if let Some(wall_ms) = report.clock_ms {
@@ -275,6 +298,30 @@ impl DeviceCore {
         Ok(report)
     }
 
+    /// Verifies a signed downlink of `kind` and decodes its payload into `message`, counting a
+    /// refusal.
+    fn open<M: micropb::MessageDecode>(
+        &mut self,
+        kind: DownlinkKind,
+        bytes: &[u8],
+        message: &mut M,
+    ) -> Result<(), DownlinkError> {
+        let keys = self.identity.collector_keys();
+        let refusal = match downlink::open(kind, keys, self.identity.device_id(), bytes, message) {
+            Ok(()) => return Ok(()),
+            Err(refusal) => refusal,
+        };
+        let s = &mut self.stats;
+        let (counter, error) = match refusal {
+            Refusal::Malformed => (&mut s.malformed_downlinks, DownlinkError::Malformed),
+            Refusal::Unsigned => (&mut s.downlinks_unsigned, DownlinkError::Unsigned),
+            Refusal::UnknownKey(id) => (&mut s.downlinks_unknown_key, DownlinkError::UnknownKey(id)),
+            Refusal::BadSignature => (&mut s.downlinks_bad_signature, DownlinkError::BadSignature),
+        };
+        *counter = counter.saturating_add(1);
+        Err(error)
+    }
+
     /// The transport is connected (and subscribed): every unconfirmed reading is due again,
     /// since acknowledgements may have been lost with the old connection.
     pub fn on_connected(&mut self, _now_ms: u64) {
@@ -293,7 +340,7 @@ impl DeviceCore {
     }
 
     pub fn stats(&self) -> Stats {
-        Stats { queued: self.queue.len() as u32, ..self.stats }
+        Stats { queued: self.queue.len() as u32, config_counter: self.config_counter, ..self.stats }
     }
 
     /// The queued readings, oldest first (for diagnostics and tests).

@@ -11,8 +11,8 @@ use crate::sensor::Sensor;
 use crate::transport::Transport;
 use crate::uplink::{UplinkBuffer, UPLINK_BUFFER_LEN};
 
-/// Largest downlink payload accepted (a `DeviceConfig` is at most 29 bytes encoded).
-pub const INBOUND_CAPACITY: usize = 64;
+/// Largest downlink accepted: a `SignedDownlink` at its widest fits (checked in `proto.rs`).
+pub const INBOUND_CAPACITY: usize = dampwatch_wire::downlink::MAX_DOWNLINK_BYTES;
 /// Wait between connection attempts, so a dead network does not drain the battery.
 pub const RECONNECT_BACKOFF_MS: u64 = 30_000;
 /// Downlink messages handled per step, so a flood cannot starve sampling.

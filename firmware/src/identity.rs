@@ -1,9 +1,11 @@
-//! Who the device is: its ids, which appear in its topics and its signed uplinks, and the
-//! Ed25519 key it signs with.
+//! Who the device is: its ids, which appear in its topics and its signed uplinks, the Ed25519
+//! key it signs with, and the collector keys whose signatures on downlinks it trusts.
 
 use dampwatch_wire::ids::{validate_device_id, validate_landlord_id, IdError, MAX_ID_LEN};
 use dampwatch_wire::limits::{PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use ed25519_compact::{KeyPair, Seed};
+
+use crate::downlink::CollectorKeys;
 
 /// A landlord or device id, validated against the shared id rule.
 pub type IdString = heapless::String<MAX_ID_LEN>;
@@ -25,15 +27,19 @@ pub struct Identity {
     landlord_id: IdString,
     key_id: u32,
     signing_seed: [u8; 32],
+    collector_keys: CollectorKeys,
 }
 
 impl Identity {
-    /// Checks both ids against `dampwatch_wire::ids::ID_RULE`.
+    /// Checks both ids against `dampwatch_wire::ids::ID_RULE`. `collector_keys` are the
+    /// collector's downlink public keys provisioned with the device (`dampwatch pki` prints
+    /// them): the device applies no acknowledgement or configuration signed by any other key.
     pub fn new(
         device_id: &str,
         landlord_id: &str,
         key_id: u32,
         signing_seed: [u8; 32],
+        collector_keys: CollectorKeys,
     ) -> Result<Self, IdentityError> {
         validate_device_id(device_id).map_err(IdentityError::DeviceId)?;
         validate_landlord_id(landlord_id).map_err(IdentityError::LandlordId)?;
@@ -42,7 +48,7 @@ impl Identity {
             IdString::try_from(device_id).map_err(|_| IdentityError::DeviceId(IdError::TooLong))?;
         let landlord_id =
             IdString::try_from(landlord_id).map_err(|_| IdentityError::LandlordId(IdError::TooLong))?;
-        Ok(Identity { device_id, landlord_id, key_id, signing_seed })
+        Ok(Identity { device_id, landlord_id, key_id, signing_seed, collector_keys })
     }
 
     pub fn device_id(&self) -> &str {
@@ -58,6 +64,11 @@ impl Identity {
         self.key_id
     }
 
+    /// The collector keys whose signatures on downlinks this device trusts.
+    pub fn collector_keys(&self) -> &CollectorKeys {
+        &self.collector_keys
+    }
+
     /// The Ed25519 public key to register for this device.
     pub fn public_key(&self) -> [u8; PUBLIC_KEY_LEN] {
         public_key_from_seed(&self.signing_seed)
@@ -71,6 +82,7 @@ impl core::fmt::Debug for Identity {
             .field("device_id", &self.device_id)
             .field("landlord_id", &self.landlord_id)
             .field("key_id", &self.key_id)
+            .field("collector_keys", &self.collector_keys)
             .finish_non_exhaustive()
     }
 }

@@ -13,6 +13,10 @@
 //!   the collector sees that as a gap at the end of that boot, never as silent loss within one;
 //! - reuse a reading number: the boot counter is persisted before the first sample
 //!   ([`next_boot`]) and sequence numbers start at 1 in every boot;
+//! - release a reading or apply a setting on the word of anyone but the collector: every
+//!   downlink must carry the collector's Ed25519 signature ([`downlink`]), made with one of the
+//!   (at most two) collector keys provisioned in the [`Identity`], for this device, this boot and
+//!   a counter above the last applied; anything else is refused and counted in [`Stats`];
 //! - panic on anything from the outside: bus errors, CRC failures and out-of-range values
 //!   become flagged readings and counters; malformed or out-of-range downlinks are ignored and
 //!   counted;
@@ -38,14 +42,15 @@
 //! | Reading queue, [`QUEUE_CAPACITY`] = 288 readings × 24 bytes (48 h at 10 min) | 6 928 |
 //! | Scratch `Uplink` being filled ([`MAX_BATCH`] = 34 readings × 40 bytes) | 1 432 |
 //! | Scratch `SignedUplink` envelope (payload up to [`MAX_PAYLOAD_BYTES`] = 1 973) | 2 064 |
-//! | Identity, signing key, counters, timers | 376 |
-//! | **[`DeviceCore`] total** | **10 800** (10.5 KiB) |
-//! | [`Firmware`]: the core, the uplink buffer ([`UPLINK_BUFFER_LEN`] = 2 048), a 64-byte inbound buffer, link state (plus the sensor and transport the platform supplies) | 12 984 (12.7 KiB) |
+//! | Identity (with the collector's downlink keys), signing key, counters, timers | 472 |
+//! | **[`DeviceCore`] total** | **10 896** (10.6 KiB) |
+//! | [`Firmware`]: the core, the uplink buffer ([`UPLINK_BUFFER_LEN`] = 2 048), a 160-byte inbound buffer (a signed downlink at its widest), link state (plus the sensor and transport the platform supplies) | 13 176 (12.9 KiB) |
 //!
 //! The budget is 16 KiB for the core and its buffers together. The uplink buffer also holds
 //! the signing message while it is signed, so no second 2 KiB buffer is needed. On the stack,
 //! the Ed25519 signature computation (SHA-512 and curve arithmetic temporaries) dominates;
-//! nothing else keeps buffers there. Construct the core or [`Firmware`] once at start-up into
+//! nothing else keeps buffers there, except a signed downlink being opened (its envelope and
+//! signing message, under 300 bytes). Construct the core or [`Firmware`] once at start-up into
 //! static storage (a `static_cell::StaticCell`, say): building a value of this size may pass it
 //! through the stack once.
 #![no_std]
@@ -58,6 +63,7 @@ pub mod boot;
 pub mod clock;
 pub mod config;
 pub mod device;
+pub mod downlink;
 pub mod drivers;
 pub mod firmware;
 pub mod identity;
@@ -75,6 +81,7 @@ pub use crate::boot::{next_boot, BootError, BootStorage, RamBootStorage};
 pub use crate::clock::{Clock, WallClock};
 pub use crate::config::{Config, ConfigError, ConfigReport};
 pub use crate::device::{DeviceCore, DownlinkError, TopicString, TOPIC_CAPACITY};
+pub use crate::downlink::{CollectorKey, CollectorKeys, CollectorKeysError, MAX_COLLECTOR_KEYS};
 pub use crate::firmware::{Firmware, LinkStats};
 pub use crate::identity::{public_key_from_seed, Identity, IdentityError};
 pub use crate::proto::{MAX_BATCH, MAX_PAYLOAD_BYTES};

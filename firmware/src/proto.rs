@@ -13,13 +13,14 @@ mod generated_down {
     include!(concat!(env!("OUT_DIR"), "/downlink_micropb.rs"));
 }
 
-pub use generated_down::dampwatch_::v1_::{CommitAck, DeviceConfig};
+pub use generated_down::dampwatch_::v1_::{CommitAck, DeviceConfig, SignedDownlink};
 pub use generated_up::dampwatch_::v1_::{
     DropCounters, Reading, Reading_, SignedUplink, StatusFlag, Uplink, Uplink_,
 };
 
+use dampwatch_wire::downlink::{MAX_DOWNLINK_BYTES, MAX_DOWNLINK_PAYLOAD_BYTES};
 use dampwatch_wire::ids::MAX_ID_LEN;
-use dampwatch_wire::limits::MAX_UPLINK_BYTES;
+use dampwatch_wire::limits::{MAX_UPLINK_BYTES, SIGNATURE_LEN};
 use dampwatch_wire::signing::SIGNING_DOMAIN;
 use micropb::MessageEncode;
 
@@ -45,3 +46,15 @@ const _: () = assert!(MAX_BATCH >= 8, "a batch must carry a useful number of rea
 // The capacities above are the very ones in the generated types (a mismatch fails to compile).
 const _: fn(Uplink) -> heapless::Vec<Reading, MAX_BATCH> = |u| u.readings;
 const _: fn(SignedUplink) -> heapless::Vec<u8, MAX_PAYLOAD_BYTES> = |e| e.payload;
+
+// Downlinks are decoded only, so micropb gives them no MAX_SIZE: the widest `SignedDownlink` is
+// its payload and signature (one-byte tags and lengths) and a key id, and it must fit the
+// inbound buffer; the widest `DeviceConfig` (five 32-bit fields and one 64-bit field, each with
+// a one-byte tag) must fit the payload's capacity.
+const SIGNED_DOWNLINK_MAX: usize = (2 + MAX_DOWNLINK_PAYLOAD_BYTES) + (2 + SIGNATURE_LEN) + (1 + 5);
+const DEVICE_CONFIG_MAX: usize = 5 * (1 + 5) + (1 + 10);
+const _: () = assert!(MAX_DOWNLINK_PAYLOAD_BYTES < 128, "payload length fits one byte");
+const _: () = assert!(SIGNED_DOWNLINK_MAX <= MAX_DOWNLINK_BYTES);
+const _: () = assert!(DEVICE_CONFIG_MAX <= MAX_DOWNLINK_PAYLOAD_BYTES);
+const _: fn(SignedDownlink) -> heapless::Vec<u8, MAX_DOWNLINK_PAYLOAD_BYTES> = |e| e.payload;
+const _: fn(SignedDownlink) -> heapless::Vec<u8, SIGNATURE_LEN> = |e| e.signature;

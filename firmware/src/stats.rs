@@ -24,7 +24,8 @@ pub struct Stats {
     pub confirmed_seq: u32,
     /// Acknowledgements applied.
     pub acks_applied: u32,
-    /// Acknowledgements ignored: stale, duplicate, another boot, or never sent.
+    /// Signed acknowledgements ignored: stale (a duplicate or a replay, at or below the confirmed
+    /// position), for another boot, or beyond what was ever sent.
     pub acks_ignored: u32,
     /// Configuration fields applied (including the clock).
     pub config_applied: u32,
@@ -32,4 +33,17 @@ pub struct Stats {
     pub config_rejected: u32,
     /// Downlink messages that did not decode.
     pub malformed_downlinks: u32,
+    /// Downlinks refused for carrying no signature (a bare acknowledgement or configuration).
+    pub downlinks_unsigned: u32,
+    /// Downlinks refused for naming a key the device was not provisioned with.
+    pub downlinks_unknown_key: u32,
+    /// Downlinks refused because the signature does not verify: forged, altered, or signed for
+    /// another device.
+    pub downlinks_bad_signature: u32,
+    /// Signed configurations refused for being for another boot.
+    pub configs_other_boot: u32,
+    /// Signed configurations refused for a counter not above the last applied (a replay).
+    pub configs_replayed: u32,
+    /// Counter of the last configuration applied in this boot (0: none yet).
+    pub config_counter: u32,
 }

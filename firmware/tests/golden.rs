@@ -159,3 +159,157 @@ fn queued_readings_batched_by_the_core_reproduce_the_golden_batches() {
     }
     assert!(checked >= 2, "the golden batches were exercised");
 }
+
+/// The downlink vectors in `proto/golden/downlink-v1.json`, signed by the collector's side
+/// (prost + ring): the firmware opens every one with the recorded key and decodes exactly the
+/// recorded values, and refuses each for another device, another kind or an unknown key.
+mod downlinks {
+    use dampwatch_firmware::downlink::{open, Refusal};
+    use dampwatch_firmware::proto::{CommitAck, DeviceConfig};
+    use dampwatch_firmware::{CollectorKey, CollectorKeys};
+    use dampwatch_proto::wire::DownlinkKind;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Golden {
+        name: String,
+        kind: String,
+        boot: u32,
+        #[serde(default)]
+        seq: u32,
+        #[serde(default)]
+        counter: u32,
+        #[serde(default)]
+        sample_interval_s: u32,
+        #[serde(default)]
+        max_batch: u32,
+        #[serde(default)]
+        ack_timeout_s: u32,
+        #[serde(default)]
+        time_ms: u64,
+        public_key_hex: String,
+        key_id: u32,
+        device_id: String,
+        envelope_hex: String,
+    }
+
+    impl Golden {
+        fn keys(&self) -> CollectorKeys {
+            let public_key = hex::decode(&self.public_key_hex).unwrap().try_into().unwrap();
+            CollectorKeys::new(&[CollectorKey { key_id: self.key_id, public_key }]).unwrap()
+        }
+
+        fn kind(&self) -> DownlinkKind {
+            if self.kind == "ack" {
+                DownlinkKind::Ack
+            } else {
+                DownlinkKind::Config
+            }
+        }
+    }
+
+    fn vectors() -> Vec<Golden> {
+        serde_json::from_str(include_str!("../../proto/golden/downlink-v1.json")).expect("golden file parses")
+    }
+
+    #[test]
+    fn the_firmware_opens_every_golden_downlink_to_the_recorded_values() {
+        let vectors = vectors();
+        assert!(vectors.len() >= 4, "the golden file must hold its cases");
+        for g in &vectors {
+            let bytes = hex::decode(&g.envelope_hex).unwrap();
+            let keys = g.keys();
+            match g.kind() {
+                DownlinkKind::Ack => {
+                    let mut ack = CommitAck::default();
+                    open(DownlinkKind::Ack, &keys, &g.device_id, &bytes, &mut ack).unwrap();
+                    assert_eq!((ack.boot, ack.seq), (g.boot, g.seq), "{}", g.name);
+                }
+                DownlinkKind::Config => {
+                    let mut c = DeviceConfig::default();
+                    open(DownlinkKind::Config, &keys, &g.device_id, &bytes, &mut c).unwrap();
+                    assert_eq!(
+                        (c.sample_interval_s, c.max_batch, c.ack_timeout_s, c.time_ms, c.boot, c.counter),
+                        (g.sample_interval_s, g.max_batch, g.ack_timeout_s, g.time_ms, g.boot, g.counter),
+                        "{}",
+                        g.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_golden_downlink_is_refused_for_another_device_kind_or_key() {
+        let vectors = vectors();
+        for g in &vectors {
+            let bytes = hex::decode(&g.envelope_hex).unwrap();
+            let keys = g.keys();
+            let other_kind = match g.kind() {
+                DownlinkKind::Ack => DownlinkKind::Config,
+                DownlinkKind::Config => DownlinkKind::Ack,
+            };
+            let mut c = DeviceConfig::default();
+            assert_eq!(open(g.kind(), &keys, "golden-dev-9", &bytes, &mut c), Err(Refusal::BadSignature));
+            assert_eq!(open(other_kind, &keys, &g.device_id, &bytes, &mut c), Err(Refusal::BadSignature));
+            let other = vectors.iter().find(|o| o.public_key_hex != g.public_key_hex).unwrap();
+            let impostor = CollectorKeys::new(&[CollectorKey {
+                key_id: g.key_id,
+                public_key: hex::decode(&other.public_key_hex).unwrap().try_into().unwrap(),
+            }])
+            .unwrap();
+            assert_eq!(open(g.kind(), &impostor, &g.device_id, &bytes, &mut c), Err(Refusal::BadSignature));
+        }
+    }
+}
+
+/// The firmware's Ed25519 verifier stands in for the servers' `ring` on downlinks, checked on
+/// the edge cases where verifiers disagree (`tests/data/ed25519-speccheck-cases.json`, from
+/// ed25519-speccheck, Apache-2.0). `ring` checks the cofactorless equation and takes any public
+/// key; the firmware's ed25519-compact checks the cofactored one. They can only differ under a
+/// public key of small or mixed order, which no honest key generator makes (the PKI derives
+/// every downlink key from a random seed, as RFC 8032 does: prime order). So: under every key of
+/// prime order in the set they give the same answer, and a small-order key is refused outright
+/// when the device is provisioned, so nothing can be verified with it at all.
+#[test]
+fn the_firmware_verifier_answers_as_ring_on_the_ed25519_edge_cases() {
+    use dampwatch_firmware::{CollectorKey, CollectorKeys, CollectorKeysError};
+    use ring::signature::{UnparsedPublicKey, ED25519};
+
+    /// Cases whose public key is not of prime order (speccheck's own descriptions): 0 and 1
+    /// small order, 2 to 5, 8 and 9 mixed order.
+    const NOT_PRIME_ORDER_KEY: [usize; 8] = [0, 1, 2, 3, 4, 5, 8, 9];
+    const SMALL_ORDER_KEY: [usize; 2] = [0, 1];
+
+    #[derive(Deserialize)]
+    struct Case {
+        message: String,
+        pub_key: String,
+        signature: String,
+    }
+    let cases: Vec<Case> =
+        serde_json::from_str(include_str!("data/ed25519-speccheck-cases.json")).expect("cases parse");
+    assert_eq!(cases.len(), 10);
+    let mut differ = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let message = hex::decode(&c.message).unwrap();
+        let public_key: [u8; 32] = hex::decode(&c.pub_key).unwrap().try_into().unwrap();
+        let signature: [u8; 64] = hex::decode(&c.signature).unwrap().try_into().unwrap();
+        let by_ring = UnparsedPublicKey::new(&ED25519, public_key).verify(&message, &signature).is_ok();
+        let by_firmware = dampwatch_firmware::downlink::verify(&public_key, &message, &signature);
+        if by_ring != by_firmware {
+            differ.push(i);
+        }
+        let held = CollectorKeys::new(&[CollectorKey { key_id: 1, public_key }]);
+        if SMALL_ORDER_KEY.contains(&i) {
+            assert_eq!(held, Err(CollectorKeysError::WeakKey(1)), "case {i}: a small-order key is refused");
+        } else {
+            assert!(held.is_ok(), "case {i}");
+        }
+    }
+    assert!(
+        differ.iter().all(|i| NOT_PRIME_ORDER_KEY.contains(i)),
+        "the verifiers differ on case(s) {differ:?}; only keys not of prime order may"
+    );
+    assert!(!differ.is_empty(), "the set still shows the difference this test explains");
+}

@@ -26,7 +26,8 @@ fn widest_sample() -> Sample {
 fn full_batches_of_the_widest_readings_fit_and_verify() {
     // Longest ids, a late wall clock and huge boot and drop counters make every field as wide
     // as it can get on a real device.
-    let identity = Identity::new(&"d".repeat(32), &"l".repeat(32), u32::MAX, [9; 32]).unwrap();
+    let identity =
+        Identity::new(&"d".repeat(32), &"l".repeat(32), u32::MAX, [9; 32], collector_keys()).unwrap();
     let mut core = DeviceCore::new(identity, u32::MAX, Config::default());
     core.set_wall_clock(4_102_444_800_000, 0);
     for i in 0..400u64 {

@@ -71,6 +71,15 @@ impl Stack {
             .map_err(Into::into)
     }
 
+    /// The collector's downlink public keys a device of this stack is provisioned with.
+    pub fn collector_keys(&self) -> anyhow::Result<dampwatch_firmware::CollectorKeys> {
+        let keys: Vec<_> = dampwatch_pki::trusted_downlink_keys(&self.pki())?
+            .into_iter()
+            .map(|k| dampwatch_firmware::CollectorKey { key_id: k.key_id, public_key: k.public_key })
+            .collect();
+        dampwatch_firmware::CollectorKeys::new(&keys).map_err(|e| anyhow::anyhow!("collector keys: {e}"))
+    }
+
     /// An MQTT client speaking mutual TLS with the device's certificate.
     pub fn device_client(&self, device: &str) -> anyhow::Result<(AsyncClient, EventLoop)> {
         let paths = Paths::new(self.pki());

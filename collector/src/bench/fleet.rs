@@ -43,6 +43,18 @@ pub struct Plan {
     pub stop_recording: Option<Instant>,
     /// Give up (and report what was confirmed) at this time.
     pub deadline: Instant,
+    /// The collector's downlink public keys every device trusts (see [`collector_keys`]).
+    pub collector_keys: dampwatch_firmware::CollectorKeys,
+}
+
+/// The collector's downlink public keys a device is provisioned with: the newest two in the
+/// PKI directory `pki`.
+pub fn collector_keys(pki: &std::path::Path) -> anyhow::Result<dampwatch_firmware::CollectorKeys> {
+    let keys: Vec<_> = dampwatch_pki::trusted_downlink_keys(pki)?
+        .into_iter()
+        .map(|k| dampwatch_firmware::CollectorKey { key_id: k.key_id, public_key: k.public_key })
+        .collect();
+    dampwatch_firmware::CollectorKeys::new(&keys).map_err(|e| anyhow::anyhow!("collector keys: {e}"))
 }
 
 /// What a simulated device achieved.
@@ -97,7 +109,7 @@ enum Link {
 pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -> anyhow::Result<Outcome> {
     let config = DeviceConfig::new(600, plan.batch, plan.ack_timeout_s)
         .map_err(|e| anyhow::anyhow!("device configuration: {e}"))?;
-    let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed)
+    let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed, plan.collector_keys)
         .map_err(|e| anyhow::anyhow!("device identity: {e:?}"))?;
     let mut core = DeviceCore::new(identity, spec.boot, config);
     let started = Instant::now();

@@ -136,6 +136,7 @@ async fn one_run(
         port: world.port(),
         stop_recording: Some(start + WARM_UP + window),
         deadline: start + WARM_UP + window + Duration::from_secs(120),
+        collector_keys: fleet::collector_keys(&world.pki())?,
     };
     let fleet = spawn_fleet(world, boot + 1, plan);
     tokio::time::sleep_until((start + WARM_UP).into()).await;
@@ -159,6 +160,7 @@ async fn one_run(
         port: world.port(),
         stop_recording: Some(start + WARM_UP + window),
         deadline: start + WARM_UP + window + Duration::from_secs(120),
+        collector_keys: fleet::collector_keys(&world.pki())?,
     };
     let outcomes = spawn_fleet(world, boot + 2, plan).await?;
     let mut latencies: Vec<f64> = outcomes.iter().flat_map(|o| o.latencies_ms.iter().copied()).collect();
@@ -169,8 +171,12 @@ async fn one_run(
 
     // 3. Collector only: pre-signed uplinks, replayed.
     let specs = world.devices.clone();
-    let uplinks =
-        tokio::task::spawn_blocking(move || replay::presign(&specs, boot + 3, REPLAY_PER_DEVICE)).await??;
+    let signer = crate::downlink::DownlinkSigner::load(&world.pki())?;
+    let keys = fleet::collector_keys(&world.pki())?;
+    let uplinks = tokio::task::spawn_blocking(move || {
+        replay::presign(&specs, boot + 3, REPLAY_PER_DEVICE, &signer, keys)
+    })
+    .await??;
     let readings: u64 = uplinks.iter().map(|u| u.readings as u64).sum();
     let broker = world.broker_v4().ok_or_else(|| anyhow::anyhow!("no broker"))?;
     let (stored0, cpu0, t0) = (m.readings_stored.load(Relaxed), collector.cpu(), Instant::now());

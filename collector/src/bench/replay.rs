@@ -3,10 +3,9 @@
 //! collector (and the database) is the only work that remains to measure.
 
 use super::fleet::DeviceSpec;
+use crate::downlink::DownlinkSigner;
 use crate::metrics::Metrics;
 use dampwatch_firmware::{Config as DeviceConfig, DeviceCore, Identity, Sample, MAX_BATCH};
-use dampwatch_proto::v1::CommitAck;
-use prost::Message;
 use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -23,13 +22,20 @@ pub struct Presigned {
 }
 
 /// `per_device` full uplinks for each device, numbered in boot `boot`, in round-robin order
-/// (as many devices would interleave).
-pub fn presign(devices: &[DeviceSpec], boot: u32, per_device: usize) -> anyhow::Result<Vec<Presigned>> {
+/// (as many devices would interleave). Each batch is confirmed at once with an acknowledgement
+/// signed by `signer`, the collector's downlink key, which the devices trust (`keys`).
+pub fn presign(
+    devices: &[DeviceSpec],
+    boot: u32,
+    per_device: usize,
+    signer: &DownlinkSigner,
+    keys: dampwatch_firmware::CollectorKeys,
+) -> anyhow::Result<Vec<Presigned>> {
     let wall = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let config = DeviceConfig::default();
     let mut per: Vec<Vec<Presigned>> = Vec::with_capacity(devices.len());
     for spec in devices {
-        let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed)
+        let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed, keys)
             .map_err(|e| anyhow::anyhow!("device identity: {e:?}"))?;
         let mut core = DeviceCore::new(identity, boot, config);
         core.set_wall_clock(wall, 0);
@@ -60,7 +66,7 @@ pub fn presign(devices: &[DeviceSpec], boot: u32, per_device: usize) -> anyhow::
             });
             // Confirm at once, so the queue never fills and nothing is dropped.
             let seq = ((u + 1) * MAX_BATCH) as u32;
-            core.on_ack(&CommitAck { boot, seq }.encode_to_vec(), u as u64)
+            core.on_ack(&signer.ack(&spec.device, boot, seq)?, u as u64)
                 .map_err(|e| anyhow::anyhow!("ack: {e:?}"))?;
         }
         per.push(mine);

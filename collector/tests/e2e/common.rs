@@ -164,6 +164,8 @@ impl Env {
             port: self.port,
             stop_recording: None,
             deadline: Instant::now() + Duration::from_secs(secs),
+            collector_keys: fleet::collector_keys(&self.pki())
+                .expect("the PKI holds the collector's downlink key"),
         }
     }
 

@@ -42,6 +42,11 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if !dampwatch_pki::is_initialized(&pki) {
         dampwatch_pki::init(&pki, Default::default())?;
         writeln!(out, "created the development PKI in {}", pki.display())?;
+    } else if dampwatch_pki::downlink_keys(&pki)?.is_empty() {
+        // A data directory from before downlinks were signed: the collector needs the key, and
+        // the simulated devices are given its public key when they start.
+        let key = dampwatch_pki::rotate_downlink_key(&pki)?.created;
+        writeln!(out, "created the collector's downlink key {} in {}", key.key_id, pki.display())?;
     }
 
     let pg_dir = dir.join("postgres");

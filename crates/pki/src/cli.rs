@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::{
-    init, issue_device, issue_service, list, revoke, Credential, InitOptions, IssueOptions, Revocation,
-    DEFAULT_VALIDITY_DAYS,
+    init, issue_device, issue_service, list, revoke, rotate_downlink_key, trusted_downlink_keys, Credential,
+    InitOptions, IssueOptions, Revocation, DEFAULT_VALIDITY_DAYS,
 };
 
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).
@@ -18,7 +18,7 @@ pub const DEFAULT_DIR: &str = "certs";
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum PkiCommand {
     /// Create a development CA, the gateway's server certificate, the collector's client
-    /// certificate and an empty CRL.
+    /// certificate and downlink signing key, and an empty CRL.
     Init {
         #[arg(long, default_value = DEFAULT_DIR)]
         dir: PathBuf,
@@ -69,6 +69,18 @@ pub enum PkiCommand {
         #[arg(long, default_value = DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// Make the next generation of the collector's downlink signing key. Give devices the new
+    /// public key (they hold the newest two) before restarting the collectors, which sign with
+    /// the newest key from their next start.
+    RotateDownlinkKey {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Print the collector's downlink public keys a device must be provisioned with.
+    DownlinkKeys {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
 }
 
 /// Runs one `pki` subcommand, writing its confirmation to `out`.
@@ -81,6 +93,14 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(out, "issued gateway certificate {}", report.gateway_cert.display())?;
             writeln!(out, "issued collector certificate {}", report.collector_cert.display())?;
             writeln!(out, "wrote CRL {}", report.crl.display())?;
+            let key = &report.downlink_key;
+            writeln!(
+                out,
+                "collector downlink key {}: {} (public key {})",
+                key.key_id,
+                key.key.display(),
+                key.public_key_hex()
+            )?;
         }
         PkiCommand::IssueDevice { dir, landlord, device, days, force } => {
             let issued = issue_device(&dir, &landlord, &device, IssueOptions { validity_days: days, force })?;
@@ -122,6 +142,38 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot list credentials in {}", dir.display()))?;
             write_table(&credentials, out)?;
         }
+        PkiCommand::RotateDownlinkKey { dir } => {
+            let rotation = rotate_downlink_key(&dir)?;
+            let key = &rotation.created;
+            writeln!(
+                out,
+                "created collector downlink key {}: {} (public key {})",
+                key.key_id,
+                key.key.display(),
+                key.public_key_hex()
+            )?;
+            if let Some(old) = rotation.retired {
+                writeln!(
+                    out,
+                    "deleted the private key of downlink key {old}, which devices no longer trust"
+                )?;
+            }
+            writeln!(
+                out,
+                "give devices the keys below, then restart the collectors: they sign with key {} from then on",
+                key.key_id
+            )?;
+            write_downlink_keys(&dir, out)?;
+        }
+        PkiCommand::DownlinkKeys { dir } => write_downlink_keys(&dir, out)?,
+    }
+    Ok(())
+}
+
+/// One line per downlink public key a device is provisioned with: `key id` and hex.
+fn write_downlink_keys(dir: &std::path::Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    for key in trusted_downlink_keys(dir)? {
+        writeln!(out, "downlink key {}: {}", key.key_id, key.public_key_hex())?;
     }
     Ok(())
 }
@@ -137,7 +189,7 @@ pub fn write_table(credentials: &[Credential], out: &mut dyn Write) -> std::io::
                 c.name.clone(),
                 c.serial.to_string(),
                 c.issued.format("%Y-%m-%d").to_string(),
-                c.expires.format("%Y-%m-%d").to_string(),
+                c.expires.map_or_else(|| "-".to_owned(), |e| e.format("%Y-%m-%d").to_string()),
                 format!("{}d", c.age_days),
                 c.status.to_string(),
                 c.subject.clone(),

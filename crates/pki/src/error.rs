@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use dampwatch_wire::IdError;
 
+use crate::paths::Paths;
+
 /// Which kind of id failed validation, so the message can say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdKind {
@@ -85,6 +87,13 @@ pub enum PkiError {
 
     #[error("the serial number space of {} is exhausted", path.display())]
     SerialsExhausted { path: PathBuf },
+
+    #[error(
+        "no downlink signing key in {}; create one with `dampwatch pki rotate-downlink-key --dir {}`",
+        Paths::new(dir).downlink_dir().display(),
+        dir.display()
+    )]
+    NoDownlinkKey { dir: PathBuf },
 }
 
 impl PkiError {

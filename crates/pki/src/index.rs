@@ -23,6 +23,16 @@ pub(crate) struct Index {
     /// Subject key (see [`subject_key`]) to every certificate issued to it, oldest first.
     pub issued: BTreeMap<String, Vec<Issued>>,
     pub revoked: Vec<Revoked>,
+    /// Every generation of the collector's downlink key made here, oldest first (absent from
+    /// directories made before downlinks were signed).
+    #[serde(default)]
+    pub downlink_keys: Vec<DownlinkKeyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DownlinkKeyRecord {
+    pub key_id: u32,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +58,13 @@ pub(crate) fn subject_key(kind: &str, name: Option<&str>) -> String {
 
 impl Default for Index {
     fn default() -> Self {
-        Index { next_serial: FIRST_SERIAL, crl_number: 0, issued: BTreeMap::new(), revoked: Vec::new() }
+        Index {
+            next_serial: FIRST_SERIAL,
+            crl_number: 0,
+            issued: BTreeMap::new(),
+            revoked: Vec::new(),
+            downlink_keys: Vec::new(),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! `init`: a new development CA with the gateway's server certificate, the collector's client
-//! certificate and an empty CRL, all in one directory.
+//! certificate and downlink signing key, and an empty CRL, all in one directory.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,8 @@ pub struct InitReport {
     pub gateway_cert: PathBuf,
     pub collector_cert: PathBuf,
     pub crl: PathBuf,
+    /// The collector's downlink signing key (made unless the directory had one).
+    pub downlink_key: crate::DownlinkKey,
     /// True when an existing CA was replaced (`force`).
     pub replaced: bool,
 }
@@ -45,7 +47,8 @@ pub fn is_initialized(dir: &Path) -> bool {
 }
 
 /// Creates the development PKI in `dir`: `ca.pem` + `ca-key.pem`, `gateway/{cert,key}.pem`,
-/// `services/collector/{cert,key}.pem` and `crl.pem`. Refuses to replace an existing CA unless
+/// `services/collector/{cert,key}.pem`, `crl.pem` and, unless there is one, the collector's
+/// first downlink key `downlink/key-1.{pem,pub}`. Refuses to replace an existing CA unless
 /// `options.force`. Serial numbers continue from an existing `index.json`, so even after a
 /// forced re-initialisation no serial is used twice.
 pub fn init(dir: &Path, options: InitOptions) -> Result<InitReport, PkiError> {
@@ -85,11 +88,17 @@ pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> R
 
     crl::write(&paths, &mut index, &ca, now)?;
     index.save(&index_path)?;
+    // A re-initialised directory keeps its downlink keys: the devices already trust them.
+    let downlink_key = match crate::downlink_key::downlink_keys(dir)?.pop() {
+        Some(existing) => existing,
+        None => crate::downlink_key::rotate_with(&paths, &mut index, now)?.created,
+    };
     Ok(InitReport {
         ca_cert: paths.ca_cert(),
         gateway_cert: paths.gateway_cert(),
         collector_cert: paths.collector_cert(),
         crl: paths.crl(),
+        downlink_key,
         replaced,
     })
 }

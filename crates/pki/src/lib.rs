@@ -10,11 +10,16 @@
 //! - per device a TLS client certificate (ECDSA P-256, CN = device id, O = landlord id, no OU,
 //!   EKU clientAuth, key usage digitalSignature) and an Ed25519 signing key for uplinks
 //!   ([`issue_device`]);
+//! - the collector's Ed25519 downlink signing keys, in generations (`downlink/key-N.*`): the
+//!   collector signs every acknowledgement and configuration with the newest, devices are
+//!   provisioned with the newest two ([`trusted_downlink_keys`]), [`rotate_downlink_key`] makes
+//!   the next;
 //! - `crl.pem`, rewritten by [`revoke`];
 //! - `index.json`, the serials issued and revoked, written atomically.
 //!
 //! [`list`] reports every credential's age and rotation status (current below 60 days, due soon
-//! below 90, overdue from 90, expired, revoked). [`cli`] holds the `dampwatch pki` subcommands.
+//! below 90, overdue from 90, expired, revoked; a downlink key a newer one replaced is
+//! superseded). [`cli`] holds the `dampwatch pki` subcommands.
 //!
 //! What this crate must never do:
 //! - print, log or return private key material (no type holding a private key implements
@@ -36,6 +41,7 @@ pub mod cli;
 mod crl;
 mod device;
 mod dir_lock;
+mod downlink_key;
 mod error;
 mod files;
 mod identity;
@@ -52,6 +58,10 @@ mod validity;
 
 pub use crl::CRL_NEXT_UPDATE;
 pub use device::{issue_device, IssuedDevice};
+pub use downlink_key::{
+    downlink_keys, load_downlink_signing_key, rotate_downlink_key, trusted_downlink_keys, DownlinkKey,
+    Rotation, TRUSTED_DOWNLINK_KEYS,
+};
 pub use error::{IdKind, PkiError};
 pub use identity::{identity_of, Identity, IdentityError, DAMPWATCH_ORGANIZATION, SERVICE_UNIT};
 pub use init::{init, is_initialized, InitOptions, InitReport};

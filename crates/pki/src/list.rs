@@ -23,6 +23,8 @@ pub enum CredentialKind {
     Gateway,
     Service,
     Device,
+    /// The collector's downlink signing key (not a certificate).
+    DownlinkKey,
 }
 
 impl fmt::Display for CredentialKind {
@@ -32,6 +34,7 @@ impl fmt::Display for CredentialKind {
             CredentialKind::Gateway => "gateway",
             CredentialKind::Service => "service",
             CredentialKind::Device => "device",
+            CredentialKind::DownlinkKey => "downlink-key",
         })
     }
 }
@@ -49,6 +52,9 @@ pub enum RotationStatus {
     Expired,
     /// On the CRL.
     Revoked,
+    /// A downlink key a newer generation replaced: devices still trust it while they are moved
+    /// over, the collector no longer signs with it.
+    Superseded,
 }
 
 impl RotationStatus {
@@ -72,32 +78,38 @@ impl fmt::Display for RotationStatus {
             RotationStatus::Overdue => "overdue",
             RotationStatus::Expired => "expired",
             RotationStatus::Revoked => "revoked",
+            RotationStatus::Superseded => "superseded",
         })
     }
 }
 
-/// One certificate of the PKI directory, seen at a given time.
+/// One certificate (or downlink key) of the PKI directory, seen at a given time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     pub kind: CredentialKind,
-    /// `ca`, `gateway`, the service name or the device id.
+    /// `ca`, `gateway`, the service name, the device id, or `collector-N` for generation N of
+    /// the downlink key.
     pub name: String,
-    /// The certificate subject, e.g. `CN=dev-1, O=landlord-1`.
+    /// The certificate subject, e.g. `CN=dev-1, O=landlord-1`; for a downlink key, its key id
+    /// and public key.
     pub subject: String,
+    /// The certificate serial; for a downlink key, its key id.
     pub serial: u64,
-    /// notBefore.
+    /// notBefore; for a downlink key, when it was made.
     pub issued: DateTime<Utc>,
-    /// notAfter.
-    pub expires: DateTime<Utc>,
+    /// notAfter; a downlink key does not expire, it is rotated.
+    pub expires: Option<DateTime<Utc>>,
     /// Whole days since `issued`.
     pub age_days: i64,
     pub status: RotationStatus,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The certificate file; for a downlink key, its public key file.
     pub cert: PathBuf,
 }
 
-/// Every credential in `dir` as of `now`: the CA, the gateway, the services and the devices,
-/// in that order (names sorted). Revoked beats expired beats the age-based status.
+/// Every credential in `dir` as of `now`: the CA, the gateway, the services, the devices and
+/// the collector's downlink keys, in that order (names sorted, keys by generation). Revoked
+/// beats expired beats the age-based status; every downlink key but the newest is superseded.
 pub fn list(dir: &Path, now: DateTime<Utc>) -> Result<Vec<Credential>, PkiError> {
     let paths = Paths::new(dir);
     if !paths.ca_cert().exists() {
@@ -116,11 +128,50 @@ pub fn list(dir: &Path, now: DateTime<Utc>) -> Result<Vec<Credential>, PkiError>
         let cert = paths.device_cert(&name);
         found.push((CredentialKind::Device, name, cert));
     }
-    found
+    let mut credentials = found
         .into_iter()
         .filter(|(_, _, cert)| cert.exists())
         .map(|(kind, name, cert)| credential(kind, name, cert, &index, now))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = crate::downlink_key::downlink_keys(dir)?;
+    let newest = keys.last().map(|k| k.key_id);
+    for key in keys {
+        credentials.push(downlink_credential(key, newest, now)?);
+    }
+    Ok(credentials)
+}
+
+fn downlink_credential(
+    key: crate::DownlinkKey,
+    newest: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<Credential, PkiError> {
+    let issued = match key.created {
+        Some(at) => at,
+        // A key copied in by hand has no record: its file's age is the best there is.
+        None => fs::metadata(&key.public_key_file)
+            .and_then(|m| m.modified())
+            .map(DateTime::<Utc>::from)
+            .map_err(|e| PkiError::io("cannot read the age of", &key.public_key_file, e))?,
+    };
+    let age_days = (now - issued).num_days().max(0);
+    let status = if Some(key.key_id) == newest {
+        RotationStatus::for_age(age_days)
+    } else {
+        RotationStatus::Superseded
+    };
+    Ok(Credential {
+        kind: CredentialKind::DownlinkKey,
+        name: format!("collector-{}", key.key_id),
+        subject: format!("key id {}, Ed25519 {}", key.key_id, key.public_key_hex()),
+        serial: u64::from(key.key_id),
+        issued,
+        expires: None,
+        age_days,
+        status,
+        revoked_at: None,
+        cert: key.public_key_file,
+    })
 }
 
 fn credential(
@@ -146,7 +197,7 @@ fn credential(
         subject: info.subject,
         serial: info.serial,
         issued: info.not_before,
-        expires: info.not_after,
+        expires: Some(info.not_after),
         age_days,
         status,
         revoked_at,

@@ -10,6 +10,8 @@
 //! DIR/devices/D/{cert,key}.pem        device TLS client certificate
 //! DIR/devices/D/signing-key.pem       device Ed25519 signing key (PKCS#8)
 //! DIR/devices/D/signing-key.pub       its public key, hex
+//! DIR/downlink/key-N.pem              collector's downlink signing key, generation N (PKCS#8)
+//! DIR/downlink/key-N.pub              its public key, hex
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -108,5 +110,19 @@ impl Paths {
 
     pub fn device_signing_public_key(&self, device: &str) -> PathBuf {
         self.device_dir(device).join("signing-key.pub")
+    }
+
+    /// Where the collector's downlink keys live, one file pair per generation.
+    pub fn downlink_dir(&self) -> PathBuf {
+        self.dir.join("downlink")
+    }
+
+    /// The collector's downlink signing key of generation `key_id`.
+    pub fn downlink_key(&self, key_id: u32) -> PathBuf {
+        self.downlink_dir().join(format!("key-{key_id}.pem"))
+    }
+
+    pub fn downlink_public_key(&self, key_id: u32) -> PathBuf {
+        self.downlink_dir().join(format!("key-{key_id}.pub"))
     }
 }

@@ -1,5 +1,6 @@
-//! A device's Ed25519 signing key: it signs every uplink, apart from the TLS key, so a reading
-//! stays attributable to the device after it has left the TLS connection.
+//! An Ed25519 signing key. A device's signs every uplink, apart from the TLS key, so a reading
+//! stays attributable to the device after it has left the TLS connection; the collector's
+//! downlink keys (see `downlink_key.rs`) are of the same form.
 //!
 //! Stored as PKCS#8 v1 PEM (`PRIVATE KEY`, the 32-byte seed only), the form `openssl pkey`
 //! reads and the firmware signer takes; the public key is stored next to it as 64 hex digits.

@@ -47,11 +47,41 @@ fn init_issue_revoke_list_read_as_one_line_confirmations() {
     let out = pki(&["list", "--dir", d]).expect("list");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("KIND"), "{out}");
-    assert_eq!(lines.len(), 5, "header + ca, gateway, collector, device:\n{out}");
+    assert_eq!(lines.len(), 6, "header + ca, gateway, collector, device, downlink key:\n{out}");
     let device = lines.iter().find(|l| l.starts_with("device")).expect("device row");
     assert!(device.contains("revoked") && device.contains("CN=dev-7, O=acme"), "{device}");
     let gateway = lines.iter().find(|l| l.starts_with("gateway")).expect("gateway row");
     assert!(gateway.contains(" 0d ") && gateway.contains("current"), "{gateway}");
+    let key = lines.iter().find(|l| l.starts_with("downlink-key")).expect("downlink key row");
+    assert!(key.contains("collector-1") && key.contains(" 0d ") && key.contains("current"), "{key}");
+}
+
+#[test]
+fn the_downlink_key_is_printed_rotated_and_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8 path");
+    let out = pki(&["init", "--dir", d]).expect("init");
+    let first = std::fs::read_to_string(dir.path().join("downlink/key-1.pub")).expect("pub");
+    assert!(out.contains("collector downlink key 1: ") && out.contains(first.trim()), "{out}");
+
+    let out = pki(&["downlink-keys", "--dir", d]).expect("keys");
+    assert_eq!(out, format!("downlink key 1: {}\n", first.trim()));
+
+    let out = pki(&["rotate-downlink-key", "--dir", d]).expect("rotate");
+    let second = std::fs::read_to_string(dir.path().join("downlink/key-2.pub")).expect("pub");
+    assert!(out.starts_with("created collector downlink key 2: "), "{out}");
+    assert!(
+        out.ends_with(&format!("downlink key 1: {}\ndownlink key 2: {}\n", first.trim(), second.trim())),
+        "{out}"
+    );
+
+    let out = pki(&["rotate-downlink-key", "--dir", d]).expect("rotate again");
+    assert!(out.contains("deleted the private key of downlink key 1"), "{out}");
+    let out = pki(&["list", "--dir", d]).expect("list");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("downlink-key")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].contains("collector-2") && rows[0].contains("superseded"), "{out}");
+    assert!(rows[1].contains("collector-3") && rows[1].contains("current"), "{out}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! network.
 
 use dampwatch_firmware::{
-    Config, DeviceCore, Identity, IdentityError, Stats, TopicString, UPLINK_BUFFER_LEN,
+    CollectorKeys, Config, DeviceCore, Identity, IdentityError, Stats, TopicString, UPLINK_BUFFER_LEN,
 };
 
 use crate::clock::SimClock;
@@ -39,6 +39,8 @@ pub struct DeviceSetup {
     pub landlord: String,
     pub key_id: u32,
     pub signing_seed: [u8; 32],
+    /// The collector's downlink public keys the device trusts (see [`crate::provision`]).
+    pub collector_keys: CollectorKeys,
     pub boot: u32,
     /// The device's own scenario (not `Mixed`).
     pub scenario: Scenario,
@@ -64,7 +66,13 @@ pub struct SimDevice {
 
 impl SimDevice {
     pub fn new(setup: DeviceSetup, clock: SimClock) -> Result<SimDevice, IdentityError> {
-        let identity = Identity::new(&setup.id, &setup.landlord, setup.key_id, setup.signing_seed)?;
+        let identity = Identity::new(
+            &setup.id,
+            &setup.landlord,
+            setup.key_id,
+            setup.signing_seed,
+            setup.collector_keys,
+        )?;
         let config = device_config(clock.speed());
         let seed = rng::seed_of(&setup.id);
         let boot_at_ms = (rng::unit(seed, 0x626f_6f74, 0) * config.sample_interval_ms() as f64) as u64;
@@ -148,13 +156,14 @@ impl SimDevice {
         self.held = None;
     }
 
-    /// A message on the ack topic. Malformed or stale acknowledgements are counted by the core
-    /// and otherwise ignored.
+    /// A message on the ack topic. Unsigned, forged, malformed or stale acknowledgements are
+    /// counted by the core and otherwise ignored.
     pub fn on_ack(&mut self, payload: &[u8], sim_ms: u64) {
         let _ = self.core.on_ack(payload, self.uptime(sim_ms));
     }
 
-    /// A message on the config topic. A clock in it is overruled: in a simulation the
+    /// A message on the config topic (refused by the core unless the collector signed it for
+    /// this device and boot, with a counter above the last). A clock in it is overruled: in a simulation the
     /// simulated time is the truth, and a real-time stamp would throw the device's readings
     /// out of the simulated span.
     pub fn on_config(&mut self, payload: &[u8], sim_ms: u64) {
@@ -249,8 +258,18 @@ fn real_ms(ms: f64) -> std::time::Duration {
 mod tests {
     use super::*;
     use crate::physics::time::{DAY_MS, MINUTE_MS};
+    use dampwatch_firmware::CollectorKey;
     use dampwatch_proto::v1::{CommitAck, SignedUplink, Uplink};
+    use dampwatch_proto::wire::DownlinkKind;
     use prost::Message;
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+
+    /// The collector's downlink key in these tests.
+    const COLLECTOR_SEED: [u8; 32] = [0xC0; 32];
+
+    fn collector() -> Ed25519KeyPair {
+        Ed25519KeyPair::from_seed_unchecked(&COLLECTOR_SEED).unwrap()
+    }
     use std::time::{Duration, Instant};
 
     #[derive(Default)]
@@ -275,6 +294,11 @@ mod tests {
             landlord: "demo".into(),
             key_id: 1,
             signing_seed: [7; 32],
+            collector_keys: CollectorKeys::new(&[CollectorKey {
+                key_id: 1,
+                public_key: collector().public_key().as_ref().try_into().unwrap(),
+            }])
+            .unwrap(),
             boot: 3,
             scenario,
         };
@@ -313,7 +337,9 @@ mod tests {
             for raw in sink.uplinks {
                 let (boot, seqs, times) = decode(&raw);
                 let ack = CommitAck { boot, seq: *seqs.last().unwrap() }.encode_to_vec();
-                dev.on_ack(&ack, sim);
+                let signed =
+                    dampwatch_proto::sign_downlink(DownlinkKind::Ack, dev.id(), &collector(), 1, ack);
+                dev.on_ack(&signed.unwrap().encode_to_vec(), sim);
                 sent.push((clock.wall_ms(sim), boot, seqs, times));
             }
             assert!(wake > sim);

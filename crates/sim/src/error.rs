@@ -60,6 +60,9 @@ pub enum SimError {
     #[error(transparent)]
     Pki(#[from] dampwatch_pki::PkiError),
 
+    #[error("the collector's downlink keys in the PKI cannot be given to a device: {0}")]
+    CollectorKeys(dampwatch_firmware::CollectorKeysError),
+
     #[error("device registry: {0}")]
     Registry(#[from] dampwatch_collector::registry::RegistryError),
 

@@ -1,13 +1,19 @@
 //! `--provision`: the devices a run needs, in one step. Each gets a certificate and signing key
 //! in the PKI (unless it has them) and an entry in the collector's device registry (unless it
 //! has one). Idempotent: a second run reuses everything, so a newcomer can repeat the command.
+//! Every device is also given the collector's downlink public keys ([`collector_keys`]), as a
+//! real sensor is at provisioning, so it trusts the collector's acknowledgements and
+//! configurations and nobody else's.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use dampwatch_collector::registry::{self, NewDevice};
-use dampwatch_pki::{issue_device, load_cert_chain, load_signing_public_key, IssueOptions, Paths};
+use dampwatch_firmware::{CollectorKey, CollectorKeys};
+use dampwatch_pki::{
+    issue_device, load_cert_chain, load_signing_public_key, trusted_downlink_keys, IssueOptions, Paths,
+};
 
 use crate::error::SimError;
 use crate::fleet::check_landlord;
@@ -27,6 +33,16 @@ pub struct Provisioned {
     /// Devices registered earlier with a provisioning time after `provisioned_at`: the
     /// collector will correct the times of their readings dated before it.
     pub registered_late: usize,
+}
+
+/// The collector's downlink public keys a device is provisioned with: the newest two in the
+/// PKI, so a device keeps accepting the collector's signatures while a key rotation overlaps.
+pub fn collector_keys(pki: &Path) -> Result<CollectorKeys, SimError> {
+    let keys: Vec<CollectorKey> = trusted_downlink_keys(pki)?
+        .into_iter()
+        .map(|k| CollectorKey { key_id: k.key_id, public_key: k.public_key })
+        .collect();
+    CollectorKeys::new(&keys).map_err(SimError::CollectorKeys)
 }
 
 /// One device's signing public key and certificate serial, from the PKI.

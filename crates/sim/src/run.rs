@@ -78,6 +78,7 @@ pub async fn run(args: SimArgs, out: &mut dyn Write) -> anyhow::Result<SimSummar
         let (pki, landlord, ids) = (pki.clone(), args.landlord.clone(), ids.clone());
         tokio::task::spawn_blocking(move || fleet::load(&pki, &landlord, &ids)).await??
     };
+    let collector_keys = crate::provision::collector_keys(&pki)?;
     let boots = {
         let (dir, ids) = (args.boot_dir(), ids.clone());
         tokio::task::spawn_blocking(move || boot::next_boots(&dir, &ids)).await??
@@ -98,6 +99,7 @@ pub async fn run(args: SimArgs, out: &mut dyn Write) -> anyhow::Result<SimSummar
                         landlord: landlord.clone(),
                         key_id: KEY_ID,
                         signing_seed: c.signing_seed,
+                        collector_keys,
                         boot,
                         scenario: scenario.for_device(index),
                     };

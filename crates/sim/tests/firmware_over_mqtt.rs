@@ -56,7 +56,9 @@ async fn the_firmware_loop_over_rumqttc_stores_its_readings_once_and_empties_its
 
     let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
         let creds = fleet::load(&pki, LANDLORD, &ids)?.remove(0);
-        let identity = Identity::new(DEVICE, LANDLORD, provision::KEY_ID, creds.signing_seed)?;
+        let collector_keys = provision::collector_keys(&pki)?;
+        let identity =
+            Identity::new(DEVICE, LANDLORD, provision::KEY_ID, creds.signing_seed, collector_keys)?;
         let transport = MqttTransport::new(DEVICE, gateway, creds.tls.clone());
         let mut i2c = I2cMock::new(&sht4x_measurements());
         let sensor = SensorSuite::new(

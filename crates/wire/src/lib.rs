@@ -1,16 +1,18 @@
 //! The rules of the Dampwatch wire format that both ends must agree on, in one place:
-//! exactly which bytes a device signs, the topic layout, what a valid landlord or device id is,
-//! and the size limits.
+//! exactly which bytes a device signs and which the collector signs, the topic layout, what a
+//! valid landlord or device id is, and the size limits.
 //!
 //! `#![no_std]` with no allocator and no dependencies, so the firmware and the servers use the
 //! very same code. It must never gain a dependency that needs `std`.
 #![no_std]
 
+pub mod downlink;
 pub mod ids;
 pub mod limits;
 pub mod signing;
 pub mod topic;
 
+pub use downlink::{downlink_signing_message, downlink_signing_message_len, DownlinkKind};
 pub use ids::{validate_device_id, validate_landlord_id, IdError};
 pub use signing::{signing_message, signing_message_len, SIGNING_DOMAIN};
 pub use topic::{Topic, TopicKind};

@@ -8,6 +8,9 @@
 //! that uses the same key; the device id binds the signature to one device, so a payload cannot
 //! be replayed as another device's even if two devices shared a key; the payload is the encoded
 //! `Uplink` exactly as sent, so the server verifies before it decodes and never re-encodes.
+//!
+//! The collector's signatures on downlinks follow the same layout with domains of their own
+//! (see [`crate::downlink`]).
 
 use crate::ids::MAX_ID_LEN;
 
@@ -31,19 +34,30 @@ pub enum SigningError {
 /// Writes the signing message into `out` and returns its length. No allocation, so a
 /// microcontroller can build it in a static buffer.
 pub fn signing_message(device_id: &str, payload: &[u8], out: &mut [u8]) -> Result<usize, SigningError> {
+    write_message(SIGNING_DOMAIN, device_id, payload, out)
+}
+
+/// `domain || len(device_id) || device_id || payload` into `out`: the one layout every
+/// Dampwatch signature covers, whichever side signs.
+pub(crate) fn write_message(
+    domain: &[u8],
+    device_id: &str,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, SigningError> {
     let id = device_id.as_bytes();
     if id.len() > MAX_ID_LEN {
         return Err(SigningError::DeviceIdTooLong);
     }
-    let len = signing_message_len(device_id, payload.len());
+    let len = domain.len() + 1 + id.len() + payload.len();
     if out.len() < len {
         return Err(SigningError::BufferTooSmall);
     }
-    let (domain, rest) = out.split_at_mut(SIGNING_DOMAIN.len());
-    domain.copy_from_slice(SIGNING_DOMAIN);
+    let (head, rest) = out.split_at_mut(domain.len());
+    head.copy_from_slice(domain);
     rest[0] = id.len() as u8;
     rest[1..1 + id.len()].copy_from_slice(id);
-    rest[1 + id.len()..len - SIGNING_DOMAIN.len()].copy_from_slice(payload);
+    rest[1 + id.len()..len - domain.len()].copy_from_slice(payload);
     Ok(len)
 }
 
@@ -57,6 +71,7 @@ mod tests {
         let n = signing_message("dev-1", &[0xAA, 0xBB], &mut buf).unwrap();
         let d = SIGNING_DOMAIN.len();
         assert_eq!(n, d + 1 + 5 + 2);
+        assert_eq!(n, signing_message_len("dev-1", 2));
         assert_eq!(&buf[..d], SIGNING_DOMAIN);
         assert_eq!(buf[d], 5);
         assert_eq!(&buf[d + 1..d + 6], b"dev-1");

@@ -1,18 +1,38 @@
 //! Shared test fixtures: a device identity, samples, and a "server" that decodes what the core
-//! publishes exactly as the collector would (prost types, ring verifier).
+//! publishes exactly as the collector would (prost types, ring verifier) and signs downlinks
+//! with the collector's signer.
 #![allow(dead_code)]
 
-use dampwatch_firmware::{Config, DeviceCore, Identity, Sample, MAX_UPLINK_BYTES, UPLINK_BUFFER_LEN};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use dampwatch_firmware::{
+    CollectorKey, CollectorKeys, Config, DeviceCore, Identity, Sample, MAX_UPLINK_BYTES, UPLINK_BUFFER_LEN,
+};
 use dampwatch_proto::v1::{CommitAck, DeviceConfig, SignedUplink, Uplink};
+use dampwatch_proto::wire::DownlinkKind;
 use prost::Message;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 
 pub const SEED: [u8; 32] = [42; 32];
+/// The collector's downlink key in these tests, and its key id.
+pub const COLLECTOR_SEED: [u8; 32] = [0xC0; 32];
+pub const COLLECTOR_KEY_ID: u32 = 1;
 pub const DEVICE: &str = "dev-1";
 pub const LANDLORD: &str = "acme";
 pub const INTERVAL_MS: u64 = 600_000;
 
+pub fn collector_key(seed: [u8; 32], key_id: u32) -> CollectorKey {
+    let pair = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+    CollectorKey { key_id, public_key: pair.public_key().as_ref().try_into().unwrap() }
+}
+
+/// The device trusts the test collector key only.
+pub fn collector_keys() -> CollectorKeys {
+    CollectorKeys::new(&[collector_key(COLLECTOR_SEED, COLLECTOR_KEY_ID)]).unwrap()
+}
+
 pub fn identity() -> Identity {
-    Identity::new(DEVICE, LANDLORD, 1, SEED).unwrap()
+    Identity::new(DEVICE, LANDLORD, 1, SEED, collector_keys()).unwrap()
 }
 
 pub fn core(boot: u32) -> DeviceCore {
@@ -57,10 +77,32 @@ pub fn seqs(uplinks: &[Uplink]) -> Vec<u32> {
     uplinks.iter().flat_map(|u| u.readings.iter().map(|r| r.seq)).collect()
 }
 
-pub fn ack(boot: u32, seq: u32) -> Vec<u8> {
-    CommitAck { boot, seq }.encode_to_vec()
+/// A downlink signed as the collector signs it, with any key, for any device.
+pub fn signed(kind: DownlinkKind, device: &str, seed: [u8; 32], key_id: u32, payload: Vec<u8>) -> Vec<u8> {
+    let key = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+    dampwatch_proto::sign_downlink(kind, device, &key, key_id, payload).unwrap().encode_to_vec()
 }
 
+/// The collector's signed acknowledgement for the test device.
+pub fn ack(boot: u32, seq: u32) -> Vec<u8> {
+    signed(
+        DownlinkKind::Ack,
+        DEVICE,
+        COLLECTOR_SEED,
+        COLLECTOR_KEY_ID,
+        CommitAck { boot, seq }.encode_to_vec(),
+    )
+}
+
+/// The collector's signed configuration for boot 1 of the test device, with a counter above
+/// every earlier one (the collectors' counter only ever grows).
 pub fn config(sample_interval_s: u32, max_batch: u32, ack_timeout_s: u32, time_ms: u64) -> Vec<u8> {
-    DeviceConfig { sample_interval_s, max_batch, ack_timeout_s, time_ms }.encode_to_vec()
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+    signed_config(DeviceConfig { sample_interval_s, max_batch, ack_timeout_s, time_ms, boot: 1, counter })
+}
+
+/// `config` signed by the collector for the test device, as it is.
+pub fn signed_config(config: DeviceConfig) -> Vec<u8> {
+    signed(DownlinkKind::Config, DEVICE, COLLECTOR_SEED, COLLECTOR_KEY_ID, config.encode_to_vec())
 }

@@ -139,13 +139,13 @@ impl Collector {
             a => {
                 let api = if cfg.api.enabled {
                     let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
-                    let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?;
-                    Some(dampwatch_api::router(state))
+                    Some(dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?)
                 } else {
                     None
                 };
-                let webhooks = hazards.webhook_stats();
-                Some(serve_http(a.parse()?, metrics.clone(), webhooks, api, stop.clone()).await?)
+                let stats = (hazards.webhook_stats(), hazards.hazard_stats());
+                let header_read_timeout = cfg.api.header_read_timeout;
+                Some(serve_http(a.parse()?, metrics.clone(), stats, api, header_read_timeout, stop.clone()).await?)
             }
         };
         let background = vec![tokio::spawn(crate::retention::run(
@@ -236,23 +236,30 @@ impl Collector {
 async fn serve_http(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
-    webhooks: Arc<dampwatch_alerts::WebhookStats>,
-    api: Option<axum::Router>,
+    (webhooks, hazards): (Arc<dampwatch_alerts::WebhookStats>, Arc<dampwatch_alerts::HazardStats>),
+    api: Option<dampwatch_api::ApiState>,
+    header_read_timeout: Duration,
     stop: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
+    let api_stats = api.clone();
     let mut app = axum::Router::new()
-        .route("/metrics", get(move || async move { metrics.render() + &webhooks.render() }))
+        .route(
+            "/metrics",
+            get(move || async move {
+                let api = api_stats.as_ref().map(|s| s.render_metrics()).unwrap_or_default();
+                metrics.render() + &webhooks.render() + &hazards.render() + &api
+            }),
+        )
         .route("/health", get(|| async { "ok\n" }));
-    if let Some(api) = api {
-        app = app.merge(api);
+    if let Some(state) = api {
+        app = app.merge(dampwatch_api::router(state));
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ =
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
-    });
+    // The API's own server loop: every request learns its peer address (per-address rate
+    // limits) and a client that does not finish its headers in time is disconnected.
+    dampwatch_api::spawn_server(listener, app, header_read_timeout, stop);
     Ok(bound)
 }

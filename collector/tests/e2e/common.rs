@@ -185,7 +185,7 @@ impl Env {
         let pki = self.pki();
         let text = format!(
             "[database]\n{database}\n\n[mqtt]\nport = {port}\nclient_id = {client_id:?}\nshare_group = {share_group:?}\n\n\
-             [tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\n\n\
+             [tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\ndownlink_keys = {pki:?}\n\n\
              [intake]\nretry_initial = \"100ms\"\nretry_max = \"1s\"\n\n[http]\naddress = \"127.0.0.1:0\"\n",
             port = self.port,
             ca = pki.join("ca.pem"),

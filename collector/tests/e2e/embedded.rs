@@ -92,6 +92,22 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     })
     .await;
     assert!(queue_read, "{}", scrape(addr).await?);
+    // The landlord API is served by its own server loop (peer addresses for per-address
+    // limits, header time limit), and its refusals are counted on the same endpoint.
+    let unauthenticated = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(b"GET /v1/alerts HTTP/1.0\r\nHost: x\r\n\r\n").await?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await?;
+        answer
+    };
+    assert!(unauthenticated.starts_with("HTTP/1.0 401"), "{unauthenticated}");
+    let text = scrape(addr).await?;
+    assert!(
+        text.lines().any(|l| l.starts_with("dampwatch_api_unauthenticated_total") && !l.ends_with(" 0")),
+        "{text}"
+    );
 
     // `dampwatch devices --data-dir` finds the registry through the published URL.
     let target =

@@ -145,7 +145,10 @@ impl Collector {
                 };
                 let stats = (hazards.webhook_stats(), hazards.hazard_stats());
                 let header_read_timeout = cfg.api.header_read_timeout;
-                Some(serve_http(a.parse()?, metrics.clone(), stats, api, header_read_timeout, stop.clone()).await?)
+                Some(
+                    serve_http(a.parse()?, metrics.clone(), stats, api, header_read_timeout, stop.clone())
+                        .await?,
+                )
             }
         };
         let background = vec![tokio::spawn(crate::retention::run(

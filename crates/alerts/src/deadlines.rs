@@ -8,8 +8,8 @@
 //! conservative awareness policy.
 
 use chrono::{DateTime, Utc};
-use dampwatch_clock::london::{format_utc, local_date};
 use dampwatch_clock::law::Applicability;
+use dampwatch_clock::london::{format_utc, local_date};
 use dampwatch_clock::{
     deadlines_for_track, Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track,
     Triggers,

@@ -49,12 +49,18 @@ pub fn parse_tenure(value: &str) -> Result<Tenure, AlertsError> {
         .ok_or_else(|| AlertsError::UnknownValue { what: "tenure", value: value.to_owned() })
 }
 
-fn profile_from(jurisdiction: &str, tenure: &str, vulnerabilities: &[String]) -> Result<HomeProfile, AlertsError> {
+fn profile_from(
+    jurisdiction: &str,
+    tenure: &str,
+    vulnerabilities: &[String],
+) -> Result<HomeProfile, AlertsError> {
     let vulnerabilities = vulnerabilities
         .iter()
         .map(|v| {
-            v.parse::<Vulnerability>()
-                .map_err(|_| AlertsError::UnknownValue { what: "dwellings.vulnerabilities", value: v.clone() })
+            v.parse::<Vulnerability>().map_err(|_| AlertsError::UnknownValue {
+                what: "dwellings.vulnerabilities",
+                value: v.clone(),
+            })
         })
         .collect::<Result<_, _>>()?;
     Ok(HomeProfile {
@@ -121,7 +127,10 @@ pub async fn set_home<C: GenericClient>(
 }
 
 /// Every home (of one landlord, if given), by landlord and reference.
-pub async fn list_homes<C: GenericClient>(client: &C, landlord_id: Option<&str>) -> Result<Vec<Home>, AlertsError> {
+pub async fn list_homes<C: GenericClient>(
+    client: &C,
+    landlord_id: Option<&str>,
+) -> Result<Vec<Home>, AlertsError> {
     let rows = client
         .query(
             "SELECT d.landlord_id, d.reference, d.address, d.jurisdiction, d.tenure, d.vulnerabilities,

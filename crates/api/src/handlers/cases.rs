@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use dampwatch_alerts::deadlines::{self, DeadlineRow};
-use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure};
+use dampwatch_clock::{
+    AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::{Row, Transaction};
@@ -115,7 +117,8 @@ pub(crate) fn replay(summary: &CaseSummary, events: &[(DateTime<Utc>, Value)]) -
                 .map_err(|e| ApiError::Internal(format!("case {}: stored event: {e}", summary.id)))
         })
         .collect::<Result<_, _>>()?;
-    let stored = |what: &str, value: &str| ApiError::Internal(format!("case {}: stored {what} {value:?}", summary.id));
+    let stored =
+        |what: &str, value: &str| ApiError::Internal(format!("case {}: stored {what} {value:?}", summary.id));
     let jurisdiction = Jurisdiction::ALL
         .into_iter()
         .find(|j| j.as_str() == summary.jurisdiction)

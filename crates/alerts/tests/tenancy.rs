@@ -57,10 +57,16 @@ async fn a_damp_home_in_scotland_runs_its_case_under_scottish_law() {
 
     let case = db
         .client
-        .query_one("SELECT jurisdiction, tenure, rules_version FROM cases WHERE hazard = 'damp_and_mould_growth'", &[])
+        .query_one(
+            "SELECT jurisdiction, tenure, rules_version FROM cases WHERE hazard = 'damp_and_mould_growth'",
+            &[],
+        )
         .await
         .expect("one damp case");
-    assert_eq!((case.get::<_, String>(0).as_str(), case.get::<_, String>(1).as_str()), ("scotland", "private_rented"));
+    assert_eq!(
+        (case.get::<_, String>(0).as_str(), case.get::<_, String>(1).as_str()),
+        ("scotland", "private_rented")
+    );
     let rules_version: String = case.get(2);
     assert!(rules_version.starts_with("scotland"), "Scottish law's version recorded: {rules_version}");
 
@@ -69,7 +75,10 @@ async fn a_damp_home_in_scotland_runs_its_case_under_scottish_law() {
     // Scotland's regulations have one timetable: no emergency track, no 24-hour steps.
     assert!(rows.iter().all(|(track, ..)| track == "significant"), "{rows:?}");
     assert!(rows.iter().any(|(_, step, ..)| step == "investigate"), "{rows:?}");
-    assert!(rows.iter().all(|(.., rules, calendar)| rules.starts_with("scotland") && calendar.starts_with("sc")), "{rows:?}");
+    assert!(
+        rows.iter().all(|(.., rules, calendar)| rules.starts_with("scotland") && calendar.starts_with("sc")),
+        "{rows:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,12 +124,19 @@ async fn a_cold_home_is_a_significant_hazard_only_from_phase_2() {
         let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
         // 10 h at 14 °C: the sustained cold alert (below 16 °C for 6 h) opens a case.
         conditions(&mut db, &processor, start, 10, 14.0, 50.0).await;
-        assert_eq!(db.count("SELECT count(*) FROM cases WHERE hazard = 'excess_cold'", &[]).await, 1, "{label}");
+        assert_eq!(
+            db.count("SELECT count(*) FROM cases WHERE hazard = 'excess_cold'", &[]).await,
+            1,
+            "{label}"
+        );
         let (status, rules_version) = significant_investigation(&db).await;
         if expect_required {
             assert_ne!(status, "not_required", "{label} phase 2: excess cold is a significant hazard");
         } else {
-            assert_eq!(status, "not_required", "{label} phase 2: excess cold is not yet a significant hazard");
+            assert_eq!(
+                status, "not_required",
+                "{label} phase 2: excess cold is not yet a significant hazard"
+            );
         }
         assert!(rules_version.starts_with("awaab"), "{label}: {rules_version}");
     }

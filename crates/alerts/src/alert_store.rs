@@ -1,6 +1,13 @@
 //! Writing the engine's alert transitions: one open alert per room and hazard (raised,
 //! updated in place, cleared), the case a detection opens under the landlord's policy, and
 //! the webhooks that report each change. All in the caller's transaction.
+//!
+//! Transitions from late readings placed in time order revise alerts already reported rather
+//! than adding new ones: the alert's `since` becomes the start the readings in time order show,
+//! its explanation carries `late_data` (e.g. `known_to_have_started_earlier`), a cleared alert
+//! they show never cleared is opened again, and a cleared one whose window moved is corrected.
+//! Each is an `alert.updated` webhook. An episode found entirely in the past is recorded as a
+//! cleared alert (one `alert.raised` webhook showing it cleared).
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::{AwarenessPolicy, Clock, Hazard as ClockHazard};
@@ -59,7 +66,10 @@ pub async fn apply(
 ) -> Result<Applied, AlertsError> {
     let hazard = t.hazard.slug();
     let hhsrs = t.hazard.hhsrs_slug().and_then(|s| s.parse::<ClockHazard>().ok());
-    let explanation = serde_json::to_value(&t.alert).map_err(AlertsError::json("alert"))?;
+    let explanation = explanation_of(t)?;
+    // The start the readings in time order show, for transitions from late readings.
+    let late_since = t.late.as_ref().map(|l| l.since);
+    let since = late_since.unwrap_or(t.alert.since);
     let summary = t.explanation();
     let severity = t.alert.severity.to_string();
     let rule_ids: Vec<String> = t.alert.rule_ids().into_iter().map(str::to_owned).collect();
@@ -71,34 +81,114 @@ pub async fn apply(
         None => "not_applicable",
         Some(_) => "awaiting_triage",
     };
+    let reported_end = t.late.as_ref().and_then(|l| l.reported).and_then(|r| r.cleared_at);
     let row = match t.kind {
-        TransitionKind::Raised | TransitionKind::Updated => {
-            let updated = if t.kind == TransitionKind::Updated {
-                tx.query_opt(
-                    "UPDATE alerts SET severity = $3, rule_ids = $4, ruleset_version = $5, summary = $6,
-                         explanation = $7, updated_at = $8, revision = revision + 1
-                     WHERE room_key = $1 AND hazard = $2 AND status = 'open'
+        TransitionKind::Raised if t.cleared_at.is_some() => {
+            let r = tx
+                .query_one(
+                    "INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, hhsrs_hazard,
+                         status, severity, since, raised_at, updated_at, cleared_at, rule_ids, ruleset_version,
+                         summary, explanation, triage)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'cleared', $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)
+                     RETURNING id, case_id, revision",
+                    &[
+                        &room.landlord_id,
+                        &room.key,
+                        &room.room.room_id(),
+                        &room.room.device_id(),
+                        &hazard,
+                        &hhsrs.map(|h| h.slug()),
+                        &severity,
+                        &since,
+                        &detected_at,
+                        &t.cleared_at,
+                        &rule_ids,
+                        &t.ruleset_version,
+                        &summary,
+                        &explanation,
+                        &triage,
+                    ],
+                )
+                .await?;
+            AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: true }
+        }
+        TransitionKind::Revised => {
+            let row = tx
+                .query_opt(
+                    "UPDATE alerts SET since = $4, cleared_at = $5, severity = $6, rule_ids = $7, summary = $8,
+                         explanation = $9, updated_at = $10, revision = revision + 1
+                     WHERE room_key = $1 AND hazard = $2 AND status = 'cleared' AND cleared_at = $3
                      RETURNING id, case_id, revision",
                     &[
                         &room.key,
                         &hazard,
+                        &reported_end,
+                        &since,
+                        &t.cleared_at,
                         &severity,
                         &rule_ids,
-                        &t.ruleset_version,
                         &summary,
                         &explanation,
                         &detected_at,
                     ],
                 )
-                .await?
-                .map(|r| AlertRow {
-                    id: r.get(0),
-                    case_id: r.get(1),
-                    revision: r.get(2),
-                    raised: false,
-                })
-            } else {
-                None
+                .await?;
+            match row {
+                Some(r) => AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false },
+                // Nothing stored to revise (the alert predates this room's state).
+                None => return Ok(Applied::default()),
+            }
+        }
+        TransitionKind::Raised | TransitionKind::Updated | TransitionKind::Reopened => {
+            let updated = match t.kind {
+                TransitionKind::Updated => tx
+                    .query_opt(
+                        "UPDATE alerts SET severity = $3, rule_ids = $4, ruleset_version = $5, summary = $6,
+                             explanation = $7, updated_at = $8, revision = revision + 1,
+                             since = coalesce($9, since)
+                         WHERE room_key = $1 AND hazard = $2 AND status = 'open'
+                         RETURNING id, case_id, revision",
+                        &[
+                            &room.key,
+                            &hazard,
+                            &severity,
+                            &rule_ids,
+                            &t.ruleset_version,
+                            &summary,
+                            &explanation,
+                            &detected_at,
+                            &late_since,
+                        ],
+                    )
+                    .await?
+                    .map(|r| AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false }),
+                // The same alert, open again, unless (against the engine's record) another alert
+                // of the hazard is open: then that one is updated below.
+                TransitionKind::Reopened => tx
+                    .query_opt(
+                        "UPDATE alerts SET status = 'open', cleared_at = NULL, since = $4, severity = $5,
+                             rule_ids = $6, ruleset_version = $7, summary = $8, explanation = $9, updated_at = $10,
+                             revision = revision + 1
+                         WHERE room_key = $1 AND hazard = $2 AND status = 'cleared' AND cleared_at = $3
+                           AND NOT EXISTS (SELECT 1 FROM alerts o
+                                           WHERE o.room_key = $1 AND o.hazard = $2 AND o.status = 'open')
+                         RETURNING id, case_id, revision",
+                        &[
+                            &room.key,
+                            &hazard,
+                            &reported_end,
+                            &since,
+                            &severity,
+                            &rule_ids,
+                            &t.ruleset_version,
+                            &summary,
+                            &explanation,
+                            &detected_at,
+                        ],
+                    )
+                    .await?
+                    .map(|r| AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false }),
+                _ => None,
             };
             match updated {
                 Some(row) => row,
@@ -125,7 +215,7 @@ pub async fn apply(
                                 &hazard,
                                 &hhsrs.map(|h| h.slug()),
                                 &severity,
-                                &t.alert.since,
+                                &since,
                                 &detected_at,
                                 &rule_ids,
                                 &t.ruleset_version,
@@ -144,10 +234,10 @@ pub async fn apply(
             let row = tx
                 .query_opt(
                     "UPDATE alerts SET status = 'cleared', cleared_at = $3, updated_at = $4, summary = $5,
-                         explanation = $6, revision = revision + 1
+                         explanation = $6, revision = revision + 1, since = coalesce($7, since)
                      WHERE room_key = $1 AND hazard = $2 AND status = 'open'
                      RETURNING id, case_id, revision",
-                    &[&room.key, &hazard, &cleared_at, &detected_at, &summary, &explanation],
+                    &[&room.key, &hazard, &cleared_at, &detected_at, &summary, &explanation, &late_since],
                 )
                 .await?;
             match row {
@@ -171,6 +261,7 @@ pub async fn apply(
             let kind = match (t.kind, row.raised) {
                 (TransitionKind::Cleared, _) => "alert_cleared",
                 (_, true) => "alert_raised",
+                (TransitionKind::Reopened, _) => "alert_reopened",
                 _ => "alert_updated",
             };
             let record = alert_record(kind, row.id, row.revision, &severity, &rule_ids);
@@ -187,7 +278,9 @@ pub async fn apply(
             )
             .await?;
         }
-        (None, Some(hazard), Some(CasePolicy::OpenOnDetection)) if t.kind != TransitionKind::Cleared => {
+        (None, Some(hazard), Some(CasePolicy::OpenOnDetection))
+            if !matches!(t.kind, TransitionKind::Cleared | TransitionKind::Revised) =>
+        {
             let case_id = match cases::active_case_for(tx, room.key, hazard).await? {
                 Some(case_id) => {
                     let record = alert_record("alert_raised", row.id, row.revision, &severity, &rule_ids);
@@ -243,6 +336,16 @@ pub async fn apply(
     applied.webhooks =
         outbox::enqueue(tx, room.landlord_id, event_type, Some(row.id), applied.case_id, &body).await?;
     Ok(applied)
+}
+
+/// The alert with its findings, and what late readings showed about it.
+fn explanation_of(t: &AlertTransition) -> Result<Value, AlertsError> {
+    let mut explanation = serde_json::to_value(&t.alert).map_err(AlertsError::json("alert"))?;
+    if let (Some(late), Some(fields)) = (&t.late, explanation.as_object_mut()) {
+        fields
+            .insert("late_data".to_owned(), serde_json::to_value(late).map_err(AlertsError::json("alert"))?);
+    }
+    Ok(explanation)
 }
 
 fn alert_record(kind: &str, alert_id: i64, revision: i32, severity: &str, rule_ids: &[String]) -> Value {

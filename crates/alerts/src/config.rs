@@ -70,6 +70,12 @@ f_rsi = 0.75
 condensation_warning_margin_c = 2.0
 max_gap = "2h"
 reorder_window = "6h"
+# A stored reading that arrives after its room's state has moved on (a sensor's backlog after
+# an outage; devices keep at least 48 h) is placed in time order if it is at most this far
+# behind the room's newest reading: the room's indicators and alerts are worked out again from
+# a checkpoint before it. Older readings are left out of the indicators and counted (metrics
+# and the room's coverage). A longer horizon keeps more checkpoints and makes a replay longer.
+late_horizon = "72h"
 
 [alerts.clock]
 # Awaab's Law clock (dampwatch-clock): calendar additions/removals, phase dates, statuses.

@@ -4,7 +4,9 @@
 //! What it does:
 //! - the **hazard worker** consumes `hazard_inbox` (ranges of committed readings the
 //!   collector writes in the same transaction as the readings), folds each room's readings
-//!   through the hazard engine (`dampwatch-indicators`), persists the room state, and writes
+//!   through the hazard engine (`dampwatch-indicators`; readings that arrive after their room
+//!   has moved on are placed in time order by a replay from a checkpoint kept beside the
+//!   state, within the late-reading horizon), persists the room state, and writes
 //!   the resulting alerts (one open alert per room and hazard, updated in place), opens a
 //!   case at detection when the landlord's policy says so (`dampwatch-clock` computes its
 //!   deadlines), and queues webhooks: all in one transaction with the inbox delete, so a
@@ -38,6 +40,7 @@ pub mod delivery;
 pub mod endpoints;
 pub mod error;
 pub mod failure;
+pub mod hazard_stats;
 pub mod home;
 pub mod home_cli;
 pub mod http;
@@ -47,6 +50,7 @@ pub mod payload;
 pub mod processor;
 pub mod resolve;
 pub mod room;
+pub mod room_readings;
 pub mod room_state;
 pub mod signature;
 pub mod stats;
@@ -61,6 +65,7 @@ pub use error::AlertsError;
 pub use failure::FailureReason;
 pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
+pub use hazard_stats::HazardStats;
 pub use stats::WebhookStats;
 pub use worker::{start, Worker};
 
@@ -69,5 +74,6 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql")),
     (101, "case_event_chain", include_str!("../migrations/0101_case_event_chain.sql")),
     (102, "webhook_log_without_bodies", include_str!("../migrations/0102_webhook_log_without_bodies.sql")),
+    (103, "late_readings", include_str!("../migrations/0103_late_readings.sql")),
     (110, "home_tenancy_and_occupants", include_str!("../migrations/0110_home_tenancy_and_occupants.sql")),
 ];

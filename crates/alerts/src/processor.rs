@@ -8,20 +8,31 @@
 //! [`HazardProcessor::evaluate_offline`]. Alerts record both: `since` (data time) and
 //! `raised_at` (the detection instant, which is the awareness instant of a case opened at
 //! detection).
+//!
+//! Late readings: a reading older than its room's settled state (a sensor's backlog after an
+//! outage) is placed in time order within the engine's late-reading horizon. All such readings
+//! of a room in one unit of work are placed by one replay: the room is rewound to the stored
+//! checkpoint before the earliest of them and the room's stored readings from there (every
+//! sensor's) are folded again, so a replay folds at most a horizon (and a twelfth) of the
+//! room's readings. Readings beyond the horizon are counted (by reason, and per room in its
+//! coverage), never logged one by one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::Clock;
-use dampwatch_indicators::{Condition, EngineConfig, HazardEngine, Placement};
-use tokio_postgres::Client;
+use dampwatch_indicators::{
+    AlertTransition, Checkpoint, Condition, EngineConfig, HazardEngine, IngestError, ReplayFrom, RoomReading,
+};
+use tokio_postgres::{Client, Transaction};
 
 use crate::alert_store::{self, RoomContext};
 use crate::config::{AlertsConfig, ConfigError};
 use crate::error::AlertsError;
 use crate::inbox;
-use crate::room::RoomRef;
+use crate::room::{LeftOut, RoomRef, Skipped, StoredReading};
+use crate::room_readings;
 use crate::room_state::{self, LockedRoom};
 
 /// The engine and clock, built once from configuration.
@@ -39,10 +50,21 @@ pub struct HazardProcessor {
 pub struct BatchOutcome {
     /// Inbox rows consumed.
     pub inbox_rows: usize,
-    /// Readings taken by the engine (including repeats it recognised).
+    /// Readings taken by the engine (including repeats it recognised, and late ones placed by
+    /// a replay).
     pub readings: usize,
-    /// Readings left out of the rules (flagged, incomplete, or too late to place in order).
+    /// Readings left out of the rules (flagged, incomplete, invalid, or older than the
+    /// late-reading horizon): `left_out.total()`.
     pub skipped: usize,
+    /// The same, by reason.
+    pub left_out: LeftOut,
+    /// Readings that arrived after their room's state had moved on and were placed in time
+    /// order by a replay.
+    pub late: usize,
+    /// Rooms folded again from a checkpoint (at most one per room per unit of work).
+    pub replays: usize,
+    /// Readings those replays folded.
+    pub replayed: usize,
     pub rooms: usize,
     pub transitions: usize,
     pub cases_opened: usize,
@@ -56,6 +78,42 @@ impl BatchOutcome {
         self.cases_opened += usize::from(applied.case_opened);
         self.webhooks += applied.webhooks;
     }
+
+    fn leave_out(&mut self, why: Skipped, n: usize) {
+        for _ in 0..n {
+            self.left_out.add(why);
+        }
+        self.skipped += n;
+    }
+
+    /// Adds another unit of work's counts to these.
+    pub fn merge(&mut self, other: &BatchOutcome) {
+        self.inbox_rows += other.inbox_rows;
+        self.readings += other.readings;
+        self.skipped += other.skipped;
+        self.left_out.merge(&other.left_out);
+        self.late += other.late;
+        self.replays += other.replays;
+        self.replayed += other.replayed;
+        self.rooms += other.rooms;
+        self.transitions += other.transitions;
+        self.cases_opened += other.cases_opened;
+        self.webhooks += other.webhooks;
+    }
+}
+
+/// What folding one room's readings of a unit of work produced.
+#[derive(Default)]
+struct Folded {
+    transitions: Vec<AlertTransition>,
+    /// Checkpoints taken, to keep beside the state.
+    checkpoints: Vec<Checkpoint>,
+    /// Where to replay from to place the late readings, if any arrived.
+    replay: Option<ReplayFrom>,
+    /// The readings the replay places: the first late one and every later one of the batch.
+    deferred: Vec<RoomReading>,
+    /// Of those, the ones older than the room's settled state.
+    late: usize,
 }
 
 /// The engine configuration with `offline_after` applied to its "no data" rules. A period
@@ -139,36 +197,107 @@ impl HazardProcessor {
         outcome.rooms = by_room.len();
         for (key, (_, _, room_readings)) in by_room {
             let Some(room) = locked.get_mut(&key) else { continue };
-            let mut transitions = Vec::new();
-            for stored in &room_readings {
-                let reading = match stored.for_rules() {
-                    Ok(r) => r,
-                    Err(why) => {
-                        tracing::debug!(device = %stored.device_id, at = %stored.sampled_at, ?why, "reading left out of the hazard rules");
-                        outcome.skipped += 1;
-                        continue;
-                    }
-                };
-                // Judge "no data" at data time: a backlog is not silence.
+            let mut folded = self.fold(room, &room_readings, &mut outcome);
+            if let Some(from) = folded.replay {
+                self.replay(&tx, room, from, &mut folded, &mut outcome).await?;
+            }
+            self.write(&tx, room, &folded.transitions, now, &mut outcome).await?;
+            if !folded.checkpoints.is_empty() || folded.replay.is_some() {
+                room_state::keep_checkpoints(&tx, room, &folded.checkpoints).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Takes one room's readings of a unit of work (in sample-time order) into its state. The
+    /// first reading too late to fold here names the replay that places it and every later
+    /// reading of the batch.
+    fn fold(&self, room: &mut LockedRoom, readings: &[StoredReading], outcome: &mut BatchOutcome) -> Folded {
+        let mut folded = Folded::default();
+        let settled = room.state.settled_until();
+        for stored in readings {
+            let reading = match stored.for_rules() {
+                Ok(r) => r,
+                Err(why) => {
+                    outcome.leave_out(why, 1);
+                    continue;
+                }
+            };
+            if folded.replay.is_some() {
+                // Newer than a reading the replay places: the replay folds it too.
+                folded.late += usize::from(settled.is_some_and(|s| reading.time < s));
+                folded.deferred.push(reading);
+                continue;
+            }
+            // Judge "no data" at data time: a backlog is not silence.
+            let data_now = room.state.last_reading_at().map_or(reading.time, |t| t.max(reading.time));
+            match self.engine.ingest(&mut room.state, &reading, data_now) {
+                Ok(ingested) => {
+                    outcome.readings += 1;
+                    folded.transitions.extend(ingested.transitions);
+                    folded.checkpoints.extend(ingested.checkpoints);
+                }
+                Err(IngestError::NeedsReplay { from, .. }) => {
+                    folded.late += 1;
+                    folded.replay = Some(from);
+                    folded.deferred.push(reading);
+                }
+                // Counted in the room's coverage by the engine, and here by reason.
+                Err(IngestError::TooLate { .. }) => outcome.leave_out(Skipped::TooLate, 1),
+                Err(IngestError::Invalid(_)) => outcome.leave_out(Skipped::Invalid, 1),
+            }
+        }
+        folded
+    }
+
+    /// Places a room's late readings: rewinds it to the checkpoint `from` and folds the room's
+    /// stored readings after it again, in time order.
+    async fn replay(
+        &self,
+        tx: &Transaction<'_>,
+        room: &mut LockedRoom,
+        from: ReplayFrom,
+        folded: &mut Folded,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), AlertsError> {
+        let start = match from.after() {
+            Some(at) => room_state::checkpoint(tx, &room.key, at).await?,
+            None => None,
+        };
+        let replayed = if from.after().is_some() && start.is_none() {
+            None
+        } else {
+            let stored = room_readings::after(tx, &room.room, &room.landlord_id, from.after()).await?;
+            let readings: Vec<RoomReading> = stored.iter().filter_map(|s| s.for_rules().ok()).collect();
+            self.engine.replay(&mut room.state, start.as_ref(), &readings).ok()
+        };
+        let Some(replayed) = replayed else {
+            // The state names a checkpoint the table does not hold (a state restarted afresh
+            // meanwhile): the late readings cannot be placed and count as too late; the newer
+            // ones of the batch are taken as usual.
+            tracing::error!(room = %room.key, ?from, late = folded.late, "no checkpoint to place late readings from");
+            for reading in std::mem::take(&mut folded.deferred) {
                 let data_now = room.state.last_reading_at().map_or(reading.time, |t| t.max(reading.time));
                 match self.engine.ingest(&mut room.state, &reading, data_now) {
                     Ok(ingested) => {
                         outcome.readings += 1;
-                        if ingested.placement == Placement::Duplicate {
-                            tracing::trace!(room = %key, at = %reading.time, "repeat reading");
-                        }
-                        transitions.extend(ingested.transitions);
+                        folded.transitions.extend(ingested.transitions);
+                        folded.checkpoints.extend(ingested.checkpoints);
                     }
-                    Err(e) => {
-                        tracing::warn!(room = %key, device = %stored.device_id, error = %e, "reading left out of the hazard rules");
-                        outcome.skipped += 1;
-                    }
+                    Err(IngestError::Invalid(_)) => outcome.leave_out(Skipped::Invalid, 1),
+                    Err(_) => outcome.leave_out(Skipped::TooLate, 1),
                 }
             }
-            self.write(&tx, room, &transitions, now, &mut outcome).await?;
-        }
-        tx.commit().await?;
-        Ok(outcome)
+            return Ok(());
+        };
+        outcome.readings += folded.deferred.len();
+        outcome.late += folded.late;
+        outcome.replays += 1;
+        outcome.replayed += replayed.readings;
+        folded.transitions.extend(replayed.transitions);
+        folded.checkpoints.extend(replayed.checkpoints);
+        Ok(())
     }
 
     async fn write(

@@ -69,6 +69,58 @@ pub enum Skipped {
     DeviceFault,
     /// Temperature or humidity is missing.
     Incomplete,
+    /// The hazard engine refused a value no home can produce.
+    Invalid,
+    /// It arrived later than the late-reading horizon behind its room's newest reading, too
+    /// late to place in time order. Counted in the room's coverage too.
+    TooLate,
+}
+
+impl Skipped {
+    pub const ALL: [Skipped; 6] = [
+        Skipped::TimeCorrected,
+        Skipped::OutOfRange,
+        Skipped::DeviceFault,
+        Skipped::Incomplete,
+        Skipped::Invalid,
+        Skipped::TooLate,
+    ];
+
+    /// The metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Skipped::TimeCorrected => "time_corrected",
+            Skipped::OutOfRange => "out_of_range",
+            Skipped::DeviceFault => "device_fault",
+            Skipped::Incomplete => "incomplete",
+            Skipped::Invalid => "invalid",
+            Skipped::TooLate => "too_late",
+        }
+    }
+}
+
+/// Readings left out of the hazard rules, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut([usize; Skipped::ALL.len()]);
+
+impl LeftOut {
+    pub fn add(&mut self, why: Skipped) {
+        self.0[why as usize] += 1;
+    }
+
+    pub fn get(&self, why: Skipped) -> usize {
+        self.0[why as usize]
+    }
+
+    pub fn total(&self) -> usize {
+        self.0.iter().sum()
+    }
+
+    pub fn merge(&mut self, other: &LeftOut) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
 }
 
 /// One stored reading with its room.
@@ -123,6 +175,20 @@ mod tests {
             co2_ppm: Some(800),
             status,
         }
+    }
+
+    #[test]
+    fn left_out_readings_are_counted_under_their_own_reason() {
+        let mut left_out = LeftOut::default();
+        for (i, why) in Skipped::ALL.into_iter().enumerate() {
+            for _ in 0..=i {
+                left_out.add(why);
+            }
+        }
+        for (i, why) in Skipped::ALL.into_iter().enumerate() {
+            assert_eq!(left_out.get(why), i + 1, "{}", why.label());
+        }
+        assert_eq!(left_out.total(), 21);
     }
 
     #[test]

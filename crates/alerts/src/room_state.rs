@@ -1,11 +1,12 @@
-//! Persisting each room's hazard-engine state. Rooms are locked in `room_key` order, so
-//! workers taking overlapping sets of rooms wait for each other instead of deadlocking, and
-//! a room's readings are folded by one worker at a time.
+//! Persisting each room's hazard-engine state, and beside it the checkpoints a late reading is
+//! replayed from. Rooms are locked in `room_key` order, so workers taking overlapping sets of
+//! rooms wait for each other instead of deadlocking, and a room's readings are folded by one
+//! worker at a time.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use dampwatch_indicators::RoomState;
+use dampwatch_indicators::{Checkpoint, RoomState};
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -88,12 +89,62 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> Result<(), AlertsError> {
     let state = serde_json::to_value(&room.state).map_err(AlertsError::json("room state"))?;
+    let coverage = serde_json::to_value(room.state.coverage()).map_err(AlertsError::json("room coverage"))?;
     let open: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
     tx.execute(
         "UPDATE room_hazard_state
-         SET state = $2, ruleset_version = $3, last_reading_at = $4, open_hazards = $5, evaluated_at = $6
+         SET state = $2, ruleset_version = $3, last_reading_at = $4, open_hazards = $5, evaluated_at = $6,
+             coverage = $7
          WHERE room_key = $1",
-        &[&room.key, &state, &ruleset_version, &room.state.last_reading_at(), &open, &now],
+        &[&room.key, &state, &ruleset_version, &room.state.last_reading_at(), &open, &now, &coverage],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The room's checkpoint taken at `at`, if it is stored.
+pub async fn checkpoint(
+    tx: &Transaction<'_>,
+    room_key: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Checkpoint>, AlertsError> {
+    let row = tx
+        .query_opt(
+            "SELECT checkpoint FROM room_hazard_checkpoints WHERE room_key = $1 AND taken_at = $2",
+            &[&room_key, &at],
+        )
+        .await?;
+    row.map(|r| serde_json::from_value(r.get(0)).map_err(AlertsError::json("room checkpoint"))).transpose()
+}
+
+/// Stores the checkpoints `taken` (replacing any taken at the same time before a replay), then
+/// drops the room's checkpoints its state no longer keeps.
+pub async fn keep_checkpoints(
+    tx: &Transaction<'_>,
+    room: &LockedRoom,
+    taken: &[Checkpoint],
+) -> Result<(), AlertsError> {
+    // One row per time, the last taken winning (a replay retakes what it folded again).
+    let taken: BTreeMap<DateTime<Utc>, &Checkpoint> = taken.iter().map(|c| (c.at, c)).collect();
+    if !taken.is_empty() {
+        let times: Vec<DateTime<Utc>> = taken.keys().copied().collect();
+        let bodies = taken
+            .values()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(AlertsError::json("room checkpoint"))?;
+        tx.execute(
+            "INSERT INTO room_hazard_checkpoints (room_key, taken_at, checkpoint)
+             SELECT $1, t, c FROM unnest($2::timestamptz[], $3::jsonb[]) AS n (t, c)
+             ON CONFLICT (room_key, taken_at) DO UPDATE SET checkpoint = EXCLUDED.checkpoint",
+            &[&room.key, &times, &bodies],
+        )
+        .await?;
+    }
+    let kept: Vec<DateTime<Utc>> = room.state.checkpoint_times().collect();
+    tx.execute(
+        "DELETE FROM room_hazard_checkpoints WHERE room_key = $1 AND taken_at <> ALL($2)",
+        &[&room.key, &kept],
     )
     .await?;
     Ok(())

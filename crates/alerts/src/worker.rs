@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::AlertsConfig;
 use crate::delivery::Deliverer;
-use crate::processor::HazardProcessor;
+use crate::hazard_stats::HazardStats;
+use crate::processor::{BatchOutcome, HazardProcessor};
+use crate::room::Skipped;
 use crate::stats::WebhookStats;
 use crate::wake::{self, Wakers};
 
@@ -29,12 +31,19 @@ pub struct Worker {
     tasks: Vec<JoinHandle<()>>,
     wakers: Wakers,
     webhooks: Arc<WebhookStats>,
+    hazards: Arc<HazardStats>,
 }
 
 impl Worker {
     /// The webhook sender's counters and queue, for the metrics endpoint.
     pub fn webhook_stats(&self) -> Arc<WebhookStats> {
         self.webhooks.clone()
+    }
+
+    /// The hazard loops' counters (readings, late readings placed, readings left out by
+    /// reason), for the metrics endpoint.
+    pub fn hazard_stats(&self) -> Arc<HazardStats> {
+        self.hazards.clone()
     }
 
     /// Asks every loop to stop after its current unit of work.
@@ -65,12 +74,14 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
     if !config.enabled {
         tracing::info!("alerts worker disabled by configuration");
         let webhooks = Arc::new(WebhookStats::new());
-        return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default(), webhooks });
+        let hazards = Arc::new(HazardStats::new());
+        return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default(), webhooks, hazards });
     }
     let processor = Arc::new(HazardProcessor::new(&config, None)?);
     let deliverer = Deliverer::new(&config.webhooks)?;
     let wakers = Wakers::default();
     let webhooks = Arc::new(WebhookStats::new());
+    let hazards = Arc::new(HazardStats::new());
     let retry = (config.worker.retry_initial, config.worker.retry_max);
     let url = db_url.to_owned();
     let mut hazard_loops = Vec::new();
@@ -91,12 +102,12 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
         )),
     ];
     for client in hazard_loops {
-        let (processor, config, wakers, stop) =
-            (processor.clone(), config.clone(), wakers.clone(), stop.clone());
-        tasks.push(tokio::spawn(hazard_loop(url.clone(), client, processor, config, wakers, stop)));
+        let (processor, config, wakers, stats, stop) =
+            (processor.clone(), config.clone(), wakers.clone(), hazards.clone(), stop.clone());
+        tasks.push(tokio::spawn(hazard_loop(url.clone(), client, processor, config, wakers, stats, stop)));
     }
     tracing::info!("alerts worker started");
-    Ok(Worker { stop, tasks, wakers, webhooks })
+    Ok(Worker { stop, tasks, wakers, webhooks, hazards })
 }
 
 async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
@@ -147,6 +158,7 @@ async fn hazard_loop(
     processor: Arc<HazardProcessor>,
     config: AlertsConfig,
     wakers: Wakers,
+    stats: Arc<HazardStats>,
     stop: CancellationToken,
 ) {
     let retry = (config.worker.retry_initial, config.worker.retry_max);
@@ -163,9 +175,8 @@ async fn hazard_loop(
                 if outcome.webhooks > 0 {
                     wakers.outbox.notify_one();
                 }
-                if outcome.inbox_rows > 0 {
-                    tracing::debug!(?outcome, "hazard inbox batch");
-                }
+                stats.add(&outcome);
+                report(&outcome);
                 if i64::try_from(outcome.inbox_rows).unwrap_or(0) >= limit {
                     continue;
                 }
@@ -186,6 +197,29 @@ async fn hazard_loop(
             _ = tokio::time::sleep(config.worker.poll_interval) => {}
             _ = stop.cancelled() => return,
         }
+    }
+}
+
+/// At most one line per unit of work: late readings are counted, never logged one by one.
+fn report(outcome: &BatchOutcome) {
+    let too_late = outcome.left_out.get(Skipped::TooLate);
+    if too_late > 0 {
+        tracing::warn!(
+            too_late,
+            "stored readings left out of the hazard rules: older than the late-reading horizon behind their room's \
+             newest reading (counted in each room's coverage and in dampwatch_hazard_readings_left_out_total)"
+        );
+    }
+    if outcome.replays > 0 {
+        tracing::info!(
+            late = outcome.late,
+            rooms = outcome.replays,
+            replayed = outcome.replayed,
+            "late readings placed in time order"
+        );
+    }
+    if outcome.inbox_rows > 0 {
+        tracing::debug!(?outcome, "hazard inbox batch");
     }
 }
 

@@ -137,10 +137,17 @@ impl HazardAlert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransitionKind {
+    /// A new alert. With `cleared_at`, late readings show an episode that began and ended in
+    /// the past: the alert is recorded already cleared.
     Raised,
-    /// Still open, but its severity or its set of active rules changed.
+    /// Still open, but its severity, its set of active rules or (after late readings) its start
+    /// changed.
     Updated,
     Cleared,
+    /// A cleared alert that late readings show never cleared: the same alert is open again.
+    Reopened,
+    /// A cleared alert whose start or end late readings moved; it stays cleared.
+    Revised,
 }
 
 /// A change to report (and to store) after a reading or an evaluation.
@@ -150,26 +157,83 @@ pub struct AlertTransition {
     pub hazard: Hazard,
     /// The alert now (raised, updated) or as it last stood (cleared).
     pub alert: HazardAlert,
-    /// For `Cleared`: when the data showed the hazard gone.
+    /// For `Cleared`, `Revised` and an already-over `Raised`: when the data showed the hazard
+    /// gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleared_at: Option<DateTime<Utc>>,
     /// The `now` of the evaluation that produced this transition.
     pub evaluated_at: DateTime<Utc>,
     pub ruleset_version: String,
+    /// Set when placing late readings in time order produced this transition: how the alert's
+    /// window compares with what had been reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<LateRevision>,
+}
+
+/// What placing late readings in time order showed about one alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateRevision {
+    /// The room's readings were folded again in time order from this data time (`None`: from
+    /// the room's first reading).
+    pub replayed_from: Option<DateTime<Utc>>,
+    /// When the condition began, as the readings in time order show it.
+    pub since: DateTime<Utc>,
+    /// The alert as it had been reported before; `None` for an alert the late readings raise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<ReportedWindow>,
+    /// The condition is known to have started earlier than had been reported.
+    pub known_to_have_started_earlier: bool,
+    /// The readings in time order do not show the condition: the reported alert is withdrawn
+    /// (cleared).
+    pub not_supported: bool,
+}
+
+/// An alert's window as it had been reported.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReportedWindow {
+    pub since: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleared_at: Option<DateTime<Utc>>,
 }
 
 impl AlertTransition {
     /// A one-paragraph summary for people.
     pub fn explanation(&self) -> String {
+        let (hazard, severity) = (self.hazard, self.alert.severity);
+        let cleared = self.cleared_at.map(|at| format!(" at {}", stamp(at))).unwrap_or_default();
         let head = match self.kind {
-            TransitionKind::Raised => format!("{} alert raised ({})", self.hazard, self.alert.severity),
-            TransitionKind::Updated => format!("{} alert now {}", self.hazard, self.alert.severity),
-            TransitionKind::Cleared => match self.cleared_at {
-                Some(at) => format!("{} alert cleared at {}", self.hazard, stamp(at)),
-                None => format!("{} alert cleared", self.hazard),
-            },
+            TransitionKind::Raised if self.cleared_at.is_some() => {
+                format!("{hazard} alert raised ({severity}) from late readings, already cleared{cleared}")
+            }
+            TransitionKind::Raised => format!("{hazard} alert raised ({severity})"),
+            TransitionKind::Updated => format!("{hazard} alert now {severity}"),
+            TransitionKind::Cleared => format!("{hazard} alert cleared{cleared}"),
+            TransitionKind::Reopened => {
+                format!("{hazard} alert open again ({severity}): late readings show it did not clear")
+            }
+            TransitionKind::Revised => {
+                format!("{hazard} alert (cleared{cleared}) revised from late readings")
+            }
         };
-        format!("{head}:\n{}", self.alert.explanation())
+        let late = self.late.as_ref().map(LateRevision::sentence).unwrap_or_default();
+        format!("{head}:\n{late}{}", self.alert.explanation())
+    }
+}
+
+impl LateRevision {
+    /// One line (with its newline) for the transition's summary.
+    fn sentence(&self) -> String {
+        let since = stamp(self.since);
+        let what = match self.reported {
+            _ if self.not_supported => {
+                "the readings in time order do not show this condition; the alert is withdrawn".to_owned()
+            }
+            Some(r) if self.known_to_have_started_earlier => {
+                format!("known to have started earlier: at {since}, not {} as first reported", stamp(r.since))
+            }
+            _ => format!("the condition began at {since}"),
+        };
+        format!("Late readings placed in time order: {what}.\n")
     }
 }
 

@@ -28,10 +28,19 @@ pub struct EngineConfig {
     /// index holds a reading's conditions for at most this long.
     #[serde(with = "humantime_serde")]
     pub max_gap: Duration,
-    /// How late (behind the newest reading) a reading may arrive and still be placed in order.
-    /// Older ones are refused with [`crate::IngestError::TooLate`].
+    /// How late (behind the newest reading) a reading may arrive and still be placed in order
+    /// inside the room state alone. An older one within `late_horizon` is placed by replaying
+    /// the room's stored readings ([`crate::IngestError::NeedsReplay`]).
     #[serde(with = "humantime_serde")]
     pub reorder_window: Duration,
+    /// How far behind the room's newest reading a stored reading may arrive and still be placed
+    /// in time order: the devices' store-and-forward horizon (they keep at least 48 h of
+    /// readings while offline). The room keeps checkpoints covering at least this span; an
+    /// older reading is left out of the indicators ([`crate::IngestError::TooLate`]) and
+    /// counted in the room's coverage. Replaying costs at most this span (plus a twelfth of
+    /// it) of the room's readings.
+    #[serde(with = "humantime_serde")]
+    pub late_horizon: Duration,
     /// Version label of `rules`, stored with every alert.
     pub ruleset_version: String,
     pub rules: Vec<Rule>,
@@ -46,6 +55,7 @@ impl Default for EngineConfig {
             condensation_warning_margin_c: DEFAULT_CONDENSATION_WARNING_MARGIN_C,
             max_gap: Duration::from_secs(2 * 3600),
             reorder_window: Duration::from_secs(6 * 3600),
+            late_horizon: Duration::from_secs(72 * 3600),
             ruleset_version: DEFAULT_RULESET_VERSION.to_owned(),
             rules: default_rules(),
         }
@@ -77,11 +87,19 @@ pub(crate) struct Settings {
     pub config: EngineConfig,
     pub max_gap: TimeDelta,
     pub reorder_window: TimeDelta,
+    pub late_horizon: TimeDelta,
+    /// Data time between checkpoints of a room's fold: a twelfth of `late_horizon`.
+    pub checkpoint_every: TimeDelta,
     /// The shortest "no data" period of the rules, if any rule watches for silence.
     pub shortest_silence: Option<TimeDelta>,
 }
 
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+/// A horizon shorter than this would take checkpoints every few minutes.
+const MIN_LATE_HORIZON: Duration = Duration::from_secs(3600);
+/// Checkpoints per horizon: more make a replay start closer to the late reading, fewer keep
+/// less beside the state.
+const CHECKPOINTS_PER_HORIZON: i32 = 12;
 
 fn delta(field: &str, value: Duration, min: Duration) -> Result<TimeDelta, ConfigError> {
     let out_of_range =
@@ -111,6 +129,9 @@ impl Settings {
         }
         let max_gap = delta("max_gap", config.max_gap, Duration::from_secs(1))?;
         let reorder_window = delta("reorder_window", config.reorder_window, Duration::ZERO)?;
+        let late_horizon =
+            delta("late_horizon", config.late_horizon, config.reorder_window.max(MIN_LATE_HORIZON))?;
+        let checkpoint_every = late_horizon / CHECKPOINTS_PER_HORIZON;
         let mut ids = BTreeSet::new();
         for rule in &config.rules {
             if rule.id.is_empty() {
@@ -129,7 +150,7 @@ impl Settings {
                 _ => None,
             })
             .min();
-        Ok(Settings { config, max_gap, reorder_window, shortest_silence })
+        Ok(Settings { config, max_gap, reorder_window, late_horizon, checkpoint_every, shortest_silence })
     }
 
     pub fn point(&self) -> PointSettings {
@@ -203,6 +224,17 @@ mod tests {
             *clear_at = 75.0;
         }
         assert!(matches!(Settings::new(config), Err(ConfigError::Hysteresis { .. })));
+    }
+
+    #[test]
+    fn the_late_reading_horizon_covers_the_reorder_window_and_sets_the_checkpoints() {
+        let settings = Settings::new(EngineConfig::default()).expect("defaults");
+        assert_eq!(settings.late_horizon, TimeDelta::hours(72));
+        assert_eq!(settings.checkpoint_every, TimeDelta::hours(6));
+        let config = EngineConfig { late_horizon: Duration::from_secs(3 * 3600), ..EngineConfig::default() };
+        assert!(
+            matches!(Settings::new(config), Err(ConfigError::DurationOutOfRange { field, .. }) if field == "late_horizon")
+        );
     }
 
     #[test]

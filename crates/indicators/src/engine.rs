@@ -7,7 +7,7 @@ use crate::alert::AlertTransition;
 use crate::config::{ConfigError, EngineConfig, Settings};
 use crate::indicators::Indicators;
 use crate::reading::{ReadingError, RoomReading};
-use crate::room::{IngestError, Placement, RoomState};
+use crate::room::{Checkpoint, IngestError, Placement, ReplayError, Replayed, RoomState};
 
 /// Applies one configuration (material class, rules, gap and reorder limits) to any number of
 /// rooms. Holds no per-room data and no clock: callers pass the room and `now`.
@@ -22,6 +22,8 @@ pub struct Ingested {
     pub placement: Placement,
     /// Alerts raised, updated or cleared by this reading (and by `now`, for "offline").
     pub transitions: Vec<AlertTransition>,
+    /// Checkpoints taken: keep them beside the room state (see [`RoomState::checkpoint_times`]).
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 impl HazardEngine {
@@ -39,7 +41,10 @@ impl HazardEngine {
     }
 
     /// Takes one committed reading into `room` and reports the alert transitions, with the
-    /// no-data rules judged at `now`.
+    /// no-data rules judged at `now`. A reading older than the room's settled state is not
+    /// taken: within the late-reading horizon the answer is [`IngestError::NeedsReplay`] (place
+    /// it with [`HazardEngine::replay`]), beyond it [`IngestError::TooLate`] (left out and
+    /// counted in the room's coverage).
     ///
     /// A gap in the sample times themselves (an unplugged sensor, a device without power) is
     /// silence even when it is only seen afterwards, when the next reading arrives: the no-data
@@ -52,16 +57,24 @@ impl HazardEngine {
         reading: &RoomReading,
         now: DateTime<Utc>,
     ) -> Result<Ingested, IngestError> {
-        let mut transitions = match (room.last_reading_at(), self.settings.shortest_silence) {
-            (Some(last), Some(silence)) if reading.time - last >= silence => {
-                reading.validate()?;
-                room.reconcile(&self.settings, reading.time)
-            }
-            _ => Vec::new(),
-        };
-        let placement = room.insert(&self.settings, reading)?;
-        transitions.extend(room.reconcile(&self.settings, now));
-        Ok(Ingested { placement, transitions })
+        room.take(&self.settings, reading, now)
+    }
+
+    /// Places late readings in time order: rewinds `room` to `start` (a kept checkpoint, or
+    /// `None` for the room's start, as [`IngestError::NeedsReplay`] named it) and folds
+    /// `readings` again from there. `readings` must be every stored reading of the room after
+    /// the start (the late ones among them), of all its sensors, in any order; repeats are
+    /// taken once. Readings are judged at data time, as readings arriving in order are.
+    ///
+    /// Alerts already reported are revised rather than raised again: see [`Replayed`]. The
+    /// returned checkpoints replace every kept checkpoint after the start.
+    pub fn replay(
+        &self,
+        room: &mut RoomState,
+        start: Option<&Checkpoint>,
+        readings: &[RoomReading],
+    ) -> Result<Replayed, ReplayError> {
+        room.replay(&self.settings, start, readings)
     }
 
     /// Re-judges `room` at `now` without a new reading: this is how "no data for 48 h" is

@@ -1,7 +1,10 @@
 //! The deterministic fold of a room's readings, in time order, into indicator and rule state.
 //!
 //! It is a plain value (cloneable, serialisable): the room state keeps one at a checkpoint and
-//! replays the few readings after it when a reading arrives out of order.
+//! replays the few readings after it when a reading arrives out of order, and copies of it are
+//! the checkpoints a late reading is replayed from.
+
+pub(crate) mod coverage;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +20,7 @@ use crate::mould::{held_span, hours, MouldState, MOULD_MODEL_VERSION};
 use crate::reading::RoomReading;
 use crate::rule::{Condition, Hazard, Metric, Rule};
 use crate::window::{SustainedParams, SustainedTracker};
+use coverage::CoverageTally;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Evaluation {
@@ -25,6 +29,9 @@ pub(crate) struct Evaluation {
     /// Keyed by rule id, so a stored state survives a change to the rule list.
     sustained: BTreeMap<String, SustainedTracker>,
     daily: BTreeMap<String, DailyTracker>,
+    /// Absent from states stored before it was counted: it then counts from the next reading.
+    #[serde(default)]
+    coverage: CoverageTally,
 }
 
 fn to_delta(d: std::time::Duration) -> TimeDelta {
@@ -85,10 +92,15 @@ impl Evaluation {
         &self.mould
     }
 
+    pub fn coverage(&self) -> &CoverageTally {
+        &self.coverage
+    }
+
     /// Folds one reading that is later than every reading folded so far.
     pub fn apply(&mut self, settings: &Settings, reading: &RoomReading) {
         let config = &settings.config;
         let mut now = Indicators::of(reading, &settings.point());
+        self.coverage.count(self.last_time(), now.time, settings.max_gap);
         if let Some(prev) = self.latest.take() {
             let held = held_span(prev.time, now.time, settings.max_gap);
             let (t, rh) = prev.mould_conditions();

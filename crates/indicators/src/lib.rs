@@ -10,7 +10,11 @@
 //! How it is used: one [`HazardEngine`] per configuration, one [`RoomState`] per room;
 //! [`HazardEngine::ingest`] for every committed reading (any arrival order) and
 //! [`HazardEngine::evaluate`] periodically so silent rooms go "offline". Both return
-//! [`AlertTransition`]s. Everything here is serialisable for storage.
+//! [`AlertTransition`]s. Everything here is serialisable for storage. A reading that arrives
+//! after its room has moved on (a sensor's store-and-forward backlog) is placed in time order
+//! by [`HazardEngine::replay`] from a [`Checkpoint`] the caller keeps beside the state, within
+//! the configured late-reading horizon; older ones are left out and counted in the room's
+//! [`RoomCoverage`].
 //!
 //! What it must never do: I/O, clocks, threads or async. Time comes in with the readings and
 //! the caller's `now`, so every result can be reproduced from the stored readings. It produces
@@ -47,8 +51,8 @@ mod window;
 pub mod csv_tool;
 
 pub use alert::{
-    AlertTransition, DailyMean, DayCounts, Evidence, Finding, HazardAlert, MouldContext, RuleRef, TimeWindow,
-    TransitionKind, WindowStats,
+    AlertTransition, DailyMean, DayCounts, Evidence, Finding, HazardAlert, LateRevision, MouldContext,
+    ReportedWindow, RuleRef, TimeWindow, TransitionKind, WindowStats,
 };
 pub use config::{ConfigError, EngineConfig};
 pub use coverage::Coverage;
@@ -59,7 +63,9 @@ pub use mould::{MouldState, MouldTimeline, MOULD_MODEL_VERSION};
 pub use occupants::{OccupantRules, OccupantRulesError, StricterRule, UnknownVulnerability, Vulnerability};
 pub use psychrometrics::{dew_point_c, saturation_pressure_pa};
 pub use reading::{ReadingError, RoomReading};
-pub use room::{IngestError, Placement, RoomState};
+pub use room::{
+    Checkpoint, IngestError, Placement, ReplayError, ReplayFrom, Replayed, RoomCoverage, RoomState,
+};
 pub use rule::{
     default_rules, Comparison, Condition, Hazard, Metric, Rule, Severity, DEFAULT_RULESET_VERSION,
 };

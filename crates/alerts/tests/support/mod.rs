@@ -145,12 +145,7 @@ impl Db {
             if o.inbox_rows == 0 {
                 return total;
             }
-            total.inbox_rows += o.inbox_rows;
-            total.readings += o.readings;
-            total.skipped += o.skipped;
-            total.transitions += o.transitions;
-            total.cases_opened += o.cases_opened;
-            total.webhooks += o.webhooks;
+            total.merge(&o);
         }
     }
 

@@ -61,3 +61,70 @@ impl Prng {
         lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
     }
 }
+
+/// A room as the hazard worker keeps it: the state, and beside it the room's stored readings
+/// and checkpoints. Batches are taken the way the worker takes them (in sample-time order,
+/// judged at data time); late readings are placed with one replay per batch.
+#[derive(Default)]
+pub struct StoredRoom {
+    pub state: RoomState,
+    readings: Vec<RoomReading>,
+    checkpoints: std::collections::BTreeMap<DateTime<Utc>, dampwatch_indicators::Checkpoint>,
+    /// Replays run, and late readings left out (beyond the horizon).
+    pub replays: usize,
+    pub left_out: usize,
+}
+
+impl StoredRoom {
+    pub fn new() -> Self {
+        StoredRoom { state: RoomState::new(), ..Default::default() }
+    }
+
+    /// Stores and takes one batch; returns the transitions to report.
+    pub fn deliver(&mut self, engine: &HazardEngine, batch: &[RoomReading]) -> Vec<AlertTransition> {
+        use dampwatch_indicators::{IngestError, ReplayFrom};
+        self.readings.extend(batch.iter().cloned());
+        let mut batch = batch.to_vec();
+        batch.sort_by_key(|r| r.time);
+        let mut out = Vec::new();
+        let mut replay: Option<ReplayFrom> = None;
+        for r in &batch {
+            if replay.is_some() {
+                // Newer than the late reading: the replay folds it too.
+                continue;
+            }
+            let now = self.state.last_reading_at().map_or(r.time, |t| t.max(r.time));
+            match engine.ingest(&mut self.state, r, now) {
+                Ok(taken) => {
+                    out.extend(taken.transitions);
+                    self.keep(taken.checkpoints);
+                }
+                Err(IngestError::NeedsReplay { from, .. }) => replay = Some(from),
+                Err(IngestError::TooLate { .. }) => self.left_out += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if let Some(from) = replay {
+            let start = from.after().map(|at| self.checkpoints[&at].clone());
+            let after: Vec<RoomReading> =
+                self.readings.iter().filter(|r| from.after().is_none_or(|a| r.time > a)).cloned().collect();
+            let replayed = engine.replay(&mut self.state, start.as_ref(), &after).expect("replay");
+            self.replays += 1;
+            out.extend(replayed.transitions);
+            self.keep(replayed.checkpoints);
+        }
+        out
+    }
+
+    fn keep(&mut self, taken: Vec<dampwatch_indicators::Checkpoint>) {
+        for c in taken {
+            self.checkpoints.insert(c.at, c);
+        }
+        let kept: std::collections::BTreeSet<_> = self.state.checkpoint_times().collect();
+        self.checkpoints.retain(|at, _| kept.contains(at));
+    }
+
+    pub fn checkpoints_kept(&self) -> usize {
+        self.checkpoints.len()
+    }
+}

@@ -6,6 +6,7 @@
 //! at detection with [`open_case`] and notes later alert changes with [`append_record`].
 
 use chrono::{DateTime, Utc};
+use dampwatch_clock::case::RecordedLate;
 use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Tenancy};
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
@@ -156,14 +157,16 @@ async fn insert_event(
     occurred_at: DateTime<Utc>,
     actor: &str,
     evidence: &Value,
-) -> Result<(), AlertsError> {
-    tx.execute(
-        "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor, evidence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[&case_id, &landlord_id, &seq, &kind, &affects_clock, event, &occurred_at, &actor, evidence],
-    )
-    .await?;
-    Ok(())
+) -> Result<DateTime<Utc>, AlertsError> {
+    let row = tx
+        .query_one(
+            "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor, evidence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             RETURNING recorded_at",
+            &[&case_id, &landlord_id, &seq, &kind, &affects_clock, event, &occurred_at, &actor, evidence],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 /// A case row locked for change, with the case replayed from its events.
@@ -173,6 +176,8 @@ pub struct LockedCase {
     pub event_count: i32,
     pub alert_id: Option<i64>,
     pub case: Case,
+    /// Its clock events recorded late (shown beside the steps they met).
+    pub late: Vec<RecordedLate>,
 }
 
 /// Locks a case and replays it.
@@ -192,10 +197,15 @@ pub async fn lock_case(tx: &Transaction<'_>, case_id: i64) -> Result<LockedCase,
     let policy = parse_awareness_policy(row.get(3))?;
     let events = tx
         .query(
-            "SELECT occurred_at, event FROM case_events WHERE case_id = $1 AND affects_clock ORDER BY seq",
+            "SELECT occurred_at, event, recorded_at, evidence FROM case_events
+             WHERE case_id = $1 AND affects_clock ORDER BY seq",
             &[&case_id],
         )
         .await?;
+    let late = events
+        .iter()
+        .filter_map(|r| deadlines::late_record(&r.get(1), r.get(0), r.get(2), &r.get(3)))
+        .collect();
     let events: Vec<(DateTime<Utc>, CaseEvent)> = events
         .into_iter()
         .map(|r| Ok((r.get(0), serde_json::from_value(r.get(1)).map_err(AlertsError::json("case event"))?)))
@@ -209,6 +219,7 @@ pub async fn lock_case(tx: &Transaction<'_>, case_id: i64) -> Result<LockedCase,
         event_count: row.get(4),
         alert_id: row.get(5),
         case,
+        late,
     })
 }
 
@@ -219,7 +230,8 @@ async fn refresh(
     locked: &LockedCase,
     now: DateTime<Utc>,
 ) -> Result<CaseView, AlertsError> {
-    let view = clock.view(&locked.case, now)?;
+    let mut view = clock.view(&locked.case, now)?;
+    view.mark_recorded_late(&locked.late);
     let view_json = serde_json::to_value(&view).map_err(AlertsError::json("case view"))?;
     tx.execute(
         "UPDATE cases SET state = $2, track = $3, awareness = $4, view = $5, view_at = $6,
@@ -269,7 +281,7 @@ pub async fn append_event(
     let event_json = serde_json::to_value(event).map_err(AlertsError::json("case event"))?;
     locked.event_count += 1;
     let kind = event.kind().as_str();
-    insert_event(
+    let recorded_at = insert_event(
         tx,
         case_id,
         &locked.landlord_id,
@@ -282,6 +294,7 @@ pub async fn append_event(
         evidence,
     )
     .await?;
+    locked.late.extend(deadlines::late_record(&event_json, occurred_at, recorded_at, evidence));
     let view = refresh(tx, clock, &locked, now).await?;
     let event_id = format!("case:{case_id}:event:{}", locked.event_count);
     let payload =

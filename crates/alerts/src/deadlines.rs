@@ -8,6 +8,7 @@
 //! conservative awareness policy.
 
 use chrono::{DateTime, Utc};
+use dampwatch_clock::case::{EventKind, RecordedLate};
 use dampwatch_clock::law::Applicability;
 use dampwatch_clock::london::{format_utc, local_date};
 use dampwatch_clock::{
@@ -42,6 +43,27 @@ pub struct DeadlineRow {
     pub source: String,
     pub status: String,
     pub detail: Value,
+    /// Set when the step was met by an event recorded long after the instant it gives: both
+    /// instants and the reason (the status stays `met`, as of the instant given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_late: Option<RecordedLate>,
+}
+
+/// The key of a case event's evidence under which the API stores why the event was recorded
+/// late (`{"reason": ...}`): the evidence is part of the event's hash chain, so the reason
+/// cannot be changed or removed later.
+pub const LATE_RECORD_KEY: &str = "late_record";
+
+/// The late record of a stored clock event, if it was recorded late.
+pub fn late_record(
+    event: &Value,
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    evidence: &Value,
+) -> Option<RecordedLate> {
+    let reason = evidence.get(LATE_RECORD_KEY)?.get("reason")?.as_str()?.to_owned();
+    let event: EventKind = serde_json::from_value(event.get("type")?.clone()).ok()?;
+    Some(RecordedLate { event, occurred_at, recorded_at, reason })
 }
 
 /// The snake_case name serde gives a unit enum value.
@@ -92,6 +114,7 @@ fn row(
         source: deadline.source.clone(),
         status: status.to_owned(),
         detail,
+        recorded_late: None,
     })
 }
 
@@ -135,13 +158,21 @@ pub fn rows(
             .to_owned(),
         status: status_name(&view.triage.status).to_owned(),
         detail: json!({ "status": view.triage.status }),
+        recorded_late: None,
     }];
     match (view.track, case.awareness()) {
         (Some(track), _) => {
             for step in &view.steps {
                 if let Some(deadline) = &step.deadline {
-                    let detail = serde_json::to_value(&step.status).map_err(AlertsError::json("status"))?;
-                    rows.push(row(track, deadline, false, status_name(&step.status), detail)?);
+                    let mut detail =
+                        serde_json::to_value(&step.status).map_err(AlertsError::json("status"))?;
+                    if let (Some(late), Value::Object(map)) = (&step.recorded_late, &mut detail) {
+                        let late = serde_json::to_value(late).map_err(AlertsError::json("recorded late"))?;
+                        map.insert("recorded_late".to_owned(), late);
+                    }
+                    let mut row = row(track, deadline, false, status_name(&step.status), detail)?;
+                    row.recorded_late = step.recorded_late.clone();
+                    rows.push(row);
                 }
             }
         }

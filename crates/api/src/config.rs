@@ -44,6 +44,11 @@ max_page_size = 1000
 hsts_max_age = "365days"
 # Events may be dated at most this far after the server's time (clock skew of the client).
 max_event_future_skew = "5m"
+# An event recorded more than this after the instant it gives needs a `late_reason`, and is
+# shown as recorded late beside the step it met: a deadline missed in practice must not pass
+# as met on a date given after the fact. A day leaves room for the visit's notes to be typed
+# up the next morning.
+late_record_tolerance = "24h"
 
 # Token buckets: each holds `burst` requests and refills at `per_minute`; a request that finds
 # its bucket empty is answered 429 with Retry-After, and counted
@@ -107,6 +112,9 @@ pub struct ApiConfig {
     /// How far in the future an event's `at` may be.
     #[serde(with = "humantime_serde")]
     pub max_event_future_skew: Duration,
+    /// How long after its instant an event may be recorded without a reason.
+    #[serde(with = "humantime_serde")]
+    pub late_record_tolerance: Duration,
     /// `[api.rate_limits]`.
     pub rate_limits: RateLimitConfig,
 }

@@ -631,3 +631,108 @@ async fn slow_requests_are_cut_off_with_503() {
     problem_of(&reply, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.header("x-content-type-options"), "nosniff");
 }
+
+/// The `investigate` step of a step list (the case view's or the deadline rows').
+fn investigate(steps: &Value) -> &Value {
+    steps.as_array().unwrap().iter().find(|s| s["step"] == "investigate").expect("investigate step")
+}
+
+#[tokio::test]
+async fn an_event_recorded_after_its_deadline_but_dated_before_it_needs_a_reason_and_shows_as_recorded_late()
+{
+    let f = fixture().await;
+    let key = &f.north.key;
+    let case_id = f.north.overdue_case_id;
+    let uri = format!("/v1/cases/{case_id}/events");
+    let before = get(&f.app, &format!("/v1/cases/{case_id}"), key).await;
+    let deadline: DateTime<Utc> =
+        investigate(&before.json["deadlines"])["ends_at"].as_str().unwrap().parse().unwrap();
+    assert!(deadline < Utc::now(), "the fixture's investigation is overdue");
+    // Dated a day before the deadline (after the triage), recorded weeks after it.
+    let at = deadline - chrono::Duration::days(1);
+    let body = json!({"type": "investigation_concluded", "outcome": "hazard_found", "actor": "Surveyor Cy",
+                      "at": at.to_rfc3339()});
+
+    let refused = post(&f.app, &uri, key, &body).await;
+    problem_of(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json["type"], "urn:dampwatch:problem:late-record-needs-reason");
+    assert!(refused.json["detail"].as_str().unwrap().contains("late_reason"), "{}", refused.text);
+    assert_eq!(refused.json["tolerance_seconds"], 86_400);
+    let unchanged = get(&f.app, &format!("/v1/cases/{case_id}"), key).await;
+    assert_eq!(unchanged.json["event_count"], before.json["event_count"]);
+    assert_eq!(investigate(&unchanged.json["deadlines"])["status"], "overdue");
+
+    let mut with_reason = body.clone();
+    with_reason["late_reason"] = json!("the surveyor's report was found in the van");
+    let recorded = post(&f.app, &uri, key, &with_reason).await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    let check = |late: &Value| {
+        assert_eq!(late["event"], "investigation_concluded", "{late}");
+        let occurred: DateTime<Utc> = late["occurred_at"].as_str().unwrap().parse().unwrap();
+        let recorded_at: DateTime<Utc> = late["recorded_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(occurred, at);
+        assert!(recorded_at > deadline, "{late}");
+        assert_eq!(late["reason"], "the surveyor's report was found in the van");
+    };
+    // The case view: met on time as dated, and recorded late, with both instants.
+    let step = investigate(&recorded.json["view"]["steps"]).clone();
+    assert_eq!(step["status"]["status"], "met", "{step}");
+    assert_eq!(step["status"]["on_time"], true, "{step}");
+    check(&step["recorded_late"]);
+    // The deadline rows keep their status and say it too.
+    let row = investigate(&recorded.json["deadlines"]).clone();
+    assert_eq!(row["status"], "met", "{row}");
+    check(&row["recorded_late"]);
+    check(&row["detail"]["status"]["recorded_late"]);
+    // The stored event keeps the reason with its evidence (part of the hash chain).
+    let last = recorded.json["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["evidence"]["late_record"]["reason"], "the surveyor's report was found in the van");
+    // A fresh read of the case shows the same.
+    let shown = get(&f.app, &format!("/v1/cases/{case_id}"), key).await;
+    check(&investigate(&shown.json["view"]["steps"])["recorded_late"]);
+    check(&investigate(&shown.json["deadlines"])["recorded_late"]);
+    // The SLA view counts it and shows it on the step.
+    let sla = get(&f.app, "/v1/sla", key).await;
+    assert_eq!(sla.status, StatusCode::OK, "{}", sla.text);
+    assert_eq!(sla.json["counts"]["recorded_late"], 1, "{}", sla.text);
+    let listed = sla.json["cases"].as_array().unwrap().iter().find(|c| c["id"] == case_id).unwrap().clone();
+    check(&investigate(&listed["steps"])["recorded_late"]);
+    // The case.updated webhook carries the case's view with the mark.
+    let payload: Value =
+        f.db.query_one(
+            "SELECT payload FROM webhook_outbox WHERE case_id = $1 AND event_type = 'case.updated'
+             ORDER BY id DESC LIMIT 1",
+            &[&case_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    check(&investigate(&payload["case"]["view"]["steps"])["recorded_late"]);
+}
+
+#[tokio::test]
+async fn an_event_recorded_within_the_tolerance_needs_no_reason_and_is_not_marked() {
+    let f = fixture().await;
+    let key = &f.north.key;
+    let case_id = f.north.overdue_case_id;
+    // Concluded yesterday (after the deadline), recorded today: late, but honestly dated.
+    let at = Utc::now() - chrono::Duration::hours(23);
+    let recorded = post(
+        &f.app,
+        &format!("/v1/cases/{case_id}/events"),
+        key,
+        &json!({"type": "investigation_concluded", "outcome": "hazard_found", "actor": "Surveyor Cy",
+                "at": at.to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    let step = investigate(&recorded.json["view"]["steps"]).clone();
+    assert_eq!(step["status"]["status"], "met", "{step}");
+    assert_eq!(step["status"]["on_time"], false, "{step}");
+    assert!(step.get("recorded_late").is_none(), "{step}");
+    assert!(investigate(&recorded.json["deadlines"]).get("recorded_late").is_none());
+    let last = recorded.json["events"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["evidence"].get("late_record").is_none(), "{last}");
+    let sla = get(&f.app, "/v1/sla", key).await;
+    assert_eq!(sla.json["counts"]["recorded_late"], 0, "{}", sla.text);
+}

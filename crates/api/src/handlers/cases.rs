@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use dampwatch_alerts::deadlines::{self, DeadlineRow};
+use dampwatch_clock::case::RecordedLate;
 use dampwatch_clock::{
     AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure,
 };
@@ -132,13 +133,16 @@ pub(crate) fn replay(summary: &CaseSummary, events: &[(DateTime<Utc>, Value)]) -
         .map_err(|e| ApiError::Internal(format!("case {}: stored events do not replay: {e}", summary.id)))
 }
 
-/// The case's view and deadline rows as of `now`.
+/// The case's view and deadline rows as of `now`, with the steps met by one of `late`
+/// (its clock events recorded late) marked so.
 pub(crate) fn evaluate(
     case: &Case,
+    late: &[RecordedLate],
     clock: &Clock,
     now: DateTime<Utc>,
 ) -> Result<(CaseView, Vec<DeadlineRow>), ApiError> {
-    let view = clock.view(case, now).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
+    let mut view = clock.view(case, now).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
+    view.mark_recorded_late(late);
     let rows = deadlines::rows(case, &view, clock, now)
         .map_err(|e| ApiError::Internal(format!("deadlines: {e}")))?;
     Ok((view, rows))
@@ -181,7 +185,6 @@ pub(crate) async fn detail(
     now: DateTime<Utc>,
 ) -> Result<CaseDetail, ApiError> {
     let (summary, case) = load_case(tx, id).await?;
-    let (view, deadlines) = evaluate(&case, clock, now)?;
     let rows = tx
         .query(
             "SELECT seq, kind, affects_clock, event, occurred_at, recorded_at, actor, evidence, hash
@@ -189,6 +192,12 @@ pub(crate) async fn detail(
             &[&id],
         )
         .await?;
+    let late: Vec<RecordedLate> = rows
+        .iter()
+        .filter(|r| r.get::<_, bool>(2))
+        .filter_map(|r| deadlines::late_record(&r.get(3), r.get(4), r.get(5), &r.get(7)))
+        .collect();
+    let (view, deadlines) = evaluate(&case, &late, clock, now)?;
     let events = rows
         .iter()
         .map(|r| EventView {

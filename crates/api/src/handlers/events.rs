@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use dampwatch_alerts::cases::append_event;
+use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
 use dampwatch_alerts::error::AlertsError;
 use dampwatch_clock::case::EventKind;
 use dampwatch_clock::{CaseEvent, TransitionError};
@@ -37,6 +38,10 @@ pub struct Recorded {
     /// When it happened; now when absent.
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// Why a case event is recorded more than `late_record_tolerance` after `at` (required
+    /// then). Not `reason`, which some events carry as their own detail.
+    #[serde(default)]
+    pub late_reason: Option<String>,
 }
 
 /// The body of `POST /v1/cases/{id}/events`: a case event (tagged by `type`) with who, when
@@ -85,6 +90,42 @@ pub(crate) fn check_recorded(
         )));
     }
     Ok((stored_actor(actor, tenant.key_id()), at, evidence))
+}
+
+/// Longest `late_reason`.
+const MAX_LATE_REASON_LEN: usize = 2000;
+
+/// The evidence to store with a case event recorded late: the person's evidence with the
+/// reason added under [`LATE_RECORD_KEY`]. Refused (422) without a reason.
+fn with_late_reason(
+    recorded: &Recorded,
+    mut evidence: Value,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tolerance: std::time::Duration,
+) -> Result<Value, ApiError> {
+    let reason = recorded.late_reason.as_deref().map(str::trim).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > MAX_LATE_REASON_LEN {
+        let hours = tolerance.as_secs() / 3600;
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "late-record-needs-reason",
+            "An event recorded late needs a reason",
+            format!(
+                "at ({at}) is more than {}s before it is recorded ({now}); give late_reason                  (1 to {MAX_LATE_REASON_LEN} characters): the step it meets will show it as                  recorded late{}",
+                tolerance.as_secs(),
+                if hours > 0 { format!(" (tolerance {hours} h)") } else { String::new() },
+            ),
+        )
+        .with("occurred_at", at.to_rfc3339())
+        .with("recorded_at", now.to_rfc3339())
+        .with("tolerance_seconds", tolerance.as_secs());
+        return Err(ApiError::problem(problem));
+    }
+    if let Value::Object(map) = &mut evidence {
+        map.insert(LATE_RECORD_KEY.to_owned(), json!({ "reason": reason }));
+    }
+    Ok(evidence)
 }
 
 fn names(kinds: &[EventKind]) -> Vec<&'static str> {
@@ -161,8 +202,24 @@ pub async fn post(
 ) -> Result<Response, ApiError> {
     let id = parse_id("case", &id)?;
     let now = Utc::now();
-    let (actor, at, evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    if evidence.get(LATE_RECORD_KEY).is_some() {
+        return Err(ApiError::Unprocessable(format!(
+            "evidence.{LATE_RECORD_KEY} is kept for the reason of a late record; give it as late_reason"
+        )));
+    }
+    let tolerance = state.config.late_record_tolerance;
+    let late = now.signed_duration_since(at).to_std().is_ok_and(|behind| behind > tolerance);
     let tx = tenant.transaction().await?;
+    if late {
+        // An event the case refuses anyway gets the case's answer first: the reason would not
+        // make it acceptable.
+        let (_, mut case) = load_case(&tx, id).await?;
+        if let Err(e) = case.apply(at, &request.event) {
+            return Err(refused(&tx, id, &request.event, &e).await);
+        }
+        evidence = with_late_reason(&request.recorded, evidence, at, now, tolerance)?;
+    }
     let appended = append_event(
         &tx,
         &state.clock,

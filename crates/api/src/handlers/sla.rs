@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_alerts::deadlines::DeadlineRow;
+use dampwatch_alerts::deadlines::{self, DeadlineRow};
+use dampwatch_clock::case::RecordedLate;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,6 +44,9 @@ pub struct SlaCounts {
     pub provisional_overdue: u64,
     /// Provisional clocks close to their deadline.
     pub provisional_due_soon: u64,
+    /// Steps met by an event recorded long after the instant it gives (each step shows both
+    /// instants and the reason in `recorded_late`).
+    pub recorded_late: u64,
 }
 
 /// One open case in the SLA view.
@@ -89,6 +93,9 @@ fn entry(summary: CaseSummary, mut steps: Vec<DeadlineRow>, counts: &mut SlaCoun
     steps.sort_by(|a, b| a.ends_at.cmp(&b.ends_at).then_with(|| a.track.cmp(&b.track)));
     let mut worst = "none";
     for step in &steps {
+        if step.recorded_late.is_some() {
+            counts.recorded_late += 1;
+        }
         match (step.provisional, step.status.as_str()) {
             (true, "overdue") => counts.provisional_overdue += 1,
             (true, "due_soon") => counts.provisional_due_soon += 1,
@@ -135,15 +142,21 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
         .await?;
     let event_rows = tx
         .query(
-            "SELECT e.case_id, e.occurred_at, e.event FROM case_events e JOIN cases c ON c.id = e.case_id
+            "SELECT e.case_id, e.occurred_at, e.event, e.recorded_at, e.evidence
+             FROM case_events e JOIN cases c ON c.id = e.case_id
              WHERE c.state <> 'closed' AND e.affects_clock ORDER BY e.case_id, e.seq",
             &[],
         )
         .await?;
     tx.commit().await?;
     let mut events: HashMap<i64, Vec<(DateTime<Utc>, Value)>> = HashMap::new();
+    let mut late: HashMap<i64, Vec<RecordedLate>> = HashMap::new();
     for r in &event_rows {
-        events.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        let event: Value = r.get(2);
+        if let Some(record) = deadlines::late_record(&event, r.get(1), r.get(3), &r.get(4)) {
+            late.entry(r.get(0)).or_default().push(record);
+        }
+        events.entry(r.get(0)).or_default().push((r.get(1), event));
     }
     let mut counts = SlaCounts::default();
     let mut awaiting = Vec::with_capacity(alert_rows.len());
@@ -162,7 +175,8 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
     for row in &case_rows {
         let summary = super::cases::case_summary(row);
         let case = replay(&summary, events.get(&summary.id).map_or(&[][..], |v| v.as_slice()))?;
-        let (_, steps) = evaluate(&case, &state.clock, now)?;
+        let late = late.get(&summary.id).map_or(&[][..], |v| v.as_slice());
+        let (_, steps) = evaluate(&case, late, &state.clock, now)?;
         cases.push(entry(summary, steps, &mut counts));
     }
     cases.sort_by(|a, b| {

@@ -95,7 +95,7 @@ pub(super) fn paths() -> Value {
                 })),
                 ("413", problem_response("The body is too large.")),
                 ("415", problem_response("The body is not JSON.")),
-                ("422", problem_response("The body's content is not acceptable (unknown event type, blank actor, a time in the future).")),
+                ("422", problem_response("The body's content is not acceptable (unknown event type, blank actor, a time in the future, or `late-record-needs-reason`: `at` is more than the tolerance in the past and no `late_reason` was given).")),
             ]),
         )},
         "/v1/sla": {"get": operation(

@@ -79,6 +79,18 @@ pub(super) fn schemas() -> Value {
             "source": {"type": "string"},
             "status": string_enum(&["on_track", "due_soon", "overdue", "met", "not_required", "stopped", "awaiting_trigger"]),
             "detail": {"type": "object"},
+            "recorded_late": schema_ref("RecordedLate"),
+        }
+    });
+    let recorded_late = json!({
+        "type": "object",
+        "description": "Present on a met step whose event was recorded more than the tolerance (24 hours by default) after the instant it gives: the step is met as of that instant, on the landlord's word given later.",
+        "required": ["event", "occurred_at", "recorded_at", "reason"],
+        "properties": {
+            "event": string_enum(EVENT_TYPES),
+            "occurred_at": date_time(),
+            "recorded_at": date_time(),
+            "reason": {"type": "string"},
         }
     });
     let case_view = json!({
@@ -100,7 +112,8 @@ pub(super) fn schemas() -> Value {
                 "properties": {
                     "step": {"type": "string"},
                     "deadline": {"type": ["object", "null"]},
-                    "status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+                    "status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+                    "recorded_late": schema_ref("RecordedLate"),
                 }
             }},
             "alternative_accommodation": {"type": "object"},
@@ -179,7 +192,10 @@ pub(super) fn schemas() -> Value {
     let event_request = json!({
         "allOf": [schema_ref("CaseEvent"), schema_ref("Recorded"), {
             "type": "object",
-            "properties": {"expected_event_count": {"type": "integer", "description": "Refuse (409) unless the case has exactly this many events."}}
+            "properties": {
+                "expected_event_count": {"type": "integer", "description": "Refuse (409) unless the case has exactly this many events."},
+                "late_reason": {"type": "string", "minLength": 1, "maxLength": 2000, "description": "Required (422 otherwise) when `at` is more than the tolerance (24 hours by default) before now; stored with the evidence as `late_record`, and the step the event meets shows it as recorded late."},
+            }
         }]
     });
     let triage_request = json!({
@@ -220,7 +236,7 @@ pub(super) fn schemas() -> Value {
     let counts = json!({
         "type": "object",
         "required": ["open_cases", "alerts_awaiting_triage", "overdue", "due_soon", "on_track", "cases_overdue",
-                     "cases_due_soon", "provisional_overdue", "provisional_due_soon"],
+                     "cases_due_soon", "provisional_overdue", "provisional_due_soon", "recorded_late"],
         "properties": {
             "open_cases": {"type": "integer"},
             "alerts_awaiting_triage": {"type": "integer", "description": "Sensor alerts waiting for triage without a case (policy open_on_triage)."},
@@ -231,6 +247,7 @@ pub(super) fn schemas() -> Value {
             "cases_due_soon": {"type": "integer"},
             "provisional_overdue": {"type": "integer", "description": "Clocks of untriaged cases overdue (one of two tracks will apply)."},
             "provisional_due_soon": {"type": "integer"},
+            "recorded_late": {"type": "integer", "description": "Steps met by an event recorded late (see RecordedLate)."},
         }
     });
     let sla_case = json!({
@@ -315,6 +332,7 @@ pub(super) fn schemas() -> Value {
         "CasePage": page_of("CaseSummary"),
         "CaseView": case_view,
         "Deadline": deadline,
+        "RecordedLate": recorded_late,
         "CaseEventRecord": event_record,
         "CaseDetail": case_detail,
         "CaseEvent": case_event,

@@ -39,7 +39,7 @@ pub use event::{
     AccessOutcome, CaseEvent, EventKind, ExpectedCompliance, InvestigationOutcome, StopReason, TriageCategory,
 };
 pub use view::{
-    AlternativeAccommodationView, CaseView, StatusPolicy, StepStatus, StepView, TriageView,
+    AlternativeAccommodationView, CaseView, RecordedLate, StatusPolicy, StepStatus, StepView, TriageView,
     UnableToComplyView,
 };
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::CaseState;
-use super::{Case, ExpectedCompliance, InvestigationOutcome, StopReason, UnableToComplyNotice};
+use super::{Case, EventKind, ExpectedCompliance, InvestigationOutcome, StopReason, UnableToComplyNotice};
 use crate::calendar::Calendar;
 use crate::deadline::{compute_deadline, Deadline, DeadlineError, Due, Triggers};
 use crate::hazard::{Hazard, TAXONOMY_VERSION};
@@ -84,6 +84,58 @@ pub struct StepView {
     /// reason and when the landlord expects to comply, beside them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unable_to_comply: Option<UnableToComplyView>,
+    /// Set when the event that met the step was recorded long after the instant it gives
+    /// (see [`RecordedLate`]): the step is met as of that instant, but only on the landlord's
+    /// word, given after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_late: Option<RecordedLate>,
+}
+
+/// An event recorded more than the tolerance after the instant it says it happened, with the
+/// reason the person gave. A step met by such an event shows it, so a deadline missed in
+/// practice cannot pass unnoticed as "met" by dating the event back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedLate {
+    /// The event.
+    pub event: EventKind,
+    /// When it happened, as recorded (the instant the step's status counts).
+    pub occurred_at: DateTime<Utc>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Why it was recorded late.
+    pub reason: String,
+}
+
+impl RecordedLate {
+    /// Could this event have met `step`?
+    fn meets(&self, step: StepName) -> bool {
+        use EventKind as K;
+        let kinds: &[EventKind] = match step {
+            StepName::EmergencyInvestigate | StepName::Investigate => &[K::InvestigationConcluded],
+            StepName::EmergencyMakeSafe | StepName::SafetyWork => &[K::SafetyWorkDone],
+            StepName::WrittenSummary => &[K::WrittenSummarySent],
+            StepName::PreventativeStart | StepName::PreventativeBackstop => &[
+                K::PreventativeWorkStarted,
+                K::PreventativeWorkCompleted,
+                K::PreventativeNotReasonablyPracticable,
+            ],
+            StepName::SafetyWorkCommenced => &[K::SafetyWorkCommenced, K::SafetyWorkDone],
+        };
+        kinds.contains(&self.event)
+    }
+}
+
+impl CaseView {
+    /// Marks each step met by one of `late` (events recorded late) as recorded late. A step
+    /// is met at the instant of the event that met it, so the event is the one of a kind that
+    /// meets the step with that instant.
+    pub fn mark_recorded_late(&mut self, late: &[RecordedLate]) {
+        for step in &mut self.steps {
+            let StepStatus::Met { at, .. } = &step.status else { continue };
+            let found = late.iter().find(|l| l.occurred_at == *at && l.meets(step.step)).cloned();
+            step.recorded_late = found;
+        }
+    }
 }
 
 /// A notice that the landlord cannot comply with a step in time, as a step shows it.
@@ -317,7 +369,7 @@ impl Case {
             },
         };
         let unable_to_comply = self.unable_to_comply_view(step, deadline.as_ref(), calendar);
-        Ok(StepView { step, deadline, status, unable_to_comply })
+        Ok(StepView { step, deadline, status, unable_to_comply, recorded_late: None })
     }
 
     /// The latest notice for `step`, with its expected date worked out on `calendar`.
@@ -381,6 +433,7 @@ impl Case {
                         deadline: None,
                         status: StepStatus::NotRequired { reason: reason.clone() },
                         unable_to_comply: None,
+                        recorded_late: None,
                     },
                     _ => self.step_view(rule, &triggers, as_of, calendar, rules, policy)?,
                 };

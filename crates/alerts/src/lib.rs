@@ -63,9 +63,9 @@ pub use config::{AlertsConfig, ConfigError, WebhookConfig, WorkerConfig, DEFAULT
 pub use delivery::{Deliverer, DeliveryRound};
 pub use error::AlertsError;
 pub use failure::FailureReason;
+pub use hazard_stats::HazardStats;
 pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
-pub use hazard_stats::HazardStats;
 pub use stats::WebhookStats;
 pub use worker::{start, Worker};
 

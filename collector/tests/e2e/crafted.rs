@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use crate::common::*;
-use dampwatch_proto::v1::{CommitAck, Reading, SignedUplink, Uplink};
+use dampwatch_proto::v1::{CommitAck, Reading, SignedDownlink, SignedUplink, Uplink};
 use prost::Message;
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -119,7 +119,12 @@ impl Link {
             .await
             .map_err(|_| anyhow::anyhow!("nothing from the gateway in time"))??;
         if let Event::Incoming(Packet::Publish(p)) = &ev {
-            if let Ok(ack) = CommitAck::decode(p.payload.as_ref()) {
+            // Acknowledgements arrive signed; this link reads the position without verifying
+            // (the firmware's verification is tested in the sim's forged-downlink tests).
+            let ack = SignedDownlink::decode(p.payload.as_ref())
+                .ok()
+                .and_then(|signed| CommitAck::decode(signed.payload.as_ref()).ok());
+            if let Some(ack) = ack {
                 self.position = Some((ack.boot, ack.seq));
             }
         }

@@ -209,6 +209,148 @@ where
     })
 }
 
+/// A configuration file for a binary whose defaults are a TOML document.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub text: String,
+    /// The file names a key the defaults do not have (so a strict reader must refuse it).
+    pub unknown_key: bool,
+}
+
+/// One change a user's file makes over the defaults.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Give the key at this path (an index into the defaults' paths) this value.
+    Set(usize, toml::Value),
+    /// Add a key the defaults do not have to the table at this path (an index into the
+    /// defaults' tables).
+    Unknown(usize, String),
+}
+
+/// The path of every value (and every table) in `table`.
+fn paths(
+    table: &toml::Table,
+    prefix: &[String],
+    values: &mut Vec<Vec<String>>,
+    tables: &mut Vec<Vec<String>>,
+) {
+    tables.push(prefix.to_vec());
+    for (k, v) in table {
+        let mut path = prefix.to_vec();
+        path.push(k.clone());
+        values.push(path.clone());
+        if let toml::Value::Table(t) = v {
+            paths(t, &path, values, tables);
+        }
+    }
+}
+
+/// A TOML value of any type: boundary numbers, durations and addresses as strings, nested
+/// arrays and tables.
+pub fn toml_value() -> impl Strategy<Value = toml::Value> {
+    let leaf = prop_oneof![
+        any::<bool>().prop_map(toml::Value::Boolean),
+        prop_oneof![
+            Just(0i64),
+            Just(-1),
+            Just(1),
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(u32::MAX as i64 + 1),
+            any::<i64>()
+        ]
+        .prop_map(toml::Value::Integer),
+        prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(-0.0),
+            Just(1e300),
+            any::<f64>()
+        ]
+        .prop_map(toml::Value::Float),
+        prop_oneof![
+            "[0-9]{1,25}(ns|us|ms|s|m|h|d|w|y)",
+            "-[0-9]{1,3}s",
+            "([0-9]{1,3}\\.){3}[0-9]{1,3}:[0-9]{1,6}",
+            "\\[::1?\\]:[0-9]{1,6}",
+            "[a-z_./-]{0,12}",
+            "\\PC{0,24}",
+        ]
+        .prop_map(toml::Value::String),
+        "19[0-9]{2}-0[1-9]-[0-2][1-9]T0[0-9]:[0-5][0-9]:00Z".prop_map(|s| s
+            .parse::<toml::value::Datetime>()
+            .map_or(toml::Value::String(s), toml::Value::Datetime)),
+    ];
+    leaf.prop_recursive(2, 8, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(toml::Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                .prop_map(|m| toml::Value::Table(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) -> bool {
+    match path {
+        [] => false,
+        [key] => {
+            table.insert(key.clone(), value);
+            true
+        }
+        [key, rest @ ..] => {
+            let entry = table.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => insert(t, rest, value),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Users' files over the document `defaults`: a few of its keys set to values of any type, and
+/// sometimes a key it does not have; as written by a TOML writer, or damaged as text.
+pub fn config_files(defaults: &str) -> impl Strategy<Value = ConfigFile> {
+    let doc: toml::Table = match toml::from_str(defaults) {
+        Ok(t) => t,
+        Err(e) => panic!("the default document does not parse: {e}"),
+    };
+    let (mut values, mut tables) = (Vec::new(), Vec::new());
+    paths(&doc, &[], &mut values, &mut tables);
+    let (n_values, n_tables) = (values.len().max(1), tables.len());
+    let edit = prop_oneof![
+        4 => (0..n_values, toml_value()).prop_map(|(i, v)| Edit::Set(i, v)),
+        1 => (0..n_tables, "[a-z_]{1,12}").prop_map(|(i, k)| Edit::Unknown(i, format!("zz_{k}"))),
+    ];
+    let file = proptest::collection::vec(edit, 0..5).prop_map(move |edits| {
+        let mut over = toml::Table::new();
+        let mut unknown_key = false;
+        // Values first, then unknown keys, so a later value cannot replace a table that holds one.
+        for e in &edits {
+            if let Edit::Set(i, v) = e {
+                if let Some(path) = values.get(*i) {
+                    insert(&mut over, path, v.clone());
+                }
+            }
+        }
+        for e in &edits {
+            if let Edit::Unknown(i, key) = e {
+                let mut path = tables[*i].clone();
+                path.push(key.clone());
+                unknown_key |= insert(&mut over, &path, toml::Value::Integer(1));
+            }
+        }
+        let text = toml::to_string(&over).unwrap_or_default();
+        ConfigFile { text, unknown_key }
+    });
+    prop_oneof![
+        3 => file.clone(),
+        1 => file.prop_flat_map(|f| mutated(Just(f.text.into_bytes())))
+            .prop_map(|b| ConfigFile { text: String::from_utf8_lossy(&b).into_owned(), unknown_key: false }),
+        1 => bytes(200).prop_map(|b| ConfigFile { text: String::from_utf8_lossy(&b).into_owned(), unknown_key: false }),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,9 +11,10 @@ use crate::material::MaterialClass;
 use crate::rule::{default_rules, Condition, Rule, DEFAULT_RULESET_VERSION};
 use crate::surface::{DEFAULT_CONDENSATION_WARNING_MARGIN_C, DEFAULT_F_RSI};
 
-/// Everything the engine needs to know; every field has a default.
+/// Everything the engine needs to know; every field has a default. Unknown keys are errors,
+/// as everywhere in a configuration file: a misspelt key must not fall back to its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// Material class for the mould index (default: sensitive).
     pub material: MaterialClass,

@@ -155,7 +155,7 @@ impl Comparison {
 
 /// When a rule raises and clears.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The metric stays past `threshold` for `raise_after` without a gap in the data longer than
     /// the engine's `max_gap`. Once raised it stays raised until the metric has been past
@@ -190,8 +190,10 @@ pub enum Condition {
     },
 }
 
-/// One alert rule.
+/// One alert rule. Unknown keys are errors: a misspelt key in a configured rule must not
+/// leave a number at its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Stable identifier, e.g. `damp.room_rh_sustained`.
     pub id: String,

@@ -11,7 +11,8 @@
 //!    none below the uplink's own `floor_seq` (a device never sends a reading it says it no longer
 //!    holds). How far above the commit position a reading may be numbered needs the database:
 //!    see [`crate::admission`];
-//! 6. values are in physical range (an out-of-range value is stored as missing and flagged);
+//! 6. values are plausible (`dampwatch_wire::Quantity`, the same ranges the hazard engine
+//!    believes; an out-of-range value is stored as missing and flagged);
 //! 7. sample times are plausible (too far in the future or before provisioning: kept, time
 //!    corrected to the arrival time, flagged).
 //!
@@ -30,26 +31,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use dampwatch_proto::v1::{SignedUplink, Uplink};
 use dampwatch_proto::verify_uplink;
 use dampwatch_wire::limits::MAX_READINGS_PER_UPLINK;
+use dampwatch_wire::reading::status as flags;
 use dampwatch_wire::topic::{Topic, TopicKind};
+use dampwatch_wire::Quantity;
 use prost::Message;
 
-/// What the registry says about a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceEntry {
-    pub landlord: String,
-    pub key_id: u32,
-    pub public_key: Vec<u8>,
-    pub active: bool,
-    pub provisioned_at: DateTime<Utc>,
-}
-
-/// Server flags in `readings.status`, above the device's own bits.
-pub mod server_flags {
-    /// The sample time was implausible and was replaced by the arrival time.
-    pub const TIME_CORRECTED: i32 = 1 << 16;
-    /// A value was outside its physical range and is stored as missing.
-    pub const OUT_OF_RANGE: i32 = 1 << 17;
-}
+pub use dampwatch_store::registry::DeviceEntry;
 
 /// One reading ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +50,7 @@ pub struct CheckedReading {
     pub surface_temperature_c: Option<f32>,
     pub co2_ppm: Option<i32>,
     pub battery_mv: Option<i32>,
+    /// The device's bits and the server's (`dampwatch_wire::reading::status`).
     pub status: i32,
 }
 
@@ -97,13 +85,6 @@ pub struct Rejection {
 fn reject(reason: Reason, device: Option<&str>, detail: impl Into<String>) -> Rejection {
     Rejection { reason, detail: detail.into(), device: device.map(str::to_owned) }
 }
-
-/// Physical ranges: the SHT4x/SCD4x measuring ranges and a sane battery window. Anything
-/// outside cannot be a real measurement.
-const TEMPERATURE_C: (f32, f32) = (-40.0, 125.0);
-const RH_PCT: (f32, f32) = (0.0, 100.0);
-const CO2_PPM: (u32, u32) = (0, 40_000);
-const BATTERY_MV: (u32, u32) = (0, 6_000);
 
 /// Runs the checks. `lookup` gives the registry entry of a device id.
 pub fn check_uplink<'a>(
@@ -181,25 +162,26 @@ pub fn check_uplink<'a>(
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
             let implausible = device_time > latest_plausible || device_time < entry.provisioned_at;
-            let mut status = r.status as i32 & 0xFFFF;
-            let in_range = |v: f32, (lo, hi): (f32, f32)| (lo..=hi).contains(&v).then_some(v);
-            let temperature_c = in_range(r.temperature_centi_c as f32 / 100.0, TEMPERATURE_C);
-            let rh_pct = in_range(r.rh_centi_pct as f32 / 100.0, RH_PCT);
+            let mut status = r.status & flags::DEVICE_MASK;
+            // Checked in the wire's fixed-point units, so the boundaries are exact.
+            let centi = |q: Quantity, v: i64| q.accepts(v).then(|| (v as f32) / 100.0);
+            let temperature_c = centi(Quantity::AirTemperature, i64::from(r.temperature_centi_c));
+            let rh_pct = centi(Quantity::RelativeHumidity, i64::from(r.rh_centi_pct));
             let surface_temperature_c =
-                r.surface_temperature_centi_c.map(|v| in_range(v as f32 / 100.0, TEMPERATURE_C));
-            let co2_ppm = r.co2_ppm.map(|v| (CO2_PPM.0..=CO2_PPM.1).contains(&v).then_some(v as i32));
-            let battery_ok = (BATTERY_MV.0..=BATTERY_MV.1).contains(&r.battery_mv);
+                r.surface_temperature_centi_c.map(|v| centi(Quantity::SurfaceTemperature, i64::from(v)));
+            let co2_ppm = r.co2_ppm.map(|v| Quantity::Co2.accepts(i64::from(v)).then_some(v as i32));
+            let battery_ok = Quantity::Battery.accepts(i64::from(r.battery_mv));
             let bad = temperature_c.is_none()
                 || rh_pct.is_none()
                 || surface_temperature_c == Some(None)
                 || co2_ppm == Some(None)
                 || !battery_ok;
             if bad {
-                status |= server_flags::OUT_OF_RANGE;
+                status |= flags::OUT_OF_RANGE;
                 out_of_range += 1;
             }
             if implausible {
-                status |= server_flags::TIME_CORRECTED;
+                status |= flags::TIME_CORRECTED;
                 time_corrected += 1;
             }
             CheckedReading {
@@ -212,7 +194,8 @@ pub fn check_uplink<'a>(
                 surface_temperature_c: surface_temperature_c.flatten(),
                 co2_ppm: co2_ppm.flatten(),
                 battery_mv: battery_ok.then_some(r.battery_mv as i32),
-                status,
+                // The server bits fit below the sign bit (checked in the wire crate).
+                status: status as i32,
             }
         })
         .collect();
@@ -354,8 +337,50 @@ mod tests {
         let c = run(TOPIC, &raw, Some(&entry())).unwrap();
         assert_eq!(c.out_of_range, 1);
         assert_eq!((c.readings[0].temperature_c, c.readings[0].co2_ppm), (None, None));
-        assert_ne!(c.readings[0].status & server_flags::OUT_OF_RANGE, 0);
+        assert_ne!(c.readings[0].status & flags::OUT_OF_RANGE as i32, 0);
         assert_eq!(c.readings[1].status, 0);
+    }
+
+    /// The collector believes exactly the values of the wire's plausibility policy, the one the
+    /// hazard engine checks too (its own test walks the same edges): one unit beyond an edge is
+    /// stored as missing and flagged, the edge itself is stored as it came.
+    #[test]
+    fn values_are_believed_exactly_within_the_wire_ranges() {
+        let t = now().timestamp_millis() as u64;
+        for q in Quantity::ALL {
+            let (min, max) = q.range();
+            for (v, believed) in [(min - 1, false), (min, true), (max, true), (max + 1, false)] {
+                let mut r = reading(1, t);
+                match q {
+                    Quantity::AirTemperature => r.temperature_centi_c = v,
+                    Quantity::RelativeHumidity => r.rh_centi_pct = v as u32,
+                    Quantity::SurfaceTemperature => r.surface_temperature_centi_c = Some(v),
+                    Quantity::Co2 => r.co2_ppm = Some(v as u32),
+                    Quantity::Battery => r.battery_mv = v as u32,
+                }
+                if v < 0 && matches!(q, Quantity::RelativeHumidity | Quantity::Co2 | Quantity::Battery) {
+                    continue; // unsigned on the wire
+                }
+                let c = run(TOPIC, &signed("dev-1", &up("dev-1", vec![r]), 1), Some(&entry())).unwrap();
+                let stored = &c.readings[0];
+                let flagged = stored.status & flags::OUT_OF_RANGE as i32 != 0;
+                assert_eq!((flagged, c.out_of_range), (!believed, usize::from(!believed)), "{q:?} {v}");
+                let kept = match q {
+                    Quantity::AirTemperature => {
+                        stored.temperature_c.map(|x| (f64::from(x) * 100.0).round() as i32)
+                    }
+                    Quantity::RelativeHumidity => {
+                        stored.rh_pct.map(|x| (f64::from(x) * 100.0).round() as i32)
+                    }
+                    Quantity::SurfaceTemperature => {
+                        stored.surface_temperature_c.map(|x| (f64::from(x) * 100.0).round() as i32)
+                    }
+                    Quantity::Co2 => stored.co2_ppm,
+                    Quantity::Battery => stored.battery_mv,
+                };
+                assert_eq!(kept, believed.then_some(v), "{q:?} {v}");
+            }
+        }
     }
 
     #[test]
@@ -370,7 +395,7 @@ mod tests {
         for r in &c.readings {
             assert!(r.time_corrected);
             assert_eq!(r.sampled_at, now());
-            assert_ne!(r.status & server_flags::TIME_CORRECTED, 0);
+            assert_ne!(r.status & flags::TIME_CORRECTED as i32, 0);
         }
         assert_eq!(c.readings[0].device_time.timestamp_millis() as u64, future);
         assert_eq!(c.readings[1].device_time.timestamp_millis() as u64, early);

@@ -2,19 +2,24 @@
 
 use crate::proto::StatusFlag;
 
-/// Bits of `Reading.status` (the proto `StatusFlag` enum), as plain `u32` masks.
+/// Bits of `Reading.status`, as plain `u32` masks: the device bits of
+/// `dampwatch_wire::reading::status`, checked here against the proto `StatusFlag` enum.
 pub mod status {
     use super::StatusFlag;
+    use dampwatch_wire::reading::status as wire;
 
-    pub const OK: u32 = StatusFlag::StatusOk.0 as u32;
-    pub const TRH_CRC: u32 = StatusFlag::StatusTrhCrc.0 as u32;
-    pub const TRH_BUS: u32 = StatusFlag::StatusTrhBus.0 as u32;
-    pub const TRH_RANGE: u32 = StatusFlag::StatusTrhRange.0 as u32;
-    pub const SURFACE_FAILED: u32 = StatusFlag::StatusSurfaceFailed.0 as u32;
-    pub const CO2_FAILED: u32 = StatusFlag::StatusCo2Failed.0 as u32;
-    pub const CLOCK_UNSET: u32 = StatusFlag::StatusClockUnset.0 as u32;
+    pub const OK: u32 = 0;
+    pub use wire::{CLOCK_UNSET, CO2_FAILED, SURFACE_FAILED, TRH_BUS, TRH_CRC, TRH_RANGE};
     /// Every defined flag; other bits are never sent.
-    pub const ALL: u32 = TRH_CRC | TRH_BUS | TRH_RANGE | SURFACE_FAILED | CO2_FAILED | CLOCK_UNSET;
+    pub const ALL: u32 = wire::DEVICE_ALL;
+
+    const _: () = assert!(StatusFlag::StatusOk.0 as u32 == OK);
+    const _: () = assert!(StatusFlag::StatusTrhCrc.0 as u32 == TRH_CRC);
+    const _: () = assert!(StatusFlag::StatusTrhBus.0 as u32 == TRH_BUS);
+    const _: () = assert!(StatusFlag::StatusTrhRange.0 as u32 == TRH_RANGE);
+    const _: () = assert!(StatusFlag::StatusSurfaceFailed.0 as u32 == SURFACE_FAILED);
+    const _: () = assert!(StatusFlag::StatusCo2Failed.0 as u32 == CO2_FAILED);
+    const _: () = assert!(StatusFlag::StatusClockUnset.0 as u32 == CLOCK_UNSET);
 }
 
 /// What the sensors measured at one sample time. Fixed-point, as on the wire.

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::{AwarenessPolicy, Clock, Hazard as ClockHazard};
-use dampwatch_indicators::{AlertTransition, TransitionKind};
+use dampwatch_indicators::{AlertTransition, Hazard, TransitionKind};
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
@@ -39,6 +39,19 @@ pub struct Applied {
 }
 
 /// The landlord's case policy.
+/// The HHSRS (2006) hazard an engine alert is evidence of, if any: only those open cases and
+/// run the legal clock. One exhaustive match, so a new kind of engine hazard does not compile
+/// until it is decided here whether it opens cases.
+pub fn hhsrs_hazard(hazard: Hazard) -> Option<ClockHazard> {
+    match hazard {
+        Hazard::DampAndMouldGrowth => Some(ClockHazard::DampAndMouldGrowth),
+        Hazard::ExcessCold => Some(ClockHazard::ExcessCold),
+        Hazard::ExcessHeat => Some(ClockHazard::ExcessHeat),
+        // Ventilation and the data itself are not HHSRS hazards: their alerts open no case.
+        Hazard::PoorVentilation | Hazard::DeviceOffline => None,
+    }
+}
+
 pub async fn case_policy(tx: &Transaction<'_>, landlord_id: &str) -> Result<CasePolicy, AlertsError> {
     let row = tx.query_opt("SELECT case_policy FROM landlords WHERE id = $1", &[&landlord_id]).await?;
     match row {
@@ -65,7 +78,7 @@ pub async fn apply(
     detected_at: DateTime<Utc>,
 ) -> Result<Applied, AlertsError> {
     let hazard = t.hazard.slug();
-    let hhsrs = t.hazard.hhsrs_slug().and_then(|s| s.parse::<ClockHazard>().ok());
+    let hhsrs = hhsrs_hazard(t.hazard);
     let explanation = explanation_of(t)?;
     // The start the readings in time order show, for transitions from late readings.
     let late_since = t.late.as_ref().map(|l| l.since);
@@ -350,4 +363,28 @@ fn explanation_of(t: &AlertTransition) -> Result<Value, AlertsError> {
 
 fn alert_record(kind: &str, alert_id: i64, revision: i32, severity: &str, rule_ids: &[String]) -> Value {
     json!({ "type": kind, "alert_id": alert_id, "revision": revision, "severity": severity, "rule_ids": rule_ids })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_awaab_hazards_open_cases_under_their_hhsrs_names() {
+        let cases = [
+            (Hazard::DampAndMouldGrowth, Some(ClockHazard::DampAndMouldGrowth)),
+            (Hazard::ExcessCold, Some(ClockHazard::ExcessCold)),
+            (Hazard::ExcessHeat, Some(ClockHazard::ExcessHeat)),
+            (Hazard::PoorVentilation, None),
+            (Hazard::DeviceOffline, None),
+        ];
+        for (engine, hhsrs) in cases {
+            assert_eq!(hhsrs_hazard(engine), hhsrs, "{engine}");
+            // Alerts stored before the mapping was typed named the same HHSRS hazard by slug.
+            if let Some(h) = hhsrs {
+                assert_eq!(h.slug(), engine.slug(), "{engine}");
+                assert!(h.number() <= 3, "{engine}: damp and mould, excess cold or excess heat");
+            }
+        }
+    }
 }

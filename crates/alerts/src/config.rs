@@ -27,11 +27,9 @@ loops = 2
 batch_size = 200
 # Poll interval when no notification arrives (new readings normally wake the worker at once).
 poll_interval = "1s"
-# How often every room is re-judged for "no data" (offline) at the current time.
+# How often every room is re-judged for "no data" (offline) at the current time
+# (the period is [alerts.engine] offline_after).
 offline_check_interval = "5m"
-# No reading for this long raises "device offline". Changing it from the rule's 48 h is
-# recorded in the rule set version stored with every alert.
-offline_after = "48h"
 # Back-off after a database error (doubles up to the maximum).
 retry_initial = "200ms"
 retry_max = "10s"
@@ -76,6 +74,9 @@ reorder_window = "6h"
 # a checkpoint before it. Older readings are left out of the indicators and counted (metrics
 # and the room's coverage). A longer horizon keeps more checkpoints and makes a replay longer.
 late_horizon = "72h"
+# No reading for this long raises "device offline" (the one place this period is set). Another
+# value than 48 h is recorded in the rule set version stored with every alert.
+offline_after = "48h"
 
 [alerts.clock]
 # Awaab's Law clock (dampwatch-clock): calendar additions/removals, phase dates, statuses.
@@ -117,8 +118,6 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub offline_check_interval: Duration,
-    #[serde(with = "humantime_serde")]
-    pub offline_after: Duration,
     #[serde(with = "humantime_serde")]
     pub retry_initial: Duration,
     #[serde(with = "humantime_serde")]
@@ -200,9 +199,6 @@ impl AlertsConfig {
         if w.poll_interval.is_zero() || w.offline_check_interval.is_zero() {
             return bad("alerts.worker intervals must be above zero");
         }
-        if w.offline_after < Duration::from_secs(60) {
-            return bad("alerts.worker.offline_after must be at least 1m");
-        }
         if w.retry_initial.is_zero() || w.retry_max < w.retry_initial {
             return bad("alerts.worker.retry_initial must be above zero and not above retry_max");
         }
@@ -233,7 +229,7 @@ mod tests {
         c.validate().expect("defaults are valid");
         assert_eq!(c.engine, EngineConfig::default(), "engine defaults are the crate's defaults");
         assert_eq!(c.clock, ClockConfig::default(), "clock defaults are the crate's defaults");
-        assert_eq!(c.worker.offline_after, Duration::from_secs(48 * 3600));
+        assert_eq!(c.engine.offline_after, Duration::from_secs(48 * 3600));
     }
 
     #[test]

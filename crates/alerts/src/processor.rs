@@ -18,12 +18,11 @@
 //! coverage), never logged one by one.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::Clock;
 use dampwatch_indicators::{
-    AlertTransition, Checkpoint, Condition, EngineConfig, HazardEngine, IngestError, ReplayFrom, RoomReading,
+    AlertTransition, Checkpoint, Condition, HazardEngine, IngestError, ReplayFrom, RoomReading,
 };
 use tokio_postgres::{Client, Transaction};
 
@@ -116,32 +115,13 @@ struct Folded {
     late: usize,
 }
 
-/// The engine configuration with `offline_after` applied to its "no data" rules. A period
-/// other than the rule's own is recorded in the rule set version, so stored alerts stay
-/// traceable to the numbers that raised them.
-fn with_offline_after(mut engine: EngineConfig, offline_after: Duration) -> EngineConfig {
-    let mut changed = false;
-    for rule in &mut engine.rules {
-        if let Condition::NoData { after } = &mut rule.condition {
-            if *after != offline_after {
-                *after = offline_after;
-                changed = true;
-            }
-        }
-    }
-    if changed {
-        engine.ruleset_version =
-            format!("{}+offline_after={}", engine.ruleset_version, humantime::format_duration(offline_after));
-    }
-    engine
-}
-
 impl HazardProcessor {
     /// Builds the engine and the clock; `govuk_bank_holidays` is the text of a gov.uk
     /// `bank-holidays.json`, if the operator supplies one.
     pub fn new(config: &AlertsConfig, govuk_bank_holidays: Option<&str>) -> Result<Self, ConfigError> {
-        let engine_config = with_offline_after(config.engine.clone(), config.worker.offline_after);
-        let ruleset_version = engine_config.ruleset_version.clone();
+        let engine_config = config.engine.clone();
+        // The offline period (`[alerts.engine] offline_after`) is part of it when not the default.
+        let ruleset_version = engine_config.effective_ruleset_version();
         let hazards: Vec<String> = engine_config
             .rules
             .iter()
@@ -360,15 +340,17 @@ impl HazardProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dampwatch_indicators::EngineConfig;
 
     #[test]
-    fn a_changed_offline_period_is_recorded_in_the_ruleset_version() {
-        let same = with_offline_after(EngineConfig::default(), Duration::from_secs(48 * 3600));
-        assert_eq!(same, EngineConfig::default());
-        let changed = with_offline_after(EngineConfig::default(), Duration::from_secs(6 * 3600));
+    fn the_configured_offline_period_is_watched_and_recorded_in_the_ruleset_version() {
+        let default = HazardProcessor::new(&AlertsConfig::default(), None).expect("valid");
+        assert_eq!(default.ruleset_version, EngineConfig::default().ruleset_version);
+        assert_eq!(default.no_data.as_ref().map(|(s, _)| *s), Some(chrono::TimeDelta::hours(48)));
+        let config = AlertsConfig::from_toml("[alerts.engine]\noffline_after = \"6h\"\n").expect("parses");
+        let changed = HazardProcessor::new(&config, None).expect("valid");
         assert!(changed.ruleset_version.ends_with("+offline_after=6h"), "{}", changed.ruleset_version);
-        assert!(changed.rules.iter().any(
-            |r| matches!(r.condition, Condition::NoData { after } if after == Duration::from_secs(6 * 3600))
-        ));
+        let (silence, hazards) = changed.no_data.expect("a no-data rule");
+        assert_eq!((silence, hazards), (chrono::TimeDelta::hours(6), vec!["device_offline".to_owned()]));
     }
 }

@@ -6,15 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::RoomReading;
-
-/// Server flag (readings.status bit 16): the sample time was implausible and was replaced by
-/// the arrival time.
-pub const FLAG_TIME_CORRECTED: i32 = 1 << 16;
-/// Server flag (bit 17): a value was outside its physical range and is stored as missing.
-pub const FLAG_OUT_OF_RANGE: i32 = 1 << 17;
-/// Device flags (wire `StatusFlag`) that make temperature and humidity invalid: CRC error,
-/// bus error, clock unset.
-pub const FLAGS_TRH_INVALID: i32 = 1 | 2 | 32;
+use dampwatch_wire::reading::status;
 
 /// A room as the hazard engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,19 +126,22 @@ pub struct StoredReading {
     pub rh_pct: Option<f32>,
     pub surface_temperature_c: Option<f32>,
     pub co2_ppm: Option<i32>,
+    /// `readings.status`: the device's bits and the collector's (`dampwatch_wire::reading::status`).
     pub status: i32,
 }
 
 impl StoredReading {
     /// The reading in the engine's units, or why the rules must not see it.
     pub fn for_rules(&self) -> Result<RoomReading, Skipped> {
-        if self.status & FLAG_TIME_CORRECTED != 0 {
+        // Stored from a u32 bit set whose bits all lie below the sign bit.
+        let flags = self.status as u32;
+        if flags & status::TIME_CORRECTED != 0 {
             return Err(Skipped::TimeCorrected);
         }
-        if self.status & FLAG_OUT_OF_RANGE != 0 {
+        if flags & status::OUT_OF_RANGE != 0 {
             return Err(Skipped::OutOfRange);
         }
-        if self.status & FLAGS_TRH_INVALID != 0 {
+        if flags & status::TRH_INVALID != 0 {
             return Err(Skipped::DeviceFault);
         }
         let (Some(t), Some(rh)) = (self.temperature_c, self.rh_pct) else {
@@ -199,12 +194,16 @@ mod tests {
 
     #[test]
     fn flagged_readings_are_left_out_of_the_rules() {
+        let bits = |b: u32| reading(b as i32);
         assert!(reading(0).for_rules().is_ok());
-        assert_eq!(reading(FLAG_TIME_CORRECTED).for_rules(), Err(Skipped::TimeCorrected));
-        assert_eq!(reading(FLAG_OUT_OF_RANGE).for_rules(), Err(Skipped::OutOfRange));
-        assert_eq!(reading(32).for_rules(), Err(Skipped::DeviceFault));
-        // A failed surface probe or CO2 sensor only removes that value.
-        let r = reading(8 | 16).for_rules().expect("usable");
+        assert_eq!(bits(status::TIME_CORRECTED).for_rules(), Err(Skipped::TimeCorrected));
+        assert_eq!(bits(status::OUT_OF_RANGE).for_rules(), Err(Skipped::OutOfRange));
+        for fault in [status::TRH_CRC, status::TRH_BUS, status::CLOCK_UNSET] {
+            assert_eq!(bits(fault).for_rules(), Err(Skipped::DeviceFault));
+        }
+        // A failed surface probe or CO2 sensor only removes that value; a clamped T/RH value
+        // was already judged by the collector.
+        let r = bits(status::SURFACE_FAILED | status::CO2_FAILED).for_rules().expect("usable");
         assert_eq!(r.co2_ppm, Some(800.0));
         let mut incomplete = reading(0);
         incomplete.rh_pct = None;

@@ -42,6 +42,11 @@ pub struct EngineConfig {
     /// it) of the room's readings.
     #[serde(with = "humantime_serde")]
     pub late_horizon: Duration,
+    /// No reading for this long raises "device offline" (the no-data rules that name no
+    /// period of their own). A period other than the default is recorded in the rule set
+    /// version the caller stores ([`EngineConfig::effective_ruleset_version`]).
+    #[serde(with = "humantime_serde")]
+    pub offline_after: Duration,
     /// Version label of `rules`, stored with every alert.
     pub ruleset_version: String,
     pub rules: Vec<Rule>,
@@ -57,8 +62,26 @@ impl Default for EngineConfig {
             max_gap: Duration::from_secs(2 * 3600),
             reorder_window: Duration::from_secs(6 * 3600),
             late_horizon: Duration::from_secs(72 * 3600),
+            offline_after: Duration::from_secs(48 * 3600),
             ruleset_version: DEFAULT_RULESET_VERSION.to_owned(),
             rules: default_rules(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The rule set version to store with alerts: `ruleset_version`, plus the offline period
+    /// when it is not the default, so stored alerts stay traceable to the numbers that raised
+    /// them.
+    pub fn effective_ruleset_version(&self) -> String {
+        if self.offline_after == EngineConfig::default().offline_after {
+            self.ruleset_version.clone()
+        } else {
+            format!(
+                "{}+offline_after={}",
+                self.ruleset_version,
+                humantime_serde::re::humantime::format_duration(self.offline_after)
+            )
         }
     }
 }
@@ -120,7 +143,7 @@ fn finite(field: String, value: f64) -> Result<(), ConfigError> {
 }
 
 impl Settings {
-    pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
+    pub fn new(mut config: EngineConfig) -> Result<Self, ConfigError> {
         if !(config.f_rsi > 0.0 && config.f_rsi <= 1.0) {
             return Err(ConfigError::TemperatureFactor(config.f_rsi));
         }
@@ -129,6 +152,7 @@ impl Settings {
             finite("assumed_outdoor_temperature_c".into(), t)?;
         }
         let max_gap = delta("max_gap", config.max_gap, Duration::from_secs(1))?;
+        delta("offline_after", config.offline_after, Duration::from_secs(60))?;
         let reorder_window = delta("reorder_window", config.reorder_window, Duration::ZERO)?;
         let late_horizon =
             delta("late_horizon", config.late_horizon, config.reorder_window.max(MIN_LATE_HORIZON))?;
@@ -143,11 +167,18 @@ impl Settings {
             }
             validate_rule(rule)?;
         }
+        // Rules without a period of their own watch for the configured one.
+        let offline_after = config.offline_after;
+        for rule in &mut config.rules {
+            if let Condition::NoData { after } = &mut rule.condition {
+                after.get_or_insert(offline_after);
+            }
+        }
         let shortest_silence = config
             .rules
             .iter()
             .filter_map(|r| match r.condition {
-                Condition::NoData { after } => TimeDelta::from_std(after).ok(),
+                Condition::NoData { after } => after.and_then(|a| TimeDelta::from_std(a).ok()),
                 _ => None,
             })
             .min();
@@ -201,7 +232,9 @@ fn validate_rule(rule: &Rule) -> Result<(), ConfigError> {
             }
         }
         Condition::NoData { after } => {
-            delta(&format!("{id}.after"), *after, Duration::from_secs(1))?;
+            if let Some(after) = after {
+                delta(&format!("{id}.after"), *after, Duration::from_secs(1))?;
+            }
         }
     }
     Ok(())
@@ -215,6 +248,21 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::new(EngineConfig::default()).expect("default config must validate");
+    }
+
+    #[test]
+    fn the_offline_period_is_configured_once_and_recorded_when_changed() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        let default = Settings::new(EngineConfig::default()).expect("valid");
+        assert_eq!(default.shortest_silence, Some(TimeDelta::hours(48)));
+        assert_eq!(EngineConfig::default().effective_ruleset_version(), DEFAULT_RULESET_VERSION);
+        // The built-in rule names no period of its own.
+        assert!(default_rules().iter().all(|r| !matches!(r.condition, Condition::NoData { after: Some(_) })));
+        let six = EngineConfig { offline_after: hours(6), ..EngineConfig::default() };
+        assert_eq!(Settings::new(six.clone()).expect("valid").shortest_silence, Some(TimeDelta::hours(6)));
+        assert_eq!(six.effective_ruleset_version(), format!("{DEFAULT_RULESET_VERSION}+offline_after=6h"));
+        let too_short = EngineConfig { offline_after: Duration::from_secs(10), ..EngineConfig::default() };
+        assert!(matches!(Settings::new(too_short), Err(ConfigError::DurationOutOfRange { .. })));
     }
 
     #[test]

@@ -204,7 +204,8 @@ impl Evaluation {
             }
             Condition::NoData { after } => {
                 let last = self.last_time()?;
-                let after = to_delta(*after);
+                // Settings give every no-data rule its period.
+                let after = to_delta(after.unwrap_or(settings.config.offline_after));
                 if now - last < after {
                     return None;
                 }

@@ -1,6 +1,7 @@
 //! One committed reading of one room, in physical units, as the engine consumes it.
 
 use chrono::{DateTime, Utc};
+use dampwatch_wire::Quantity;
 use serde::{Deserialize, Serialize};
 
 /// A room reading. The collector converts the wire format's fixed-point values to these units.
@@ -24,7 +25,9 @@ pub struct RoomReading {
     pub outdoor_temperature_c: Option<f64>,
 }
 
-/// A value no sensor in a home can produce: the reading is refused rather than guessed at.
+/// A value no sensor in a home can produce: the reading is refused rather than guessed at, and
+/// the caller counts it (the collector has already stored such a value as missing and flagged
+/// it, so a reading that comes through the collector is never refused here).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReadingError {
     #[error("{field} is not a number ({value})")]
@@ -33,10 +36,9 @@ pub enum ReadingError {
     OutOfRange { field: &'static str, value: f64, min: f64, max: f64 },
 }
 
-/// Plausible ranges: wider than any home, narrower than a broken sensor.
-const TEMPERATURE_RANGE_C: (f64, f64) = (-60.0, 100.0);
-const RH_RANGE_PCT: (f64, f64) = (0.0, 100.0);
-const CO2_RANGE_PPM: (f64, f64) = (0.0, 100_000.0);
+/// Outdoor temperature comes from a weather feed, not from a device's sensor, so the wire's
+/// ranges do not apply: this one is wider than any weather.
+const OUTDOOR_TEMPERATURE_RANGE_C: (f64, f64) = (-60.0, 100.0);
 
 impl RoomReading {
     /// A reading with only air temperature and humidity.
@@ -51,18 +53,19 @@ impl RoomReading {
         }
     }
 
-    /// Checks every value against its plausible range.
+    /// Checks every value against its plausible range: the sensors' values against the wire's
+    /// plausibility policy ([`Quantity`]), the one the collector's checks apply.
     pub fn validate(&self) -> Result<(), ReadingError> {
-        check("temperature_c", self.temperature_c, TEMPERATURE_RANGE_C)?;
-        check("rh_pct", self.rh_pct, RH_RANGE_PCT)?;
+        check("temperature_c", self.temperature_c, Quantity::AirTemperature.physical_range())?;
+        check("rh_pct", self.rh_pct, Quantity::RelativeHumidity.physical_range())?;
         if let Some(v) = self.surface_temperature_c {
-            check("surface_temperature_c", v, TEMPERATURE_RANGE_C)?;
+            check("surface_temperature_c", v, Quantity::SurfaceTemperature.physical_range())?;
         }
         if let Some(v) = self.co2_ppm {
-            check("co2_ppm", v, CO2_RANGE_PPM)?;
+            check("co2_ppm", v, Quantity::Co2.physical_range())?;
         }
         if let Some(v) = self.outdoor_temperature_c {
-            check("outdoor_temperature_c", v, TEMPERATURE_RANGE_C)?;
+            check("outdoor_temperature_c", v, OUTDOOR_TEMPERATURE_RANGE_C)?;
         }
         Ok(())
     }

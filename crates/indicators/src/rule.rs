@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// Version of [`default_rules`]; stored with every alert.
 pub const DEFAULT_RULESET_VERSION: &str = "dampwatch-rules/2025.1";
 
-/// What an alert is about. The first three carry the slugs of the HHSRS (2006) hazards they
-/// indicate; the others are about ventilation and the data itself.
+/// What an alert is about. The first three indicate HHSRS (2006) hazards and carry their slugs
+/// (the hazard worker maps them to `dampwatch_clock::Hazard` with a typed match); the others
+/// are about ventilation and the data itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
@@ -30,14 +31,6 @@ impl Hazard {
             Hazard::ExcessHeat => "excess_heat",
             Hazard::PoorVentilation => "poor_ventilation",
             Hazard::DeviceOffline => "device_offline",
-        }
-    }
-
-    /// The HHSRS (2006) hazard slug this indicates, if any.
-    pub fn hhsrs_slug(self) -> Option<&'static str> {
-        match self {
-            Hazard::DampAndMouldGrowth | Hazard::ExcessCold | Hazard::ExcessHeat => Some(self.slug()),
-            Hazard::PoorVentilation | Hazard::DeviceOffline => None,
         }
     }
 }
@@ -183,10 +176,12 @@ pub enum Condition {
         #[serde(with = "humantime_serde")]
         min_day_coverage: Duration,
     },
-    /// No reading for `after`, judged against the caller's `now`.
+    /// No reading for `after`, judged against the caller's `now`. Without `after` (the
+    /// built-in rule), the engine configuration's `offline_after`: the offline period is
+    /// configured there, once.
     NoData {
-        #[serde(with = "humantime_serde")]
-        after: Duration,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "humantime_serde")]
+        after: Option<Duration>,
     },
 }
 
@@ -329,11 +324,12 @@ pub fn default_rules() -> Vec<Rule> {
              (Dampwatch domain facts §4).",
         ),
         Rule {
+            // The id keeps the default period's name: it is stored with every alert it raised.
             id: "data.offline_48h".to_owned(),
             version: 1,
             hazard: DeviceOffline,
             severity: Amber,
-            condition: Condition::NoData { after: Duration::from_secs(48 * HOUR) },
+            condition: Condition::NoData { after: None },
             basis: "Data quality: no reading for 48 h means the device is offline; a gap is no \
                     data, never no risk (Dampwatch domain facts §4)."
                 .to_owned(),

@@ -1,6 +1,7 @@
 //! The rules of the Dampwatch wire format that both ends must agree on, in one place:
 //! exactly which bytes a device signs and which the collector signs, the topic layout, what a
-//! valid landlord or device id is, and the size limits.
+//! valid landlord or device id is, the size limits, and what a reading's status bits and
+//! values mean (the plausible range of each value).
 //!
 //! `#![no_std]` with no allocator and no dependencies, so the firmware and the servers use the
 //! very same code. It must never gain a dependency that needs `std`.
@@ -9,10 +10,12 @@
 pub mod downlink;
 pub mod ids;
 pub mod limits;
+pub mod reading;
 pub mod signing;
 pub mod topic;
 
 pub use downlink::{downlink_signing_message, downlink_signing_message_len, DownlinkKind};
 pub use ids::{validate_device_id, validate_landlord_id, IdError};
+pub use reading::Quantity;
 pub use signing::{signing_message, signing_message_len, SIGNING_DOMAIN};
 pub use topic::{Topic, TopicKind};

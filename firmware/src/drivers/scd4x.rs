@@ -16,8 +16,12 @@ pub const CMD_READ_MEASUREMENT: u16 = 0xEC05;
 pub const COMMAND_WAIT_MS: u32 = 1;
 /// Wait after stopping periodic measurement before any other command.
 pub const STOP_WAIT_MS: u32 = 500;
-/// Output range of the sensor; 0 means "no valid value".
-pub const CO2_RANGE_PPM: core::ops::RangeInclusive<u32> = 1..=40_000;
+/// Output range of the sensor; 0 means "no valid value". The wire's plausible CO2
+/// (`dampwatch_wire::Quantity::Co2`).
+pub const CO2_RANGE_PPM: core::ops::RangeInclusive<u32> = {
+    let (min, max) = dampwatch_wire::Quantity::Co2.range();
+    min as u32..=max as u32
+};
 
 pub struct Scd4x<I2C> {
     i2c: I2C,

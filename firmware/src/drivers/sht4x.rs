@@ -22,8 +22,13 @@ pub const MEASURE_WAIT_MS: u32 = 9;
 /// The datasheet's longest soft reset and serial read time is 1 ms.
 pub const SHORT_WAIT_MS: u32 = 1;
 
-/// Specified operating range, hundredths of a degree Celsius.
-pub const TEMPERATURE_RANGE_CENTI_C: core::ops::RangeInclusive<i32> = -4000..=12500;
+/// Specified operating range, hundredths of a degree Celsius: the wire's plausible air
+/// temperature (`dampwatch_wire::Quantity::AirTemperature`), which the collector and the
+/// hazard engine believe.
+pub const TEMPERATURE_RANGE_CENTI_C: core::ops::RangeInclusive<i32> = {
+    let (min, max) = dampwatch_wire::Quantity::AirTemperature.range();
+    min..=max
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Sht4xError<E: core::fmt::Debug> {

@@ -11,8 +11,12 @@ pub const DEFAULT_ADDRESS: u8 = 0x48;
 pub const REG_TEMPERATURE: u8 = 0x00;
 /// Value of the result register before the first conversion completes (-256 °C).
 pub const RESULT_NOT_READY: i16 = i16::MIN;
-/// Specified range, hundredths of a degree Celsius.
-pub const TEMPERATURE_RANGE_CENTI_C: core::ops::RangeInclusive<i32> = -5500..=15000;
+/// Specified range, hundredths of a degree Celsius: the wire's plausible surface temperature
+/// (`dampwatch_wire::Quantity::SurfaceTemperature`).
+pub const TEMPERATURE_RANGE_CENTI_C: core::ops::RangeInclusive<i32> = {
+    let (min, max) = dampwatch_wire::Quantity::SurfaceTemperature.range();
+    min..=max
+};
 
 pub struct Tmp117<I2C> {
     i2c: I2C,

@@ -20,6 +20,7 @@ targets=(
   "uplinks|-p dampwatch-proto --test fuzz_uplink"
   "downlinks|-p dampwatch-firmware --test fuzz_downlink"
   "config|-p dampwatch-collector --test fuzz_config"
+  "gateway-config|-p dampwatch-gateway --test fuzz_config"
   "layering|-p dampwatch-conf --test fuzz_layering"
   "mould-csv|-p dampwatch-indicators --features cli --test fuzz_mould_csv"
   "api-bodies|-p dampwatch-api --test fuzz_bodies"

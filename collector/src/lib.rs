@@ -6,12 +6,12 @@
 //! (binary COPY, idempotent, one transaction per batch, hourly rollups in the same
 //! transaction), and only then acknowledges the messages and tells each device how far the
 //! database holds its readings. Refused messages go to a quarantine table with their reason and
-//! raw bytes. It also owns the device registry (`dampwatch devices`, see [`cli`]), the schema
-//! migrations, and the retention of old data.
+//! raw bytes. It also runs the retention of old data. The schema and the device registry it
+//! reads are the store's (`dampwatch-store`).
 //!
 //! Map: [`intake`] (MQTT) -> [`pipeline`] (batching, retries, isolating refused messages) ->
 //! [`checks`] -> [`store`] (with [`admission`]: per-device limits, and [`quarantine`]);
-//! [`service`] wires them; [`retention`], [`registry`], [`migrate`].
+//! [`service`] wires them; [`retention`].
 //!
 //! It must never: acknowledge what it has not committed (durably: see
 //! [`store::prepare_session`]), acknowledge on a connection other than the one that delivered
@@ -21,20 +21,15 @@
 //! [`admission`]), or crash-loop when its database or broker is away.
 
 pub mod admission;
-#[cfg(feature = "bench")]
-pub mod bench;
 pub mod cache;
 pub mod checks;
-pub mod cli;
 pub mod config;
 pub mod db;
 pub mod downlink;
 pub mod intake;
 pub mod metrics;
-pub mod migrate;
 pub mod pipeline;
 pub mod quarantine;
-pub mod registry;
 pub mod reject;
 pub mod retention;
 pub mod service;

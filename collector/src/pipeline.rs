@@ -153,7 +153,7 @@ impl Pipeline {
             if stale.is_empty() {
                 return true;
             }
-            match crate::registry::lookup(&session.client, &stale).await {
+            match dampwatch_store::registry::lookup(&session.client, &stale).await {
                 Ok(found) => {
                     cache.fill(&stale, found, now);
                     return true;

@@ -1,7 +1,6 @@
 //! The collector as a whole: database (a URL, or the private PostgreSQL under its data
 //! directory), migrations, the MQTT intake, the pipeline and the metrics endpoint.
 
-use crate::cli::DATABASE_URL_FILE;
 use crate::config::Config;
 use crate::downlink::{DownlinkSigner, SentConfig};
 use crate::intake::{self, AckGate, EventLoopTask};
@@ -10,7 +9,6 @@ use crate::pipeline::Pipeline;
 use axum::routing::get;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -37,24 +35,7 @@ pub struct Collector {
     _embedded: Option<PrivatePostgres>,
 }
 
-/// A private cluster's URL in `DATA_DIR/database-url`, where `dampwatch devices --data-dir`
-/// and `dampwatch sim --data-dir` find it; removed when dropped.
-pub struct DatabaseUrlFile(PathBuf);
-
-impl DatabaseUrlFile {
-    pub fn write(data_dir: &std::path::Path, url: &str) -> anyhow::Result<DatabaseUrlFile> {
-        let file = data_dir.join(DATABASE_URL_FILE);
-        std::fs::write(&file, format!("{url}\n"))
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-        Ok(DatabaseUrlFile(file))
-    }
-}
-
-impl Drop for DatabaseUrlFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+pub use dampwatch_store::DatabaseUrlFile;
 
 /// Starts the private PostgreSQL cluster under `data_dir` (blocking work off the runtime).
 pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> anyhow::Result<PrivatePostgres> {
@@ -62,36 +43,7 @@ pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> anyhow::Re
     Ok(pg)
 }
 
-/// Connects to the database and applies pending migrations.
-pub async fn prepare_database(url: &str) -> anyhow::Result<()> {
-    let mut client = crate::db::connect(url).await?;
-    crate::migrate::migrate(&mut client).await?;
-    Ok(())
-}
-
-/// [`prepare_database`], waiting (with back-off) while the server is unreachable or still
-/// starting, so that a collector started before its database neither exits nor crash-loops.
-/// Errors about the schema itself are returned at once.
-pub async fn prepare_database_when_up(url: &str, initial: Duration, max: Duration) -> anyhow::Result<()> {
-    // A URL that does not parse will not get better by waiting.
-    url.parse::<tokio_postgres::Config>().map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;
-    let mut wait = initial;
-    loop {
-        let attempt = async {
-            let mut client = crate::db::connect(url).await?;
-            crate::migrate::migrate(&mut client).await?;
-            Ok::<(), crate::migrate::MigrateError>(())
-        };
-        let err = match attempt.await {
-            Ok(()) => return Ok(()),
-            Err(crate::migrate::MigrateError::Db(e)) if crate::db::is_unavailable(&e) => e,
-            Err(e) => return Err(e.into()),
-        };
-        tracing::warn!(error = %crate::db::describe(&err), retry_in = ?wait, "database unreachable; waiting for it");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(max);
-    }
-}
+pub use dampwatch_store::{prepare_database, prepare_database_when_up};
 
 impl Collector {
     pub async fn start(cfg: Config) -> anyhow::Result<Collector> {

@@ -94,7 +94,7 @@ pub async fn prepare_session(client: &Client) -> Result<Layout, tokio_postgres::
 }
 
 /// Column types of a `readings` row in binary COPY (also the benchmark's COPY floor).
-pub(crate) const READING_COLUMNS: &[Type] = &[
+pub const READING_COLUMNS: &[Type] = &[
     Type::TEXT,
     Type::INT8,
     Type::INT8,

@@ -1,6 +1,6 @@
-//! Random-input testing of the configuration files of the gateway and the collector (whose
-//! file also holds the hazard worker's `[alerts]` and the landlord API's `[api]`): users' files
-//! over each binary's printed defaults, with keys set to values of every type, keys the
+//! Random-input testing of the collector's configuration file (which also holds the hazard
+//! worker's `[alerts]` and the landlord API's `[api]`): users' files over the printed
+//! defaults, with keys set to values of every type, keys the
 //! defaults do not have, and files damaged as text.
 //!
 //! Properties: reading and checking a file never panics, whatever it holds; a key the
@@ -11,24 +11,6 @@
 
 use dampwatch_fuzz::proptest::prelude::*;
 use dampwatch_fuzz::{check, config_files};
-
-#[test]
-fn gateway_files_never_panic_and_unknown_keys_are_errors() {
-    use dampwatch_gateway::config::{Config, DEFAULT_CONFIG};
-    Config::default().validate().unwrap();
-    check("config/gateway", config_files(DEFAULT_CONFIG), |file| {
-        match Config::from_toml(&file.text) {
-            Ok(cfg) => {
-                prop_assert!(!file.unknown_key, "an unknown key was accepted:\n{}", file.text);
-                let _ = cfg.validate();
-            }
-            Err(e) => {
-                let _ = e.to_string();
-            }
-        }
-        Ok(())
-    });
-}
 
 #[test]
 fn collector_files_never_panic_and_unknown_keys_are_errors() {

@@ -2,6 +2,10 @@
 //! a free loopback port and the collector, all real and in-process. Every test gets its own,
 //! so tests run in parallel.
 
+mod binary;
+
+pub use binary::binary;
+
 use dampwatch_collector::Collector;
 use dampwatch_gateway::Gateway;
 use dampwatch_pg::PrivatePostgres;
@@ -48,16 +52,16 @@ impl Stack {
     }
 
     pub async fn db(&self) -> anyhow::Result<tokio_postgres::Client> {
-        Ok(dampwatch_collector::db::connect(&self.pg.url()).await?)
+        Ok(dampwatch_store::connect(&self.pg.url()).await?)
     }
 
     /// Issues a device certificate and signing key and registers the device.
     pub async fn provision(&self, landlord: &str, device: &str) -> anyhow::Result<[u8; 32]> {
         let issued = dampwatch_pki::issue_device(&self.pki(), landlord, device, IssueOptions::default())?;
         let db = self.db().await?;
-        dampwatch_collector::registry::add_device(
+        dampwatch_store::registry::add_device(
             &db,
-            &dampwatch_collector::registry::NewDevice {
+            &dampwatch_store::registry::NewDevice {
                 id: device,
                 landlord,
                 public_key: &issued.signing_public_key,
@@ -99,4 +103,26 @@ impl Stack {
 
 fn pki_dir(root: &Path) -> PathBuf {
     root.join("pki")
+}
+
+/// The hazard worker's configuration for tests: fast polls and retries, and plain http to
+/// webhook receivers on 127.0.0.1 (the development flag).
+pub fn fast_alerts_config() -> dampwatch_alerts::AlertsConfig {
+    let mut c = dampwatch_alerts::AlertsConfig::default();
+    c.worker.poll_interval = std::time::Duration::from_millis(100);
+    c.webhooks.poll_interval = std::time::Duration::from_millis(100);
+    c.webhooks.backoff_initial = std::time::Duration::from_millis(50);
+    c.webhooks.backoff_max = std::time::Duration::from_millis(400);
+    c.webhooks.request_timeout = std::time::Duration::from_secs(5);
+    c.webhooks.lease = std::time::Duration::from_secs(30);
+    c.webhooks.dev_loopback_http = true;
+    c
+}
+
+/// Whether a recorded webhook request carries a valid signature made with `secret`, as a
+/// landlord's receiver checks it.
+pub fn signed_by(request: &dampwatch_testkit::Received, secret: &str) -> bool {
+    let header = |name: &str| request.header(name);
+    dampwatch_alerts::signature::verify_request(header, &request.body, secret.as_bytes(), request.unix_s)
+        .is_ok()
 }

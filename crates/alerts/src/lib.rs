@@ -68,12 +68,3 @@ pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
 pub use stats::WebhookStats;
 pub use worker::{start, Worker};
-
-/// This crate's schema migrations (versions 100 to 199), for the collector's `migrate_all`.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (100, "alerts_cases_webhooks", include_str!("../migrations/0100_alerts_cases_webhooks.sql")),
-    (101, "case_event_chain", include_str!("../migrations/0101_case_event_chain.sql")),
-    (102, "webhook_log_without_bodies", include_str!("../migrations/0102_webhook_log_without_bodies.sql")),
-    (103, "late_readings", include_str!("../migrations/0103_late_readings.sql")),
-    (110, "home_tenancy_and_occupants", include_str!("../migrations/0110_home_tenancy_and_occupants.sql")),
-];

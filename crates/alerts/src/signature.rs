@@ -62,6 +62,22 @@ pub struct Signed<'a> {
     pub body: &'a [u8],
 }
 
+/// What a landlord's receiver does with a request: reads the headers by name (as
+/// `header(name)` gives them, empty when absent), then [`Signed::verify`] against the raw body.
+pub fn verify_request(
+    header: impl Fn(&str) -> String,
+    body: &[u8],
+    secret: &[u8],
+    now_unix_s: i64,
+) -> Result<(), SignatureError> {
+    let (timestamp, key) = (header(TIMESTAMP_HEADER), header(IDEMPOTENCY_HEADER));
+    Signed { timestamp: &timestamp, idempotency_key: &key, body }.verify(
+        secret,
+        &header(SIGNATURE_HEADER),
+        now_unix_s,
+    )
+}
+
 impl Signed<'_> {
     fn mac(&self, secret: &[u8]) -> HmacSha256 {
         // HMAC takes keys of any length; `new_from_slice` cannot fail for it.

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::SignedBy;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

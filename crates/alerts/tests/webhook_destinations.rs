@@ -312,9 +312,7 @@ async fn an_upgrade_rewrites_response_bodies_that_older_versions_logged() {
         .expect("join")
         .expect("postgres");
     let mut client = support::connect(&pg.url()).await;
-    let collector = dampwatch_collector::migrate::MIGRATIONS;
-    let older: Vec<_> = dampwatch_alerts::MIGRATIONS.iter().copied().filter(|m| m.0 < 102).collect();
-    dampwatch_collector::migrate::migrate_all(&mut client, &[collector, &older]).await.expect("older schema");
+    dampwatch_store::migrate_to(&mut client, 101).await.expect("older schema");
     // What an older sender logged: the start of the receiver's error page, and a connection error.
     client
         .batch_execute(&format!(
@@ -334,8 +332,7 @@ async fn an_upgrade_rewrites_response_bodies_that_older_versions_logged() {
         .await
         .expect("old log");
 
-    let all = dampwatch_alerts::MIGRATIONS;
-    dampwatch_collector::migrate::migrate_all(&mut client, &[collector, all]).await.expect("upgrade");
+    dampwatch_store::migrate(&mut client).await.expect("upgrade");
     let errors: Vec<String> = client
         .query("SELECT error FROM webhook_deliveries ORDER BY outbox_id, attempt", &[])
         .await

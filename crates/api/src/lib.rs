@@ -59,11 +59,3 @@ pub use serve::{serve, spawn_server};
 pub use state::{ApiState, StateError};
 pub use stats::{ApiStats, StatsSnapshot};
 pub use tenant::{Tenant, LANDLORD_SETTING, TENANT_ROLE};
-
-/// This crate's schema migrations (versions 200 to 299), for the collector's `migrate_all`.
-/// They must run after the collector's (1–99) and the alerts crate's (100–199).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    200,
-    "api_keys_and_tenant_isolation",
-    include_str!("../migrations/0200_api_keys_and_tenant_isolation.sql"),
-)];

@@ -99,13 +99,13 @@ pub fn spawn_server(
 async fn check_database(state: &ApiState) -> anyhow::Result<()> {
     let client = state.pool().get().await.context("cannot connect to the database")?;
     client.execute("SELECT 1 FROM api_keys LIMIT 0", &[]).await.context(
-        "cannot read api_keys: run the migrations (dampwatch_api::MIGRATIONS) and connect as the \
+        "cannot read api_keys: run the migrations (dampwatch_store::migrate) and connect as the \
              role that ran them",
     )?;
     let can_switch: bool = client
         .query_one("SELECT pg_has_role($1, 'MEMBER')", &[&TENANT_ROLE])
         .await
-        .context("cannot check the tenant role: run the migrations (dampwatch_api::MIGRATIONS)")?
+        .context("cannot check the tenant role: run the migrations (dampwatch_store::migrate)")?
         .get(0);
     if !can_switch {
         anyhow::bail!(

@@ -52,8 +52,8 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let pg_dir = dir.join("postgres");
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
     let db_url = pg.url();
-    dampwatch_collector::service::prepare_database(&db_url).await?;
-    let url_file = dampwatch_collector::service::DatabaseUrlFile::write(&dir, &db_url)?;
+    dampwatch_store::prepare_database(&db_url).await?;
+    let url_file = dampwatch_store::DatabaseUrlFile::write(&dir, &db_url)?;
 
     let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
     gcfg.listen.address = args.gateway;
@@ -89,7 +89,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 
     let devices =
         crate::demo_devices::start(&dir, &pki, &db_url, gateway.local_addr(), args.devices, args.duration);
-    let db = dampwatch_collector::db::connect(&db_url).await?;
+    let db = dampwatch_store::connect(&db_url).await?;
     let stored =
         || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };
     let mut tick = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));

@@ -26,7 +26,7 @@ enum Command {
     Sim(dampwatch_sim::SimArgs),
     /// The device registry: add, list, move (place in a dwelling and room), revoke.
     #[command(subcommand)]
-    Devices(dampwatch_collector::cli::DevicesCommand),
+    Devices(dampwatch::devices::DevicesCommand),
     /// API keys for landlords (only their SHA-256 hashes are stored).
     ApiKeys(ApiKeysArgs),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
@@ -52,7 +52,7 @@ enum Command {
 #[derive(clap::Args)]
 struct ApiKeysArgs {
     #[command(flatten)]
-    target: dampwatch_collector::cli::Target,
+    target: dampwatch::devices::Target,
     #[command(subcommand)]
     command: dampwatch_api::cli::ApiKeysCommand,
 }
@@ -60,7 +60,7 @@ struct ApiKeysArgs {
 #[derive(clap::Args)]
 struct WebhooksArgs {
     #[command(flatten)]
-    target: dampwatch_collector::cli::Target,
+    target: dampwatch::devices::Target,
     #[command(subcommand)]
     command: dampwatch_alerts::cli::WebhooksCommand,
 }
@@ -68,7 +68,7 @@ struct WebhooksArgs {
 #[derive(clap::Args)]
 struct HomesArgs {
     #[command(flatten)]
-    target: dampwatch_collector::cli::Target,
+    target: dampwatch::devices::Target,
     #[command(subcommand)]
     command: dampwatch_alerts::home_cli::HomesCommand,
 }
@@ -78,9 +78,9 @@ enum BenchCommand {
     /// The gateway against Mosquitto: idle connections and memory, handshakes/s, publishes/s.
     Gateway(dampwatch_gateway::bench::GatewayBenchArgs),
     /// The ingest path: devices to committed rows, collector-only rate, latency, floors.
-    Ingest(dampwatch_collector::bench::IngestBenchArgs),
+    Ingest(dampwatch_bench::IngestBenchArgs),
     /// From the commit of a reading that crosses a hazard threshold to the landlord's webhook.
-    Alerts(dampwatch_collector::bench::alerts::AlertsBenchArgs),
+    Alerts(dampwatch_bench::alerts::AlertsBenchArgs),
 }
 
 fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -118,26 +118,26 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Devices(cmd) => {
             init_logging("warn");
-            multi_thread_runtime()?.block_on(dampwatch_collector::cli::run(cmd, &mut out))?;
+            multi_thread_runtime()?.block_on(dampwatch::devices::run(cmd, &mut out))?;
         }
         Command::ApiKeys(args) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
-                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 dampwatch_api::cli::run(args.command, &db, &mut out).await
             })?;
         }
         Command::Webhooks(args) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
-                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 dampwatch_alerts::cli::run(args.command, &db, &mut out).await
             })?;
         }
         Command::Homes(args) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
-                let db = dampwatch_collector::db::connect(&args.target.database_url()?).await?;
+                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 dampwatch_alerts::home_cli::run(args.command, &db, &mut out).await
             })?;
         }
@@ -148,11 +148,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Alerts(args)) => {
             init_logging("warn");
-            multi_thread_runtime()?.block_on(dampwatch_collector::bench::alerts::run(args, &mut out))?;
+            multi_thread_runtime()?.block_on(dampwatch_bench::alerts::run(args, &mut out))?;
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             init_logging("warn,rumqttd=off");
-            multi_thread_runtime()?.block_on(dampwatch_collector::bench::run(args, &mut out))?;
+            multi_thread_runtime()?.block_on(dampwatch_bench::run(args, &mut out))?;
         }
         Command::Pki(cmd) => dampwatch_pki::cli::run(cmd, &mut out)?,
         Command::Clock(cmd) => dampwatch_clock::cli::run(cmd, &mut out)?,

@@ -60,7 +60,7 @@ fn rest(rx: &Receiver<String>) -> Vec<String> {
 fn stored(url: &str, prefix: &str) -> (i64, i64, i64, i64) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let db = dampwatch_collector::db::connect(url).await.expect("connect to the demo's database");
+        let db = dampwatch_store::connect(url).await.expect("connect to the demo's database");
         let pattern = format!("{prefix}%");
         let r = db
             .query_one(

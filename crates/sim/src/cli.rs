@@ -27,7 +27,7 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// The file in the data directory where a running demo or collector leaves its database URL.
-pub use dampwatch_collector::cli::DATABASE_URL_FILE;
+pub use dampwatch_store::DATABASE_URL_FILE;
 /// The demo gateway's address.
 pub const DEFAULT_GATEWAY: &str = "127.0.0.1:8883";
 

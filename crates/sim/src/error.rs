@@ -64,13 +64,13 @@ pub enum SimError {
     CollectorKeys(dampwatch_firmware::CollectorKeysError),
 
     #[error("device registry: {0}")]
-    Registry(#[from] dampwatch_collector::registry::RegistryError),
+    Registry(#[from] dampwatch_store::RegistryError),
 
     #[error("database: {0}")]
     Database(#[from] tokio_postgres::Error),
 
-    #[error("cannot prepare the database: {0:#}")]
-    Schema(anyhow::Error),
+    #[error("cannot prepare the database: {0}")]
+    Schema(#[from] dampwatch_store::MigrateError),
 
     #[error("a setup task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use dampwatch_collector::registry::{self, NewDevice};
 use dampwatch_firmware::{CollectorKey, CollectorKeys};
 use dampwatch_pki::{
     issue_device, load_cert_chain, load_signing_public_key, trusted_downlink_keys, IssueOptions, Paths,
 };
+use dampwatch_store::registry::{self, NewDevice};
 
 use crate::error::SimError;
 use crate::fleet::check_landlord;
@@ -91,8 +91,8 @@ pub async fn provision(
         ..Provisioned::default()
     };
 
-    dampwatch_collector::service::prepare_database(db_url).await.map_err(SimError::Schema)?;
-    let db = dampwatch_collector::db::connect(db_url).await?;
+    dampwatch_store::prepare_database(db_url).await?;
+    let db = dampwatch_store::connect(db_url).await?;
     let paths = Paths::new(pki);
     for (ids, issued) in ids.chunks(CHUNK).zip(issued.chunks(CHUNK)) {
         let names: Vec<&str> = ids.iter().map(String::as_str).collect();

@@ -3,7 +3,26 @@
 //! collector writes them, and a landlord's webhook receiver on loopback.
 #![allow(dead_code)]
 
-pub mod receiver;
+#[allow(unused_imports)]
+pub use dampwatch_testkit::eventually;
+pub use dampwatch_testkit::webhook_receiver as receiver;
+
+/// What a landlord's receiver checks of a recorded request: a v2 signature over timestamp,
+/// idempotency key and body, made with `secret` within the replay window of its arrival.
+pub trait SignedBy {
+    fn verify(&self, secret: &str) -> Result<(), dampwatch_alerts::signature::SignatureError>;
+
+    fn signed_by(&self, secret: &str) -> bool {
+        self.verify(secret).is_ok()
+    }
+}
+
+impl SignedBy for receiver::Received {
+    fn verify(&self, secret: &str) -> Result<(), dampwatch_alerts::signature::SignatureError> {
+        let header = |name: &str| self.header(name);
+        dampwatch_alerts::signature::verify_request(header, &self.body, secret.as_bytes(), self.unix_s)
+    }
+}
 
 use std::time::Duration;
 
@@ -33,12 +52,7 @@ impl Db {
             tokio::task::spawn_blocking(PrivatePostgres::temporary).await.expect("join").expect("postgres");
         let url = pg.url();
         let mut client = connect(&url).await;
-        dampwatch_collector::migrate::migrate_all(
-            &mut client,
-            &[dampwatch_collector::migrate::MIGRATIONS, dampwatch_alerts::MIGRATIONS],
-        )
-        .await
-        .expect("migrate");
+        dampwatch_store::migrate(&mut client).await.expect("migrate");
         Db { pg, url, client }
     }
 
@@ -206,22 +220,4 @@ pub fn fast_config() -> AlertsConfig {
     // The receivers here are plain http on 127.0.0.1: the development flag.
     c.webhooks.dev_loopback_http = true;
     c
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
-pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -109,16 +109,7 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
     let mut db = connect(&db_url).await;
     {
         let _one_at_a_time = MIGRATING.lock().await;
-        dampwatch_collector::migrate::migrate_all(
-            &mut db,
-            &[
-                dampwatch_collector::migrate::MIGRATIONS,
-                dampwatch_alerts::MIGRATIONS,
-                dampwatch_api::MIGRATIONS,
-            ],
-        )
-        .await
-        .expect("migrate");
+        dampwatch_store::migrate(&mut db).await.expect("migrate");
     }
     let clock = clock();
     let north = seed(&mut db, &clock, "north-homes", "open_on_triage", 1).await;

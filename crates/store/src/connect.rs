@@ -1,0 +1,90 @@
+//! Connecting to the database: once, or waiting for a server that is still starting, and
+//! telling a failure that will pass (the connection, the server, a lock) from one caused by
+//! the data in a statement.
+
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+use crate::migrate::{migrate, MigrateError};
+
+/// Connects once and spawns the connection driver.
+pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "database connection closed");
+        }
+    });
+    Ok(client)
+}
+
+/// Connects and applies pending migrations.
+pub async fn prepare_database(url: &str) -> Result<(), MigrateError> {
+    let mut client = connect(url).await?;
+    migrate(&mut client).await?;
+    Ok(())
+}
+
+/// Why the database could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(tokio_postgres::Error),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+}
+
+/// [`prepare_database`], waiting (with back-off from `initial` to `max`) while the server is
+/// unreachable or still starting, so that a process started before its database neither exits
+/// nor crash-loops. Errors about the schema itself are returned at once.
+pub async fn prepare_database_when_up(
+    url: &str,
+    initial: Duration,
+    max: Duration,
+) -> Result<(), PrepareError> {
+    // A URL that does not parse will not get better by waiting.
+    url.parse::<tokio_postgres::Config>().map_err(PrepareError::InvalidUrl)?;
+    let mut wait = initial;
+    loop {
+        let err = match prepare_database(url).await {
+            Ok(()) => return Ok(()),
+            Err(MigrateError::Db(e)) if is_unavailable(&e) => e,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::warn!(error = %describe(&err), retry_in = ?wait, "database unreachable; waiting for it");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(max);
+    }
+}
+
+/// Whether a failed statement is worth splitting: the server refused something in the data (a
+/// value, a constraint, a trigger's verdict). Everything else (no connection, server shutting
+/// down, out of resources, deadlock, serialisation, lock timeout, a schema problem) says
+/// nothing about any one row, so the whole batch is retried unchanged.
+pub fn is_data_error(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return false;
+    }
+    let Some(code) = e.code() else { return false };
+    let class = &code.code()[..2];
+    // 22 data exception, 23 integrity constraint, 54 program limit (row too big),
+    // P0 PL/pgSQL raise (triggers), 38/39 external routine errors, 2F SQL routine errors.
+    matches!(class, "22" | "23" | "54" | "P0" | "38" | "39" | "2F")
+}
+
+/// The server's own words when there are some (`tokio_postgres::Error` alone says "db error").
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Whether an error means the server could not be reached or is not taking connections yet
+/// (worth waiting for), as opposed to one it gave about a statement.
+pub fn is_unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => code.code().starts_with("08") || code.code().starts_with("57P"),
+    }
+}

@@ -1,0 +1,143 @@
+//! Schema migrations, embedded in the binary, forward-only, applied at start.
+//!
+//! Every table of the system lives in one database and one list, here: the registry and the
+//! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
+//! 199), the API's keys and tenant isolation (200 to 299). Several processes may start at
+//! once: a transaction-level advisory lock serialises them, so each migration runs exactly
+//! once. A database with a migration this binary does not know (a newer release ran) is
+//! refused rather than written to with the wrong assumptions.
+
+use tokio_postgres::Client;
+
+/// A migration: version, name and SQL. Append only; never edit a released migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The whole schema, in version order.
+pub const MIGRATIONS: &[Migration] = &[
+    // The registry and the readings.
+    Migration {
+        version: 1,
+        name: "registry_and_readings",
+        sql: include_str!("../migrations/0001_registry_and_readings.sql"),
+    },
+    Migration { version: 2, name: "time_series", sql: include_str!("../migrations/0002_time_series.sql") },
+    Migration {
+        version: 3,
+        name: "device_hourly_intake",
+        sql: include_str!("../migrations/0003_device_hourly_intake.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "device_config_counters",
+        sql: include_str!("../migrations/0004_device_config_counters.sql"),
+    },
+    // The hazard worker: rooms, alerts, cases and their clocks, webhooks.
+    Migration {
+        version: 100,
+        name: "alerts_cases_webhooks",
+        sql: include_str!("../migrations/0100_alerts_cases_webhooks.sql"),
+    },
+    Migration {
+        version: 101,
+        name: "case_event_chain",
+        sql: include_str!("../migrations/0101_case_event_chain.sql"),
+    },
+    Migration {
+        version: 102,
+        name: "webhook_log_without_bodies",
+        sql: include_str!("../migrations/0102_webhook_log_without_bodies.sql"),
+    },
+    Migration {
+        version: 103,
+        name: "late_readings",
+        sql: include_str!("../migrations/0103_late_readings.sql"),
+    },
+    Migration {
+        version: 110,
+        name: "home_tenancy_and_occupants",
+        sql: include_str!("../migrations/0110_home_tenancy_and_occupants.sql"),
+    },
+    // The HTTP API: keys, the tenant role and row-level security.
+    Migration {
+        version: 200,
+        name: "api_keys_and_tenant_isolation",
+        sql: include_str!("../migrations/0200_api_keys_and_tenant_isolation.sql"),
+    },
+];
+
+/// Arbitrary constant naming the migration lock.
+const LOCK_KEY: i64 = 0x64_61_6d_70_77_61_74_63;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("database error while migrating: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error(
+        "the database has schema version {found}, newer than this release knows ({known}); upgrade Dampwatch"
+    )]
+    TooNew { found: i32, known: i32 },
+}
+
+/// Applies every migration not yet applied; returns how many ran.
+pub async fn migrate(client: &mut Client) -> Result<usize, MigrateError> {
+    migrate_to(client, i32::MAX).await
+}
+
+/// Applies the migrations up to and including `version` (an older release's schema, to test
+/// an upgrade from it); returns how many ran.
+pub async fn migrate_to(client: &mut Client, version: i32) -> Result<usize, MigrateError> {
+    let wanted: Vec<&Migration> = MIGRATIONS.iter().filter(|m| m.version <= version).collect();
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await?;
+    let current: i32 =
+        tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?.get(0);
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(MigrateError::TooNew { found: current, known });
+    }
+    let applied: Vec<i32> =
+        tx.query("SELECT version FROM schema_migrations", &[]).await?.into_iter().map(|r| r.get(0)).collect();
+    let mut ran = 0;
+    for m in wanted.into_iter().filter(|m| !applied.contains(&m.version)) {
+        tx.batch_execute(m.sql).await?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&m.version, &m.name])
+            .await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        ran += 1;
+    }
+    tx.commit().await?;
+    Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_file_names_match() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version, "{:?} before {:?}", pair[0].name, pair[1].name);
+        }
+        // Each file's name is its version (four digits) and name, so a listing of the folder
+        // reads in the order they run.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("migrations folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let listed: Vec<String> =
+            MIGRATIONS.iter().map(|m| format!("{:04}_{}.sql", m.version, m.name)).collect();
+        assert_eq!(files, listed, "every file in migrations/ is listed, in order");
+    }
+}

@@ -1,0 +1,11 @@
+//! What the tests of every crate share and that needs no running service: a landlord's webhook
+//! receiver ([`webhook_receiver`]) and waiting on a condition instead of sleeping
+//! ([`eventually`]). The whole-stack builder (PKI, PostgreSQL, gateway, collector) is
+//! `dampwatch-tests`, on top of the services; this crate sits below them, so any crate's tests
+//! may use it without a dependency cycle.
+
+pub mod eventually;
+pub mod webhook_receiver;
+
+pub use eventually::{eventually, eventually_true};
+pub use webhook_receiver::{Received, Receiver};

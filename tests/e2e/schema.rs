@@ -1,0 +1,200 @@
+//! The schema on plain PostgreSQL: migrations, the idempotent store with its hourly rollups,
+//! and the retention job.
+
+use chrono::{DateTime, Duration as Age, TimeZone, Utc};
+use dampwatch_collector::checks::check_uplink;
+use dampwatch_collector::config::Config;
+use dampwatch_collector::db::Layout;
+use dampwatch_collector::retention;
+use dampwatch_collector::store::{store_batch, Accepted};
+use dampwatch_pg::PrivatePostgres;
+use dampwatch_proto::v1::{Reading, SignedUplink, Uplink};
+use dampwatch_store::{migrate, migrate_to, MigrateError, MIGRATIONS};
+use prost::Message;
+use tokio_util::sync::CancellationToken;
+
+async fn database() -> anyhow::Result<(PrivatePostgres, tokio_postgres::Client)> {
+    let pg = tokio::task::spawn_blocking(PrivatePostgres::temporary).await??;
+    let client = dampwatch_store::connect(&pg.url()).await?;
+    Ok((pg, client))
+}
+
+const SEED: [u8; 32] = [7; 32];
+
+fn signed_uplink(device: &str, seqs: std::ops::RangeInclusive<u32>, start: DateTime<Utc>) -> Vec<u8> {
+    let readings = seqs
+        .map(|seq| Reading {
+            seq,
+            // One reading every 10 minutes, so a batch spans several hours.
+            time_ms: (start.timestamp_millis() + i64::from(seq) * 600_000) as u64,
+            temperature_centi_c: 1500 + (seq as i32 * 37) % 900,
+            rh_centi_pct: 5000 + (seq * 53) % 4000,
+            surface_temperature_centi_c: None,
+            co2_ppm: None,
+            battery_mv: 3000,
+            status: 0,
+        })
+        .collect::<Vec<_>>();
+    let up = Uplink {
+        device_id: device.into(),
+        boot: 1,
+        floor_seq: readings.first().map_or(1, |r| r.seq),
+        readings,
+        dropped: None,
+    };
+    let payload = up.encode_to_vec();
+    let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&SEED).expect("seed");
+    let mut msg = vec![0u8; dampwatch_wire::signing::signing_message_len(device, payload.len())];
+    dampwatch_wire::signing::signing_message(device, &payload, &mut msg).expect("message");
+    let signature = kp.sign(&msg).as_ref().to_vec();
+    SignedUplink { payload, signature, key_id: 1 }.encode_to_vec()
+}
+
+fn accept(device: &str, raw: Vec<u8>, public_key: &[u8]) -> Accepted {
+    let entry = dampwatch_store::DeviceEntry {
+        landlord: "acme".into(),
+        key_id: 1,
+        public_key: public_key.to_vec(),
+        active: true,
+        provisioned_at: Utc.timestamp_opt(0, 0).unwrap(),
+    };
+    let topic = format!("dw/v1/acme/{device}/up");
+    let now = Utc::now();
+    let uplink = check_uplink(&topic, &raw, now, Age::hours(1), |_| Some(&entry)).expect("valid uplink");
+    Accepted { received_at: now, topic, raw, uplink }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_apply_once_in_order_and_refuse_a_newer_schema() -> anyhow::Result<()> {
+    let (_pg, mut db) = database().await?;
+    // Version 1 alone first, with a reading in it, to check that version 2 rolls it up.
+    assert_eq!(migrate_to(&mut db, 1).await?, 1);
+    db.batch_execute(
+        "INSERT INTO readings VALUES ('old-1', 1, 1, '2024-01-01 10:20:00+00', '2024-01-01 10:20:00+00', false,
+             '2024-01-01 10:21:00+00', 20.5, 55, NULL, NULL, 3000, 0, '\\x00');",
+    )
+    .await?;
+    assert_eq!(migrate(&mut db).await?, MIGRATIONS.len() - 1);
+    assert_eq!(migrate(&mut db).await?, 0, "nothing runs twice");
+    let row = db
+        .query_one(
+            "SELECT readings, temperature_avg, hour FROM readings_hourly WHERE device_id = 'old-1'",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i64>(0), 1, "readings stored before the rollups existed are rolled up");
+    assert!((row.get::<_, f64>(1) - 20.5).abs() < 1e-9);
+    assert_eq!(row.get::<_, DateTime<Utc>>(2), Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap());
+    // Without TimescaleDB: the plain layout.
+    assert_eq!(dampwatch_collector::store::prepare_session(&db).await?, Layout::Plain);
+    // A schema from a newer release is refused, not written to.
+    db.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_a_newer_release')", &[])
+        .await?;
+    match migrate(&mut db).await {
+        Err(MigrateError::TooNew { found: 9999, .. }) => {}
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_readings_are_stored_and_rolled_up_once() -> anyhow::Result<()> {
+    let (pg, _) = database().await?;
+    dampwatch_store::prepare_database(&pg.url()).await?;
+    let mut session = dampwatch_collector::db::open(&pg.url()).await?;
+    let public_key = dampwatch_firmware::public_key_from_seed(&SEED);
+    let start = Utc.with_ymd_and_hms(2025, 3, 1, 9, 55, 0).unwrap();
+    let a = accept("roll-1", signed_uplink("roll-1", 1..=20, start), &public_key);
+    let b = accept("roll-1", signed_uplink("roll-1", 15..=30, start), &public_key);
+    let c = accept("roll-2", signed_uplink("roll-2", 1..=5, start), &public_key);
+
+    let limits = Config::default().intake.device_limits();
+    let first = store_batch(&mut session.client, session.layout, limits, &[&a, &c], &[]).await?;
+    assert_eq!((first.readings_stored, first.readings_duplicate), (25, 0));
+    // The same uplink again (a redelivery) and an overlapping one (a resend after a timeout).
+    let again = store_batch(&mut session.client, session.layout, limits, &[&a, &b], &[]).await?;
+    assert_eq!((again.readings_stored, again.readings_duplicate), (10, 26));
+    let positions: Vec<(String, i64)> =
+        again.positions.iter().map(|p| (p.device.clone(), p.committed_seq)).collect();
+    assert_eq!(positions, vec![("roll-1".to_string(), 30)]);
+
+    let db = &session.client;
+    let total: i64 = db.query_one("SELECT count(*) FROM readings", &[]).await?.get(0);
+    assert_eq!(total, 35);
+    let mismatches: i64 = db
+        .query_one(
+            "WITH truth AS (
+                 SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                        count(*) AS readings, min(temperature_c) AS tmin, max(temperature_c) AS tmax,
+                        avg(temperature_c::float8) AS tavg, min(rh_pct) AS rmin, max(rh_pct) AS rmax,
+                        avg(rh_pct::float8) AS ravg
+                 FROM readings GROUP BY 1, 2)
+             SELECT count(*) FROM truth t FULL JOIN readings_hourly h USING (device_id, hour)
+             WHERE t.readings IS DISTINCT FROM h.readings OR t.tmin IS DISTINCT FROM h.temperature_min
+                OR t.tmax IS DISTINCT FROM h.temperature_max OR abs(t.tavg - h.temperature_avg) > 1e-6
+                OR t.rmin IS DISTINCT FROM h.rh_min OR t.rmax IS DISTINCT FROM h.rh_max
+                OR abs(t.ravg - h.rh_avg) > 1e-6 OR h.temperature_avg IS NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(mismatches, 0, "the hourly rollups agree with the readings");
+    let hours: i64 = db.query_one("SELECT count(*) FROM readings_hourly", &[]).await?.get(0);
+    assert!(hours > 3, "30 readings ten minutes apart span several hours");
+    let inbox: i64 = db.query_one("SELECT count(*) FROM hazard_inbox", &[]).await?.get(0);
+    assert_eq!(inbox, 3, "one inbox row per device and batch");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Result<()> {
+    let (pg, _) = database().await?;
+    dampwatch_store::prepare_database(&pg.url()).await?;
+    let session = dampwatch_collector::db::open(&pg.url()).await?;
+    let db = &session.client;
+    // Five readings (and their uplinks) seven years old, three recent; quarantine rows 40 days
+    // and 1 day old; rollups two years and one hour old.
+    db.batch_execute(
+        "INSERT INTO readings
+         SELECT 'ret-1', 1, s, t, t, false, t, 20, 50, NULL, NULL, 3000, 0, int8send(s)
+         FROM generate_series(1, 8) s,
+              LATERAL (SELECT CASE WHEN s <= 5 THEN now() - interval '7 years' ELSE now() END AS t) x;
+         INSERT INTO uplinks
+         SELECT int8send(s), 'ret-1', 1, '\\x00', '\\x00', CASE WHEN s <= 5 THEN now() - interval '7 years' ELSE now() END
+         FROM generate_series(1, 8) s;
+         INSERT INTO rejected_messages (received_at, reason, detail, topic, raw)
+         VALUES (now() - interval '40 days', 'bad_signature', '', 't', '\\x01'),
+                (now() - interval '1 day', 'bad_signature', '', 't', '\\x02');
+         INSERT INTO readings_hourly_totals VALUES
+             ('ret-1', date_trunc('hour', now() - interval '2 years'), 1, 1, 20, 20, 20, 1, 50, 50, 50),
+             ('ret-1', date_trunc('hour', now()), 1, 1, 20, 20, 20, 1, 50, 50, 50);",
+    )
+    .await?;
+    let mut cfg = Config::default().retention;
+    cfg.rollups = std::time::Duration::from_secs(365 * 86_400);
+    cfg.chunk_rows = 2;
+    let report = retention::run_once(db, session.layout, &cfg, Utc::now(), &CancellationToken::new()).await?;
+    assert!(report.ran);
+    assert_eq!(report.deleted_from("readings"), 5);
+    assert_eq!(report.deleted_from("uplinks"), 5);
+    assert_eq!(report.deleted_from("rejected_messages"), 1);
+    assert_eq!(report.deleted_from("readings_hourly_totals"), 1);
+    let left: Vec<i64> =
+        db.query("SELECT seq FROM readings ORDER BY seq", &[]).await?.into_iter().map(|r| r.get(0)).collect();
+    assert_eq!(left, vec![6, 7, 8]);
+    let q: Vec<u8> = db.query_one("SELECT raw FROM rejected_messages", &[]).await?.get(0);
+    assert_eq!(q, vec![2]);
+    // A second round finds nothing; "0s" keeps for ever.
+    cfg.readings = std::time::Duration::ZERO;
+    let again = retention::run_once(
+        db,
+        session.layout,
+        &cfg,
+        Utc::now() + Age::days(3650),
+        &CancellationToken::new(),
+    )
+    .await?;
+    assert_eq!(again.deleted_from("readings"), 0);
+    assert_eq!(again.deleted_from("uplinks"), 0);
+    Ok(())
+}

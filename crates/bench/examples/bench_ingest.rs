@@ -1,4 +1,4 @@
-//! `cargo run --release -p dampwatch-collector --features bench --example bench_ingest -- [--quick]`:
+//! `cargo run --release -p dampwatch-bench --example bench_ingest -- [--quick]`:
 //! the ingest benchmark without the `dampwatch` binary.
 use clap::Parser;
 use dampwatch_bench::IngestBenchArgs;

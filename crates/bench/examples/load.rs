@@ -1,7 +1,7 @@
 //! How many devices one simulator process sustains: a whole stack in this process (temporary
 //! PKI, private PostgreSQL, gateway, collector) and `dampwatch sim` against it.
 //!
-//! `cargo run --release -p dampwatch-sim --example load -- --devices 2000 --for 60s`
+//! `cargo run --release -p dampwatch-bench --example load -- --devices 2000 --for 60s`
 //! (any `dampwatch sim` option; the stack's gateway, data directory, database and
 //! `--provision` are filled in).
 

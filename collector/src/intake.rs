@@ -126,6 +126,9 @@ pub struct EventLoopTask {
     pub tx: mpsc::Sender<Incoming>,
     pub gate: Arc<AckGate>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// True while the uplink subscription is in place (the broker acknowledged it on the
+    /// current connection): what [`crate::Collector::ready`] waits for.
+    pub subscribed: tokio::sync::watch::Sender<bool>,
     /// Stop taking uplinks: unsubscribe, close `tx` so the pipeline finishes what it has, and
     /// keep the connection up (for its acks) until `stop`.
     pub drain: CancellationToken,
@@ -136,7 +139,7 @@ pub struct EventLoopTask {
 /// Drives the MQTT connection: forwards uplinks, subscribes after every connect, reconnects
 /// with back-off after errors. Returns when `stop` fires.
 pub async fn run_event_loop(task: EventLoopTask) {
-    let EventLoopTask { mut eventloop, client, filter, tx, gate, metrics, drain, stop } = task;
+    let EventLoopTask { mut eventloop, client, filter, tx, gate, metrics, subscribed, drain, stop } = task;
     let mut tx = Some(tx);
     let mut backoff = Duration::from_millis(100);
     let mut drain_started = false;
@@ -192,6 +195,8 @@ pub async fn run_event_loop(task: EventLoopTask) {
                     tracing::error!(
                         "the gateway refused the uplink subscription; check the service certificate"
                     );
+                } else {
+                    subscribed.send_replace(true);
                 }
             }
             Ok(Event::Incoming(Packet::UnsubAck(_))) => {
@@ -200,6 +205,7 @@ pub async fn run_event_loop(task: EventLoopTask) {
             }
             Ok(_) => {}
             Err(e) => {
+                subscribed.send_replace(false);
                 gate.connection_lost(&mut eventloop);
                 if drain_started {
                     // Unacknowledged messages are redelivered to whoever connects next.

@@ -29,6 +29,8 @@ pub struct Collector {
     /// The MQTT client, for downlinks the collector sends of its own accord.
     client: rumqttc::AsyncClient,
     signer: Arc<DownlinkSigner>,
+    /// Whether the uplink subscription is in place (see [`Collector::ready`]).
+    ready: tokio::sync::watch::Receiver<bool>,
     /// `DATA_DIR/database-url` while the private cluster runs (removed before it stops).
     _url_file: Option<DatabaseUrlFile>,
     /// The private cluster, when no URL was configured; stopped when the collector is dropped.
@@ -73,6 +75,7 @@ impl Collector {
         let gate = Arc::new(AckGate::default());
         // Larger than the broker's in-flight window (100), so the event loop never waits on it.
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let (subscribed, ready) = tokio::sync::watch::channel(false);
         let event_loop = tokio::spawn(intake::run_event_loop(EventLoopTask {
             eventloop,
             client: client.clone(),
@@ -80,6 +83,7 @@ impl Collector {
             tx,
             gate: gate.clone(),
             metrics: metrics.clone(),
+            subscribed,
             drain: drain.clone(),
             stop: stop.clone(),
         }));
@@ -121,6 +125,7 @@ impl Collector {
         };
         let pipeline = tokio::spawn(pipeline.run(rx));
         Ok(Collector {
+            ready,
             db_url,
             metrics,
             metrics_addr,
@@ -139,6 +144,15 @@ impl Collector {
 
     pub fn db_url(&self) -> &str {
         &self.db_url
+    }
+
+    /// Resolves once the broker has acknowledged the uplink subscription (at once if it
+    /// already has): from then on every uplink published reaches this collector or its share
+    /// group. After a lost connection it waits for the next subscription.
+    pub async fn ready(&self) {
+        let mut ready = self.ready.clone();
+        // The sender lives as long as the event loop; if that ended, there is nothing to wait for.
+        let _ = ready.wait_for(|subscribed| *subscribed).await;
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {

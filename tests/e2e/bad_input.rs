@@ -196,7 +196,7 @@ async fn a_message_the_database_refuses_is_isolated_and_quarantined() -> anyhow:
     r.battery_mv = 4242;
     let poison = signed(&poisoner, &uplink("poisoner", 1, vec![r]));
     let fine = signed(&poisoner, &uplink("poisoner", 1, vec![reading(2, now_ms(), 2000)]));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    collector.ready().await;
     publish_raw(&env, &poisoner, &[poison.clone(), fine.clone()]).await?;
 
     let outcomes = fleet.await?;

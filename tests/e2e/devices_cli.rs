@@ -134,7 +134,9 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
 
     // The collector refuses the revoked device's uplinks (the gateway would refuse the
     // connection once it reloads the CRL; the registry check does not wait for that).
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Cached registry entries expire after `intake.registry_cache` (200 ms here): a clock, not
+    // another task, so waiting past it is exact.
+    tokio::time::sleep(env.collector_config("c", "").intake.registry_cache * 2).await;
     let m = collector.metrics();
     let mut plan = env.plan(3, None, 15);
     plan.deadline = std::time::Instant::now() + Duration::from_secs(8);

@@ -14,6 +14,23 @@ async fn block_commits(env: &Env) -> anyhow::Result<tokio_postgres::Client> {
     Ok(db)
 }
 
+/// Waits until a collector's batch is held by the lock of [`block_commits`]: another session
+/// waits for a lock on `readings`.
+async fn until_a_batch_waits(env: &Env) -> anyhow::Result<()> {
+    let db = env.db().await?;
+    let waiting = eventually(Duration::from_secs(30), || async {
+        db.query_one(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'readings'::regclass",
+            &[],
+        )
+        .await
+        .is_ok_and(|r| r.get::<_, i64>(0) > 0)
+    })
+    .await;
+    anyhow::ensure!(waiting, "no batch reached the locked table");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Result<()> {
     let env = Env::start().await?;
@@ -28,10 +45,11 @@ async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Res
     assert!(stored_some, "the collector stores readings before the fault");
     // Kill it while a batch waits on the database: messages in flight, unacknowledged.
     let lock = block_commits(&env).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_a_batch_waits(&env).await?;
     collector.kill();
     lock.batch_execute("ROLLBACK").await?;
-    // Devices keep publishing while no collector runs; the persistent session keeps it.
+    // Devices keep publishing while no collector runs; the persistent session keeps it. The
+    // outage lasts a second on purpose (nothing is awaited here: the fault is the waiting).
     tokio::time::sleep(Duration::from_secs(1)).await;
     let restarted = env.spawn_collector("collector", "")?;
 
@@ -53,6 +71,7 @@ async fn postgres_crashes_and_restarts_mid_stream() -> anyhow::Result<()> {
     assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
     tokio::task::block_in_place(|| env.pg.kill_hard())?;
     // While the database is down: nothing acknowledged, memory bounded by the broker's window.
+    // The outage lasts half a second on purpose: what is checked is that nothing happens.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let acks_before = m.acks_published.load(Relaxed);
     let stored_before = m.readings_stored.load(Relaxed);
@@ -87,6 +106,7 @@ async fn gateway_restarts_mid_stream() -> anyhow::Result<()> {
 
     assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
     env.stop_gateway().await;
+    // The gateway stays down for a second on purpose: devices queue and reconnect.
     tokio::time::sleep(Duration::from_secs(1)).await;
     env.start_gateway().await?;
     let before = m.readings_stored.load(Relaxed);
@@ -114,7 +134,7 @@ async fn two_collectors_share_the_load_and_one_is_killed() -> anyhow::Result<()>
     .await;
     assert!(both, "both collectors take a share of the uplinks");
     let lock = block_commits(&env).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_a_batch_waits(&env).await?;
     b.kill();
     lock.batch_execute("ROLLBACK").await?;
     let survivor_before = a.metric("dampwatch_collector_readings_stored_total").await;

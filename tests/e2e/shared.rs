@@ -1,7 +1,6 @@
 //! Several collectors in one MQTT shared-subscription group share the uplinks.
 
 use crate::common::*;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -9,7 +8,8 @@ async fn two_collectors_in_one_group_share_the_uplinks() -> anyhow::Result<()> {
     let env = Env::start().await?;
     let a = env.start_collector("collector-a", "collectors").await?;
     let b = env.start_collector("collector-b", "collectors").await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.ready().await;
+    b.ready().await;
     let devices = env.provision_many("acme", "share", 4).await?;
     let fleet = run_fleet(devices, env.plan(100, Some(50.0), 60), CancellationToken::new());
     let outcomes = fleet.await?;

@@ -3,19 +3,75 @@
 //! the data in a statement.
 
 use std::time::Duration;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::migrate::{migrate, MigrateError};
 
-/// Connects once and spawns the connection driver.
+/// Connects once and spawns the connection driver. A URL with `sslmode=require` is served
+/// over TLS, verified against the Mozilla roots and, when the environment names one,
+/// `PGSSLROOTCERT`'s certificates (an external server with a private CA). `sslmode=disable` and
+/// the default `prefer` connect without TLS, which suits the private cluster on loopback.
 pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "database connection closed");
-        }
-    });
+    let root_ca = std::env::var_os("PGSSLROOTCERT").map(std::path::PathBuf::from);
+    connect_with_root(url, root_ca.as_deref()).await
+}
+
+/// [`connect`], trusting `root_ca` (a PEM file of CA certificates) beside the Mozilla roots
+/// when the URL requires TLS.
+pub async fn connect_with_root(
+    url: &str,
+    root_ca: Option<&std::path::Path>,
+) -> Result<Client, tokio_postgres::Error> {
+    let config: tokio_postgres::Config = url.parse()?;
+    if config.get_ssl_mode() != SslMode::Require {
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(drive(connection));
+        return Ok(client);
+    }
+    let tls = MakeRustlsConnect::new(tls_config(root_ca));
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(drive(connection));
     Ok(client)
+}
+
+async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "database connection closed");
+    }
+}
+
+/// The client side of TLS to PostgreSQL: the server's certificate must chain to a trusted root
+/// and name the host of the URL (stricter than libpq's `require`, which verifies nothing).
+/// A root file that cannot be read is logged and left out: the handshake then fails on
+/// verification, never falls back to trusting the server.
+fn tls_config(root_ca: Option<&std::path::Path>) -> rustls::ClientConfig {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = root_ca {
+        match rustls_pki_types::CertificateDer::pem_file_iter(path) {
+            Ok(certs) => {
+                for cert in certs {
+                    let added =
+                        cert.map_err(|e| e.to_string()).and_then(|c| roots.add(c).map_err(|e| e.to_string()));
+                    if let Err(e) = added {
+                        tracing::error!(file = %path.display(), error = %e, "unusable database root certificate");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot read the database root certificates")
+            }
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+        Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+        // The ring provider supports the default versions; this cannot happen.
+        Err(e) => unreachable!("ring supports TLS 1.2 and 1.3: {e}"),
+    }
 }
 
 /// Connects and applies pending migrations.

@@ -7,7 +7,6 @@
 use dampwatch_collector::{Collector, Config};
 use dampwatch_gateway::Gateway;
 use dampwatch_pg::PrivatePostgres;
-use dampwatch_pki::IssueOptions;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,22 +113,7 @@ impl Env {
         landlord: &str,
         device: &str,
     ) -> anyhow::Result<DeviceSpec> {
-        let issued = dampwatch_pki::issue_device(&self.pki(), landlord, device, IssueOptions::default())?;
-        dampwatch_store::registry::add_device(
-            db,
-            &dampwatch_store::registry::NewDevice {
-                id: device,
-                landlord,
-                public_key: &issued.signing_public_key,
-                key_id: 1,
-                cert_serial: Some(issued.serial.to_string()),
-                provisioned_at: Some(std::time::SystemTime::UNIX_EPOCH.into()),
-            },
-        )
-        .await?;
-        let seed = dampwatch_pki::load_signing_seed(
-            &dampwatch_pki::Paths::new(self.pki()).device_signing_key(device),
-        )?;
+        let seed = dampwatch_tests::provision_device(&self.pki(), db, landlord, device).await?;
         Ok(DeviceSpec {
             landlord: landlord.into(),
             device: device.into(),

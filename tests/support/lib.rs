@@ -57,22 +57,7 @@ impl Stack {
 
     /// Issues a device certificate and signing key and registers the device.
     pub async fn provision(&self, landlord: &str, device: &str) -> anyhow::Result<[u8; 32]> {
-        let issued = dampwatch_pki::issue_device(&self.pki(), landlord, device, IssueOptions::default())?;
-        let db = self.db().await?;
-        dampwatch_store::registry::add_device(
-            &db,
-            &dampwatch_store::registry::NewDevice {
-                id: device,
-                landlord,
-                public_key: &issued.signing_public_key,
-                key_id: 1,
-                cert_serial: Some(issued.serial.to_string()),
-                provisioned_at: Some(std::time::SystemTime::UNIX_EPOCH.into()),
-            },
-        )
-        .await?;
-        dampwatch_pki::load_signing_seed(&Paths::new(self.pki()).device_signing_key(device))
-            .map_err(Into::into)
+        provision_device(&self.pki(), &self.db().await?, landlord, device).await
     }
 
     /// The collector's downlink public keys a device of this stack is provisioned with.
@@ -99,6 +84,30 @@ impl Stack {
         opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
         Ok(AsyncClient::new(opts, 64))
     }
+}
+
+/// Issues a device's certificate and signing key in `pki` and registers it in `db` (installed
+/// long ago, so no reading of a test is dated before it); returns its signing seed.
+pub async fn provision_device(
+    pki: &Path,
+    db: &tokio_postgres::Client,
+    landlord: &str,
+    device: &str,
+) -> anyhow::Result<[u8; 32]> {
+    let issued = dampwatch_pki::issue_device(pki, landlord, device, IssueOptions::default())?;
+    dampwatch_store::registry::add_device(
+        db,
+        &dampwatch_store::registry::NewDevice {
+            id: device,
+            landlord,
+            public_key: &issued.signing_public_key,
+            key_id: 1,
+            cert_serial: Some(issued.serial.to_string()),
+            provisioned_at: Some(std::time::SystemTime::UNIX_EPOCH.into()),
+        },
+    )
+    .await?;
+    Ok(dampwatch_pki::load_signing_seed(&Paths::new(pki).device_signing_key(device))?)
 }
 
 fn pki_dir(root: &Path) -> PathBuf {

@@ -66,15 +66,11 @@ async fn sslmode_require_is_encrypted_and_verified() {
     let url = format!("{}?sslmode=require", pg.url());
 
     // The reload reaches the server a moment later: poll until a TLS connection works.
-    let mut client = None;
-    for _ in 0..100 {
-        if let Ok(c) = dampwatch_store::connect::connect_with_root(&url, Some(&root)).await {
-            client = Some(c);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let client = client.expect("a TLS connection verified against the server's CA");
+    let client = dampwatch_testkit::eventually(std::time::Duration::from_secs(5), || async {
+        dampwatch_store::connect::connect_with_root(&url, Some(&root)).await.ok()
+    })
+    .await
+    .expect("a TLS connection verified against the server's CA");
     assert!(uses_tls(&client).await, "the session is encrypted");
 
     // Another CA's root: the server is not trusted, and nothing falls back to the clear.

@@ -3,6 +3,7 @@
 
 use crate::admission::DeviceLimits;
 use dampwatch_wire::limits::MAX_READINGS_PER_UPLINK;
+use dampwatch_wire::Backoff;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -159,6 +160,11 @@ pub struct Intake {
 }
 
 impl Intake {
+    /// The back-off while PostgreSQL is unreachable or refuses a batch.
+    pub fn retry_backoff(&self) -> Backoff {
+        Backoff::doubling(self.retry_initial, self.retry_max)
+    }
+
     /// The per-device limits the store applies.
     pub fn device_limits(&self) -> DeviceLimits {
         DeviceLimits {

@@ -19,6 +19,7 @@
 //! keep every reading until a commit position covers it.
 
 use crate::config::Config;
+use dampwatch_wire::Backoff;
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, TlsConfiguration, Transport,
 };
@@ -136,12 +137,16 @@ pub struct EventLoopTask {
     pub stop: CancellationToken,
 }
 
+/// Waits between attempts to reach the gateway: a lost link stops the whole intake, so the
+/// cap stays short.
+const RECONNECT: Backoff = Backoff::doubling(Duration::from_millis(100), Duration::from_secs(5));
+
 /// Drives the MQTT connection: forwards uplinks, subscribes after every connect, reconnects
 /// with back-off after errors. Returns when `stop` fires.
 pub async fn run_event_loop(task: EventLoopTask) {
     let EventLoopTask { mut eventloop, client, filter, tx, gate, metrics, subscribed, drain, stop } = task;
     let mut tx = Some(tx);
-    let mut backoff = Duration::from_millis(100);
+    let mut reconnects = RECONNECT.retries();
     let mut drain_started = false;
     loop {
         let event = tokio::select! {
@@ -157,7 +162,7 @@ pub async fn run_event_loop(task: EventLoopTask) {
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff = Duration::from_millis(100);
+                reconnects.reset();
                 gate.connected.store(true, Ordering::Relaxed);
                 tracing::info!(
                     epoch = gate.epoch(),
@@ -211,12 +216,12 @@ pub async fn run_event_loop(task: EventLoopTask) {
                     // Unacknowledged messages are redelivered to whoever connects next.
                     tx = None;
                 }
-                tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection lost; reconnecting");
+                let wait = reconnects.next_delay();
+                tracing::warn!(error = %e, retry_in = ?wait, "MQTT connection lost; reconnecting");
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = stop.cancelled() => break,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -20,6 +20,7 @@ use crate::intake::{AckGate, Incoming};
 use crate::metrics::Metrics;
 use crate::reject::Reason;
 use crate::store::{self, Accepted, Outcome, Quarantined};
+use dampwatch_wire::backoff::Retries;
 use dampwatch_wire::topic::{Topic, TopicKind};
 use rumqttc::{AsyncClient, QoS};
 use std::collections::{BTreeMap, VecDeque};
@@ -144,8 +145,7 @@ impl Pipeline {
         cache: &mut RegistryCache,
         batch: &[Incoming],
     ) -> bool {
-        let i = &self.cfg.intake;
-        let mut wait = i.retry_initial;
+        let mut retries = self.cfg.intake.retry_backoff().retries();
         loop {
             let now = Instant::now();
             let stale = cache
@@ -160,8 +160,8 @@ impl Pipeline {
                 }
                 Err(e) => {
                     self.metrics.database_errors.fetch_add(1, Relaxed);
-                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "cannot read the device registry");
-                    if !self.pause_and_reconnect(session, &mut wait, false).await {
+                    tracing::warn!(error = %describe(&e), retry_in = ?retries.upcoming(), "cannot read the device registry");
+                    if !self.pause_and_reconnect(session, &mut retries, false).await {
                         return false;
                     }
                 }
@@ -204,7 +204,7 @@ impl Pipeline {
         let quarantined: Vec<&Quarantined> =
             items.iter().filter_map(|c| if let Checked::Rejected(q) = c { Some(q) } else { None }).collect();
         let i = &self.cfg.intake;
-        let mut wait = i.retry_initial;
+        let mut retries = i.retry_backoff().retries();
         loop {
             let started = Instant::now();
             let attempt = tokio::time::timeout(
@@ -225,7 +225,7 @@ impl Pipeline {
                 }
                 Ok(Err(e)) if db::is_data_error(&e) => return Err(Refused::Data(e)),
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "batch not stored; nothing acknowledged, retrying");
+                    tracing::warn!(error = %describe(&e), retry_in = ?retries.upcoming(), "batch not stored; nothing acknowledged, retrying");
                     false
                 }
                 Err(_) => {
@@ -235,25 +235,19 @@ impl Pipeline {
             };
             self.metrics.commit_failures.fetch_add(1, Relaxed);
             self.metrics.database_errors.fetch_add(1, Relaxed);
-            if !self.pause_and_reconnect(session, &mut wait, hung).await {
+            if !self.pause_and_reconnect(session, &mut retries, hung).await {
                 return Err(Refused::Stopped);
             }
         }
     }
 
-    /// Sleeps `wait` (doubling it), then replaces the session if it broke (or `force`).
-    async fn pause_and_reconnect(
-        &self,
-        session: &mut Session,
-        wait: &mut std::time::Duration,
-        force: bool,
-    ) -> bool {
-        let i = &self.cfg.intake;
+    /// Counts a failure and sleeps the back-off it calls for, then replaces the session if it
+    /// broke (or `force`).
+    async fn pause_and_reconnect(&self, session: &mut Session, retries: &mut Retries, force: bool) -> bool {
         tokio::select! {
-            _ = tokio::time::sleep(*wait) => {}
+            _ = tokio::time::sleep(retries.next_delay()) => {}
             _ = self.stop.cancelled() => return false,
         }
-        *wait = (*wait * 2).min(i.retry_max);
         if force || session.client.is_closed() {
             self.metrics.db_connected.store(0, Relaxed);
             let Some(s) = self.connect().await else { return false };
@@ -264,24 +258,22 @@ impl Pipeline {
 
     /// Opens a database session, retrying with back-off until it works or the collector stops.
     async fn connect(&self) -> Option<Session> {
-        let i = &self.cfg.intake;
-        let mut wait = i.retry_initial;
+        let mut retries = self.cfg.intake.retry_backoff().retries();
         loop {
-            match db::open(&self.db_url).await {
+            let e = match db::open(&self.db_url).await {
                 Ok(s) => {
                     self.metrics.db_connected.store(1, Relaxed);
                     return Some(s);
                 }
-                Err(e) => {
-                    self.metrics.database_errors.fetch_add(1, Relaxed);
-                    tracing::warn!(error = %describe(&e), retry_in = ?wait, "database unreachable");
-                }
-            }
+                Err(e) => e,
+            };
+            self.metrics.database_errors.fetch_add(1, Relaxed);
+            let wait = retries.next_delay();
+            tracing::warn!(error = %describe(&e), retry_in = ?wait, "database unreachable");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.stop.cancelled() => return None,
             }
-            wait = (wait * 2).min(i.retry_max);
         }
     }
 

@@ -60,7 +60,7 @@ impl Collector {
         } else {
             (cfg.database.url.clone(), None)
         };
-        prepare_database_when_up(&db_url, cfg.intake.retry_initial, cfg.intake.retry_max).await?;
+        prepare_database_when_up(&db_url, cfg.intake.retry_backoff()).await?;
         // Like `dampwatch demo`, publish the private cluster's URL in the data directory, where
         // `dampwatch devices --data-dir` and `dampwatch sim --data-dir` look for it.
         let url_file = match &embedded {

@@ -23,6 +23,7 @@ use crate::refusal::Refusal;
 use crate::sessions::{key_of, Delivery, DeviceSessions};
 use bytes::{Bytes, BytesMut};
 use dampwatch_wire::topic::{Topic, TopicKind};
+use dampwatch_wire::Backoff;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -38,6 +39,9 @@ use tokio_util::task::TaskTracker;
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
 const PING_EVERY: Duration = Duration::from_secs(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Waits between attempts to reach the broker on loopback: it is back within moments of a
+/// restart, and devices wait for the link meanwhile.
+const RECONNECT: Backoff = Backoff::doubling(Duration::from_millis(50), Duration::from_secs(5));
 /// QoS 0 uplinks queued beyond this many bytes are dropped rather than buffered.
 const MAX_QOS0_BACKLOG: usize = 1 << 20;
 /// Largest packet the broker may send a link (downlinks are small; this only bounds memory).
@@ -241,11 +245,11 @@ impl Link {
     }
 
     async fn run(self: Arc<Self>, broker: SocketAddr, stop: CancellationToken) {
-        let mut backoff = Duration::from_millis(50);
+        let mut reconnects = RECONNECT.retries();
         loop {
             match self.connect(broker).await {
                 Ok((stream, leftover)) => {
-                    backoff = Duration::from_millis(50);
+                    reconnects.reset();
                     self.up.store(true, Relaxed);
                     tracing::debug!(link = %self.name, "broker link connected");
                     let stopped = self.serve(stream, leftover, &stop).await;
@@ -260,10 +264,9 @@ impl Link {
                 Err(e) => tracing::warn!(link = %self.name, error = %e, "cannot connect to the broker"),
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(reconnects.next_delay()) => {}
                 _ = stop.cancelled() => return,
             }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dampwatch_clock::ClockConfig;
 use dampwatch_indicators::EngineConfig;
+use dampwatch_wire::Backoff;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -147,7 +148,19 @@ pub struct WebhookConfig {
     pub allowed_networks: Vec<IpNet>,
 }
 
+impl WorkerConfig {
+    /// The back-off after a database error.
+    pub fn retry_backoff(&self) -> Backoff {
+        Backoff::doubling(self.retry_initial, self.retry_max)
+    }
+}
+
 impl WebhookConfig {
+    /// The wait between a webhook's failed attempts.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::doubling(self.backoff_initial, self.backoff_max)
+    }
+
     /// The addresses webhooks may be sent to.
     pub fn address_policy(&self) -> AddressPolicy {
         AddressPolicy {

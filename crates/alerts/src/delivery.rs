@@ -92,8 +92,7 @@ impl Deliverer {
     /// The wait after failed attempt number `attempt` (1 for the first): `backoff_initial`
     /// doubled per attempt, at most `backoff_max`.
     pub fn backoff(&self, attempt: i32) -> Duration {
-        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
-        self.config.backoff_initial.saturating_mul(1 << doublings).min(self.config.backoff_max)
+        self.config.backoff().delay(u32::try_from(attempt).unwrap_or(0))
     }
 
     /// Claims the due rows (up to `batch_size`) and sends them, `concurrency` at a time.

@@ -4,8 +4,8 @@
 //! costs latency, never data.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use dampwatch_wire::Backoff;
 use futures_util::future::poll_fn;
 use tokio::sync::{watch, Notify};
 use tokio_postgres::{AsyncMessage, NoTls};
@@ -48,22 +48,23 @@ impl Wakers {
 }
 
 /// Listens until `stop`, reconnecting with back-off after errors.
-pub async fn listen(url: String, wakers: Wakers, retry: (Duration, Duration), stop: CancellationToken) {
-    let mut wait = retry.0;
+pub async fn listen(url: String, wakers: Wakers, retry: Backoff, stop: CancellationToken) {
+    let mut retries = retry.retries();
     while !stop.is_cancelled() {
-        match listen_once(&url, &wakers, &stop).await {
+        let wait = match listen_once(&url, &wakers, &stop).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?wait, "notification listener lost its connection")
+                let wait = retries.next_delay();
+                tracing::warn!(error = %e, retry_in = ?wait, "notification listener lost its connection");
+                wait
             }
-        }
+        };
         // Whatever was notified while disconnected is found by polling; wake both now.
         wakers.wake_all();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.cancelled() => return,
         }
-        wait = (wait * 2).min(retry.1);
     }
 }
 

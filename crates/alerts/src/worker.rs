@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use dampwatch_wire::Backoff;
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, NoTls};
 use tokio_util::sync::CancellationToken;
@@ -82,7 +83,7 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
     let wakers = Wakers::default();
     let webhooks = Arc::new(WebhookStats::new());
     let hazards = Arc::new(HazardStats::new());
-    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let retry = config.worker.retry_backoff();
     let url = db_url.to_owned();
     let mut hazard_loops = Vec::new();
     // Connect before spawning anything, so an unreachable database fails the start.
@@ -124,23 +125,23 @@ async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
 async fn ensure(
     url: &str,
     current: Option<Client>,
-    retry: (Duration, Duration),
+    retry: Backoff,
     stop: &CancellationToken,
 ) -> Option<Client> {
     if let Some(c) = current.filter(|c| !c.is_closed()) {
         return Some(c);
     }
-    let mut wait = retry.0;
+    let mut retries = retry.retries();
     loop {
-        match connect(url).await {
+        let e = match connect(url).await {
             Ok(c) => return Some(c),
-            Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "alerts: database unreachable"),
+            Err(e) => e,
+        };
+        let wait = retries.next_delay();
+        tracing::warn!(error = %e, retry_in = ?wait, "alerts: database unreachable");
+        if !pause(wait, stop).await {
+            return None;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.cancelled() => return None,
-        }
-        wait = (wait * 2).min(retry.1);
     }
 }
 
@@ -161,16 +162,16 @@ async fn hazard_loop(
     stats: Arc<HazardStats>,
     stop: CancellationToken,
 ) {
-    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let retry = config.worker.retry_backoff();
     let limit = i64::from(config.worker.batch_size);
     let mut client = Some(first);
-    let mut wait = retry.0;
+    let mut failures = retry.retries();
     let mut inbox_changed = wakers.inbox.subscribe();
     while !stop.is_cancelled() {
         let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
         match processor.process_inbox(&mut c, limit, Utc::now()).await {
             Ok(outcome) => {
-                wait = retry.0;
+                failures.reset();
                 client = Some(c);
                 if outcome.webhooks > 0 {
                     wakers.outbox.notify_one();
@@ -183,12 +184,12 @@ async fn hazard_loop(
             }
             Err(e) => {
                 // Rolled back: the inbox rows are still there and are taken again.
+                let wait = failures.next_delay();
                 tracing::error!(error = %e, retry_in = ?wait, "hazard inbox batch failed");
                 client = Some(c);
                 if !pause(wait, &stop).await {
                     return;
                 }
-                wait = (wait * 2).min(retry.1);
                 continue;
             }
         }
@@ -229,7 +230,7 @@ async fn offline_loop(
     config: AlertsConfig,
     stop: CancellationToken,
 ) {
-    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let retry = config.worker.retry_backoff();
     let mut client = None;
     while !stop.is_cancelled() {
         let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
@@ -253,10 +254,10 @@ async fn delivery_loop(
     stats: Arc<WebhookStats>,
     stop: CancellationToken,
 ) {
-    let retry = (config.worker.retry_initial, config.worker.retry_max);
+    let retry = config.worker.retry_backoff();
     let poll = config.webhooks.poll_interval;
     let mut client = None;
-    let mut wait = retry.0;
+    let mut failures = retry.retries();
     while !stop.is_cancelled() {
         let Some(c) = ensure(&url, client.take(), retry, &stop).await else { return };
         let idle = match deliverer.deliver_due(&c).await {
@@ -264,13 +265,13 @@ async fn delivery_loop(
                 if round.claimed >= usize::try_from(config.webhooks.batch_size).unwrap_or(usize::MAX) =>
             {
                 stats.add(&round);
-                wait = retry.0;
+                failures.reset();
                 client = Some(c);
                 continue;
             }
             Ok(round) => {
                 stats.add(&round);
-                wait = retry.0;
+                failures.reset();
                 let queue = deliverer.queue(&c).await.ok();
                 if let Some(q) = queue {
                     stats.pending.store(q.pending, Relaxed);
@@ -282,10 +283,9 @@ async fn delivery_loop(
                 until_next.min(poll).max(floor)
             }
             Err(e) => {
+                let wait = failures.next_delay();
                 tracing::error!(error = %e, retry_in = ?wait, "webhook round failed");
-                let w = wait;
-                wait = (wait * 2).min(retry.1);
-                w
+                wait
             }
         };
         client = Some(c);

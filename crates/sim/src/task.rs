@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dampwatch_firmware::Stats;
+use dampwatch_wire::Backoff;
 use rumqttc::{
     ClientError, ConnectReturnCode, ConnectionError, Event, Packet, QoS, Request, SubscribeFilter,
     SubscribeReasonCode,
@@ -34,10 +35,10 @@ pub struct Shared {
     pub totals: Totals,
 }
 
-/// Reconnection back-off: doubling from the first to the last, with ±50 % jitter so devices
-/// that lost the gateway together do not return together.
-const BACKOFF_FIRST: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(15);
+/// Reconnection back-off: doubling from 0.5 s to 15 s, with ±50 % jitter so devices that lost
+/// the gateway together do not return together.
+const RECONNECT: Backoff =
+    Backoff::doubling(Duration::from_millis(500), Duration::from_secs(15)).with_jitter(0.5);
 /// How long a finished device waits for its DISCONNECT to go out.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -247,9 +248,8 @@ fn fail(c: &mut Connection, dev: &mut SimDevice, shared: &Shared, error: String)
 }
 
 fn retry_at(shared: &Shared, failures: u32, device: &str) -> Instant {
-    let doubling = BACKOFF_FIRST.saturating_mul(1 << failures.saturating_sub(1).min(8)).min(BACKOFF_MAX);
-    let jitter = rng::between(rng::seed_of(device), 0x6a69_7474, u64::from(failures), 0.5, 1.5);
-    shared.pacer.reserve(Instant::now() + doubling.mul_f64(jitter))
+    let unit = rng::unit(rng::seed_of(device), 0x6a69_7474, u64::from(failures));
+    shared.pacer.reserve(Instant::now() + RECONNECT.jittered(failures, unit))
 }
 
 fn drop_link(dev: &mut SimDevice, shared: &Shared) {

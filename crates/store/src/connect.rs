@@ -2,7 +2,7 @@
 //! telling a failure that will pass (the connection, the server, a lock) from one caused by
 //! the data in a statement.
 
-use std::time::Duration;
+use dampwatch_wire::Backoff;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -90,26 +90,22 @@ pub enum PrepareError {
     Migrate(#[from] MigrateError),
 }
 
-/// [`prepare_database`], waiting (with back-off from `initial` to `max`) while the server is
-/// unreachable or still starting, so that a process started before its database neither exits
-/// nor crash-loops. Errors about the schema itself are returned at once.
-pub async fn prepare_database_when_up(
-    url: &str,
-    initial: Duration,
-    max: Duration,
-) -> Result<(), PrepareError> {
+/// [`prepare_database`], waiting (backing off by `retry`) while the server is unreachable or
+/// still starting, so that a process started before its database neither exits nor
+/// crash-loops. Errors about the schema itself are returned at once.
+pub async fn prepare_database_when_up(url: &str, retry: Backoff) -> Result<(), PrepareError> {
     // A URL that does not parse will not get better by waiting.
     url.parse::<tokio_postgres::Config>().map_err(PrepareError::InvalidUrl)?;
-    let mut wait = initial;
+    let mut retries = retry.retries();
     loop {
         let err = match prepare_database(url).await {
             Ok(()) => return Ok(()),
             Err(MigrateError::Db(e)) if is_unavailable(&e) => e,
             Err(e) => return Err(e.into()),
         };
+        let wait = retries.next_delay();
         tracing::warn!(error = %describe(&err), retry_in = ?wait, "database unreachable; waiting for it");
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(max);
     }
 }
 

@@ -2,7 +2,8 @@
 //! mutual-TLS MQTT) through the gateway and the collector into PostgreSQL, then this worker,
 //! to the landlord's webhook receiver: a damp bedroom and a cold home each reach the landlord
 //! as a signed alert with its case and deadlines; an unplugged sensor reaches it as "device
-//! offline".
+//! offline". Every body the receiver gets is checked against the `WebhookEvent` schema of the
+//! API's OpenAPI document, whose alert, case and deadlines are the API's own view types.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use chrono::Utc;
 use dampwatch_sim::{Scenario, SimArgs};
 use dampwatch_testkit::{eventually, Received, Receiver};
 use dampwatch_tests::{fast_alerts_config, signed_by};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "demo-landlord-webhook-secret";
@@ -61,7 +63,7 @@ impl Run {
     fn assert_case_with_deadlines(&self, hazard: &str) {
         let body = &self.raised;
         assert_eq!(body["case"]["hazard"], hazard);
-        assert_eq!(body["case"]["state"], "awaiting_triage");
+        assert_eq!(body["case"]["status"], "awaiting_triage");
         let deadlines = body["deadlines"].as_array().expect("deadlines");
         assert!(
             deadlines.iter().any(|d| d["step"] == "investigate" && d["basis"] == "working_days"),
@@ -126,14 +128,15 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
 
     assert!(signed_by(&raised, SECRET), "valid signature");
     let requests = receiver.requests();
+    requests.iter().for_each(matches_the_documented_webhook);
     let key = raised.header("idempotency-key");
     let delivered = requests.iter().filter(|r| r.status == 200 && r.header("idempotency-key") == key).count();
     assert_eq!(delivered, 1, "the alert is delivered exactly once");
     assert_eq!(requests.iter().filter(|r| r.status != 200).count(), fail_first, "the failures were retried");
     let body = raised.json();
     // The simulated device has no room: it is watched as its own room.
-    assert_eq!(body["alert"]["device_id"], ids[0].as_str());
-    assert_eq!(body["alert"]["room_key"], format!("device:{}", ids[0]));
+    assert_eq!(body["alert"]["room"]["device_id"], ids[0].as_str());
+    assert_eq!(body["alert"]["room"]["key"], format!("device:{}", ids[0]));
     let stored: i64 = db
         .query_one("SELECT count(*) FROM readings WHERE device_id = $1", &[&ids[0]])
         .await
@@ -143,4 +146,26 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     let left: i64 = db.query_one("SELECT count(*) FROM hazard_inbox", &[]).await.expect("inbox").get(0);
     assert_eq!(left, 0, "every committed reading range consumed");
     Run { raised: body, requests }
+}
+
+/// Fails unless `request`'s body is the `WebhookEvent` the API's OpenAPI document describes
+/// (its references resolved within the document).
+fn matches_the_documented_webhook(request: &Received) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let doc = dampwatch_api::openapi::document(&dampwatch_api::ApiConfig::default());
+        let schema = serde_json::json!({
+            "$ref": "#/components/schemas/WebhookEvent",
+            "components": doc["components"],
+        });
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the document's webhook schema compiles")
+    });
+    let body: Value = serde_json::from_slice(&request.body).expect("a JSON body");
+    let errors: Vec<String> =
+        validator.iter_errors(&body).map(|e| format!("{e} (at {})", e.instance_path())).collect();
+    assert!(errors.is_empty(), "a webhook body does not match the document: {}\n{body}", errors.join("; "));
 }

@@ -1,77 +1,62 @@
-//! The webhook body: `{type, event_id, occurred_at, landlord_id, alert, explanation, case,
-//! deadlines}`, read back from the rows the transaction just wrote so it says exactly what
-//! was committed. `event_id` is the same for every endpoint (`alert:<id>:rev:<n>` or
-//! `case:<id>:event:<n>`); the `Idempotency-Key` header is per delivery row.
+//! The webhook body: `{schema, type, event_id, occurred_at, landlord_id, alert, explanation,
+//! case, deadlines}`, read back from the rows the transaction just wrote so it says exactly
+//! what was committed. `alert`, `case` and `deadlines` are the landlord API's own view types
+//! (`dampwatch_store::read_model`): a receiver reads the same fields under the same names as
+//! an API client, and the API's OpenAPI document describes both ([`WebhookEvent`]).
+//! `event_id` is the same for every endpoint (`alert:<id>:rev:<n>` or `case:<id>:event:<n>`);
+//! the `Idempotency-Key` header is per delivery row.
 
 use chrono::{DateTime, Utc};
+use dampwatch_store::read_model::{self, Alert, CaseDetail, Deadline};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_postgres::Transaction;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::AlertsError;
 
-/// Version of the body's shape, sent as `schema`.
-pub const PAYLOAD_SCHEMA: &str = "dampwatch-webhook/1";
+/// Version of the body's shape, sent as `schema`. Version 2 carries the API's view types
+/// (`status` everywhere, the room as an object).
+pub const PAYLOAD_SCHEMA: &str = "dampwatch-webhook/2";
 
-#[derive(Debug, Serialize)]
-struct AlertBody {
-    id: i64,
-    room_key: String,
-    room_id: Option<i64>,
-    device_id: Option<String>,
-    hazard: String,
-    hhsrs_hazard: Option<String>,
-    status: String,
-    severity: String,
-    since: DateTime<Utc>,
-    raised_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    cleared_at: Option<DateTime<Utc>>,
-    revision: i32,
-    rule_ids: Vec<String>,
-    ruleset_version: String,
-    triage: String,
-    case_id: Option<i64>,
+/// A webhook's body.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct WebhookEvent {
+    /// The version of this shape: `dampwatch-webhook/2`.
+    #[schema(pattern = "^dampwatch-webhook/2$")]
+    pub schema: String,
+    /// alert.raised, alert.updated, alert.cleared or case.updated.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(alert\\.(raised|updated|cleared)|case\\.updated)$")]
+    pub event_type: String,
+    /// The same for every endpoint: `alert:<id>:rev:<n>` or `case:<id>:event:<n>`.
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub landlord_id: String,
+    /// The alert as `GET /v1/alerts` lists it, for an alert's event or a case that an alert
+    /// raised.
+    #[schema(required = true)]
+    pub alert: Option<Alert>,
+    /// Why the alert was raised (its findings), with the alert.
+    #[schema(required = true)]
+    pub explanation: Option<Explanation>,
+    /// The case as `GET /v1/cases/{id}` answered at the moment of the event (its view and
+    /// deadlines as of then).
+    #[schema(required = true)]
+    pub case: Option<CaseDetail>,
+    /// The case's deadlines (the same as `case.deadlines`); empty without a case.
+    pub deadlines: Vec<Deadline>,
 }
 
-#[derive(Debug, Serialize)]
-struct CaseBody {
-    id: i64,
-    hazard: String,
-    state: String,
-    track: Option<String>,
-    opened_at: DateTime<Utc>,
-    awareness: Option<DateTime<Utc>>,
-    awareness_policy: String,
-    case_policy: String,
-    /// The full case view (steps, statuses, scope, versions).
-    view: Value,
-    /// The newest event's sequence number and chained hash: a receiver that keeps these can
-    /// show later that the case log was not rewritten.
-    log_head: Option<LogHead>,
-}
-
-#[derive(Debug, Serialize)]
-struct LogHead {
-    seq: i32,
-    hash: String,
-}
-
-#[derive(Debug, Serialize)]
-struct DeadlineBody {
-    track: String,
-    step: String,
-    provisional: bool,
-    due: String,
-    ends_at: DateTime<Utc>,
-    basis: String,
-    amount: i32,
-    counted_from_event: String,
-    counted_from: DateTime<Utc>,
-    status: String,
-    calendar_version: String,
-    rules_version: String,
-    source: String,
+/// An alert's explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Explanation {
+    /// One paragraph for people.
+    pub summary: String,
+    /// The findings: rule with version and source, values, window.
+    #[schema(value_type = Object)]
+    pub alert: Value,
 }
 
 /// Builds the body of an `event_type` webhook about an alert and/or a case.
@@ -84,109 +69,100 @@ pub async fn build(
     case_id: Option<i64>,
 ) -> Result<Value, AlertsError> {
     let mut landlord: Option<String> = None;
-    let (mut alert, mut explanation) = (Value::Null, Value::Null);
+    let (mut alert, mut explanation) = (None, None);
     if let Some(id) = alert_id {
-        let r = tx
-            .query_one(
-                "SELECT id, room_key, room_id, device_id, hazard, hhsrs_hazard, status, severity, since,
-                        raised_at, updated_at, cleared_at, revision, rule_ids, ruleset_version, triage, case_id,
-                        landlord_id, summary, explanation
-                 FROM alerts WHERE id = $1",
-                &[&id],
-            )
-            .await?;
-        let body = AlertBody {
-            id: r.get(0),
-            room_key: r.get(1),
-            room_id: r.get(2),
-            device_id: r.get(3),
-            hazard: r.get(4),
-            hhsrs_hazard: r.get(5),
-            status: r.get(6),
-            severity: r.get(7),
-            since: r.get(8),
-            raised_at: r.get(9),
-            updated_at: r.get(10),
-            cleared_at: r.get(11),
-            revision: r.get(12),
-            rule_ids: r.get(13),
-            ruleset_version: r.get(14),
-            triage: r.get(15),
-            case_id: r.get(16),
-        };
-        landlord = Some(r.get(17));
-        let summary: String = r.get(18);
-        let detail: Value = r.get(19);
-        explanation = json!({ "summary": summary, "alert": detail });
-        alert = serde_json::to_value(body).map_err(AlertsError::json("alert body"))?;
+        let mut found = read_model::alert::find(tx, id)
+            .await?
+            .ok_or(AlertsError::UnknownValue { what: "alerts.id of a webhook", value: id.to_string() })?;
+        let detail = found.explanation.take().unwrap_or(Value::Null);
+        explanation = Some(Explanation { summary: found.summary.clone(), alert: detail });
+        alert = Some(found);
+        landlord = Some(tx.query_one("SELECT landlord_id FROM alerts WHERE id = $1", &[&id]).await?.get(0));
     }
-    let (mut case, mut deadlines) = (Value::Null, Value::Array(Vec::new()));
+    let (mut case, mut deadlines) = (None, Vec::new());
     if let Some(id) = case_id {
-        let r = tx
-            .query_one(
-                "SELECT id, hazard, state, track, opened_at, awareness, awareness_policy, case_policy, view,
-                        landlord_id
-                 FROM cases WHERE id = $1",
-                &[&id],
-            )
-            .await?;
-        let body = CaseBody {
-            id: r.get(0),
-            hazard: r.get(1),
-            state: r.get(2),
-            track: r.get(3),
-            opened_at: r.get(4),
-            awareness: r.get(5),
-            awareness_policy: r.get(6),
-            case_policy: r.get(7),
-            view: r.get(8),
-            log_head: tx
-                .query_opt(
-                    "SELECT seq, hash FROM case_events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
-                    &[&id],
-                )
-                .await?
-                .map(|h| LogHead { seq: h.get(0), hash: hex::encode(h.get::<_, Vec<u8>>(1)) }),
-        };
-        landlord.get_or_insert(r.get(9));
-        case = serde_json::to_value(body).map_err(AlertsError::json("case body"))?;
-        let rows = tx
-            .query(
-                "SELECT track, step, provisional, due, ends_at, basis, amount, counted_from_event, counted_from,
-                        status, calendar_version, rules_version, source
-                 FROM case_deadlines WHERE case_id = $1 ORDER BY ends_at, track, step",
-                &[&id],
-            )
-            .await?;
-        let list: Vec<DeadlineBody> = rows
-            .iter()
-            .map(|r| DeadlineBody {
-                track: r.get(0),
-                step: r.get(1),
-                provisional: r.get(2),
-                due: r.get(3),
-                ends_at: r.get(4),
-                basis: r.get(5),
-                amount: r.get(6),
-                counted_from_event: r.get(7),
-                counted_from: r.get(8),
-                status: r.get(9),
-                calendar_version: r.get(10),
-                rules_version: r.get(11),
-                source: r.get(12),
-            })
-            .collect();
-        deadlines = serde_json::to_value(list).map_err(AlertsError::json("deadlines body"))?;
+        let found = read_model::case::find(tx, id).await?.ok_or(AlertsError::CaseNotFound(id))?;
+        let view = read_model::case::stored_view(tx, id).await?.unwrap_or(Value::Null);
+        deadlines = read_model::deadline::of_case(tx, id).await?;
+        let events = read_model::case::events(tx, id).await?;
+        // What the case accepts next comes from replaying it, as the API does.
+        let replayed = crate::cases::lock_case(tx, id).await?;
+        let allowed_events =
+            replayed.case.allowed_events().into_iter().map(|k| k.as_str().to_owned()).collect();
+        if landlord.is_none() {
+            landlord = Some(replayed.landlord_id);
+        }
+        case = Some(CaseDetail { case: found, allowed_events, view, deadlines: deadlines.clone(), events });
     }
-    Ok(json!({
-        "schema": PAYLOAD_SCHEMA,
-        "type": event_type,
-        "event_id": event_id,
-        "occurred_at": occurred_at,
-        "landlord_id": landlord,
-        "alert": alert,
-        "explanation": explanation,
-        "case": case,
-        "deadlines": deadlines,
-    }))
+    let body = WebhookEvent {
+        schema: PAYLOAD_SCHEMA.to_owned(),
+        event_type: event_type.to_owned(),
+        event_id: event_id.to_owned(),
+        occurred_at,
+        landlord_id: landlord.ok_or(AlertsError::UnknownValue {
+            what: "webhook without an alert or a case",
+            value: event_id.to_owned(),
+        })?,
+        alert,
+        explanation,
+        case,
+        deadlines,
+    };
+    serde_json::to_value(body).map_err(AlertsError::json("webhook body"))
+}
+
+/// The OpenAPI schemas of a webhook body: [`WebhookEvent`] and every schema it refers to, by
+/// name. The API's document holds exactly these too.
+pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
+    let mut schemas = Vec::new();
+    WebhookEvent::schemas(&mut schemas);
+    schemas.push((WebhookEvent::name().into_owned(), WebhookEvent::schema()));
+    schemas
+}
+
+/// A JSON Schema of a webhook body, self-contained: `{"$ref": ..., "components": {"schemas":
+/// ...}}`, so a receiver (or a test) can check a body against the very schemas the API
+/// publishes.
+pub fn json_schema() -> Value {
+    let components: serde_json::Map<String, Value> = schemas()
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(Value::Null)))
+        .collect();
+    serde_json::json!({
+        "$ref": format!("#/components/schemas/{}", WebhookEvent::name()),
+        "components": {"schemas": components},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` of `value`.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_schema_names_every_schema_it_refers_to() {
+        let schema = json_schema();
+        let mut found = Vec::new();
+        refs(&schema, &mut found);
+        for name in ["WebhookEvent", "Alert", "CaseDetail", "Deadline", "Room"] {
+            assert!(found.contains(&format!("#/components/schemas/{name}")), "{name}");
+        }
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").expect("a component");
+            assert!(schema["components"]["schemas"].get(name).is_some(), "{r}");
+        }
+    }
 }

@@ -78,7 +78,7 @@ async fn a_damp_bedroom_over_ten_days_raises_a_damp_alert_with_its_case_deadline
     assert!(raised.header("idempotency-key").parse::<i64>().is_ok());
     assert_eq!(raised.header("dampwatch-event"), "alert.raised");
     let body = raised.json();
-    assert_eq!(body["alert"]["room_id"], bedroom);
+    assert_eq!(body["alert"]["room"]["room_id"], bedroom);
     assert_eq!(body["alert"]["status"], "open");
     assert_eq!(body["alert"]["triage"], "case_opened");
     let findings = body["explanation"]["alert"]["findings"].as_array().expect("findings");
@@ -91,7 +91,7 @@ async fn a_damp_bedroom_over_ten_days_raises_a_damp_alert_with_its_case_deadline
     }
     assert!(body["explanation"]["summary"].as_str().unwrap_or_default().contains("damp_and_mould_growth"));
     assert_eq!(body["case"]["hazard"], "damp_and_mould_growth");
-    assert_eq!(body["case"]["state"], "awaiting_triage");
+    assert_eq!(body["case"]["status"], "awaiting_triage");
     assert_eq!(body["case"]["awareness_policy"], "at_detection");
     let deadlines = body["deadlines"].as_array().expect("deadlines");
     let step = |track: &str, step: &str| -> Value {

@@ -65,8 +65,8 @@ async fn queue(db: &Db, landlord: &str, endpoint: i64) -> i64 {
     db.client
         .query_one(
             "INSERT INTO webhook_outbox (landlord_id, endpoint_id, event_type, payload)
-             VALUES ($1, $2, 'alert.raised', '{\"schema\": \"dampwatch-webhook/1\"}') RETURNING id",
-            &[&landlord, &endpoint],
+             VALUES ($1, $2, 'alert.raised', $3) RETURNING id",
+            &[&landlord, &endpoint, &support::bare_body(landlord)],
         )
         .await
         .expect("outbox")

@@ -36,7 +36,7 @@ async fn alerts_are_listed_filtered_paged_and_explained() {
         Some(true)
     );
 
-    let open = get(&f.app, "/v1/alerts?state=open&hazard=damp_and_mould_growth", key).await;
+    let open = get(&f.app, "/v1/alerts?status=open&hazard=damp_and_mould_growth", key).await;
     assert_eq!(ids(&open), vec![json!(f.north.alert_awaiting_triage), json!(f.north.alert_with_case)]);
     let queue = get(&f.app, "/v1/alerts?triage=awaiting_triage", key).await;
     assert_eq!(ids(&queue), vec![json!(f.north.alert_awaiting_triage)]);
@@ -50,7 +50,7 @@ async fn alerts_are_listed_filtered_paged_and_explained() {
     assert!(with_case.json.get("triage_review").is_none(), "only alerts awaiting triage have one");
     let offline = get(&f.app, "/v1/alerts?hazard=device_offline", key).await;
     assert_eq!(ids(&offline), vec![json!(f.north.alert_offline)]);
-    assert_eq!(offline.json["items"][0]["state"], "cleared");
+    assert_eq!(offline.json["items"][0]["status"], "cleared");
 
     let page1 = get(&f.app, "/v1/alerts?limit=3", key).await;
     assert_eq!(ids(&page1).len(), 3);
@@ -76,15 +76,15 @@ async fn bad_queries_are_400_problems() {
     let f = fixture().await;
     let key = &f.north.key;
     for uri in [
-        "/v1/alerts?state=burning",
+        "/v1/alerts?status=burning",
         "/v1/alerts?limit=0",
         "/v1/alerts?limit=100000",
         "/v1/alerts?cursor=abc",
         "/v1/alerts?hazard=DROP%20TABLE",
         "/v1/alerts?colour=red",
-        "/v1/cases?state=sleeping",
+        "/v1/cases?status=sleeping",
         "/v1/devices?status=lost",
-        "/v1/webhooks/deliveries?state=lost",
+        "/v1/webhooks/deliveries?status=lost",
     ] {
         problem_of(&get(&f.app, uri, key).await, StatusCode::BAD_REQUEST);
     }
@@ -100,15 +100,15 @@ async fn cases_are_listed_and_shown_with_events_deadlines_and_allowed_events() {
     let list = get(&f.app, "/v1/cases", key).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
     assert_eq!(ids(&list), vec![json!(f.north.overdue_case_id), json!(f.north.case_id)]);
-    let untriaged = get(&f.app, "/v1/cases?state=awaiting_triage", key).await;
+    let untriaged = get(&f.app, "/v1/cases?status=awaiting_triage", key).await;
     assert_eq!(ids(&untriaged), vec![json!(f.north.case_id)]);
-    let significant = get(&f.app, "/v1/cases?track=significant&state=open", key).await;
+    let significant = get(&f.app, "/v1/cases?track=significant&status=open", key).await;
     assert_eq!(ids(&significant), vec![json!(f.north.overdue_case_id)]);
-    assert!(ids(&get(&f.app, "/v1/cases?state=closed", key).await).is_empty());
+    assert!(ids(&get(&f.app, "/v1/cases?status=closed", key).await).is_empty());
 
     let case = get(&f.app, &format!("/v1/cases/{}", f.north.case_id), key).await;
     assert_eq!(case.status, StatusCode::OK, "{}", case.text);
-    assert_eq!(case.json["state"], "awaiting_triage");
+    assert_eq!(case.json["status"], "awaiting_triage");
     assert_eq!(case.json["alert_id"], f.north.alert_with_case);
     assert_eq!(case.json["events"][0]["kind"], "potential_issue_detected");
     assert_eq!(case.json["events"][0]["actor"], "system:hazard-engine");
@@ -158,7 +158,7 @@ async fn events_walk_a_case_to_closure_and_invalid_ones_get_409_with_what_is_all
     problem_of(&refused, StatusCode::CONFLICT);
     assert_eq!(refused.json["type"], "urn:dampwatch:problem:invalid-transition");
     assert_eq!(refused.json["reason"], "not_allowed");
-    assert_eq!(refused.json["state"], "awaiting_triage");
+    assert_eq!(refused.json["case_status"], "awaiting_triage");
     assert_eq!(refused.json["event"], "closed");
     assert_eq!(refused.json["allowed"], json!(["triage_decided", "stop", "access_attempt"]));
     assert!(refused.json["detail"]
@@ -177,7 +177,7 @@ async fn events_walk_a_case_to_closure_and_invalid_ones_get_409_with_what_is_all
     .await;
     assert_eq!(triaged.status, StatusCode::CREATED, "{}", triaged.text);
     assert_eq!(triaged.header("location"), format!("/v1/cases/{}", f.north.case_id));
-    assert_eq!(triaged.json["state"], "investigating");
+    assert_eq!(triaged.json["status"], "investigating");
     assert_eq!(triaged.json["track"], "significant");
     let last = triaged.json["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "triage_decided");
@@ -217,7 +217,7 @@ async fn events_walk_a_case_to_closure_and_invalid_ones_get_409_with_what_is_all
     )
     .await;
     assert_eq!(concluded.status, StatusCode::CREATED, "{}", concluded.text);
-    assert_eq!(concluded.json["state"], "work_required");
+    assert_eq!(concluded.json["status"], "work_required");
     let summary = concluded.json["deadlines"]
         .as_array()
         .unwrap()
@@ -248,12 +248,12 @@ async fn events_walk_a_case_to_closure_and_invalid_ones_get_409_with_what_is_all
         assert_eq!(reply.status, StatusCode::CREATED, "{event}: {}", reply.text);
     }
     let closed = get(&f.app, &format!("/v1/cases/{}", f.north.case_id), key).await;
-    assert_eq!(closed.json["state"], "closed");
+    assert_eq!(closed.json["status"], "closed");
     assert_eq!(closed.json["allowed_events"], json!([]));
     assert_eq!(closed.json["event_count"], 8);
 
     // Every change queued a case.updated webhook for the landlord's endpoint.
-    let queued = get(&f.app, "/v1/webhooks/deliveries?state=pending", key).await;
+    let queued = get(&f.app, "/v1/webhooks/deliveries?status=pending", key).await;
     let types: Vec<&str> =
         queued.json["items"].as_array().unwrap().iter().filter_map(|m| m["event_type"].as_str()).collect();
     assert_eq!(types.len(), 7, "{}", queued.text);
@@ -359,7 +359,7 @@ async fn triage_of_a_waiting_alert_opens_its_case_with_the_clock_started_at_the_
     let case_id = reply.json["case_id"].as_i64().unwrap();
     assert_eq!(reply.json["alert_id"], f.north.alert_awaiting_triage);
     let case = &reply.json["case"];
-    assert_eq!(case["state"], "investigating");
+    assert_eq!(case["status"], "investigating");
     assert_eq!(case["track"], "emergency");
     assert_eq!(case["awareness_policy"], "at_triage");
     assert_eq!(case["case_policy"], "open_on_triage");
@@ -474,10 +474,13 @@ async fn devices_are_listed_read_only() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(ids(&reply), vec![json!("north-homes-dev-1"), json!("north-homes-dev-2")]);
     let placed = &reply.json["items"][0];
-    assert_eq!(placed["room_name"], "bedroom");
-    assert_eq!(placed["dwelling_address"], "1 Mill Lane");
+    assert_eq!(placed["room"]["room_name"], "bedroom");
+    assert_eq!(placed["room"]["dwelling_address"], "1 Mill Lane");
+    assert_eq!(placed["room"]["key"], format!("room:{}", f.north.room_id));
     assert_eq!(placed["signing_public_key"], "07".repeat(32));
-    assert_eq!(reply.json["items"][1]["room_id"], Value::Null);
+    let roomless = &reply.json["items"][1]["room"];
+    assert_eq!(roomless["room_id"], Value::Null);
+    assert_eq!(roomless["key"], "device:north-homes-dev-2", "a device in no room is watched as its own");
     let paged = get(&f.app, "/v1/devices?limit=1", key).await;
     assert_eq!(paged.json["next_cursor"], "north-homes-dev-1");
     let rest = get(&f.app, "/v1/devices?limit=1&cursor=north-homes-dev-1", key).await;
@@ -496,13 +499,13 @@ async fn the_webhook_log_shows_attempts_and_dead_letters_but_never_secrets() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(ids(&reply), vec![json!(f.north.dead_message_id), json!(f.north.delivered_message_id)]);
     let dead = &reply.json["items"][0];
-    assert_eq!(dead["state"], "dead");
+    assert_eq!(dead["status"], "dead");
     assert_eq!(dead["last_error"], "HTTP 500");
     assert_eq!(dead["endpoint_url"], "https://north-homes.example/hooks");
     assert_eq!(dead["attempts"].as_array().unwrap().len(), 2);
     assert_eq!(dead["attempts"][1]["outcome"], "dead");
     assert!(dead["next_attempt_at"].is_null());
-    let only_dead = get(&f.app, "/v1/webhooks/deliveries?state=dead", key).await;
+    let only_dead = get(&f.app, "/v1/webhooks/deliveries?status=dead", key).await;
     assert_eq!(ids(&only_dead), vec![json!(f.north.dead_message_id)]);
     assert!(!reply.text.contains("secret-of"), "signing secrets never leave the database");
 }
@@ -542,7 +545,7 @@ async fn a_receivers_error_page_never_appears_in_the_webhook_log() {
     let round = dampwatch_alerts::Deliverer::new(&config).unwrap().deliver_due(&f.db).await.unwrap();
     assert_eq!((round.claimed, round.dead), (1, 1), "{round:?}");
 
-    let reply = get(&f.app, "/v1/webhooks/deliveries?state=dead", &f.north.key).await;
+    let reply = get(&f.app, "/v1/webhooks/deliveries?status=dead", &f.north.key).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let items = reply.json["items"].as_array().unwrap();
     let message = items.iter().find(|m| m["id"] == json!(id)).expect("the message is listed");
@@ -708,6 +711,16 @@ async fn an_event_recorded_after_its_deadline_but_dated_before_it_needs_a_reason
         .unwrap()
         .get(0);
     check(&investigate(&payload["case"]["view"]["steps"])["recorded_late"]);
+    check(&investigate(&payload["deadlines"])["recorded_late"]);
+    // The webhook is the document's WebhookEvent, and its case is the API's own case view.
+    let contract = common::contract(&f.app).await;
+    contract.check_component("WebhookEvent", &payload);
+    contract.check_component("CaseDetail", &payload["case"]);
+    let mut webhook_keys: Vec<&String> = payload["case"].as_object().unwrap().keys().collect();
+    let mut api_keys: Vec<&String> = shown.json.as_object().unwrap().keys().collect();
+    webhook_keys.sort();
+    api_keys.sort();
+    assert_eq!(webhook_keys, api_keys, "the same members in the webhook and in GET /v1/cases/{{id}}");
 }
 
 #[tokio::test]

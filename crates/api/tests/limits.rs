@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{fixture_with, Fixture};
+use common::{check_http, contract, fixture_with, Contract, Fixture};
 use dampwatch_api::{revoke_api_key, spawn_server, ApiConfig};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,6 +21,8 @@ struct Served {
     f: Fixture,
     addr: SocketAddr,
     stop: CancellationToken,
+    /// The document the router serves: every answer is checked against it.
+    contract: std::sync::Arc<Contract>,
 }
 
 impl Drop for Served {
@@ -36,7 +38,8 @@ async fn served(config: ApiConfig) -> Served {
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
     spawn_server(listener, f.app.clone(), header_read_timeout, stop.clone());
-    Served { f, addr, stop }
+    let contract = contract(&f.app).await;
+    Served { f, addr, stop, contract }
 }
 
 /// A connection from `source` (any address in 127.0.0.0/8 is this machine's).
@@ -63,7 +66,9 @@ impl Answer {
     }
 }
 
-fn parse(text: &str) -> Answer {
+/// Parses an answer to `method` and `path`, after checking it against the served document.
+fn parse(s: &Served, method: &str, path: &str, text: &str) -> Answer {
+    check_http(&s.contract, method, path, text);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     Answer { status, head: head.to_owned(), json: serde_json::from_str(body).unwrap_or(Value::Null) }
@@ -71,14 +76,14 @@ fn parse(text: &str) -> Answer {
 
 /// One request on its own connection from `source`; the whole answer.
 async fn request(
-    addr: SocketAddr,
+    s: &Served,
     source: &str,
     method: &str,
     path: &str,
     key: Option<&str>,
     body: &str,
 ) -> Answer {
-    let mut stream = connect_from(addr, source).await;
+    let mut stream = connect_from(s.addr, source).await;
     let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
     let text = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
@@ -88,11 +93,11 @@ async fn request(
     stream.write_all(text.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
-    parse(&response)
+    parse(s, method, path, &response)
 }
 
-async fn get(addr: SocketAddr, path: &str, key: &str) -> Answer {
-    request(addr, "127.0.0.1", "GET", path, Some(key), "").await
+async fn get(s: &Served, path: &str, key: &str) -> Answer {
+    request(s, "127.0.0.1", "GET", path, Some(key), "").await
 }
 
 /// Polls `check` until it holds, failing after `within`.
@@ -161,7 +166,7 @@ async fn slow_bodies_hold_no_connection_and_do_not_keep_others_waiting() {
     assert_eq!(tenant_connections_in_use(&s.f), 0, "a body being received holds no connection");
 
     let started = Instant::now();
-    let answer = timeout(Duration::from_secs(5), get(s.addr, "/v1/alerts", &s.f.south.key))
+    let answer = timeout(Duration::from_secs(5), get(&s, "/v1/alerts", &s.f.south.key))
         .await
         .expect("an ordinary request answers promptly while slow bodies trickle in");
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -193,7 +198,7 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408_without_a_connectio
         .await
         .expect("the server answers and closes")
         .unwrap();
-    let answer = parse(&response);
+    let answer = parse(&s, "POST", &format!("/v1/cases/{}/events", s.f.north.case_id), &response);
     assert_eq!(answer.status, 408, "{response}");
     assert_eq!(answer.header("content-type"), Some("application/problem+json"));
     assert_eq!(answer.json["type"], "urn:dampwatch:problem:body-timeout");
@@ -222,7 +227,7 @@ async fn wrong_keys_get_401_then_429_and_never_a_tenant_connection() {
     let mut statuses = Vec::new();
     for n in 0..12 {
         let key = format!("dwk_guess{n:039}");
-        let answer = request(s.addr, "127.0.0.2", "GET", "/v1/alerts", Some(&key), "").await;
+        let answer = request(&s, "127.0.0.2", "GET", "/v1/alerts", Some(&key), "").await;
         statuses.push(answer.status);
         match answer.status {
             401 => assert!(answer.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer"))),
@@ -238,9 +243,9 @@ async fn wrong_keys_get_401_then_429_and_never_a_tenant_connection() {
         }
     }
     assert_eq!(statuses, [[401; 5].as_slice(), [429; 7].as_slice()].concat());
-    let no_key = request(s.addr, "127.0.0.2", "GET", "/v1/alerts", None, "").await;
+    let no_key = request(&s, "127.0.0.2", "GET", "/v1/alerts", None, "").await;
     assert_eq!(no_key.status, 429, "the address is blocked, with or without a key");
-    let valid = request(s.addr, "127.0.0.2", "GET", "/v1/alerts", Some(&s.f.north.key), "").await;
+    let valid = request(&s, "127.0.0.2", "GET", "/v1/alerts", Some(&s.f.north.key), "").await;
     assert_eq!(valid.status, 429, "even a valid key is not looked up for a blocked address");
 
     let stats = s.f.state.stats().snapshot();
@@ -253,7 +258,7 @@ async fn wrong_keys_get_401_then_429_and_never_a_tenant_connection() {
     assert!(metrics.contains("dampwatch_api_rate_limited_total{limit=\"failed_auth\"} 9"), "{metrics}");
     assert!(metrics.contains("dampwatch_api_unauthenticated_total{reason=\"invalid\"} 6"), "{metrics}");
 
-    let elsewhere = get(s.addr, "/v1/alerts", &s.f.north.key).await;
+    let elsewhere = get(&s, "/v1/alerts", &s.f.north.key).await;
     assert_eq!(elsewhere.status, 200, "another address is not affected: {elsewhere:?}");
 }
 
@@ -265,14 +270,11 @@ async fn valid_keys_never_spend_the_failed_authentication_bucket() {
     let s = served(config).await;
     // Every request looks its key up (no cache): none of them is a failure.
     for _ in 0..5 {
-        assert_eq!(
-            request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some(&s.f.north.key), "").await.status,
-            200
-        );
+        assert_eq!(request(&s, "127.0.0.5", "GET", "/v1/sla", Some(&s.f.north.key), "").await.status, 200);
     }
     assert_eq!(s.f.state.stats().snapshot().key_lookups, 5);
-    assert_eq!(request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 401);
-    assert_eq!(request(s.addr, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 429);
+    assert_eq!(request(&s, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 401);
+    assert_eq!(request(&s, "127.0.0.5", "GET", "/v1/sla", Some("dwk_wrong"), "").await.status, 429);
 }
 
 #[tokio::test]
@@ -283,9 +285,9 @@ async fn each_key_has_its_rate_and_is_told_when_to_retry() {
     config.rate_limits.key_per_minute = 6;
     let s = served(config).await;
     for _ in 0..3 {
-        assert_eq!(get(s.addr, "/v1/devices", &s.f.north.key).await.status, 200);
+        assert_eq!(get(&s, "/v1/devices", &s.f.north.key).await.status, 200);
     }
-    let limited = get(s.addr, "/v1/devices", &s.f.north.key).await;
+    let limited = get(&s, "/v1/devices", &s.f.north.key).await;
     assert_eq!(limited.status, 429, "{limited:?}");
     let retry: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
     assert!((1..=10).contains(&retry), "{retry}");
@@ -295,8 +297,8 @@ async fn each_key_has_its_rate_and_is_told_when_to_retry() {
     assert_eq!(limited.json["retry_after"], retry);
     assert!(limited.header("x-content-type-options").is_some(), "security headers as on every response");
 
-    assert_eq!(get(s.addr, "/v1/devices", &s.f.south.key).await.status, 200, "other keys have their own");
-    let doc = request(s.addr, "127.0.0.1", "GET", "/openapi.json", None, "").await;
+    assert_eq!(get(&s, "/v1/devices", &s.f.south.key).await.status, 200, "other keys have their own");
+    let doc = request(&s, "127.0.0.1", "GET", "/openapi.json", None, "").await;
     let documented = &doc.json["paths"]["/v1/devices"]["get"]["responses"]["429"];
     assert!(documented["headers"]["Retry-After"].is_object(), "{documented}");
     assert_eq!(s.f.state.stats().snapshot().rate_limited_key, 1);
@@ -310,13 +312,13 @@ async fn each_address_has_its_rate() {
     config.rate_limits.source_per_minute = 1;
     let s = served(config).await;
     for _ in 0..4 {
-        assert_eq!(request(s.addr, "127.0.0.3", "GET", "/openapi.json", None, "").await.status, 200);
+        assert_eq!(request(&s, "127.0.0.3", "GET", "/openapi.json", None, "").await.status, 200);
     }
-    let limited = request(s.addr, "127.0.0.3", "GET", "/openapi.json", None, "").await;
+    let limited = request(&s, "127.0.0.3", "GET", "/openapi.json", None, "").await;
     assert_eq!(limited.status, 429, "{limited:?}");
     assert_eq!(limited.json["limit"], "source");
     assert!(limited.header("retry-after").is_some());
-    let other = request(s.addr, "127.0.0.4", "GET", "/openapi.json", None, "").await;
+    let other = request(&s, "127.0.0.4", "GET", "/openapi.json", None, "").await;
     assert_eq!(other.status, 200, "another address has its own bucket");
 }
 
@@ -328,8 +330,8 @@ async fn keys_resolve_from_memory_and_a_revoked_key_stops_within_the_ttl() {
     let key = dampwatch_api::create_api_key(&s.f.db, "north-homes", "to be revoked").await.unwrap();
     let id: i64 = s.f.db.query_one("SELECT max(id) FROM api_keys", &[]).await.unwrap().get(0);
     let before = s.f.state.stats().snapshot();
-    assert_eq!(get(s.addr, "/v1/devices", &key).await.status, 200);
-    assert_eq!(get(s.addr, "/v1/devices", &key).await.status, 200);
+    assert_eq!(get(&s, "/v1/devices", &key).await.status, 200);
+    assert_eq!(get(&s, "/v1/devices", &key).await.status, 200);
     let after = s.f.state.stats().snapshot();
     assert_eq!(after.key_lookups - before.key_lookups, 1, "looked up once: {after:?}");
     assert!(after.key_cache_hits > before.key_cache_hits, "then remembered: {after:?}");
@@ -337,12 +339,12 @@ async fn keys_resolve_from_memory_and_a_revoked_key_stops_within_the_ttl() {
     revoke_api_key(&s.f.db, id).await.unwrap();
     let revoked_at = Instant::now();
     eventually(TTL + Duration::from_secs(5), "the revoked key is refused", || async {
-        get(s.addr, "/v1/devices", &key).await.status == 401
+        get(&s, "/v1/devices", &key).await.status == 401
     })
     .await;
     let took = revoked_at.elapsed();
     assert!(took < TTL + Duration::from_secs(5), "{took:?}");
     // And it stays refused (remembered as invalid now).
-    assert_eq!(get(s.addr, "/v1/devices", &key).await.status, 401);
-    assert_eq!(get(s.addr, "/v1/devices", &s.f.north.key).await.status, 200, "other keys still work");
+    assert_eq!(get(&s, "/v1/devices", &key).await.status, 401);
+    assert_eq!(get(&s, "/v1/devices", &s.f.north.key).await.status, 200, "other keys still work");
 }

@@ -65,14 +65,21 @@ async fn keys_are_created_printed_once_listed_without_the_key_and_revoked() {
     assert!(run_args(&f.db, &["revoke", "999999"]).await.is_err());
 }
 
-/// One HTTP/1.1 request over a real socket; returns the whole response as text.
-async fn http(addr: std::net::SocketAddr, path: &str, key: Option<&str>) -> String {
+/// One HTTP/1.1 request over a real socket; returns the whole response as text, after
+/// checking it against `contract`.
+async fn http(
+    contract: &common::Contract,
+    addr: std::net::SocketAddr,
+    path: &str,
+    key: Option<&str>,
+) -> String {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
+    common::check_http(contract, "GET", path, &response);
     response
 }
 
@@ -85,13 +92,15 @@ async fn serve_listens_answers_and_stops() {
         .await
         .expect("serve");
     assert_ne!(addr.port(), 0);
-    let doc = http(addr, "/openapi.json", None).await;
+    // The fixture's router has the same configuration as the one served here.
+    let contract = common::contract(&f.app).await;
+    let doc = http(&contract, addr, "/openapi.json", None).await;
     assert!(doc.starts_with("HTTP/1.1 200"), "{doc}");
     assert!(doc.to_ascii_lowercase().contains("strict-transport-security: max-age="));
-    let alerts = http(addr, "/v1/alerts?state=open", Some(&f.north.key)).await;
+    let alerts = http(&contract, addr, "/v1/alerts?status=open", Some(&f.north.key)).await;
     assert!(alerts.starts_with("HTTP/1.1 200"), "{alerts}");
     assert!(alerts.contains("\"items\""));
-    let denied = http(addr, "/v1/alerts", None).await;
+    let denied = http(&contract, addr, "/v1/alerts", None).await;
     assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
 
     stop.cancel();

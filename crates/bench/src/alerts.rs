@@ -54,7 +54,7 @@ async fn receive(State(arrivals): State<Arrivals>, body: Bytes) -> StatusCode {
     let at = Instant::now();
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
     if json["type"] == "alert.raised" {
-        if let Some(room) = json["alert"]["room_id"].as_i64() {
+        if let Some(room) = json["alert"]["room"]["room_id"].as_i64() {
             if let Ok(mut a) = arrivals.lock() {
                 a.entry(room).or_insert(at);
             }

@@ -2,8 +2,9 @@
 //!
 //! It owns the whole schema ([`migrate`]: the registry and readings, the hazard worker's rooms,
 //! alerts, cases and webhooks, the API's keys and tenant isolation), connecting and waiting for
-//! a server that is starting ([`connect`]), the device registry ([`registry`]) and where a
-//! private cluster publishes its URL ([`database_url`]). The collector, the hazard worker, the
+//! a server that is starting ([`connect`]), the device registry ([`registry`]), the read model
+//! the API answers with and the webhooks carry ([`read_model`]) and where a private cluster
+//! publishes its URL ([`database_url`]). The collector, the hazard worker, the
 //! API, the simulator and the CLI depend on it; it depends on no service.
 //!
 //! It must never: hold a schema in two places, edit a released migration, or write to a
@@ -12,6 +13,7 @@
 pub mod connect;
 pub mod database_url;
 pub mod migrate;
+pub mod read_model;
 pub mod registry;
 
 pub use connect::{

@@ -5,7 +5,86 @@
 
 #[allow(unused_imports)]
 pub use dampwatch_testkit::eventually;
-pub use dampwatch_testkit::webhook_receiver as receiver;
+
+/// A landlord's webhook receiver (the test kit's) whose every request body is checked against
+/// the webhook's published schema (`WebhookEvent` and the API's view types it holds, as the
+/// API's OpenAPI document has them): bodies handed to a test by [`Receiver::requests`] are
+/// checked then, and whatever else arrived when the receiver is dropped, so no body goes
+/// unchecked. A body that does not match fails the test.
+pub mod receiver {
+    use std::sync::OnceLock;
+
+    pub use dampwatch_testkit::webhook_receiver::Received;
+
+    pub struct Receiver {
+        pub url: String,
+        inner: dampwatch_testkit::Receiver,
+    }
+
+    impl Receiver {
+        pub async fn start(fail_first: usize) -> Receiver {
+            Receiver::wrap(dampwatch_testkit::Receiver::start(fail_first).await)
+        }
+
+        /// A receiver that answers every request with 500 and `body`.
+        pub async fn failing_with_body(body: &'static str) -> Receiver {
+            Receiver::wrap(dampwatch_testkit::Receiver::failing_with_body(body).await)
+        }
+
+        fn wrap(inner: dampwatch_testkit::Receiver) -> Receiver {
+            Receiver { url: inner.url.clone(), inner }
+        }
+
+        /// Every request so far, each body checked against the schema.
+        pub fn requests(&self) -> Vec<Received> {
+            let requests = self.inner.requests();
+            requests.iter().for_each(check);
+            requests
+        }
+    }
+
+    impl Drop for Receiver {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                self.inner.requests().iter().for_each(check);
+            }
+        }
+    }
+
+    /// Fails unless `request`'s body is a `WebhookEvent` as the schema describes it.
+    pub fn check(request: &Received) {
+        static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+        let validator = SCHEMA.get_or_init(|| {
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&dampwatch_alerts::payload::json_schema())
+                .expect("the webhook schema compiles")
+        });
+        let body: serde_json::Value = match serde_json::from_slice(&request.body) {
+            Ok(body) => body,
+            Err(e) => panic!("a webhook body is not JSON: {e}: {}", String::from_utf8_lossy(&request.body)),
+        };
+        let errors: Vec<String> =
+            validator.iter_errors(&body).map(|e| format!("{e} (at {})", e.instance_path())).collect();
+        assert!(errors.is_empty(), "a webhook body does not match its schema: {}\n{body}", errors.join("; "));
+    }
+}
+
+/// A webhook body for `landlord` that names no alert or case, for tests of delivery alone.
+pub fn bare_body(landlord: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schema": dampwatch_alerts::payload::PAYLOAD_SCHEMA,
+        "type": "alert.raised",
+        "event_id": "alert:0:rev:1",
+        "occurred_at": "2026-11-24T06:21:53Z",
+        "landlord_id": landlord,
+        "alert": null,
+        "explanation": null,
+        "case": null,
+        "deadlines": [],
+    })
+}
 
 /// What a landlord's receiver checks of a recorded request: a v2 signature over timestamp,
 /// idempotency key and body, made with `secret` within the replay window of its arrival.

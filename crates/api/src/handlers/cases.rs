@@ -8,135 +8,69 @@ use chrono::{DateTime, Utc};
 use dampwatch_alerts::deadlines::{self, DeadlineRow};
 use dampwatch_clock::case::RecordedLate;
 use dampwatch_clock::{
-    AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure,
+    AwarenessPolicy, Case as ClockCase, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use tokio_postgres::{Row, Transaction};
+use dampwatch_store::read_model::{self, case, Case, CaseDetail, CaseEventRecord, CaseFilter, Deadline};
+use serde::Deserialize;
+use tokio_postgres::Transaction;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{check_slug, room_view, RoomView, ROOM_JOIN};
+use super::check_slug;
 use crate::extract::{parse_id, QueryParams};
+use crate::openapi::{CasePage, ProblemDocument};
 use crate::paging::{id_cursor, page_limit, Page};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use crate::tenant::Tenant;
 
-/// A case as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseSummary {
-    pub id: i64,
-    pub room: RoomView,
-    /// HHSRS hazard as first recorded (triage may correct it: see `view.hazard`).
-    pub hazard: String,
-    pub state: String,
-    pub track: Option<String>,
-    pub opened_at: DateTime<Utc>,
-    /// When the statutory clock started.
-    pub awareness: Option<DateTime<Utc>>,
-    pub awareness_policy: String,
-    pub case_policy: String,
-    pub alert_id: Option<i64>,
-    pub event_count: i32,
-    pub updated_at: DateTime<Utc>,
-    /// The home's jurisdiction when the case was opened (`england`, `scotland`, `wales`): it
-    /// decides which law's steps the case runs under.
-    pub jurisdiction: String,
-    /// The home's tenure when the case was opened (`social`, `private_rented`).
-    pub tenure: String,
-}
-
-/// One recorded event of a case.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventView {
-    pub seq: i32,
-    pub kind: String,
-    /// Whether it is a clock event (replayed to compute the case) or a record.
-    pub affects_clock: bool,
-    pub event: Value,
-    pub occurred_at: DateTime<Utc>,
-    pub recorded_at: DateTime<Utc>,
-    pub actor: String,
-    pub evidence: Value,
-    /// SHA-256 (hex) of this event chained to the previous one: the log's tamper evidence.
-    pub hash: String,
-}
-
-/// A case with everything recorded on it and every step as of now.
-#[derive(Debug, Serialize)]
-pub struct CaseDetail {
-    #[serde(flatten)]
-    pub summary: CaseSummary,
-    /// Event types the case accepts now (`POST /v1/cases/{id}/events`).
-    pub allowed_events: Vec<&'static str>,
-    /// The case replayed as of now: track, scope, every step with its deadline and status.
-    pub view: CaseView,
-    /// Each step's deadline and status as of now, with how it was computed (before triage,
-    /// both tracks' running clocks as `provisional`, and the triage review).
-    pub deadlines: Vec<DeadlineRow>,
-    pub events: Vec<EventView>,
-}
-
-pub(crate) const CASE_COLUMNS: &str = "t.id, t.room_key, t.room_id, r.name, d.id, d.reference, t.device_id, t.hazard, t.state,
-     t.track, t.opened_at, t.awareness, t.awareness_policy, t.case_policy, t.alert_id, t.event_count, t.updated_at,
-     t.jurisdiction, t.tenure";
-
-pub(crate) fn case_summary(row: &Row) -> CaseSummary {
-    CaseSummary {
-        id: row.get(0),
-        room: room_view(row, 1),
-        hazard: row.get(7),
-        state: row.get(8),
-        track: row.get(9),
-        opened_at: row.get(10),
-        awareness: row.get(11),
-        awareness_policy: row.get(12),
-        case_policy: row.get(13),
-        alert_id: row.get(14),
-        event_count: row.get(15),
-        updated_at: row.get(16),
-        jurisdiction: row.get(17),
-        tenure: row.get(18),
-    }
-}
-
-/// Rebuilds a case from its row and its clock events (in `seq` order).
-pub(crate) fn replay(summary: &CaseSummary, events: &[(DateTime<Utc>, Value)]) -> Result<Case, ApiError> {
-    let hazard: Hazard = summary
+/// Rebuilds a case from its row and its events (in `seq` order; records are skipped).
+pub(crate) fn replay(case: &Case, events: &[CaseEventRecord]) -> Result<ClockCase, ApiError> {
+    let hazard: Hazard = case
         .hazard
         .parse()
-        .map_err(|e| ApiError::Internal(format!("case {}: stored hazard: {e}", summary.id)))?;
-    let policy = match summary.awareness_policy.as_str() {
+        .map_err(|e| ApiError::Internal(format!("case {}: stored hazard: {e}", case.id)))?;
+    let policy = match case.awareness_policy.as_str() {
         "at_detection" => AwarenessPolicy::AtDetection,
         "at_triage" => AwarenessPolicy::AtTriage,
-        other => return Err(ApiError::Internal(format!("case {}: awareness policy {other:?}", summary.id))),
+        other => return Err(ApiError::Internal(format!("case {}: awareness policy {other:?}", case.id))),
     };
     let parsed: Vec<(DateTime<Utc>, CaseEvent)> = events
         .iter()
-        .map(|(at, json)| {
-            serde_json::from_value(json.clone())
-                .map(|e| (*at, e))
-                .map_err(|e| ApiError::Internal(format!("case {}: stored event: {e}", summary.id)))
+        .filter(|e| e.affects_clock)
+        .map(|e| {
+            serde_json::from_value(e.event.clone())
+                .map(|event| (e.occurred_at, event))
+                .map_err(|err| ApiError::Internal(format!("case {}: stored event: {err}", case.id)))
         })
         .collect::<Result<_, _>>()?;
     let stored =
-        |what: &str, value: &str| ApiError::Internal(format!("case {}: stored {what} {value:?}", summary.id));
+        |what: &str, value: &str| ApiError::Internal(format!("case {}: stored {what} {value:?}", case.id));
     let jurisdiction = Jurisdiction::ALL
         .into_iter()
-        .find(|j| j.as_str() == summary.jurisdiction)
-        .ok_or_else(|| stored("jurisdiction", &summary.jurisdiction))?;
+        .find(|j| j.as_str() == case.jurisdiction)
+        .ok_or_else(|| stored("jurisdiction", &case.jurisdiction))?;
     let tenure = Tenure::ALL
         .into_iter()
-        .find(|t| t.as_str() == summary.tenure)
-        .ok_or_else(|| stored("tenure", &summary.tenure))?;
+        .find(|t| t.as_str() == case.tenure)
+        .ok_or_else(|| stored("tenure", &case.tenure))?;
     let tenancy = Tenancy::new(jurisdiction, tenure);
-    Case::replay_in(tenancy, hazard, summary.opened_at, policy, parsed.iter().map(|(at, e)| (*at, e)))
-        .map_err(|e| ApiError::Internal(format!("case {}: stored events do not replay: {e}", summary.id)))
+    ClockCase::replay_in(tenancy, hazard, case.opened_at, policy, parsed.iter().map(|(at, e)| (*at, e)))
+        .map_err(|e| ApiError::Internal(format!("case {}: stored events do not replay: {e}", case.id)))
+}
+
+/// The clock events of `events` that were recorded late.
+pub(crate) fn late_records(events: &[CaseEventRecord]) -> Vec<RecordedLate> {
+    events
+        .iter()
+        .filter(|e| e.affects_clock)
+        .filter_map(|e| deadlines::late_record(&e.event, e.occurred_at, e.recorded_at, &e.evidence))
+        .collect()
 }
 
 /// The case's view and deadline rows as of `now`, with the steps met by one of `late`
 /// (its clock events recorded late) marked so.
 pub(crate) fn evaluate(
-    case: &Case,
+    case: &ClockCase,
     late: &[RecordedLate],
     clock: &Clock,
     now: DateTime<Utc>,
@@ -148,33 +82,41 @@ pub(crate) fn evaluate(
     Ok((view, rows))
 }
 
-/// A case row, or "not found".
-pub(crate) async fn find_summary(tx: &Transaction<'_>, id: i64) -> Result<CaseSummary, ApiError> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases t {ROOM_JOIN} WHERE t.id = $1");
-    let row = tx.query_opt(&sql, &[&id]).await?.ok_or_else(|| ApiError::not_found("case", id))?;
-    Ok(case_summary(&row))
+/// A deadline row as the read model shows it.
+pub(crate) fn deadline_view(row: DeadlineRow) -> Deadline {
+    Deadline {
+        track: row.track,
+        step: row.step,
+        provisional: row.provisional,
+        due: row.due,
+        ends_at: row.ends_at,
+        basis: row.basis,
+        amount: row.amount,
+        counted_from_event: row.counted_from_event,
+        counted_from: row.counted_from,
+        calendar_version: row.calendar_version,
+        rules_version: row.rules_version,
+        source: row.source,
+        status: row.status,
+        detail: row.detail,
+        recorded_late: row.recorded_late.map(|late| read_model::RecordedLate {
+            event: late.event.as_str().to_owned(),
+            occurred_at: late.occurred_at,
+            recorded_at: late.recorded_at,
+            reason: late.reason,
+        }),
+    }
 }
 
-/// The clock events of a case, in order.
-pub(crate) async fn clock_events(
+/// A case replayed from the database with its events, or "not found".
+pub(crate) async fn load_case(
     tx: &Transaction<'_>,
     id: i64,
-) -> Result<Vec<(DateTime<Utc>, Value)>, ApiError> {
-    let rows = tx
-        .query(
-            "SELECT occurred_at, event FROM case_events WHERE case_id = $1 AND affects_clock ORDER BY seq",
-            &[&id],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// A case replayed from the database, or "not found".
-pub(crate) async fn load_case(tx: &Transaction<'_>, id: i64) -> Result<(CaseSummary, Case), ApiError> {
-    let summary = find_summary(tx, id).await?;
-    let events = clock_events(tx, id).await?;
-    let case = replay(&summary, &events)?;
-    Ok((summary, case))
+) -> Result<(Case, Vec<CaseEventRecord>, ClockCase), ApiError> {
+    let found = case::find(tx, id).await?.ok_or_else(|| ApiError::not_found("case", id))?;
+    let events = case::events(tx, id).await?;
+    let replayed = replay(&found, &events)?;
+    Ok((found, events, replayed))
 }
 
 /// The full detail of a case as of `now`.
@@ -184,42 +126,18 @@ pub(crate) async fn detail(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<CaseDetail, ApiError> {
-    let (summary, case) = load_case(tx, id).await?;
-    let rows = tx
-        .query(
-            "SELECT seq, kind, affects_clock, event, occurred_at, recorded_at, actor, evidence, hash
-             FROM case_events WHERE case_id = $1 ORDER BY seq",
-            &[&id],
-        )
-        .await?;
-    let late: Vec<RecordedLate> = rows
-        .iter()
-        .filter(|r| r.get::<_, bool>(2))
-        .filter_map(|r| deadlines::late_record(&r.get(3), r.get(4), r.get(5), &r.get(7)))
-        .collect();
-    let (view, deadlines) = evaluate(&case, &late, clock, now)?;
-    let events = rows
-        .iter()
-        .map(|r| EventView {
-            seq: r.get(0),
-            kind: r.get(1),
-            affects_clock: r.get(2),
-            event: r.get(3),
-            occurred_at: r.get(4),
-            recorded_at: r.get(5),
-            actor: r.get(6),
-            evidence: r.get(7),
-            hash: hex::encode(r.get::<_, Vec<u8>>(8)),
-        })
-        .collect();
-    let allowed_events = case.allowed_events().into_iter().map(|k| k.as_str()).collect();
-    Ok(CaseDetail { summary, allowed_events, view, deadlines, events })
+    let (found, events, replayed) = load_case(tx, id).await?;
+    let (view, rows) = evaluate(&replayed, &late_records(&events), clock, now)?;
+    let view = serde_json::to_value(&view).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
+    let allowed_events = replayed.allowed_events().into_iter().map(|k| k.as_str().to_owned()).collect();
+    let deadlines = rows.into_iter().map(deadline_view).collect();
+    Ok(CaseDetail { case: found, allowed_events, view, deadlines, events })
 }
 
-/// `state` filter of `GET /v1/cases`: a case state, or `open` (anything not closed).
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// `status` filter of `GET /v1/cases`: a case's status, or `open` (anything not closed).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum CaseStateFilter {
+pub enum CaseStatusFilter {
     Open,
     AwaitingTriage,
     Investigating,
@@ -229,44 +147,71 @@ pub enum CaseStateFilter {
     Closed,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// `track` filter of `GET /v1/cases`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackFilter {
     Emergency,
     Significant,
 }
 
-/// Filters of `GET /v1/cases`.
-#[derive(Debug, Deserialize)]
+/// Filters of `GET /v1/cases` (any other parameter is refused).
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
-    state: Option<CaseStateFilter>,
+    /// Only cases with this status; `open` is every status but closed.
+    #[param(inline)]
+    status: Option<CaseStatusFilter>,
+    /// Only this hazard (a slug such as damp_and_mould_growth).
+    #[param(pattern = "^[a-z0-9_]{1,64}$")]
     hazard: Option<String>,
+    /// Only cases triaged onto this track.
+    #[param(inline)]
     track: Option<TrackFilter>,
+    /// Items per page (default and maximum set by the operator).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
     cursor: Option<String>,
 }
 
+/// List Awaab's Law cases
+///
+/// The landlord's cases, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    operation_id = "listCases",
+    tag = "cases",
+    params(CaseQuery),
+    responses(
+        (status = 200, description = "A page of cases.", body = CasePage),
+        (status = 400, description = "A query parameter is not valid.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(state): State<ApiState>,
     mut tenant: Tenant,
     QueryParams(q): QueryParams<CaseQuery>,
-) -> Result<Json<Page<CaseSummary>>, ApiError> {
+) -> Result<Json<Page<Case>>, ApiError> {
     check_slug("hazard", q.hazard.as_deref())?;
     let limit = page_limit(q.limit, &state.config)?;
     let before = id_cursor(q.cursor.as_deref())?;
-    let (open_only, case_state) = match q.state {
+    let (open_only, status) = match q.status {
         None => (false, None),
-        Some(CaseStateFilter::Open) => (true, None),
+        Some(CaseStatusFilter::Open) => (true, None),
         Some(s) => (
             false,
             Some(match s {
-                CaseStateFilter::AwaitingTriage => "awaiting_triage",
-                CaseStateFilter::Investigating => "investigating",
-                CaseStateFilter::WorkRequired => "work_required",
-                CaseStateFilter::NoHazardFound => "no_hazard_found",
-                CaseStateFilter::Stopped => "stopped",
-                CaseStateFilter::Closed | CaseStateFilter::Open => "closed",
+                CaseStatusFilter::AwaitingTriage => "awaiting_triage",
+                CaseStatusFilter::Investigating => "investigating",
+                CaseStatusFilter::WorkRequired => "work_required",
+                CaseStatusFilter::NoHazardFound => "no_hazard_found",
+                CaseStatusFilter::Stopped => "stopped",
+                CaseStatusFilter::Closed | CaseStatusFilter::Open => "closed",
             }),
         ),
     };
@@ -274,20 +219,31 @@ pub async fn list(
         TrackFilter::Emergency => "emergency",
         TrackFilter::Significant => "significant",
     });
-    let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases t {ROOM_JOIN}
-         WHERE (NOT $1 OR t.state <> 'closed') AND ($2::text IS NULL OR t.state = $2)
-           AND ($3::text IS NULL OR t.hazard = $3) AND ($4::text IS NULL OR t.track = $4)
-           AND ($5::bigint IS NULL OR t.id < $5)
-         ORDER BY t.id DESC LIMIT $6"
-    );
+    let filter =
+        CaseFilter { open_only, status, hazard: q.hazard.as_deref(), track, before, limit: limit + 1 };
     let tx = tenant.transaction().await?;
-    let rows = tx.query(&sql, &[&open_only, &case_state, &q.hazard, &track, &before, &(limit + 1)]).await?;
+    let items = case::list(&*tx, &filter).await?;
     tx.commit().await?;
-    let items = rows.iter().map(case_summary).collect();
-    Ok(Json(Page::from_rows(items, limit, |c: &CaseSummary| c.id.to_string())))
+    Ok(Json(Page::from_rows(items, limit, |c: &Case| c.id.to_string())))
 }
 
+/// Get a case with its events and deadlines
+///
+/// The case, every recorded event, the events it accepts now, and every step's deadline and
+/// status as of now.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{id}",
+    operation_id = "getCase",
+    tag = "cases",
+    params(("id" = String, Path, pattern = "^[0-9]+$",
+        description = "The case's id. An id of another landlord's case is answered 404, as an unknown one.")),
+    responses(
+        (status = 200, description = "The case.", body = CaseDetail),
+        (status = 404, description = "No such case.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
     State(state): State<ApiState>,
     mut tenant: Tenant,

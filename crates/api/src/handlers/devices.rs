@@ -3,89 +3,56 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use dampwatch_store::read_model::{device, Device, DeviceFilter, DeviceStatus};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::extract::QueryParams;
+use crate::openapi::{DevicePage, ProblemDocument};
 use crate::paging::{page_limit, Page};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use crate::tenant::Tenant;
 
-/// A registered device.
-#[derive(Debug, Serialize)]
-pub struct DeviceView {
-    pub id: String,
-    pub room_id: Option<i64>,
-    pub room_name: Option<String>,
-    pub dwelling_id: Option<i64>,
-    pub dwelling_reference: Option<String>,
-    pub dwelling_address: Option<String>,
-    /// active or revoked.
-    pub status: String,
-    /// Which of the device's signing keys is current.
-    pub key_id: i32,
-    /// The Ed25519 public key its readings are verified with (hex).
-    pub signing_public_key: String,
-    pub cert_serial: Option<String>,
-    pub provisioned_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceStatus {
-    Active,
-    Revoked,
-}
-
-/// Filters of `GET /v1/devices`.
-#[derive(Debug, Deserialize)]
+/// Filters of `GET /v1/devices` (any other parameter is refused).
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeviceQuery {
+    /// Only active or only revoked devices.
+    #[param(inline)]
     status: Option<DeviceStatus>,
+    /// Items per page (default and maximum set by the operator).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page (devices are listed by id).
     cursor: Option<String>,
 }
 
+/// List registered devices
+///
+/// The landlord's sensors as registered, by id (read-only).
+#[utoipa::path(
+    get,
+    path = "/v1/devices",
+    operation_id = "listDevices",
+    tag = "devices",
+    params(DeviceQuery),
+    responses(
+        (status = 200, description = "A page of devices.", body = DevicePage),
+        (status = 400, description = "A query parameter is not valid.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(state): State<ApiState>,
     mut tenant: Tenant,
     QueryParams(q): QueryParams<DeviceQuery>,
-) -> Result<Json<Page<DeviceView>>, ApiError> {
+) -> Result<Json<Page<Device>>, ApiError> {
     let limit = page_limit(q.limit, &state.config)?;
-    let status = q.status.map(|s| match s {
-        DeviceStatus::Active => "active",
-        DeviceStatus::Revoked => "revoked",
-    });
+    let filter = DeviceFilter { status: q.status, after: q.cursor.as_deref(), limit: limit + 1 };
     let tx = tenant.transaction().await?;
-    let rows = tx
-        .query(
-            "SELECT t.id, t.room_id, r.name, d.id, d.reference, d.address, t.status, t.key_id,
-                    encode(t.signing_public_key, 'hex'), t.cert_serial, t.provisioned_at, t.revoked_at
-             FROM devices t LEFT JOIN rooms r ON r.id = t.room_id LEFT JOIN dwellings d ON d.id = r.dwelling_id
-             WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.id > $2)
-             ORDER BY t.id LIMIT $3",
-            &[&status, &q.cursor, &(limit + 1)],
-        )
-        .await?;
+    let items = device::list(&*tx, &filter).await?;
     tx.commit().await?;
-    let items = rows
-        .iter()
-        .map(|r| DeviceView {
-            id: r.get(0),
-            room_id: r.get(1),
-            room_name: r.get(2),
-            dwelling_id: r.get(3),
-            dwelling_reference: r.get(4),
-            dwelling_address: r.get(5),
-            status: r.get(6),
-            key_id: r.get(7),
-            signing_public_key: r.get(8),
-            cert_serial: r.get(9),
-            provisioned_at: r.get(10),
-            revoked_at: r.get(11),
-        })
-        .collect();
-    Ok(Json(Page::from_rows(items, limit, |d: &DeviceView| d.id.clone())))
+    Ok(Json(Page::from_rows(items, limit, |d: &Device| d.id.clone())))
 }

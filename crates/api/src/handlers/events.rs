@@ -18,8 +18,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio_postgres::Transaction;
 
+use dampwatch_store::read_model::CaseDetail;
+
 use super::cases::{detail, load_case};
 use crate::extract::{parse_id, JsonBody};
+use crate::openapi::{InvalidTransition, ProblemDocument};
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
 use crate::tenant::Tenant;
@@ -29,6 +32,7 @@ const MAX_ACTOR_LEN: usize = 200;
 
 /// Who did it, when, and the evidence, around a case event.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Recorded {
     /// The person (name, staff id or e-mail) who did or decided it.
     pub actor: String,
@@ -44,19 +48,246 @@ pub struct Recorded {
     pub late_reason: Option<String>,
 }
 
+/// The members of an events body that say who, when and why late (the rest is the event).
+const RECORDED_FIELDS: &[&str] = &["actor", "evidence", "at", "late_reason"];
+
 /// The body of `POST /v1/cases/{id}/events`: a case event (tagged by `type`) with who, when
-/// and evidence.
-#[derive(Debug, Deserialize)]
+/// and evidence. A member that neither the event nor the record knows is refused (422), so a
+/// misspelt `expected_event_count` cannot pass as an unguarded write.
+#[derive(Debug)]
 pub struct EventRequest {
-    #[serde(flatten)]
     pub event: CaseEvent,
-    #[serde(flatten)]
     pub recorded: Recorded,
     /// Refuse (409) unless the case has exactly this many events: protects against two
     /// people recording at once from screens showing the same state.
-    #[serde(default)]
     pub expected_event_count: Option<i32>,
 }
+
+impl<'de> Deserialize<'de> for EventRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let body = Map::<String, Value>::deserialize(deserializer)?;
+        EventRequest::from_members(body).map_err(serde::de::Error::custom)
+    }
+}
+
+impl EventRequest {
+    fn from_members(mut event: Map<String, Value>) -> Result<Self, String> {
+        let mut recorded = Map::new();
+        for name in RECORDED_FIELDS {
+            if let Some(value) = event.remove(*name) {
+                recorded.insert((*name).to_owned(), value);
+            }
+        }
+        let expected_event_count = match event.remove("expected_event_count") {
+            None | Some(Value::Null) => None,
+            Some(v) => match serde_json::from_value::<i32>(v) {
+                Ok(n) if n >= 0 => Some(n),
+                _ => return Err("expected_event_count must be an integer from 0 to 2147483647".to_owned()),
+            },
+        };
+        let kind: EventKind = match event.get("type") {
+            Some(t) => serde_json::from_value(t.clone()).map_err(|e| e.to_string())?,
+            None => return Err("missing field `type`".to_owned()),
+        };
+        let fields = event_fields(kind);
+        if let Some(unknown) = event.keys().find(|k| *k != "type" && !fields.iter().any(|f| f.name == *k)) {
+            let mut known: Vec<&str> = vec!["type"];
+            known.extend(fields.iter().map(|f| f.name));
+            known.extend(RECORDED_FIELDS);
+            known.push("expected_event_count");
+            return Err(format!(
+                "unknown field `{unknown}` for a {} event, expected one of {}",
+                kind.as_str(),
+                known.join(", ")
+            ));
+        }
+        let event: CaseEvent = serde_json::from_value(Value::Object(event)).map_err(|e| e.to_string())?;
+        let recorded: Recorded =
+            serde_json::from_value(Value::Object(recorded)).map_err(|e| e.to_string())?;
+        Ok(EventRequest { event, recorded, expected_event_count })
+    }
+}
+
+/// A member an event of some kind carries besides `type`.
+#[derive(Debug, Clone, Copy)]
+pub struct EventField {
+    pub name: &'static str,
+    pub required: bool,
+    /// Its JSON schema.
+    pub schema: fn() -> Value,
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+/// The members each kind of event carries besides `type`. The body check and the OpenAPI
+/// document both read this, so what is documented is what is accepted; the match is
+/// exhaustive, so a new kind in the clock does not compile until it is listed here.
+pub fn event_fields(kind: EventKind) -> &'static [EventField] {
+    match kind {
+        EventKind::TriageDecided => &[
+            EventField { name: "category", required: true, schema: category_schema },
+            EventField { name: "hazard", required: false, schema: hazard_schema },
+        ],
+        EventKind::InvestigationConcluded => {
+            &[EventField { name: "outcome", required: true, schema: investigation_outcome_schema }]
+        }
+        EventKind::PreventativeNotReasonablyPracticable => {
+            &[EventField { name: "reason", required: true, schema: text_schema }]
+        }
+        EventKind::Stop => &[EventField { name: "reason", required: true, schema: stop_reason_schema }],
+        EventKind::AccessAttempt => {
+            &[EventField { name: "outcome", required: true, schema: access_outcome_schema }]
+        }
+        EventKind::UnableToComply => &[
+            EventField { name: "step", required: true, schema: unable_step_schema },
+            EventField { name: "reason", required: true, schema: text_schema },
+            EventField { name: "expected", required: true, schema: expected_compliance_schema },
+        ],
+        EventKind::WrittenSummarySent
+        | EventKind::SafetyWorkDone
+        | EventKind::PreventativeWorkStarted
+        | EventKind::PreventativeWorkCompleted
+        | EventKind::AlternativeAccommodationOffered
+        | EventKind::AlternativeAccommodationProvided
+        | EventKind::Closed
+        | EventKind::SafetyWorkCommenced => &[],
+    }
+}
+
+fn category_schema() -> Value {
+    one_of(TRIAGE_CATEGORIES)
+}
+
+fn investigation_outcome_schema() -> Value {
+    one_of(&["hazard_found", "no_hazard"])
+}
+
+fn stop_reason_schema() -> Value {
+    one_of(&["household_moved_out", "third_party_consent_withheld", "no_hazard_found"])
+}
+
+fn access_outcome_schema() -> Value {
+    one_of(&["no_access", "refused", "granted"])
+}
+
+fn unable_step_schema() -> Value {
+    one_of(&["investigate", "safety_work_commenced"])
+}
+
+fn text_schema() -> Value {
+    json!({"type": "string"})
+}
+
+fn expected_compliance_schema() -> Value {
+    json!({
+        "description": "When the landlord expects to comply: by a Europe/London date, or within working days.",
+        "oneOf": [
+            {"type": "object", "required": ["by"], "additionalProperties": false,
+             "properties": {"by": {"type": "string", "format": "date"}}},
+            {"type": "object", "required": ["working_days"], "additionalProperties": false,
+             "properties": {"working_days": {"type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX}}}
+        ]
+    })
+}
+
+/// Every kind of event, in the order the document lists them.
+pub const EVENT_KINDS: &[EventKind] = &[
+    EventKind::TriageDecided,
+    EventKind::InvestigationConcluded,
+    EventKind::WrittenSummarySent,
+    EventKind::SafetyWorkDone,
+    EventKind::PreventativeWorkStarted,
+    EventKind::PreventativeWorkCompleted,
+    EventKind::PreventativeNotReasonablyPracticable,
+    EventKind::Stop,
+    EventKind::AccessAttempt,
+    EventKind::AlternativeAccommodationOffered,
+    EventKind::AlternativeAccommodationProvided,
+    EventKind::Closed,
+    EventKind::SafetyWorkCommenced,
+    EventKind::UnableToComply,
+];
+
+/// The triage decisions.
+pub(crate) const TRIAGE_CATEGORIES: &[&str] = &["emergency", "significant", "no_hazard"];
+
+/// An HHSRS (2006) hazard slug.
+pub(crate) fn hazard_schema() -> Value {
+    let slugs: Vec<&str> = dampwatch_clock::Hazard::ALL.iter().map(|h| h.slug()).collect();
+    json!({"type": ["string", "null"], "enum": slugs.into_iter().map(Value::from).chain([Value::Null]).collect::<Vec<_>>(),
+           "description": "The HHSRS hazard, when the person names a different one from the potential issue's."})
+}
+
+/// The schemas of who, when, evidence and late reason (`with_late_reason`: the events body's).
+pub(crate) fn recorded_properties(with_late_reason: bool) -> Map<String, Value> {
+    let mut properties = Map::new();
+    properties.insert(
+        "actor".into(),
+        json!({
+            "type": "string", "minLength": 1, "maxLength": MAX_ACTOR_LEN,
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            "description": "The person who did or decided it (not blank, no control characters)."
+        }),
+    );
+    properties.insert(
+        "evidence".into(),
+        json!({"type": ["object", "null"], "description": "Any JSON object: documents, photos, notes, references."}),
+    );
+    properties.insert(
+        "at".into(),
+        json!({"type": ["string", "null"], "format": "date-time", "description": "When it happened (default: now). Not in the future."}),
+    );
+    if with_late_reason {
+        properties.insert(
+            "late_reason".into(),
+            json!({
+                "type": ["string", "null"], "minLength": 1, "maxLength": MAX_LATE_REASON_LEN,
+                "description": "Required (422 otherwise) when `at` is more than the tolerance (24 hours by default) before now; stored with the evidence as `late_record`, and the step the event meets shows it as recorded late."
+            }),
+        );
+    }
+    properties
+}
+
+impl utoipa::PartialSchema for EventRequest {
+    /// One alternative per kind of event: its own members, who, when, evidence, late reason and
+    /// the expected event count, and nothing else.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let variants: Vec<Value> = EVENT_KINDS
+            .iter()
+            .map(|kind| {
+                let mut properties = Map::new();
+                properties.insert("type".into(), json!({"type": "string", "enum": [kind.as_str()]}));
+                let mut required = vec![json!("type"), json!("actor")];
+                for field in event_fields(*kind) {
+                    properties.insert(field.name.into(), (field.schema)());
+                    if field.required {
+                        required.push(json!(field.name));
+                    }
+                }
+                properties.extend(recorded_properties(true));
+                properties.insert(
+                    "expected_event_count".into(),
+                    json!({
+                        "type": ["integer", "null"], "format": "int32", "minimum": 0, "maximum": i32::MAX,
+                        "description": "Refuse (409) unless the case has exactly this many events."
+                    }),
+                );
+                json!({"type": "object", "title": kind.as_str(), "required": required, "properties": properties,
+                       "additionalProperties": false})
+            })
+            .collect();
+        let schema = json!({
+            "description": "What happened (tagged by `type`), who did it, when, and evidence.",
+            "oneOf": variants,
+        });
+        serde_json::from_value(schema).expect("the events body's schema is an OpenAPI schema")
+    }
+}
+
+impl utoipa::ToSchema for EventRequest {}
 
 /// What is stored as the event's `actor`: the person, and the key the record came through.
 pub(crate) fn stored_actor(actor: &str, key_id: i64) -> String {
@@ -139,8 +370,8 @@ pub(crate) async fn refused(
     event: &CaseEvent,
     error: &TransitionError,
 ) -> ApiError {
-    let (state, allowed) = match load_case(tx, case_id).await {
-        Ok((_, case)) => (json!(case.state().as_str()), json!(names(&case.allowed_events()))),
+    let (status, allowed) = match load_case(tx, case_id).await {
+        Ok((_, _, case)) => (json!(case.state().as_str()), json!(names(&case.allowed_events()))),
         Err(e) => return e,
     };
     // All conflicts with the case's record: what state it is in, what is already recorded,
@@ -154,7 +385,7 @@ pub(crate) async fn refused(
     let title = "The case does not accept this event now";
     let mut problem = Problem::new(StatusCode::CONFLICT, "invalid-transition", title, error.to_string())
         .with("case_id", case_id)
-        .with("state", state)
+        .with("case_status", status)
         .with("event", event.kind().as_str())
         .with("reason", reason)
         .with("allowed", allowed);
@@ -194,6 +425,29 @@ pub(crate) fn created(case_id: i64, body: impl serde::Serialize) -> Response {
     response
 }
 
+/// Record what happened on a case
+///
+/// Appends an event (never edits one). An event the case does not accept now is refused with
+/// 409 and the list of events it accepts (`allowed`).
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{id}/events",
+    operation_id = "recordCaseEvent",
+    tag = "cases",
+    params(("id" = String, Path, pattern = "^[0-9]+$",
+        description = "The case's id. An id of another landlord's case is answered 404, as an unknown one.")),
+    request_body(content = EventRequest, description = "The event, who did it, when, and evidence."),
+    responses(
+        (status = 201, description = "The case after the event.", body = CaseDetail,
+            headers(("Location" = String, description = "The case: `/v1/cases/{id}`."))),
+        (status = 404, description = "No such case.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The case does not accept this event now (`allowed` lists what it accepts; `reason` says why: not_allowed in this status, already_recorded, outstanding_work before closure, too_early: dated before what it must follow), or it changed meanwhile (expected_event_count).",
+            body = InvalidTransition, content_type = "application/problem+json"),
+        (status = 422, description = "The body's content is not acceptable (unknown event type or member, blank actor, a time in the future, or `late-record-needs-reason`: `at` is more than the tolerance in the past and no `late_reason` was given).",
+            body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn post(
     State(state): State<ApiState>,
     mut tenant: Tenant,
@@ -214,7 +468,7 @@ pub async fn post(
     if late {
         // An event the case refuses anyway gets the case's answer first: the reason would not
         // make it acceptable.
-        let (_, mut case) = load_case(&tx, id).await?;
+        let (_, _, mut case) = load_case(&tx, id).await?;
         if let Err(e) = case.apply(at, &request.event) {
             return Err(refused(&tx, id, &request.event, &e).await);
         }

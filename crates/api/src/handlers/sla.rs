@@ -13,20 +13,18 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_alerts::deadlines::{self, DeadlineRow};
-use dampwatch_clock::case::RecordedLate;
+use dampwatch_store::read_model::{alert, case, Alert, Case, CaseEventRecord, Deadline};
 use serde::Serialize;
-use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::alerts::{alert_select, alert_view, AlertView};
-use super::cases::{evaluate, replay, CaseSummary, CASE_COLUMNS};
-use super::ROOM_JOIN;
+use super::alerts::with_triage_review;
+use super::cases::{deadline_view, evaluate, late_records, replay};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use crate::tenant::Tenant;
 
 /// Counts of steps by status.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq, ToSchema)]
 pub struct SlaCounts {
     pub open_cases: u64,
     /// Sensor alerts waiting for a person's triage, with no case yet.
@@ -50,21 +48,23 @@ pub struct SlaCounts {
 }
 
 /// One open case in the SLA view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SlaCase {
     #[serde(flatten)]
-    pub summary: CaseSummary,
+    pub case: Case,
     /// The most urgent status among its non-provisional steps: overdue, due_soon, on_track,
     /// or none (nothing running).
+    #[schema(value_type = String, pattern = "^(overdue|due_soon|on_track|none)$")]
     pub worst_status: &'static str,
     /// The earliest deadline still running (not met, stopped or waiting), if any.
+    #[schema(required = true)]
     pub next_due: Option<DateTime<Utc>>,
     /// Every step, earliest deadline first.
-    pub steps: Vec<DeadlineRow>,
+    pub steps: Vec<Deadline>,
 }
 
 /// The SLA view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SlaReport {
     pub landlord_id: String,
     pub as_of: DateTime<Utc>,
@@ -72,7 +72,7 @@ pub struct SlaReport {
     /// Cases, most urgent first (overdue, then due soon, then by next deadline).
     pub cases: Vec<SlaCase>,
     /// Alerts waiting for triage, earliest review deadline first.
-    pub alerts_awaiting_triage: Vec<AlertView>,
+    pub alerts_awaiting_triage: Vec<Alert>,
 }
 
 fn running(status: &str) -> bool {
@@ -89,7 +89,7 @@ fn rank(status: &str) -> u8 {
 }
 
 /// Builds one case's SLA entry and adds it to the counts.
-fn entry(summary: CaseSummary, mut steps: Vec<DeadlineRow>, counts: &mut SlaCounts) -> SlaCase {
+fn entry(case: Case, mut steps: Vec<Deadline>, counts: &mut SlaCounts) -> SlaCase {
     steps.sort_by(|a, b| a.ends_at.cmp(&b.ends_at).then_with(|| a.track.cmp(&b.track)));
     let mut worst = "none";
     for step in &steps {
@@ -119,50 +119,37 @@ fn entry(summary: CaseSummary, mut steps: Vec<DeadlineRow>, counts: &mut SlaCoun
     }
     counts.open_cases += 1;
     let next_due = steps.iter().filter(|s| running(&s.status)).map(|s| s.ends_at).min();
-    SlaCase { summary, worst_status: worst, next_due, steps }
+    SlaCase { case, worst_status: worst, next_due, steps }
 }
 
+/// Service-level view
+///
+/// Every case not closed with every step's due time and status as of now, and counts of what
+/// is overdue and due soon.
+#[utoipa::path(
+    get,
+    path = "/v1/sla",
+    operation_id = "getSla",
+    tag = "cases",
+    responses((status = 200, description = "The SLA view.", body = SlaReport))
+)]
 pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Json<SlaReport>, ApiError> {
     let now = Utc::now();
     let landlord_id = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
-    let case_rows = tx
-        .query(
-            &format!(
-                "SELECT {CASE_COLUMNS} FROM cases t {ROOM_JOIN} WHERE t.state <> 'closed' ORDER BY t.id"
-            ),
-            &[],
-        )
-        .await?;
-    let alert_rows = tx
-        .query(
-            &format!("{} WHERE t.triage = 'awaiting_triage' ORDER BY t.raised_at, t.id", alert_select(false)),
-            &[],
-        )
-        .await?;
-    let event_rows = tx
-        .query(
-            "SELECT e.case_id, e.occurred_at, e.event, e.recorded_at, e.evidence
-             FROM case_events e JOIN cases c ON c.id = e.case_id
-             WHERE c.state <> 'closed' AND e.affects_clock ORDER BY e.case_id, e.seq",
-            &[],
-        )
-        .await?;
+    let open = case::not_closed(&*tx).await?;
+    let waiting = alert::awaiting_triage(&*tx).await?;
+    let event_rows = case::clock_events_of_cases_not_closed(&*tx).await?;
     tx.commit().await?;
-    let mut events: HashMap<i64, Vec<(DateTime<Utc>, Value)>> = HashMap::new();
-    let mut late: HashMap<i64, Vec<RecordedLate>> = HashMap::new();
-    for r in &event_rows {
-        let event: Value = r.get(2);
-        if let Some(record) = deadlines::late_record(&event, r.get(1), r.get(3), &r.get(4)) {
-            late.entry(r.get(0)).or_default().push(record);
-        }
-        events.entry(r.get(0)).or_default().push((r.get(1), event));
+    let mut events: HashMap<i64, Vec<CaseEventRecord>> = HashMap::new();
+    for (case_id, event) in event_rows {
+        events.entry(case_id).or_default().push(event);
     }
     let mut counts = SlaCounts::default();
-    let mut awaiting = Vec::with_capacity(alert_rows.len());
-    for row in &alert_rows {
-        let alert = alert_view(row, false).with_triage_review(&state.clock, now);
-        match alert.triage_review.as_ref().map(|r| r.status) {
+    let mut awaiting = Vec::with_capacity(waiting.len());
+    for alert in waiting {
+        let alert = with_triage_review(alert, &state.clock, now);
+        match alert.triage_review.as_ref().map(|r| r.status.as_str()) {
             Some("overdue") => counts.overdue += 1,
             Some("due_soon") => counts.due_soon += 1,
             Some("on_track") => counts.on_track += 1,
@@ -171,13 +158,12 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
         counts.alerts_awaiting_triage += 1;
         awaiting.push(alert);
     }
-    let mut cases = Vec::with_capacity(case_rows.len());
-    for row in &case_rows {
-        let summary = super::cases::case_summary(row);
-        let case = replay(&summary, events.get(&summary.id).map_or(&[][..], |v| v.as_slice()))?;
-        let late = late.get(&summary.id).map_or(&[][..], |v| v.as_slice());
-        let (_, steps) = evaluate(&case, late, &state.clock, now)?;
-        cases.push(entry(summary, steps, &mut counts));
+    let mut cases = Vec::with_capacity(open.len());
+    for case in open {
+        let case_events = events.get(&case.id).map_or(&[][..], |v| v.as_slice());
+        let replayed = replay(&case, case_events)?;
+        let (_, rows) = evaluate(&replayed, &late_records(case_events), &state.clock, now)?;
+        cases.push(entry(case, rows.into_iter().map(deadline_view).collect(), &mut counts));
     }
     cases.sort_by(|a, b| {
         rank(a.worst_status)
@@ -187,7 +173,7 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
                     .unwrap_or(DateTime::<Utc>::MAX_UTC)
                     .cmp(&b.next_due.unwrap_or(DateTime::<Utc>::MAX_UTC))
             })
-            .then_with(|| a.summary.id.cmp(&b.summary.id))
+            .then_with(|| a.case.id.cmp(&b.case.id))
     });
     Ok(Json(SlaReport { landlord_id, as_of: now, counts, cases, alerts_awaiting_triage: awaiting }))
 }

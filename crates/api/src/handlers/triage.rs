@@ -16,31 +16,77 @@ use dampwatch_clock::{AwarenessPolicy, CaseEvent, Hazard};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use dampwatch_store::read_model::CaseDetail;
+use utoipa::ToSchema;
+
 use super::cases::detail;
-use super::events::{case_error, check_recorded, created, Recorded};
+use super::events::{
+    case_error, check_recorded, created, hazard_schema, recorded_properties, Recorded, TRIAGE_CATEGORIES,
+};
 use crate::extract::{parse_id, JsonBody};
+use crate::openapi::{InvalidTransition, ProblemDocument};
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
 use crate::tenant::Tenant;
 
-/// The body of `POST /v1/alerts/{id}/triage`.
+/// The body of `POST /v1/alerts/{id}/triage`: the decision with who, when and evidence. A
+/// member it does not know is refused (422).
 #[derive(Debug, Deserialize)]
+#[serde(from = "TriageBody")]
 pub struct TriageRequest {
     /// emergency, significant or no_hazard.
     pub category: TriageCategory,
     /// The HHSRS hazard, when the person names a different one from the alert's.
-    #[serde(default)]
     pub hazard: Option<Hazard>,
-    #[serde(flatten)]
     pub recorded: Recorded,
 }
 
+/// The members of a triage body as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriageBody {
+    category: TriageCategory,
+    #[serde(default)]
+    hazard: Option<Hazard>,
+    actor: String,
+    #[serde(default)]
+    evidence: Option<serde_json::Value>,
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+}
+
+impl From<TriageBody> for TriageRequest {
+    fn from(body: TriageBody) -> Self {
+        let recorded =
+            Recorded { actor: body.actor, evidence: body.evidence, at: body.at, late_reason: None };
+        TriageRequest { category: body.category, hazard: body.hazard, recorded }
+    }
+}
+
+impl utoipa::PartialSchema for TriageRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut properties = recorded_properties(false);
+        properties.insert("category".into(), json!({"type": "string", "enum": TRIAGE_CATEGORIES}));
+        properties.insert("hazard".into(), hazard_schema());
+        let schema = json!({
+            "type": "object",
+            "description": "The decision, who made it, when, and evidence.",
+            "required": ["category", "actor"],
+            "properties": properties,
+            "additionalProperties": false,
+        });
+        serde_json::from_value(schema).expect("the triage body's schema is an OpenAPI schema")
+    }
+}
+
+impl utoipa::ToSchema for TriageRequest {}
+
 /// The answer: the alert's new triage state and the case opened.
-#[derive(Debug, Serialize)]
-struct TriageResponse<C: Serialize> {
-    alert_id: i64,
-    case_id: i64,
-    case: C,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TriageResult {
+    pub alert_id: i64,
+    pub case_id: i64,
+    pub case: CaseDetail,
 }
 
 struct WaitingAlert {
@@ -60,6 +106,30 @@ fn conflict(slug: &str, title: &str, detail: String, alert_id: i64) -> Problem {
     Problem::new(StatusCode::CONFLICT, slug, title, detail).with("alert_id", alert_id)
 }
 
+/// Triage an alert waiting for triage
+///
+/// For landlords whose alerts wait for a person's triage (policy open_on_triage): records the
+/// decision, opens the case (the statutory clock starts at the decision) and links the alert
+/// to it.
+#[utoipa::path(
+    post,
+    path = "/v1/alerts/{id}/triage",
+    operation_id = "triageAlert",
+    tag = "alerts",
+    params(("id" = String, Path, pattern = "^[0-9]+$",
+        description = "The alert's id. An id of another landlord's alert is answered 404, as an unknown one.")),
+    request_body(content = TriageRequest, description = "The decision, who made it, when, and evidence."),
+    responses(
+        (status = 201, description = "The case opened.", body = TriageResult,
+            headers(("Location" = String, description = "The case: `/v1/cases/{id}`."))),
+        (status = 404, description = "No such alert.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The alert already has a case, indicates no HHSRS hazard, or the decision is dated before the alert.",
+            body = InvalidTransition, content_type = "application/problem+json"),
+        (status = 422, description = "The body's content is not acceptable.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    )
+)]
 pub async fn post(
     State(state): State<ApiState>,
     mut tenant: Tenant,
@@ -154,5 +224,5 @@ pub async fn post(
         .await?;
     let case = detail(&tx, &state.clock, case_id, now).await?;
     tx.commit().await?;
-    Ok(created(case_id, TriageResponse { alert_id: id, case_id, case }))
+    Ok(created(case_id, TriageResult { alert_id: id, case_id, case }))
 }

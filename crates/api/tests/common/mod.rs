@@ -1,10 +1,17 @@
 //! Test support: one private PostgreSQL cluster per test binary, a database per test owned by
 //! a non-superuser service role (as in production: the role that runs the migrations owns the
 //! tables), landlords with data inserted directly, and requests through the router.
+//!
+//! Every answer a test gets, through the router ([`send`]) or over a socket ([`check_http`]),
+//! is checked against the OpenAPI document the router serves ([`Contract`]): its status must be
+//! documented for the operation and its body must match the documented schema, or the test
+//! fails.
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -364,7 +371,8 @@ pub fn request(method: Method, uri: &str, key: Option<&str>, body: Option<&Value
     }
 }
 
-pub async fn send(app: &Router, req: Request<Body>) -> Reply {
+/// One request through the router, without any check.
+async fn raw(app: &Router, req: Request<Body>) -> Reply {
     let response = app.clone().oneshot(req).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -372,6 +380,199 @@ pub async fn send(app: &Router, req: Request<Body>) -> Reply {
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Reply { status, headers, json, text }
+}
+
+/// One request through the router; the answer is checked against the served document.
+pub async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let reply = raw(app, req).await;
+    let content_type = reply.header("content-type").to_owned();
+    contract(app).await.check(
+        method.as_str(),
+        &uri.to_string(),
+        reply.status.as_u16(),
+        &content_type,
+        &reply.text,
+    );
+    reply
+}
+
+/// The OpenAPI document a router serves, ready to check answers against.
+pub struct Contract {
+    pub doc: Value,
+    /// Compiled schemas by their place in the document.
+    validators: StdMutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+/// Contracts by document text: routers of the same configuration serve the same document.
+static CONTRACTS: StdMutex<Vec<(String, Arc<Contract>)>> = StdMutex::new(Vec::new());
+
+/// The document `app` serves at `/openapi.json`.
+pub async fn contract(app: &Router) -> Arc<Contract> {
+    let served = raw(app, request(Method::GET, "/openapi.json", None, None)).await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.text);
+    let mut known = CONTRACTS.lock().unwrap();
+    if let Some((_, c)) = known.iter().find(|(text, _)| *text == served.text) {
+        return c.clone();
+    }
+    let contract = Arc::new(Contract { doc: served.json.clone(), validators: StdMutex::new(HashMap::new()) });
+    known.push((served.text, contract.clone()));
+    contract
+}
+
+/// A JSON pointer token.
+fn token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+impl Contract {
+    /// The path template of the document that `path` fits, and its item.
+    fn path_item(&self, path: &str) -> Option<(&String, &Value)> {
+        let actual: Vec<&str> = path.split('/').collect();
+        self.doc["paths"].as_object()?.iter().find(|(template, _)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            parts.len() == actual.len()
+                && parts.iter().zip(&actual).all(|(t, a)| (t.starts_with('{') && !a.is_empty()) || t == a)
+        })
+    }
+
+    /// Validates `body` against the schema at `pointer` (a JSON pointer into the document).
+    fn validate(&self, pointer: &str, body: &Value) -> Result<(), String> {
+        let validator = {
+            let mut validators = self.validators.lock().unwrap();
+            match validators.get(pointer) {
+                Some(v) => v.clone(),
+                None => {
+                    let mut schema =
+                        self.doc.pointer(pointer).cloned().ok_or(format!("no schema at {pointer}"))?;
+                    // The schema with the document's components beside it, so its
+                    // `#/components/schemas/...` references resolve.
+                    if let Value::Object(map) = &mut schema {
+                        map.insert("components".into(), self.doc["components"].clone());
+                    }
+                    let compiled = jsonschema::options()
+                        .with_draft(jsonschema::Draft::Draft202012)
+                        .should_validate_formats(true)
+                        .build(&schema)
+                        .map_err(|e| format!("the schema at {pointer} does not compile: {e}"))?;
+                    let compiled = Arc::new(compiled);
+                    validators.insert(pointer.to_owned(), compiled.clone());
+                    compiled
+                }
+            }
+        };
+        let errors: Vec<String> =
+            validator.iter_errors(body).map(|e| format!("{e} (at {})", e.instance_path())).collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    /// Checks `value` against the document's component schema `name`; panics on a mismatch.
+    pub fn check_component(&self, name: &str, value: &Value) {
+        if let Err(mismatch) = self.validate(&format!("/components/schemas/{}", token(name)), value) {
+            panic!("not a {name}: {mismatch}\n{value}");
+        }
+    }
+
+    /// Checks one answer: the operation that serves `method` and `uri` documents `status`, and
+    /// the body matches the schema documented for it and its media type. A request no
+    /// operation serves (no such path, or not that method) must be answered 404 or 405 with a
+    /// problem document. Panics, naming what does not match, otherwise.
+    pub fn check(&self, method: &str, uri: &str, status: u16, content_type: &str, body: &str) {
+        if let Err(mismatch) = self.mismatch(method, uri, status, content_type, body) {
+            let shown: String = body.chars().take(2000).collect();
+            panic!("{method} {uri} answered {status} ({content_type}) against the OpenAPI document: {mismatch}\nbody: {shown}");
+        }
+    }
+
+    fn mismatch(
+        &self,
+        method: &str,
+        uri: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> Result<(), String> {
+        let path = uri.split('?').next().unwrap_or(uri);
+        let path = path.strip_prefix("http://localhost").unwrap_or(path);
+        let verb = method.to_ascii_lowercase();
+        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let json: Value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?
+        };
+        let Some((template, item)) = self.path_item(path).filter(|(_, item)| item.get(&verb).is_some())
+        else {
+            if status != 404 && status != 405 {
+                return Err("no operation serves this request, yet it was not answered 404 or 405".into());
+            }
+            if media != "application/problem+json" {
+                return Err(format!("an unserved request must get a problem document, not {media:?}"));
+            }
+            return self.validate("/components/schemas/Problem", &json);
+        };
+        let responses = &item[&verb]["responses"];
+        let code = status.to_string();
+        let range = format!("{}XX", status / 100);
+        let key = [code.as_str(), range.as_str(), "default"]
+            .into_iter()
+            .find(|k| responses.get(*k).is_some())
+            .ok_or_else(|| format!("status {status} is not documented for {verb} {template}"))?;
+        let content = &responses[key]["content"];
+        let Some(media_types) = content.as_object() else {
+            return if body.is_empty() { Ok(()) } else { Err(format!("{key} is documented without a body")) };
+        };
+        if !media_types.contains_key(&media) {
+            let documented: Vec<&String> = media_types.keys().collect();
+            return Err(format!(
+                "media type {media:?} is not documented for {status} (documented: {documented:?})"
+            ));
+        }
+        let pointer = format!(
+            "/paths/{}/{verb}/responses/{}/content/{}/schema",
+            token(template),
+            token(key),
+            token(&media)
+        );
+        self.validate(&pointer, &json)
+    }
+}
+
+/// Checks a whole HTTP/1.1 answer read from a socket (`text`, head and body) to `method` and
+/// `uri` against `contract`.
+pub fn check_http(contract: &Contract, method: &str, uri: &str, text: &str) {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let header = |name: &str| {
+        head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    };
+    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    contract.check(method, uri, status, &header("content-type").unwrap_or_default(), &body);
+}
+
+/// The payload of a chunked body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    }
+    out
 }
 
 pub async fn get(app: &Router, uri: &str, key: &str) -> Reply {

@@ -12,7 +12,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    let seed = stack.provision("acme", "kitchen-1").await?;
+    let seed = stack.provision("acme", "kitchen-1").await?.seed;
     let identity = Identity::new("kitchen-1", "acme", 1, seed, stack.collector_keys()?)?;
     let mut core = DeviceCore::new(identity, 1, Config::default());
     let wall_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;

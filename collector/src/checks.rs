@@ -38,21 +38,7 @@ use prost::Message;
 
 pub use dampwatch_store::registry::DeviceEntry;
 
-/// One reading ready to store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckedReading {
-    pub seq: i64,
-    pub sampled_at: DateTime<Utc>,
-    pub device_time: DateTime<Utc>,
-    pub time_corrected: bool,
-    pub temperature_c: Option<f32>,
-    pub rh_pct: Option<f32>,
-    pub surface_temperature_c: Option<f32>,
-    pub co2_ppm: Option<i32>,
-    pub battery_mv: Option<i32>,
-    /// The device's bits and the server's (`dampwatch_wire::reading::status`).
-    pub status: i32,
-}
+pub use dampwatch_store::ReadingRow;
 
 /// An uplink that passed the checks.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +52,7 @@ pub struct CheckedUplink {
     pub key_id: u32,
     pub payload: Vec<u8>,
     pub signature: Vec<u8>,
-    pub readings: Vec<CheckedReading>,
+    pub readings: Vec<ReadingRow>,
     /// Readings whose value was out of range (stored as missing, also quarantined).
     pub out_of_range: usize,
     /// Readings whose time was corrected.
@@ -184,7 +170,7 @@ pub fn check_uplink<'a>(
                 status |= flags::TIME_CORRECTED;
                 time_corrected += 1;
             }
-            CheckedReading {
+            ReadingRow {
                 seq: i64::from(r.seq),
                 sampled_at: if implausible { received_at } else { device_time },
                 device_time: if device_time == DateTime::<Utc>::MIN_UTC { received_at } else { device_time },

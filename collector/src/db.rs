@@ -30,4 +30,4 @@ pub async fn open(url: &str) -> Result<Session, tokio_postgres::Error> {
     Ok(Session { client, layout })
 }
 
-pub use dampwatch_store::{describe, is_data_error, is_unavailable};
+pub use dampwatch_store::{describe, is_data_error};

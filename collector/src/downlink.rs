@@ -26,7 +26,7 @@ pub struct DownlinkSigner {
 
 /// Why a configuration could not be sent.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum SendConfigError {
     #[error("device {0:?} is not registered")]
     UnknownDevice(String),
     #[error("device {0:?} has sent nothing yet, so its boot is unknown")]
@@ -39,20 +39,27 @@ pub enum ConfigError {
     Publish(#[from] rumqttc::ClientError),
 }
 
+/// Why the downlink signing key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Pki(#[from] dampwatch_pki::PkiError),
+    #[error("the downlink key {0} is not a usable Ed25519 key")]
+    Unusable(u32),
+}
+
 impl DownlinkSigner {
     /// Loads the newest downlink key from the PKI directory `pki_dir`. Without one the collector
     /// must not start (its devices would refuse every acknowledgement): the error names the
     /// command that makes one.
-    pub fn load(pki_dir: &Path) -> anyhow::Result<DownlinkSigner> {
-        let (key_id, seed) = dampwatch_pki::load_downlink_signing_key(pki_dir)
-            .map_err(|e| anyhow::anyhow!("cannot load the collector's downlink signing key: {e}"))?;
+    pub fn load(pki_dir: &Path) -> Result<DownlinkSigner, KeyError> {
+        let (key_id, seed) = dampwatch_pki::load_downlink_signing_key(pki_dir)?;
         DownlinkSigner::from_seed(key_id, &seed)
     }
 
     /// A signer from a raw Ed25519 seed and its key id.
-    pub fn from_seed(key_id: u32, seed: &[u8; 32]) -> anyhow::Result<DownlinkSigner> {
-        let key = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| anyhow::anyhow!("the downlink key {key_id} is not a usable Ed25519 key"))?;
+    pub fn from_seed(key_id: u32, seed: &[u8; 32]) -> Result<DownlinkSigner, KeyError> {
+        let key = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Unusable(key_id))?;
         Ok(DownlinkSigner { key, key_id })
     }
 
@@ -85,7 +92,7 @@ impl DownlinkSigner {
 
 /// Takes the next configuration counter of `device`: 1 for its first, then one above the last
 /// taken by any collector. One atomic statement, so concurrent collectors never share a value.
-pub async fn next_config_counter(db: &tokio_postgres::Client, device: &str) -> Result<u32, ConfigError> {
+pub async fn next_config_counter(db: &tokio_postgres::Client, device: &str) -> Result<u32, SendConfigError> {
     let row = db
         .query_opt(
             "INSERT INTO device_config_counters AS c (device_id, last_counter)
@@ -95,7 +102,7 @@ pub async fn next_config_counter(db: &tokio_postgres::Client, device: &str) -> R
             &[&device],
         )
         .await?
-        .ok_or_else(|| ConfigError::UnknownDevice(device.to_owned()))?;
+        .ok_or_else(|| SendConfigError::UnknownDevice(device.to_owned()))?;
     let counter: i64 = row.get(0);
     // The column's check keeps it within u32.
     Ok(u32::try_from(counter).unwrap_or(u32::MAX))
@@ -117,7 +124,7 @@ pub async fn send_config(
     signer: &DownlinkSigner,
     device: &str,
     settings: DeviceConfig,
-) -> Result<SentConfig, ConfigError> {
+) -> Result<SentConfig, SendConfigError> {
     let row = db
         .query_opt(
             "SELECT d.landlord_id, (SELECT max(boot) FROM device_positions p WHERE p.device_id = d.id)
@@ -125,11 +132,11 @@ pub async fn send_config(
             &[&device],
         )
         .await?
-        .ok_or_else(|| ConfigError::UnknownDevice(device.to_owned()))?;
+        .ok_or_else(|| SendConfigError::UnknownDevice(device.to_owned()))?;
     let landlord: String = row.get(0);
     let boot: Option<i64> = row.get(1);
     let boot =
-        boot.and_then(|b| u32::try_from(b).ok()).ok_or_else(|| ConfigError::NoBoot(device.to_owned()))?;
+        boot.and_then(|b| u32::try_from(b).ok()).ok_or_else(|| SendConfigError::NoBoot(device.to_owned()))?;
     let counter = next_config_counter(db, device).await?;
     let payload = signer.config(device, &DeviceConfig { boot, counter, ..settings })?;
     let topic = Topic { landlord: &landlord, device, kind: TopicKind::Config }.to_string();

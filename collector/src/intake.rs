@@ -91,21 +91,13 @@ impl AckGate {
     }
 }
 
-/// Builds the rustls client configuration from the PKI files.
-pub fn tls_config(cfg: &Config) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in dampwatch_pki::load_ca_certs(&cfg.tls.ca)? {
-        roots.add(ca)?;
-    }
-    let chain = dampwatch_pki::load_cert_chain(&cfg.tls.cert)?;
-    let key = dampwatch_pki::load_private_key(&cfg.tls.key)?;
-    let config =
-        rustls::ClientConfig::builder().with_root_certificates(roots).with_client_auth_cert(chain, key)?;
-    Ok(Arc::new(config))
+/// The client's TLS: the configured CA, presenting the collector's service certificate.
+fn tls_config(cfg: &Config) -> Result<Arc<rustls::ClientConfig>, dampwatch_pki::PkiError> {
+    dampwatch_pki::client_tls_from_files(&cfg.tls.ca, Some((&cfg.tls.cert, &cfg.tls.key)))
 }
 
 /// Opens the client. The event loop must be driven by [`run_event_loop`].
-pub fn connect(cfg: &Config) -> anyhow::Result<(AsyncClient, EventLoop)> {
+pub fn connect(cfg: &Config) -> Result<(AsyncClient, EventLoop), dampwatch_pki::PkiError> {
     let mut opts = MqttOptions::new(&cfg.mqtt.client_id, &cfg.mqtt.host, cfg.mqtt.port);
     opts.set_keep_alive(cfg.mqtt.keep_alive)
         .set_clean_session(!cfg.persistent_session())
@@ -180,8 +172,8 @@ pub async fn run_event_loop(task: EventLoopTask) {
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 let Some(sender) = &tx else { continue };
-                metrics.uplinks_received.fetch_add(1, Ordering::Relaxed);
-                metrics.uplinks_pending.fetch_add(1, Ordering::Relaxed);
+                metrics.uplinks_received.inc();
+                metrics.uplinks_pending.inc();
                 let msg = Incoming {
                     publish,
                     received_at: chrono::Utc::now(),

@@ -20,20 +20,29 @@
 //! signature verified, let one device's traffic slow down or crowd out the others (see
 //! [`admission`]), or crash-loop when its database or broker is away.
 
-pub mod admission;
-pub mod cache;
-pub mod checks;
+mod admission;
+mod cache;
+mod checks;
 pub mod config;
-pub mod db;
-pub mod downlink;
-pub mod intake;
-pub mod metrics;
-pub mod pipeline;
-pub mod quarantine;
-pub mod reject;
-pub mod retention;
-pub mod service;
-pub mod store;
+mod db;
+mod downlink;
+mod error;
+mod intake;
+mod metrics;
+mod pipeline;
+mod quarantine;
+mod reject;
+mod retention;
+mod service;
+mod store;
 
+#[cfg(test)]
+mod schema_tests;
+
+pub use checks::{check_uplink, CheckedUplink, Rejection};
 pub use config::Config;
-pub use service::Collector;
+pub use downlink::{DownlinkSigner, KeyError, SendConfigError, SentConfig};
+pub use error::StartError;
+pub use metrics::Metrics;
+pub use reject::Reason;
+pub use service::{start_embedded_postgres, Collector};

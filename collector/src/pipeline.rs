@@ -25,7 +25,6 @@ use dampwatch_wire::topic::{Topic, TopicKind};
 use rumqttc::{AsyncClient, QoS};
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -95,7 +94,7 @@ impl Pipeline {
     /// False when stopping.
     async fn process(&self, session: &mut Session, cache: &mut RegistryCache, batch: &[Incoming]) -> bool {
         let ok = self.process_inner(session, cache, batch).await;
-        self.metrics.uplinks_pending.fetch_sub(batch.len() as i64, Relaxed);
+        self.metrics.uplinks_pending.dec_by(batch.len() as i64);
         ok
     }
 
@@ -117,7 +116,7 @@ impl Pipeline {
                 Ok(outcome) => self.account(&mut done, outcome, &items[part.clone()], batch),
                 Err(Refused::Stopped) => return false,
                 Err(Refused::Data(e)) if part.len() > 1 => {
-                    self.metrics.batch_splits.fetch_add(1, Relaxed);
+                    self.metrics.batch_splits.inc();
                     tracing::warn!(error = %describe(&e), uplinks = part.len(), "the database refused a batch; splitting it");
                     let mid = part.start + part.len() / 2;
                     parts.push_front(mid..part.end);
@@ -159,7 +158,7 @@ impl Pipeline {
                     return true;
                 }
                 Err(e) => {
-                    self.metrics.database_errors.fetch_add(1, Relaxed);
+                    self.metrics.database_errors.inc();
                     tracing::warn!(error = %describe(&e), retry_in = ?retries.upcoming(), "cannot read the device registry");
                     if !self.pause_and_reconnect(session, &mut retries, false).await {
                         return false;
@@ -233,8 +232,8 @@ impl Pipeline {
                     true
                 }
             };
-            self.metrics.commit_failures.fetch_add(1, Relaxed);
-            self.metrics.database_errors.fetch_add(1, Relaxed);
+            self.metrics.commit_failures.inc();
+            self.metrics.database_errors.inc();
             if !self.pause_and_reconnect(session, &mut retries, hung).await {
                 return Err(Refused::Stopped);
             }
@@ -249,7 +248,7 @@ impl Pipeline {
             _ = self.stop.cancelled() => return false,
         }
         if force || session.client.is_closed() {
-            self.metrics.db_connected.store(0, Relaxed);
+            self.metrics.db_connected.set(0);
             let Some(s) = self.connect().await else { return false };
             *session = s;
         }
@@ -262,12 +261,12 @@ impl Pipeline {
         loop {
             let e = match db::open(&self.db_url).await {
                 Ok(s) => {
-                    self.metrics.db_connected.store(1, Relaxed);
+                    self.metrics.db_connected.set(1);
                     return Some(s);
                 }
                 Err(e) => e,
             };
-            self.metrics.database_errors.fetch_add(1, Relaxed);
+            self.metrics.database_errors.inc();
             let wait = retries.next_delay();
             tracing::warn!(error = %describe(&e), retry_in = ?wait, "database unreachable");
             tokio::select! {
@@ -310,7 +309,7 @@ impl Pipeline {
             }
             Err(Refused::Stopped) => false,
             Err(Refused::Data(e)) => {
-                self.metrics.unstorable.fetch_add(1, Relaxed);
+                self.metrics.unstorable.inc();
                 let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
                 tracing::error!(error = %describe(&e), topic = %topic, raw = %hex, "cannot even quarantine an uplink; its bytes are in this log line");
                 true
@@ -321,7 +320,7 @@ impl Pipeline {
     fn account(&self, done: &mut Done, outcome: Outcome, items: &[Checked], batch: &[Incoming]) {
         let m = &self.metrics;
         let committed = Instant::now();
-        m.commits.fetch_add(1, Relaxed);
+        m.commits.inc();
         m.batch_uplinks.observe(items.len() as f64);
         let mut readings = 0u64;
         let mut verified = 0u64;
@@ -332,10 +331,10 @@ impl Pipeline {
             }
         }
         m.batch_readings.observe(readings as f64);
-        m.uplinks_verified.fetch_add(verified, Relaxed);
-        m.readings_received.fetch_add(readings, Relaxed);
-        m.readings_stored.fetch_add(outcome.readings_stored, Relaxed);
-        m.readings_duplicate.fetch_add(outcome.readings_duplicate, Relaxed);
+        m.uplinks_verified.inc_by(verified);
+        m.readings_received.inc_by(readings);
+        m.readings_stored.inc_by(outcome.readings_stored);
+        m.readings_duplicate.inc_by(outcome.readings_duplicate);
         for (reason, n) in &outcome.quarantined {
             m.rejected(*reason, *n);
         }
@@ -349,7 +348,7 @@ impl Pipeline {
         }
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        m.last_commit_unix_seconds.store(now, Relaxed);
+        m.last_commit_unix_seconds.set(i64::try_from(now).unwrap_or(i64::MAX));
         for p in outcome.positions {
             let e = done.positions.entry((p.landlord, p.device, p.boot)).or_insert(p.committed_seq);
             *e = (*e).max(p.committed_seq);
@@ -374,7 +373,7 @@ impl Pipeline {
             };
             match self.client.try_publish(topic, QoS::AtLeastOnce, false, ack) {
                 Ok(()) => {
-                    self.metrics.acks_published.fetch_add(1, Relaxed);
+                    self.metrics.acks_published.inc();
                 }
                 // The device resends after its ack timeout and gets the position then.
                 Err(e) => tracing::warn!(error = %e, device, "cannot queue a commit position"),

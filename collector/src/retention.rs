@@ -33,6 +33,7 @@ pub struct Report {
 }
 
 impl Report {
+    #[cfg(test)]
     pub fn deleted_from(&self, table: &str) -> u64 {
         self.deleted.iter().filter(|(t, _)| *t == table).map(|(_, n)| n).sum()
     }

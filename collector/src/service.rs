@@ -2,12 +2,16 @@
 //! directory), migrations, the MQTT intake, the pipeline and the metrics endpoint.
 
 use crate::config::Config;
-use crate::downlink::{DownlinkSigner, SentConfig};
+use crate::downlink::{DownlinkSigner, SendConfigError, SentConfig};
+use crate::error::StartError;
 use crate::intake::{self, AckGate, EventLoopTask};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
+use axum::http::header;
 use axum::routing::get;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,15 +44,17 @@ pub struct Collector {
 pub use dampwatch_store::DatabaseUrlFile;
 
 /// Starts the private PostgreSQL cluster under `data_dir` (blocking work off the runtime).
-pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> anyhow::Result<PrivatePostgres> {
-    let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(data_dir))).await??;
-    Ok(pg)
+pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> Result<PrivatePostgres, StartError> {
+    let dir = data_dir.clone();
+    tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(data_dir)))
+        .await?
+        .map_err(|source| StartError::EmbeddedPostgres { dir, source })
 }
 
-pub use dampwatch_store::{prepare_database, prepare_database_when_up};
+use dampwatch_store::prepare_database_when_up;
 
 impl Collector {
-    pub async fn start(cfg: Config) -> anyhow::Result<Collector> {
+    pub async fn start(cfg: Config) -> Result<Collector, StartError> {
         cfg.validate()?;
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Before anything else: without its downlink key the collector could confirm nothing
@@ -64,7 +70,9 @@ impl Collector {
         // Like `dampwatch demo`, publish the private cluster's URL in the data directory, where
         // `dampwatch devices --data-dir` and `dampwatch sim --data-dir` look for it.
         let url_file = match &embedded {
-            Some(_) => Some(DatabaseUrlFile::write(&cfg.database.data_dir, &db_url)?),
+            Some(_) => {
+                Some(DatabaseUrlFile::write(&cfg.database.data_dir, &db_url).map_err(StartError::UrlFile)?)
+            }
             None => None,
         };
 
@@ -101,10 +109,8 @@ impl Collector {
                 };
                 let stats = (hazards.webhook_stats(), hazards.hazard_stats());
                 let header_read_timeout = cfg.api.header_read_timeout;
-                Some(
-                    serve_http(a.parse()?, metrics.clone(), stats, api, header_read_timeout, stop.clone())
-                        .await?,
-                )
+                let addr = a.parse().map_err(|_| StartError::HttpAddress(a.to_owned()))?;
+                Some(serve_http(addr, metrics.clone(), stats, api, header_read_timeout, stop.clone()).await?)
             }
         };
         let background = vec![tokio::spawn(crate::retention::run(
@@ -175,9 +181,9 @@ impl Collector {
         &self,
         device: &str,
         settings: dampwatch_proto::v1::DeviceConfig,
-    ) -> anyhow::Result<SentConfig> {
-        let db = crate::db::connect(&self.db_url).await?;
-        Ok(crate::downlink::send_config(&self.client, &db, &self.signer, device, settings).await?)
+    ) -> Result<SentConfig, SendConfigError> {
+        let db = dampwatch_store::connect(&self.db_url).await?;
+        crate::downlink::send_config(&self.client, &db, &self.signer, device, settings).await
     }
 
     /// Stops gracefully: unsubscribes, stores and acknowledges what was already received (for at
@@ -209,24 +215,34 @@ async fn serve_http(
     api: Option<dampwatch_api::ApiState>,
     header_read_timeout: Duration,
     stop: CancellationToken,
-) -> anyhow::Result<SocketAddr> {
-    let api_stats = api.clone();
+) -> Result<SocketAddr, StartError> {
+    // One registry for the whole service: the intake's metrics, the hazard worker's and the
+    // API's, in one scrape.
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    webhooks.register(&mut registry);
+    hazards.register(&mut registry);
+    if let Some(state) = &api {
+        state.register_metrics(&mut registry);
+    }
+    let registry = Arc::new(registry);
     let mut app = axum::Router::new()
         .route(
             "/metrics",
             get(move || async move {
-                let api = api_stats.as_ref().map(|s| s.render_metrics()).unwrap_or_default();
-                metrics.render() + &webhooks.render() + &hazards.render() + &api
+                (
+                    [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+                    dampwatch_alerts::metrics::text(&registry),
+                )
             }),
         )
         .route("/health", get(|| async { "ok\n" }));
     if let Some(state) = api {
         app = app.merge(dampwatch_api::router(state));
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {addr}: {e}"))?;
-    let bound = listener.local_addr()?;
+    let listen_error = |source| StartError::HttpListen { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
     // The API's own server loop: every request learns its peer address (per-address rate
     // limits) and a client that does not finish its headers in time is disconnected.
     dampwatch_api::spawn_server(listener, app, header_read_timeout, stop);

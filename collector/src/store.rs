@@ -21,12 +21,13 @@ use crate::db::Layout;
 use crate::quarantine;
 use crate::reject::Reason;
 use chrono::{DateTime, Utc};
+use dampwatch_store::{write_reading, Provenance, READING_COLUMNS};
 use dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 use futures_util::pin_mut;
 use ring::digest::{digest, SHA256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 
 /// A message that failed its checks, to quarantine.
@@ -92,24 +93,6 @@ pub async fn prepare_session(client: &Client) -> Result<Layout, tokio_postgres::
         client.query_one("SELECT to_regclass('reading_keys') IS NOT NULL", &[]).await?.get(0);
     Ok(if timescale { Layout::Timescale } else { Layout::Plain })
 }
-
-/// Column types of a `readings` row in binary COPY (also the benchmark's COPY floor).
-pub const READING_COLUMNS: &[Type] = &[
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-    Type::BOOL,
-    Type::TIMESTAMPTZ,
-    Type::FLOAT4,
-    Type::FLOAT4,
-    Type::FLOAT4,
-    Type::INT4,
-    Type::INT4,
-    Type::INT4,
-    Type::BYTEA,
-];
 
 /// What every insert does with the readings it inserted (`{new}`: rows with device_id, boot,
 /// seq and received_at). The hazard worker is told of exactly those, one inbox row per run of
@@ -212,25 +195,10 @@ pub async fn store_batch(
         pin_mut!(w);
         for (a, d) in accepted.iter().zip(&digests) {
             let u = &a.uplink;
-            let digest: &[u8] = d;
+            let from =
+                Provenance { device: &u.device, boot: u.boot, received_at: a.received_at, uplink_digest: d };
             for r in &u.readings {
-                let row: [&(dyn ToSql + Sync); 14] = [
-                    &u.device,
-                    &u.boot,
-                    &r.seq,
-                    &r.sampled_at,
-                    &r.device_time,
-                    &r.time_corrected,
-                    &a.received_at,
-                    &r.temperature_c,
-                    &r.rh_pct,
-                    &r.surface_temperature_c,
-                    &r.co2_ppm,
-                    &r.battery_mv,
-                    &r.status,
-                    &digest,
-                ];
-                w.as_mut().write(&row).await?;
+                write_reading(w.as_mut(), &from, r).await?;
             }
         }
         w.finish().await?;

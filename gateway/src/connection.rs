@@ -16,7 +16,6 @@ use crate::refusal::Refusal;
 use crate::server::Shared;
 use bytes::BytesMut;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -26,11 +25,11 @@ use tokio_rustls::server::TlsStream;
 /// Serves one accepted TCP connection to the end. Never panics on client input. `handshake`
 /// is its place in the budget of connections still in their TLS handshake.
 pub async fn serve(shared: Arc<Shared>, tcp: TcpStream, from: SocketAddr, handshake: Handshake) {
-    shared.metrics.connections_open.fetch_add(1, Relaxed);
+    shared.metrics.connections_open.inc();
     // The client's address: `from`, or what a load balancer's PROXY header says.
     let mut source = from;
     let (peer, end) = run(&shared, tcp, from, &mut source, handshake).await;
-    shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    shared.metrics.connections_open.dec();
     if let End::Refused(reason) = end {
         shared.metrics.refused(reason);
         // `via`: the load balancer a connection came through (absent when none).
@@ -74,7 +73,7 @@ async fn run(
     let Some(Ok(peer)) = leaf.map(Peer::from_certificate) else {
         return (None, End::Refused(Refusal::BadIdentity));
     };
-    shared.metrics.handshakes_completed.fetch_add(1, Relaxed);
+    shared.metrics.handshakes_completed.inc();
     let end = match shared.slots.take(&peer.identity) {
         Ok(_slot) => admit(shared, &mut tls, &peer).await,
         Err(r) => End::Refused(r),
@@ -152,7 +151,7 @@ async fn admit<S: AsyncRead + AsyncWrite + Unpin>(shared: &Shared, tls: &mut S, 
         let _ = write_within(tls, &mut out, shared.cfg.limits.write_timeout).await;
         return End::Refused(r);
     }
-    shared.metrics.bytes_in.fetch_add(connect_bytes.len() as u64, Relaxed);
+    shared.metrics.bytes_in.inc_by(connect_bytes.len() as u64);
     match (&peer.identity, key) {
         (Identity::Device { .. }, Some(key)) => {
             device::run(shared, tls, peer, &key, hello, &mut inbound).await

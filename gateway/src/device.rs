@@ -22,7 +22,6 @@ use crate::upstream::Link;
 use bytes::BytesMut;
 use dampwatch_wire::topic::{Topic, TopicKind};
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -87,10 +86,10 @@ where
         Err(refusal) => return End::Refused(refusal),
     };
     if shared.sessions.attach(key, mailbox.clone()) {
-        shared.metrics.sessions_taken_over.fetch_add(1, Relaxed);
+        shared.metrics.sessions_taken_over.inc();
         tracing::info!(device = peer.name(), landlord = peer.landlord().unwrap_or("-"), "session taken over");
     }
-    shared.metrics.devices_connected.fetch_add(1, Relaxed);
+    shared.metrics.devices_connected.inc();
     encode::connack(&mut out, hello.level, encode::ConnackCode::Accepted, limits);
     let mut session = Session {
         shared,
@@ -110,7 +109,7 @@ where
         Ok(()) => session.serve(io, inbound, keep_alive_limit(shared, hello.keep_alive_s)).await,
         Err(end) => end,
     };
-    shared.metrics.devices_connected.fetch_sub(1, Relaxed);
+    shared.metrics.devices_connected.dec();
     shared.live.unregister(live);
     shared.sessions.detach(key, &mailbox);
     end
@@ -193,7 +192,7 @@ impl Session<'_> {
                 Err(r) => return Some(End::Refused(r)),
             };
             let packet = inbound.split_to(h.packet_len());
-            self.shared.metrics.bytes_in.fetch_add(packet.len() as u64, Relaxed);
+            self.shared.metrics.bytes_in.inc_by(packet.len() as u64);
             if let Err(end) = self.on_packet(&h, &packet[h.header_len..]).await {
                 return Some(end);
             }
@@ -206,7 +205,7 @@ impl Session<'_> {
         let n = self.out.len() as u64;
         match write_within(io, &mut self.out, self.shared.cfg.limits.write_timeout).await {
             Ok(()) => {
-                self.shared.metrics.bytes_out.fetch_add(n, Relaxed);
+                self.shared.metrics.bytes_out.inc_by(n);
                 Ok(())
             }
             Err(WriteError::TooSlow) => Err(End::Refused(Refusal::ClientTooSlow)),
@@ -261,11 +260,11 @@ impl Session<'_> {
         if !self.shared.device_messages.try_take(self.key, std::time::Instant::now()) {
             return Err(refuse(Refusal::MessageRateExceeded));
         }
-        self.shared.metrics.messages_in.fetch_add(1, Relaxed);
+        self.shared.metrics.messages_in.inc();
         match p.packet_id {
             None => {
                 if !self.link.publish_qos0(&p) {
-                    self.shared.metrics.uplinks_dropped.fetch_add(1, Relaxed);
+                    self.shared.metrics.uplinks_dropped.inc();
                 }
             }
             Some((device_id, _)) => {
@@ -368,7 +367,7 @@ impl Session<'_> {
         let mut id = 0;
         if qos == 1 {
             if self.unacked.len() >= DOWNLINK_WINDOW {
-                self.shared.metrics.downlinks_dropped.fetch_add(1, Relaxed);
+                self.shared.metrics.downlinks_dropped.inc();
                 return;
             }
             id = self.last_id;
@@ -382,6 +381,6 @@ impl Session<'_> {
             self.unacked.push(id);
         }
         encode::publish(&mut self.out, self.level, &d.topic, qos, d.retain, id, &d.payload);
-        self.shared.metrics.messages_out.fetch_add(1, Relaxed);
+        self.shared.metrics.messages_out.inc();
     }
 }

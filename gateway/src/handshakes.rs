@@ -11,7 +11,6 @@
 
 use crate::metrics::Metrics;
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
@@ -57,7 +56,7 @@ impl Handshakes {
         let id = p.next_id;
         p.next_id += 1;
         p.by_age.insert(id, displaced.clone());
-        self.metrics.handshakes_pending.store(p.by_age.len() as u64, Relaxed);
+        self.metrics.handshakes_pending.set(p.by_age.len() as i64);
         Handshake { id, displaced, owner: self.clone() }
     }
 
@@ -82,7 +81,7 @@ impl Drop for Handshake {
     fn drop(&mut self) {
         let mut p = self.owner.pending();
         p.by_age.remove(&self.id);
-        self.owner.metrics.handshakes_pending.store(p.by_age.len() as u64, Relaxed);
+        self.owner.metrics.handshakes_pending.set(p.by_age.len() as i64);
     }
 }
 
@@ -110,7 +109,7 @@ mod tests {
         assert!(!displaced(&c) && !displaced(&d), "room was free: nobody displaced");
         drop(a); // displaced already: dropping it frees nothing twice
         assert_eq!(budget.len(), 2);
-        assert_eq!(budget.metrics.handshakes_pending.load(Relaxed), 2);
+        assert_eq!(budget.metrics.handshakes_pending.get(), 2);
     }
 
     #[tokio::test]

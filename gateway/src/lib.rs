@@ -51,6 +51,7 @@ pub mod config;
 mod connection;
 pub mod crl;
 mod device;
+mod error;
 pub mod handshakes;
 mod http;
 pub mod identity;
@@ -72,5 +73,6 @@ pub mod tls;
 pub mod upstream;
 
 pub use config::Config;
+pub use error::StartError;
 pub use refusal::Refusal;
 pub use server::Gateway;

@@ -1,164 +1,198 @@
-//! Gateway counters, exposed in the Prometheus text format on `/metrics`.
+//! Gateway counters and gauges, exposed in the Prometheus text format on `/metrics`.
 
 use crate::refusal::Refusal;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use prometheus_client::encoding::{prometheus_text, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 use std::time::SystemTime;
 
-/// Counters shared by every connection task. Relaxed atomics: each is independent.
-#[derive(Default)]
+/// Metrics shared by every connection task. Each is an independent atomic (handles share it).
 pub struct Metrics {
-    pub connections_open: AtomicU64,
-    pub connections_accepted: AtomicU64,
-    pub handshakes_completed: AtomicU64,
-    pub handshakes_pending: AtomicU64,
-    pub devices_connected: AtomicU64,
-    pub sessions_taken_over: AtomicU64,
-    pub messages_in: AtomicU64,
-    pub messages_out: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub bytes_out: AtomicU64,
-    pub uplinks_dropped: AtomicU64,
-    pub downlinks_dropped: AtomicU64,
-    pub upstream_reconnects: AtomicU64,
-    pub crl_reloads: AtomicU64,
-    pub crl_reload_failures: AtomicU64,
+    pub connections_open: Gauge,
+    pub connections_accepted: Counter,
+    pub handshakes_completed: Counter,
+    pub handshakes_pending: Gauge,
+    pub devices_connected: Gauge,
+    pub sessions_taken_over: Counter,
+    pub messages_in: Counter,
+    pub messages_out: Counter,
+    pub bytes_in: Counter,
+    pub bytes_out: Counter,
+    pub uplinks_dropped: Counter,
+    pub downlinks_dropped: Counter,
+    pub upstream_reconnects: Counter,
+    pub crl_reloads: Counter,
+    pub crl_reload_failures: Counter,
     /// 1 while the CRL file on disk was refused at the last reload (the last good one rules).
-    pub crl_file_rejected: AtomicU64,
+    pub crl_file_rejected: Gauge,
     /// nextUpdate of the CRL in force, in seconds since the Unix epoch; 0 if it names none.
-    pub crl_next_update: AtomicU64,
-    refusals: RefusalCounts,
+    crl_next_update: Gauge,
+    /// Every reason present from the start, so a refusal that never happened shows as 0.
+    refusals: Family<[(&'static str, &'static str); 1], Counter>,
 }
 
-/// One counter per refusal reason (a struct of its own: arrays this long have no `Default`).
-struct RefusalCounts([AtomicU64; Refusal::ALL.len()]);
-
-impl Default for RefusalCounts {
+impl Default for Metrics {
     fn default() -> Self {
-        RefusalCounts(std::array::from_fn(|_| AtomicU64::new(0)))
+        let refusals = Family::default();
+        for r in Refusal::ALL {
+            refusals.get_or_create_owned(&[("reason", r.as_str())]);
+        }
+        Metrics {
+            connections_open: Gauge::default(),
+            connections_accepted: Counter::default(),
+            handshakes_completed: Counter::default(),
+            handshakes_pending: Gauge::default(),
+            devices_connected: Gauge::default(),
+            sessions_taken_over: Counter::default(),
+            messages_in: Counter::default(),
+            messages_out: Counter::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            uplinks_dropped: Counter::default(),
+            downlinks_dropped: Counter::default(),
+            upstream_reconnects: Counter::default(),
+            crl_reloads: Counter::default(),
+            crl_reload_failures: Counter::default(),
+            crl_file_rejected: Gauge::default(),
+            crl_next_update: Gauge::default(),
+            refusals,
+        }
+    }
+}
+
+/// Whether the CRL in force is past its nextUpdate, worked out at each scrape, so the metric
+/// turns the moment the CRL goes stale.
+#[derive(Debug)]
+struct CrlStale {
+    next_update: Gauge,
+}
+
+impl CrlStale {
+    fn at(&self, now: SystemTime) -> bool {
+        match self.next_update.get() {
+            0 => false,
+            secs => crate::crl::is_stale(Some(crate::crl::system_time(secs)), now),
+        }
+    }
+}
+
+impl EncodeMetric for CrlStale {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_gauge(&i64::from(self.at(SystemTime::now())))
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
     }
 }
 
 impl Metrics {
     pub fn refused(&self, r: Refusal) {
-        self.refusals.0[r as usize].fetch_add(1, Relaxed);
+        self.refusals.get_or_create(&[("reason", r.as_str())]).inc();
     }
 
     pub fn refusals(&self, r: Refusal) -> u64 {
-        self.refusals.0[r as usize].load(Relaxed)
+        self.refusals.get_or_create(&[("reason", r.as_str())]).get()
     }
 
     /// Records the nextUpdate of the CRL now in force.
     pub fn set_crl_next_update(&self, next_update: Option<SystemTime>) {
         let secs = next_update.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok());
-        self.crl_next_update.store(secs.map_or(0, |d| d.as_secs()), Relaxed);
+        self.crl_next_update.set(secs.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
     }
 
-    /// True if the CRL in force is past its nextUpdate at `now` (worked out when asked, so the
-    /// metric turns the moment the CRL goes stale).
-    pub fn crl_stale(&self, now: SystemTime) -> bool {
-        match self.crl_next_update.load(Relaxed) {
-            0 => false,
-            secs => crate::crl::is_stale(Some(crate::crl::system_time(secs as i64)), now),
-        }
-    }
-
-    /// Every metric with its name, type and help text.
-    fn table(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 17] {
-        [
-            ("connections_open", "gauge", "Connections open now.", &self.connections_open),
-            (
-                "connections_accepted_total",
-                "counter",
-                "TCP connections accepted.",
-                &self.connections_accepted,
-            ),
-            (
-                "handshakes_completed_total",
-                "counter",
-                "TLS handshakes completed with a valid client certificate.",
-                &self.handshakes_completed,
-            ),
+    /// Registers every metric under `dampwatch_gateway_` (counters get their `_total` from the
+    /// encoder).
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("dampwatch_gateway");
+        let gauges = [
+            ("connections_open", "Connections open now", &self.connections_open),
             (
                 "handshakes_pending",
-                "gauge",
-                "Connections in their TLS handshake now (limits.max_handshakes).",
+                "Connections in their TLS handshake now (limits.max_handshakes)",
                 &self.handshakes_pending,
             ),
-            ("devices_connected", "gauge", "Device MQTT sessions open now.", &self.devices_connected),
-            (
-                "sessions_taken_over_total",
-                "counter",
-                "Device connections replaced by a newer connection of the same device.",
-                &self.sessions_taken_over,
-            ),
-            ("messages_in_total", "counter", "PUBLISH packets from clients.", &self.messages_in),
-            ("messages_out_total", "counter", "PUBLISH packets to clients.", &self.messages_out),
-            ("bytes_in_total", "counter", "MQTT bytes from clients.", &self.bytes_in),
-            ("bytes_out_total", "counter", "MQTT bytes to clients.", &self.bytes_out),
-            (
-                "uplinks_dropped_total",
-                "counter",
-                "QoS 0 device publishes dropped because the broker link was backed up.",
-                &self.uplinks_dropped,
-            ),
-            (
-                "downlinks_dropped_total",
-                "counter",
-                "Downlinks dropped because the device was not reading them.",
-                &self.downlinks_dropped,
-            ),
-            (
-                "upstream_reconnects_total",
-                "counter",
-                "Times a broker link was lost and reconnected.",
-                &self.upstream_reconnects,
-            ),
-            ("crl_reloads_total", "counter", "CRL reloads applied.", &self.crl_reloads),
-            (
-                "crl_reload_failures_total",
-                "counter",
-                "CRL reloads that failed (the previous CRL stays in force).",
-                &self.crl_reload_failures,
-            ),
+            ("devices_connected", "Device MQTT sessions open now", &self.devices_connected),
             (
                 "crl_file_rejected",
-                "gauge",
-                "1 while crl.pem is missing or damaged and the last good CRL stays in force.",
+                "1 while crl.pem is missing or damaged and the last good CRL stays in force",
                 &self.crl_file_rejected,
             ),
             (
                 "crl_next_update_seconds",
-                "gauge",
-                "nextUpdate of the CRL in force, Unix time (0: none).",
+                "nextUpdate of the CRL in force, Unix time (0: none)",
                 &self.crl_next_update,
             ),
-        ]
+        ];
+        for (name, help, gauge) in gauges {
+            r.register(name, help, gauge.clone());
+        }
+        let counters = [
+            ("connections_accepted", "TCP connections accepted", &self.connections_accepted),
+            (
+                "handshakes_completed",
+                "TLS handshakes completed with a valid client certificate",
+                &self.handshakes_completed,
+            ),
+            (
+                "sessions_taken_over",
+                "Device connections replaced by a newer connection of the same device",
+                &self.sessions_taken_over,
+            ),
+            ("messages_in", "PUBLISH packets from clients", &self.messages_in),
+            ("messages_out", "PUBLISH packets to clients", &self.messages_out),
+            ("bytes_in", "MQTT bytes from clients", &self.bytes_in),
+            ("bytes_out", "MQTT bytes to clients", &self.bytes_out),
+            (
+                "uplinks_dropped",
+                "QoS 0 device publishes dropped because the broker link was backed up",
+                &self.uplinks_dropped,
+            ),
+            (
+                "downlinks_dropped",
+                "Downlinks dropped because the device was not reading them",
+                &self.downlinks_dropped,
+            ),
+            (
+                "upstream_reconnects",
+                "Times a broker link was lost and reconnected",
+                &self.upstream_reconnects,
+            ),
+            ("crl_reloads", "CRL reloads applied", &self.crl_reloads),
+            (
+                "crl_reload_failures",
+                "CRL reloads that failed (the previous CRL stays in force)",
+                &self.crl_reload_failures,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            r.register(name, help, counter.clone());
+        }
+        r.register(
+            "crl_stale",
+            "1 while the CRL in force is past its nextUpdate",
+            CrlStale { next_update: self.crl_next_update.clone() },
+        );
+        r.register("refusals", "Connections refused or closed, by reason", self.refusals.clone());
     }
 
+    /// The Prometheus text format (version 0.0.4).
     pub fn render(&self) -> String {
-        let mut s = String::with_capacity(6144);
-        for (name, kind, help, v) in self.table() {
-            let _ = writeln!(
-                s,
-                "# HELP dampwatch_gateway_{name} {help}\n# TYPE dampwatch_gateway_{name} {kind}\ndampwatch_gateway_{name} {}",
-                v.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "# HELP dampwatch_gateway_crl_stale 1 while the CRL in force is past its nextUpdate.\n# TYPE dampwatch_gateway_crl_stale gauge\ndampwatch_gateway_crl_stale {}",
-            u8::from(self.crl_stale(SystemTime::now()))
-        );
-        let _ = writeln!(
-            s,
-            "# HELP dampwatch_gateway_refusals_total Connections refused or closed, by reason.\n# TYPE dampwatch_gateway_refusals_total counter"
-        );
-        for r in Refusal::ALL {
-            let _ = writeln!(s, "dampwatch_gateway_refusals_total{{reason=\"{r}\"}} {}", self.refusals(r));
-        }
-        s
+        let mut registry = Registry::default();
+        self.register(&mut registry);
+        text(&registry)
     }
+}
+
+/// `registry` in the Prometheus text format (version 0.0.4), as `/metrics` serves it.
+pub fn text(registry: &Registry) -> String {
+    let mut out = String::with_capacity(6144);
+    // Writing to a String fails only if a metric's own encoding does, and none here can.
+    let _ = prometheus_text::encode(&mut out, registry);
+    out
 }
 
 #[cfg(test)]
@@ -169,12 +203,19 @@ mod tests {
     fn renders_every_reason_and_counter() {
         let m = Metrics::default();
         m.refused(Refusal::OtherDeviceTopic);
-        m.messages_in.fetch_add(3, Relaxed);
+        m.messages_in.inc_by(3);
         let text = m.render();
         assert!(text.contains("dampwatch_gateway_refusals_total{reason=\"other_device_topic\"} 1\n"));
-        assert!(text.contains("dampwatch_gateway_refusals_total{reason=\"qos2\"} 0\n"));
+        for r in Refusal::ALL.into_iter().filter(|r| *r != Refusal::OtherDeviceTopic) {
+            assert!(text.contains(&format!("dampwatch_gateway_refusals_total{{reason=\"{r}\"}} 0\n")), "{r}");
+        }
         assert!(text.contains("dampwatch_gateway_messages_in_total 3\n"));
+        assert!(text.contains("# TYPE dampwatch_gateway_messages_in_total counter\n"));
         assert!(text.contains("# TYPE dampwatch_gateway_connections_open gauge\n"));
+        assert!(
+            text.contains("# HELP dampwatch_gateway_bytes_in_total MQTT bytes from clients.\n"),
+            "{text}"
+        );
         assert!(text.contains("dampwatch_gateway_crl_stale 0\n"));
     }
 

@@ -17,7 +17,6 @@ use crate::refusal::Refusal;
 use crate::server::Shared;
 use bytes::BytesMut;
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -109,12 +108,12 @@ where
                     Err(r) => break Some(r),
                 }
                 if h.kind == PacketType::Publish {
-                    shared.metrics.messages_in.fetch_add(1, Relaxed);
+                    shared.metrics.messages_in.inc();
                 }
                 checked += h.packet_len();
             };
             // What was authorised before a refused packet still goes to the broker.
-            shared.metrics.bytes_in.fetch_add(checked as u64, Relaxed);
+            shared.metrics.bytes_in.inc_by(checked as u64);
             if up_w.write_all(&inbound[..checked]).await.is_err() {
                 return End::Refused(Refusal::UpstreamUnavailable);
             }
@@ -138,7 +137,7 @@ where
                 let body = &outbound[sent + h.header_len..sent + h.packet_len()];
                 match h.kind {
                     PacketType::Publish => {
-                        shared.metrics.messages_out.fetch_add(1, Relaxed);
+                        shared.metrics.messages_out.inc();
                     }
                     PacketType::Puback => {
                         if let (Ok(packet_id), Ok(mut u)) = (mqtt::packet_id(body), unacked.lock()) {
@@ -149,7 +148,7 @@ where
                 }
                 sent += h.packet_len();
             }
-            shared.metrics.bytes_out.fetch_add(sent as u64, Relaxed);
+            shared.metrics.bytes_out.inc_by(sent as u64);
             if client_w.write_all(&outbound[..sent]).await.is_err() || client_w.flush().await.is_err() {
                 return End::Closed;
             }

@@ -3,6 +3,7 @@
 
 use crate::broker::{self, BrokerAddrs};
 use crate::config::{Config, StaleCrl};
+use crate::error::StartError;
 use crate::handshakes::Handshakes;
 use crate::identity::Peer;
 use crate::limits::{DeviceMessageLimiter, KeyedBuckets};
@@ -13,11 +14,10 @@ use crate::refusal::Refusal;
 use crate::sessions::DeviceSessions;
 use crate::slots::Slots;
 use crate::source::SourceLimiter;
-use crate::tls::{self, TlsState};
+use crate::tls::{self, TlsError, TlsState};
 use crate::upstream::{Upstream, UpstreamSettings};
 use arc_swap::ArcSwap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
@@ -78,11 +78,11 @@ pub struct Gateway {
 
 impl Gateway {
     /// Loads TLS material, starts the broker on loopback, binds the listener and serves.
-    pub async fn start(cfg: Config) -> anyhow::Result<Gateway> {
+    pub async fn start(cfg: Config) -> Result<Gateway, StartError> {
         cfg.validate()?;
         tls::install_crypto_provider();
         let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, &cfg.tls.crl)?;
-        let broker = broker::start(&cfg)?;
+        let broker = broker::start(&cfg).map_err(StartError::Broker)?;
         wait_until_listening(broker.v4).await?;
         wait_until_listening(broker.v5).await?;
         let metrics = Arc::new(Metrics::default());
@@ -104,12 +104,12 @@ impl Gateway {
         );
         if !upstream.wait_until_up(Duration::from_secs(10)).await {
             stop_background.cancel();
-            anyhow::bail!("cannot connect to the embedded broker on {}", broker.v4);
+            return Err(StartError::BrokerUnreachable(broker.v4));
         }
-        let listener = TcpListener::bind(cfg.listen.address)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen.address))?;
-        let local_addr = listener.local_addr()?;
+        let addr = cfg.listen.address;
+        let listen_error = |source| StartError::Listen { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(listen_error)?;
+        let local_addr = listener.local_addr().map_err(listen_error)?;
         let l = &cfg.limits;
         let max_keys = l.max_connections.saturating_mul(2).max(1024);
         let handshakes = Handshakes::new(l.max_handshakes, metrics.clone());
@@ -170,7 +170,7 @@ impl Gateway {
     }
 
     /// Re-reads the CRL now (as on SIGHUP) and closes live connections it revokes.
-    pub fn reload_crl(&self) -> anyhow::Result<usize> {
+    pub fn reload_crl(&self) -> Result<usize, TlsError> {
         reload(&self.shared)
     }
 
@@ -198,14 +198,14 @@ fn instance_id() -> String {
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
-async fn wait_until_listening(addr: SocketAddr) -> anyhow::Result<()> {
+async fn wait_until_listening(addr: SocketAddr) -> Result<(), StartError> {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    anyhow::bail!("embedded broker did not start listening on {addr}")
+    Err(StartError::BrokerNotListening(addr))
 }
 
 /// Accepts connections. Only what costs nothing to check happens here (the per-source rate);
@@ -225,7 +225,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tasks: TaskTrac
                 continue;
             }
         };
-        shared.metrics.connections_accepted.fetch_add(1, Relaxed);
+        shared.metrics.connections_accepted.inc();
         // A load balancer's connections are counted by the client address its PROXY header
         // carries, once the connection's task has read it.
         if !shared.cfg.listen.is_load_balancer(peer.ip())
@@ -244,7 +244,7 @@ fn refuse_early(shared: &Shared, reason: Refusal, peer: SocketAddr) {
     tracing::warn!(reason = %reason, source = %peer, "connection refused");
 }
 
-fn reload(shared: &Shared) -> anyhow::Result<usize> {
+fn reload(shared: &Shared) -> Result<usize, TlsError> {
     let t = &shared.cfg.tls;
     match tls::load(&t.ca, &t.cert, &t.key, &t.crl) {
         Ok(state) => {
@@ -253,18 +253,18 @@ fn reload(shared: &Shared) -> anyhow::Result<usize> {
             shared.tls.store(state.clone());
             let closed = shared.live.close_revoked(&state.revoked_serials);
             shared.metrics.set_crl_next_update(state.crl_next_update);
-            shared.metrics.crl_file_rejected.store(0, Relaxed);
-            shared.metrics.crl_reloads.fetch_add(1, Relaxed);
+            shared.metrics.crl_file_rejected.set(0);
+            shared.metrics.crl_reloads.inc();
             tracing::info!(closed, "CRL reloaded");
             Ok(closed)
         }
         Err(e) => {
             // An operator must act: until the file is fixed, revocations made since the last
             // good CRL are not enforced.
-            shared.metrics.crl_reload_failures.fetch_add(1, Relaxed);
-            shared.metrics.crl_file_rejected.store(1, Relaxed);
+            shared.metrics.crl_reload_failures.inc();
+            shared.metrics.crl_file_rejected.set(1);
             tracing::error!(error = %e, "CRL reload failed; the last good CRL stays in force");
-            Err(e.into())
+            Err(e)
         }
     }
 }

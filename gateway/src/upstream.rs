@@ -258,7 +258,7 @@ impl Link {
                     if stopped {
                         return;
                     }
-                    self.metrics.upstream_reconnects.fetch_add(1, Relaxed);
+                    self.metrics.upstream_reconnects.inc();
                     tracing::warn!(link = %self.name, "broker link lost; reconnecting");
                 }
                 Err(e) => tracing::warn!(link = %self.name, error = %e, "cannot connect to the broker"),
@@ -384,7 +384,7 @@ impl Link {
             retain: p.retain,
         };
         if sessions.deliver(key_of(p.topic, &topic), downlink) == Delivery::Dropped {
-            self.metrics.downlinks_dropped.fetch_add(1, Relaxed);
+            self.metrics.downlinks_dropped.inc();
         }
     }
 }

@@ -5,16 +5,15 @@
 
 use crate::common::*;
 use crate::crafted::*;
-use dampwatch_collector::reject::Reason;
+use dampwatch_collector::Reason;
 use dampwatch_proto::v1::SignedUplink;
 use prost::Message;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = env.start_collector("collector", "").await?;
     let m = collector.metrics();
     let good = env.provision_many("acme", "good", 2).await?;
@@ -100,7 +99,7 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
 
     let outcomes = fleet.await?;
     assert_exactly_once(&env, &outcomes).await?;
-    let all_counted = eventually(Duration::from_secs(20), || async {
+    let all_counted = eventually_true(Duration::from_secs(20), || async {
         m.rejected_count(Reason::TimeCorrected) >= 2 && m.rejected_count(Reason::UnknownDevice) >= 1
     })
     .await;
@@ -157,7 +156,7 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
     assert!(rows[2].get::<_, Option<f32>>(1).is_none(), "200 degrees is stored as missing");
     assert_ne!(rows[2].get::<_, i32>(2) & (1 << 17), 0, "and flagged");
     assert!(rows[3].get::<_, bool>(3) && rows[3].get::<_, bool>(4) && rows[3].get::<_, bool>(5));
-    assert!(m.readings_duplicate.load(Relaxed) >= 2, "the replayed uplink's two readings");
+    assert!(m.readings_duplicate.get() >= 2, "the replayed uplink's two readings");
     let corrected: bool =
         db.query_one("SELECT time_corrected FROM readings WHERE device_id = 'fresh'", &[]).await?.get(0);
     assert!(corrected, "a time before provisioning is corrected");
@@ -170,7 +169,7 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_the_database_refuses_is_isolated_and_quarantined() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     // An operator's trigger that refuses one value: the batch holding it fails as a whole.
     env.db()
         .await?
@@ -202,7 +201,8 @@ async fn a_message_the_database_refuses_is_isolated_and_quarantined() -> anyhow:
     let outcomes = fleet.await?;
     assert_exactly_once(&env, &outcomes).await?;
     assert!(
-        eventually(Duration::from_secs(20), || async { m.rejected_count(Reason::StoreFailed) == 1 }).await
+        eventually_true(Duration::from_secs(20), || async { m.rejected_count(Reason::StoreFailed) == 1 })
+            .await
     );
     let q = quarantined(&env, "poisoner").await?;
     assert_eq!(q, vec![("store_failed".into(), poison)]);

@@ -1,12 +1,10 @@
-//! One test's own world: a temporary PKI, a private PostgreSQL, a real gateway on a free port
-//! (restartable on the same port), collectors in-process or as separate processes, and
-//! simulated devices running the firmware core over mutual TLS.
+//! One test's own world: the whole-stack kit's stack (a temporary PKI, a private PostgreSQL, a
+//! real gateway on a free port, restartable on the same port) with collectors in-process or as
+//! separate processes, and simulated devices running the firmware core over mutual TLS.
 
 #![allow(dead_code)]
 
-use dampwatch_collector::{Collector, Config};
-use dampwatch_gateway::Gateway;
-use dampwatch_pg::PrivatePostgres;
+use dampwatch_tests::Limits;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,128 +14,34 @@ use tokio_util::sync::CancellationToken;
 
 pub use dampwatch_bench::fleet;
 
-pub use fleet::{DeviceSpec, Outcome, Plan};
+pub use dampwatch_tests::DeviceSpec;
+pub use fleet::{Outcome, Plan};
 
-pub struct Env {
-    pub dir: tempfile::TempDir,
-    pub pg: PrivatePostgres,
-    pub gateway: Option<Gateway>,
-    pub port: u16,
+/// The stack every test here starts: PKI, PostgreSQL and a gateway with relaxed limits; each
+/// test starts its own collectors (in-process or as processes).
+pub type Env = dampwatch_tests::Stack;
+
+/// Starts this file's stack.
+pub async fn start_env() -> anyhow::Result<Env> {
+    dampwatch_tests::Stack::builder().limits(Limits::Relaxed).without_collector().start().await
 }
 
-pub fn gateway_config(pki: &std::path::Path, port: u16) -> dampwatch_gateway::Config {
-    let mut g = dampwatch_gateway::Config::default().with_pki_dir(pki);
-    g.listen.address = SocketAddr::from(([127, 0, 0, 1], port));
-    g.listen.metrics_address = None;
-    g.limits.connections_per_second_per_source = 10_000.0;
-    g.limits.connection_burst_per_source = 10_000.0;
-    g.limits.device_connects_per_minute = 6_000;
-    g.limits.device_messages_per_second = 1_000.0;
-    g.limits.device_message_burst = 1_000.0;
-    g.limits.drain_timeout = Duration::from_millis(200);
-    g
+/// What these tests add to the stack.
+pub trait EnvExt {
+    fn plan(&self, readings: u32, rate: Option<f64>, secs: u64) -> Plan;
+    fn write_collector_file(&self, client_id: &str, share_group: &str) -> anyhow::Result<PathBuf>;
+    fn write_collector_file_with(
+        &self,
+        client_id: &str,
+        share_group: &str,
+        database: &str,
+    ) -> anyhow::Result<PathBuf>;
+    fn spawn_collector(&self, client_id: &str, share_group: &str) -> anyhow::Result<CollectorProcess>;
 }
 
-impl Env {
-    pub async fn start() -> anyhow::Result<Env> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir()?;
-        dampwatch_pki::init(&dir.path().join("pki"), Default::default())?;
-        let pg = tokio::task::spawn_blocking(PrivatePostgres::temporary).await??;
-        dampwatch_store::prepare_database(&pg.url()).await?;
-        let gateway = Gateway::start(gateway_config(&dir.path().join("pki"), 0)).await?;
-        let port = gateway.local_addr().port();
-        Ok(Env { dir, pg, gateway: Some(gateway), port })
-    }
-
-    pub fn pki(&self) -> PathBuf {
-        self.dir.path().join("pki")
-    }
-
-    pub async fn db(&self) -> anyhow::Result<tokio_postgres::Client> {
-        Ok(dampwatch_store::connect(&self.pg.url()).await?)
-    }
-
-    /// Stops the gateway (its broker and every session with it).
-    pub async fn stop_gateway(&mut self) {
-        if let Some(g) = self.gateway.take() {
-            g.shutdown().await;
-        }
-    }
-
-    /// Starts a new gateway on the same port (a fresh broker: no sessions survive).
-    pub async fn start_gateway(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match Gateway::start(gateway_config(&self.pki(), self.port)).await {
-                Ok(g) => {
-                    self.gateway = Some(g);
-                    return Ok(());
-                }
-                Err(e) if Instant::now() < deadline => {
-                    tracing_note(&format!("gateway restart: {e}; retrying"));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// A collector configuration for this world.
-    pub fn collector_config(&self, client_id: &str, share_group: &str) -> Config {
-        let mut c = Config::default().with_pki_dir(&self.pki());
-        c.database.url = self.pg.url();
-        c.mqtt.port = self.port;
-        c.mqtt.client_id = client_id.into();
-        c.mqtt.share_group = share_group.into();
-        c.http.address = String::new();
-        c.intake.retry_initial = Duration::from_millis(100);
-        c.intake.retry_max = Duration::from_secs(1);
-        c.intake.registry_cache = Duration::from_millis(200);
-        c
-    }
-
-    pub async fn start_collector(&self, client_id: &str, share_group: &str) -> anyhow::Result<Collector> {
-        Collector::start(self.collector_config(client_id, share_group)).await
-    }
-
-    /// Issues a device's credentials and registers it.
-    pub async fn provision(&self, landlord: &str, device: &str) -> anyhow::Result<DeviceSpec> {
-        self.provision_in(&self.db().await?, landlord, device).await
-    }
-
-    /// Issues a device's credentials and registers it in the registry `db`.
-    pub async fn provision_in(
-        &self,
-        db: &tokio_postgres::Client,
-        landlord: &str,
-        device: &str,
-    ) -> anyhow::Result<DeviceSpec> {
-        let seed = dampwatch_tests::provision_device(&self.pki(), db, landlord, device).await?;
-        Ok(DeviceSpec {
-            landlord: landlord.into(),
-            device: device.into(),
-            seed,
-            boot: 1,
-            tls: fleet::device_tls(&self.pki(), device)?,
-        })
-    }
-
-    pub async fn provision_many(
-        &self,
-        landlord: &str,
-        prefix: &str,
-        n: usize,
-    ) -> anyhow::Result<Vec<DeviceSpec>> {
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            out.push(self.provision(landlord, &format!("{prefix}-{i}")).await?);
-        }
-        Ok(out)
-    }
-
+impl EnvExt for Env {
     /// A plan for `readings` readings per device at `rate` per second, due within `secs`.
-    pub fn plan(&self, readings: u32, rate: Option<f64>, secs: u64) -> Plan {
+    fn plan(&self, readings: u32, rate: Option<f64>, secs: u64) -> Plan {
         Plan {
             readings,
             rate,
@@ -153,13 +57,13 @@ impl Env {
     }
 
     /// Writes a configuration file for a collector process.
-    pub fn write_collector_file(&self, client_id: &str, share_group: &str) -> anyhow::Result<PathBuf> {
+    fn write_collector_file(&self, client_id: &str, share_group: &str) -> anyhow::Result<PathBuf> {
         self.write_collector_file_with(client_id, share_group, &format!("url = {:?}", self.pg.url()))
     }
 
     /// Writes a configuration file for a collector process whose `[database]` section is
     /// `database` (TOML lines).
-    pub fn write_collector_file_with(
+    fn write_collector_file_with(
         &self,
         client_id: &str,
         share_group: &str,
@@ -181,7 +85,7 @@ impl Env {
     }
 
     /// Runs the `dampwatch-collector` binary as its own process.
-    pub fn spawn_collector(&self, client_id: &str, share_group: &str) -> anyhow::Result<CollectorProcess> {
+    fn spawn_collector(&self, client_id: &str, share_group: &str) -> anyhow::Result<CollectorProcess> {
         let file = self.write_collector_file(client_id, share_group)?;
         CollectorProcess::spawn(&file)
     }
@@ -322,21 +226,7 @@ pub async fn stored(db: &tokio_postgres::Client, devices: &[&str]) -> anyhow::Re
     Ok((r.get(0), r.get(1), r.get(2)))
 }
 
-/// Waits until `f` holds, polling every 50 ms; false on timeout.
-pub async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
+pub use dampwatch_testkit::eventually_true;
 
 /// Asserts the end state every fault test must reach: every device confirmed everything, and
 /// the database holds exactly the readings recorded, each once.
@@ -357,8 +247,4 @@ pub async fn assert_exactly_once_in(db: &tokio_postgres::Client, outcomes: &[Out
     assert_eq!(all, distinct, "no duplicates");
     assert_eq!(rolled_up, distinct, "each reading counted once in the hourly rollup");
     Ok(())
-}
-
-fn tracing_note(s: &str) {
-    eprintln!("{s}");
 }

@@ -151,15 +151,16 @@ pub async fn stored_seqs(env: &Env, device: &str) -> anyhow::Result<Vec<i64>> {
 
 /// Waits (polling, up to `timeout`) until the device has `n` quarantine rows.
 pub async fn wait_for_quarantine(env: &Env, device: &str, n: usize, timeout: Duration) -> bool {
-    eventually(timeout, || async { quarantined(env, device).await.is_ok_and(|q| q.len() >= n) }).await
+    eventually_true(timeout, || async { quarantined(env, device).await.is_ok_and(|q| q.len() >= n) }).await
 }
 
 /// Per-device limits count per hour of arrival: a test that relies on one hour waits, if need
 /// be, until the current hour has at least `margin` left.
 pub async fn within_one_hour(margin: Duration) {
     let secs_into_hour = || SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() % 3600);
-    let ok =
-        eventually(margin + Duration::from_secs(5), || async { 3600 - secs_into_hour() > margin.as_secs() })
-            .await;
+    let ok = eventually_true(margin + Duration::from_secs(5), || async {
+        3600 - secs_into_hour() > margin.as_secs()
+    })
+    .await;
     assert!(ok, "the clock did not move into a new hour");
 }

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use dampwatch::devices::{run, DevicesCommand, Target};
-use dampwatch_collector::reject::Reason;
+use dampwatch_collector::Reason;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +15,7 @@ async fn devices(cmd: DevicesCommand) -> anyhow::Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     // The demo's layout: DIR/database-url and DIR/pki.
     let data_dir = env.dir.path().to_path_buf();
     std::fs::write(data_dir.join("database-url"), format!("{}\n", env.pg.url()))?;

@@ -38,7 +38,7 @@ fn processes_naming(path: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let data = tempfile::tempdir()?;
     let config = env.write_collector_file_with("collector", "", &format!("data_dir = {:?}", data.path()))?;
     let text = std::fs::read_to_string(&config)?;
@@ -69,17 +69,15 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     assert_eq!(applied, expected);
 
     // Devices registered in that database get their readings stored, each once.
-    let mut devices = Vec::new();
-    for i in 0..3 {
-        devices.push(env.provision_in(&db, "acme", &format!("embedded-{i}")).await?);
-    }
+    let ids: Vec<String> = (0..3).map(|i| format!("embedded-{i}")).collect();
+    let devices = env.provision_many_in(&url, "acme", &ids).await?;
     let outcomes = run_fleet(devices, env.plan(40, Some(20.0), 60), CancellationToken::new()).await?;
     assert_exactly_once_in(&db, &outcomes).await?;
     assert!(outcomes.iter().all(|o| o.recorded == 40), "{outcomes:?}");
     assert!(collector.metric("dampwatch_collector_readings_stored_total").await >= 120.0);
     // The webhook sender reports on the same endpoint; with no endpoints, nothing is queued.
     let addr = collector.metrics_addr;
-    let queue_read = eventually(Duration::from_secs(30), || async move {
+    let queue_read = eventually_true(Duration::from_secs(30), || async move {
         scrape(addr).await.is_ok_and(|t| {
             t.lines().any(|l| l == "dampwatch_webhooks_pending 0")
                 && t.lines().any(|l| l == "dampwatch_webhooks_dead 0")

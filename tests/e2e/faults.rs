@@ -2,7 +2,6 @@
 //! holding exactly the distinct readings sent: nothing lost, nothing twice.
 
 use crate::common::*;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +17,7 @@ async fn block_commits(env: &Env) -> anyhow::Result<tokio_postgres::Client> {
 /// waits for a lock on `readings`.
 async fn until_a_batch_waits(env: &Env) -> anyhow::Result<()> {
     let db = env.db().await?;
-    let waiting = eventually(Duration::from_secs(30), || async {
+    let waiting = eventually_true(Duration::from_secs(30), || async {
         db.query_one(
             "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'readings'::regclass",
             &[],
@@ -33,12 +32,12 @@ async fn until_a_batch_waits(env: &Env) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = env.spawn_collector("collector", "")?;
     let devices = env.provision_many("acme", "kill", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 
-    let stored_some = eventually(Duration::from_secs(30), || async {
+    let stored_some = eventually_true(Duration::from_secs(30), || async {
         collector.metric("dampwatch_collector_readings_stored_total").await > 50.0
     })
     .await;
@@ -62,28 +61,28 @@ async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_crashes_and_restarts_mid_stream() -> anyhow::Result<()> {
-    let mut env = Env::start().await?;
+    let mut env = start_env().await?;
     let collector = env.start_collector("collector", "").await?;
     let m = collector.metrics();
     let devices = env.provision_many("acme", "pg", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 
-    assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
+    assert!(eventually_true(Duration::from_secs(30), || async { m.readings_stored.get() > 50 }).await);
     tokio::task::block_in_place(|| env.pg.kill_hard())?;
     // While the database is down: nothing acknowledged, memory bounded by the broker's window.
     // The outage lasts half a second on purpose: what is checked is that nothing happens.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let acks_before = m.acks_published.load(Relaxed);
-    let stored_before = m.readings_stored.load(Relaxed);
+    let acks_before = m.acks_published.get();
+    let stored_before = m.readings_stored.get();
     let (mut most_pending, mut saw_disconnected) = (0, false);
     for _ in 0..30 {
-        most_pending = most_pending.max(m.uplinks_pending.load(Relaxed));
-        saw_disconnected |= m.db_connected.load(Relaxed) == 0;
+        most_pending = most_pending.max(m.uplinks_pending.get());
+        saw_disconnected |= m.db_connected.get() == 0;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(m.acks_published.load(Relaxed), acks_before, "no commit position while the database is down");
-    assert_eq!(m.readings_stored.load(Relaxed), stored_before);
-    assert!(m.database_errors.load(Relaxed) > 0 && saw_disconnected, "the collector noticed and retries");
+    assert_eq!(m.acks_published.get(), acks_before, "no commit position while the database is down");
+    assert_eq!(m.readings_stored.get(), stored_before);
+    assert!(m.database_errors.get() > 0 && saw_disconnected, "the collector noticed and retries");
     assert!(
         most_pending > 0 && most_pending <= 100,
         "pending uplinks stay within the broker's window: {most_pending}"
@@ -98,22 +97,22 @@ async fn postgres_crashes_and_restarts_mid_stream() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_restarts_mid_stream() -> anyhow::Result<()> {
-    let mut env = Env::start().await?;
+    let mut env = start_env().await?;
     let collector = env.start_collector("collector", "").await?;
     let m = collector.metrics();
     let devices = env.provision_many("acme", "gw", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 
-    assert!(eventually(Duration::from_secs(30), || async { m.readings_stored.load(Relaxed) > 50 }).await);
+    assert!(eventually_true(Duration::from_secs(30), || async { m.readings_stored.get() > 50 }).await);
     env.stop_gateway().await;
     // The gateway stays down for a second on purpose: devices queue and reconnect.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    env.start_gateway().await?;
-    let before = m.readings_stored.load(Relaxed);
+    env.restart_gateway().await?;
+    let before = m.readings_stored.get();
 
     let outcomes = fleet.await?;
     assert_exactly_once(&env, &outcomes).await?;
-    assert!(m.readings_stored.load(Relaxed) > before, "the collector reconnected and resubscribed");
+    assert!(m.readings_stored.get() > before, "the collector reconnected and resubscribed");
     assert!(outcomes.iter().any(|o| o.resent > 0), "devices resent what the old broker lost");
     collector.shutdown().await;
     Ok(())
@@ -121,13 +120,13 @@ async fn gateway_restarts_mid_stream() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_collectors_share_the_load_and_one_is_killed() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let a = env.spawn_collector("collector-a", "collectors")?;
     let b = env.spawn_collector("collector-b", "collectors")?;
     let devices = env.provision_many("acme", "pair", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 
-    let both = eventually(Duration::from_secs(30), || async {
+    let both = eventually_true(Duration::from_secs(30), || async {
         a.metric("dampwatch_collector_readings_stored_total").await > 20.0
             && b.metric("dampwatch_collector_readings_stored_total").await > 20.0
     })

@@ -9,5 +9,4 @@ mod devices_cli;
 mod embedded;
 mod faults;
 mod misbehaving_device;
-mod schema;
 mod shared;

@@ -6,8 +6,8 @@
 use crate::common::*;
 use crate::crafted::*;
 use dampwatch::devices::{run, DevicesCommand, Target};
-use dampwatch_collector::metrics::Metrics;
 use dampwatch_collector::Config;
+use dampwatch_collector::Metrics;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -43,7 +43,7 @@ fn seqs(r: std::ops::RangeInclusive<u32>) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequence_numbers_beyond_the_window_are_refused_and_name_no_inbox_range() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = dampwatch_collector::Collector::start(keeping_the_inbox(&env)).await?;
     let thief = env.provision("acme", "stolen").await?;
     let mut link = Link::connect(&env, &thief).await?;
@@ -83,7 +83,7 @@ async fn sequence_numbers_beyond_the_window_are_refused_and_name_no_inbox_range(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hazard_inbox_names_only_the_readings_a_commit_stored() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = dampwatch_collector::Collector::start(keeping_the_inbox(&env)).await?;
     let device = env.provision("acme", "resender").await?;
     let mut link = Link::connect(&env, &device).await?;
@@ -99,7 +99,7 @@ async fn the_hazard_inbox_names_only_the_readings_a_commit_stored() -> anyhow::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uplink_with_more_readings_than_the_wire_allows_is_refused() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = env.start_collector("collector", "").await?;
     let thief = env.provision("acme", "stolen").await?;
     let limit = dampwatch_wire::limits::MAX_READINGS_PER_UPLINK as u32;
@@ -121,7 +121,7 @@ async fn an_uplink_with_more_readings_than_the_wire_allows_is_refused() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_over_its_hourly_budget_is_refused_and_the_others_are_not() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let budget = Config::default().intake.device_readings_per_hour;
     let collector = env.start_collector("collector", "").await?;
     let thief = env.provision("acme", "stolen").await?;
@@ -161,7 +161,7 @@ async fn a_device_over_its_hourly_budget_is_refused_and_the_others_are_not() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_device_cannot_fill_the_quarantine() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let quota = Config::default().intake.device_quarantine_per_hour;
     let collector = env.start_collector("collector", "").await?;
     let m = collector.metrics();
@@ -180,7 +180,7 @@ async fn one_device_cannot_fill_the_quarantine() -> anyhow::Result<()> {
     publish_raw(&env, &thief, &forgeries).await?;
     let garbage = vec![0xff, 0x01];
     publish_raw(&env, &other, std::slice::from_ref(&garbage)).await?;
-    let all_counted = eventually(Duration::from_secs(30), || async {
+    let all_counted = eventually_true(Duration::from_secs(30), || async {
         m.render().contains("dampwatch_collector_rejected_total{reason=\"malformed_envelope\"} 1\n")
             && m.render().contains(&format!(
                 "dampwatch_collector_rejected_total{{reason=\"bad_signature\"}} {}\n",
@@ -258,7 +258,7 @@ async fn measure(
         thief.next += 5;
         let (n0, s0) = commits(m);
         thief_link.publish(&up).await?;
-        let committed = eventually(Duration::from_secs(60), || async { commits(m).0 > n0 }).await;
+        let committed = eventually_true(Duration::from_secs(60), || async { commits(m).0 > n0 }).await;
         anyhow::ensure!(committed, "the uplink was not committed");
         let (n1, s1) = commits(m);
         thief_ms.push((s1 - s0) * 1000.0 / (n1 - n0) as f64);
@@ -301,7 +301,7 @@ async fn measure(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stolen_key_cannot_stall_ingest_for_other_devices() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let collector = env.start_collector("collector", "").await?;
     let m = collector.metrics();
     let mut thief = Thief { spec: env.provision("acme", "stolen").await?, next: 2 };

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_collectors_in_one_group_share_the_uplinks() -> anyhow::Result<()> {
-    let env = Env::start().await?;
+    let env = start_env().await?;
     let a = env.start_collector("collector-a", "collectors").await?;
     let b = env.start_collector("collector-b", "collectors").await?;
     a.ready().await;
@@ -14,10 +14,7 @@ async fn two_collectors_in_one_group_share_the_uplinks() -> anyhow::Result<()> {
     let fleet = run_fleet(devices, env.plan(100, Some(50.0), 60), CancellationToken::new());
     let outcomes = fleet.await?;
     assert_exactly_once(&env, &outcomes).await?;
-    let (ra, rb) = (
-        a.metrics().uplinks_received.load(std::sync::atomic::Ordering::Relaxed),
-        b.metrics().uplinks_received.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let (ra, rb) = (a.metrics().uplinks_received.get(), b.metrics().uplinks_received.get());
     eprintln!("collector-a received {ra} uplinks, collector-b {rb}");
     assert!(ra > 0 && rb > 0, "both collectors took a share: {ra} and {rb}");
     a.shutdown().await;

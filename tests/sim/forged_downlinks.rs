@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::Stack;
-use dampwatch_collector::downlink::DownlinkSigner;
 use dampwatch_collector::Collector;
+use dampwatch_collector::DownlinkSigner;
 use dampwatch_firmware::{
     Config, Firmware, Identity, Inbound, RamBootStorage, Sample, Sensor, SensorUnavailable, Stats, Transport,
 };
@@ -40,7 +40,8 @@ type Device = Firmware<Room, Recording>;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks_still_do(
 ) -> anyhow::Result<()> {
-    let Stack { dir, pg, gateway, collector } = Stack::start().await?;
+    let Stack { dir, pg, gateway, collector, .. } = Stack::start().await?;
+    let (gateway, collector) = (gateway.expect("a gateway"), collector.expect("a collector"));
     let pki = dir.path().join("pki");
     let ids = [DEVICE.to_owned(), OTHER_DEVICE.to_owned()];
     let provisioned_at = chrono::Utc::now() - chrono::Duration::days(1);
@@ -181,7 +182,7 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
 
     let s = fw.core().stats();
     assert_eq!((s.recorded, s.sent, s.acked, s.queued, s.dropped), (3, 3, 3, 0, 0), "{s:?}");
-    let db = dampwatch_collector::db::connect(&pg.url()).await?;
+    let db = dampwatch_store::connect(&pg.url()).await?;
     let row = db
         .query_one(
             "SELECT count(*), count(DISTINCT (boot, seq)), max(seq) FROM readings WHERE device_id = $1",

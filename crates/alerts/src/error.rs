@@ -29,3 +29,15 @@ impl AlertsError {
         move |source| AlertsError::Json { what, source }
     }
 }
+
+/// Why the worker could not start. Later failures (a lost database, a refused webhook) are
+/// retried, never returned.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("alerts configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot build the webhook TLS client: {0}")]
+    WebhookTls(#[from] rustls::Error),
+    #[error("cannot connect to the database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+}

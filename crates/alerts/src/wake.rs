@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dampwatch_wire::Backoff;
 use futures_util::future::poll_fn;
 use tokio::sync::{watch, Notify};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 
 /// Channel notified when readings are committed to the hazard inbox.
@@ -73,7 +73,9 @@ async fn listen_once(
     wakers: &Wakers,
     stop: &CancellationToken,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = tokio_postgres::connect(url, NoTls).await?;
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let tls = dampwatch_store::tls_connector(&mut config);
+    let (client, mut connection) = config.connect(tls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // The connection must be polled for LISTEN to complete and to receive notifications.
     let driver = tokio::spawn(async move {

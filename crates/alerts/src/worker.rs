@@ -2,18 +2,19 @@
 //! (silent rooms), the webhook sender and the notification listener, each with its own
 //! database connection, all stopped by one cancellation token.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use dampwatch_store::connect;
 use dampwatch_wire::Backoff;
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AlertsConfig;
 use crate::delivery::Deliverer;
+use crate::error::StartError;
 use crate::hazard_stats::HazardStats;
 use crate::processor::{BatchOutcome, HazardProcessor};
 use crate::room::Skipped;
@@ -57,8 +58,8 @@ impl Worker {
         self.wakers.wake_all();
     }
 
-    /// Waits until every loop has stopped.
-    pub async fn join(self) -> anyhow::Result<()> {
+    /// Waits until every loop has stopped; an error names a loop that panicked.
+    pub async fn join(self) -> Result<(), tokio::task::JoinError> {
         for task in self.tasks {
             task.await?;
         }
@@ -70,7 +71,11 @@ impl Worker {
 /// [`crate::MIGRATIONS`]). Fails at once on an invalid configuration or an unreachable
 /// database; later connection losses are retried with back-off. With `enabled = false` it
 /// starts nothing.
-pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) -> anyhow::Result<Worker> {
+pub async fn start(
+    db_url: &str,
+    config: AlertsConfig,
+    stop: CancellationToken,
+) -> Result<Worker, StartError> {
     config.validate()?;
     if !config.enabled {
         tracing::info!("alerts worker disabled by configuration");
@@ -109,16 +114,6 @@ pub async fn start(db_url: &str, config: AlertsConfig, stop: CancellationToken) 
     }
     tracing::info!("alerts worker started");
     Ok(Worker { stop, tasks, wakers, webhooks, hazards })
-}
-
-async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "alerts database connection closed");
-        }
-    });
-    Ok(client)
 }
 
 /// A live connection: `current` if still open, else a new one, retrying with back-off.
@@ -274,8 +269,8 @@ async fn delivery_loop(
                 failures.reset();
                 let queue = deliverer.queue(&c).await.ok();
                 if let Some(q) = queue {
-                    stats.pending.store(q.pending, Relaxed);
-                    stats.dead.store(q.dead, Relaxed);
+                    stats.pending.set(q.pending);
+                    stats.dead.set(q.dead);
                 }
                 let next = queue.and_then(|q| q.next_due);
                 let until_next = next.map_or(poll, |t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));

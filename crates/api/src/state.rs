@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dampwatch_clock::Clock;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use prometheus_client::registry::Registry;
 
 use crate::caller::KeyDirectory;
 use crate::config::ApiConfig;
@@ -80,15 +80,21 @@ impl ApiState {
         &self.stats
     }
 
-    /// The counters and pool occupancy in Prometheus text format, for the hosting service's
-    /// `/metrics`.
+    /// Registers the counters and the pools' occupancy in the hosting service's Prometheus
+    /// registry, for its `/metrics`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        self.stats.register(registry, &self.pool, self.keys.pool());
+    }
+
+    /// These metrics alone in the Prometheus text format (version 0.0.4).
     pub fn render_metrics(&self) -> String {
-        self.stats.render(&self.pool, self.keys.pool())
+        dampwatch_alerts::metrics::render(|r| self.register_metrics(r))
     }
 }
 
-fn new_pool(pg: tokio_postgres::Config, size: usize, wait: Duration) -> Result<Pool, StateError> {
-    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+fn new_pool(mut pg: tokio_postgres::Config, size: usize, wait: Duration) -> Result<Pool, StateError> {
+    let tls = dampwatch_store::tls_connector(&mut pg);
+    let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Ok(Pool::builder(manager)
         .max_size(size)
         .runtime(Runtime::Tokio1)

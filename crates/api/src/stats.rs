@@ -1,10 +1,14 @@
 //! What the API refused and why, and what its guards spent, as counters an operator can graph
-//! and alert on (Prometheus text format, appended to the hosting service's `/metrics`).
+//! and alert on, registered in the hosting service's Prometheus registry (its `/metrics`).
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-
+use dampwatch_alerts::metrics::{counters_by, Label};
 use deadpool_postgres::Pool;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 /// Which token bucket turned a request away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,21 +31,32 @@ impl LimitScope {
     }
 }
 
-/// The counters. Every field only grows, except `bodies_in_progress`.
-#[derive(Debug, Default)]
+/// The counters, by the labels they are exported under. Every one only grows, except
+/// `bodies_in_progress`.
+#[derive(Debug)]
 pub struct ApiStats {
-    rate_limited_key: AtomicU64,
-    rate_limited_source: AtomicU64,
-    rate_limited_failed_auth: AtomicU64,
-    missing_credentials: AtomicU64,
-    invalid_keys: AtomicU64,
-    key_cache_hits: AtomicU64,
-    key_lookups: AtomicU64,
-    key_lookups_unavailable: AtomicU64,
-    body_timeouts: AtomicU64,
-    bodies_too_large: AtomicU64,
-    bodies_unreadable: AtomicU64,
-    bodies_in_progress: AtomicI64,
+    /// By `limit`: [`LimitScope::as_str`].
+    rate_limited: Family<Label, Counter>,
+    /// By `reason`: missing, invalid.
+    unauthenticated: Family<Label, Counter>,
+    /// By `source`: cache, database, unavailable.
+    key_resolutions: Family<Label, Counter>,
+    /// By `reason`: timeout, too_large, unreadable.
+    bodies_refused: Family<Label, Counter>,
+    bodies_in_progress: Gauge,
+}
+
+impl Default for ApiStats {
+    fn default() -> Self {
+        let scopes = [LimitScope::Key, LimitScope::Source, LimitScope::FailedAuth].map(LimitScope::as_str);
+        ApiStats {
+            rate_limited: counters_by("limit", scopes),
+            unauthenticated: counters_by("reason", ["missing", "invalid"]),
+            key_resolutions: counters_by("source", ["cache", "database", "unavailable"]),
+            bodies_refused: counters_by("reason", ["timeout", "too_large", "unreadable"]),
+            bodies_in_progress: Gauge::default(),
+        }
+    }
 }
 
 /// The counters at one moment.
@@ -69,166 +84,190 @@ pub struct StatsSnapshot {
     pub bodies_in_progress: i64,
 }
 
-fn add(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+fn counter(family: &Family<Label, Counter>, key: &'static str, value: &'static str) -> Counter {
+    family.get_or_create_owned(&[(key, value)])
 }
 
 impl ApiStats {
     pub fn rate_limited(&self, scope: LimitScope) {
-        add(match scope {
-            LimitScope::Key => &self.rate_limited_key,
-            LimitScope::Source => &self.rate_limited_source,
-            LimitScope::FailedAuth => &self.rate_limited_failed_auth,
-        });
+        counter(&self.rate_limited, "limit", scope.as_str()).inc();
     }
 
     pub fn missing_credentials(&self) {
-        add(&self.missing_credentials);
+        counter(&self.unauthenticated, "reason", "missing").inc();
     }
 
     pub fn invalid_key(&self) {
-        add(&self.invalid_keys);
+        counter(&self.unauthenticated, "reason", "invalid").inc();
     }
 
     pub fn key_cache_hit(&self) {
-        add(&self.key_cache_hits);
+        counter(&self.key_resolutions, "source", "cache").inc();
     }
 
     pub fn key_lookup(&self) {
-        add(&self.key_lookups);
+        counter(&self.key_resolutions, "source", "database").inc();
     }
 
     pub fn key_lookup_unavailable(&self) {
-        add(&self.key_lookups_unavailable);
+        counter(&self.key_resolutions, "source", "unavailable").inc();
     }
 
     pub fn body_timeout(&self) {
-        add(&self.body_timeouts);
+        counter(&self.bodies_refused, "reason", "timeout").inc();
     }
 
     pub fn body_too_large(&self) {
-        add(&self.bodies_too_large);
+        counter(&self.bodies_refused, "reason", "too_large").inc();
     }
 
     pub fn body_unreadable(&self) {
-        add(&self.bodies_unreadable);
+        counter(&self.bodies_refused, "reason", "unreadable").inc();
     }
 
     /// Counts a body as being received until the returned guard is dropped.
     pub fn body_started(&self) -> BodyInProgress<'_> {
-        self.bodies_in_progress.fetch_add(1, Ordering::Relaxed);
+        self.bodies_in_progress.inc();
         BodyInProgress(&self.bodies_in_progress)
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let get = |family, key, value| counter(family, key, value).get();
         StatsSnapshot {
-            rate_limited_key: get(&self.rate_limited_key),
-            rate_limited_source: get(&self.rate_limited_source),
-            rate_limited_failed_auth: get(&self.rate_limited_failed_auth),
-            missing_credentials: get(&self.missing_credentials),
-            invalid_keys: get(&self.invalid_keys),
-            key_cache_hits: get(&self.key_cache_hits),
-            key_lookups: get(&self.key_lookups),
-            key_lookups_unavailable: get(&self.key_lookups_unavailable),
-            body_timeouts: get(&self.body_timeouts),
-            bodies_too_large: get(&self.bodies_too_large),
-            bodies_unreadable: get(&self.bodies_unreadable),
-            bodies_in_progress: self.bodies_in_progress.load(Ordering::Relaxed),
+            rate_limited_key: get(&self.rate_limited, "limit", LimitScope::Key.as_str()),
+            rate_limited_source: get(&self.rate_limited, "limit", LimitScope::Source.as_str()),
+            rate_limited_failed_auth: get(&self.rate_limited, "limit", LimitScope::FailedAuth.as_str()),
+            missing_credentials: get(&self.unauthenticated, "reason", "missing"),
+            invalid_keys: get(&self.unauthenticated, "reason", "invalid"),
+            key_cache_hits: get(&self.key_resolutions, "source", "cache"),
+            key_lookups: get(&self.key_resolutions, "source", "database"),
+            key_lookups_unavailable: get(&self.key_resolutions, "source", "unavailable"),
+            body_timeouts: get(&self.bodies_refused, "reason", "timeout"),
+            bodies_too_large: get(&self.bodies_refused, "reason", "too_large"),
+            bodies_unreadable: get(&self.bodies_refused, "reason", "unreadable"),
+            bodies_in_progress: self.bodies_in_progress.get(),
         }
     }
 
-    /// The counters and both pools' occupancy in Prometheus text format.
-    pub fn render(&self, tenant_pool: &Pool, key_pool: &Pool) -> String {
-        let s = self.snapshot();
-        let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, i64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        family(
-            "dampwatch_api_rate_limited_total",
-            "counter",
-            "Requests answered 429, by the bucket that was empty.",
-            &[
-                ("{limit=\"key\"}", n(s.rate_limited_key)),
-                ("{limit=\"source\"}", n(s.rate_limited_source)),
-                ("{limit=\"failed_auth\"}", n(s.rate_limited_failed_auth)),
-            ],
-        );
-        family(
-            "dampwatch_api_unauthenticated_total",
-            "counter",
-            "Requests answered 401: no key, or a malformed, unknown or revoked one.",
-            &[
-                ("{reason=\"missing\"}", n(s.missing_credentials)),
-                ("{reason=\"invalid\"}", n(s.invalid_keys)),
-            ],
-        );
-        family(
-            "dampwatch_api_key_resolutions_total",
-            "counter",
-            "Presented keys resolved from memory or looked up in the database; unavailable: the lookup waited too long (503).",
-            &[
-                ("{source=\"cache\"}", n(s.key_cache_hits)),
-                ("{source=\"database\"}", n(s.key_lookups)),
-                ("{source=\"unavailable\"}", n(s.key_lookups_unavailable)),
-            ],
-        );
-        family(
-            "dampwatch_api_bodies_refused_total",
-            "counter",
-            "Request bodies refused: too slow (408), too large (413), broken off (400).",
-            &[
-                ("{reason=\"timeout\"}", n(s.body_timeouts)),
-                ("{reason=\"too_large\"}", n(s.bodies_too_large)),
-                ("{reason=\"unreadable\"}", n(s.bodies_unreadable)),
-            ],
-        );
-        family(
-            "dampwatch_api_bodies_in_progress",
-            "gauge",
-            "Request bodies being received (no database connection is held meanwhile).",
-            &[("", s.bodies_in_progress)],
-        );
-        let mut pool_samples = Vec::new();
-        let labels = [
+    /// Registers the counters and both pools' occupancy (read at each scrape) under
+    /// `dampwatch_api_`.
+    pub fn register(&self, registry: &mut Registry, tenant_pool: &Pool, key_pool: &Pool) {
+        let r = registry.sub_registry_with_prefix("dampwatch_api");
+        let families = [
+            ("rate_limited", "Requests answered 429, by the bucket that was empty", &self.rate_limited),
             (
-                "{pool=\"tenant\",state=\"in_use\"}",
-                "{pool=\"tenant\",state=\"idle\"}",
-                "{pool=\"tenant\",state=\"waiting\"}",
+                "unauthenticated",
+                "Requests answered 401: no key, or a malformed, unknown or revoked one",
+                &self.unauthenticated,
             ),
             (
-                "{pool=\"key_lookup\",state=\"in_use\"}",
-                "{pool=\"key_lookup\",state=\"idle\"}",
-                "{pool=\"key_lookup\",state=\"waiting\"}",
+                "key_resolutions",
+                "Presented keys resolved from memory or looked up in the database; unavailable: the \
+                 lookup waited too long (503)",
+                &self.key_resolutions,
+            ),
+            (
+                "bodies_refused",
+                "Request bodies refused: too slow (408), too large (413), broken off (400)",
+                &self.bodies_refused,
             ),
         ];
-        for (pool, (in_use, idle, waiting)) in [tenant_pool, key_pool].into_iter().zip(labels) {
-            let status = pool.status();
-            let size = i64::try_from(status.size).unwrap_or(i64::MAX);
-            let available = i64::try_from(status.available).unwrap_or(i64::MAX);
-            let queued = i64::try_from(status.waiting).unwrap_or(i64::MAX);
-            pool_samples.extend([(in_use, size - available), (idle, available), (waiting, queued)]);
+        for (name, help, family) in families {
+            r.register(name, help, family.clone());
         }
-        family(
-            "dampwatch_api_db_connections",
-            "gauge",
-            "The API's database connections: tenant (request handlers) and key_lookup (authentication).",
-            &pool_samples,
+        r.register(
+            "bodies_in_progress",
+            "Request bodies being received (no database connection is held meanwhile)",
+            self.bodies_in_progress.clone(),
         );
-        out
+        r.register(
+            "db_connections",
+            "The API's database connections: tenant (request handlers) and key_lookup (authentication)",
+            PoolConnections { pools: [("tenant", tenant_pool.clone()), ("key_lookup", key_pool.clone())] },
+        );
+    }
+}
+
+/// The pools' connections by state, read when scraped.
+struct PoolConnections {
+    pools: [(&'static str, Pool); 2],
+}
+
+impl std::fmt::Debug for PoolConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.pools.iter().map(|(name, _)| name)).finish()
+    }
+}
+
+impl EncodeMetric for PoolConnections {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (pool, p) in &self.pools {
+            let status = p.status();
+            let size = i64::try_from(status.size).unwrap_or(i64::MAX);
+            let idle = i64::try_from(status.available).unwrap_or(i64::MAX);
+            let waiting = i64::try_from(status.waiting).unwrap_or(i64::MAX);
+            for (state, n) in [("in_use", size - idle), ("idle", idle), ("waiting", waiting)] {
+                encoder.encode_family(&[("pool", *pool), ("state", state)])?.encode_gauge(&n)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
     }
 }
 
 /// A body being received; see [`ApiStats::body_started`].
-pub struct BodyInProgress<'a>(&'a AtomicI64);
+pub struct BodyInProgress<'a>(&'a Gauge);
 
 impl Drop for BodyInProgress<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
+
+    fn idle_pool() -> Pool {
+        // Never connected: building a pool opens no connection.
+        let pg: tokio_postgres::Config = "host=127.0.0.1 port=1".parse().expect("a config");
+        let manager = Manager::from_config(
+            pg,
+            tokio_postgres::NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        Pool::builder(manager).max_size(2).build().expect("a pool")
+    }
+
+    #[test]
+    fn every_label_is_rendered_and_the_pools_are_read_when_scraped() {
+        let stats = ApiStats::default();
+        stats.rate_limited(LimitScope::FailedAuth);
+        stats.invalid_key();
+        let _body = stats.body_started();
+        let mut registry = Registry::default();
+        stats.register(&mut registry, &idle_pool(), &idle_pool());
+        let text = dampwatch_alerts::metrics::text(&registry);
+        for line in [
+            "dampwatch_api_rate_limited_total{limit=\"failed_auth\"} 1\n",
+            "dampwatch_api_rate_limited_total{limit=\"key\"} 0\n",
+            "dampwatch_api_rate_limited_total{limit=\"source\"} 0\n",
+            "dampwatch_api_unauthenticated_total{reason=\"invalid\"} 1\n",
+            "dampwatch_api_unauthenticated_total{reason=\"missing\"} 0\n",
+            "dampwatch_api_key_resolutions_total{source=\"unavailable\"} 0\n",
+            "dampwatch_api_bodies_refused_total{reason=\"too_large\"} 0\n",
+            "# TYPE dampwatch_api_bodies_in_progress gauge\n",
+            "dampwatch_api_bodies_in_progress 1\n",
+            "# TYPE dampwatch_api_db_connections gauge\n",
+            "dampwatch_api_db_connections{pool=\"tenant\",state=\"idle\"} 0\n",
+            "dampwatch_api_db_connections{pool=\"key_lookup\",state=\"waiting\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line}in\n{text}");
+        }
+        assert_eq!(stats.snapshot().rate_limited_failed_auth, 1);
     }
 }

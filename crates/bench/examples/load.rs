@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
     args.provision = true;
     let started = Instant::now();
     let summary = dampwatch_sim::run(args, &mut std::io::stdout()).await?;
-    let db = dampwatch_collector::db::connect(&pg.url()).await?;
+    let db = dampwatch_store::connect(&pg.url()).await?;
     let stored: i64 = db.query_one("SELECT count(*) FROM readings", &[]).await?.get(0);
     println!(
         "load: {} s in all, {} readings stored, complete: {}, peak RSS {} MiB",

@@ -25,7 +25,8 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::{median, percentile};
+use super::latency::Latencies;
+use super::median;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AlertsBenchArgs {
@@ -90,8 +91,8 @@ async fn commit(
     Ok(())
 }
 
-/// One run's commit-to-webhook latencies in milliseconds, sorted.
-async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<f64>> {
+/// One run's commit-to-webhook latencies.
+async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
     let pg = tokio::task::spawn_blocking(dampwatch_pg::PrivatePostgres::temporary).await??;
     let url = pg.url();
     let mut db = dampwatch_store::connect(&url).await?;
@@ -170,17 +171,16 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Vec<f64>> {
     drop(pg);
 
     let arrivals = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
-    let mut latencies: Vec<f64> = committed
-        .iter()
-        .filter_map(|(room, c)| {
-            arrivals.get(room).map(|a| a.saturating_duration_since(*c).as_secs_f64() * 1000.0)
-        })
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    let mut latencies = Latencies::default();
+    for (room, c) in &committed {
+        if let Some(a) = arrivals.get(room) {
+            latencies.record(a.saturating_duration_since(*c));
+        }
+    }
     anyhow::ensure!(
-        latencies.len() == rooms,
+        latencies.count() == rooms as u64,
         "{} of {rooms} webhooks arrived within a minute",
-        latencies.len()
+        latencies.count()
     );
     Ok(latencies)
 }
@@ -194,7 +194,7 @@ pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     for run in 1..=runs {
         eprintln!("bench alerts: run {run}/{runs}: {rooms} rooms, one crossing every {spacing:?}");
         let l = one_run(rooms, spacing).await?;
-        let figures = (percentile(&l, 0.50), percentile(&l, 0.99), l[l.len() - 1]);
+        let figures = (l.quantile_ms(0.50), l.quantile_ms(0.99), l.max_ms());
         eprintln!(
             "bench alerts:   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             figures.0, figures.1, figures.2

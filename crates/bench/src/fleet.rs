@@ -14,16 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Who a simulated device is.
-#[derive(Clone)]
-pub struct DeviceSpec {
-    pub landlord: String,
-    pub device: String,
-    pub seed: [u8; 32],
-    pub boot: u32,
-    /// The device's TLS client configuration (its own certificate).
-    pub tls: Arc<rustls::ClientConfig>,
-}
+pub use dampwatch_stack::DeviceSpec;
 
 /// What a simulated device does.
 #[derive(Debug, Clone)]
@@ -66,24 +57,15 @@ pub struct Outcome {
     pub resent: u32,
     pub uplinks: u32,
     /// Time from publishing an uplink to the commit acknowledgement covering it (first sends
-    /// only), in milliseconds.
-    pub latencies_ms: Vec<f64>,
+    /// only).
+    pub latencies: Vec<Duration>,
     /// Whether every recorded reading was confirmed before the deadline.
     pub complete: bool,
 }
 
 /// The TLS client configuration of device `device` in a `dampwatch pki` directory.
 pub fn device_tls(pki: &Path, device: &str) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let paths = dampwatch_pki::Paths::new(pki);
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in dampwatch_pki::load_ca_certs(&paths.ca_cert())? {
-        roots.add(ca)?;
-    }
-    let cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_client_auth_cert(
-        dampwatch_pki::load_cert_chain(&paths.device_cert(device))?,
-        dampwatch_pki::load_private_key(&paths.device_key(device))?,
-    )?;
-    Ok(Arc::new(cfg))
+    Ok(dampwatch_pki::client_tls(pki, dampwatch_pki::Holder::Device(device))?)
 }
 
 /// An MQTT client connected as `device` (clean session, as devices do).
@@ -156,7 +138,7 @@ pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -
                         let now = Instant::now();
                         while in_flight.front().is_some_and(|(s, _)| *s <= upto) {
                             if let Some((_, at)) = in_flight.pop_front() {
-                                out.latencies_ms.push((now - at).as_secs_f64() * 1e3);
+                                out.latencies.push(now - at);
                             }
                         }
                     }

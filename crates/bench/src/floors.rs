@@ -4,13 +4,13 @@
 
 use super::replay::Presigned;
 use chrono::{TimeZone, Utc};
-use dampwatch_collector::checks::{check_uplink, DeviceEntry};
+use dampwatch_collector::check_uplink;
 use dampwatch_proto::v1::SignedUplink;
+use dampwatch_store::{write_reading, DeviceEntry, Provenance, READING_COLUMNS};
 use futures_util::pin_mut;
 use prost::Message;
 use std::time::Instant;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::ToSql;
 
 /// Signature verifications per second on this thread.
 pub fn ring_verifications_per_second(uplinks: &[Presigned]) -> anyhow::Result<f64> {
@@ -54,28 +54,13 @@ pub async fn copy_rows_per_second(
     let started = Instant::now();
     let tx = db.transaction().await?;
     let sink = tx.copy_in("COPY bench_copy_floor FROM STDIN BINARY").await?;
-    let w = BinaryCopyInWriter::new(sink, dampwatch_collector::store::READING_COLUMNS);
+    let w = BinaryCopyInWriter::new(sink, READING_COLUMNS);
     pin_mut!(w);
     let mut n = 0u64;
     for u in &rows {
+        let from = Provenance { device: &u.device, boot: u.boot, received_at: now, uplink_digest: &digest };
         for r in &u.readings {
-            let row: [&(dyn ToSql + Sync); 14] = [
-                &u.device,
-                &u.boot,
-                &r.seq,
-                &r.sampled_at,
-                &r.device_time,
-                &r.time_corrected,
-                &now,
-                &r.temperature_c,
-                &r.rh_pct,
-                &r.surface_temperature_c,
-                &r.co2_ppm,
-                &r.battery_mv,
-                &r.status,
-                &digest,
-            ];
-            w.as_mut().write(&row).await?;
+            write_reading(w.as_mut(), &from, r).await?;
             n += 1;
         }
     }

@@ -1,7 +1,7 @@
 //! The collector under measurement: run on a runtime of its own, whose threads are known, so
 //! the CPU time it uses (and only it) can be read from `/proc/self/task/TID/schedstat`.
 
-use dampwatch_collector::metrics::Metrics;
+use dampwatch_collector::Metrics;
 use dampwatch_collector::{Collector, Config};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

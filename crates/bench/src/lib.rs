@@ -21,13 +21,14 @@ pub mod alerts;
 pub mod fleet;
 mod floors;
 mod host;
+pub mod latency;
 mod replay;
 mod world;
 
 use fleet::{Outcome, Plan};
 use host::Hosted;
+use latency::Latencies;
 use std::io::Write;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use world::World;
@@ -140,9 +141,9 @@ async fn one_run(
     };
     let fleet = spawn_fleet(world, boot + 1, plan);
     tokio::time::sleep_until((start + WARM_UP).into()).await;
-    let (stored0, cpu0, t0) = (m.readings_stored.load(Relaxed), collector.cpu(), Instant::now());
+    let (stored0, cpu0, t0) = (m.readings_stored.get(), collector.cpu(), Instant::now());
     tokio::time::sleep_until((start + WARM_UP + window).into()).await;
-    let (stored1, cpu1, t1) = (m.readings_stored.load(Relaxed), collector.cpu(), Instant::now());
+    let (stored1, cpu1, t1) = (m.readings_stored.get(), collector.cpu(), Instant::now());
     f.end_to_end = (stored1 - stored0) as f64 / (t1 - t0).as_secs_f64();
     f.end_to_end_collector_cores = (cpu1 - cpu0).as_secs_f64() / (t1 - t0).as_secs_f64();
     let outcomes = fleet.await?;
@@ -163,15 +164,17 @@ async fn one_run(
         collector_keys: fleet::collector_keys(&world.pki())?,
     };
     let outcomes = spawn_fleet(world, boot + 2, plan).await?;
-    let mut latencies: Vec<f64> = outcomes.iter().flat_map(|o| o.latencies_ms.iter().copied()).collect();
-    latencies.sort_by(f64::total_cmp);
-    f.p50_ms = percentile(&latencies, 0.50);
-    f.p99_ms = percentile(&latencies, 0.99);
+    let mut latencies = Latencies::default();
+    for l in outcomes.iter().flat_map(|o| &o.latencies) {
+        latencies.record(*l);
+    }
+    f.p50_ms = latencies.quantile_ms(0.50);
+    f.p99_ms = latencies.quantile_ms(0.99);
     account(world, boot + 2, &outcomes, &mut f).await?;
 
     // 3. Collector only: pre-signed uplinks, replayed.
     let specs = world.devices.clone();
-    let signer = dampwatch_collector::downlink::DownlinkSigner::load(&world.pki())?;
+    let signer = dampwatch_collector::DownlinkSigner::load(&world.pki())?;
     let keys = fleet::collector_keys(&world.pki())?;
     let uplinks = tokio::task::spawn_blocking(move || {
         replay::presign(&specs, boot + 3, REPLAY_PER_DEVICE, &signer, keys)
@@ -179,10 +182,10 @@ async fn one_run(
     .await??;
     let readings: u64 = uplinks.iter().map(|u| u.readings as u64).sum();
     let broker = world.broker_v4().ok_or_else(|| anyhow::anyhow!("no broker"))?;
-    let (stored0, cpu0, t0) = (m.readings_stored.load(Relaxed), collector.cpu(), Instant::now());
+    let (stored0, cpu0, t0) = (m.readings_stored.get(), collector.cpu(), Instant::now());
     let deadline = t0 + Duration::from_secs(300);
     replay::publish_all(broker, &uplinks, &m, 1000, deadline).await?;
-    while m.readings_stored.load(Relaxed) - stored0 < readings {
+    while m.readings_stored.get() - stored0 < readings {
         anyhow::ensure!(Instant::now() < deadline, "the collector did not store every replayed reading");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -248,14 +251,8 @@ async fn account(world: &World, boot: u32, outcomes: &[Outcome], f: &mut RunFigu
     Ok(())
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
+/// The median of one figure over the runs (a handful of values: the middle one, or the mean of
+/// the middle two).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {

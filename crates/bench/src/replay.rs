@@ -3,12 +3,11 @@
 //! collector (and the database) is the only work that remains to measure.
 
 use super::fleet::DeviceSpec;
-use dampwatch_collector::downlink::DownlinkSigner;
-use dampwatch_collector::metrics::Metrics;
+use dampwatch_collector::DownlinkSigner;
+use dampwatch_collector::Metrics;
 use dampwatch_firmware::{Config as DeviceConfig, DeviceCore, Identity, Sample, MAX_BATCH};
 use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -107,10 +106,10 @@ pub async fn publish_all(
             }
         }
     });
-    let base = collector.uplinks_received.load(Relaxed);
+    let base = collector.uplinks_received.get();
     let result = async {
         for (i, u) in uplinks.iter().enumerate() {
-            while i as u64 >= collector.uplinks_received.load(Relaxed) - base + window {
+            while i as u64 >= collector.uplinks_received.get() - base + window {
                 anyhow::ensure!(Instant::now() < deadline, "the collector stopped taking uplinks");
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }

@@ -45,7 +45,7 @@ pub fn start(
     std::thread::spawn(move || {
         let outcome = tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(async { dampwatch_sim::run(args?, &mut std::io::sink()).await }));
+            .and_then(|rt| rt.block_on(async { Ok(dampwatch_sim::run(args?, &mut std::io::sink()).await?) }));
         let _ = tx.send(outcome);
     });
     DemoDevices { result, bounded: duration.is_some() }

@@ -38,6 +38,7 @@
 mod ca;
 mod cert_info;
 pub mod cli;
+mod client_tls;
 mod crl;
 mod device;
 mod dir_lock;
@@ -56,6 +57,7 @@ mod service;
 mod signing_key;
 mod validity;
 
+pub use client_tls::{client_tls, client_tls_from_files, Holder};
 pub use crl::CRL_NEXT_UPDATE;
 pub use device::{issue_device, IssuedDevice};
 pub use downlink_key::{

@@ -74,4 +74,10 @@ pub enum SimError {
 
     #[error("a setup task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+
+    #[error("{failed} device tasks failed (first: {first}); the summary misses them")]
+    DeviceTasks { failed: usize, first: String },
+
+    #[error("cannot write progress: {0}")]
+    Output(#[from] std::io::Error),
 }

@@ -37,13 +37,13 @@ const MAX_SPEED: f64 = 600_000.0;
 pub const MAX_SPAN: Duration = Duration::from_secs(5 * 365 * 86_400);
 
 /// Runs the simulation and returns its summary, which is also the last line written to `out`.
-pub async fn run(args: SimArgs, out: &mut dyn Write) -> anyhow::Result<SimSummary> {
+pub async fn run(args: SimArgs, out: &mut dyn Write) -> Result<SimSummary, SimError> {
     check(&args)?;
     let gateway: GatewayAddr = args.gateway.parse()?;
     let ids = fleet::device_ids(&args.device_prefix, args.devices)?;
     let pki = args.pki_dir();
     if !dampwatch_pki::is_initialized(&pki) {
-        return Err(SimError::NoPki { dir: pki }.into());
+        return Err(SimError::NoPki { dir: pki });
     }
     let span_ms = (args.duration.as_secs_f64() * args.speed * 1000.0) as i64;
 
@@ -146,7 +146,7 @@ async fn supervise(
     shared: &Shared,
     args: &SimArgs,
     out: &mut dyn Write,
-) -> anyhow::Result<SimSummary> {
+) -> Result<SimSummary, SimError> {
     let clock = shared.clock;
     let sampling_end = clock.origin() + args.duration;
     let deadline = sampling_end + args.drain_timeout;
@@ -197,7 +197,7 @@ async fn supervise(
     }
     writeln!(out, "{summary}")?;
     if let Some(first) = failures.first() {
-        anyhow::bail!("{} device tasks failed (first: {first}); the summary misses them", failures.len());
+        return Err(SimError::DeviceTasks { failed: failures.len(), first: first.clone() });
     }
     Ok(summary)
 }

@@ -4,7 +4,7 @@
 
 use dampwatch_wire::Backoff;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::migrate::{migrate, MigrateError};
@@ -24,16 +24,33 @@ pub async fn connect_with_root(
     url: &str,
     root_ca: Option<&std::path::Path>,
 ) -> Result<Client, tokio_postgres::Error> {
-    let config: tokio_postgres::Config = url.parse()?;
-    if config.get_ssl_mode() != SslMode::Require {
-        let (client, connection) = config.connect(NoTls).await?;
-        tokio::spawn(drive(connection));
-        return Ok(client);
-    }
-    let tls = MakeRustlsConnect::new(tls_config(root_ca));
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let tls = tls_connector_with_root(&mut config, root_ca);
     let (client, connection) = config.connect(tls).await?;
     tokio::spawn(drive(connection));
     Ok(client)
+}
+
+/// The TLS side of a connection made from `config`, for callers that drive the connection
+/// themselves (a LISTEN loop, a pool): verified TLS when the URL says `sslmode=require`, the
+/// roots as in [`connect`]; otherwise `config` is set to `sslmode=disable`, so `prefer` means
+/// plaintext everywhere, never a TLS attempt that could fail on an unverifiable certificate in
+/// one process and not another.
+pub fn tls_connector(config: &mut tokio_postgres::Config) -> MakeRustlsConnect {
+    let root_ca = std::env::var_os("PGSSLROOTCERT").map(std::path::PathBuf::from);
+    tls_connector_with_root(config, root_ca.as_deref())
+}
+
+fn tls_connector_with_root(
+    config: &mut tokio_postgres::Config,
+    root_ca: Option<&std::path::Path>,
+) -> MakeRustlsConnect {
+    if config.get_ssl_mode() != SslMode::Require {
+        config.ssl_mode(SslMode::Disable);
+        // Never used; the root file is not read for a connection that will not use it.
+        return MakeRustlsConnect::new(tls_config(None));
+    }
+    MakeRustlsConnect::new(tls_config(root_ca))
 }
 
 async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {

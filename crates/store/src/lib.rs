@@ -14,11 +14,14 @@ pub mod connect;
 pub mod database_url;
 pub mod migrate;
 pub mod read_model;
+pub mod readings;
 pub mod registry;
 
 pub use connect::{
     connect, describe, is_data_error, is_unavailable, prepare_database, prepare_database_when_up,
+    tls_connector, PrepareError,
 };
 pub use database_url::{DatabaseUrlFile, DATABASE_URL_FILE};
 pub use migrate::{migrate, migrate_to, MigrateError, Migration, MIGRATIONS};
+pub use readings::{write_reading, Provenance, ReadingRow, READING_COLUMNS};
 pub use registry::{DeviceEntry, RegistryError};

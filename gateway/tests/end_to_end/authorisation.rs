@@ -4,7 +4,7 @@ use crate::common::*;
 use crate::raw::Raw;
 use dampwatch_gateway::mqtt::PacketType;
 use dampwatch_gateway::Refusal;
-use rumqttc::QoS;
+use rumqttc::{Packet, QoS};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +87,10 @@ async fn a_device_gets_its_latest_configuration_when_it_subscribes() {
     let config = topic(LANDLORD, GOOD, "config");
     collector.client.publish(&config, QoS::AtLeastOnce, true, "interval=300").await.unwrap();
     collector.client.publish(&config, QoS::AtLeastOnce, true, "interval=600").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both acknowledged: the broker holds the second as the retained message.
+    for _ in 0..2 {
+        collector.wait_for("PUBACK", |p| matches!(p, Packet::PubAck(_)).then_some(())).await;
+    }
     let mut device = fx.device(GOOD);
     device.connected().await;
     device.client.subscribe(&config, QoS::AtLeastOnce).await.unwrap();

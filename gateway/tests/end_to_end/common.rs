@@ -169,27 +169,15 @@ impl Fixture {
     }
 }
 
+pub use dampwatch_testkit::eventually_true;
+
 pub fn topic(landlord: &str, device: &str, kind: &str) -> String {
     format!("dw/v1/{landlord}/{device}/{kind}")
 }
 
 /// A client TLS configuration trusting `ca`, optionally with a client certificate.
 pub fn client_tls(ca: &Path, identity: Option<(&Path, &Path)>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in dampwatch_pki::load_ca_certs(ca).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-    let config = match identity {
-        Some((cert, key)) => builder
-            .with_client_auth_cert(
-                dampwatch_pki::load_cert_chain(cert).unwrap(),
-                dampwatch_pki::load_private_key(key).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    Arc::new(config)
+    dampwatch_pki::client_tls_from_files(ca, identity).expect("the test PKI's files")
 }
 
 /// A rumqttc client whose events arrive on a channel.

@@ -3,14 +3,13 @@
 
 use crate::common::*;
 use dampwatch_gateway::Refusal;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 /// Waits until the gateway has tried to reload its CRL `n` times in all.
 async fn reload_attempts(fx: &Fixture, n: u64) {
     let m = fx.gateway.metrics();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while m.crl_reloads.load(Relaxed) + m.crl_reload_failures.load(Relaxed) < n {
+    while m.crl_reloads.get() + m.crl_reload_failures.get() < n {
         assert!(Instant::now() < deadline, "no CRL reload within 10 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

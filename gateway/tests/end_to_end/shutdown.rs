@@ -3,7 +3,6 @@
 use crate::common::*;
 use crate::raw::Raw;
 use dampwatch_gateway::mqtt::PacketType;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,7 +18,7 @@ async fn in_flight_publishes_are_acknowledged_on_shutdown() {
         (1..=300u16).flat_map(|id| crate::raw::publish(&up, 1, id, &[0u8; 200]).to_vec()).collect();
     raw.send(&burst).await;
     let metrics = fx.gateway.metrics();
-    while metrics.messages_in.load(Relaxed) == 0 {
+    while metrics.messages_in.get() == 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let Fixture { gateway, dir: _dir } = fx;
@@ -30,7 +29,7 @@ async fn in_flight_publishes_are_acknowledged_on_shutdown() {
         acked.push(u16::from_be_bytes([p.body[0], p.body[1]]));
     }
     shutdown.await.unwrap();
-    let received = metrics.messages_in.load(Relaxed) as usize;
+    let received = metrics.messages_in.get() as usize;
     assert!(received >= 1);
     assert_eq!(acked.len(), received, "every publish the gateway took was acknowledged");
     assert_eq!(acked, (1..=received as u16).collect::<Vec<_>>(), "in order");

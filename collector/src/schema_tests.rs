@@ -1,12 +1,12 @@
-//! The schema on plain PostgreSQL: migrations, the idempotent store with its hourly rollups,
+//! The schema on plain PostgreSQL (a private cluster per test): migrations, the idempotent store with its hourly rollups,
 //! and the retention job.
 
+use crate::checks::check_uplink;
+use crate::config::Config;
+use crate::db::Layout;
+use crate::retention;
+use crate::store::{store_batch, Accepted};
 use chrono::{DateTime, Duration as Age, TimeZone, Utc};
-use dampwatch_collector::checks::check_uplink;
-use dampwatch_collector::config::Config;
-use dampwatch_collector::db::Layout;
-use dampwatch_collector::retention;
-use dampwatch_collector::store::{store_batch, Accepted};
 use dampwatch_pg::PrivatePostgres;
 use dampwatch_proto::v1::{Reading, SignedUplink, Uplink};
 use dampwatch_store::{migrate, migrate_to, MigrateError, MIGRATIONS};
@@ -86,7 +86,7 @@ async fn migrations_apply_once_in_order_and_refuse_a_newer_schema() -> anyhow::R
     assert!((row.get::<_, f64>(1) - 20.5).abs() < 1e-9);
     assert_eq!(row.get::<_, DateTime<Utc>>(2), Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap());
     // Without TimescaleDB: the plain layout.
-    assert_eq!(dampwatch_collector::store::prepare_session(&db).await?, Layout::Plain);
+    assert_eq!(crate::store::prepare_session(&db).await?, Layout::Plain);
     // A schema from a newer release is refused, not written to.
     db.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_a_newer_release')", &[])
         .await?;
@@ -101,8 +101,12 @@ async fn migrations_apply_once_in_order_and_refuse_a_newer_schema() -> anyhow::R
 async fn redelivered_readings_are_stored_and_rolled_up_once() -> anyhow::Result<()> {
     let (pg, _) = database().await?;
     dampwatch_store::prepare_database(&pg.url()).await?;
-    let mut session = dampwatch_collector::db::open(&pg.url()).await?;
-    let public_key = dampwatch_firmware::public_key_from_seed(&SEED);
+    let mut session = crate::db::open(&pg.url()).await?;
+    let public_key = {
+        use ring::signature::KeyPair;
+        let key = ring::signature::Ed25519KeyPair::from_seed_unchecked(&SEED).expect("seed");
+        key.public_key().as_ref().to_vec()
+    };
     let start = Utc.with_ymd_and_hms(2025, 3, 1, 9, 55, 0).unwrap();
     let a = accept("roll-1", signed_uplink("roll-1", 1..=20, start), &public_key);
     let b = accept("roll-1", signed_uplink("roll-1", 15..=30, start), &public_key);
@@ -150,7 +154,7 @@ async fn redelivered_readings_are_stored_and_rolled_up_once() -> anyhow::Result<
 async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Result<()> {
     let (pg, _) = database().await?;
     dampwatch_store::prepare_database(&pg.url()).await?;
-    let session = dampwatch_collector::db::open(&pg.url()).await?;
+    let session = crate::db::open(&pg.url()).await?;
     let db = &session.client;
     // Five readings (and their uplinks) seven years old, three recent; quarantine rows 40 days
     // and 1 day old; rollups two years and one hour old.

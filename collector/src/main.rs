@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
         cfg.database.url = url;
     }
     let collector = Collector::start(cfg).await?;
-    println!("dampwatch-collector storing into {}", collector.db_url());
+    println!("dampwatch-collector storing into {}", dampwatch_store::redacted(collector.db_url()));
     if let Some(m) = collector.metrics_addr() {
         println!("metrics on http://{m}/metrics");
     }

@@ -127,7 +127,8 @@ impl CollectorProcess {
         let mut child = Command::new(dampwatch_tests::binary("dampwatch-collector", "dampwatch-collector")?)
             .arg("--config")
             .arg(config)
-            .env("RUST_LOG", "warn")
+            // DAMPWATCH_TEST_COLLECTOR_LOG=info shows what a collector process did.
+            .env("RUST_LOG", std::env::var("DAMPWATCH_TEST_COLLECTOR_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -135,7 +136,11 @@ impl CollectorProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut db_url = String::new();
+            let echo = std::env::var_os("DAMPWATCH_TEST_COLLECTOR_LOG").is_some();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if echo {
+                    eprintln!("collector: {line}");
+                }
                 if let Some(rest) = line.strip_prefix("dampwatch-collector storing into ") {
                     db_url = rest.to_owned();
                 }
@@ -231,14 +236,52 @@ pub use dampwatch_testkit::eventually_true;
 /// Asserts the end state every fault test must reach: every device confirmed everything, and
 /// the database holds exactly the readings recorded, each once.
 pub async fn assert_exactly_once(env: &Env, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    if outcomes.iter().any(|o| !o.complete) {
+        if let Some(g) = &env.gateway {
+            let refused: Vec<String> = dampwatch_gateway::Refusal::ALL
+                .iter()
+                .filter(|r| g.metrics().refusals(**r) > 0)
+                .map(|r| format!("{r}={}", g.metrics().refusals(*r)))
+                .collect();
+            eprintln!("gateway refusals: {refused:?}, devices connected: {}", g.devices_connected());
+        }
+    }
     assert_exactly_once_in(&env.db().await?, outcomes).await
+}
+
+/// What the database holds for `device`: its commit positions, stored readings and refusals,
+/// to explain a device that was not confirmed.
+async fn what_the_database_says(db: &tokio_postgres::Client, device: &str) -> String {
+    let positions = db
+        .query("SELECT boot, committed_seq FROM device_positions WHERE device_id = $1", &[&device])
+        .await
+        .map(|rows| rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1))).collect::<Vec<_>>());
+    let stored = db
+        .query_one("SELECT count(*), max(seq) FROM readings WHERE device_id = $1", &[&device])
+        .await
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<i64>>(1)));
+    let refused = db
+        .query(
+            "SELECT reason, count(*), min(detail) FROM rejected_messages WHERE device_id = $1 GROUP BY 1",
+            &[&device],
+        )
+        .await
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1), r.get::<_, String>(2)))
+                .collect::<Vec<_>>()
+        });
+    format!("positions {positions:?}, stored (count, max seq) {stored:?}, refused {refused:?}")
 }
 
 /// [`assert_exactly_once`] against the database `db`.
 pub async fn assert_exactly_once_in(db: &tokio_postgres::Client, outcomes: &[Outcome]) -> anyhow::Result<()> {
     let recorded: i64 = outcomes.iter().map(|o| i64::from(o.recorded)).sum();
     for o in outcomes {
-        assert!(o.complete, "{} did not get every reading confirmed: {o:?}", o.device);
+        if !o.complete {
+            let why = what_the_database_says(db, &o.device).await;
+            panic!("{} did not get every reading confirmed: {o:?}; {why}", o.device);
+        }
         assert_eq!(o.confirmed, o.recorded, "{}", o.device);
     }
     let devices: Vec<&str> = outcomes.iter().map(|o| o.device.as_str()).collect();

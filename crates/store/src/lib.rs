@@ -15,6 +15,7 @@ pub mod database_url;
 pub mod migrate;
 pub mod read_model;
 pub mod readings;
+mod redact;
 pub mod registry;
 
 pub use connect::{
@@ -24,4 +25,5 @@ pub use connect::{
 pub use database_url::{DatabaseUrlFile, DATABASE_URL_FILE};
 pub use migrate::{migrate, migrate_to, MigrateError, Migration, MIGRATIONS};
 pub use readings::{write_reading, Provenance, ReadingRow, READING_COLUMNS};
+pub use redact::redacted;
 pub use registry::{DeviceEntry, RegistryError};

@@ -236,8 +236,17 @@ pub use dampwatch_testkit::eventually_true;
 /// Asserts the end state every fault test must reach: every device confirmed everything, and
 /// the database holds exactly the readings recorded, each once.
 pub async fn assert_exactly_once(env: &Env, outcomes: &[Outcome]) -> anyhow::Result<()> {
-    if outcomes.iter().any(|o| !o.complete) {
+    if outcomes.iter().any(|o| !o.complete) || std::env::var_os("DAMPWATCH_TEST_COLLECTOR_LOG").is_some() {
+        eprintln!("outcomes: {outcomes:#?}");
         if let Some(g) = &env.gateway {
+            let m = g.metrics();
+            eprintln!(
+                "gateway: downlinks dropped {}, uplinks dropped {}, messages in {} out {}",
+                m.downlinks_dropped.get(),
+                m.uplinks_dropped.get(),
+                m.messages_in.get(),
+                m.messages_out.get()
+            );
             let refused: Vec<String> = dampwatch_gateway::Refusal::ALL
                 .iter()
                 .filter(|r| g.metrics().refusals(**r) > 0)

@@ -61,6 +61,15 @@ pub struct Outcome {
     pub latencies: Vec<Duration>,
     /// Whether every recorded reading was confirmed before the deadline.
     pub complete: bool,
+    /// The core's own counts at the end: readings dropped, acknowledgements applied and
+    /// ignored (stale or replayed), downlinks refused for their signature. What tells a lost
+    /// acknowledgement from a refused one when a device is not confirmed.
+    pub dropped: u32,
+    pub acks_applied: u32,
+    pub acks_ignored: u32,
+    pub downlinks_refused: u32,
+    /// Times the link went down.
+    pub disconnects: u32,
 }
 
 /// The TLS client configuration of device `device` in a `dampwatch pki` directory.
@@ -128,6 +137,7 @@ pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -
             ev = rx.recv() => match ev {
                 Some(Link::Up) => core.on_connected(now_ms()),
                 Some(Link::Down) => {
+                    out.disconnects += 1;
                     core.on_disconnected();
                     in_flight.clear();
                 }
@@ -194,6 +204,10 @@ pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -
     out.confirmed = s.acked;
     out.resent = s.resent;
     out.uplinks = s.uplinks;
+    out.dropped = s.dropped;
+    out.acks_applied = s.acks_applied;
+    out.acks_ignored = s.acks_ignored;
+    out.downlinks_refused = s.downlinks_unsigned + s.downlinks_unknown_key + s.downlinks_bad_signature;
     link_stop.cancel();
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(2), driver).await;

@@ -84,7 +84,8 @@ impl EnvExt for Env {
         Ok(path)
     }
 
-    /// Runs the `dampwatch-collector` binary as its own process.
+    /// Runs the `dampwatch-collector` binary as its own process; blocks until it announced
+    /// its metrics address (call it inside `block_in_place` from a test's runtime).
     fn spawn_collector(&self, client_id: &str, share_group: &str) -> anyhow::Result<CollectorProcess> {
         let file = self.write_collector_file(client_id, share_group)?;
         CollectorProcess::spawn(&file)

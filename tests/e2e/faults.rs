@@ -33,7 +33,7 @@ async fn until_a_batch_waits(env: &Env) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Result<()> {
     let env = start_env().await?;
-    let collector = env.spawn_collector("collector", "")?;
+    let collector = tokio::task::block_in_place(|| env.spawn_collector("collector", ""))?;
     let devices = env.provision_many("acme", "kill", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 
@@ -50,7 +50,7 @@ async fn collector_killed_with_sigkill_mid_stream_and_restarted() -> anyhow::Res
     // Devices keep publishing while no collector runs; the persistent session keeps it. The
     // outage lasts a second on purpose (nothing is awaited here: the fault is the waiting).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let restarted = env.spawn_collector("collector", "")?;
+    let restarted = tokio::task::block_in_place(|| env.spawn_collector("collector", ""))?;
 
     let outcomes = fleet.await?;
     assert_exactly_once(&env, &outcomes).await?;
@@ -121,8 +121,8 @@ async fn gateway_restarts_mid_stream() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_collectors_share_the_load_and_one_is_killed() -> anyhow::Result<()> {
     let env = start_env().await?;
-    let a = env.spawn_collector("collector-a", "collectors")?;
-    let b = env.spawn_collector("collector-b", "collectors")?;
+    let a = tokio::task::block_in_place(|| env.spawn_collector("collector-a", "collectors"))?;
+    let b = tokio::task::block_in_place(|| env.spawn_collector("collector-b", "collectors"))?;
     let devices = env.provision_many("acme", "pair", 4).await?;
     let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
 

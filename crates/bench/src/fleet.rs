@@ -41,11 +41,7 @@ pub struct Plan {
 /// The collector's downlink public keys a device is provisioned with: the newest two in the
 /// PKI directory `pki`.
 pub fn collector_keys(pki: &std::path::Path) -> anyhow::Result<dampwatch_firmware::CollectorKeys> {
-    let keys: Vec<_> = dampwatch_pki::trusted_downlink_keys(pki)?
-        .into_iter()
-        .map(|k| dampwatch_firmware::CollectorKey { key_id: k.key_id, public_key: k.public_key })
-        .collect();
-    dampwatch_firmware::CollectorKeys::new(&keys).map_err(|e| anyhow::anyhow!("collector keys: {e}"))
+    Ok(dampwatch_sim::provision::collector_keys(pki)?)
 }
 
 /// What a simulated device achieved.

@@ -149,17 +149,18 @@ pub fn check_uplink<'a>(
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
             let implausible = device_time > latest_plausible || device_time < entry.provisioned_at;
             let mut status = r.status & flags::DEVICE_MASK;
-            // Checked in the wire's fixed-point units, so the boundaries are exact.
-            let centi = |q: Quantity, v: i64| q.accepts(v).then(|| (v as f32) / 100.0);
-            let temperature_c = centi(Quantity::AirTemperature, i64::from(r.temperature_centi_c));
-            let rh_pct = centi(Quantity::RelativeHumidity, i64::from(r.rh_centi_pct));
-            let surface_temperature_c =
+            // Checked and kept in the wire's fixed-point units: the boundaries are exact and the
+            // stored value is the one the device signed.
+            let centi = |q: Quantity, v: i64| q.accepts(v).then(|| i32::try_from(v).ok()).flatten();
+            let temperature_centi_c = centi(Quantity::AirTemperature, i64::from(r.temperature_centi_c));
+            let rh_centi_pct = centi(Quantity::RelativeHumidity, i64::from(r.rh_centi_pct));
+            let surface_temperature_centi_c =
                 r.surface_temperature_centi_c.map(|v| centi(Quantity::SurfaceTemperature, i64::from(v)));
             let co2_ppm = r.co2_ppm.map(|v| Quantity::Co2.accepts(i64::from(v)).then_some(v as i32));
             let battery_ok = Quantity::Battery.accepts(i64::from(r.battery_mv));
-            let bad = temperature_c.is_none()
-                || rh_pct.is_none()
-                || surface_temperature_c == Some(None)
+            let bad = temperature_centi_c.is_none()
+                || rh_centi_pct.is_none()
+                || surface_temperature_centi_c == Some(None)
                 || co2_ppm == Some(None)
                 || !battery_ok;
             if bad {
@@ -175,9 +176,9 @@ pub fn check_uplink<'a>(
                 sampled_at: if implausible { received_at } else { device_time },
                 device_time: if device_time == DateTime::<Utc>::MIN_UTC { received_at } else { device_time },
                 time_corrected: implausible,
-                temperature_c,
-                rh_pct,
-                surface_temperature_c: surface_temperature_c.flatten(),
+                temperature_centi_c,
+                rh_centi_pct,
+                surface_temperature_centi_c: surface_temperature_centi_c.flatten(),
                 co2_ppm: co2_ppm.flatten(),
                 battery_mv: battery_ok.then_some(r.battery_mv as i32),
                 // The server bits fit below the sign bit (checked in the wire crate).
@@ -264,7 +265,7 @@ mod tests {
             (c.device.as_str(), c.landlord.as_str(), c.boot, c.readings.len()),
             ("dev-1", "acme", 2, 2)
         );
-        assert_eq!(c.readings[0].temperature_c, Some(21.5));
+        assert_eq!(c.readings[0].temperature_centi_c, Some(2150), "the device's own value, unconverted");
         assert!(!c.readings[0].time_corrected && c.out_of_range == 0);
         let env = SignedUplink::decode(raw.as_slice()).unwrap();
         assert_eq!((c.payload, c.signature), (env.payload, env.signature));
@@ -322,7 +323,7 @@ mod tests {
         let raw = signed("dev-1", &up("dev-1", vec![hot, reading(2, t)]), 1);
         let c = run(TOPIC, &raw, Some(&entry())).unwrap();
         assert_eq!(c.out_of_range, 1);
-        assert_eq!((c.readings[0].temperature_c, c.readings[0].co2_ppm), (None, None));
+        assert_eq!((c.readings[0].temperature_centi_c, c.readings[0].co2_ppm), (None, None));
         assert_ne!(c.readings[0].status & flags::OUT_OF_RANGE as i32, 0);
         assert_eq!(c.readings[1].status, 0);
     }
@@ -352,15 +353,9 @@ mod tests {
                 let flagged = stored.status & flags::OUT_OF_RANGE as i32 != 0;
                 assert_eq!((flagged, c.out_of_range), (!believed, usize::from(!believed)), "{q:?} {v}");
                 let kept = match q {
-                    Quantity::AirTemperature => {
-                        stored.temperature_c.map(|x| (f64::from(x) * 100.0).round() as i32)
-                    }
-                    Quantity::RelativeHumidity => {
-                        stored.rh_pct.map(|x| (f64::from(x) * 100.0).round() as i32)
-                    }
-                    Quantity::SurfaceTemperature => {
-                        stored.surface_temperature_c.map(|x| (f64::from(x) * 100.0).round() as i32)
-                    }
+                    Quantity::AirTemperature => stored.temperature_centi_c,
+                    Quantity::RelativeHumidity => stored.rh_centi_pct,
+                    Quantity::SurfaceTemperature => stored.surface_temperature_centi_c,
                     Quantity::Co2 => stored.co2_ppm,
                     Quantity::Battery => stored.battery_mv,
                 };

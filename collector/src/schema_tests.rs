@@ -71,7 +71,9 @@ async fn migrations_apply_once_in_order_and_refuse_a_newer_schema() -> anyhow::R
     assert_eq!(migrate_to(&mut db, 1).await?, 1);
     db.batch_execute(
         "INSERT INTO readings VALUES ('old-1', 1, 1, '2024-01-01 10:20:00+00', '2024-01-01 10:20:00+00', false,
-             '2024-01-01 10:21:00+00', 20.5, 55, NULL, NULL, 3000, 0, '\\x00');",
+             '2024-01-01 10:21:00+00', 20.5, 55, NULL, NULL, 3000, 0, '\\x00'),
+                                    ('old-2', 1, 1, '2024-01-01 10:20:00+00', '2024-01-01 10:20:00+00', false,
+             '2024-01-01 10:21:00+00', 21.37, 99.99, -3.01, NULL, 3000, 0, '\\x00');",
     )
     .await?;
     assert_eq!(migrate(&mut db).await?, MIGRATIONS.len() - 1);
@@ -85,6 +87,19 @@ async fn migrations_apply_once_in_order_and_refuse_a_newer_schema() -> anyhow::R
     assert_eq!(row.get::<_, i64>(0), 1, "readings stored before the rollups existed are rolled up");
     assert!((row.get::<_, f64>(1) - 20.5).abs() < 1e-9);
     assert_eq!(row.get::<_, DateTime<Utc>>(2), Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap());
+    // Values stored as REAL by an older release come back as the device's hundredths, exactly
+    // (21.37 as a REAL is 21.3700008…).
+    let old = db
+        .query_one(
+            "SELECT temperature_centi_c, rh_centi_pct, surface_temperature_centi_c FROM readings
+             WHERE device_id = 'old-2'",
+            &[],
+        )
+        .await?;
+    assert_eq!(
+        (old.get::<_, Option<i32>>(0), old.get::<_, Option<i32>>(1), old.get::<_, Option<i32>>(2)),
+        (Some(2137), Some(9999), Some(-301))
+    );
     // Without TimescaleDB: the plain layout.
     assert_eq!(crate::store::prepare_session(&db).await?, Layout::Plain);
     // A schema from a newer release is refused, not written to.
@@ -129,9 +144,11 @@ async fn redelivered_readings_are_stored_and_rolled_up_once() -> anyhow::Result<
         .query_one(
             "WITH truth AS (
                  SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
-                        count(*) AS readings, min(temperature_c) AS tmin, max(temperature_c) AS tmax,
-                        avg(temperature_c::float8) AS tavg, min(rh_pct) AS rmin, max(rh_pct) AS rmax,
-                        avg(rh_pct::float8) AS ravg
+                        count(*) AS readings, min(temperature_centi_c) / 100.0::float8 AS tmin,
+                        max(temperature_centi_c) / 100.0::float8 AS tmax,
+                        avg(temperature_centi_c) / 100.0::float8 AS tavg,
+                        min(rh_centi_pct) / 100.0::float8 AS rmin, max(rh_centi_pct) / 100.0::float8 AS rmax,
+                        avg(rh_centi_pct) / 100.0::float8 AS ravg
                  FROM readings GROUP BY 1, 2)
              SELECT count(*) FROM truth t FULL JOIN readings_hourly h USING (device_id, hour)
              WHERE t.readings IS DISTINCT FROM h.readings OR t.tmin IS DISTINCT FROM h.temperature_min

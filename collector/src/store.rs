@@ -124,25 +124,26 @@ fn insert_plain() -> String {
 WITH ins AS (
     INSERT INTO readings SELECT * FROM stage_readings ORDER BY device_id, boot, seq
     ON CONFLICT DO NOTHING
-    RETURNING device_id, boot, seq, received_at, sampled_at, temperature_c, rh_pct
+    RETURNING device_id, boot, seq, received_at, sampled_at, temperature_centi_c, rh_centi_pct
 ), hourly AS (
     INSERT INTO readings_hourly_totals AS h
-        (device_id, hour, readings, temperature_n, temperature_sum, temperature_min, temperature_max,
-         rh_n, rh_sum, rh_min, rh_max)
+        (device_id, hour, readings, temperature_n, temperature_centi_sum, temperature_centi_min,
+         temperature_centi_max, rh_n, rh_centi_sum, rh_centi_min, rh_centi_max)
     SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
-           count(temperature_c), coalesce(sum(temperature_c::float8), 0), min(temperature_c), max(temperature_c),
-           count(rh_pct), coalesce(sum(rh_pct::float8), 0), min(rh_pct), max(rh_pct)
+           count(temperature_centi_c), coalesce(sum(temperature_centi_c), 0),
+           min(temperature_centi_c), max(temperature_centi_c),
+           count(rh_centi_pct), coalesce(sum(rh_centi_pct), 0), min(rh_centi_pct), max(rh_centi_pct)
     FROM ins GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (device_id, hour) DO UPDATE SET
         readings = h.readings + excluded.readings,
         temperature_n = h.temperature_n + excluded.temperature_n,
-        temperature_sum = h.temperature_sum + excluded.temperature_sum,
-        temperature_min = least(h.temperature_min, excluded.temperature_min),
-        temperature_max = greatest(h.temperature_max, excluded.temperature_max),
+        temperature_centi_sum = h.temperature_centi_sum + excluded.temperature_centi_sum,
+        temperature_centi_min = least(h.temperature_centi_min, excluded.temperature_centi_min),
+        temperature_centi_max = greatest(h.temperature_centi_max, excluded.temperature_centi_max),
         rh_n = h.rh_n + excluded.rh_n,
-        rh_sum = h.rh_sum + excluded.rh_sum,
-        rh_min = least(h.rh_min, excluded.rh_min),
-        rh_max = greatest(h.rh_max, excluded.rh_max)
+        rh_centi_sum = h.rh_centi_sum + excluded.rh_centi_sum,
+        rh_centi_min = least(h.rh_centi_min, excluded.rh_centi_min),
+        rh_centi_max = greatest(h.rh_centi_max, excluded.rh_centi_max)
 ), {}
 SELECT count(*) FROM ins",
         news("ins")

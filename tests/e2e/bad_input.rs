@@ -146,14 +146,14 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
     }
     let rows = db
         .query(
-            "SELECT seq, temperature_c, status, time_corrected, sampled_at <= received_at + interval '1 minute',
+            "SELECT seq, temperature_centi_c, status, time_corrected, sampled_at <= received_at + interval '1 minute',
                     device_time > now() + interval '1 day'
              FROM readings WHERE device_id = 'late' ORDER BY seq",
             &[],
         )
         .await?;
     assert_eq!(rows.len(), 4, "the replay stored nothing twice");
-    assert!(rows[2].get::<_, Option<f32>>(1).is_none(), "200 degrees is stored as missing");
+    assert!(rows[2].get::<_, Option<i32>>(1).is_none(), "200 degrees is stored as missing");
     assert_ne!(rows[2].get::<_, i32>(2) & (1 << 17), 0, "and flagged");
     assert!(rows[3].get::<_, bool>(3) && rows[3].get::<_, bool>(4) && rows[3].get::<_, bool>(5));
     assert!(m.readings_duplicate.get() >= 2, "the replayed uplink's two readings");

@@ -113,7 +113,7 @@ async fn the_firmware_loop_over_rumqttc_stores_its_readings_once_and_empties_its
     let db = stack.db().await?;
     let rows = db
         .query(
-            "SELECT boot, seq, temperature_c, rh_pct, surface_temperature_c, co2_ppm, battery_mv, status,
+            "SELECT boot, seq, temperature_centi_c, rh_centi_pct, surface_temperature_centi_c, co2_ppm, battery_mv, status,
                     time_corrected, extract(epoch FROM device_time)::float8 * 1000
              FROM readings WHERE device_id = $1 ORDER BY boot, seq",
             &[&DEVICE],
@@ -123,10 +123,11 @@ async fn the_firmware_loop_over_rumqttc_stores_its_readings_once_and_empties_its
     for (i, (row, &(raw_t, raw_rh))) in rows.iter().zip(RAW.iter()).enumerate() {
         let m = sht4x::convert(raw_t, raw_rh);
         assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (1, i as i64 + 1));
-        let (t, rh): (f32, f32) = (row.get(2), row.get(3));
-        assert!((t - m.temperature_centi_c as f32 / 100.0).abs() < 1e-3, "reading {}: {t} °C", i + 1);
-        assert!((rh - m.rh_centi_pct as f32 / 100.0).abs() < 1e-3, "reading {}: {rh} %", i + 1);
-        assert_eq!(row.get::<_, Option<f32>>(4), None, "no surface probe fitted");
+        // Exactly the hundredths the firmware computed from the chip's raw words.
+        let (t, rh): (i32, i32) = (row.get(2), row.get(3));
+        assert_eq!(t, m.temperature_centi_c, "reading {}: temperature", i + 1);
+        assert_eq!(i64::from(rh), i64::from(m.rh_centi_pct), "reading {}: humidity", i + 1);
+        assert_eq!(row.get::<_, Option<i32>>(4), None, "no surface probe fitted");
         assert_eq!(row.get::<_, Option<i32>>(5), None, "no CO2 sensor fitted");
         assert_eq!(row.get::<_, Option<i32>>(6), Some(BATTERY_MV as i32));
         assert_eq!(row.get::<_, i32>(7), 0, "reading {}: no status flags", i + 1);

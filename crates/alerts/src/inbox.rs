@@ -81,7 +81,7 @@ pub async fn readings(
             // A device placed in another landlord's room (a registry mistake) is kept out of
             // that room: it counts as its own room, so no landlord sees another's readings.
             "SELECT r.device_id, d.landlord_id, CASE WHEN w.landlord_id = d.landlord_id THEN d.room_id END,
-                    r.sampled_at, r.temperature_c, r.rh_pct, r.surface_temperature_c, r.co2_ppm, r.status
+                    r.sampled_at, r.temperature_centi_c, r.rh_centi_pct, r.surface_temperature_centi_c, r.co2_ppm, r.status
              FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[]) AS q (device_id, boot, lo, hi)
              JOIN readings r ON r.device_id = q.device_id AND r.boot = q.boot AND r.seq BETWEEN q.lo AND q.hi
              JOIN devices d ON d.id = r.device_id
@@ -100,9 +100,9 @@ pub async fn readings(
                 device_id,
                 landlord_id: r.get(1),
                 sampled_at: r.get(3),
-                temperature_c: r.get(4),
-                rh_pct: r.get(5),
-                surface_temperature_c: r.get(6),
+                temperature_centi_c: r.get(4),
+                rh_centi_pct: r.get(5),
+                surface_temperature_centi_c: r.get(6),
                 co2_ppm: r.get(7),
                 status: r.get(8),
             }

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::RoomReading;
 use dampwatch_wire::reading::status;
+use dampwatch_wire::Quantity;
 
 /// A room as the hazard engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -122,9 +123,10 @@ pub struct StoredReading {
     pub landlord_id: String,
     pub room: RoomRef,
     pub sampled_at: DateTime<Utc>,
-    pub temperature_c: Option<f32>,
-    pub rh_pct: Option<f32>,
-    pub surface_temperature_c: Option<f32>,
+    /// The device's fixed-point values as stored: hundredths of a °C and of a % RH.
+    pub temperature_centi_c: Option<i32>,
+    pub rh_centi_pct: Option<i32>,
+    pub surface_temperature_centi_c: Option<i32>,
     pub co2_ppm: Option<i32>,
     /// `readings.status`: the device's bits and the collector's (`dampwatch_wire::reading::status`).
     pub status: i32,
@@ -144,11 +146,17 @@ impl StoredReading {
         if flags & status::TRH_INVALID != 0 {
             return Err(Skipped::DeviceFault);
         }
-        let (Some(t), Some(rh)) = (self.temperature_c, self.rh_pct) else {
+        let (Some(t), Some(rh)) = (self.temperature_centi_c, self.rh_centi_pct) else {
             return Err(Skipped::Incomplete);
         };
-        let mut reading = RoomReading::air(self.sampled_at, f64::from(t), f64::from(rh));
-        reading.surface_temperature_c = self.surface_temperature_c.map(f64::from);
+        // The one place a stored value becomes a floating-point number: the engine computes.
+        let mut reading = RoomReading::air(
+            self.sampled_at,
+            Quantity::AirTemperature.physical(t),
+            Quantity::RelativeHumidity.physical(rh),
+        );
+        reading.surface_temperature_c =
+            self.surface_temperature_centi_c.map(|v| Quantity::SurfaceTemperature.physical(v));
         reading.co2_ppm = self.co2_ppm.map(f64::from);
         Ok(reading)
     }
@@ -164,9 +172,9 @@ mod tests {
             landlord_id: "l".into(),
             room: RoomRef::of(None, "d1"),
             sampled_at: DateTime::<Utc>::UNIX_EPOCH,
-            temperature_c: Some(20.0),
-            rh_pct: Some(50.0),
-            surface_temperature_c: Some(15.5),
+            temperature_centi_c: Some(2000),
+            rh_centi_pct: Some(5000),
+            surface_temperature_centi_c: Some(1550),
             co2_ppm: Some(800),
             status,
         }
@@ -206,7 +214,7 @@ mod tests {
         let r = bits(status::SURFACE_FAILED | status::CO2_FAILED).for_rules().expect("usable");
         assert_eq!(r.co2_ppm, Some(800.0));
         let mut incomplete = reading(0);
-        incomplete.rh_pct = None;
+        incomplete.rh_centi_pct = None;
         assert_eq!(incomplete.for_rules(), Err(Skipped::Incomplete));
     }
 }

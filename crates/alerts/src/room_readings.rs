@@ -26,7 +26,7 @@ pub async fn after(
                  WHERE d.room_id = $1
                  UNION
                  SELECT $2::text WHERE $2::text IS NOT NULL)
-             SELECT r.device_id, r.sampled_at, r.temperature_c, r.rh_pct, r.surface_temperature_c, r.co2_ppm,
+             SELECT r.device_id, r.sampled_at, r.temperature_centi_c, r.rh_centi_pct, r.surface_temperature_centi_c, r.co2_ppm,
                     r.status
              FROM readings r
              WHERE r.device_id IN (SELECT id FROM sensors)
@@ -42,9 +42,9 @@ pub async fn after(
             landlord_id: landlord_id.to_owned(),
             room: room.clone(),
             sampled_at: r.get(1),
-            temperature_c: r.get(2),
-            rh_pct: r.get(3),
-            surface_temperature_c: r.get(4),
+            temperature_centi_c: r.get(2),
+            rh_centi_pct: r.get(3),
+            surface_temperature_centi_c: r.get(4),
             co2_ppm: r.get(5),
             status: r.get(6),
         })

@@ -76,8 +76,8 @@ async fn commit(
     let seqs: Vec<i64> = (first_seq..first_seq + n).collect();
     tx.execute(
         "INSERT INTO readings (device_id, boot, seq, sampled_at, device_time, time_corrected, received_at,
-             temperature_c, rh_pct, status, uplink_digest)
-         SELECT $1, 1, s, t, t, false, now(), 14, 50, 0, '\\x00'::bytea
+             temperature_centi_c, rh_centi_pct, status, uplink_digest)
+         SELECT $1, 1, s, t, t, false, now(), 1400, 5000, 0, '\\x00'::bytea
          FROM unnest($2::int8[], $3::timestamptz[]) AS u (s, t)",
         &[&device, &seqs, &times],
     )

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "device_config_counters",
         sql: include_str!("../migrations/0004_device_config_counters.sql"),
     },
+    Migration {
+        version: 5,
+        name: "fixed_point_readings",
+        sql: include_str!("../migrations/0005_fixed_point_readings.sql"),
+    },
     // The hazard worker: rooms, alerts, cases and their clocks, webhooks.
     Migration {
         version: 100,

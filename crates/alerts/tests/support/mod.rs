@@ -202,15 +202,18 @@ impl Db {
         let n = i64::try_from(readings.len()).expect("len");
         let seqs: Vec<i64> = (next..next + n).collect();
         let times: Vec<DateTime<Utc>> = readings.iter().map(|s| s.at).collect();
-        let temps: Vec<Option<f32>> = readings.iter().map(|s| s.temperature_c).collect();
-        let rhs: Vec<Option<f32>> = readings.iter().map(|s| s.rh_pct).collect();
-        let surfaces: Vec<Option<f32>> = readings.iter().map(|s| s.surface_temperature_c).collect();
+        // Stored as the device sends them: hundredths.
+        let centi = |v: Option<f32>| v.map(|v| (f64::from(v) * 100.0).round() as i32);
+        let temps: Vec<Option<i32>> = readings.iter().map(|s| centi(s.temperature_c)).collect();
+        let rhs: Vec<Option<i32>> = readings.iter().map(|s| centi(s.rh_pct)).collect();
+        let surfaces: Vec<Option<i32>> = readings.iter().map(|s| centi(s.surface_temperature_c)).collect();
         let status: Vec<i32> = readings.iter().map(|s| s.status).collect();
         tx.execute(
             "INSERT INTO readings (device_id, boot, seq, sampled_at, device_time, time_corrected, received_at,
-                 temperature_c, rh_pct, surface_temperature_c, co2_ppm, battery_mv, status, uplink_digest)
+                 temperature_centi_c, rh_centi_pct, surface_temperature_centi_c, co2_ppm, battery_mv, status,
+                 uplink_digest)
              SELECT $1, 1, s, t, t, (st & 65536) <> 0, now(), te, rh, su, NULL, 3000, st, '\\x00'::bytea
-             FROM unnest($2::int8[], $3::timestamptz[], $4::real[], $5::real[], $6::real[], $7::int4[])
+             FROM unnest($2::int8[], $3::timestamptz[], $4::int4[], $5::int4[], $6::int4[], $7::int4[])
                   AS u (s, t, te, rh, su, st)",
             &[&device, &seqs, &times, &temps, &rhs, &surfaces, &status],
         )

@@ -12,36 +12,60 @@ pub enum StartError {
 
     /// Without its downlink key the collector could confirm nothing: devices refuse unsigned
     /// acknowledgements.
-    #[error("cannot load the collector's downlink signing key: {0}")]
+    #[error("cannot load the collector's downlink signing key")]
     DownlinkKey(#[from] crate::downlink::KeyError),
 
-    #[error("cannot start the private PostgreSQL under {}: {source}", dir.display())]
+    #[error("cannot start the private PostgreSQL under {}", dir.display())]
     EmbeddedPostgres { dir: PathBuf, source: dampwatch_pg::PgError },
 
     #[error(transparent)]
     Database(#[from] dampwatch_store::PrepareError),
 
-    #[error("cannot publish the database URL in the data directory: {0}")]
-    UrlFile(std::io::Error),
+    #[error("cannot publish the database URL in the data directory")]
+    UrlFile(#[source] std::io::Error),
 
-    #[error("cannot build the MQTT client's TLS from the PKI: {0}")]
+    #[error("cannot build the MQTT client's TLS from the PKI")]
     MqttTls(#[from] dampwatch_pki::PkiError),
 
-    #[error("cannot start the hazard worker: {0}")]
+    #[error("cannot start the hazard worker")]
     Alerts(#[from] dampwatch_alerts::StartError),
 
-    #[error("the API's deadline calendar: {0}")]
+    #[error("the API's deadline calendar is invalid")]
     Clock(#[from] dampwatch_clock::ConfigError),
 
-    #[error("cannot start the API: {0}")]
+    #[error("cannot start the API")]
     Api(#[from] dampwatch_api::StateError),
 
     #[error("http.address {0:?} is not HOST:PORT")]
     HttpAddress(String),
 
-    #[error("cannot listen for HTTP on {addr}: {source}")]
+    #[error("cannot listen for HTTP on {addr}")]
     HttpListen { addr: SocketAddr, source: std::io::Error },
 
-    #[error("a start-up task failed: {0}")]
+    #[error("a start-up task failed")]
     Task(#[from] tokio::task::JoinError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Printed with its causes (as `anyhow` and the logs print it), a failure to start says
+    /// each thing once: what failed, then why, down to the operating system's reason.
+    #[tokio::test]
+    async fn a_start_error_names_each_cause_once() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let refused = tokio_postgres::connect(
+            &format!("host=127.0.0.1 port={port} user=nobody connect_timeout=5"),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .err()
+        .expect("nothing listens there");
+        let error = StartError::Alerts(dampwatch_alerts::StartError::Database(refused));
+        // Collector, hazard worker, PostgreSQL client, operating system.
+        dampwatch_testkit::assert_causes_not_repeated(&error, 4);
+    }
 }

@@ -11,8 +11,8 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
 
-    #[error("cannot start the embedded broker: {0}")]
-    Broker(std::io::Error),
+    #[error("cannot start the embedded broker")]
+    Broker(#[source] std::io::Error),
 
     #[error("the embedded broker did not start listening on {0}")]
     BrokerNotListening(SocketAddr),
@@ -20,9 +20,24 @@ pub enum StartError {
     #[error("cannot connect to the embedded broker on {0}")]
     BrokerUnreachable(SocketAddr),
 
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 
-    #[error("cannot listen for metrics on {addr}: {source}")]
+    #[error("cannot listen for metrics on {addr}")]
     MetricsListen { addr: SocketAddr, source: std::io::Error },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listen_failure_names_the_address_and_then_the_reason_once() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr");
+        let source = std::net::TcpListener::bind(addr).err().expect("the address is taken");
+        let error = StartError::Listen { addr, source };
+        assert!(error.to_string().contains(&addr.to_string()));
+        dampwatch_testkit::assert_causes_not_repeated(&error, 2);
+    }
 }

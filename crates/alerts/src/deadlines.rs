@@ -15,7 +15,7 @@ use dampwatch_clock::{
     deadlines_for_track, Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track,
     Triggers,
 };
-use serde::Serialize;
+use dampwatch_store::read_model;
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
@@ -25,29 +25,6 @@ use crate::error::AlertsError;
 pub const TRIAGE_TRACK: &str = "triage";
 /// `step` of the triage review row.
 pub const TRIAGE_STEP: &str = "triage_review";
-
-/// One row of `case_deadlines`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeadlineRow {
-    pub track: String,
-    pub step: String,
-    pub provisional: bool,
-    pub due: String,
-    pub ends_at: DateTime<Utc>,
-    pub basis: String,
-    pub amount: i32,
-    pub counted_from_event: String,
-    pub counted_from: DateTime<Utc>,
-    pub calendar_version: String,
-    pub rules_version: String,
-    pub source: String,
-    pub status: String,
-    pub detail: Value,
-    /// Set when the step was met by an event recorded long after the instant it gives: both
-    /// instants and the reason (the status stays `met`, as of the instant given).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recorded_late: Option<RecordedLate>,
-}
 
 /// The key of a case event's evidence under which the API stores why the event was recorded
 /// late (`{"reason": ...}`): the evidence is part of the event's hash chain, so the reason
@@ -67,7 +44,7 @@ pub fn late_record(
 }
 
 /// The snake_case name serde gives a unit enum value.
-fn name<T: Serialize>(value: &T) -> String {
+fn name<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(s)) => s,
         Ok(other) => other.to_string(),
@@ -94,12 +71,12 @@ fn row(
     provisional: bool,
     status: &str,
     status_detail: Value,
-) -> Result<DeadlineRow, AlertsError> {
+) -> Result<read_model::Deadline, AlertsError> {
     let detail = json!({
         "deadline": serde_json::to_value(deadline).map_err(AlertsError::json("deadline"))?,
         "status": status_detail,
     });
-    Ok(DeadlineRow {
+    Ok(read_model::Deadline {
         track: track.as_str().to_owned(),
         step: deadline.step.as_str().to_owned(),
         provisional,
@@ -116,6 +93,16 @@ fn row(
         detail,
         recorded_late: None,
     })
+}
+
+/// A late record as the read model shows it.
+fn late_view(late: &RecordedLate) -> read_model::RecordedLate {
+    read_model::RecordedLate {
+        event: late.event.as_str().to_owned(),
+        occurred_at: late.occurred_at,
+        recorded_at: late.recorded_at,
+        reason: late.reason.clone(),
+    }
 }
 
 /// Status of a provisional clock: overdue once it ran out, due soon in the last part of its
@@ -140,8 +127,8 @@ pub fn rows(
     view: &CaseView,
     clock: &Clock,
     now: DateTime<Utc>,
-) -> Result<Vec<DeadlineRow>, AlertsError> {
-    let mut rows = vec![DeadlineRow {
+) -> Result<Vec<read_model::Deadline>, AlertsError> {
+    let mut rows = vec![read_model::Deadline {
         track: TRIAGE_TRACK.to_owned(),
         step: TRIAGE_STEP.to_owned(),
         provisional: false,
@@ -171,7 +158,7 @@ pub fn rows(
                         map.insert("recorded_late".to_owned(), late);
                     }
                     let mut row = row(track, deadline, false, status_name(&step.status), detail)?;
-                    row.recorded_late = step.recorded_late.clone();
+                    row.recorded_late = step.recorded_late.as_ref().map(late_view);
                     rows.push(row);
                 }
             }
@@ -210,7 +197,7 @@ pub async fn store(
     tx: &Transaction<'_>,
     case_id: i64,
     landlord_id: &str,
-    rows: &[DeadlineRow],
+    rows: &[read_model::Deadline],
     now: DateTime<Utc>,
 ) -> Result<(), AlertsError> {
     tx.execute("DELETE FROM case_deadlines WHERE case_id = $1", &[&case_id]).await?;

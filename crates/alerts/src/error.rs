@@ -34,10 +34,10 @@ impl AlertsError {
 /// retried, never returned.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("alerts configuration: {0}")]
+    #[error("invalid alerts configuration")]
     Config(#[from] crate::config::ConfigError),
-    #[error("cannot build the webhook TLS client: {0}")]
+    #[error("cannot build the webhook TLS client")]
     WebhookTls(#[from] rustls::Error),
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database")]
     Database(#[from] tokio_postgres::Error),
 }

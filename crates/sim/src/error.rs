@@ -45,39 +45,39 @@ pub enum SimError {
     )]
     RegistryMismatch { device: String, path: PathBuf },
 
-    #[error("device {device}: {source}")]
+    #[error("device {device}: its certificate carries no usable identity")]
     Certificate { device: String, source: dampwatch_pki::IdentityError },
 
-    #[error("device {device}: cannot build its TLS client: {source}")]
+    #[error("device {device}: cannot build its TLS client")]
     Tls { device: String, source: rustls::Error },
 
-    #[error("device {device}: {source}")]
+    #[error("device {device}: its signing identity is invalid")]
     Identity { device: String, source: dampwatch_firmware::IdentityError },
 
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}", path.display())]
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
 
     #[error(transparent)]
     Pki(#[from] dampwatch_pki::PkiError),
 
-    #[error("the collector's downlink keys in the PKI cannot be given to a device: {0}")]
-    CollectorKeys(dampwatch_firmware::CollectorKeysError),
+    #[error("the collector's downlink keys in the PKI cannot be given to a device")]
+    CollectorKeys(#[source] dampwatch_firmware::CollectorKeysError),
 
-    #[error("device registry: {0}")]
+    #[error("device registry")]
     Registry(#[from] dampwatch_store::RegistryError),
 
-    #[error("database: {0}")]
+    #[error("database")]
     Database(#[from] tokio_postgres::Error),
 
-    #[error("cannot prepare the database: {0}")]
+    #[error("cannot prepare the database")]
     Schema(#[from] dampwatch_store::MigrateError),
 
-    #[error("a setup task failed: {0}")]
+    #[error("a setup task failed")]
     Task(#[from] tokio::task::JoinError),
 
     #[error("{failed} device tasks failed (first: {first}); the summary misses them")]
     DeviceTasks { failed: usize, first: String },
 
-    #[error("cannot write progress: {0}")]
+    #[error("cannot write progress")]
     Output(#[from] std::io::Error),
 }

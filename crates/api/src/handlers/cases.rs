@@ -5,12 +5,12 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_alerts::deadlines::{self, DeadlineRow};
+use dampwatch_alerts::deadlines;
 use dampwatch_clock::case::RecordedLate;
 use dampwatch_clock::{
     AwarenessPolicy, Case as ClockCase, CaseEvent, CaseView, Clock, Hazard, Jurisdiction, Tenancy, Tenure,
 };
-use dampwatch_store::read_model::{self, case, Case, CaseDetail, CaseEventRecord, CaseFilter, Deadline};
+use dampwatch_store::read_model::{case, Case, CaseDetail, CaseEventRecord, CaseFilter, Deadline};
 use serde::Deserialize;
 use tokio_postgres::Transaction;
 use utoipa::{IntoParams, ToSchema};
@@ -74,38 +74,12 @@ pub(crate) fn evaluate(
     late: &[RecordedLate],
     clock: &Clock,
     now: DateTime<Utc>,
-) -> Result<(CaseView, Vec<DeadlineRow>), ApiError> {
+) -> Result<(CaseView, Vec<Deadline>), ApiError> {
     let mut view = clock.view(case, now).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
     view.mark_recorded_late(late);
     let rows = deadlines::rows(case, &view, clock, now)
         .map_err(|e| ApiError::Internal(format!("deadlines: {e}")))?;
     Ok((view, rows))
-}
-
-/// A deadline row as the read model shows it.
-pub(crate) fn deadline_view(row: DeadlineRow) -> Deadline {
-    Deadline {
-        track: row.track,
-        step: row.step,
-        provisional: row.provisional,
-        due: row.due,
-        ends_at: row.ends_at,
-        basis: row.basis,
-        amount: row.amount,
-        counted_from_event: row.counted_from_event,
-        counted_from: row.counted_from,
-        calendar_version: row.calendar_version,
-        rules_version: row.rules_version,
-        source: row.source,
-        status: row.status,
-        detail: row.detail,
-        recorded_late: row.recorded_late.map(|late| read_model::RecordedLate {
-            event: late.event.as_str().to_owned(),
-            occurred_at: late.occurred_at,
-            recorded_at: late.recorded_at,
-            reason: late.reason,
-        }),
-    }
 }
 
 /// A case replayed from the database with its events, or "not found".
@@ -130,7 +104,7 @@ pub(crate) async fn detail(
     let (view, rows) = evaluate(&replayed, &late_records(&events), clock, now)?;
     let view = serde_json::to_value(&view).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
     let allowed_events = replayed.allowed_events().into_iter().map(|k| k.as_str().to_owned()).collect();
-    let deadlines = rows.into_iter().map(deadline_view).collect();
+    let deadlines = rows;
     Ok(CaseDetail { case: found, allowed_events, view, deadlines, events })
 }
 

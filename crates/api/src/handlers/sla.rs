@@ -18,7 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::alerts::with_triage_review;
-use super::cases::{deadline_view, evaluate, late_records, replay};
+use super::cases::{evaluate, late_records, replay};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use crate::tenant::Tenant;
@@ -163,7 +163,7 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
         let case_events = events.get(&case.id).map_or(&[][..], |v| v.as_slice());
         let replayed = replay(&case, case_events)?;
         let (_, rows) = evaluate(&replayed, &late_records(case_events), &state.clock, now)?;
-        cases.push(entry(case, rows.into_iter().map(deadline_view).collect(), &mut counts));
+        cases.push(entry(case, rows, &mut counts));
     }
     cases.sort_by(|a, b| {
         rank(a.worst_status)

@@ -35,7 +35,7 @@ mod tests {
     fn a_listen_failure_names_the_address_and_then_the_reason_once() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = taken.local_addr().expect("addr");
-        let source = std::net::TcpListener::bind(addr).err().expect("the address is taken");
+        let source = std::net::TcpListener::bind(addr).expect_err("the address is taken");
         let error = StartError::Listen { addr, source };
         assert!(error.to_string().contains(&addr.to_string()));
         dampwatch_testkit::assert_causes_not_repeated(&error, 2);

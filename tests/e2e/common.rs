@@ -49,6 +49,8 @@ impl EnvExt for Env {
             linger: Duration::from_millis(100),
             ack_timeout_s: 10,
             port: self.port,
+            // The stack's gateway admits connections from one address without limit.
+            connect_rate: 1000.0,
             stop_recording: None,
             deadline: Instant::now() + Duration::from_secs(secs),
             collector_keys: fleet::collector_keys(&self.pki())
@@ -98,21 +100,7 @@ pub fn run_fleet(
     plan: Plan,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<Vec<Outcome>> {
-    tokio::spawn(async move {
-        let handles: Vec<_> = specs
-            .into_iter()
-            .map(|s| tokio::spawn(fleet::run_device(s, plan.clone(), stop.clone())))
-            .collect();
-        let mut out = Vec::new();
-        for h in handles {
-            match h.await {
-                Ok(Ok(o)) => out.push(o),
-                Ok(Err(e)) => panic!("device failed: {e}"),
-                Err(e) => panic!("device task failed: {e}"),
-            }
-        }
-        out
-    })
+    tokio::spawn(async move { fleet::run_fleet(specs, plan, stop).await.expect("the devices run") })
 }
 
 /// The collector binary as a child process; killed with SIGKILL when dropped.

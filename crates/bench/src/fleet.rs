@@ -1,22 +1,33 @@
-//! Simulated devices for the ingest benchmark and the collector's end-to-end tests: each runs
-//! the real firmware core (`DeviceCore`: numbering, store and forward, Ed25519 signing, commit
-//! acknowledgements) over a real mutual-TLS MQTT connection to the gateway, and reconnects and
-//! resends the way a real device does.
-//!
-//! This file depends only on external crates, so the test suite includes it as well.
+//! Load devices for the ingest benchmark and the whole-stack tests: each runs the real firmware
+//! core (`DeviceCore`: numbering, store and forward, Ed25519 signing, commit acknowledgements)
+//! and records synthetic readings at a fixed rate, or as fast as its queue allows. They are
+//! driven over mutual-TLS MQTT by the simulator's one device driver
+//! ([`dampwatch_sim::task::run_device`]), so they connect, subscribe, back off, reconnect and
+//! resend exactly as the simulated homes do.
 
-use dampwatch_firmware::{Config as DeviceConfig, DeviceCore, Identity, Sample, QUEUE_CAPACITY};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+
+use dampwatch_firmware::{
+    AckOutcome, Config as DeviceConfig, DeviceCore, Identity, Sample, Stats, TopicString, QUEUE_CAPACITY,
+};
+use dampwatch_sim::clock::SimClock;
+use dampwatch_sim::firmware_device::{FirmwareDevice, Outbox, UplinkSink};
+use dampwatch_sim::link::GatewayAddr;
+use dampwatch_sim::pacer::ConnectPacer;
+use dampwatch_sim::task::{run_device, Shared};
+use dampwatch_sim::totals::Totals;
+use rumqttc::{AsyncClient, MqttOptions, TlsConfiguration, Transport};
 use tokio_util::sync::CancellationToken;
 
 pub use dampwatch_stack::DeviceSpec;
 
-/// What a simulated device does.
+/// How often a load device looks at its rate and its batch when nothing else wakes it.
+const TICK_MS: u64 = 20;
+
+/// What every device of a fleet does.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Readings to record in total.
@@ -30,6 +41,9 @@ pub struct Plan {
     pub ack_timeout_s: u32,
     /// The gateway's port on 127.0.0.1.
     pub port: u16,
+    /// New connections a second, fleet-wide (a burst of as many is allowed): at most what the
+    /// gateway admits from one source address.
+    pub connect_rate: f64,
     /// Record nothing after this time (then wait for the confirmations); `None`: no limit.
     pub stop_recording: Option<Instant>,
     /// Give up (and report what was confirmed) at this time.
@@ -40,11 +54,11 @@ pub struct Plan {
 
 /// The collector's downlink public keys a device is provisioned with: the newest two in the
 /// PKI directory `pki`.
-pub fn collector_keys(pki: &std::path::Path) -> anyhow::Result<dampwatch_firmware::CollectorKeys> {
+pub fn collector_keys(pki: &Path) -> anyhow::Result<dampwatch_firmware::CollectorKeys> {
     Ok(dampwatch_sim::provision::collector_keys(pki)?)
 }
 
-/// What a simulated device achieved.
+/// What a load device achieved.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub device: String,
@@ -52,8 +66,8 @@ pub struct Outcome {
     pub confirmed: u32,
     pub resent: u32,
     pub uplinks: u32,
-    /// Time from publishing an uplink to the commit acknowledgement covering it (first sends
-    /// only).
+    /// For each confirmed reading: the time from recording it (the sample) to the commit
+    /// acknowledgement that covered it, waiting for its batch and any resend included.
     pub latencies: Vec<Duration>,
     /// Whether every recorded reading was confirmed before the deadline.
     pub complete: bool,
@@ -73,7 +87,8 @@ pub fn device_tls(pki: &Path, device: &str) -> anyhow::Result<Arc<rustls::Client
     Ok(dampwatch_pki::client_tls(pki, dampwatch_pki::Holder::Device(device))?)
 }
 
-/// An MQTT client connected as `device` (clean session, as devices do).
+/// An MQTT client connected as `device` (clean session, as devices do), for tests that speak
+/// MQTT themselves instead of running the firmware.
 pub fn device_client(
     device: &str,
     port: u16,
@@ -86,173 +101,217 @@ pub fn device_client(
     AsyncClient::new(opts, 256)
 }
 
-enum Link {
-    Up,
-    Down,
-    Ack(bytes::Bytes),
+/// Runs every device of `specs` on `plan` concurrently, until each has every reading
+/// confirmed, the plan's deadline passes or `stop` fires; returns their outcomes.
+pub async fn run_fleet(
+    specs: Vec<DeviceSpec>,
+    plan: Plan,
+    stop: CancellationToken,
+) -> anyhow::Result<Vec<Outcome>> {
+    let origin = Instant::now();
+    let wall_ms = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+    // Real time: one simulated millisecond is one real millisecond since `origin`.
+    let span = plan.deadline.saturating_duration_since(origin);
+    let shared = Arc::new(Shared {
+        clock: SimClock::new(origin, wall_ms, 1.0, span),
+        gateway: GatewayAddr { host: "127.0.0.1".to_owned(), port: plan.port },
+        pacer: ConnectPacer::new(plan.connect_rate, plan.connect_rate.max(1.0) as u32, origin),
+        stop: stop.child_token(),
+        totals: Totals::default(),
+    });
+    let deadline = {
+        let (stop, at) = (shared.stop.clone(), plan.deadline);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
+        })
+    };
+    let mut tasks = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let tls = spec.tls.clone();
+        let device = LoadDevice::new(spec, &plan, origin, wall_ms)?;
+        tasks.push(tokio::spawn(run_device(device, tls, shared.clone())));
+    }
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await?.outcome());
+    }
+    shared.stop.cancel();
+    let _ = deadline.await;
+    Ok(outcomes)
 }
 
-/// Runs one device until all its readings are confirmed, `stop` fires or the deadline passes.
-pub async fn run_device(spec: DeviceSpec, plan: Plan, stop: CancellationToken) -> anyhow::Result<Outcome> {
-    let config = DeviceConfig::new(600, plan.batch, plan.ack_timeout_s)
-        .map_err(|e| anyhow::anyhow!("device configuration: {e}"))?;
-    let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed, plan.collector_keys)
-        .map_err(|e| anyhow::anyhow!("device identity: {e:?}"))?;
-    let mut core = DeviceCore::new(identity, spec.boot, config);
-    let started = Instant::now();
-    let now_ms = || started.elapsed().as_millis() as u64;
-    let wall = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
-    core.set_wall_clock(wall, 0);
-    let uplink_topic = core.uplink_topic().to_string();
-    let ack_topic = core.ack_topic().to_string();
+/// A device recording synthetic readings on a plan.
+struct LoadDevice {
+    core: Box<DeviceCore>,
+    plan: Plan,
+    /// Simulated time (real milliseconds since the fleet started) at which recording ends.
+    stop_recording_ms: Option<u64>,
+    seq: u32,
+    outbox: Outbox,
+    last_publish_ms: u64,
+    /// When each unconfirmed reading was recorded, oldest first (at most a queue's worth).
+    recorded_at: VecDeque<(u32, Instant)>,
+    latencies: Vec<Duration>,
+    disconnects: u32,
+}
 
-    let (client, eventloop) = device_client(&spec.device, plan.port, spec.tls.clone());
-    let (tx, mut rx) = mpsc::channel(1024);
-    let link_stop = CancellationToken::new();
-    let driver = tokio::spawn(drive(eventloop, client.clone(), ack_topic, tx, link_stop.clone()));
+impl LoadDevice {
+    fn new(spec: DeviceSpec, plan: &Plan, origin: Instant, wall_ms: i64) -> anyhow::Result<LoadDevice> {
+        let config = DeviceConfig::new(600, plan.batch, plan.ack_timeout_s)
+            .map_err(|e| anyhow::anyhow!("device configuration: {e}"))?;
+        let identity = Identity::new(&spec.device, &spec.landlord, 1, spec.seed, plan.collector_keys)
+            .map_err(|e| anyhow::anyhow!("device {}: identity: {e}", spec.device))?;
+        let mut core = Box::new(DeviceCore::new(identity, spec.boot, config));
+        // Uptime 0 is the moment the fleet started.
+        core.set_wall_clock(u64::try_from(wall_ms)?, 0);
+        Ok(LoadDevice {
+            core,
+            plan: plan.clone(),
+            stop_recording_ms: plan
+                .stop_recording
+                .map(|t| t.saturating_duration_since(origin).as_millis() as u64),
+            seq: 0,
+            outbox: Outbox::default(),
+            last_publish_ms: 0,
+            recorded_at: VecDeque::new(),
+            latencies: Vec::new(),
+            disconnects: 0,
+        })
+    }
 
-    let mut out = Outcome { device: spec.device.clone(), ..Default::default() };
-    let mut in_flight: VecDeque<(u32, Instant)> = VecDeque::new();
-    let mut last_publish = Instant::now();
-    let mut buf = [0u8; dampwatch_firmware::UPLINK_BUFFER_LEN];
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut seq = 0u32;
-    loop {
-        let stats = core.stats();
-        let recording = plan.stop_recording.is_none_or(|t| Instant::now() < t);
-        if (stats.recorded >= plan.readings || !recording) && stats.queued == 0 {
-            out.complete = true;
-            break;
-        }
-        if Instant::now() >= plan.deadline || stop.is_cancelled() {
-            break;
-        }
-        tokio::select! {
-            _ = tick.tick() => {}
-            ev = rx.recv() => match ev {
-                Some(Link::Up) => core.on_connected(now_ms()),
-                Some(Link::Down) => {
-                    out.disconnects += 1;
-                    core.on_disconnected();
-                    in_flight.clear();
-                }
-                Some(Link::Ack(payload)) => {
-                    if let Ok(dampwatch_firmware::AckOutcome::Confirmed { seq: upto, .. }) =
-                        core.on_ack(&payload, now_ms())
-                    {
-                        let now = Instant::now();
-                        while in_flight.front().is_some_and(|(s, _)| *s <= upto) {
-                            if let Some((_, at)) = in_flight.pop_front() {
-                                out.latencies.push(now - at);
-                            }
-                        }
-                    }
-                }
-                None => break,
-            },
-            _ = stop.cancelled() => break,
-        }
-        // Record what is due, never more than the queue holds unconfirmed.
-        let elapsed = started.elapsed().as_secs_f64();
-        let due = match plan.rate {
-            _ if !recording => 0,
-            Some(r) => ((r * elapsed) as u32).min(plan.readings),
-            None => plan.readings,
+    fn recording(&self, sim_ms: u64) -> bool {
+        self.stop_recording_ms.is_none_or(|end| sim_ms < end)
+    }
+
+    /// Records what is due at `sim_ms`, never more than the queue holds unconfirmed.
+    fn record_due(&mut self, sim_ms: u64) {
+        let due = match self.plan.rate {
+            _ if !self.recording(sim_ms) => 0,
+            Some(rate) => ((rate * sim_ms as f64 / 1000.0) as u32).min(self.plan.readings),
+            None => self.plan.readings,
         };
-        while seq < due && (core.stats().queued as usize) < QUEUE_CAPACITY {
-            let n = seq as i32;
+        while self.seq < due && (self.core.stats().queued as usize) < QUEUE_CAPACITY {
+            let n = self.seq as i32;
             let sample = Sample {
                 temperature_centi_c: 1500 + (n % 700),
                 rh_centi_pct: 4000 + (n % 5000) as u32,
                 battery_mv: 3000,
                 ..Default::default()
             };
-            let Some(s) = core.record(sample, now_ms()) else { break };
-            seq = s;
+            let Some(seq) = self.core.record(sample, sim_ms) else { break };
+            self.seq = seq;
+            self.recorded_at.push_back((seq, Instant::now()));
         }
-        // Publish: a full batch, or whatever waits once linger has passed (resends included).
-        let s = core.stats();
-        let waiting = s.recorded.saturating_sub(s.sent);
-        if waiting >= plan.batch
-            || last_publish.elapsed() >= plan.linger
-            || seq >= plan.readings
-            || !recording
-        {
-            let mut resent_before = s.resent;
-            while let Some(n) = core.poll_uplink(now_ms(), &mut buf) {
-                let after = core.stats();
-                let first_send = after.resent == resent_before;
-                resent_before = after.resent;
-                let topic = uplink_topic.clone();
-                if client.publish(topic, QoS::AtLeastOnce, false, buf[..n].to_vec()).await.is_err() {
+    }
+
+    fn outcome(&self) -> Outcome {
+        let s = self.core.stats();
+        Outcome {
+            device: self.id().to_owned(),
+            recorded: s.recorded,
+            confirmed: s.acked,
+            resent: s.resent,
+            uplinks: s.uplinks,
+            latencies: self.latencies.clone(),
+            complete: self.done(s, u64::MAX),
+            dropped: s.dropped,
+            acks_applied: s.acks_applied,
+            acks_ignored: s.acks_ignored,
+            downlinks_refused: s.downlinks_unsigned + s.downlinks_unknown_key + s.downlinks_bad_signature,
+            disconnects: self.disconnects,
+        }
+    }
+
+    /// Everything it was to record is recorded (or recording is over) and confirmed.
+    fn done(&self, s: Stats, sim_ms: u64) -> bool {
+        (s.recorded >= self.plan.readings || !self.recording(sim_ms))
+            && s.queued == 0
+            && self.outbox.is_empty()
+    }
+}
+
+impl FirmwareDevice for LoadDevice {
+    fn id(&self) -> &str {
+        self.core.identity().device_id()
+    }
+
+    fn uplink_topic(&self) -> TopicString {
+        self.core.uplink_topic()
+    }
+
+    fn ack_topic(&self) -> TopicString {
+        self.core.ack_topic()
+    }
+
+    fn config_topic(&self) -> TopicString {
+        self.core.config_topic()
+    }
+
+    fn stats(&self) -> Stats {
+        self.core.stats()
+    }
+
+    fn is_connected(&self) -> bool {
+        self.core.is_connected()
+    }
+
+    fn wants_link(&self, _sim_ms: u64) -> bool {
+        true
+    }
+
+    fn finished(&self, sim_ms: u64) -> bool {
+        self.done(self.core.stats(), sim_ms)
+    }
+
+    fn link_up(&mut self, sim_ms: u64) {
+        self.core.on_connected(sim_ms);
+    }
+
+    fn link_down(&mut self) {
+        if self.core.is_connected() {
+            self.disconnects += 1;
+        }
+        self.core.on_disconnected();
+        self.outbox.clear();
+    }
+
+    fn on_ack(&mut self, payload: &[u8], sim_ms: u64) {
+        if let Ok(AckOutcome::Confirmed { seq: upto, .. }) = self.core.on_ack(payload, sim_ms) {
+            let now = Instant::now();
+            while let Some(&(seq, at)) = self.recorded_at.front() {
+                if seq > upto {
                     break;
                 }
-                if first_send {
-                    in_flight.push_back((after.sent, Instant::now()));
-                }
-                last_publish = Instant::now();
+                self.latencies.push(now - at);
+                self.recorded_at.pop_front();
             }
         }
     }
-    let s = core.stats();
-    out.recorded = s.recorded;
-    out.confirmed = s.acked;
-    out.resent = s.resent;
-    out.uplinks = s.uplinks;
-    out.dropped = s.dropped;
-    out.acks_applied = s.acks_applied;
-    out.acks_ignored = s.acks_ignored;
-    out.downlinks_refused = s.downlinks_unsigned + s.downlinks_unknown_key + s.downlinks_bad_signature;
-    link_stop.cancel();
-    let _ = client.try_disconnect();
-    let _ = tokio::time::timeout(Duration::from_secs(2), driver).await;
-    Ok(out)
-}
 
-/// Drives the MQTT connection: (re)subscribes to the ack topic after every connect, reports
-/// the link going up (subscribed) and down, and hands acknowledgements over.
-async fn drive(
-    mut eventloop: rumqttc::EventLoop,
-    client: AsyncClient,
-    ack_topic: String,
-    tx: mpsc::Sender<Link>,
-    stop: CancellationToken,
-) {
-    let mut up = false;
-    loop {
-        let ev = tokio::select! {
-            e = eventloop.poll() => e,
-            _ = stop.cancelled() => return,
-        };
-        match ev {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                let _ = client.try_subscribe(ack_topic.clone(), QoS::AtLeastOnce);
-            }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
-                up = true;
-                if tx.send(Link::Up).await.is_err() {
-                    return;
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == ack_topic => {
-                if tx.send(Link::Ack(p.payload)).await.is_err() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            Err(_) => {
-                if up {
-                    up = false;
-                    if tx.send(Link::Down).await.is_err() {
-                        return;
-                    }
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    _ = stop.cancelled() => return,
-                }
+    fn on_config(&mut self, payload: &[u8], sim_ms: u64) {
+        let _ = self.core.on_config(payload, sim_ms);
+    }
+
+    fn tick(&mut self, sim_ms: u64, sink: &mut dyn UplinkSink) -> u64 {
+        self.record_due(sim_ms);
+        if self.core.is_connected() {
+            // A full batch, or whatever waits once the linger has passed (resends included).
+            let s = self.core.stats();
+            let waiting = s.recorded.saturating_sub(s.sent);
+            let linger_ms = self.plan.linger.as_millis() as u64;
+            if (waiting >= self.plan.batch
+                || sim_ms >= self.last_publish_ms + linger_ms
+                || self.seq >= self.plan.readings
+                || !self.recording(sim_ms)
+                || !self.outbox.is_empty())
+                && self.outbox.send_due(&mut self.core, sim_ms, sink)
+            {
+                self.last_publish_ms = sim_ms;
             }
         }
+        sim_ms + TICK_MS
     }
 }

@@ -3,23 +3,17 @@
 //! moves bytes between this and an MQTT connection, so everything here is tested without a
 //! network.
 
-use dampwatch_firmware::{
-    CollectorKeys, Config, DeviceCore, Identity, IdentityError, Stats, TopicString, UPLINK_BUFFER_LEN,
-};
+use dampwatch_firmware::{CollectorKeys, Config, DeviceCore, Identity, IdentityError, Stats, TopicString};
 
 use crate::clock::SimClock;
+pub use crate::firmware_device::UplinkSink;
+use crate::firmware_device::{FirmwareDevice, Outbox};
 use crate::homes::{home_for, Probes};
 use crate::physics::{SimulatedRoom, Weather};
 use crate::rng;
 use crate::scenario::Scenario;
 use crate::sensor;
 use crate::timeline::Timeline;
-
-/// Where sealed uplinks go: the MQTT client's request queue, or a test's list.
-pub trait UplinkSink {
-    /// Hands one uplink over, or gives it back when the queue is full (try again later).
-    fn try_send(&mut self, uplink: Vec<u8>) -> Result<(), Vec<u8>>;
-}
 
 /// Shortest real time between two rounds of uplinks from one device. At high speeds a device
 /// samples many times a second; rather than one message per reading (which the gateway's
@@ -60,8 +54,7 @@ pub struct SimDevice {
     /// does not sample in lockstep.
     boot_at_ms: u64,
     next_uplink_ms: u64,
-    /// A sealed uplink the MQTT client could not take yet.
-    held: Option<Vec<u8>>,
+    outbox: Outbox,
 }
 
 impl SimDevice {
@@ -92,36 +85,12 @@ impl SimDevice {
             clock,
             boot_at_ms,
             next_uplink_ms: 0,
-            held: None,
+            outbox: Outbox::default(),
         })
-    }
-
-    pub fn id(&self) -> &str {
-        self.core.identity().device_id()
-    }
-
-    pub fn ack_topic(&self) -> TopicString {
-        self.core.ack_topic()
-    }
-
-    pub fn config_topic(&self) -> TopicString {
-        self.core.config_topic()
-    }
-
-    pub fn uplink_topic(&self) -> TopicString {
-        self.core.uplink_topic()
     }
 
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
-    }
-
-    pub fn stats(&self) -> Stats {
-        self.core.stats()
-    }
-
-    pub fn is_connected(&self) -> bool {
-        self.core.is_connected()
     }
 
     fn uptime(&self, sim_ms: u64) -> u64 {
@@ -132,33 +101,76 @@ impl SimDevice {
         sim_ms < self.clock.sampling_end_sim_ms()
     }
 
+    fn next_wake(&self, sim_ms: u64) -> u64 {
+        let mut wake = self.boot_at_ms.saturating_add(self.core.next_wake_ms());
+        if !self.outbox.is_empty() {
+            wake = wake.min(sim_ms + self.clock.sim_duration_ms(real_ms(HELD_RETRY_REAL_MS)));
+        }
+        if self.core.is_connected() && self.next_uplink_ms > sim_ms {
+            wake = wake.min(self.next_uplink_ms);
+        }
+        if self.sampling(sim_ms) {
+            wake = wake.min(self.clock.sampling_end_sim_ms());
+        }
+        if let Some(change) = self.timeline.next_change_after(self.clock.wall_ms(sim_ms)) {
+            wake = wake.min(self.clock.sim_ms_at_wall(change));
+        }
+        wake.max(sim_ms + 1)
+    }
+}
+
+impl FirmwareDevice for SimDevice {
+    fn id(&self) -> &str {
+        self.core.identity().device_id()
+    }
+
+    fn ack_topic(&self) -> TopicString {
+        self.core.ack_topic()
+    }
+
+    fn config_topic(&self) -> TopicString {
+        self.core.config_topic()
+    }
+
+    fn uplink_topic(&self) -> TopicString {
+        self.core.uplink_topic()
+    }
+
+    fn stats(&self) -> Stats {
+        self.core.stats()
+    }
+
+    fn is_connected(&self) -> bool {
+        self.core.is_connected()
+    }
+
     /// Whether the device is powered and its network is up at `sim_ms`. Once sampling has
     /// ended every cut is over: the run only waits for queues to drain.
-    pub fn wants_link(&self, sim_ms: u64) -> bool {
+    fn wants_link(&self, sim_ms: u64) -> bool {
         sim_ms >= self.boot_at_ms
             && !(self.sampling(sim_ms) && self.timeline.network_cut_at(self.clock.wall_ms(sim_ms)))
     }
 
     /// Sampling is over and nothing is left to deliver.
-    pub fn finished(&self, sim_ms: u64) -> bool {
-        !self.sampling(sim_ms) && self.held.is_none() && self.core.stats().queued == 0
+    fn finished(&self, sim_ms: u64) -> bool {
+        !self.sampling(sim_ms) && self.outbox.is_empty() && self.core.stats().queued == 0
     }
 
     /// The connection is up and the device is subscribed to its ack and config topics.
-    pub fn link_up(&mut self, sim_ms: u64) {
+    fn link_up(&mut self, sim_ms: u64) {
         self.core.on_connected(self.uptime(sim_ms));
     }
 
     /// The connection is gone. An uplink the client had not taken is dropped: the core resends
     /// every unconfirmed reading after the next connect anyway.
-    pub fn link_down(&mut self) {
+    fn link_down(&mut self) {
         self.core.on_disconnected();
-        self.held = None;
+        self.outbox.clear();
     }
 
     /// A message on the ack topic. Unsigned, forged, malformed or stale acknowledgements are
     /// counted by the core and otherwise ignored.
-    pub fn on_ack(&mut self, payload: &[u8], sim_ms: u64) {
+    fn on_ack(&mut self, payload: &[u8], sim_ms: u64) {
         let _ = self.core.on_ack(payload, self.uptime(sim_ms));
     }
 
@@ -166,7 +178,7 @@ impl SimDevice {
     /// this device and boot, with a counter above the last). A clock in it is overruled: in a simulation the
     /// simulated time is the truth, and a real-time stamp would throw the device's readings
     /// out of the simulated span.
-    pub fn on_config(&mut self, payload: &[u8], sim_ms: u64) {
+    fn on_config(&mut self, payload: &[u8], sim_ms: u64) {
         let up = self.uptime(sim_ms);
         let _ = self.core.on_config(payload, up);
         self.core.set_wall_clock(wall_u64(self.clock.wall_ms(sim_ms)), up);
@@ -174,7 +186,7 @@ impl SimDevice {
 
     /// Does whatever is due at `sim_ms` (sample, send) and returns the simulated time at which
     /// it next needs to be called.
-    pub fn tick(&mut self, sim_ms: u64, sink: &mut dyn UplinkSink) -> u64 {
+    fn tick(&mut self, sim_ms: u64, sink: &mut dyn UplinkSink) -> u64 {
         if sim_ms < self.boot_at_ms {
             return self.boot_at_ms;
         }
@@ -188,52 +200,13 @@ impl SimDevice {
                 self.core.record(sensor::read(&self.room, self.probes, self.battery_mv, self.seed), up);
             }
         }
-        if self.core.is_connected() && sim_ms >= self.next_uplink_ms && self.send_due(up, sink) {
+        if self.core.is_connected()
+            && sim_ms >= self.next_uplink_ms
+            && self.outbox.send_due(&mut self.core, up, sink)
+        {
             self.next_uplink_ms = sim_ms + self.clock.sim_duration_ms(real_ms(UPLINK_GAP_REAL_MS));
         }
         self.next_wake(sim_ms)
-    }
-
-    /// Hands every due uplink to `sink`; true if any went.
-    fn send_due(&mut self, up: u64, sink: &mut dyn UplinkSink) -> bool {
-        let mut sent = false;
-        if let Some(held) = self.held.take() {
-            match sink.try_send(held) {
-                Ok(()) => sent = true,
-                Err(back) => {
-                    self.held = Some(back);
-                    return false;
-                }
-            }
-        }
-        let mut buf = [0u8; UPLINK_BUFFER_LEN];
-        while let Some(n) = self.core.poll_uplink(up, &mut buf) {
-            match sink.try_send(buf[..n].to_vec()) {
-                Ok(()) => sent = true,
-                Err(back) => {
-                    self.held = Some(back);
-                    break;
-                }
-            }
-        }
-        sent
-    }
-
-    fn next_wake(&self, sim_ms: u64) -> u64 {
-        let mut wake = self.boot_at_ms.saturating_add(self.core.next_wake_ms());
-        if self.held.is_some() {
-            wake = wake.min(sim_ms + self.clock.sim_duration_ms(real_ms(HELD_RETRY_REAL_MS)));
-        }
-        if self.core.is_connected() && self.next_uplink_ms > sim_ms {
-            wake = wake.min(self.next_uplink_ms);
-        }
-        if self.sampling(sim_ms) {
-            wake = wake.min(self.clock.sampling_end_sim_ms());
-        }
-        if let Some(change) = self.timeline.next_change_after(self.clock.wall_ms(sim_ms)) {
-            wake = wake.min(self.clock.sim_ms_at_wall(change));
-        }
-        wake.max(sim_ms + 1)
     }
 }
 
@@ -406,7 +379,7 @@ mod tests {
         dev.link_up(boot);
         let mut full = Recorder { refuse: true, ..Recorder::default() };
         let wake = dev.tick(boot, &mut full);
-        assert!(dev.held.is_some());
+        assert!(!dev.outbox.is_empty());
         assert!(wake - boot <= 20 * 600, "retried within 20 real ms");
         let mut open = Recorder::default();
         dev.tick(wake, &mut open);

@@ -10,8 +10,10 @@
 //!   what the sensors read. Deterministic per device id.
 //! - [`device`]: one device without I/O: the firmware core, its room and its events on
 //!   simulated time ([`clock`]).
-//! - [`task`], [`link`], [`pacer`]: one tokio task per device (never a thread) with its own
-//!   rumqttc connection; connection attempts paced fleet-wide.
+//! - [`task`], [`link`], [`pacer`]: the one MQTT driver of a [`firmware_device::FirmwareDevice`]
+//!   (a device in a simulated room here, a fixed-rate load device in `dampwatch bench`): one
+//!   tokio task per device (never a thread) with its own rumqttc connection; connection
+//!   attempts paced fleet-wide.
 //! - [`blocking_transport`]: the firmware's `Transport` over rumqttc's blocking client, for
 //!   running the firmware's own driver loop ([`dampwatch_firmware::Firmware`]) on a host,
 //!   one device with one connection thread.
@@ -35,6 +37,7 @@ pub mod cli;
 pub mod clock;
 pub mod device;
 pub mod error;
+pub mod firmware_device;
 pub mod fleet;
 pub mod homes;
 pub mod link;

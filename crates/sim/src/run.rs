@@ -16,6 +16,7 @@ use crate::cli::SimArgs;
 use crate::clock::SimClock;
 use crate::device::{DeviceSetup, SimDevice};
 use crate::error::SimError;
+use crate::firmware_device::FirmwareDevice;
 use crate::fleet;
 use crate::link::GatewayAddr;
 use crate::pacer::ConnectPacer;
@@ -135,7 +136,8 @@ pub async fn run(args: SimArgs, out: &mut dyn Write) -> Result<SimSummary, SimEr
     });
     let mut tasks = JoinSet::new();
     for (dev, tls) in devices {
-        tasks.spawn(run_device(dev, tls, shared.clone()));
+        let shared = shared.clone();
+        tasks.spawn(async move { run_device(dev, tls, shared).await.stats() });
     }
     supervise(tasks, &shared, &args, out).await
 }

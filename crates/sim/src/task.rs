@@ -1,5 +1,5 @@
-//! The async shell around one [`SimDevice`]: one tokio task per device (no thread), owning its
-//! MQTT connection. It sleeps until the device next needs attention or the connection has an
+//! The async shell around one [`FirmwareDevice`]: one tokio task per device (no thread), owning
+//! its MQTT connection. It sleeps until the device next needs attention or the connection has an
 //! event, and passes bytes between the two.
 //!
 //! The event loop's `poll()` future is never cancelled while connected: the device is ticked
@@ -19,7 +19,7 @@ use rustls::ClientConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SimClock;
-use crate::device::{SimDevice, UplinkSink};
+use crate::firmware_device::{FirmwareDevice, UplinkSink};
 use crate::link::{GatewayAddr, Link};
 use crate::pacer::ConnectPacer;
 use crate::rng;
@@ -78,9 +78,9 @@ struct Connection {
     failures: u32,
 }
 
-/// Runs one device until it has finished (sampling over, queue empty) or the run is stopped,
-/// and returns its final statistics.
-pub async fn run_device(mut dev: SimDevice, tls: Arc<ClientConfig>, shared: Arc<Shared>) -> Stats {
+/// Runs one device until it has finished (recording over, queue empty) or the run is stopped,
+/// and hands it back with its final state.
+pub async fn run_device<D: FirmwareDevice>(mut dev: D, tls: Arc<ClientConfig>, shared: Arc<Shared>) -> D {
     let clock = shared.clock;
     let uplink_topic = dev.uplink_topic();
     let mut conn: Option<Connection> = None;
@@ -108,7 +108,7 @@ pub async fn run_device(mut dev: SimDevice, tls: Arc<ClientConfig>, shared: Arc<
                 close(c.link, &mut dev, &shared).await;
             }
             shared.totals.device_finished();
-            return dev.stats();
+            return dev;
         }
 
         let wake = match &conn {
@@ -127,7 +127,7 @@ pub async fn run_device(mut dev: SimDevice, tls: Arc<ClientConfig>, shared: Arc<
         match outcome {
             Wake::Stop => {
                 shared.totals.update(&mut reported, dev.stats());
-                return dev.stats();
+                return dev;
             }
             Wake::Timer => {}
             Wake::Event(event) => {
@@ -159,7 +159,7 @@ impl UplinkSink for NoLink {
 /// Polls the connection until it has an event, ticking the device whenever it falls due.
 async fn drive(
     c: &mut Connection,
-    dev: &mut SimDevice,
+    dev: &mut impl FirmwareDevice,
     shared: &Shared,
     uplink_topic: &str,
     mut wake: Instant,
@@ -192,7 +192,7 @@ async fn drive(
 fn handle(
     event: Result<Event, ConnectionError>,
     c: &mut Connection,
-    dev: &mut SimDevice,
+    dev: &mut impl FirmwareDevice,
     shared: &Shared,
 ) -> bool {
     let sim = shared.clock.sim_ms(Instant::now());
@@ -239,7 +239,7 @@ fn handle(
 
 /// The connection failed: the device stops sending, and the event loop reconnects (its next
 /// poll does) after a back-off and a pacing slot.
-fn fail(c: &mut Connection, dev: &mut SimDevice, shared: &Shared, error: String) {
+fn fail(c: &mut Connection, dev: &mut impl FirmwareDevice, shared: &Shared, error: String) {
     tracing::debug!(device = dev.id(), %error, "connection failed");
     shared.totals.connect_failed(error);
     drop_link(dev, shared);
@@ -252,7 +252,7 @@ fn retry_at(shared: &Shared, failures: u32, device: &str) -> Instant {
     shared.pacer.reserve(Instant::now() + RECONNECT.jittered(failures, unit))
 }
 
-fn drop_link(dev: &mut SimDevice, shared: &Shared) {
+fn drop_link(dev: &mut impl FirmwareDevice, shared: &Shared) {
     if dev.is_connected() {
         shared.totals.connected(false);
     }
@@ -260,7 +260,7 @@ fn drop_link(dev: &mut SimDevice, shared: &Shared) {
 }
 
 /// Says goodbye to the broker (bounded), so the gateway sees an orderly DISCONNECT.
-async fn close(mut link: Link, dev: &mut SimDevice, shared: &Shared) {
+async fn close(mut link: Link, dev: &mut impl FirmwareDevice, shared: &Shared) {
     if dev.is_connected() && link.client.try_disconnect().is_ok() {
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
             loop {

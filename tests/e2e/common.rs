@@ -53,6 +53,7 @@ impl EnvExt for Env {
             connect_rate: 1000.0,
             stop_recording: None,
             deadline: Instant::now() + Duration::from_secs(secs),
+            latency_from: None,
             collector_keys: fleet::collector_keys(&self.pki())
                 .expect("the PKI holds the collector's downlink key"),
         }

@@ -48,6 +48,9 @@ pub struct Plan {
     pub stop_recording: Option<Instant>,
     /// Give up (and report what was confirmed) at this time.
     pub deadline: Instant,
+    /// Latencies are kept only for readings recorded at or after this time (after a warm-up,
+    /// say); `None`: all of them.
+    pub latency_from: Option<Instant>,
     /// The collector's downlink public keys every device trusts (see [`collector_keys`]).
     pub collector_keys: dampwatch_firmware::CollectorKeys,
 }
@@ -203,7 +206,10 @@ impl LoadDevice {
             };
             let Some(seq) = self.core.record(sample, sim_ms) else { break };
             self.seq = seq;
-            self.recorded_at.push_back((seq, Instant::now()));
+            let now = Instant::now();
+            if self.plan.latency_from.is_none_or(|from| now >= from) {
+                self.recorded_at.push_back((seq, now));
+            }
         }
     }
 

@@ -1,48 +1,25 @@
-//! The collector under measurement: run on a runtime of its own, whose threads are known, so
-//! the CPU time it uses (and only it) can be read from `/proc/self/task/TID/schedstat`.
+//! The collector under measurement, on a runtime of its own, stopped gracefully between runs
+//! (its CPU is part of this process's, see [`crate::cpu`]).
 
 use dampwatch_collector::Metrics;
 use dampwatch_collector::{Collector, Config};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A collector running on its own threads.
 pub struct Hosted {
     pub metrics: Arc<Metrics>,
-    threads: Arc<Mutex<Vec<u32>>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// This thread's id, from `/proc/thread-self` (a link to `PID/task/TID`).
-fn current_tid() -> Option<u32> {
-    let link = std::fs::read_link("/proc/thread-self").ok()?;
-    link.file_name()?.to_str()?.parse().ok()
-}
-
-/// CPU time a thread of this process has used.
-fn thread_cpu(tid: u32) -> Duration {
-    // schedstat: nanoseconds on the CPU, nanoseconds waiting, timeslices.
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 impl Hosted {
     /// Starts a collector with `cfg` on a runtime with `workers` threads.
     pub fn start(cfg: Config, workers: usize) -> anyhow::Result<Hosted> {
-        let threads = Arc::new(Mutex::new(Vec::new()));
-        let seen = threads.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .thread_name("collector")
-            .on_thread_start(move || {
-                if let (Some(tid), Ok(mut list)) = (current_tid(), seen.lock()) {
-                    list.push(tid);
-                }
-            })
             .enable_all()
             .build()?;
         let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -63,13 +40,7 @@ impl Hosted {
             rt.shutdown_timeout(Duration::from_secs(2));
         })?;
         let metrics = started_rx.recv_timeout(Duration::from_secs(60))??;
-        Ok(Hosted { metrics, threads, stop: Some(stop_tx), thread: Some(thread) })
-    }
-
-    /// CPU time used so far by the collector's threads.
-    pub fn cpu(&self) -> Duration {
-        let tids = self.threads.lock().map(|t| t.clone()).unwrap_or_default();
-        tids.into_iter().map(thread_cpu).sum()
+        Ok(Hosted { metrics, stop: Some(stop_tx), thread: Some(thread) })
     }
 
     /// Stops the collector gracefully and waits for its threads.

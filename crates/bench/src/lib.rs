@@ -1,116 +1,215 @@
-//! `dampwatch bench ingest`: the whole ingest path on this machine, measured.
+//! `dampwatch bench ingest`: the whole ingest path on this machine, measured at the shapes
+//! sensors send and on a database that survives a crash.
 //!
-//! It needs nothing: it makes its own private PostgreSQL (non-durable: the numbers are about
-//! the software, not the disk), temporary PKI, gateway, collector and simulated devices, and
-//! removes them afterwards. Each run measures, on fresh device boots:
+//! It needs nothing: it makes its own private PostgreSQL (durable, on disk, with the product's
+//! settings, unless `--non-durable`), temporary PKI, gateway, collector (with its hazard
+//! worker) and load devices (the real firmware core over mutual TLS, through the simulator's
+//! device driver), and removes them afterwards. Each run, on fresh device boots:
 //!
-//! 1. **end to end**: every device (the real firmware core, over mutual TLS) records as fast as
-//!    its queue allows; readings committed per second by the collector, after a warm-up;
-//! 2. **latency**: the same devices at half that rate; for each reading, the time from its
-//!    sample to the commit acknowledgement that covered it, as the device sees it (waiting for
-//!    its batch included);
-//! 3. **collector only**: uplinks signed in advance, published into the broker's loopback
-//!    listener as fast as the collector takes them; readings committed per second of the
-//!    collector's own CPU time (its threads, read from /proc);
-//! 4. **floors**, on those same uplinks and rows: `ring` signature verifications per second on
-//!    one core, and binary COPY rows per second into a table shaped like `readings`.
+//! 1. **shape 1** (one reading per signed uplink: what a sensor sends every ten minutes): the
+//!    offered rate is paced up step by step until a step is no longer lossless (the committed
+//!    rate falls behind the offered one, readings queue on the devices, or the p99 from
+//!    sample to acknowledgement passes its bound); the highest lossless step is the figure,
+//!    with the server CPU per uplink at that step: every thread of this process but the load
+//!    generator's (gateway, broker, collector, hazard worker) plus every PostgreSQL process;
+//! 2. **latency** at half that rate: each reading's time from its sample to the device holding
+//!    the commit acknowledgement (batching and queueing count), p50/p99/max; then the hazard
+//!    worker's backlog, and how long it takes to drain;
+//! 3. **resends**: the same rate with the gateway restarted mid-step, so devices reconnect and
+//!    resend what was in flight, plus pre-signed uplinks published twice: `resent=N` and
+//!    `stored_twice` counted from the table (rows minus distinct keys), never assumed;
+//! 4. **shape 34** (a device catching up after an outage: full uplinks, as fast as the queues
+//!    allow), with its server CPU per uplink;
+//! 5. **floors**, on the pre-signed uplinks: `ring` verifications per second on one core and
+//!    binary COPY rows per second.
 //!
-//! After each phase the database is checked: every recorded reading stored (lost = recorded -
-//! stored) and none twice. Medians over the runs are reported.
+//! Every phase checks the database afterwards: lost = recorded − stored. Medians over the runs
+//! are reported, and one summary line per shape.
 
 pub mod alerts;
+mod cpu;
 pub mod fleet;
 mod floors;
 mod host;
 pub mod latency;
+mod loadgen;
 mod replay;
 mod world;
 
 use fleet::{Outcome, Plan};
 use host::Hosted;
 use latency::Latencies;
+use loadgen::LoadRun;
 use std::io::Write;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 use world::World;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestBenchArgs {
-    /// Runs per measurement; medians are reported.
+    /// Runs; medians are reported.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Simulated devices (each a firmware core on its own mutual-TLS connection).
+    /// Load devices (each a firmware core on its own mutual-TLS connection).
     #[arg(long, default_value_t = 200)]
     pub devices: usize,
-    /// Seconds each end-to-end and latency phase measures.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds each step measures (after a warm-up of two).
+    #[arg(long, default_value_t = 5)]
     pub seconds: u64,
-    /// A short check of the benchmark itself: one run, 40 devices, 3 seconds.
+    /// The first offered rate of the shape-1 search, uplinks a second; each step offers a
+    /// quarter more.
+    #[arg(long, default_value_t = 400.0)]
+    pub start_rate: f64,
+    /// A step is lossless only if its p99 from sample to acknowledgement is within this.
+    #[arg(long, default_value_t = 1000)]
+    pub latency_bound_ms: u64,
+    /// PostgreSQL in memory with fsync, synchronous commit and full-page writes off (labelled
+    /// `durable=off`): the software without the disk. Never the headline.
+    #[arg(long)]
+    pub non_durable: bool,
+    /// A short check of the benchmark itself: one run, 40 devices, 2-second steps.
     #[arg(long)]
     pub quick: bool,
 }
 
-/// Collector-only uplinks per device and run (34 readings each).
+/// Pre-signed uplinks per device for the replay and the floors.
 const REPLAY_PER_DEVICE: usize = 30;
 const WARM_UP: Duration = Duration::from_secs(2);
+/// After recording stops, how long devices may take to have everything confirmed.
+const DRAIN: Duration = Duration::from_secs(60);
 /// New device connections a second: the benchmark's gateway admits any number from one address.
 const CONNECT_RATE: f64 = 1000.0;
+/// Each step of the search offers this much more than the last.
+const STEP_FACTOR: f64 = 1.25;
+/// At most this many steps per search.
+const MAX_STEPS: usize = 24;
+/// A step is lossless when its committed rate is at least this share of the offered one.
+const KEPT_UP: f64 = 0.97;
+
+/// The shape of a step: readings per uplink.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    /// One reading per uplink, at a paced rate.
+    One,
+    /// Full uplinks of 34, as fast as the queues allow (catching up).
+    CatchUp,
+}
+
+impl Shape {
+    fn readings_per_uplink(self) -> u32 {
+        match self {
+            Shape::One => 1,
+            Shape::CatchUp => dampwatch_firmware::MAX_BATCH as u32,
+        }
+    }
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Default)]
+struct Step {
+    /// Offered readings a second (`None` in the figures: as fast as the queues allow).
+    offered: f64,
+    uplinks_per_s: f64,
+    readings_per_s: f64,
+    /// Server CPU (this process but the load generator, plus PostgreSQL) per committed uplink.
+    server_us_per_uplink: f64,
+    /// Of which PostgreSQL.
+    postgres_us_per_uplink: f64,
+    load_us_per_uplink: f64,
+    latencies: Option<Latencies>,
+    lost: i64,
+    resent: i64,
+    stored_twice: i64,
+    /// Every device had everything confirmed before the drain deadline.
+    complete: bool,
+    /// Rows in the hazard inbox when recording stopped.
+    backlog: i64,
+}
+
+impl Step {
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.latencies.as_ref().map_or(f64::NAN, |l| l.quantile_ms(q))
+    }
+
+    fn p99_ms(&self) -> f64 {
+        self.quantile_ms(0.99)
+    }
+
+    fn lossless(&self, bound_ms: u64) -> bool {
+        self.complete
+            && self.lost == 0
+            && self.readings_per_s >= KEPT_UP * self.offered
+            && self.p99_ms() <= bound_ms as f64
+    }
+}
 
 /// One run's figures.
 #[derive(Debug, Clone, Default)]
 struct RunFigures {
-    end_to_end: f64,
-    end_to_end_collector_cores: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    latency_rate: f64,
-    collector_per_core: f64,
-    collector_wall: f64,
+    best: Step,
+    steps: usize,
+    latency: Step,
+    drain_s: f64,
+    resends: Step,
+    replay_twice_stored: i64,
+    replay_lost: i64,
+    catch_up: Step,
     ring_per_second: f64,
     copy_rows_per_second: f64,
-    lost: i64,
-    duplicated: i64,
 }
 
-pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let (runs, devices, seconds) = if args.quick {
-        (1, args.devices.min(40), args.seconds.min(3))
-    } else {
-        (args.runs.max(1), args.devices.max(1), args.seconds.max(1))
-    };
-    writeln!(out, "setting up: private PostgreSQL, PKI, gateway, {devices} devices ...")?;
-    out.flush()?;
-    let world = World::build(devices).await?;
-    let result = run_all(&world, runs, devices, seconds, out).await;
-    world.shutdown().await;
-    let figures = result?;
-    report(out, &figures, devices, seconds)
-}
-
-async fn run_all(
-    world: &World,
+/// Settings of one benchmark, after `--quick`.
+struct Settings {
     runs: usize,
     devices: usize,
     seconds: u64,
-    out: &mut dyn Write,
-) -> anyhow::Result<Vec<RunFigures>> {
+    start_rate: f64,
+    bound_ms: u64,
+    durable: bool,
+}
+
+pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let settings = Settings {
+        runs: if args.quick { 1 } else { args.runs.max(1) },
+        devices: if args.quick { args.devices.min(40) } else { args.devices.max(1) },
+        seconds: if args.quick { args.seconds.min(2) } else { args.seconds.max(1) },
+        start_rate: args.start_rate.max(1.0),
+        bound_ms: args.latency_bound_ms,
+        durable: !args.non_durable,
+    };
+    let durability =
+        if settings.durable { "durable (fsync on, on disk)" } else { "NON-DURABLE (in memory, fsync off)" };
+    writeln!(
+        out,
+        "setting up: private PostgreSQL {durability}, PKI, gateway, {} devices ...",
+        settings.devices
+    )?;
+    out.flush()?;
+    let mut world = World::build(settings.devices, settings.durable).await?;
+    let result = run_all(&mut world, &settings, out).await;
+    world.shutdown().await;
+    let figures = result?;
+    report(out, &figures, &settings)
+}
+
+async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow::Result<Vec<RunFigures>> {
     let mut all = Vec::new();
-    for run in 0..runs {
-        let boot = (run as u32) * 3;
+    for run in 0..s.runs {
         let collector = Hosted::start(world.collector_config(), 2)?;
-        let figures = one_run(world, &collector, boot, devices, seconds).await;
+        let figures = one_run(world, &collector, run as u32 * 1000, s, out).await;
         let _ = tokio::task::spawn_blocking(move || collector.stop()).await;
         let f = figures?;
         writeln!(
             out,
-            "run {}: end to end {:.0}/s, p99 {:.0} ms at {:.0}/s, collector {:.0}/s per core, lost {}, duplicated {}",
+            "run {}: shape 1 {:.0} uplinks/s lossless, {:.0} µs server CPU per uplink, p99 sample to ack {:.0} ms; \
+             shape 34 {:.0} readings/s; lost {}, resent {}, stored twice {}",
             run + 1,
-            f.end_to_end,
-            f.p99_ms,
-            f.latency_rate,
-            f.collector_per_core,
-            f.lost,
-            f.duplicated
+            f.best.uplinks_per_s,
+            f.best.server_us_per_uplink,
+            f.latency.p99_ms(),
+            f.catch_up.readings_per_s,
+            f.best.lost + f.latency.lost + f.resends.lost + f.catch_up.lost + f.replay_lost,
+            f.resends.resent,
+            f.resends.stored_twice + f.replay_twice_stored,
         )?;
         out.flush()?;
         all.push(f);
@@ -119,90 +218,78 @@ async fn run_all(
 }
 
 async fn one_run(
-    world: &World,
+    world: &mut World,
     collector: &Hosted,
-    boot: u32,
-    devices: usize,
-    seconds: u64,
+    boot0: u32,
+    s: &Settings,
+    out: &mut dyn Write,
 ) -> anyhow::Result<RunFigures> {
     let mut f = RunFigures::default();
-    let m = collector.metrics.clone();
-    let window = Duration::from_secs(seconds);
-
-    // 1. End to end, as fast as the devices' queues allow.
-    let start = Instant::now();
-    let plan = Plan {
-        readings: u32::MAX - 1,
-        rate: None,
-        batch: dampwatch_firmware::MAX_BATCH as u32,
-        linger: Duration::from_millis(50),
-        ack_timeout_s: 30,
-        port: world.port(),
-        connect_rate: CONNECT_RATE,
-        stop_recording: Some(start + WARM_UP + window),
-        deadline: start + WARM_UP + window + Duration::from_secs(120),
-        collector_keys: fleet::collector_keys(&world.pki())?,
+    let mut boot = boot0;
+    let mut next_boot = || {
+        boot += 1;
+        boot
     };
-    let fleet = spawn_fleet(world, boot + 1, plan);
-    tokio::time::sleep_until((start + WARM_UP).into()).await;
-    let (stored0, cpu0, t0) = (m.readings_stored.get(), collector.cpu(), Instant::now());
-    tokio::time::sleep_until((start + WARM_UP + window).into()).await;
-    let (stored1, cpu1, t1) = (m.readings_stored.get(), collector.cpu(), Instant::now());
-    f.end_to_end = (stored1 - stored0) as f64 / (t1 - t0).as_secs_f64();
-    f.end_to_end_collector_cores = (cpu1 - cpu0).as_secs_f64() / (t1 - t0).as_secs_f64();
-    let outcomes = fleet.await??;
-    account(world, boot + 1, &outcomes, &mut f).await?;
 
-    // 2. Latency at half the maximum rate.
-    f.latency_rate = f.end_to_end / 2.0;
-    let start = Instant::now();
-    let plan = Plan {
-        readings: u32::MAX - 1,
-        rate: Some(f.latency_rate / devices as f64),
-        batch: dampwatch_firmware::MAX_BATCH as u32,
-        linger: Duration::from_secs(1),
-        ack_timeout_s: 30,
-        port: world.port(),
-        connect_rate: CONNECT_RATE,
-        stop_recording: Some(start + WARM_UP + window),
-        deadline: start + WARM_UP + window + Duration::from_secs(120),
-        collector_keys: fleet::collector_keys(&world.pki())?,
-    };
-    let outcomes = spawn_fleet(world, boot + 2, plan).await??;
-    let mut latencies = Latencies::default();
-    for l in outcomes.iter().flat_map(|o| &o.latencies) {
-        latencies.record(*l);
+    // 1. Shape 1: pace up until a step is no longer lossless.
+    let mut rate = s.start_rate;
+    for _ in 0..MAX_STEPS {
+        let step = step(world, collector, next_boot(), Shape::One, Some(rate), s.seconds, false).await?;
+        f.steps += 1;
+        let ok = step.lossless(s.bound_ms);
+        writeln!(
+            out,
+            "  shape 1 at {rate:.0}/s: committed {:.0}/s, p99 {:.0} ms, {:.0} µs server CPU per uplink{}",
+            step.uplinks_per_s,
+            step.p99_ms(),
+            step.server_us_per_uplink,
+            if ok { "" } else { " (not lossless: the search stops)" }
+        )?;
+        out.flush()?;
+        if !ok {
+            break;
+        }
+        f.best = step;
+        rate *= STEP_FACTOR;
     }
-    f.p50_ms = latencies.quantile_ms(0.50);
-    f.p99_ms = latencies.quantile_ms(0.99);
-    account(world, boot + 2, &outcomes, &mut f).await?;
+    anyhow::ensure!(f.best.offered > 0.0, "even the first step ({:.0}/s) was not lossless", s.start_rate);
 
-    // 3. Collector only: pre-signed uplinks, replayed.
+    // 2. Latency at half the highest lossless rate, then the hazard worker's backlog drained.
+    f.latency =
+        step(world, collector, next_boot(), Shape::One, Some(f.best.offered / 2.0), s.seconds, false).await?;
+    f.drain_s = drain_hazard_inbox(world).await?;
+
+    // 3. Resends: the gateway restarted mid-step; then pre-signed uplinks published twice.
+    f.resends =
+        step(world, collector, next_boot(), Shape::One, Some(f.best.offered / 2.0), s.seconds, true).await?;
+    let replay_boot = next_boot();
     let specs = world.devices.clone();
     let signer = dampwatch_collector::DownlinkSigner::load(&world.pki())?;
     let keys = fleet::collector_keys(&world.pki())?;
     let uplinks = tokio::task::spawn_blocking(move || {
-        replay::presign(&specs, boot + 3, REPLAY_PER_DEVICE, &signer, keys)
+        replay::presign(&specs, replay_boot, REPLAY_PER_DEVICE, &signer, keys)
     })
     .await??;
-    let readings: u64 = uplinks.iter().map(|u| u.readings as u64).sum();
+    let readings: i64 = uplinks.iter().map(|u| u.readings as i64).sum();
     let broker = world.broker_v4().ok_or_else(|| anyhow::anyhow!("no broker"))?;
-    let (stored0, cpu0, t0) = (m.readings_stored.get(), collector.cpu(), Instant::now());
-    let deadline = t0 + Duration::from_secs(300);
-    replay::publish_all(broker, &uplinks, &m, 1000, deadline).await?;
-    while m.readings_stored.get() - stored0 < readings {
-        anyhow::ensure!(Instant::now() < deadline, "the collector did not store every replayed reading");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let m = collector.metrics.clone();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let stored_before = m.readings_stored.get();
+    for _ in 0..2 {
+        replay::publish_all(broker, &uplinks, &m, 1000, deadline).await?;
     }
-    let (cpu1, t1) = (collector.cpu(), Instant::now());
-    f.collector_per_core = readings as f64 / (cpu1 - cpu0).as_secs_f64().max(1e-9);
-    f.collector_wall = readings as f64 / (t1 - t0).as_secs_f64();
-    let db = world.db().await?;
-    let (rows, distinct) = stored_rows(&db, boot + 3).await?;
-    f.lost += readings as i64 - distinct;
-    f.duplicated += rows - distinct;
+    while (m.readings_stored.get() - stored_before) < readings as u64 {
+        anyhow::ensure!(Instant::now() < deadline, "the collector did not store every replayed reading");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (rows, distinct) = stored_rows(&world.db().await?, replay_boot).await?;
+    f.replay_lost = readings - distinct;
+    f.replay_twice_stored = rows - distinct;
 
-    // 4. Floors on the same uplinks and rows.
+    // 4. Shape 34: catching up, as fast as the queues allow.
+    f.catch_up = step(world, collector, next_boot(), Shape::CatchUp, None, s.seconds, false).await?;
+
+    // 5. Floors on the pre-signed uplinks.
     let signed = std::sync::Arc::new(uplinks);
     let for_ring = signed.clone();
     f.ring_per_second =
@@ -212,11 +299,43 @@ async fn one_run(
     Ok(f)
 }
 
-fn spawn_fleet(
-    world: &World,
+/// Server CPU so far: this process without the load generator, and PostgreSQL.
+fn server_cpu(world: &World, load: &LoadRun) -> (Duration, Duration) {
+    let postgres = world.stack.pg.postmaster_pid().map_or(Duration::ZERO, cpu::postgres);
+    (cpu::this_process().saturating_sub(load.cpu()) + postgres, postgres)
+}
+
+/// Runs one step: `rate` readings a second in all (`None`: as fast as the queues allow) at
+/// `shape`, measured over `seconds` after the warm-up; with `restart_gateway`, the gateway is
+/// restarted halfway.
+async fn step(
+    world: &mut World,
+    collector: &Hosted,
     boot: u32,
-    plan: Plan,
-) -> tokio::task::JoinHandle<anyhow::Result<Vec<Outcome>>> {
+    shape: Shape,
+    rate: Option<f64>,
+    seconds: u64,
+    restart_gateway: bool,
+) -> anyhow::Result<Step> {
+    let devices = world.devices.len();
+    let start = Instant::now();
+    let (warm, end) = (start + WARM_UP, start + WARM_UP + Duration::from_secs(seconds));
+    let plan = Plan {
+        readings: u32::MAX - 1,
+        rate: rate.map(|r| r / devices as f64),
+        batch: shape.readings_per_uplink(),
+        linger: match shape {
+            Shape::One => Duration::ZERO,
+            Shape::CatchUp => Duration::from_secs(1),
+        },
+        ack_timeout_s: 10,
+        port: world.port(),
+        connect_rate: CONNECT_RATE,
+        stop_recording: Some(end),
+        deadline: end + DRAIN,
+        latency_from: Some(warm),
+        collector_keys: fleet::collector_keys(&world.pki())?,
+    };
     let specs = world
         .devices
         .iter()
@@ -226,29 +345,76 @@ fn spawn_fleet(
             spec
         })
         .collect();
-    tokio::spawn(fleet::run_fleet(specs, plan, CancellationToken::new()))
+    let load = LoadRun::start(specs, plan)?;
+    let m = collector.metrics.clone();
+    tokio::time::sleep_until(warm.into()).await;
+    let (uplinks0, readings0, t0) = (m.uplinks_verified.get(), m.readings_stored.get(), Instant::now());
+    let ((server0, pg0), load0) = (server_cpu(world, &load), load.cpu());
+    if restart_gateway {
+        tokio::time::sleep(Duration::from_secs(seconds) / 2).await;
+        world.stack.stop_gateway().await;
+        world.stack.restart_gateway().await?;
+    }
+    tokio::time::sleep_until(end.into()).await;
+    let (uplinks1, readings1, t1) = (m.uplinks_verified.get(), m.readings_stored.get(), Instant::now());
+    let ((server1, pg1), load1) = (server_cpu(world, &load), load.cpu());
+    let db = world.db().await?;
+    let backlog: i64 = db.query_one("SELECT count(*) FROM hazard_inbox", &[]).await?.get(0);
+    let outcomes = load.finish().await?;
+    anyhow::ensure!(outcomes.len() == devices, "a load device failed");
+
+    let secs = (t1 - t0).as_secs_f64();
+    let uplinks = (uplinks1 - uplinks0).max(1) as f64;
+    let mut latencies = Latencies::default();
+    for l in outcomes.iter().flat_map(|o| &o.latencies) {
+        latencies.record(*l);
+    }
+    let recorded: i64 = outcomes.iter().map(|o| i64::from(o.recorded)).sum();
+    let (rows, distinct) = stored_rows(&db, boot).await?;
+    Ok(Step {
+        offered: rate.unwrap_or(0.0),
+        uplinks_per_s: (uplinks1 - uplinks0) as f64 / secs,
+        readings_per_s: (readings1 - readings0) as f64 / secs,
+        server_us_per_uplink: (server1 - server0).as_secs_f64() * 1e6 / uplinks,
+        postgres_us_per_uplink: (pg1 - pg0).as_secs_f64() * 1e6 / uplinks,
+        load_us_per_uplink: (load1 - load0).as_secs_f64() * 1e6 / uplinks,
+        latencies: (latencies.count() > 0).then_some(latencies),
+        lost: (recorded - distinct).max(0),
+        resent: outcomes.iter().map(|o| i64::from(o.resent)).sum(),
+        stored_twice: rows - distinct,
+        complete: outcomes.iter().all(|o: &Outcome| o.complete),
+        backlog,
+    })
 }
 
-/// (rows, distinct keys) stored for `boot`.
+/// Waits until the hazard worker has consumed every committed range; returns how long it took.
+async fn drain_hazard_inbox(world: &World) -> anyhow::Result<f64> {
+    let db = world.db().await?;
+    let start = Instant::now();
+    loop {
+        let left: i64 = db.query_one("SELECT count(*) FROM hazard_inbox", &[]).await?.get(0);
+        if left == 0 {
+            return Ok(start.elapsed().as_secs_f64());
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(300),
+            "the hazard worker did not drain {left} ranges"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// (rows, distinct keys) stored for `boot` by the benchmark's devices: rows are counted, not
+/// assumed unique (with TimescaleDB the table has no primary key; the key table guards it).
 async fn stored_rows(db: &tokio_postgres::Client, boot: u32) -> anyhow::Result<(i64, i64)> {
     let r = db
         .query_one(
-            "SELECT count(*), count(DISTINCT (device_id, seq)) FROM readings WHERE boot = $1 AND device_id LIKE 'bench-%'",
+            "SELECT count(*), count(DISTINCT (device_id, seq)) FROM readings
+             WHERE boot = $1 AND device_id LIKE 'bench-%'",
             &[&i64::from(boot)],
         )
         .await?;
     Ok((r.get(0), r.get(1)))
-}
-
-/// Lost = recorded but not stored; duplicated = stored more than once.
-async fn account(world: &World, boot: u32, outcomes: &[Outcome], f: &mut RunFigures) -> anyhow::Result<()> {
-    anyhow::ensure!(outcomes.len() == world.devices.len(), "a simulated device failed");
-    let recorded: i64 = outcomes.iter().map(|o| i64::from(o.recorded)).sum();
-    let db = world.db().await?;
-    let (rows, distinct) = stored_rows(&db, boot).await?;
-    f.lost += (recorded - distinct).max(0);
-    f.duplicated += rows - distinct;
-    Ok(())
 }
 
 /// The median of one figure over the runs (a handful of values: the middle one, or the mean of
@@ -265,24 +431,50 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Picks one figure of a run.
 type Figure = fn(&RunFigures) -> f64;
 
-fn report(out: &mut dyn Write, runs: &[RunFigures], devices: usize, seconds: u64) -> anyhow::Result<()> {
+fn report(out: &mut dyn Write, runs: &[RunFigures], s: &Settings) -> anyhow::Result<()> {
     let col = |f: Figure| -> (f64, String) {
         let values: Vec<f64> = runs.iter().map(f).collect();
         let each: Vec<String> = values.iter().map(|v| fmt(*v)).collect();
         (median(values), each.join(", "))
     };
-    let rows: [(String, Figure); 10] = [
-        (format!("end to end, readings/s ({devices} devices, {seconds} s)"), |f| f.end_to_end),
-        ("collector CPU during end to end, cores".into(), |f| f.end_to_end_collector_cores),
-        ("collector only, readings/s per core of collector CPU".into(), |f| f.collector_per_core),
-        ("collector only, readings/s wall clock".into(), |f| f.collector_wall),
-        ("latency test rate, readings/s (half the end-to-end maximum)".into(), |f| f.latency_rate),
-        ("sample to commit acknowledgement p50, ms".into(), |f| f.p50_ms),
-        ("sample to commit acknowledgement p99, ms".into(), |f| f.p99_ms),
+    let durable = if s.durable { "on" } else { "off" };
+    let rows: Vec<(String, Figure)> = vec![
+        ("shape 1: highest lossless rate, uplinks/s (= readings/s)".into(), |f| f.best.uplinks_per_s),
+        ("shape 1: server CPU per uplink, µs (all server processes, PostgreSQL included)".into(), |f| {
+            f.best.server_us_per_uplink
+        }),
+        ("shape 1: of which PostgreSQL, µs per uplink".into(), |f| f.best.postgres_us_per_uplink),
+        ("shape 1: load generator CPU per uplink, µs (not counted above)".into(), |f| {
+            f.best.load_us_per_uplink
+        }),
+        ("shape 1: hazard inbox rows when recording stopped".into(), |f| f.best.backlog as f64),
+        ("latency step rate, uplinks/s (half the highest lossless)".into(), |f| f.latency.offered),
+        ("sample to commit acknowledgement p50, ms".into(), |f| f.latency.quantile_ms(0.50)),
+        ("sample to commit acknowledgement p99, ms".into(), |f| f.latency.quantile_ms(0.99)),
+        ("sample to commit acknowledgement max, ms".into(), |f| {
+            f.latency.latencies.as_ref().map_or(f64::NAN, |l| l.max_ms())
+        }),
+        ("hazard inbox rows when the latency step stopped recording".into(), |f| f.latency.backlog as f64),
+        ("hazard inbox drained in, s".into(), |f| f.drain_s),
+        ("shape 34 (catch-up, as fast as the queues allow): readings/s".into(), |f| {
+            f.catch_up.readings_per_s
+        }),
+        ("shape 34: uplinks/s".into(), |f| f.catch_up.uplinks_per_s),
+        ("shape 34: server CPU per uplink, µs (all server processes)".into(), |f| {
+            f.catch_up.server_us_per_uplink
+        }),
         ("floor: ring Ed25519 verifications/s (1 core)".into(), |f| f.ring_per_second),
         ("floor: binary COPY rows/s".into(), |f| f.copy_rows_per_second),
-        ("floor: ring verifications as readings/s (34 per uplink)".into(), |f| f.ring_per_second * 34.0),
     ];
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} load devices on this machine with the servers; PostgreSQL durable={durable}; {}-second steps after a {}-second warm-up; medians of {} runs",
+        s.devices,
+        s.seconds,
+        WARM_UP.as_secs(),
+        runs.len()
+    )?;
     writeln!(out)?;
     writeln!(out, "| measure | median | each run |")?;
     writeln!(out, "|---|---:|---|")?;
@@ -290,16 +482,32 @@ fn report(out: &mut dyn Write, runs: &[RunFigures], devices: usize, seconds: u64
         let (m, each) = col(*get);
         writeln!(out, "| {name} | {} | {each} |", fmt(m))?;
     }
-    let lost: i64 = runs.iter().map(|f| f.lost).sum();
-    let duplicated: i64 = runs.iter().map(|f| f.duplicated).sum();
-    writeln!(out, "| readings lost / duplicated (all runs) | {lost} / {duplicated} | |")?;
+    let sum = |g: fn(&RunFigures) -> i64| runs.iter().map(g).sum::<i64>();
+    let lost = sum(|f| f.best.lost + f.latency.lost + f.resends.lost + f.catch_up.lost + f.replay_lost);
+    let resent = sum(|f| f.resends.resent);
+    let twice = sum(|f| {
+        f.best.stored_twice
+            + f.latency.stored_twice
+            + f.resends.stored_twice
+            + f.catch_up.stored_twice
+            + f.replay_twice_stored
+    });
+    writeln!(out, "| readings lost / resent by devices after the gateway restart / stored twice (all runs) | {lost} / {resent} / {twice} | |")?;
     writeln!(out)?;
     writeln!(
         out,
-        "ingest: end_to_end={:.0}/s collector={:.0}/s/core p99_commit_ms={:.0} lost={lost} duplicated={duplicated}",
-        col(|f| f.end_to_end).0,
-        col(|f| f.collector_per_core).0,
-        col(|f| f.p99_ms).0,
+        "ingest: shape=1 uplinks_per_s={:.0} readings_per_s={:.0} server_us_per_uplink={:.0} p99_sample_to_ack_ms={:.0} lost={lost} resent={resent} stored_twice={twice} durable={durable}",
+        col(|f| f.best.uplinks_per_s).0,
+        col(|f| f.best.readings_per_s).0,
+        col(|f| f.best.server_us_per_uplink).0,
+        col(|f| f.latency.quantile_ms(0.99)).0,
+    )?;
+    writeln!(
+        out,
+        "ingest: shape=34 uplinks_per_s={:.0} readings_per_s={:.0} server_us_per_uplink={:.0} p99_sample_to_ack_ms=- lost={lost} resent={resent} stored_twice={twice} durable={durable}",
+        col(|f| f.catch_up.uplinks_per_s).0,
+        col(|f| f.catch_up.readings_per_s).0,
+        col(|f| f.catch_up.server_us_per_uplink).0,
     )?;
     Ok(())
 }

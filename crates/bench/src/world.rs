@@ -1,6 +1,6 @@
 //! What the benchmark stands on: the whole-stack kit's stack (a temporary PKI, a private
-//! non-durable PostgreSQL, a gateway with relaxed limits on a free loopback port) and one
-//! credential per simulated device. All of it is removed when the world is dropped.
+//! PostgreSQL, durable on disk unless asked otherwise, a gateway with relaxed limits on a free
+//! loopback port) and one credential per load device. All of it is removed when the world is dropped.
 
 use super::fleet::DeviceSpec;
 use dampwatch_collector::Config;
@@ -15,13 +15,13 @@ pub struct World {
 }
 
 impl World {
-    pub async fn build(devices: usize) -> anyhow::Result<World> {
-        let stack = Stack::builder()
-            .dir_prefix("dampwatch-bench-")
-            .limits(Limits::Relaxed)
-            .without_collector()
-            .start()
-            .await?;
+    pub async fn build(devices: usize, durable: bool) -> anyhow::Result<World> {
+        let mut builder =
+            Stack::builder().dir_prefix("dampwatch-bench-").limits(Limits::Relaxed).without_collector();
+        if durable {
+            builder = builder.durable_database();
+        }
+        let stack = builder.start().await?;
         let ids: Vec<String> = (0..devices).map(|i| format!("bench-{i:05}")).collect();
         let devices = stack.provision_many_in(&stack.db_url(), LANDLORD, &ids).await?;
         Ok(World { stack, devices })

@@ -101,6 +101,17 @@ impl PrivatePostgres {
         self.port
     }
 
+    /// The process id of the running server's postmaster (the parent of every backend and
+    /// background process), from `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        self.layout.postmaster()
+    }
+
+    /// Whether the cluster syncs its writes (see [`PgOptions::durable`]).
+    pub fn is_durable(&self) -> bool {
+        self.durable
+    }
+
     /// The data directory given at start (made absolute).
     pub fn data_dir(&self) -> &Path {
         self.layout.data_dir()

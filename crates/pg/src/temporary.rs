@@ -46,6 +46,24 @@ impl PrivatePostgres {
         let options = PgOptions { data_dir: dir.path().to_path_buf(), port: None, durable: false };
         Self::open(options, Some(dir))
     }
+
+    /// A fresh cluster with the product's own durability (fsync, synchronous commit and
+    /// full-page writes on) in a new directory on disk under the system temp directory, on a
+    /// free port; stopped and deleted on drop. For benchmarks whose figures must hold for a
+    /// database that survives a crash: a cluster in memory would flatter them.
+    pub fn temporary_durable() -> Result<Self, PgError> {
+        let account = ServerAccount::detect()?;
+        let parent = std::env::temp_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("dampwatch-pg-durable-")
+            .tempdir_in(&parent)
+            .map_err(PgError::io("create a directory in", &parent))?;
+        if account.is_separate() {
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
+                .map_err(PgError::io("set mode of", dir.path()))?;
+        }
+        Self::open(PgOptions::new(dir.path()), Some(dir))
+    }
 }
 
 /// Stops and deletes this user's temporary clusters whose owning process has died without

@@ -24,9 +24,17 @@ pub struct StackBuilder {
     limits: Limits,
     gateway_tweak: Option<GatewayTweak>,
     collector: Option<CollectorTweak>,
+    durable: bool,
 }
 
 impl StackBuilder {
+    /// PostgreSQL on disk with the product's durability (fsync and synchronous commit on)
+    /// instead of the tests' in-memory, non-durable cluster.
+    pub fn durable_database(mut self) -> Self {
+        self.durable = true;
+        self
+    }
+
     /// Prefix of the temporary directory's name (it tells whose directory a leftover is).
     pub fn dir_prefix(mut self, prefix: &'static str) -> Self {
         self.dir_prefix = prefix;
@@ -76,7 +84,11 @@ impl StackBuilder {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::Builder::new().prefix(self.dir_prefix).tempdir()?;
         dampwatch_pki::init(&dir.path().join("pki"), Default::default())?;
-        let pg = tokio::task::spawn_blocking(PrivatePostgres::temporary).await??;
+        let pg = if self.durable {
+            tokio::task::spawn_blocking(PrivatePostgres::temporary_durable).await??
+        } else {
+            tokio::task::spawn_blocking(PrivatePostgres::temporary).await??
+        };
         dampwatch_store::prepare_database(&pg.url()).await?;
         let mut stack = Stack {
             dir,
@@ -123,6 +135,7 @@ impl Stack {
             limits: Limits::default(),
             gateway_tweak: None,
             collector: Some(Box::new(|_| {})),
+            durable: false,
         }
     }
 

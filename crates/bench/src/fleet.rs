@@ -24,9 +24,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use dampwatch_stack::DeviceSpec;
 
-/// How often a load device looks at its rate and its batch when nothing else wakes it.
-const TICK_MS: u64 = 20;
-
 /// What every device of a fleet does.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -231,6 +228,32 @@ impl LoadDevice {
         }
     }
 
+    /// When the device next needs a tick: its next reading, the end of the linger over what
+    /// waits, or the core's acknowledgement deadline (acknowledgements themselves wake it as
+    /// they arrive). Thousands of devices then cost no more wake-ups than they have work.
+    fn next_wake(&self, sim_ms: u64) -> u64 {
+        let mut wake = self.core.next_wake_ms().max(sim_ms + 1);
+        if self.recording(sim_ms) && self.seq < self.plan.readings {
+            match self.plan.rate {
+                Some(rate) if rate > 0.0 => {
+                    let next = ((f64::from(self.seq) + 1.0) / rate * 1000.0).ceil() as u64;
+                    wake = wake.min(next.max(sim_ms + 1));
+                }
+                // As fast as the queue allows: room appears when an acknowledgement arrives.
+                _ => {}
+            }
+            if let Some(end) = self.stop_recording_ms {
+                wake = wake.min(end.max(sim_ms + 1));
+            }
+        }
+        let s = self.core.stats();
+        if s.recorded > s.sent || !self.outbox.is_empty() {
+            let linger = (self.plan.linger.as_millis() as u64).max(1);
+            wake = wake.min((self.last_publish_ms + linger).max(sim_ms + 1));
+        }
+        wake
+    }
+
     /// Everything it was to record is recorded (or recording is over) and confirmed.
     fn done(&self, s: Stats, sim_ms: u64) -> bool {
         (s.recorded >= self.plan.readings || !self.recording(sim_ms))
@@ -318,6 +341,6 @@ impl FirmwareDevice for LoadDevice {
                 self.last_publish_ms = sim_ms;
             }
         }
-        sim_ms + TICK_MS
+        self.next_wake(sim_ms)
     }
 }

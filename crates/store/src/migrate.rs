@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "fixed_point_readings",
         sql: include_str!("../migrations/0005_fixed_point_readings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "hazard_inbox_by_device",
+        sql: include_str!("../migrations/0006_hazard_inbox_by_device.sql"),
+    },
     // The hazard worker: rooms, alerts, cases and their clocks, webhooks.
     Migration {
         version: 100,

@@ -150,6 +150,9 @@ struct LoadDevice {
     /// Simulated time (real milliseconds since the fleet started) at which recording ends.
     stop_recording_ms: Option<u64>,
     seq: u32,
+    /// Where in its period the device records, as a fraction of a period: devices spread over
+    /// the period as real sensors are, instead of all recording in the same instant.
+    phase: f64,
     outbox: Outbox,
     last_publish_ms: u64,
     /// When each unconfirmed reading was recorded, oldest first (at most a queue's worth).
@@ -174,6 +177,7 @@ impl LoadDevice {
                 .stop_recording
                 .map(|t| t.saturating_duration_since(origin).as_millis() as u64),
             seq: 0,
+            phase: dampwatch_sim::rng::unit(dampwatch_sim::rng::seed_of(&spec.device), 0x7068_6173, 0),
             outbox: Outbox::default(),
             last_publish_ms: 0,
             recorded_at: VecDeque::new(),
@@ -190,7 +194,7 @@ impl LoadDevice {
     fn record_due(&mut self, sim_ms: u64) {
         let due = match self.plan.rate {
             _ if !self.recording(sim_ms) => 0,
-            Some(rate) => ((rate * sim_ms as f64 / 1000.0) as u32).min(self.plan.readings),
+            Some(rate) => ((rate * sim_ms as f64 / 1000.0 + self.phase) as u32).min(self.plan.readings),
             None => self.plan.readings,
         };
         while self.seq < due && (self.core.stats().queued as usize) < QUEUE_CAPACITY {
@@ -236,7 +240,7 @@ impl LoadDevice {
         if self.recording(sim_ms) && self.seq < self.plan.readings {
             match self.plan.rate {
                 Some(rate) if rate > 0.0 => {
-                    let next = ((f64::from(self.seq) + 1.0) / rate * 1000.0).ceil() as u64;
+                    let next = ((f64::from(self.seq) + 1.0 - self.phase) / rate * 1000.0).ceil() as u64;
                     wake = wake.min(next.max(sim_ms + 1));
                 }
                 // As fast as the queue allows: room appears when an acknowledgement arrives.

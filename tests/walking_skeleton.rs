@@ -50,15 +50,16 @@ async fn a_signed_reading_reaches_the_database_and_is_confirmed() -> anyhow::Res
     let db = stack.db().await?;
     let row = db
         .query_one(
-            "SELECT boot, seq, temperature_c, rh_pct, battery_mv, time_corrected, length(uplink_digest)
+            "SELECT boot, seq, temperature_centi_c, rh_centi_pct, battery_mv, time_corrected, length(uplink_digest)
              FROM readings WHERE device_id = 'kitchen-1'",
             &[],
         )
         .await?;
     assert_eq!(row.get::<_, i64>(0), 1);
     assert_eq!(row.get::<_, i64>(1), 1);
-    assert!((row.get::<_, f32>(2) - 18.75).abs() < 1e-4);
-    assert!((row.get::<_, f32>(3) - 82.30).abs() < 1e-4);
+    // The device's own hundredths, exactly.
+    assert_eq!(row.get::<_, i32>(2), 1875);
+    assert_eq!(row.get::<_, i32>(3), 8230);
     assert_eq!(row.get::<_, i32>(4), 3010);
     assert!(!row.get::<_, bool>(5), "a current device time is not corrected");
     assert_eq!(row.get::<_, i32>(6), 32, "the reading points at its signed uplink");

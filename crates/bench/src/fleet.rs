@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dampwatch_firmware::{
-    AckOutcome, Config as DeviceConfig, DeviceCore, Identity, Sample, Stats, TopicString, QUEUE_CAPACITY,
+    AckOutcome, Config as DeviceConfig, DeviceCore, Identity, Sample, Stats, QUEUE_CAPACITY,
 };
 use dampwatch_sim::clock::SimClock;
 use dampwatch_sim::firmware_device::{FirmwareDevice, Outbox, UplinkSink};
@@ -267,28 +267,8 @@ impl LoadDevice {
 }
 
 impl FirmwareDevice for LoadDevice {
-    fn id(&self) -> &str {
-        self.core.identity().device_id()
-    }
-
-    fn uplink_topic(&self) -> TopicString {
-        self.core.uplink_topic()
-    }
-
-    fn ack_topic(&self) -> TopicString {
-        self.core.ack_topic()
-    }
-
-    fn config_topic(&self) -> TopicString {
-        self.core.config_topic()
-    }
-
-    fn stats(&self) -> Stats {
-        self.core.stats()
-    }
-
-    fn is_connected(&self) -> bool {
-        self.core.is_connected()
+    fn core(&self) -> &DeviceCore {
+        &self.core
     }
 
     fn wants_link(&self, _sim_ms: u64) -> bool {

@@ -151,7 +151,9 @@ impl Step {
 #[derive(Debug, Clone, Default)]
 struct RunFigures {
     best: Step,
-    steps: usize,
+    /// Over every step of the search, lossless or not.
+    search_lost: i64,
+    search_stored_twice: i64,
     latency: Step,
     drain_s: f64,
     resends: Step,
@@ -162,6 +164,31 @@ struct RunFigures {
     catch_up: Step,
     ring_per_second: f64,
     copy_rows_per_second: f64,
+}
+
+impl RunFigures {
+    /// Every step after the search (the search's own are summed as it goes).
+    fn steps(&self) -> [&Step; 3] {
+        [&self.latency, &self.resends, &self.catch_up]
+    }
+
+    /// Readings recorded (or replayed) and never stored.
+    fn lost(&self) -> i64 {
+        self.search_lost + self.steps().iter().map(|s| s.lost).sum::<i64>() + self.replay_lost
+    }
+
+    /// Readings stored more than once, counted from the table.
+    fn stored_twice(&self) -> i64 {
+        self.search_stored_twice
+            + self.steps().iter().map(|s| s.stored_twice).sum::<i64>()
+            + self.replay_twice_stored
+    }
+
+    /// Readings delivered again on purpose: devices' resends after the gateway restart, and the
+    /// replayed uplinks' second copies.
+    fn delivered_again(&self) -> i64 {
+        self.resends.resent + self.replayed
+    }
 }
 
 /// Settings of one benchmark, after `--quick`.
@@ -207,16 +234,16 @@ async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow
         let f = figures?;
         writeln!(
             out,
-            "run {}: shape 1 {:.0} uplinks/s lossless, {:.0} µs server CPU per uplink, p99 sample to ack {:.0} ms; \
+            "run {}: shape 1 {} uplinks/s lossless, {} µs server CPU per uplink, p99 sample to ack {} ms; \
              shape 34 {:.0} readings/s; lost {}, resent {}, stored twice {}",
             run + 1,
-            f.best.uplinks_per_s,
-            f.best.server_us_per_uplink,
-            f.latency.p99_ms(),
+            whole(f.best.uplinks_per_s),
+            whole(f.best.server_us_per_uplink),
+            whole(f.latency.p99_ms()),
             f.catch_up.readings_per_s,
-            f.best.lost + f.latency.lost + f.resends.lost + f.catch_up.lost + f.replay_lost,
-            f.resends.resent + f.replayed,
-            f.resends.stored_twice + f.replay_twice_stored,
+            f.lost(),
+            f.delivered_again(),
+            f.stored_twice(),
         )?;
         out.flush()?;
         all.push(f);
@@ -242,8 +269,9 @@ async fn one_run(
     let mut rate = s.start_rate;
     for _ in 0..MAX_STEPS {
         let step = step(world, collector, next_boot(), Shape::One, Some(rate), s.seconds, false).await?;
-        f.steps += 1;
         let ok = step.lossless(s.bound_ms);
+        f.search_lost += step.lost;
+        f.search_stored_twice += step.stored_twice;
         writeln!(
             out,
             "  shape 1 at {rate:.0}/s: committed {:.0}/s, p99 {:.0} ms, {:.0} µs server CPU per uplink{}",
@@ -260,15 +288,22 @@ async fn one_run(
         rate *= STEP_FACTOR;
     }
     if f.best.offered == 0.0 {
-        // Nothing lossless even at the first rate: said in the figures (a rate of 0), and the
-        // rest of the run measures at half the first rate instead.
+        // Nothing lossless even at the first rate: a rate of 0 and no CPU figure for this run,
+        // and the rest of the run measures at half the first rate instead.
         writeln!(
             out,
             "  even the first step ({:.0}/s) was not lossless; the rest of the run uses half of it",
             s.start_rate
         )?;
-        f.best.offered = s.start_rate;
-        f.best.uplinks_per_s = 0.0;
+        f.best = Step {
+            offered: s.start_rate,
+            uplinks_per_s: 0.0,
+            readings_per_s: 0.0,
+            server_us_per_uplink: f64::NAN,
+            postgres_us_per_uplink: f64::NAN,
+            load_us_per_uplink: f64::NAN,
+            ..Step::default()
+        };
     }
 
     // 2. Latency at half the highest lossless rate, then the hazard worker's backlog drained.
@@ -448,6 +483,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Picks one step of a run.
+type StepOf = fn(&RunFigures) -> &Step;
+
 /// Picks one figure of a run.
 type Figure = fn(&RunFigures) -> f64;
 
@@ -503,33 +541,38 @@ fn report(out: &mut dyn Write, runs: &[RunFigures], s: &Settings) -> anyhow::Res
         writeln!(out, "| {name} | {} | {each} |", fmt(m))?;
     }
     let sum = |g: fn(&RunFigures) -> i64| runs.iter().map(g).sum::<i64>();
-    let lost = sum(|f| f.best.lost + f.latency.lost + f.resends.lost + f.catch_up.lost + f.replay_lost);
-    let resent = sum(|f| f.resends.resent + f.replayed);
-    let twice = sum(|f| {
-        f.best.stored_twice
-            + f.latency.stored_twice
-            + f.resends.stored_twice
-            + f.catch_up.stored_twice
-            + f.replay_twice_stored
-    });
-    writeln!(out, "| readings lost / delivered again (device resends after the gateway restart, and replayed uplinks) / stored twice (all runs) | {lost} / {resent} / {twice} | |")?;
+    let (lost, again, twice) =
+        (sum(RunFigures::lost), sum(RunFigures::delivered_again), sum(RunFigures::stored_twice));
+    writeln!(out, "| readings lost / delivered again (device resends after the gateway restart, and replayed uplinks) / stored twice (all runs) | {lost} / {again} / {twice} | |")?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "ingest: shape=1 uplinks_per_s={:.0} readings_per_s={:.0} server_us_per_uplink={:.0} p99_sample_to_ack_ms={:.0} lost={lost} resent={resent} stored_twice={twice} durable={durable}",
-        col(|f| f.best.uplinks_per_s).0,
-        col(|f| f.best.readings_per_s).0,
-        col(|f| f.best.server_us_per_uplink).0,
-        col(|f| f.latency.quantile_ms(0.99)).0,
-    )?;
-    writeln!(
-        out,
-        "ingest: shape=34 uplinks_per_s={:.0} readings_per_s={:.0} server_us_per_uplink={:.0} p99_sample_to_ack_ms=- lost={lost} resent={resent} stored_twice={twice} durable={durable}",
-        col(|f| f.catch_up.uplinks_per_s).0,
-        col(|f| f.catch_up.readings_per_s).0,
-        col(|f| f.catch_up.server_us_per_uplink).0,
-    )?;
+    // Shape 1's rate and CPU are its highest lossless step's, its latency the half-rate step's;
+    // shape 34 (catching up, as fast as the queues allow) has no latency figure.
+    let shapes: [(Shape, StepOf, Option<StepOf>); 2] =
+        [(Shape::One, |f| &f.best, Some(|f| &f.latency)), (Shape::CatchUp, |f| &f.catch_up, None)];
+    for (shape, rates, latency) in shapes {
+        let median_of = |get: &dyn Fn(&RunFigures) -> f64| median(runs.iter().map(get).collect());
+        let p99 = latency.map_or(f64::NAN, |l| median_of(&|f| l(f).quantile_ms(0.99)));
+        writeln!(
+            out,
+            "ingest: shape={} uplinks_per_s={} readings_per_s={} server_us_per_uplink={} \
+             p99_sample_to_ack_ms={} lost={lost} resent={again} stored_twice={twice} durable={durable}",
+            shape.readings_per_uplink(),
+            whole(median_of(&|f| rates(f).uplinks_per_s)),
+            whole(median_of(&|f| rates(f).readings_per_s)),
+            whole(median_of(&|f| rates(f).server_us_per_uplink)),
+            whole(p99),
+        )?;
+    }
     Ok(())
+}
+
+/// A figure rounded to a whole number, or "-" when there is none.
+fn whole(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.0}")
+    } else {
+        "-".into()
+    }
 }
 
 fn fmt(v: f64) -> String {

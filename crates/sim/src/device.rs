@@ -3,7 +3,7 @@
 //! moves bytes between this and an MQTT connection, so everything here is tested without a
 //! network.
 
-use dampwatch_firmware::{CollectorKeys, Config, DeviceCore, Identity, IdentityError, Stats, TopicString};
+use dampwatch_firmware::{CollectorKeys, Config, DeviceCore, Identity, IdentityError};
 
 use crate::clock::SimClock;
 pub use crate::firmware_device::UplinkSink;
@@ -120,28 +120,8 @@ impl SimDevice {
 }
 
 impl FirmwareDevice for SimDevice {
-    fn id(&self) -> &str {
-        self.core.identity().device_id()
-    }
-
-    fn ack_topic(&self) -> TopicString {
-        self.core.ack_topic()
-    }
-
-    fn config_topic(&self) -> TopicString {
-        self.core.config_topic()
-    }
-
-    fn uplink_topic(&self) -> TopicString {
-        self.core.uplink_topic()
-    }
-
-    fn stats(&self) -> Stats {
-        self.core.stats()
-    }
-
-    fn is_connected(&self) -> bool {
-        self.core.is_connected()
+    fn core(&self) -> &DeviceCore {
+        &self.core
     }
 
     /// Whether the device is powered and its network is up at `sim_ms`. Once sampling has

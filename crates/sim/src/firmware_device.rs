@@ -16,15 +16,29 @@ pub trait UplinkSink {
 /// One device as the driver sees it. Times are simulated milliseconds since the run's clock
 /// started (see [`crate::clock::SimClock`]).
 pub trait FirmwareDevice: Send + 'static {
+    /// The firmware core inside: identity, topics, counters and link state come from it.
+    fn core(&self) -> &DeviceCore;
     /// The device id, also its MQTT client id.
-    fn id(&self) -> &str;
-    fn uplink_topic(&self) -> TopicString;
-    fn ack_topic(&self) -> TopicString;
-    fn config_topic(&self) -> TopicString;
+    fn id(&self) -> &str {
+        self.core().identity().device_id()
+    }
+    fn uplink_topic(&self) -> TopicString {
+        self.core().uplink_topic()
+    }
+    fn ack_topic(&self) -> TopicString {
+        self.core().ack_topic()
+    }
+    fn config_topic(&self) -> TopicString {
+        self.core().config_topic()
+    }
     /// The firmware core's counters.
-    fn stats(&self) -> Stats;
+    fn stats(&self) -> Stats {
+        self.core().stats()
+    }
     /// Whether the core believes its link is up (connected and subscribed).
-    fn is_connected(&self) -> bool;
+    fn is_connected(&self) -> bool {
+        self.core().is_connected()
+    }
     /// Whether the device is powered and its network up at `sim_ms`.
     fn wants_link(&self, sim_ms: u64) -> bool;
     /// Nothing more to record and nothing left to deliver.

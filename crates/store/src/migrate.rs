@@ -78,6 +78,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api_keys_and_tenant_isolation",
         sql: include_str!("../migrations/0200_api_keys_and_tenant_isolation.sql"),
     },
+    // People: users, roles, second factors, sessions; assigned cases; scoped keys.
+    Migration {
+        version: 210,
+        name: "people_and_sessions",
+        sql: include_str!("../migrations/0210_people_and_sessions.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

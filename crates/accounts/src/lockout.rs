@@ -1,0 +1,48 @@
+//! Locking an account after repeated failed sign-ins.
+//!
+//! After [`LockoutPolicy::threshold`] failures in a row the account is locked for a period that
+//! doubles with each lockout, up to a ceiling: long enough to make guessing hopeless (at most
+//! five guesses per period), never forever, so an attacker who knows someone's e-mail address
+//! cannot keep them out for good. A successful sign-in clears the count and the growth.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutPolicy {
+    /// Failed attempts in a row that lock the account.
+    pub threshold: u32,
+    /// The first lockout's length.
+    #[serde(with = "humantime_serde")]
+    pub first: Duration,
+    /// The longest a lockout lasts.
+    #[serde(with = "humantime_serde")]
+    pub longest: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy { threshold: 5, first: Duration::from_secs(60), longest: Duration::from_secs(3600) }
+    }
+}
+
+impl LockoutPolicy {
+    /// How long the lockout after `earlier_lockouts` earlier ones lasts: first, 2×, 4×, … capped.
+    pub fn period(&self, earlier_lockouts: u32) -> Duration {
+        let factor = 1u32.checked_shl(earlier_lockouts.min(31)).unwrap_or(u32::MAX);
+        self.first.saturating_mul(factor).min(self.longest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_grow_and_stop_growing() {
+        let p = LockoutPolicy::default();
+        let minutes: Vec<u64> = (0..9).map(|n| p.period(n).as_secs() / 60).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(p.period(u32::MAX), p.longest);
+    }
+}

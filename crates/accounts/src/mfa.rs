@@ -1,0 +1,162 @@
+//! Enrolling, using and resetting the TOTP second factor, and its recovery codes.
+//!
+//! Enrolment is two steps: a new secret is kept as pending and shown (URI and QR code); it
+//! replaces any secret in use only when the person sends a code their app made from it. Then
+//! ten recovery codes are made, shown once, stored hashed; each signs in once in place of a
+//! TOTP code (for a lost phone).
+
+use chrono::{DateTime, Utc};
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio_postgres::GenericClient;
+
+use crate::token::token_hash;
+use crate::totp::{self, Enrolment};
+
+/// Recovery codes made at each enrolment.
+pub const RECOVERY_CODES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("no enrolment is in progress: start one first")]
+    NothingPending,
+    #[error("the code does not match the new secret (check the app's clock, or use the next code)")]
+    WrongCode,
+    #[error("no such user")]
+    NotFound,
+    #[error("database error")]
+    Db(#[from] tokio_postgres::Error),
+}
+
+/// Starts (or restarts) enrolment: a new pending secret, shown for the person's app.
+pub async fn start_enrolment(client: &impl GenericClient, user_id: i64) -> Result<Enrolment, MfaError> {
+    let secret = totp::new_secret();
+    let row = client
+        .query_opt("UPDATE users SET totp_pending = $2 WHERE id = $1 RETURNING email", &[&user_id, &secret])
+        .await?
+        .ok_or(MfaError::NotFound)?;
+    let email: String = row.get(0);
+    Ok(totp::enrolment(&secret, &email))
+}
+
+/// Confirms enrolment with a code from the new secret: the secret takes effect and the new
+/// recovery codes (any older ones are void) are returned, to be shown once.
+pub async fn confirm_enrolment(
+    client: &impl GenericClient,
+    user_id: i64,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, MfaError> {
+    let row = client
+        .query_opt("SELECT totp_pending, totp_last_step FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .await?
+        .ok_or(MfaError::NotFound)?;
+    let pending: Option<Vec<u8>> = row.get(0);
+    let pending = pending.ok_or(MfaError::NothingPending)?;
+    let step = totp::accept(&pending, code, now.timestamp(), row.get(1)).ok_or(MfaError::WrongCode)?;
+    client
+        .execute(
+            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $2 WHERE id = $1",
+            &[&user_id, &step],
+        )
+        .await?;
+    Ok(replace_recovery_codes(client, user_id).await?)
+}
+
+/// Removes the second factor and its recovery codes, and ends the user's sessions: the person
+/// signs in with the password alone and (if their role requires it) enrols again.
+pub async fn reset(client: &impl GenericClient, user_id: i64) -> Result<(), MfaError> {
+    let n = client
+        .execute(
+            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE id = $1",
+            &[&user_id],
+        )
+        .await?;
+    if n == 0 {
+        return Err(MfaError::NotFound);
+    }
+    client.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user_id]).await?;
+    client.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+    Ok(())
+}
+
+/// A recovery code: 80 random bits as four groups of four base32 letters and digits.
+fn new_recovery_code() -> String {
+    let mut raw = [0u8; 10];
+    SystemRandom::new().fill(&mut raw).expect("the system random generator works");
+    // base32 (RFC 4648): letters and digits only, nothing that changes with case.
+    base32(&raw).as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("-")
+}
+
+fn base32(bytes: &[u8; 10]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits: u128 = 0;
+    for b in bytes {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    (0..16).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+/// The stored form of a recovery code: case, spaces and dashes do not matter.
+fn recovery_hash(code: &str) -> [u8; 32] {
+    let canonical: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    token_hash(&canonical)
+}
+
+async fn replace_recovery_codes(client: &impl GenericClient, user_id: i64) -> Result<Vec<String>, tokio_postgres::Error> {
+    client.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user_id]).await?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    for code in &codes {
+        client
+            .execute(
+                "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+                &[&user_id, &&recovery_hash(code)[..]],
+            )
+            .await?;
+    }
+    Ok(codes)
+}
+
+/// Uses one recovery code of the user, if `code` is one not used before.
+pub async fn use_recovery_code(
+    client: &impl GenericClient,
+    user_id: i64,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = client
+        .execute(
+            "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            &[&user_id, &&recovery_hash(code)[..], &now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Recovery codes of the user not used yet.
+pub async fn recovery_codes_left(client: &impl GenericClient, user_id: i64) -> Result<i64, tokio_postgres::Error> {
+    let row = client
+        .query_one("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", &[&user_id])
+        .await?;
+    Ok(row.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_readable_and_forgiving_to_type() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 19, "{code}");
+        assert_eq!(code.matches('-').count(), 3);
+        assert_eq!(recovery_hash(&code), recovery_hash(&code.to_lowercase().replace('-', " ")));
+        assert_ne!(new_recovery_code(), code);
+    }
+
+    #[test]
+    fn base32_follows_rfc_4648() {
+        // RFC 4648 §10: BASE32("fooba") = "MZXW6YTB"; ten bytes give sixteen letters.
+        assert_eq!(base32(b"foobafooba"), "MZXW6YTBMZXW6YTB");
+    }
+}

@@ -1,0 +1,117 @@
+//! Setting and changing passwords: with the old one, or with a reset token.
+//!
+//! A reset token is single-use, valid for an hour by default, stored hashed, and made by an
+//! admin or the operator's CLI (`dampwatch users reset-password`) for a person who cannot sign
+//! in, or for a new user to set their first password. Using it sets the password, clears any
+//! lockout and voids the user's other tokens; every session of the user ends (the database
+//! does that whenever the password changes).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use crate::password::{self, check_new, HashingStopped, Password, WeakPassword};
+use crate::token::{new_token, token_hash};
+
+/// How long a reset token stays valid by default.
+pub const RESET_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error(transparent)]
+    Weak(#[from] WeakPassword),
+    #[error("the current password is not right")]
+    WrongCurrentPassword,
+    #[error("the reset token is unknown, used or expired")]
+    BadToken,
+    #[error("no such user")]
+    NotFound,
+    #[error(transparent)]
+    Hashing(#[from] HashingStopped),
+    #[error("database error")]
+    Db(#[from] tokio_postgres::Error),
+}
+
+/// A new reset token for `user_id` (shown once), valid for `lifetime` from `now`; earlier
+/// unused tokens of the user are void.
+pub async fn issue(
+    client: &impl GenericClient,
+    user_id: i64,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+) -> Result<String, PasswordChangeError> {
+    let exists = client.query_opt("SELECT 1 FROM users WHERE id = $1", &[&user_id]).await?;
+    if exists.is_none() {
+        return Err(PasswordChangeError::NotFound);
+    }
+    client.execute("DELETE FROM password_resets WHERE user_id = $1", &[&user_id]).await?;
+    let (token, hash) = new_token();
+    let expires = now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+    client
+        .execute(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&&hash[..], &user_id, &now, &expires],
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Sets the password of the token's user; returns the user's id.
+pub async fn redeem(
+    client: &impl GenericClient,
+    token: &str,
+    new: &Password,
+    now: DateTime<Utc>,
+) -> Result<i64, PasswordChangeError> {
+    let row = client
+        .query_opt(
+            "SELECT r.user_id, u.email, u.display_name FROM password_resets r JOIN users u ON u.id = r.user_id
+             WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 FOR UPDATE OF r",
+            &[&&token_hash(token)[..], &now],
+        )
+        .await?
+        .ok_or(PasswordChangeError::BadToken)?;
+    let (user_id, email, name): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+    check_new(new, &[&email, &name])?;
+    let phc = password::hash_off_thread(new.clone()).await?;
+    client
+        .execute("UPDATE password_resets SET used_at = $2 WHERE token_hash = $1", &[&&token_hash(token)[..], &now])
+        .await?;
+    client.execute("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL", &[&user_id]).await?;
+    store(client, user_id, &phc, now).await?;
+    Ok(user_id)
+}
+
+/// Changes the password of a signed-in user who knows the current one.
+pub async fn change(
+    client: &impl GenericClient,
+    user_id: i64,
+    current: &Password,
+    new: &Password,
+    now: DateTime<Utc>,
+) -> Result<(), PasswordChangeError> {
+    let row = client
+        .query_opt("SELECT password_hash, email, display_name FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .await?
+        .ok_or(PasswordChangeError::NotFound)?;
+    let stored: Option<String> = row.get(0);
+    if !password::verify_off_thread(current.clone(), stored).await? {
+        return Err(PasswordChangeError::WrongCurrentPassword);
+    }
+    let (email, name): (String, String) = (row.get(1), row.get(2));
+    check_new(new, &[&email, &name])?;
+    let phc = password::hash_off_thread(new.clone()).await?;
+    store(client, user_id, &phc, now).await
+}
+
+async fn store(client: &impl GenericClient, user_id: i64, phc: &str, now: DateTime<Utc>) -> Result<(), PasswordChangeError> {
+    client
+        .execute(
+            "UPDATE users SET password_hash = $2, password_changed_at = $3, failed_attempts = 0,
+                              locked_until = NULL WHERE id = $1",
+            &[&user_id, &phc, &now],
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Signing in: e-mail address, password, and the second factor when the account has one.
+//!
+//! Every refusal looks the same from outside ([`SignIn::Refused`] carries the reason only for
+//! the audit log): an unknown address, a disabled or locked account and a wrong password all
+//! cost one argon2id verification (a decoy hash stands in when there is no account), so
+//! neither the answer nor its timing tells whether an address has an account.
+//!
+//! The user's row is locked (`FOR UPDATE`) for the attempt, so concurrent guesses are counted
+//! one by one and cannot slip past the lockout threshold together.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use crate::lockout::LockoutPolicy;
+use crate::mfa::use_recovery_code;
+use crate::password::{self, Password};
+use crate::role::Role;
+use crate::session::{self, NewSession, SessionPolicy};
+use crate::totp;
+use crate::users::normalise_email;
+
+/// What the person presents.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: Password,
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// A second factor: a code from the authenticator app, or a single-use recovery code.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    Totp(String),
+    RecoveryCode(String),
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecondFactor::Totp(_) => "Totp([redacted])",
+            SecondFactor::RecoveryCode(_) => "RecoveryCode([redacted])",
+        })
+    }
+}
+
+/// Where the attempt came from, kept with the session.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Why an attempt was refused: for the audit log only, never for the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownUser,
+    NoPasswordSet,
+    Disabled,
+    Locked,
+    WrongPassword,
+    WrongSecondFactor,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::UnknownUser => "unknown_user",
+            Refusal::NoPasswordSet => "no_password_set",
+            Refusal::Disabled => "disabled",
+            Refusal::Locked => "locked",
+            Refusal::WrongPassword => "wrong_password",
+            Refusal::WrongSecondFactor => "wrong_second_factor",
+        }
+    }
+}
+
+/// The result of an attempt.
+#[derive(Debug)]
+pub enum SignIn {
+    /// A new session. When `must_enrol_mfa`, the role requires a second factor the user has not
+    /// enrolled yet: the session may only enrol one.
+    SignedIn {
+        user_id: i64,
+        landlord_id: Option<String>,
+        role: Role,
+        session: NewSession,
+        must_enrol_mfa: bool,
+        used_recovery_code: bool,
+    },
+    /// The password was right and the account has a second factor: ask for it.
+    SecondFactorNeeded { user_id: i64 },
+    Refused {
+        user_id: Option<i64>,
+        landlord_id: Option<String>,
+        reason: Refusal,
+        /// This attempt locked the account (the person and their admins are told).
+        locked_until: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("database error")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("the password check did not finish")]
+    Hashing,
+}
+
+struct Account {
+    id: i64,
+    landlord_id: Option<String>,
+    role: String,
+    password_hash: Option<String>,
+    totp_secret: Option<Vec<u8>>,
+    totp_last_step: Option<i64>,
+    failed_attempts: i32,
+    lockouts: i32,
+    locked_until: Option<DateTime<Utc>>,
+    disabled: bool,
+}
+
+/// One sign-in attempt at `now`. Run it in a transaction as the service role and commit
+/// whatever the result: failures must be counted.
+pub async fn sign_in(
+    client: &impl GenericClient,
+    credentials: &Credentials,
+    origin: &Origin,
+    now: DateTime<Utc>,
+    sessions: &SessionPolicy,
+    lockout: &LockoutPolicy,
+) -> Result<SignIn, SignInError> {
+    let account = match normalise_email(&credentials.email) {
+        Ok(email) => client
+            .query_opt(
+                "SELECT id, landlord_id, role, password_hash, totp_secret, totp_last_step, failed_attempts,
+                        lockouts, locked_until, disabled_at IS NOT NULL
+                 FROM users WHERE email = $1 FOR UPDATE",
+                &[&email],
+            )
+            .await?
+            .map(|r| Account {
+                id: r.get(0),
+                landlord_id: r.get(1),
+                role: r.get(2),
+                password_hash: r.get(3),
+                totp_secret: r.get(4),
+                totp_last_step: r.get(5),
+                failed_attempts: r.get(6),
+                lockouts: r.get(7),
+                locked_until: r.get(8),
+                disabled: r.get(9),
+            }),
+        Err(_) => None,
+    };
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password_ok = password::verify_off_thread(credentials.password.clone(), stored)
+        .await
+        .map_err(|_| SignInError::Hashing)?;
+
+    let refused = |a: Option<&Account>, reason, locked_until| SignIn::Refused {
+        user_id: a.map(|a| a.id),
+        landlord_id: a.and_then(|a| a.landlord_id.clone()),
+        reason,
+        locked_until,
+    };
+    let Some(a) = account else {
+        return Ok(refused(None, Refusal::UnknownUser, None));
+    };
+    if a.disabled {
+        return Ok(refused(Some(&a), Refusal::Disabled, None));
+    }
+    if a.locked_until.is_some_and(|t| t > now) {
+        return Ok(refused(Some(&a), Refusal::Locked, None));
+    }
+    if a.password_hash.is_none() {
+        return Ok(refused(Some(&a), Refusal::NoPasswordSet, None));
+    }
+    if !password_ok {
+        let locked = count_failure(client, &a, now, lockout).await?;
+        return Ok(refused(Some(&a), Refusal::WrongPassword, locked));
+    }
+    let Ok(role) = a.role.parse::<Role>() else {
+        return Ok(refused(Some(&a), Refusal::Disabled, None));
+    };
+
+    let mut used_recovery_code = false;
+    if let Some(secret) = &a.totp_secret {
+        let accepted = match &credentials.second_factor {
+            None => return Ok(SignIn::SecondFactorNeeded { user_id: a.id }),
+            Some(SecondFactor::Totp(code)) => {
+                match totp::accept(secret, code, now.timestamp(), a.totp_last_step) {
+                    Some(step) => {
+                        client.execute("UPDATE users SET totp_last_step = $2 WHERE id = $1", &[&a.id, &step]).await?;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Some(SecondFactor::RecoveryCode(code)) => {
+                used_recovery_code = use_recovery_code(client, a.id, code, now).await?;
+                used_recovery_code
+            }
+        };
+        if !accepted {
+            let locked = count_failure(client, &a, now, lockout).await?;
+            return Ok(refused(Some(&a), Refusal::WrongSecondFactor, locked));
+        }
+    }
+
+    client
+        .execute(
+            "UPDATE users SET failed_attempts = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
+            &[&a.id],
+        )
+        .await?;
+    let must_enrol_mfa = a.totp_secret.is_none() && role.requires_mfa();
+    let session = session::create(
+        client,
+        a.id,
+        !must_enrol_mfa,
+        origin.source.as_deref(),
+        origin.user_agent.as_deref(),
+        now,
+        sessions,
+    )
+    .await?;
+    Ok(SignIn::SignedIn {
+        user_id: a.id,
+        landlord_id: a.landlord_id,
+        role,
+        session,
+        must_enrol_mfa,
+        used_recovery_code,
+    })
+}
+
+/// Counts a failed attempt; locks the account when it reaches the threshold. Returns the end
+/// of the lockout this attempt started, if it started one.
+async fn count_failure(
+    client: &impl GenericClient,
+    a: &Account,
+    now: DateTime<Utc>,
+    policy: &LockoutPolicy,
+) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
+    let failed = a.failed_attempts.saturating_add(1);
+    if (failed as u32) < policy.threshold {
+        client.execute("UPDATE users SET failed_attempts = $2 WHERE id = $1", &[&a.id, &failed]).await?;
+        return Ok(None);
+    }
+    let period = policy.period(a.lockouts.max(0) as u32);
+    let until = now + chrono::Duration::from_std(period).unwrap_or(chrono::Duration::MAX);
+    client
+        .execute(
+            "UPDATE users SET failed_attempts = 0, lockouts = lockouts + 1, locked_until = $2,
+                              last_lockout_at = $3 WHERE id = $1",
+            &[&a.id, &until, &now],
+        )
+        .await?;
+    Ok(Some(until))
+}

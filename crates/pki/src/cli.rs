@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::{
-    init, issue_device, issue_service, list, revoke, rotate_downlink_key, trusted_downlink_keys, Credential,
-    InitOptions, IssueOptions, Revocation, DEFAULT_VALIDITY_DAYS,
+    audit_keys, init, issue_device, issue_service, list, revoke, rotate_audit_key, rotate_downlink_key,
+    trusted_downlink_keys, Credential, InitOptions, IssueOptions, Revocation, DEFAULT_VALIDITY_DAYS,
 };
 
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).
@@ -81,6 +81,18 @@ pub enum PkiCommand {
         #[arg(long, default_value = DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// Make the next generation of the platform's audit checkpoint key (the services sign with
+    /// it from their next start); the previous private key is deleted, its public key kept.
+    RotateAuditKey {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Print every audit checkpoint public key (hex and PEM): what `dampwatch audit verify
+    /// --public-key` is given.
+    AuditKeys {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
 }
 
 /// Runs one `pki` subcommand, writing its confirmation to `out`.
@@ -97,6 +109,14 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "collector downlink key {}: {} (public key {})",
+                key.key_id,
+                key.key.display(),
+                key.public_key_hex()
+            )?;
+            let key = &report.audit_key;
+            writeln!(
+                out,
+                "audit checkpoint key {}: {} (public key {})",
                 key.key_id,
                 key.key.display(),
                 key.public_key_hex()
@@ -166,6 +186,40 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             write_downlink_keys(&dir, out)?;
         }
         PkiCommand::DownlinkKeys { dir } => write_downlink_keys(&dir, out)?,
+        PkiCommand::RotateAuditKey { dir } => {
+            let key = rotate_audit_key(&dir)?;
+            writeln!(
+                out,
+                "created audit checkpoint key {}: {} (public key {})",
+                key.key_id,
+                key.key.display(),
+                key.public_key_hex()
+            )?;
+            writeln!(
+                out,
+                "give verifiers its public key {} too; keep the old ones",
+                key.public_key_file.display()
+            )?;
+        }
+        PkiCommand::AuditKeys { dir } => {
+            let keys = audit_keys(&dir)?;
+            if keys.is_empty() {
+                anyhow::bail!(
+                    "no audit checkpoint key in {}; `dampwatch pki rotate-audit-key` makes one",
+                    dir.display()
+                );
+            }
+            for key in keys {
+                writeln!(
+                    out,
+                    "audit key {}: {} ({})",
+                    key.key_id,
+                    key.public_key_hex(),
+                    key.public_key_file.display()
+                )?;
+                write!(out, "{}", key.public_key_pem())?;
+            }
+        }
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::error::PkiError;
-use crate::index::{DownlinkKeyRecord, Index};
+use crate::index::{Index, KeyRecord};
 use crate::paths::Paths;
 use crate::signing_key::{load_signing_public_key, load_signing_seed, SigningKey, ED25519_KEY_LEN};
 
@@ -77,7 +77,7 @@ pub(crate) fn rotate_with(
     let key = SigningKey::generate()?;
     let (private, public) = (paths.downlink_key(key_id), paths.downlink_public_key(key_id));
     key.write(&private, &public)?;
-    index.downlink_keys.push(DownlinkKeyRecord { key_id, created_at: now });
+    index.downlink_keys.push(KeyRecord { key_id, created_at: now });
     index.save(&paths.index())?;
     let mut retired = None;
     if let Some(old) = key_id.checked_sub(TRUSTED_DOWNLINK_KEYS as u32).filter(|g| *g > 0) {
@@ -144,24 +144,5 @@ pub fn load_downlink_signing_key(dir: &Path) -> Result<(u32, [u8; ED25519_KEY_LE
 
 /// Generation numbers with a public key file, ascending.
 fn generations(paths: &Paths) -> Result<Vec<u32>, PkiError> {
-    let dir = paths.downlink_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(PkiError::io("cannot list", dir, e)),
-    };
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| PkiError::io("cannot list", &dir, e))?;
-        let name = entry.file_name();
-        let generation = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("key-"))
-            .and_then(|n| n.strip_suffix(".pub"))
-            .and_then(|n| n.parse::<u32>().ok())
-            .filter(|g| *g > 0);
-        found.extend(generation);
-    }
-    found.sort_unstable();
-    Ok(found)
+    crate::signing_key::generations_in(&paths.downlink_dir())
 }

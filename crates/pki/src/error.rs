@@ -94,6 +94,13 @@ pub enum PkiError {
         dir.display()
     )]
     NoDownlinkKey { dir: PathBuf },
+
+    #[error(
+        "no audit checkpoint key in {}; create one with `dampwatch pki rotate-audit-key --dir {}`",
+        Paths::new(dir).audit_dir().display(),
+        dir.display()
+    )]
+    NoAuditKey { dir: PathBuf },
 }
 
 impl PkiError {

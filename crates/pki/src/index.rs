@@ -26,11 +26,16 @@ pub(crate) struct Index {
     /// Every generation of the collector's downlink key made here, oldest first (absent from
     /// directories made before downlinks were signed).
     #[serde(default)]
-    pub downlink_keys: Vec<DownlinkKeyRecord>,
+    pub downlink_keys: Vec<KeyRecord>,
+    /// Every generation of the platform's audit checkpoint key made here, oldest first (absent
+    /// from directories made before the audit log).
+    #[serde(default)]
+    pub audit_keys: Vec<KeyRecord>,
 }
 
+/// One generation of a signing key (downlink or audit) and when it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DownlinkKeyRecord {
+pub(crate) struct KeyRecord {
     pub key_id: u32,
     pub created_at: DateTime<Utc>,
 }
@@ -64,6 +69,7 @@ impl Default for Index {
             issued: BTreeMap::new(),
             revoked: Vec::new(),
             downlink_keys: Vec::new(),
+            audit_keys: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `init`: a new development CA with the gateway's server certificate, the collector's client
-//! certificate and downlink signing key, and an empty CRL, all in one directory.
+//! certificate and downlink signing key, the platform's audit checkpoint key, and an empty CRL,
+//! all in one directory.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,8 @@ pub struct InitReport {
     pub crl: PathBuf,
     /// The collector's downlink signing key (made unless the directory had one).
     pub downlink_key: crate::DownlinkKey,
+    /// The platform's audit checkpoint key (made unless the directory had one).
+    pub audit_key: crate::AuditKey,
     /// True when an existing CA was replaced (`force`).
     pub replaced: bool,
 }
@@ -48,7 +51,8 @@ pub fn is_initialized(dir: &Path) -> bool {
 
 /// Creates the development PKI in `dir`: `ca.pem` + `ca-key.pem`, `gateway/{cert,key}.pem`,
 /// `services/collector/{cert,key}.pem`, `crl.pem` and, unless there is one, the collector's
-/// first downlink key `downlink/key-1.{pem,pub}`. Refuses to replace an existing CA unless
+/// first downlink key `downlink/key-1.{pem,pub}` and the first audit checkpoint key
+/// `audit/key-1.{pem,pub}`. Refuses to replace an existing CA unless
 /// `options.force`. Serial numbers continue from an existing `index.json`, so even after a
 /// forced re-initialisation no serial is used twice.
 pub fn init(dir: &Path, options: InitOptions) -> Result<InitReport, PkiError> {
@@ -93,12 +97,18 @@ pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> R
         Some(existing) => existing,
         None => crate::downlink_key::rotate_with(&paths, &mut index, now)?.created,
     };
+    // Likewise the audit key: verifiers already trust it for the checkpoints it signed.
+    let audit_key = match crate::audit_key::audit_keys(dir)?.pop() {
+        Some(existing) => existing,
+        None => crate::audit_key::rotate_with(&paths, &mut index, now)?,
+    };
     Ok(InitReport {
         ca_cert: paths.ca_cert(),
         gateway_cert: paths.gateway_cert(),
         collector_cert: paths.collector_cert(),
         crl: paths.crl(),
         downlink_key,
+        audit_key,
         replaced,
     })
 }

@@ -14,6 +14,8 @@
 //!   collector signs every acknowledgement and configuration with the newest, devices are
 //!   provisioned with the newest two ([`trusted_downlink_keys`]), [`rotate_downlink_key`] makes
 //!   the next;
+//! - the platform's Ed25519 audit checkpoint keys (`audit/key-N.*`), which sign the head of the
+//!   audit log ([`load_audit_signing_key`], [`audit_keys`], [`rotate_audit_key`]);
 //! - `crl.pem`, rewritten by [`revoke`];
 //! - `index.json`, the serials issued and revoked, written atomically.
 //!
@@ -35,6 +37,7 @@
 //! sits on disk unencrypted. A production fleet would keep the CA key in an HSM and issue from
 //! device CSRs.
 
+mod audit_key;
 mod ca;
 mod cert_info;
 pub mod cli;
@@ -57,6 +60,7 @@ mod service;
 mod signing_key;
 mod validity;
 
+pub use audit_key::{audit_keys, has_audit_signing_key, load_audit_signing_key, rotate_audit_key, AuditKey};
 pub use client_tls::{client_tls, client_tls_from_files, Holder};
 pub use crl::CRL_NEXT_UPDATE;
 pub use device::{issue_device, IssuedDevice};

@@ -12,6 +12,8 @@
 //! DIR/devices/D/signing-key.pub       its public key, hex
 //! DIR/downlink/key-N.pem              collector's downlink signing key, generation N (PKCS#8)
 //! DIR/downlink/key-N.pub              its public key, hex
+//! DIR/audit/key-N.pem                 the platform's audit checkpoint key, generation N (PKCS#8)
+//! DIR/audit/key-N.pub                 its public key, hex
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -124,5 +126,19 @@ impl Paths {
 
     pub fn downlink_public_key(&self, key_id: u32) -> PathBuf {
         self.downlink_dir().join(format!("key-{key_id}.pub"))
+    }
+
+    /// Where the platform's audit checkpoint keys live, one file pair per generation.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.dir.join("audit")
+    }
+
+    /// The audit checkpoint signing key of generation `key_id`.
+    pub fn audit_key(&self, key_id: u32) -> PathBuf {
+        self.audit_dir().join(format!("key-{key_id}.pem"))
+    }
+
+    pub fn audit_public_key(&self, key_id: u32) -> PathBuf {
+        self.audit_dir().join(format!("key-{key_id}.pub"))
     }
 }

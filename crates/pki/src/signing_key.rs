@@ -120,6 +120,30 @@ pub fn load_signing_public_key(path: &Path) -> Result<[u8; ED25519_KEY_LEN], Pki
     Ok(public)
 }
 
+/// The generations of a key kept as `DIR/key-N.pub` (+ `key-N.pem` while its private key is
+/// kept), ascending; none when the folder does not exist.
+pub(crate) fn generations_in(dir: &Path) -> Result<Vec<u32>, PkiError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(PkiError::io("cannot list", dir, e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| PkiError::io("cannot list", dir, e))?;
+        let name = entry.file_name();
+        let generation = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("key-"))
+            .and_then(|n| n.strip_suffix(".pub"))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|g| *g > 0);
+        found.extend(generation);
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use ring::signature::{UnparsedPublicKey, ED25519};

@@ -2,10 +2,10 @@
 //!
 //! Every table of the system lives in one database and one list, here: the registry and the
 //! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
-//! 199), the API's keys and tenant isolation (200 to 299). Several processes may start at
-//! once: a transaction-level advisory lock serialises them, so each migration runs exactly
-//! once. A database with a migration this binary does not know (a newer release ran) is
-//! refused rather than written to with the wrong assumptions.
+//! 199), the API's keys and tenant isolation (200 to 299), the audit log (300 to 399). Several
+//! processes may start at once: a transaction-level advisory lock serialises them, so each
+//! migration runs exactly once. A database with a migration this binary does not know (a newer
+//! release ran) is refused rather than written to with the wrong assumptions.
 
 use tokio_postgres::Client;
 
@@ -84,6 +84,8 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "people_and_sessions",
         sql: include_str!("../migrations/0210_people_and_sessions.sql"),
     },
+    // The audit log: append-only, hash-chained, with signed checkpoints.
+    Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
 ];
 
 /// Arbitrary constant naming the migration lock.

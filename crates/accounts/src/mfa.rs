@@ -84,7 +84,12 @@ fn new_recovery_code() -> String {
     let mut raw = [0u8; 10];
     SystemRandom::new().fill(&mut raw).expect("the system random generator works");
     // base32 (RFC 4648): letters and digits only, nothing that changes with case.
-    base32(&raw).as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("-")
+    base32(&raw)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn base32(bytes: &[u8; 10]) -> String {
@@ -103,7 +108,10 @@ fn recovery_hash(code: &str) -> [u8; 32] {
     token_hash(&canonical)
 }
 
-async fn replace_recovery_codes(client: &impl GenericClient, user_id: i64) -> Result<Vec<String>, tokio_postgres::Error> {
+async fn replace_recovery_codes(
+    client: &impl GenericClient,
+    user_id: i64,
+) -> Result<Vec<String>, tokio_postgres::Error> {
     client.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user_id]).await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     for code in &codes {
@@ -134,7 +142,10 @@ pub async fn use_recovery_code(
 }
 
 /// Recovery codes of the user not used yet.
-pub async fn recovery_codes_left(client: &impl GenericClient, user_id: i64) -> Result<i64, tokio_postgres::Error> {
+pub async fn recovery_codes_left(
+    client: &impl GenericClient,
+    user_id: i64,
+) -> Result<i64, tokio_postgres::Error> {
     let row = client
         .query_one("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", &[&user_id])
         .await?;

@@ -79,7 +79,9 @@ pub fn check_new(password: &Password, personal: &[&str]) -> Result<(), WeakPassw
     let mut words: Vec<String> = vec![SERVICE_NAME.to_owned()];
     for p in personal {
         let p = p.to_lowercase();
-        words.extend(p.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(str::to_owned));
+        words.extend(
+            p.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(str::to_owned),
+        );
         words.push(p);
     }
     let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -93,7 +95,9 @@ pub fn check_new(password: &Password, personal: &[&str]) -> Result<(), WeakPassw
     }
     if rest != password.0.to_lowercase() {
         guessable(&rest, &inputs).map_err(|_| {
-            WeakPassword::Guessable(": it is mostly your own name, e-mail address or this service's name".into())
+            WeakPassword::Guessable(
+                ": it is mostly your own name, e-mail address or this service's name".into(),
+            )
         })?;
     }
     Ok(())
@@ -105,10 +109,8 @@ const SERVICE_NAME: &str = "dampwatch";
 fn guessable(text: &str, inputs: &[&str]) -> Result<(), WeakPassword> {
     let estimate = zxcvbn::zxcvbn(text, inputs);
     if u8::from(estimate.score()) < MIN_SCORE {
-        let hint = estimate
-            .feedback()
-            .and_then(|f| f.warning().map(|w| format!(": {w}")))
-            .unwrap_or_default();
+        let hint =
+            estimate.feedback().and_then(|f| f.warning().map(|w| format!(": {w}"))).unwrap_or_default();
         return Err(WeakPassword::Guessable(hint));
     }
     Ok(())

@@ -76,7 +76,10 @@ pub async fn redeem(
     check_new(new, &[&email, &name])?;
     let phc = password::hash_off_thread(new.clone()).await?;
     client
-        .execute("UPDATE password_resets SET used_at = $2 WHERE token_hash = $1", &[&&token_hash(token)[..], &now])
+        .execute(
+            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1",
+            &[&&token_hash(token)[..], &now],
+        )
         .await?;
     client.execute("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL", &[&user_id]).await?;
     store(client, user_id, &phc, now).await?;
@@ -92,7 +95,10 @@ pub async fn change(
     now: DateTime<Utc>,
 ) -> Result<(), PasswordChangeError> {
     let row = client
-        .query_opt("SELECT password_hash, email, display_name FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .query_opt(
+            "SELECT password_hash, email, display_name FROM users WHERE id = $1 FOR UPDATE",
+            &[&user_id],
+        )
         .await?
         .ok_or(PasswordChangeError::NotFound)?;
     let stored: Option<String> = row.get(0);
@@ -105,7 +111,12 @@ pub async fn change(
     store(client, user_id, &phc, now).await
 }
 
-async fn store(client: &impl GenericClient, user_id: i64, phc: &str, now: DateTime<Utc>) -> Result<(), PasswordChangeError> {
+async fn store(
+    client: &impl GenericClient,
+    user_id: i64,
+    phc: &str,
+    now: DateTime<Utc>,
+) -> Result<(), PasswordChangeError> {
     client
         .execute(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, failed_attempts = 0,

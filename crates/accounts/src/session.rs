@@ -17,7 +17,7 @@ use tokio_postgres::GenericClient;
 use crate::role::Role;
 use crate::token::{new_token, token_hash, token_matches};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionPolicy {
     /// The longest a session lasts from sign-in.
@@ -71,7 +71,7 @@ impl Session {
 }
 
 /// A session as listed to its user.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// A handle for ending this session: the first 16 hex digits of the stored hash (the id
     /// itself is never shown again).
@@ -108,7 +108,16 @@ pub async fn create(
             "INSERT INTO sessions (id_hash, user_id, csrf_hash, mfa_verified, created_at, last_seen_at,
                                    expires_at, source, user_agent)
              VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-            &[&&id_hash[..], &user_id, &&csrf_hash[..], &mfa_verified, &now, &expires_at, &source, &user_agent],
+            &[
+                &&id_hash[..],
+                &user_id,
+                &&csrf_hash[..],
+                &mfa_verified,
+                &now,
+                &expires_at,
+                &source,
+                &user_agent,
+            ],
         )
         .await?;
     Ok(NewSession { id, csrf_token, expires_at })
@@ -226,5 +235,7 @@ pub async fn sweep(
     policy: &SessionPolicy,
 ) -> Result<u64, tokio_postgres::Error> {
     let idle_since = now - chrono(policy.idle);
-    client.execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2", &[&now, &idle_since]).await
+    client
+        .execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2", &[&now, &idle_since])
+        .await
 }

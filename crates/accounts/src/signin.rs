@@ -190,7 +190,9 @@ pub async fn sign_in(
             Some(SecondFactor::Totp(code)) => {
                 match totp::accept(secret, code, now.timestamp(), a.totp_last_step) {
                     Some(step) => {
-                        client.execute("UPDATE users SET totp_last_step = $2 WHERE id = $1", &[&a.id, &step]).await?;
+                        client
+                            .execute("UPDATE users SET totp_last_step = $2 WHERE id = $1", &[&a.id, &step])
+                            .await?;
                         true
                     }
                     None => false,

@@ -14,7 +14,7 @@ pub const ISSUER: &str = "Dampwatch";
 pub const SECRET_BYTES: usize = 20;
 
 /// What a person needs to add the account to an authenticator app.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     /// The secret in base32, for typing in by hand.
     pub secret_base32: String,
@@ -104,7 +104,11 @@ mod tests {
     #[test]
     fn enrolment_gives_a_uri_and_a_qr_code_of_it() {
         let e = enrolment(&new_secret(), "officer@example-homes.org");
-        assert!(e.otpauth_uri.starts_with("otpauth://totp/Dampwatch:officer%40example-homes.org?"), "{}", e.otpauth_uri);
+        assert!(
+            e.otpauth_uri.starts_with("otpauth://totp/Dampwatch:officer%40example-homes.org?"),
+            "{}",
+            e.otpauth_uri
+        );
         assert!(e.otpauth_uri.contains("issuer=Dampwatch"));
         assert!(e.qr_svg.contains("<svg"));
         assert_eq!(e.secret_base32.len(), 32);

@@ -12,14 +12,16 @@ use tokio_postgres::{GenericClient, Row};
 use crate::role::{Role, UnknownRole};
 
 /// A user as listed to admins and shown to themselves.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     /// None for a platform operator.
     pub landlord_id: Option<String>,
     pub email: String,
     pub display_name: String,
+    /// operator, landlord_admin, housing_officer, contractor or auditor.
     #[serde(serialize_with = "role_name")]
+    #[schema(value_type = String)]
     pub role: Role,
     pub mfa_enabled: bool,
     pub password_set: bool,

@@ -14,6 +14,8 @@ use axum::http::{header, HeaderMap};
 use chrono::Utc;
 use deadpool_postgres::Pool;
 
+use dampwatch_accounts::{Permission, Session};
+
 use crate::key_cache::{Cached, KeyCache};
 use crate::keys::{find_key_owner, hash_key, touch_key, KeyOwner, MAX_PRESENTED_LEN};
 use crate::problem::ApiError;
@@ -23,17 +25,81 @@ use crate::stats::ApiStats;
 /// remembered guesses, and losing those costs only a lookup.
 pub const KEY_CACHE_CAPACITY: usize = 10_000;
 
-/// An authenticated caller: the key's landlord and the key. Put in the request's extensions
-/// by the authentication middleware, read by [`crate::tenant::Tenant`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An authenticated caller: a landlord's system with an API key, or a person with a session.
+/// Put in the request's extensions by the authentication middleware, read by
+/// [`crate::tenant::Tenant`] and the handlers.
+#[derive(Debug, Clone)]
 pub struct Caller {
-    pub landlord_id: String,
-    pub key_id: i64,
+    /// The landlord whose rows the request may reach; None for a platform operator.
+    pub landlord_id: Option<String>,
+    pub principal: Principal,
+}
+
+/// Who is behind a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Key { id: i64, write: bool, expires_at: Option<chrono::DateTime<Utc>> },
+    Person(Box<Session>),
+}
+
+impl Caller {
+    /// Whether the caller may do `permission`. Keys: reading with any key, changing cases with
+    /// the `write` scope, never managing people, keys or the platform. People: their role.
+    pub fn allows(&self, permission: Permission) -> bool {
+        match &self.principal {
+            Principal::Key { write, .. } => {
+                permission.is_read() && permission != Permission::ReadAuditLog
+                    || *write
+                        && matches!(
+                            permission,
+                            Permission::TriageAlerts
+                                | Permission::RecordCaseEvents
+                                | Permission::RecordWorks
+                                | Permission::AssignCases
+                        )
+            }
+            Principal::Person(session) => session.fully_authenticated() && session.role.allows(permission),
+        }
+    }
+
+    /// How changes by this caller are attributed: `key:7`, `user:12`.
+    pub fn actor(&self) -> String {
+        match &self.principal {
+            Principal::Key { id, .. } => format!("key:{id}"),
+            Principal::Person(session) => format!("user:{}", session.user_id),
+        }
+    }
+
+    /// The person's session, if the caller is one.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.principal {
+            Principal::Person(session) => Some(session),
+            Principal::Key { .. } => None,
+        }
+    }
+
+    /// The rate-limit bucket: one per key, one per person.
+    pub fn bucket(&self) -> Bucket {
+        match &self.principal {
+            Principal::Key { id, .. } => Bucket::Key(*id),
+            Principal::Person(session) => Bucket::User(session.user_id),
+        }
+    }
+}
+
+/// A per-caller rate-limit bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    Key(i64),
+    User(i64),
 }
 
 impl From<&KeyOwner> for Caller {
     fn from(owner: &KeyOwner) -> Self {
-        Caller { landlord_id: owner.landlord_id.clone(), key_id: owner.key_id }
+        Caller {
+            landlord_id: Some(owner.landlord_id.clone()),
+            principal: Principal::Key { id: owner.key_id, write: owner.write, expires_at: owner.expires_at },
+        }
     }
 }
 
@@ -48,6 +114,12 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
         return Err(ApiError::InvalidKey);
     }
     Ok(Some(key.trim()))
+}
+
+/// Whether a remembered key has expired since it was looked up (the cache must not stretch a
+/// key's life).
+fn expired(owner: &KeyOwner) -> bool {
+    owner.expires_at.is_some_and(|t| t <= Utc::now())
 }
 
 /// Resolves presented keys: the cache, then the key-lookup pool.
@@ -73,12 +145,12 @@ impl KeyDirectory {
     pub fn cached(&self, presented: &str) -> Option<Caller> {
         let hash = hash_key(presented);
         match self.cache.get(&hash, Instant::now()) {
-            Cached::Valid(owner) => {
+            Cached::Valid(owner) if !expired(&owner) => {
                 self.stats.key_cache_hit();
                 self.note_use(&hash, &owner);
                 Some(Caller::from(&owner))
             }
-            Cached::Invalid | Cached::Unknown => None,
+            Cached::Valid(_) | Cached::Invalid | Cached::Unknown => None,
         }
     }
 
@@ -90,12 +162,12 @@ impl KeyDirectory {
         }
         let hash = hash_key(presented);
         match self.cache.get(&hash, Instant::now()) {
-            Cached::Valid(owner) => {
+            Cached::Valid(owner) if !expired(&owner) => {
                 self.stats.key_cache_hit();
                 self.note_use(&hash, &owner);
                 return Ok(Caller::from(&owner));
             }
-            Cached::Invalid => {
+            Cached::Valid(_) | Cached::Invalid => {
                 self.stats.key_cache_hit();
                 return Err(ApiError::InvalidKey);
             }

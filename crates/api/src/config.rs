@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use dampwatch_accounts::{LockoutPolicy, SessionPolicy};
 use serde::{Deserialize, Serialize};
 
 /// The commented default `[api]` section (a full table path, so a service can append it to
@@ -70,6 +71,20 @@ failed_auth_burst = 10
 # last address in X-Forwarded-For that is not one of them. Without this, every request through
 # a proxy counts as the proxy's.
 trusted_proxies = []
+
+# People's sessions (signed in with e-mail, password and, for admins and operators, TOTP). A
+# session ends at whichever comes first: `absolute` after sign-in, or `idle` without a request.
+[api.sessions]
+absolute = "8h"
+idle = "30m"
+
+# After `threshold` failed sign-ins in a row an account is locked for `first`, each further
+# lockout twice as long up to `longest`: never forever, so nobody can keep a person out by
+# guessing at their address. A success clears the count.
+[api.lockout]
+threshold = 5
+first = "1m"
+longest = "1h"
 "#;
 
 /// The longest `key_cache_ttl` accepted: a revoked key must stop working soon.
@@ -117,6 +132,10 @@ pub struct ApiConfig {
     pub late_record_tolerance: Duration,
     /// `[api.rate_limits]`.
     pub rate_limits: RateLimitConfig,
+    /// `[api.sessions]`.
+    pub sessions: SessionPolicy,
+    /// `[api.lockout]`.
+    pub lockout: LockoutPolicy,
 }
 
 /// The `[api.rate_limits]` section: token buckets per key and per source address.
@@ -150,6 +169,10 @@ pub enum ApiConfigError {
     LongKeyCache,
     #[error("[api] key_lookup_connections must be at least 1")]
     NoKeyLookup,
+    #[error("[api.sessions] idle must be at least a second and absolute at least idle")]
+    SessionTimes,
+    #[error("[api.lockout] threshold and first must be above zero and longest at least first")]
+    Lockout,
     #[error("[api.rate_limits] {0} must be at least 1")]
     NoRate(&'static str),
 }
@@ -194,6 +217,15 @@ impl ApiConfig {
         }
         if self.key_cache_ttl > MAX_KEY_CACHE_TTL {
             return Err(ApiConfigError::LongKeyCache);
+        }
+        if self.sessions.idle < Duration::from_secs(1) || self.sessions.absolute < self.sessions.idle {
+            return Err(ApiConfigError::SessionTimes);
+        }
+        if self.lockout.threshold == 0
+            || self.lockout.first.is_zero()
+            || self.lockout.longest < self.lockout.first
+        {
+            return Err(ApiConfigError::Lockout);
         }
         if self.key_lookup_connections == 0 {
             return Err(ApiConfigError::NoKeyLookup);

@@ -113,7 +113,13 @@ mod tests {
     use super::*;
 
     fn owner(id: i64) -> KeyOwner {
-        KeyOwner { key_id: id, landlord_id: "north-homes".into(), last_used_at: None }
+        KeyOwner {
+            key_id: id,
+            landlord_id: "north-homes".into(),
+            last_used_at: None,
+            write: true,
+            expires_at: None,
+        }
     }
 
     #[test]

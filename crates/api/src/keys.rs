@@ -55,6 +55,10 @@ pub struct KeyOwner {
     pub key_id: i64,
     pub landlord_id: String,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Whether the key has the `write` scope (every key may read).
+    pub write: bool,
+    /// When the key stops working (None: keys made before keys expired).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// SHA-256 of a presented key.
@@ -148,11 +152,18 @@ pub async fn find_key_owner(
     let hash = hash_key(presented);
     let row = db
         .query_opt(
-            "SELECT id, landlord_id, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT id, landlord_id, last_used_at, 'write' = ANY (scopes), expires_at FROM api_keys
+             WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
             &[&hash.as_slice()],
         )
         .await?;
-    Ok(row.map(|r| KeyOwner { key_id: r.get(0), landlord_id: r.get(1), last_used_at: r.get(2) }))
+    Ok(row.map(|r| KeyOwner {
+        key_id: r.get(0),
+        landlord_id: r.get(1),
+        last_used_at: r.get(2),
+        write: r.get(3),
+        expires_at: r.get(4),
+    }))
 }
 
 /// Notes that a key was used, at most once every few minutes per key (so reads do not turn

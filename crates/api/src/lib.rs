@@ -31,6 +31,7 @@
 //! webhook signing secret, edit or delete a case event, or answer an error with a database
 //! message.
 
+pub mod audit;
 pub mod body;
 pub mod caller;
 pub mod cli;

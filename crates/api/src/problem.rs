@@ -79,6 +79,21 @@ pub enum ApiError {
     /// A key that is malformed, unknown or revoked (not told apart, on purpose).
     #[error("invalid API key")]
     InvalidKey,
+    /// A session cookie that names no live session (unknown, ended, expired or idle too long).
+    #[error("no live session")]
+    InvalidSession,
+    /// E-mail, password or second factor not accepted (the cause is not told, on purpose).
+    #[error("sign-in refused")]
+    SignInRefused,
+    /// The password was right; the account's second factor is needed too.
+    #[error("second factor needed")]
+    SecondFactorNeeded,
+    /// The caller is authenticated but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A state-changing request of a session without its CSRF token.
+    #[error("missing or wrong CSRF token")]
+    Csrf,
     /// Nothing of this kind with this id is visible to the caller (whether it does not exist
     /// or belongs to another landlord is not told).
     #[error("no {what} {id}")]
@@ -134,6 +149,33 @@ impl ApiError {
                 "the API key is not valid (unknown, revoked or malformed)",
             )
             .with("error", "invalid_token"),
+            ApiError::InvalidSession => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-session",
+                "Session ended",
+                "the session has ended (signed out, expired or idle too long); sign in again",
+            ),
+            ApiError::SignInRefused => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "sign-in-refused",
+                "Sign-in refused",
+                "the e-mail address, password or code was not accepted",
+            ),
+            ApiError::SecondFactorNeeded => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "second-factor-needed",
+                "Second factor needed",
+                "send the code from your authenticator app as `totp_code`, or a recovery code as `recovery_code`",
+            ),
+            ApiError::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail.clone())
+            }
+            ApiError::Csrf => Problem::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "CSRF token missing or wrong",
+                "a signed-in change must carry the session's CSRF token in the `X-CSRF-Token` header",
+            ),
             ApiError::NotFound { what, id } => {
                 Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {what} {id}"))
             }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::caller::Bucket;
 use crate::config::RateLimitConfig;
 use crate::problem::ApiError;
 use crate::stats::{ApiStats, LimitScope};
@@ -32,7 +33,7 @@ const SWEEP_EVERY: u64 = 4096;
 
 /// The API's rate limits.
 pub struct RateLimits {
-    per_key: DefaultKeyedRateLimiter<i64>,
+    per_key: DefaultKeyedRateLimiter<Bucket>,
     per_source: DefaultKeyedRateLimiter<IpAddr>,
     failed_auth: DefaultKeyedRateLimiter<IpAddr>,
     /// Sources whose failed-authentication bucket is empty, until when.
@@ -62,8 +63,8 @@ impl RateLimits {
     }
 
     /// Takes one request from the key's bucket.
-    pub fn check_key(&self, key_id: i64) -> Result<(), ApiError> {
-        self.check(&self.per_key, &key_id, LimitScope::Key)
+    pub fn check_key(&self, bucket: Bucket) -> Result<(), ApiError> {
+        self.check(&self.per_key, &bucket, LimitScope::Key)
     }
 
     /// Takes one request from the source's bucket.
@@ -183,14 +184,14 @@ mod tests {
     fn a_bucket_allows_its_burst_then_says_when_to_retry() {
         let l = limits(3, 1);
         for _ in 0..3 {
-            l.check_key(7).unwrap();
+            l.check_key(Bucket::Key(7)).unwrap();
         }
-        match l.check_key(7) {
+        match l.check_key(Bucket::Key(7)) {
             // 60 a minute: one comes back every second.
             Err(ApiError::RateLimited { scope: LimitScope::Key, retry_after }) => assert_eq!(retry_after, 1),
             other => panic!("{other:?}"),
         }
-        l.check_key(8).expect("another key has its own bucket");
+        l.check_key(Bucket::Key(8)).expect("another key has its own bucket");
         assert_eq!(l.stats.snapshot().rate_limited_key, 1);
     }
 

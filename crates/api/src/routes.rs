@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
+use dampwatch_accounts::Permission;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
-use crate::handlers::{alerts, cases, devices, events, sla, triage, webhooks};
+use crate::handlers::{alerts, assign, cases, devices, events, me, signin, sla, triage, users, webhooks};
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
 use crate::state::ApiState;
@@ -24,6 +25,7 @@ use crate::state::ApiState;
 pub enum Verb {
     Get,
     Post,
+    Delete,
 }
 
 impl Verb {
@@ -32,6 +34,7 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Delete => "delete",
         }
     }
 }
@@ -44,9 +47,29 @@ pub struct Endpoint {
     pub path: &'static str,
     /// The OpenAPI operationId.
     pub operation_id: &'static str,
-    /// Whether the endpoint needs an API key (all but the OpenAPI document).
-    pub authenticated: bool,
+    /// Who may call it.
+    pub access: Access,
     handler: fn() -> MethodRouter<ApiState>,
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the OpenAPI document, signing in, redeeming a reset token.
+    Public,
+    /// A person with a session, even one that still has to enrol a second factor (their own
+    /// account: who they are, their sessions, their second factor, signing out).
+    Person,
+    /// An API key or a fully signed-in person allowed this permission
+    /// ([`dampwatch_accounts::role::MATRIX`], key scopes in [`crate::caller::Caller::allows`]).
+    Permission(Permission),
+}
+
+impl Endpoint {
+    /// Whether the endpoint needs a key or a session.
+    pub fn authenticated(&self) -> bool {
+        self.access != Access::Public
+    }
 }
 
 /// Every endpoint the router serves.
@@ -55,70 +78,161 @@ pub const ENDPOINTS: &[Endpoint] = &[
         verb: Verb::Get,
         path: "/v1/alerts",
         operation_id: "listAlerts",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadAlerts),
         handler: || get(alerts::list),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/alerts/{id}",
         operation_id: "getAlert",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadAlerts),
         handler: || get(alerts::get),
     },
     Endpoint {
         verb: Verb::Post,
         path: "/v1/alerts/{id}/triage",
         operation_id: "triageAlert",
-        authenticated: true,
+        access: Access::Permission(Permission::TriageAlerts),
         handler: || post(triage::post),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/cases",
         operation_id: "listCases",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadCases),
         handler: || get(cases::list),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/cases/{id}",
         operation_id: "getCase",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadCases),
         handler: || get(cases::get),
     },
     Endpoint {
         verb: Verb::Post,
         path: "/v1/cases/{id}/events",
         operation_id: "recordCaseEvent",
-        authenticated: true,
+        access: Access::Permission(Permission::RecordWorks),
         handler: || post(events::post),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/sla",
         operation_id: "getSla",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadSla),
         handler: || get(sla::get),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/devices",
         operation_id: "listDevices",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadDevices),
         handler: || get(devices::list),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/v1/webhooks/deliveries",
         operation_id: "listWebhookDeliveries",
-        authenticated: true,
+        access: Access::Permission(Permission::ReadWebhookLog),
         handler: || get(webhooks::list),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/cases/{id}/assign",
+        operation_id: "assignCase",
+        access: Access::Permission(Permission::AssignCases),
+        handler: || post(assign::post),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/session",
+        operation_id: "signIn",
+        access: Access::Public,
+        handler: || post(signin::post),
+    },
+    Endpoint {
+        verb: Verb::Delete,
+        path: "/v1/session",
+        operation_id: "signOut",
+        access: Access::Person,
+        handler: || delete(signin::delete),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/password-reset",
+        operation_id: "resetPassword",
+        access: Access::Public,
+        handler: || post(me::reset_password),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/me",
+        operation_id: "getMe",
+        access: Access::Person,
+        handler: || get(me::get),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/me/sessions",
+        operation_id: "listMySessions",
+        access: Access::Person,
+        handler: || get(me::sessions),
+    },
+    Endpoint {
+        verb: Verb::Delete,
+        path: "/v1/me/sessions",
+        operation_id: "signOutEverywhere",
+        access: Access::Person,
+        handler: || delete(me::end_sessions),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/me/password",
+        operation_id: "changeMyPassword",
+        access: Access::Person,
+        handler: || post(me::change_password),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/me/mfa/totp",
+        operation_id: "startTotpEnrolment",
+        access: Access::Person,
+        handler: || post(me::start_totp),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/me/mfa/totp/confirm",
+        operation_id: "confirmTotpEnrolment",
+        access: Access::Person,
+        handler: || post(me::confirm_totp),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/users",
+        operation_id: "listUsers",
+        access: Access::Permission(Permission::ManageUsers),
+        handler: || get(users::list),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/users",
+        operation_id: "createUser",
+        access: Access::Permission(Permission::ManageUsers),
+        handler: || post(users::create),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/users/{id}",
+        operation_id: "updateUser",
+        access: Access::Permission(Permission::ManageUsers),
+        handler: || post(users::update),
     },
     Endpoint {
         verb: Verb::Get,
         path: "/openapi.json",
         operation_id: "getOpenApi",
-        authenticated: false,
+        access: Access::Public,
         handler: || get(openapi::serve_document),
     },
 ];
@@ -139,7 +253,7 @@ pub fn router(state: ApiState) -> Router {
     );
     let (mut authenticated, mut public) = (Router::new(), Router::new());
     for endpoint in ENDPOINTS {
-        let routes = if endpoint.authenticated { &mut authenticated } else { &mut public };
+        let routes = if endpoint.authenticated() { &mut authenticated } else { &mut public };
         *routes = std::mem::take(routes).route(endpoint.path, (endpoint.handler)());
     }
     // route_layer: the first call is innermost.

@@ -8,16 +8,20 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderName, Request};
+use axum::http::{Extensions, HeaderMap, HeaderName, Request};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The address a request is limited under; `None` when the server that runs the router gives
 /// no peer address (then only the per-key limit applies).
 pub fn source_of<B>(request: &Request<B>, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
-    let ip = resolve(peer.ip(), request.headers(), trusted_proxies);
-    Some(bucket(ip))
+    source_in(request.extensions(), request.headers(), trusted_proxies)
+}
+
+/// [`source_of`] from a request's parts.
+pub fn source_in(extensions: &Extensions, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(bucket(resolve(peer.ip(), headers, trusted_proxies)))
 }
 
 /// The client's address: the peer, or the last address in `X-Forwarded-For` that is not a

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use dampwatch_clock::Clock;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use prometheus_client::registry::Registry;
@@ -22,7 +23,12 @@ pub struct ApiState {
     pub(crate) stats: Arc<ApiStats>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) config: Arc<ApiConfig>,
+    /// The wall clock sessions, lockouts and TOTP codes are judged by; tests move it.
+    pub(crate) time: WallClock,
 }
+
+/// Where the current time comes from.
+pub type WallClock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Why the state could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +55,19 @@ impl ApiState {
             stats,
             clock: Arc::new(clock),
             config: Arc::new(config),
+            time: Arc::new(Utc::now),
         }
+    }
+
+    /// The same state judging time by `time` instead of the system clock.
+    pub fn with_wall_clock(mut self, time: WallClock) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.time)()
     }
 
     /// State with new pools to `db_url` (connected lazily): `config.pool_size` connections for

@@ -32,19 +32,27 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// The landlord the key belongs to.
+    /// The landlord the caller belongs to ("" for a platform operator, whose transactions
+    /// see no landlord's rows).
     pub fn landlord_id(&self) -> &str {
-        &self.caller.landlord_id
+        self.caller.landlord_id.as_deref().unwrap_or("")
     }
 
-    /// The key's id (recorded with every change made through it).
-    pub fn key_id(&self) -> i64 {
-        self.caller.key_id
+    /// Who is asking.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// A transaction confined to this landlord's rows.
     pub async fn transaction(&mut self) -> Result<Transaction<'_>, ApiError> {
         let timeout = format!("{}ms", self.statement_timeout.as_millis().max(1));
+        let landlord = self.landlord_id().to_owned();
+        // A person's id and role narrow further what the database shows (a contractor sees only
+        // the cases assigned to them); a key has neither.
+        let (user, role) = match self.caller.session() {
+            Some(s) => (s.user_id.to_string(), s.role.as_str()),
+            None => (String::new(), ""),
+        };
         let client = match self.client.take() {
             Some(client) => client,
             None => self.pool.get().await?,
@@ -55,8 +63,9 @@ impl Tenant {
         // membership like SET ROLE does.
         tx.execute(
             "SELECT set_config('dampwatch.landlord', $1, true), set_config('statement_timeout', $2, true),
+                    set_config('dampwatch.user', $3, true), set_config('dampwatch.user_role', $4, true),
                     set_config('role', 'dampwatch_api_tenant', true)",
-            &[&self.caller.landlord_id, &timeout],
+            &[&landlord, &timeout, &user, &role],
         )
         .await?;
         Ok(tx)

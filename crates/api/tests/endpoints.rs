@@ -575,7 +575,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
                 .unwrap_or_else(|| panic!("{method} {path} is documented but not served"));
             assert_eq!(op["operationId"], endpoint.operation_id);
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            assert_eq!(secured, endpoint.authenticated, "{method} {path}");
+            assert_eq!(secured, endpoint.authenticated(), "{method} {path}");
         }
     }
     assert_eq!(documented, ENDPOINTS.len(), "every served route is documented");

@@ -6,6 +6,8 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::{fixture, send, Fixture, Landlord};
+use dampwatch_accounts::Permission;
+use dampwatch_api::routes::Access;
 use dampwatch_api::{revoke_api_key, Endpoint, Verb, ENDPOINTS};
 use serde_json::{json, Value};
 use tokio_postgres::Client;
@@ -30,6 +32,31 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
         "listDevices" => ("/v1/devices".to_owned(), None),
         "listWebhookDeliveries" => ("/v1/webhooks/deliveries".to_owned(), None),
         "getOpenApi" => ("/openapi.json".to_owned(), None),
+        "assignCase" => (format!("/v1/cases/{}/assign", target.case_id), Some(json!({"user_id": null}))),
+        "signIn" => (
+            "/v1/session".to_owned(),
+            Some(json!({"email": "nobody@example.org", "password": "not the password at all"})),
+        ),
+        "signOut" => ("/v1/session".to_owned(), None),
+        "resetPassword" => (
+            "/v1/password-reset".to_owned(),
+            Some(json!({"token": "not-a-token", "new_password": "velvet thunder over the moor"})),
+        ),
+        "getMe" => ("/v1/me".to_owned(), None),
+        "listMySessions" | "signOutEverywhere" => ("/v1/me/sessions".to_owned(), None),
+        "changeMyPassword" => (
+            "/v1/me/password".to_owned(),
+            Some(json!({"current_password": "x", "new_password": "velvet thunder over the moor"})),
+        ),
+        "startTotpEnrolment" => ("/v1/me/mfa/totp".to_owned(), None),
+        "confirmTotpEnrolment" => ("/v1/me/mfa/totp/confirm".to_owned(), Some(json!({"code": "000000"}))),
+        "listUsers" | "createUser" => (
+            "/v1/users".to_owned(),
+            (endpoint.verb == Verb::Post).then(|| {
+                json!({"email": "mallory@example.org", "display_name": "Mallory", "role": "landlord_admin"})
+            }),
+        ),
+        "updateUser" => ("/v1/users/1".to_owned(), Some(json!({"disabled": true}))),
         other => panic!("no isolation check for endpoint {other}: add one here"),
     };
     let template: Vec<&str> = endpoint.path.split('/').collect();
@@ -41,8 +68,19 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
     let method = match endpoint.verb {
         Verb::Get => Method::GET,
         Verb::Post => Method::POST,
+        Verb::Delete => Method::DELETE,
     };
     common::request(method, &path, key, body.as_ref())
+}
+
+/// Whether an API key (full scopes) may call the endpoint: not a person's own account, and
+/// never managing people.
+fn key_may_call(endpoint: &Endpoint) -> bool {
+    match endpoint.access {
+        Access::Public => true,
+        Access::Person => false,
+        Access::Permission(p) => p != Permission::ManageUsers,
+    }
 }
 
 /// Everything of a landlord's that a request could change, as counts and states.
@@ -71,7 +109,7 @@ async fn every_endpoint_refuses_requests_without_a_valid_key() {
     revoke_api_key(&f.db, id).await.unwrap();
     let truncated = &f.north.key[..f.north.key.len() - 1];
     let long = "x".repeat(10_000);
-    for endpoint in ENDPOINTS.iter().filter(|e| e.authenticated) {
+    for endpoint in ENDPOINTS.iter().filter(|e| e.authenticated()) {
         let attempts: Vec<(&str, Request<Body>)> = vec![
             ("no header", request_for(endpoint, &f.north, None)),
             ("unknown key", request_for(endpoint, &f.north, Some("dwk_not-a-key"))),
@@ -98,8 +136,12 @@ async fn every_endpoint_refuses_requests_without_a_valid_key() {
             assert!(reply.header("content-type").starts_with("application/problem+json"));
         }
     }
-    let public = ENDPOINTS.iter().filter(|e| !e.authenticated).map(|e| e.path).collect::<Vec<_>>();
-    assert_eq!(public, vec!["/openapi.json"], "only the API description is public");
+    let public = ENDPOINTS.iter().filter(|e| !e.authenticated()).map(|e| e.path).collect::<Vec<_>>();
+    assert_eq!(
+        public,
+        vec!["/v1/session", "/v1/password-reset", "/openapi.json"],
+        "only signing in, redeeming a reset token and the API description are public"
+    );
 }
 
 #[tokio::test]
@@ -115,8 +157,14 @@ async fn another_landlords_key_sees_and_changes_nothing_by_any_endpoint() {
         for intruder in [&f.south, &f.empty] {
             let reply = send(&f.app, request_for(endpoint, &f.north, Some(&intruder.key))).await;
             let what = format!("{} {} as {}", endpoint.operation_id, endpoint.path, intruder.id);
-            if !endpoint.authenticated {
-                assert_eq!(reply.status, StatusCode::OK, "{what}");
+            if !endpoint.authenticated() {
+                if endpoint.verb == Verb::Get {
+                    assert_eq!(reply.status, StatusCode::OK, "{what}");
+                }
+                continue;
+            }
+            if !key_may_call(endpoint) {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}: {}", reply.text);
                 continue;
             }
             if endpoint.path.contains('{') {
@@ -148,7 +196,7 @@ async fn another_landlords_key_sees_and_changes_nothing_by_any_endpoint() {
     assert_eq!(footprint(&f.db, "north-homes").await, before, "nothing of north-homes changed");
 
     // The same requests with the owner's key succeed: the 404s above were the isolation.
-    for endpoint in ENDPOINTS {
+    for endpoint in ENDPOINTS.iter().filter(|e| e.authenticated() && key_may_call(e)) {
         let reply = send(&f.app, request_for(endpoint, &f.north, Some(&f.north.key))).await;
         assert!(reply.status.is_success(), "{} as owner: {}", endpoint.operation_id, reply.text);
     }

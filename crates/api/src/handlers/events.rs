@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use dampwatch_accounts::Permission;
 use dampwatch_alerts::cases::append_event;
 use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
 use dampwatch_alerts::error::AlertsError;
@@ -21,6 +22,7 @@ use tokio_postgres::Transaction;
 use dampwatch_store::read_model::CaseDetail;
 
 use super::cases::{detail, load_case};
+use crate::caller::{Caller, Principal};
 use crate::extract::{parse_id, JsonBody};
 use crate::openapi::{InvalidTransition, ProblemDocument};
 use crate::problem::{ApiError, Problem};
@@ -289,9 +291,26 @@ impl utoipa::PartialSchema for EventRequest {
 
 impl utoipa::ToSchema for EventRequest {}
 
-/// What is stored as the event's `actor`: the person, and the key the record came through.
-pub(crate) fn stored_actor(actor: &str, key_id: i64) -> String {
-    format!("user:{actor} via api-key:{key_id}")
+/// What is stored as the event's `actor`. Through a key: the person the landlord's system
+/// names, and the key the record came through. A signed-in person: their own account, whatever
+/// the body says.
+pub(crate) fn stored_actor(actor: &str, caller: &Caller) -> String {
+    match &caller.principal {
+        Principal::Key { id, .. } => format!("user:{actor} via api-key:{id}"),
+        Principal::Person(_) => caller.actor(),
+    }
+}
+
+/// The events that record works on the home: what a contractor may record on the cases
+/// assigned to them (with the `record_works` permission alone).
+pub(crate) fn is_works(event: &CaseEvent) -> bool {
+    matches!(
+        event,
+        CaseEvent::SafetyWorkDone
+            | CaseEvent::PreventativeWorkStarted
+            | CaseEvent::PreventativeWorkCompleted
+            | CaseEvent::AccessAttempt { .. }
+    )
 }
 
 /// Checks who, when and evidence; returns (stored actor, instant, evidence object).
@@ -320,7 +339,7 @@ pub(crate) fn check_recorded(
             "at ({at}) is in the future; record events once they happened"
         )));
     }
-    Ok((stored_actor(actor, tenant.key_id()), at, evidence))
+    Ok((stored_actor(actor, tenant.caller()), at, evidence))
 }
 
 /// Longest `late_reason`.
@@ -455,7 +474,12 @@ pub async fn post(
     JsonBody(request): JsonBody<EventRequest>,
 ) -> Result<Response, ApiError> {
     let id = parse_id("case", &id)?;
-    let now = Utc::now();
+    if !tenant.caller().allows(Permission::RecordCaseEvents) && !is_works(&request.event) {
+        return Err(ApiError::Forbidden(
+            "only works (and access attempts) may be recorded by this caller".into(),
+        ));
+    }
+    let now = state.now();
     let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
     if evidence.get(LATE_RECORD_KEY).is_some() {
         return Err(ApiError::Unprocessable(format!(

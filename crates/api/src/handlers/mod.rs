@@ -6,11 +6,15 @@
 //! [`crate::openapi`].
 
 pub mod alerts;
+pub mod assign;
 pub mod cases;
 pub mod devices;
 pub mod events;
+pub mod me;
+pub mod signin;
 pub mod sla;
 pub mod triage;
+pub mod users;
 pub mod webhooks;
 
 use crate::problem::ApiError;

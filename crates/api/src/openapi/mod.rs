@@ -20,8 +20,8 @@ use crate::config::ApiConfig;
 use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
-use crate::handlers::{alerts, cases, devices, events, sla, triage, webhooks};
-use crate::routes::{Verb, ENDPOINTS};
+use crate::handlers::{alerts, assign, cases, devices, events, me, signin, sla, triage, users, webhooks};
+use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
 
 /// The OpenAPI version of the document.
@@ -101,6 +101,19 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         sla::get,
         devices::list,
         webhooks::list,
+        assign::post,
+        signin::post,
+        signin::delete,
+        me::get,
+        me::sessions,
+        me::end_sessions,
+        me::change_password,
+        me::reset_password,
+        me::start_totp,
+        me::confirm_totp,
+        users::list,
+        users::create,
+        users::update,
         serve_document,
     ),
     components(schemas(ProblemDocument, InvalidTransition, WebhookEvent, EventRequest, TriageRequest))
@@ -129,6 +142,10 @@ pub fn document(config: &ApiConfig) -> Value {
         "apiKey": {
             "type": "http", "scheme": "bearer",
             "description": "A landlord's API key (`dwk_...`), made with `dampwatch api-keys create`."
+        },
+        "session": {
+            "type": "apiKey", "in": "cookie", "name": "__Host-dampwatch_session",
+            "description": "A person's session from `POST /v1/session`; changes also need the session's CSRF token in `X-CSRF-Token`."
         }
     });
     for endpoint in ENDPOINTS {
@@ -137,9 +154,17 @@ pub fn document(config: &ApiConfig) -> Value {
         else {
             continue;
         };
-        if endpoint.authenticated {
-            operation["security"] = json!([{"apiKey": []}]);
-            add_response(operation, "401", problem_response("No API key, or not a valid one."));
+        if endpoint.authenticated() {
+            operation["security"] = match endpoint.access {
+                Access::Person => json!([{"session": []}]),
+                _ => json!([{"apiKey": []}, {"session": []}]),
+            };
+            add_response(operation, "401", problem_response("No API key or session, or not a valid one."));
+            add_response(
+                operation,
+                "403",
+                problem_response("The caller's role or key scope does not allow this, or a session's change lacks its CSRF token."),
+            );
             add_response(
                 operation,
                 "503",

@@ -1,0 +1,415 @@
+//! People signing in: roles, landlord isolation for people, lockout, TOTP, session lifetimes,
+//! session ids that change at sign-in and step-up, and CSRF on changes. Time is the state's
+//! injectable wall clock, moved forward instead of waited for.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{fixture, send, Fixture, Reply};
+use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
+use dampwatch_accounts::users::{self, NewUser};
+use dampwatch_accounts::{totp, Password, Role};
+use dampwatch_api::router;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "velvet thunder over the moor";
+
+/// The router with a wall clock the test moves.
+struct People {
+    f: Fixture,
+    app: Router,
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl People {
+    async fn new() -> Self {
+        let f = fixture().await;
+        let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap()));
+        let clock = now.clone();
+        let app = router(f.state.clone().with_wall_clock(Arc::new(move || *clock.lock().unwrap())));
+        People { f, app, now }
+    }
+
+    fn at(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap()
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap() += by;
+    }
+
+    /// A user with a password, made as the operator's CLI does.
+    async fn user(&self, landlord: Option<&str>, email: &str, role: Role) -> i64 {
+        let new = NewUser {
+            landlord_id: landlord.map(str::to_owned),
+            email: email.into(),
+            display_name: "Test Person".into(),
+            role,
+        };
+        let user = users::create(&self.f.db, &new).await.unwrap();
+        let token = reset::issue(&self.f.db, user.id, self.at(), RESET_TOKEN_LIFETIME).await.unwrap();
+        reset::redeem(&self.f.db, &token, &Password::new(PASSWORD), self.at()).await.unwrap();
+        user.id
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        session: Option<&Signed>,
+        csrf: bool,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(s) = session {
+            builder = builder.header(header::COOKIE, format!("__Host-dampwatch_session={}", s.cookie));
+            if csrf {
+                builder = builder.header("x-csrf-token", &s.csrf);
+            }
+        }
+        let request = match body {
+            Some(b) => {
+                builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string()))
+            }
+            None => builder.body(Body::empty()),
+        };
+        send(&self.app, request.unwrap()).await
+    }
+
+    async fn sign_in_with(
+        &self,
+        email: &str,
+        password: &str,
+        extra: Value,
+        cookie: Option<&Signed>,
+    ) -> Reply {
+        let mut body = json!({"email": email, "password": password});
+        body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+        self.call(Method::POST, "/v1/session", cookie, false, Some(body)).await
+    }
+
+    async fn sign_in(&self, email: &str) -> Signed {
+        let reply = self.sign_in_with(email, PASSWORD, json!({}), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        Signed::from(&reply)
+    }
+
+    /// Signs in a user whose role needs a second factor, enrols TOTP, and returns the stepped-up
+    /// session and the secret.
+    async fn sign_in_enrolled(&self, email: &str) -> (Signed, Vec<u8>) {
+        let first = self.sign_in(email).await;
+        let reply = self.call(Method::POST, "/v1/me/mfa/totp", Some(&first), true, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let secret: Vec<u8> = self
+            .f
+            .db
+            .query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email])
+            .await
+            .unwrap()
+            .get(0);
+        let code = totp::code_at(&secret, self.at().timestamp());
+        let reply = self
+            .call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&first), true, Some(json!({"code": code})))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.json["recovery_codes"].as_array().unwrap().len(), 10);
+        let stepped = Signed::from(&reply);
+        assert_ne!(stepped.cookie, first.cookie, "the session id changes at step-up");
+        let old = self.call(Method::GET, "/v1/me", Some(&first), false, None).await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED, "the pre-step-up id is dead");
+        (stepped, secret)
+    }
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+#[derive(Debug, Clone)]
+struct Signed {
+    cookie: String,
+    csrf: String,
+}
+
+impl Signed {
+    fn from(reply: &Reply) -> Self {
+        let set = reply.header("set-cookie");
+        for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(set.contains(attribute), "{attribute} missing: {set}");
+        }
+        let cookie = set
+            .strip_prefix("__Host-dampwatch_session=")
+            .and_then(|rest| rest.split(';').next())
+            .expect("a __Host- session cookie")
+            .to_owned();
+        Signed { cookie, csrf: reply.json["csrf_token"].as_str().unwrap().to_owned() }
+    }
+}
+
+#[tokio::test]
+async fn a_contractor_sees_only_the_cases_assigned_to_them_and_records_only_works() {
+    let p = People::new().await;
+    let case = p.f.north.case_id;
+    let contractor_id = p.user(Some("north-homes"), "fixer@north.example", Role::Contractor).await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let contractor = p.sign_in("fixer@north.example").await;
+    let officer = p.sign_in("officer@north.example").await;
+
+    let cases = p.call(Method::GET, "/v1/cases", Some(&contractor), false, None).await;
+    assert_eq!(cases.status, StatusCode::OK);
+    assert_eq!(cases.json["items"], json!([]), "nothing assigned yet: {}", cases.text);
+    let one = p.call(Method::GET, &format!("/v1/cases/{case}"), Some(&contractor), false, None).await;
+    assert_eq!(one.status, StatusCode::NOT_FOUND, "an unassigned case is not the contractor's to see");
+    let alerts = p.call(Method::GET, "/v1/alerts", Some(&contractor), false, None).await;
+    assert_eq!(alerts.status, StatusCode::FORBIDDEN);
+
+    let assign = json!({"user_id": contractor_id});
+    let reply =
+        p.call(Method::POST, &format!("/v1/cases/{case}/assign"), Some(&officer), true, Some(assign)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    let cases = p.call(Method::GET, "/v1/cases", Some(&contractor), false, None).await;
+    let ids: Vec<i64> =
+        cases.json["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![case], "exactly the assigned case");
+    let one = p.call(Method::GET, &format!("/v1/cases/{case}"), Some(&contractor), false, None).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    let triage = json!({"type": "triage_decided", "category": "no_hazard", "actor": "Fixer"});
+    let reply = p
+        .call(Method::POST, &format!("/v1/cases/{case}/events"), Some(&contractor), true, Some(triage))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "a contractor records works, not triage: {}", reply.text);
+    let officers_view = p.call(Method::GET, "/v1/cases", Some(&officer), false, None).await;
+    assert!(
+        officers_view.json["items"].as_array().unwrap().len() > 1,
+        "officers see every case of the landlord"
+    );
+}
+
+#[tokio::test]
+async fn an_officer_cannot_manage_users_and_an_admin_manages_only_their_landlords() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    p.user(Some("south-homes"), "admin@south.example", Role::LandlordAdmin).await;
+    let officer = p.sign_in("officer@north.example").await;
+    let reply = p.call(Method::GET, "/v1/users", Some(&officer), false, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+
+    // An admin must enrol a second factor before acting as one.
+    let unenrolled = p.sign_in("admin@north.example").await;
+    let reply = p.call(Method::GET, "/v1/users", Some(&unenrolled), false, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.text.contains("second factor"), "{}", reply.text);
+
+    let (north, _) = p.sign_in_enrolled("admin@north.example").await;
+    let listed = p.call(Method::GET, "/v1/users", Some(&north), false, None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let emails: Vec<&str> =
+        listed.json.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, vec!["admin@north.example", "officer@north.example"]);
+
+    let (south, _) = p.sign_in_enrolled("admin@south.example").await;
+    let listed = p.call(Method::GET, "/v1/users", Some(&south), false, None).await;
+    assert!(!listed.text.contains("north"), "{}", listed.text);
+    let officer_id: i64 =
+        p.f.db
+            .query_one("SELECT id FROM users WHERE email = 'officer@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    let reply = p
+        .call(
+            Method::POST,
+            &format!("/v1/users/{officer_id}"),
+            Some(&south),
+            true,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "another landlord's person does not exist for south");
+    for (path, body) in [("/v1/cases", None), ("/v1/alerts", None)] {
+        let reply = p.call(Method::GET, path, Some(&south), false, body).await;
+        assert!(!reply.text.contains("north-homes"), "{path}: {}", reply.text);
+    }
+
+    let created = p
+        .call(
+            Method::POST,
+            "/v1/users",
+            Some(&north),
+            true,
+            Some(json!({"email": "Auditor@North.example", "display_name": "Ada Auditor", "role": "auditor"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["user"]["email"], "auditor@north.example");
+    let made_operator = p
+        .call(
+            Method::POST,
+            "/v1/users",
+            Some(&north),
+            true,
+            Some(json!({"email": "op@x.example", "display_name": "Op", "role": "operator"})),
+        )
+        .await;
+    assert_eq!(made_operator.status, StatusCode::FORBIDDEN);
+
+    // Disabling ends the officer's session at once.
+    let reply = p
+        .call(
+            Method::POST,
+            &format!("/v1/users/{officer_id}"),
+            Some(&north),
+            true,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let gone = p.call(Method::GET, "/v1/me", Some(&officer), false, None).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_for_a_growing_period_answered_like_any_refusal() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let unknown = p.sign_in_with("nobody@north.example", PASSWORD, json!({}), None).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    for _ in 0..5 {
+        let wrong = p.sign_in_with("officer@north.example", "not my password at all", json!({}), None).await;
+        assert_eq!(
+            (wrong.status, &wrong.json),
+            (StatusCode::UNAUTHORIZED, &unknown.json),
+            "same answer as unknown"
+        );
+    }
+    let locked = p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await;
+    assert_eq!(
+        (locked.status, &locked.json),
+        (StatusCode::UNAUTHORIZED, &unknown.json),
+        "locked, said the same way"
+    );
+
+    p.advance(Duration::seconds(61));
+    let signed = p.sign_in("officer@north.example").await;
+    let me = p.call(Method::GET, "/v1/me", Some(&signed), false, None).await;
+    assert!(me.json["user"]["last_lockout_at"].is_string(), "the person is told of the lockout: {}", me.text);
+
+    // A second lockout lasts twice as long (the count restarts only after... a success, above).
+    for _ in 0..5 {
+        p.sign_in_with("officer@north.example", "not my password at all", json!({}), None).await;
+    }
+    p.advance(Duration::seconds(61));
+    let still = p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await;
+    assert_eq!(still.status, StatusCode::OK, "after a success the growth restarts: {}", still.text);
+
+    let audited: i64 =
+        p.f.db
+            .query_one(
+                "SELECT count(*) FROM audit_log WHERE action = 'session.sign_in' AND outcome = 'failure'
+               AND details::jsonb ->> 'reason' IN ('wrong_password', 'locked', 'unknown_user')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(audited, 12, "every refusal is in the audit log with its cause");
+}
+
+#[tokio::test]
+async fn a_totp_code_is_accepted_once() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let (_, secret) = p.sign_in_enrolled("admin@north.example").await;
+    let needs = p.sign_in_with("admin@north.example", PASSWORD, json!({}), None).await;
+    assert_eq!(needs.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(needs.json["type"], "urn:dampwatch:problem:second-factor-needed");
+
+    p.advance(Duration::seconds(30));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let first = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let replay = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "the same code is refused: {}", replay.text);
+    p.advance(Duration::seconds(30));
+    let next = totp::code_at(&secret, p.at().timestamp());
+    let later = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": next}), None).await;
+    assert_eq!(later.status, StatusCode::OK, "the next step's code works");
+}
+
+#[tokio::test]
+async fn sessions_end_after_30_idle_minutes_and_after_8_hours() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let s = p.sign_in("officer@north.example").await;
+    p.advance(Duration::minutes(29));
+    assert_eq!(p.call(Method::GET, "/v1/me", Some(&s), false, None).await.status, StatusCode::OK);
+    p.advance(Duration::minutes(31));
+    let idle = p.call(Method::GET, "/v1/me", Some(&s), false, None).await;
+    assert_eq!(idle.status, StatusCode::UNAUTHORIZED, "31 idle minutes end it");
+    assert_eq!(idle.json["type"], "urn:dampwatch:problem:invalid-session");
+
+    let s = p.sign_in("officer@north.example").await;
+    for _ in 0..(8 * 3) {
+        p.advance(Duration::minutes(20));
+        let reply = p.call(Method::GET, "/v1/me", Some(&s), false, None).await;
+        if p.at() < Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap() + Duration::minutes(60 + 8 * 60) {
+            assert_eq!(reply.status, StatusCode::OK, "active and within 8 hours");
+        }
+    }
+    p.advance(Duration::minutes(1));
+    let old = p.call(Method::GET, "/v1/me", Some(&s), false, None).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "8 hours end it however active");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_sign_in_and_sign_out_ends_it() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let planted = p.sign_in("officer@north.example").await;
+    let reply = p.sign_in_with("officer@north.example", PASSWORD, json!({}), Some(&planted)).await;
+    let fresh = Signed::from(&reply);
+    assert_ne!(fresh.cookie, planted.cookie, "signing in issues a new id");
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&planted), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let other = p.sign_in("officer@north.example").await;
+    let list = p.call(Method::GET, "/v1/me/sessions", Some(&fresh), false, None).await;
+    assert_eq!(list.json.as_array().unwrap().len(), 2, "{}", list.text);
+    let out = p.call(Method::DELETE, "/v1/session", Some(&fresh), true, None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&fresh), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(p.call(Method::GET, "/v1/me", Some(&other), false, None).await.status, StatusCode::OK);
+    let everywhere = p.call(Method::DELETE, "/v1/me/sessions", Some(&other), true, None).await;
+    assert_eq!(everywhere.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&other), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_change_without_the_sessions_csrf_token_is_refused() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let s = p.sign_in("officer@north.example").await;
+    let path = format!("/v1/cases/{}/assign", p.f.north.case_id);
+    let body = json!({"user_id": null});
+    let none = p.call(Method::POST, &path, Some(&s), false, Some(body.clone())).await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    assert_eq!(none.json["type"], "urn:dampwatch:problem:csrf");
+    let forged = Signed { cookie: s.cookie.clone(), csrf: "guessed".into() };
+    let wrong = p.call(Method::POST, &path, Some(&forged), true, Some(body.clone())).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let right = p.call(Method::POST, &path, Some(&s), true, Some(body)).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.text);
+}

@@ -44,6 +44,15 @@ key = "certs/services/collector/key.pem"
 # (`dampwatch pki init` makes the first, `dampwatch pki rotate-downlink-key` the next).
 downlink_keys = "certs"
 
+[audit]
+# The PKI directory whose newest audit key (`audit/key-N.pem`, made by `dampwatch pki init`,
+# the next by `dampwatch pki rotate-audit-key`) signs the head of the audit log. Without one
+# the log is still hash-chained but nothing signs it (logged at start).
+keys = "certs"
+# How often the head of the audit log is signed (and once at start). Entries after the last
+# signature are protected by the hash chain alone.
+checkpoint_every = "1h"
+
 [intake]
 # A batch is committed when it holds this many uplinks or after linger, whichever comes first.
 # The broker keeps at most 100 unacknowledged messages in flight per subscriber: a batch of
@@ -100,6 +109,7 @@ pub struct Config {
     pub database: Database,
     pub mqtt: Mqtt,
     pub tls: Tls,
+    pub audit: Audit,
     pub intake: Intake,
     pub retention: Retention,
     pub http: Http,
@@ -137,6 +147,14 @@ pub struct Tls {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub downlink_keys: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    pub keys: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_every: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +227,7 @@ impl Config {
             &mut cfg.tls.cert,
             &mut cfg.tls.key,
             &mut cfg.tls.downlink_keys,
+            &mut cfg.audit.keys,
             &mut cfg.database.data_dir,
         ] {
             dampwatch_conf::resolve(p, path);
@@ -223,12 +242,13 @@ impl Config {
     }
 
     /// Paths of the collector's files in a `dampwatch pki init` directory (its certificate and
-    /// key, the CA, and its downlink signing keys).
+    /// key, the CA, its downlink signing keys and the audit checkpoint key).
     pub fn with_pki_dir(mut self, dir: &Path) -> Self {
         self.tls.ca = dir.join("ca.pem");
         self.tls.cert = dir.join("services/collector/cert.pem");
         self.tls.key = dir.join("services/collector/key.pem");
         self.tls.downlink_keys = dir.to_owned();
+        self.audit.keys = dir.to_owned();
         self
     }
 
@@ -236,6 +256,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if self.intake.max_batch_uplinks == 0 {
             return bad("intake.max_batch_uplinks must be at least 1");
+        }
+        if self.audit.checkpoint_every.is_zero() {
+            return bad("audit.checkpoint_every must be longer than zero");
         }
         if self.mqtt.client_id.is_empty() {
             return bad("mqtt.client_id must not be empty");
@@ -307,6 +330,16 @@ mod tests {
         assert!(limits.readings_per_hour >= 3600);
         let small = Config::from_toml("[intake]\ndevice_readings_per_hour = 10\n").unwrap();
         assert!(small.validate().unwrap_err().to_string().contains("device_readings_per_hour"));
+    }
+
+    #[test]
+    fn the_audit_log_is_signed_hourly_with_the_key_of_the_pki_directory() {
+        let c = Config::default();
+        assert_eq!(c.audit.checkpoint_every, Duration::from_secs(3600));
+        assert_eq!(c.audit.keys, PathBuf::from("certs"));
+        assert_eq!(c.with_pki_dir(Path::new("/srv/pki")).audit.keys, PathBuf::from("/srv/pki"));
+        let never = Config::from_toml("[audit]\ncheckpoint_every = \"0s\"\n").unwrap();
+        assert!(never.validate().unwrap_err().to_string().contains("checkpoint_every"));
     }
 
     #[test]

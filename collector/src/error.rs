@@ -36,6 +36,14 @@ pub enum StartError {
     #[error("cannot start the API")]
     Api(#[from] dampwatch_api::StateError),
 
+    /// An audit key that is there but unusable is refused rather than ignored: the operator
+    /// meant the log to be signed.
+    #[error("cannot load the audit checkpoint key")]
+    AuditKey(#[source] dampwatch_audit::AuditError),
+
+    #[error("database.url is not a PostgreSQL URL")]
+    DatabaseUrl(#[source] tokio_postgres::Error),
+
     #[error("http.address {0:?} is not HOST:PORT")]
     HttpAddress(String),
 

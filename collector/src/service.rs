@@ -53,6 +53,33 @@ pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> Result<Pri
 
 use dampwatch_store::prepare_database_when_up;
 
+/// Signs the head of the audit log every `[audit] checkpoint_every`, when the PKI directory
+/// holds an audit key. Without one the collector still runs (the log is chained by the database
+/// whoever signs it); it says so once.
+fn start_audit_checkpoints(
+    cfg: &Config,
+    db_url: &str,
+    stop: &CancellationToken,
+) -> Result<Option<JoinHandle<()>>, StartError> {
+    if !dampwatch_pki::has_audit_signing_key(&cfg.audit.keys) {
+        tracing::info!(
+            dir = %cfg.audit.keys.display(),
+            "no audit checkpoint key: the audit log is not signed (`dampwatch pki rotate-audit-key` makes one)"
+        );
+        return Ok(None);
+    }
+    let signer = dampwatch_audit::CheckpointSigner::load(&cfg.audit.keys).map_err(StartError::AuditKey)?;
+    // Waiting longer than a round would only make rounds pile up behind a dead database.
+    let wait = cfg.audit.checkpoint_every.min(Duration::from_secs(30));
+    let pool = dampwatch_audit::pool(db_url, wait).map_err(StartError::DatabaseUrl)?;
+    Ok(Some(tokio::spawn(dampwatch_audit::run_checkpoints(
+        pool,
+        signer,
+        cfg.audit.checkpoint_every,
+        stop.clone(),
+    ))))
+}
+
 impl Collector {
     pub async fn start(cfg: Config) -> Result<Collector, StartError> {
         cfg.validate()?;
@@ -113,12 +140,13 @@ impl Collector {
                 Some(serve_http(addr, metrics.clone(), stats, api, header_read_timeout, stop.clone()).await?)
             }
         };
-        let background = vec![tokio::spawn(crate::retention::run(
+        let mut background = vec![tokio::spawn(crate::retention::run(
             db_url.clone(),
             cfg.retention.clone(),
             metrics.clone(),
             stop.clone(),
         ))];
+        background.extend(start_audit_checkpoints(&cfg, &db_url, &stop)?);
         let pipeline_client = client.clone();
         let pipeline = Pipeline {
             cfg,

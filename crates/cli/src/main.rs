@@ -31,6 +31,9 @@ enum Command {
     ApiKeys(ApiKeysArgs),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
     Webhooks(WebhooksArgs),
+    /// The tamper-evident audit log: export, verify an export offline, sign the head now.
+    #[command(subcommand)]
+    Audit(dampwatch::audit::AuditCommand),
     /// Homes: jurisdiction, tenure and occupants' vulnerabilities (which law and rules apply).
     Homes(HomesArgs),
     /// The device gateway (the same as `dampwatch-gateway`).
@@ -140,6 +143,14 @@ fn main() -> anyhow::Result<()> {
                 let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 dampwatch_alerts::home_cli::run(args.command, &db, &mut out).await
             })?;
+        }
+        Command::Audit(cmd) => {
+            init_logging("warn");
+            let verdict = multi_thread_runtime()?.block_on(dampwatch::audit::run(cmd, &mut out))?;
+            if verdict == dampwatch::audit::Verdict::Tampered {
+                out.flush()?;
+                std::process::exit(1);
+            }
         }
         Command::Gateway(_) => unreachable!("served above"),
         Command::Bench(BenchCommand::Gateway(args)) => {

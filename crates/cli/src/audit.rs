@@ -1,0 +1,89 @@
+//! `dampwatch audit`: export the audit log, verify an export offline, sign the head now. The
+//! work is `dampwatch-audit`'s; this parses arguments and prints.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::devices::Target;
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Write the whole audit log and its signed checkpoints as JSON Lines.
+    Export {
+        #[command(flatten)]
+        target: Target,
+        /// The file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an export offline: every hash, the chain from seq 1, every checkpoint's signature.
+    Verify {
+        /// The export (JSON Lines, as `audit export` writes it).
+        file: PathBuf,
+        /// A public key the checkpoints may be signed with: `DIR/audit/key-N.pub` (hex) or a PEM
+        /// "PUBLIC KEY". Repeat it for every generation the platform has used.
+        #[arg(long = "public-key", value_name = "PEM_FILE", required = true)]
+        public_keys: Vec<PathBuf>,
+    },
+    /// Sign the head of the log now with the PKI directory's audit key.
+    Checkpoint {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// What a command found: verification's verdict decides the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Tampered,
+}
+
+pub async fn run(cmd: AuditCommand, out: &mut dyn Write) -> anyhow::Result<Verdict> {
+    match cmd {
+        AuditCommand::Export { target, out: path } => {
+            let db = dampwatch_store::connect(&target.database_url()?).await?;
+            // Written beside the target and renamed, so an interrupted export never leaves a
+            // truncated file under the name a verifier will read.
+            let dir =
+                path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let mut file = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+            let summary = dampwatch_audit::export(&db, std::io::BufWriter::new(file.as_file_mut())).await?;
+            file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(
+                out,
+                "exported {} entries and {} checkpoints to {}",
+                summary.entries,
+                summary.checkpoints,
+                path.display()
+            )?;
+        }
+        AuditCommand::Verify { file, public_keys } => {
+            let trusted = public_keys
+                .iter()
+                .map(|p| dampwatch_audit::load_public_key(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let reader =
+                std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            match dampwatch_audit::verify(std::io::BufReader::new(reader), &trusted) {
+                Ok(report) => writeln!(out, "ok: {report}")?,
+                Err(broken) => {
+                    writeln!(out, "TAMPERED: {broken}")?;
+                    return Ok(Verdict::Tampered);
+                }
+            }
+        }
+        AuditCommand::Checkpoint { target } => {
+            let signer = dampwatch_audit::CheckpointSigner::load(&target.pki_dir())?;
+            let db = dampwatch_store::connect(&target.database_url()?).await?;
+            match dampwatch_audit::checkpoint(&db, &signer).await? {
+                Some(c) => writeln!(out, "signed seq {} with {}", c.seq, c.key_id)?,
+                None => writeln!(out, "nothing to sign: the log is empty or its head is already signed")?,
+            }
+        }
+    }
+    Ok(Verdict::Ok)
+}

@@ -65,6 +65,18 @@ impl Collector {
         // Before anything else: without its downlink key the collector could confirm nothing
         // to a device (devices refuse unsigned acknowledgements).
         let signer = Arc::new(DownlinkSigner::load(&cfg.tls.downlink_keys)?);
+        // Also before the database: a missing HTTPS certificate is a mistake to report at once.
+        let api_listener = match (cfg.http.address.as_str(), cfg.api.enabled) {
+            ("", _) => None,
+            (_, false) => {
+                tracing::info!("[api] enabled is false: the [http] listener is not started");
+                None
+            }
+            (a, true) => {
+                let addr = listen_address("http.address", a)?;
+                Some((addr, api_transport(&cfg, addr)?))
+            }
+        };
         let (db_url, embedded) = if cfg.database.url.is_empty() {
             let pg = start_embedded_postgres(cfg.database.data_dir.join("postgres")).await?;
             (pg.url(), Some(pg))
@@ -103,17 +115,12 @@ impl Collector {
         // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
         // hazard inbox the pipeline writes in each commit).
         let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
-        let api = match (cfg.http.address.as_str(), cfg.api.enabled) {
-            ("", _) => None,
-            (_, false) => {
-                tracing::info!("[api] enabled is false: the [http] listener is not started");
-                None
-            }
-            (a, true) => {
-                let addr = listen_address("http.address", a)?;
+        let api = match api_listener {
+            None => None,
+            Some((addr, transport)) => {
                 let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
                 let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?;
-                Some((addr, state, api_transport(&cfg, addr)?))
+                Some((addr, state, transport))
             }
         };
         let listener_stats = Arc::new(dampwatch_api::ListenerStats::default());

@@ -98,9 +98,27 @@ interval = "1h"
 chunk_rows = 10000
 
 [http]
-# Prometheus metrics (/metrics), health (/health) and, when [api] enabled, the landlord HTTP API
-# (/v1/..., /openapi.json). Plain HTTP: keep it on loopback or behind a TLS proxy. Empty to disable.
+# The public listener: the landlord HTTP API (/v1/..., /openapi.json) when [api] enabled, and
+# nothing else. HTTPS (TLS 1.3 or 1.2) with the certificate below. Empty to disable.
 address = "127.0.0.1:9884"
+# The listener's certificate (chain, leaf first) and private key, read at start. `dampwatch pki
+# init` makes one for localhost, 127.0.0.1 and ::1; for the names clients reach the API by, run
+# `dampwatch pki issue-web --dns api.example.org --ip 192.0.2.7 --force`. Relative paths are
+# resolved against this file.
+tls_cert = "certs/web/cert.pem"
+tls_key = "certs/web/key.pem"
+# A client must complete its TLS handshake within this time, or its connection is closed
+# (counted in dampwatch_api_tls_handshakes_failed_total).
+handshake_timeout = "10s"
+# Serve plain HTTP instead of HTTPS: only behind a TLS-terminating reverse proxy (list it in
+# [api.rate_limits] trusted_proxies), since requests carry API keys and tenants' data. Warned
+# about at start when the address is not loopback.
+plain_http = false
+
+[metrics]
+# Prometheus metrics (/metrics) and health (/health) in plain HTTP, for a local scraper and
+# health checker: keep it on loopback or a private network. Empty to disable.
+address = "127.0.0.1:9885"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +131,7 @@ pub struct Config {
     pub intake: Intake,
     pub retention: Retention,
     pub http: Http,
+    pub metrics: MetricsListener,
     pub alerts: dampwatch_alerts::AlertsConfig,
     pub api: dampwatch_api::ApiConfig,
 }
@@ -206,9 +225,23 @@ pub struct Retention {
     pub chunk_rows: i64,
 }
 
+/// `[http]`: the public listener of the landlord API.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
+    pub address: String,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// HTTP without TLS, for a deployment behind a TLS-terminating proxy.
+    pub plain_http: bool,
+}
+
+/// `[metrics]`: the private listener of `/metrics` and `/health`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsListener {
     pub address: String,
 }
 
@@ -228,6 +261,8 @@ impl Config {
             &mut cfg.tls.key,
             &mut cfg.tls.downlink_keys,
             &mut cfg.audit.keys,
+            &mut cfg.http.tls_cert,
+            &mut cfg.http.tls_key,
             &mut cfg.database.data_dir,
         ] {
             dampwatch_conf::resolve(p, path);
@@ -242,13 +277,17 @@ impl Config {
     }
 
     /// Paths of the collector's files in a `dampwatch pki init` directory (its certificate and
-    /// key, the CA, its downlink signing keys and the audit checkpoint key).
+    /// key, the CA, its downlink signing keys, the audit checkpoint key and the API listener's
+    /// HTTPS certificate).
     pub fn with_pki_dir(mut self, dir: &Path) -> Self {
-        self.tls.ca = dir.join("ca.pem");
-        self.tls.cert = dir.join("services/collector/cert.pem");
-        self.tls.key = dir.join("services/collector/key.pem");
+        let paths = dampwatch_pki::Paths::new(dir);
+        self.tls.ca = paths.ca_cert();
+        self.tls.cert = paths.collector_cert();
+        self.tls.key = paths.collector_key();
         self.tls.downlink_keys = dir.to_owned();
         self.audit.keys = dir.to_owned();
+        self.http.tls_cert = paths.web_cert();
+        self.http.tls_key = paths.web_key();
         self
     }
 
@@ -280,6 +319,9 @@ impl Config {
         }
         if self.intake.device_quarantine_per_hour == 0 {
             return bad("intake.device_quarantine_per_hour must be at least 1");
+        }
+        if self.http.handshake_timeout.is_zero() && !self.http.plain_http {
+            return bad("http.handshake_timeout must be above zero");
         }
         if self.retention.interval.is_zero() || self.retention.chunk_rows < 1 {
             return bad("retention.interval must be above zero and retention.chunk_rows at least 1");
@@ -319,6 +361,24 @@ mod tests {
         assert_eq!(shared.uplink_filter(), "$share/collectors/dw/v1/+/+/up");
         assert!(!shared.persistent_session());
         assert!(c.database.url.is_empty(), "embedded PostgreSQL by default");
+        assert!(!c.http.plain_http, "the API is served over HTTPS unless told otherwise");
+        assert_ne!(c.http.address, c.metrics.address, "metrics have a listener of their own");
+    }
+
+    #[test]
+    fn the_https_files_default_to_the_pki_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("collector.toml");
+        std::fs::write(&file, "[http]\nhandshake_timeout = \"2s\"\n").unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.http.tls_cert, dir.path().join("certs/web/cert.pem"));
+        assert_eq!(c.http.tls_key, dir.path().join("certs/web/key.pem"));
+        assert_eq!(c.http.handshake_timeout, Duration::from_secs(2));
+        let c = Config::default().with_pki_dir(Path::new("/srv/pki"));
+        assert_eq!(c.http.tls_cert, Path::new("/srv/pki/web/cert.pem"));
+        assert_eq!(c.http.tls_key, Path::new("/srv/pki/web/key.pem"));
+        let no_time = Config::from_toml("[http]\nhandshake_timeout = \"0s\"\n").unwrap();
+        assert!(no_time.validate().unwrap_err().to_string().contains("handshake_timeout"));
     }
 
     #[test]

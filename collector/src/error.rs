@@ -44,11 +44,22 @@ pub enum StartError {
     #[error("database.url is not a PostgreSQL URL")]
     DatabaseUrl(#[source] tokio_postgres::Error),
 
-    #[error("http.address {0:?} is not HOST:PORT")]
-    HttpAddress(String),
+    #[error("{key} {value:?} is not HOST:PORT")]
+    ListenAddress { key: &'static str, value: String },
 
     #[error("cannot listen for HTTP on {addr}")]
     HttpListen { addr: SocketAddr, source: std::io::Error },
+
+    /// The API listener serves HTTPS unless `[http] plain_http` says a proxy terminates TLS.
+    #[error(
+        "cannot load the API's HTTPS certificate (http.tls_cert, http.tls_key); make one with \
+         `dampwatch pki issue-web --dir DIR --dns NAME --ip ADDRESS`, or set http.plain_http \
+         behind a TLS-terminating proxy"
+    )]
+    HttpsCertificate(#[source] dampwatch_pki::PkiError),
+
+    #[error("the API's HTTPS certificate and key do not make a TLS server")]
+    HttpsConfig(#[source] rustls::Error),
 
     #[error("a start-up task failed")]
     Task(#[from] tokio::task::JoinError),

@@ -54,6 +54,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let collector = Collector::start(cfg).await?;
     println!("dampwatch-collector storing into {}", dampwatch_store::redacted(collector.db_url()));
+    if let Some(api) = collector.api_url() {
+        println!("landlord API on {api}/v1/ (OpenAPI: {api}/openapi.json)");
+    }
     if let Some(m) = collector.metrics_addr() {
         println!("metrics on http://{m}/metrics");
     }

@@ -1,5 +1,8 @@
 //! The collector as a whole: database (a URL, or the private PostgreSQL under its data
-//! directory), migrations, the MQTT intake, the pipeline and the metrics endpoint.
+//! directory), migrations, the MQTT intake, the pipeline, and two listeners: the landlord API
+//! (public, HTTPS) and `/metrics` with `/health` (private, plain HTTP). Keeping them apart
+//! means the public listener answers nothing but the API, and a scraper needs no API key or
+//! certificate.
 
 use crate::config::Config;
 use crate::downlink::{DownlinkSigner, SendConfigError, SentConfig};
@@ -23,6 +26,8 @@ pub struct Collector {
     db_url: String,
     metrics: Arc<Metrics>,
     metrics_addr: Option<SocketAddr>,
+    /// The landlord API's listener and its URL scheme (`https`, or `http` behind a proxy).
+    api_addr: Option<(SocketAddr, &'static str)>,
     /// Stop taking uplinks, finish and acknowledge what was received.
     drain: CancellationToken,
     stop: CancellationToken,
@@ -87,6 +92,18 @@ impl Collector {
         // Before anything else: without its downlink key the collector could confirm nothing
         // to a device (devices refuse unsigned acknowledgements).
         let signer = Arc::new(DownlinkSigner::load(&cfg.tls.downlink_keys)?);
+        // Also before the database: a missing HTTPS certificate is a mistake to report at once.
+        let api_listener = match (cfg.http.address.as_str(), cfg.api.enabled) {
+            ("", _) => None,
+            (_, false) => {
+                tracing::info!("[api] enabled is false: the [http] listener is not started");
+                None
+            }
+            (a, true) => {
+                let addr = listen_address("http.address", a)?;
+                Some((addr, api_transport(&cfg, addr)?))
+            }
+        };
         let (db_url, embedded) = if cfg.database.url.is_empty() {
             let pg = start_embedded_postgres(cfg.database.data_dir.join("postgres")).await?;
             (pg.url(), Some(pg))
@@ -125,19 +142,47 @@ impl Collector {
         // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
         // hazard inbox the pipeline writes in each commit).
         let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
-        let metrics_addr = match cfg.http.address.as_str() {
+        let api = match api_listener {
+            None => None,
+            Some((addr, transport)) => {
+                let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
+                let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?;
+                Some((addr, state, transport))
+            }
+        };
+        let listener_stats = Arc::new(dampwatch_api::ListenerStats::default());
+        // One registry for the whole service: the intake's metrics, the hazard worker's and the
+        // API's, in one scrape.
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        hazards.webhook_stats().register(&mut registry);
+        hazards.hazard_stats().register(&mut registry);
+        if let Some((_, state, _)) = &api {
+            state.register_metrics(&mut registry);
+            listener_stats.register(&mut registry);
+        }
+        let header_read_timeout = cfg.api.header_read_timeout;
+        let metrics_addr = match cfg.metrics.address.as_str() {
             "" => None,
             a => {
-                let api = if cfg.api.enabled {
-                    let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
-                    Some(dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?)
-                } else {
-                    None
+                let addr = listen_address("metrics.address", a)?;
+                let options = dampwatch_api::ServerOptions {
+                    transport: dampwatch_api::Transport::Plain,
+                    header_read_timeout,
+                    stats: Arc::default(),
                 };
-                let stats = (hazards.webhook_stats(), hazards.hazard_stats());
-                let header_read_timeout = cfg.api.header_read_timeout;
-                let addr = a.parse().map_err(|_| StartError::HttpAddress(a.to_owned()))?;
-                Some(serve_http(addr, metrics.clone(), stats, api, header_read_timeout, stop.clone()).await?)
+                Some(serve(addr, metrics_router(registry), options, stop.clone()).await?)
+            }
+        };
+        let api_addr = match api {
+            None => None,
+            Some((addr, state, transport)) => {
+                let scheme = transport.scheme();
+                let options =
+                    dampwatch_api::ServerOptions { transport, header_read_timeout, stats: listener_stats };
+                let bound = serve(addr, dampwatch_api::router(state), options, stop.clone()).await?;
+                tracing::info!(address = %bound, scheme, "landlord API listening");
+                Some((bound, scheme))
             }
         };
         let mut background = vec![tokio::spawn(crate::retention::run(
@@ -163,6 +208,7 @@ impl Collector {
             db_url,
             metrics,
             metrics_addr,
+            api_addr,
             drain,
             stop,
             event_loop,
@@ -193,8 +239,20 @@ impl Collector {
         self.metrics.clone()
     }
 
+    /// The address of `/metrics` and `/health` (plain HTTP), unless `[metrics] address` is
+    /// empty.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The address of the landlord API, unless `[http] address` is empty or the API disabled.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr.map(|(addr, _)| addr)
+    }
+
+    /// The landlord API's base URL, e.g. `https://127.0.0.1:9884`.
+    pub fn api_url(&self) -> Option<String> {
+        self.api_addr.map(|(addr, scheme)| format!("{scheme}://{addr}"))
     }
 
     /// The generation of the downlink key this collector signs with.
@@ -236,25 +294,34 @@ impl Collector {
     }
 }
 
-async fn serve_http(
-    addr: SocketAddr,
-    metrics: Arc<Metrics>,
-    (webhooks, hazards): (Arc<dampwatch_alerts::WebhookStats>, Arc<dampwatch_alerts::HazardStats>),
-    api: Option<dampwatch_api::ApiState>,
-    header_read_timeout: Duration,
-    stop: CancellationToken,
-) -> Result<SocketAddr, StartError> {
-    // One registry for the whole service: the intake's metrics, the hazard worker's and the
-    // API's, in one scrape.
-    let mut registry = Registry::default();
-    metrics.register(&mut registry);
-    webhooks.register(&mut registry);
-    hazards.register(&mut registry);
-    if let Some(state) = &api {
-        state.register_metrics(&mut registry);
+fn listen_address(key: &'static str, value: &str) -> Result<SocketAddr, StartError> {
+    value.parse().map_err(|_| StartError::ListenAddress { key, value: value.to_owned() })
+}
+
+/// HTTPS with the configured certificate, or plain HTTP when `[http] plain_http` says a proxy
+/// terminates TLS (warned about unless on loopback: keys and tenants' data would cross the
+/// network in clear if the proxy were missing).
+fn api_transport(cfg: &Config, addr: SocketAddr) -> Result<dampwatch_api::Transport, StartError> {
+    if cfg.http.plain_http {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                address = %addr,
+                "the landlord API serves plain HTTP on a non-loopback address (http.plain_http): \
+                 only safe behind a TLS-terminating proxy"
+            );
+        }
+        return Ok(dampwatch_api::Transport::Plain);
     }
+    let chain = dampwatch_pki::load_cert_chain(&cfg.http.tls_cert).map_err(StartError::HttpsCertificate)?;
+    let key = dampwatch_pki::load_private_key(&cfg.http.tls_key).map_err(StartError::HttpsCertificate)?;
+    let config = dampwatch_api::server_config(chain, key).map_err(StartError::HttpsConfig)?;
+    Ok(dampwatch_api::Transport::tls(config, cfg.http.handshake_timeout))
+}
+
+/// `/metrics` (the whole service's registry) and `/health`.
+fn metrics_router(registry: Registry) -> axum::Router {
     let registry = Arc::new(registry);
-    let mut app = axum::Router::new()
+    axum::Router::new()
         .route(
             "/metrics",
             get(move || async move {
@@ -264,15 +331,21 @@ async fn serve_http(
                 )
             }),
         )
-        .route("/health", get(|| async { "ok\n" }));
-    if let Some(state) = api {
-        app = app.merge(dampwatch_api::router(state));
-    }
+        .route("/health", get(|| async { "ok\n" }))
+}
+
+/// Binds `addr` and serves `app` on it with the API's server loop: every request learns its
+/// peer address (per-address rate limits), and a client that does not finish its handshake or
+/// its headers in time is disconnected.
+async fn serve(
+    addr: SocketAddr,
+    app: axum::Router,
+    options: dampwatch_api::ServerOptions,
+    stop: CancellationToken,
+) -> Result<SocketAddr, StartError> {
     let listen_error = |source| StartError::HttpListen { addr, source };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen_error)?;
     let bound = listener.local_addr().map_err(listen_error)?;
-    // The API's own server loop: every request learns its peer address (per-address rate
-    // limits) and a client that does not finish its headers in time is disconnected.
-    dampwatch_api::spawn_server(listener, app, header_read_timeout, stop);
+    dampwatch_api::spawn_server(listener, app, options, stop);
     Ok(bound)
 }

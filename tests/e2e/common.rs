@@ -76,11 +76,15 @@ impl EnvExt for Env {
         let text = format!(
             "[database]\n{database}\n\n[mqtt]\nport = {port}\nclient_id = {client_id:?}\nshare_group = {share_group:?}\n\n\
              [tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\ndownlink_keys = {pki:?}\n\n\
-             [intake]\nretry_initial = \"100ms\"\nretry_max = \"1s\"\n\n[http]\naddress = \"127.0.0.1:0\"\n",
+             [intake]\nretry_initial = \"100ms\"\nretry_max = \"1s\"\n\n\
+             [http]\naddress = \"127.0.0.1:0\"\ntls_cert = {web_cert:?}\ntls_key = {web_key:?}\n\n\
+             [metrics]\naddress = \"127.0.0.1:0\"\n",
             port = self.port,
             ca = pki.join("ca.pem"),
             cert = pki.join("services/collector/cert.pem"),
             key = pki.join("services/collector/key.pem"),
+            web_cert = pki.join("web/cert.pem"),
+            web_key = pki.join("web/key.pem"),
         );
         let path = self.dir.path().join(format!("{client_id}.toml"));
         std::fs::write(&path, text)?;
@@ -108,6 +112,8 @@ pub fn run_fleet(
 pub struct CollectorProcess {
     child: Child,
     pub metrics_addr: SocketAddr,
+    /// The landlord API's HTTPS listener.
+    pub api_addr: SocketAddr,
     /// The database it stores into, as it announced it.
     pub db_url: String,
 }
@@ -126,6 +132,7 @@ impl CollectorProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut db_url = String::new();
+            let mut api = String::new();
             let echo = std::env::var_os("DAMPWATCH_TEST_COLLECTOR_LOG").is_some();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if echo {
@@ -134,15 +141,19 @@ impl CollectorProcess {
                 if let Some(rest) = line.strip_prefix("dampwatch-collector storing into ") {
                     db_url = rest.to_owned();
                 }
+                if let Some(rest) = line.strip_prefix("landlord API on https://") {
+                    api = rest.split('/').next().unwrap_or_default().to_owned();
+                }
                 if let Some(rest) = line.strip_prefix("metrics on http://") {
-                    let _ = tx.send((rest.trim_end_matches("/metrics").to_owned(), db_url.clone()));
+                    let _ =
+                        tx.send((rest.trim_end_matches("/metrics").to_owned(), api.clone(), db_url.clone()));
                 }
             }
         });
-        let (addr, db_url) = rx
+        let (addr, api, db_url) = rx
             .recv_timeout(Duration::from_secs(60))
             .map_err(|_| anyhow::anyhow!("the collector process did not start"))?;
-        Ok(CollectorProcess { child, metrics_addr: addr.parse()?, db_url })
+        Ok(CollectorProcess { child, metrics_addr: addr.parse()?, api_addr: api.parse()?, db_url })
     }
 
     pub fn pid(&self) -> u32 {
@@ -188,9 +199,14 @@ impl Drop for CollectorProcess {
 
 /// GET /metrics.
 pub async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
+    scrape_path(addr, "/metrics").await
+}
+
+/// GET `path` in plain HTTP; the whole answer.
+pub async fn scrape_path(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await?;
     let mut body = String::new();
     s.read_to_string(&mut body).await?;
     Ok(body)

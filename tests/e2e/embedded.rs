@@ -85,17 +85,24 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     })
     .await;
     assert!(queue_read, "{}", scrape(addr).await?);
-    // The landlord API is served by its own server loop (peer addresses for per-address
-    // limits, header time limit), and its refusals are counted on the same endpoint.
+    // The landlord API is served over HTTPS on its own listener, by its own server loop (peer
+    // addresses for per-address limits, header time limit), and its refusals are counted on
+    // the metrics endpoint.
     let unauthenticated = {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        let tls = dampwatch_pki::client_tls(&env.pki(), dampwatch_pki::Holder::Anonymous)?;
+        let tcp = tokio::net::TcpStream::connect(collector.api_addr).await?;
+        let name = rustls::pki_types::ServerName::IpAddress(collector.api_addr.ip().into());
+        let mut s = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await?;
         s.write_all(b"GET /v1/alerts HTTP/1.0\r\nHost: x\r\n\r\n").await?;
         let mut answer = String::new();
-        s.read_to_string(&mut answer).await?;
+        // The server closes without a TLS close_notify once the answer is written.
+        let _ = s.read_to_string(&mut answer).await;
         answer
     };
     assert!(unauthenticated.starts_with("HTTP/1.0 401"), "{unauthenticated}");
+    let on_metrics = scrape_path(addr, "/v1/alerts").await?;
+    assert!(on_metrics.starts_with("HTTP/1.0 404"), "the metrics listener serves no API: {on_metrics}");
     let text = scrape(addr).await?;
     assert!(
         text.lines().any(|l| l.starts_with("dampwatch_api_unauthenticated_total") && !l.ends_with(" 0")),

@@ -53,6 +53,7 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
         c.database.url = pg.url();
         c.mqtt.port = addr.port;
         c.http.address = String::new();
+        c.metrics.address = String::new();
         c
     };
 

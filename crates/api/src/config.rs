@@ -13,8 +13,8 @@ pub const DEFAULT_CONFIG: &str = r#"
 # The landlord HTTP API: alerts, Awaab's Law cases and case events, SLA view, devices,
 # webhook delivery log, OpenAPI document at /openapi.json. Keys: `dampwatch api-keys create`.
 [api]
-# Serve the API in this process. The collector serves it on its [http] address, beside
-# /metrics and /health; put a TLS-terminating proxy in front of it for anything but loopback.
+# Serve the API in this process. The collector serves it over HTTPS on its [http] address (its
+# /metrics and /health are on the separate [metrics] address).
 enabled = true
 # Database connections kept for API requests. A request takes one only once its caller is
 # authenticated, within its rate limits, and its whole body has arrived.
@@ -26,7 +26,7 @@ max_body_bytes = 65536
 request_timeout = "10s"
 # A client must send a request's headers within this time, or the connection is closed (also
 # how long an idle kept-alive connection stays open). Applies when the API serves its own
-# listener (dampwatch_api::serve, spawn_server).
+# listener (dampwatch_api::serve, spawn_server), after the TLS handshake.
 header_read_timeout = "10s"
 # A client must send a request's whole body within this time, or it is answered 408.
 body_timeout = "10s"

@@ -16,6 +16,9 @@
 //!   source for failed authentication ([`rate_limit`]; 429 with `Retry-After`); request headers
 //!   and bodies must arrive within their time limits (408 for a slow body), and a body is
 //!   read in full before the handler takes a database connection ([`body`], [`mod@serve`]).
+//! - Transport: HTTPS (TLS 1.3 and 1.2) on the API's own listener, each handshake within a
+//!   time limit and failures counted ([`tls`], [`mod@serve`]); plain HTTP only when the
+//!   hosting service is told it sits behind a TLS-terminating proxy.
 //!   What was refused is counted ([`stats`], [`ApiState::render_metrics`]).
 //! - Isolation: every request runs in a transaction switched to the database role
 //!   `dampwatch_api_tenant` with the key's landlord in `dampwatch.landlord`; PostgreSQL
@@ -52,11 +55,13 @@ pub mod source;
 pub mod state;
 pub mod stats;
 pub mod tenant;
+pub mod tls;
 
 pub use config::{ApiConfig, ApiConfigError, RateLimitConfig, DEFAULT_CONFIG};
 pub use keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyError, ApiKeyInfo};
 pub use routes::{router, Endpoint, Verb, ENDPOINTS};
-pub use serve::{serve, spawn_server};
+pub use serve::{serve, spawn_server, ServerOptions, Transport};
 pub use state::{ApiState, StateError};
 pub use stats::{ApiStats, StatsSnapshot};
 pub use tenant::{Tenant, LANDLORD_SETTING, TENANT_ROLE};
+pub use tls::{server_config, HandshakeFailure, ListenerStats};

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{check_http, contract, fixture_with, Contract, Fixture};
-use dampwatch_api::{revoke_api_key, spawn_server, ApiConfig};
+use dampwatch_api::{revoke_api_key, spawn_server, ApiConfig, ServerOptions, Transport};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -32,12 +32,14 @@ impl Drop for Served {
 }
 
 async fn served(config: ApiConfig) -> Served {
-    let header_read_timeout = config.header_read_timeout;
+    // Plain HTTP: what these tests measure happens after the transport (the HTTPS listener is
+    // tested with the collector that serves it).
+    let options = ServerOptions::new(Transport::Plain, &config);
     let f = fixture_with(config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
-    spawn_server(listener, f.app.clone(), header_read_timeout, stop.clone());
+    spawn_server(listener, f.app.clone(), options, stop.clone());
     let contract = contract(&f.app).await;
     Served { f, addr, stop, contract }
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use clap::Parser;
 use common::{fixture, get};
 use dampwatch_api::cli::{run, ApiKeysCommand};
-use dampwatch_api::{create_api_key, serve, ApiConfig, ApiKeyError};
+use dampwatch_api::{create_api_key, serve, ApiConfig, ApiKeyError, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -88,9 +88,9 @@ async fn serve_listens_answers_and_stops() {
     let f = fixture().await;
     let stop = CancellationToken::new();
     let config = ApiConfig::default();
-    let addr = serve("127.0.0.1:0".parse().unwrap(), &f.db_url, config, common::clock(), stop.clone())
-        .await
-        .expect("serve");
+    // Plain HTTP, to read the answers as bytes; HTTPS is tested with the collector's listener.
+    let (addr, clock) = ("127.0.0.1:0".parse().unwrap(), common::clock());
+    let addr = serve(addr, &f.db_url, config, clock, Transport::Plain, stop.clone()).await.expect("serve");
     assert_ne!(addr.port(), 0);
     // The fixture's router has the same configuration as the one served here.
     let contract = common::contract(&f.app).await;
@@ -124,6 +124,7 @@ async fn serve_refuses_a_database_without_the_schema() {
         &bare,
         ApiConfig::default(),
         common::clock(),
+        Transport::Plain,
         CancellationToken::new(),
     )
     .await
@@ -144,6 +145,7 @@ async fn serve_refuses_a_database_user_that_cannot_switch_to_the_tenant_role() {
         &url,
         ApiConfig::default(),
         common::clock(),
+        Transport::Plain,
         CancellationToken::new(),
     )
     .await

@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     ccfg.database.url = pg.url();
     ccfg.mqtt.port = gateway.local_addr().port();
     ccfg.http.address = String::new();
+    ccfg.metrics.address = String::new();
     let collector = Collector::start(ccfg).await?;
 
     args.gateway = gateway.local_addr().to_string();

@@ -48,6 +48,12 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let key = dampwatch_pki::rotate_downlink_key(&pki)?.created;
         writeln!(out, "created the collector's downlink key {} in {}", key.key_id, pki.display())?;
     }
+    if !dampwatch_pki::Paths::new(&pki).web_cert().exists() {
+        // A data directory from before the API served HTTPS.
+        let issued =
+            dampwatch_pki::issue_web(&pki, &dampwatch_pki::WebNames::loopback(), Default::default())?;
+        writeln!(out, "issued the landlord API's HTTPS certificate {}", issued.cert.display())?;
+    }
 
     let pg_dir = dir.join("postgres");
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
@@ -64,8 +70,10 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
     ccfg.database.url = db_url.clone();
     ccfg.mqtt.port = gateway.local_addr().port();
-    if let Ok(addr) = ccfg.http.address.parse() {
-        ccfg.http.address = free_or_any(addr).to_string();
+    for address in [&mut ccfg.http.address, &mut ccfg.metrics.address] {
+        if let Ok(addr) = address.parse() {
+            *address = free_or_any(addr).to_string();
+        }
     }
     let collector = Collector::start(ccfg).await?;
 
@@ -77,7 +85,16 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     if let Some(m) = collector.metrics_addr() {
         writeln!(out, "collector metrics: http://{m}/metrics")?;
-        writeln!(out, "landlord API:     http://{m}/v1/cases (OpenAPI: http://{m}/openapi.json)")?;
+    }
+    if let Some(api) = collector.api_url() {
+        writeln!(out, "landlord API:     {api}/v1/cases (OpenAPI: {api}/openapi.json)")?;
+        let ca = dampwatch_pki::Paths::new(&pki).ca_cert();
+        writeln!(out, "API certificate:  signed by the development CA {}", ca.display())?;
+        writeln!(
+            out,
+            "try it:           curl --cacert {} -H \"Authorization: Bearer KEY\" {api}/v1/cases",
+            ca.display()
+        )?;
         writeln!(
             out,
             "API key:          dampwatch api-keys --data-dir {} create --landlord demo --label me",
@@ -128,7 +145,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The default metrics ports are convenient to remember, but a second demo (or a test) must
+/// The default ports are convenient to remember, but a second demo (or a test) must
 /// not fail because they are taken: then any free port is used (and printed).
 fn free_or_any(addr: SocketAddr) -> SocketAddr {
     match std::net::TcpListener::bind(addr) {

@@ -24,6 +24,12 @@ fn demo_stores_readings_and_ends_with_the_count() {
         .unwrap_or_else(|| panic!("last line is not `stored readings: N`: {last:?}\n{stdout}"));
     assert!(stored > 0, "{stdout}");
     assert!(stdout.contains("database:         postgres://"), "{stdout}");
+    // The API over HTTPS with the PKI's certificate, metrics on their own plain-HTTP listener.
+    let api = stdout.lines().find_map(|l| l.strip_prefix("landlord API:     ")).expect("API line");
+    let metrics = stdout.lines().find_map(|l| l.strip_prefix("collector metrics: ")).expect("metrics line");
+    assert!(api.starts_with("https://127.0.0.1:") && api.contains("/v1/cases"), "{api}");
+    assert!(metrics.starts_with("http://127.0.0.1:") && metrics.ends_with("/metrics"), "{metrics}");
+    assert!(dir.path().join("pki/web/cert.pem").exists());
     // Every reading the demo devices sent was confirmed before it stopped.
     let summary = stdout.lines().find(|l| l.starts_with("sim: ")).expect("device summary line");
     assert!(summary.contains("queued=0") && summary.contains("dropped=0"), "{summary}");

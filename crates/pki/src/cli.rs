@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::{
-    audit_keys, init, issue_device, issue_service, list, revoke, rotate_audit_key, rotate_downlink_key,
-    trusted_downlink_keys, Credential, InitOptions, IssueOptions, Revocation, DEFAULT_VALIDITY_DAYS,
+    audit_keys, init, issue_device, issue_service, issue_web, list, revoke, rotate_audit_key, rotate_downlink_key,
+    trusted_downlink_keys, Credential, InitOptions, IssueOptions, Revocation, WebNames, DEFAULT_VALIDITY_DAYS,
 };
 
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).
@@ -17,8 +17,9 @@ pub const DEFAULT_DIR: &str = "certs";
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum PkiCommand {
-    /// Create a development CA, the gateway's server certificate, the collector's client
-    /// certificate and downlink signing key, and an empty CRL.
+    /// Create a development CA, the gateway's server certificate, the landlord API's HTTPS
+    /// certificate (for localhost, 127.0.0.1 and ::1), the collector's client certificate and
+    /// downlink signing key, and an empty CRL.
     Init {
         #[arg(long, default_value = DEFAULT_DIR)]
         dir: PathBuf,
@@ -54,6 +55,25 @@ pub enum PkiCommand {
         #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
         days: u32,
         /// Re-issue an existing service certificate with a new key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue the HTTPS server certificate of the landlord API listener (DIR/web/cert.pem,
+    /// key.pem) for the host names and addresses clients reach it by. The collector reads it
+    /// when it starts.
+    IssueWeb {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// A DNS name of the API (repeat for several), e.g. api.example.org.
+        #[arg(long = "dns", value_name = "NAME")]
+        dns: Vec<String>,
+        /// An IP address of the API (repeat for several), e.g. 127.0.0.1.
+        #[arg(long = "ip", value_name = "ADDRESS")]
+        ips: Vec<std::net::IpAddr>,
+        /// Certificate lifetime in days.
+        #[arg(long, default_value_t = DEFAULT_VALIDITY_DAYS)]
+        days: u32,
+        /// Replace the existing certificate (e.g. the loopback one `init` made) with a new key.
         #[arg(long)]
         force: bool,
     },
@@ -103,6 +123,7 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             let verb = if report.replaced { "replaced" } else { "created" };
             writeln!(out, "{verb} CA {}", report.ca_cert.display())?;
             writeln!(out, "issued gateway certificate {}", report.gateway_cert.display())?;
+            writeln!(out, "issued API HTTPS certificate {}", report.web_cert.display())?;
             writeln!(out, "issued collector certificate {}", report.collector_cert.display())?;
             writeln!(out, "wrote CRL {}", report.crl.display())?;
             let key = &report.downlink_key;
@@ -145,6 +166,20 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                 "issued service {} (serial {}): {}",
                 issued.name,
                 issued.serial,
+                issued.cert.display()
+            )?;
+        }
+        PkiCommand::IssueWeb { dir, dns, ips, days, force } => {
+            let names = WebNames { dns, ips };
+            let issued = issue_web(&dir, &names, IssueOptions { validity_days: days, force })?;
+            let mut listed = issued.names.dns.clone();
+            listed.extend(issued.names.ips.iter().map(ToString::to_string));
+            writeln!(
+                out,
+                "issued API HTTPS certificate for {} (serial {}, {} days): {}",
+                listed.join(", "),
+                issued.serial,
+                days,
                 issued.cert.display()
             )?;
         }

@@ -48,6 +48,16 @@ pub enum PkiError {
     #[error("{kind} {name:?} already has a certificate at {}; pass --force to re-issue it", path.display())]
     AlreadyIssued { kind: IdKind, name: String, path: PathBuf },
 
+    #[error(
+        "the API listener already has a certificate at {}; pass --force to re-issue it",
+        path.display()
+    )]
+    WebAlreadyIssued { path: PathBuf },
+
+    /// `{name:?}` quotes and escapes the name, as for ids.
+    #[error("host name {name:?} {reason}")]
+    InvalidHostName { name: String, reason: &'static str },
+
     #[error("no certificate has been issued to device {device:?} in {}", dir.display())]
     UnknownDevice { device: String, dir: PathBuf },
 

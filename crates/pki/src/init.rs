@@ -1,6 +1,6 @@
-//! `init`: a new development CA with the gateway's server certificate, the collector's client
-//! certificate and downlink signing key, the platform's audit checkpoint key, and an empty CRL,
-//! all in one directory.
+//! `init`: a new development CA with the gateway's server certificate, the API listener's
+//! HTTPS certificate (loopback names), the collector's client certificate and downlink signing
+//! key, the platform's audit checkpoint key, and an empty CRL, all in one directory.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,8 @@ impl Default for InitOptions {
 pub struct InitReport {
     pub ca_cert: PathBuf,
     pub gateway_cert: PathBuf,
+    /// The API listener's HTTPS certificate (`localhost`, `127.0.0.1`, `::1`).
+    pub web_cert: PathBuf,
     pub collector_cert: PathBuf,
     pub crl: PathBuf,
     /// The collector's downlink signing key (made unless the directory had one).
@@ -50,8 +52,8 @@ pub fn is_initialized(dir: &Path) -> bool {
 }
 
 /// Creates the development PKI in `dir`: `ca.pem` + `ca-key.pem`, `gateway/{cert,key}.pem`,
-/// `services/collector/{cert,key}.pem`, `crl.pem` and, unless there is one, the collector's
-/// first downlink key `downlink/key-1.{pem,pub}` and the first audit checkpoint key
+/// `web/{cert,key}.pem`, `services/collector/{cert,key}.pem`, `crl.pem` and, unless there is one, the
+/// collector's first downlink key `downlink/key-1.{pem,pub}` and the first audit checkpoint key
 /// `audit/key-1.{pem,pub}`. Refuses to replace an existing CA unless
 /// `options.force`. Serial numbers continue from an existing `index.json`, so even after a
 /// forced re-initialisation no serial is used twice.
@@ -89,6 +91,8 @@ pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> R
         &paths.gateway_key(),
     )?;
     crate::service::issue_with(&paths, &mut index, &ca, COLLECTOR_SERVICE, options.validity_days, now)?;
+    let web_names = crate::web::WebNames::loopback();
+    crate::web::issue_with(&paths, &mut index, &ca, &web_names, options.validity_days, now)?;
 
     crl::write(&paths, &mut index, &ca, now)?;
     index.save(&index_path)?;
@@ -105,6 +109,7 @@ pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> R
     Ok(InitReport {
         ca_cert: paths.ca_cert(),
         gateway_cert: paths.gateway_cert(),
+        web_cert: paths.web_cert(),
         collector_cert: paths.collector_cert(),
         crl: paths.crl(),
         downlink_key,

@@ -1,4 +1,4 @@
-//! The three kinds of end-entity certificate and what goes into each. All keys are ECDSA P-256:
+//! The four kinds of end-entity certificate and what goes into each. All keys are ECDSA P-256:
 //! small enough for a sensor's TLS stack, supported everywhere.
 
 use std::path::Path;
@@ -16,12 +16,15 @@ use crate::validity::Validity;
 /// The names the development gateway answers to: it listens on loopback.
 pub const GATEWAY_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 pub(crate) const GATEWAY_COMMON_NAME: &str = "gateway";
+pub(crate) const WEB_COMMON_NAME: &str = "web";
 
 /// What a leaf certificate is for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Profile<'a> {
     /// TLS server of the gateway.
     Gateway,
+    /// HTTPS server of the landlord API listener, for the host names and addresses clients use.
+    Web { names: &'a crate::web::WebNames },
     /// TLS client of a Dampwatch service (the collector, ...).
     Service { name: &'a str },
     /// TLS client of one device of one landlord.
@@ -35,6 +38,13 @@ impl Profile<'_> {
             Profile::Gateway => {
                 params = CertificateParams::new(GATEWAY_NAMES.map(String::from).to_vec())?;
                 params.distinguished_name.push(DnType::CommonName, GATEWAY_COMMON_NAME);
+                params.distinguished_name.push(DnType::OrganizationName, DAMPWATCH_ORGANIZATION);
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            }
+            Profile::Web { names } => {
+                params = CertificateParams::new(Vec::<String>::new())?;
+                params.subject_alt_names = names.subject_alt_names()?;
+                params.distinguished_name.push(DnType::CommonName, WEB_COMMON_NAME);
                 params.distinguished_name.push(DnType::OrganizationName, DAMPWATCH_ORGANIZATION);
                 params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
             }

@@ -5,6 +5,8 @@
 //! - a development root CA (`ca.pem`, `ca-key.pem`) that signs every certificate below and the
 //!   CRL;
 //! - the gateway's TLS server certificate (`localhost`, `127.0.0.1`, `::1`; EKU serverAuth);
+//! - the HTTPS server certificate of the landlord API listener (`web/`; loopback names from
+//!   [`init`], any host names and addresses from [`issue_web`]; EKU serverAuth);
 //! - service client certificates (CN = service name, O = `dampwatch`, OU = `service`; EKU
 //!   clientAuth), the collector's made by [`init`], more by [`issue_service`];
 //! - per device a TLS client certificate (ECDSA P-256, CN = device id, O = landlord id, no OU,
@@ -59,6 +61,7 @@ mod revoke;
 mod service;
 mod signing_key;
 mod validity;
+mod web;
 
 pub use audit_key::{audit_keys, has_audit_signing_key, load_audit_signing_key, rotate_audit_key, AuditKey};
 pub use client_tls::{client_tls, client_tls_from_files, Holder};
@@ -79,3 +82,4 @@ pub use revoke::{revoke, Revocation};
 pub use service::{issue_service, IssueOptions, IssuedService};
 pub use signing_key::{load_signing_public_key, load_signing_seed, ED25519_KEY_LEN};
 pub use validity::{DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS};
+pub use web::{issue_web, IssuedWeb, WebNames};

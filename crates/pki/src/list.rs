@@ -21,6 +21,8 @@ pub const ROTATION_OVERDUE_DAYS: i64 = 90;
 pub enum CredentialKind {
     Ca,
     Gateway,
+    /// The HTTPS server certificate of the landlord API listener.
+    Web,
     Service,
     Device,
     /// The collector's downlink signing key (not a certificate).
@@ -32,6 +34,7 @@ impl fmt::Display for CredentialKind {
         f.write_str(match self {
             CredentialKind::Ca => "ca",
             CredentialKind::Gateway => "gateway",
+            CredentialKind::Web => "web",
             CredentialKind::Service => "service",
             CredentialKind::Device => "device",
             CredentialKind::DownlinkKey => "downlink-key",
@@ -87,7 +90,7 @@ impl fmt::Display for RotationStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     pub kind: CredentialKind,
-    /// `ca`, `gateway`, the service name, the device id, or `collector-N` for generation N of
+    /// `ca`, `gateway`, `web`, the service name, the device id, or `collector-N` for generation N of
     /// the downlink key.
     pub name: String,
     /// The certificate subject, e.g. `CN=dev-1, O=landlord-1`; for a downlink key, its key id
@@ -107,7 +110,7 @@ pub struct Credential {
     pub cert: PathBuf,
 }
 
-/// Every credential in `dir` as of `now`: the CA, the gateway, the services, the devices and
+/// Every credential in `dir` as of `now`: the CA, the gateway, the API listener, the services, the devices and
 /// the collector's downlink keys, in that order (names sorted, keys by generation). Revoked
 /// beats expired beats the age-based status; every downlink key but the newest is superseded.
 pub fn list(dir: &Path, now: DateTime<Utc>) -> Result<Vec<Credential>, PkiError> {
@@ -119,6 +122,9 @@ pub fn list(dir: &Path, now: DateTime<Utc>) -> Result<Vec<Credential>, PkiError>
     let mut found = vec![(CredentialKind::Ca, "ca".to_owned(), paths.ca_cert())];
     if paths.gateway_cert().exists() {
         found.push((CredentialKind::Gateway, "gateway".to_owned(), paths.gateway_cert()));
+    }
+    if paths.web_cert().exists() {
+        found.push((CredentialKind::Web, "web".to_owned(), paths.web_cert()));
     }
     for name in subdirectories(&paths.services_dir())? {
         let cert = paths.service_cert(&name);

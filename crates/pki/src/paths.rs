@@ -6,6 +6,7 @@
 //! DIR/crl.pem                         revocation list signed by the CA
 //! DIR/index.json                      serials issued and revoked (state of this tool)
 //! DIR/gateway/{cert,key}.pem          gateway TLS server certificate
+//! DIR/web/{cert,key}.pem              HTTPS server certificate of the landlord API listener
 //! DIR/services/NAME/{cert,key}.pem    service client certificates (NAME = collector, ...)
 //! DIR/devices/D/{cert,key}.pem        device TLS client certificate
 //! DIR/devices/D/signing-key.pem       device Ed25519 signing key (PKCS#8)
@@ -64,6 +65,19 @@ impl Paths {
 
     pub fn gateway_key(&self) -> PathBuf {
         self.gateway_dir().join("key.pem")
+    }
+
+    pub fn web_dir(&self) -> PathBuf {
+        self.dir.join("web")
+    }
+
+    /// The HTTPS server certificate of the landlord API listener.
+    pub fn web_cert(&self) -> PathBuf {
+        self.web_dir().join("cert.pem")
+    }
+
+    pub fn web_key(&self) -> PathBuf {
+        self.web_dir().join("key.pem")
     }
 
     pub fn services_dir(&self) -> PathBuf {

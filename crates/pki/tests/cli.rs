@@ -26,6 +26,7 @@ fn init_issue_revoke_list_read_as_one_line_confirmations() {
 
     let out = pki(&["init", "--dir", d]).expect("init");
     assert!(out.lines().next().is_some_and(|l| l.starts_with("created CA ")), "{out}");
+    assert!(out.contains("issued API HTTPS certificate "), "{out}");
 
     let err = pki(&["init", "--dir", d]).expect_err("second init");
     assert!(format!("{err:#}").contains("pass --force"), "{err:#}");
@@ -40,14 +41,14 @@ fn init_issue_revoke_list_read_as_one_line_confirmations() {
     assert_eq!(hex.len(), 64);
 
     let out = pki(&["revoke", "--dir", d, "--device", "dev-7"]).expect("revoke");
-    assert!(out.starts_with("revoked device dev-7 (serial 4)"), "{out}");
+    assert!(out.starts_with("revoked device dev-7 (serial 5)"), "{out}");
     let out = pki(&["revoke", "--dir", d, "--device", "dev-7"]).expect("revoke again");
     assert!(out.starts_with("device dev-7 already revoked"), "{out}");
 
     let out = pki(&["list", "--dir", d]).expect("list");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("KIND"), "{out}");
-    assert_eq!(lines.len(), 6, "header + ca, gateway, collector, device, downlink key:\n{out}");
+    assert_eq!(lines.len(), 7, "header + ca, gateway, web, collector, device, downlink key:\n{out}");
     let device = lines.iter().find(|l| l.starts_with("device")).expect("device row");
     assert!(device.contains("revoked") && device.contains("CN=dev-7, O=acme"), "{device}");
     let gateway = lines.iter().find(|l| l.starts_with("gateway")).expect("gateway row");
@@ -102,5 +103,28 @@ fn reissue_with_force_mentions_the_superseded_serial() {
     pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1"]).expect("issue");
     let out = pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1", "--force"])
         .expect("rotate");
-    assert!(out.contains("superseded serial 4"), "{out}");
+    assert!(out.contains("superseded serial 5"), "{out}");
+}
+
+#[test]
+fn the_api_certificate_is_reissued_for_the_names_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8 path");
+    pki(&["init", "--dir", d]).expect("init");
+    let args =
+        ["issue-web", "--dir", d, "--dns", "api.example.org", "--dns", "localhost", "--ip", "10.0.0.7"];
+    let err = pki(&args).expect_err("init already made one");
+    assert!(format!("{err:#}").contains("pass --force"), "{err:#}");
+    let out = pki(&[&args[..], &["--force", "--days", "30"]].concat()).expect("issue-web");
+    assert!(
+        out.starts_with(
+            "issued API HTTPS certificate for api.example.org, localhost, 10.0.0.7 (serial 5, 30 days): "
+        ),
+        "{out}"
+    );
+    let err =
+        pki(&["issue-web", "--dir", d, "--dns", "10.0.0.7", "--force"]).expect_err("an address as a name");
+    assert!(format!("{err:#}").contains("--ip"), "{err:#}");
+    let err = pki(&["issue-web", "--dir", d, "--force"]).expect_err("no names");
+    assert!(format!("{err:#}").contains("no names given"), "{err:#}");
 }

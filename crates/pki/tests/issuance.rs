@@ -1,4 +1,4 @@
-//! What `init`, `issue_device` and `issue_service` put on disk: subjects, extensions, modes,
+//! What `init`, `issue_device`, `issue_service` and `issue_web` put on disk: subjects, extensions, modes,
 //! and the refusals.
 
 use std::fs;
@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use dampwatch_pki::{
-    identity_of, init, issue_device, issue_service, load_cert_chain, load_signing_public_key,
-    load_signing_seed, Identity, InitOptions, IssueOptions, Paths, PkiError,
+    identity_of, init, issue_device, issue_service, issue_web, load_cert_chain, load_signing_public_key,
+    load_signing_seed, Identity, InitOptions, IssueOptions, Paths, PkiError, WebNames,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use rustls_pki_types::CertificateDer;
@@ -116,6 +116,50 @@ fn gateway_and_collector_certificates_have_their_roles() {
     assert!(ku.key_cert_sign() && ku.crl_sign());
 }
 
+/// The DNS names and the IP addresses (as bytes) of a certificate's subject alternative names.
+fn alt_names(cert: &X509Certificate<'_>) -> (Vec<String>, Vec<Vec<u8>>) {
+    let san = cert.subject_alternative_name().expect("san").expect("san present").value;
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for name in &san.general_names {
+        match name {
+            GeneralName::DNSName(d) => dns.push((*d).to_owned()),
+            GeneralName::IPAddress(ip) => ips.push(ip.to_vec()),
+            _ => {}
+        }
+    }
+    (dns, ips)
+}
+
+#[test]
+fn the_api_https_certificate_is_a_server_certificate_for_its_names() {
+    let (_dir, paths) = initialised();
+    let der_init = der(&paths.web_cert());
+    let (_, cert) = parse_x509_certificate(&der_init).expect("x509");
+    assert_eq!(cert.subject().to_string(), "CN=web, O=dampwatch");
+    let eku = cert.extended_key_usage().expect("eku").expect("eku present").value;
+    assert!(eku.server_auth && !eku.client_auth);
+    let loopback_v6 = std::net::Ipv6Addr::LOCALHOST.octets().to_vec();
+    assert_eq!(alt_names(&cert), (vec!["localhost".to_owned()], vec![vec![127, 0, 0, 1], loopback_v6]));
+
+    let names = WebNames { dns: vec!["api.example.org".into()], ips: vec!["192.0.2.7".parse().unwrap()] };
+    let err = issue_web(paths.dir(), &names, IssueOptions::default()).expect_err("one exists");
+    assert!(matches!(err, PkiError::WebAlreadyIssued { .. }), "{err:?}");
+    let issued =
+        issue_web(paths.dir(), &names, IssueOptions { validity_days: 30, force: true }).expect("issue");
+    let der_new = der(&issued.cert);
+    let (_, cert) = parse_x509_certificate(&der_new).expect("x509");
+    assert_eq!(alt_names(&cert), (vec!["api.example.org".to_owned()], vec![vec![192, 0, 2, 7]]));
+    assert_eq!(mode(&issued.key), 0o600);
+    let verify = std::process::Command::new("openssl")
+        .args(["verify", "-purpose", "sslserver", "-CAfile"])
+        .arg(paths.ca_cert())
+        .arg(&issued.cert)
+        .output()
+        .expect("openssl is installed by scripts/setup.sh");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
 #[test]
 fn every_private_key_is_0600() {
     let (_dir, paths) = initialised();
@@ -124,6 +168,7 @@ fn every_private_key_is_0600() {
     for key in [
         paths.ca_key(),
         paths.gateway_key(),
+        paths.web_key(),
         paths.collector_key(),
         paths.service_key("reporter"),
         paths.device_key("d"),

@@ -128,13 +128,14 @@ fn list_shows_every_credential_with_rotation_status_by_age() {
             [
                 (CredentialKind::Ca, "ca"),
                 (CredentialKind::Gateway, "gateway"),
+                (CredentialKind::Web, "web"),
                 (CredentialKind::Service, "collector"),
                 (CredentialKind::Device, "d"),
                 (CredentialKind::DownlinkKey, "collector-1"),
             ]
         );
-        assert_eq!(creds[4].status, RotationStatus::for_age(days), "a key ages like a certificate");
-        let device = &creds[3];
+        assert_eq!(creds[5].status, RotationStatus::for_age(days), "a key ages like a certificate");
+        let device = &creds[4];
         assert_eq!(device.subject, "CN=d, O=l");
         assert_eq!(device.age_days, days);
         device.status

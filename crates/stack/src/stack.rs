@@ -183,7 +183,8 @@ impl Stack {
         g
     }
 
-    /// A collector configuration for this stack: its database and gateway, no HTTP listener,
+    /// A collector configuration for this stack: its database and gateway, no API or metrics
+    /// listener,
     /// quick retries; `share_group` empty for a persistent session.
     pub fn collector_config(&self, client_id: &str, share_group: &str) -> dampwatch_collector::Config {
         let mut c = dampwatch_collector::Config::default().with_pki_dir(&self.pki());
@@ -192,6 +193,7 @@ impl Stack {
         c.mqtt.client_id = client_id.into();
         c.mqtt.share_group = share_group.into();
         c.http.address = String::new();
+        c.metrics.address = String::new();
         c.intake.retry_initial = Duration::from_millis(100);
         c.intake.retry_max = Duration::from_secs(1);
         c.intake.registry_cache = Duration::from_millis(200);

@@ -29,6 +29,11 @@ enum Command {
     Devices(dampwatch::devices::DevicesCommand),
     /// API keys for landlords (only their SHA-256 hashes are stored).
     ApiKeys(ApiKeysArgs),
+    /// People who sign in: add (with a password-setup token), list, disable, enable,
+    /// reset-mfa, set-role, reset-password.
+    Users(UsersArgs),
+    /// Landlords: add, list.
+    Landlords(LandlordsArgs),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
     Webhooks(WebhooksArgs),
     /// The tamper-evident audit log: export, verify an export offline, sign the head now.
@@ -58,6 +63,22 @@ struct ApiKeysArgs {
     target: dampwatch::devices::Target,
     #[command(subcommand)]
     command: dampwatch_api::cli::ApiKeysCommand,
+}
+
+#[derive(clap::Args)]
+struct UsersArgs {
+    #[command(flatten)]
+    target: dampwatch::devices::Target,
+    #[command(subcommand)]
+    command: dampwatch::people::UsersCommand,
+}
+
+#[derive(clap::Args)]
+struct LandlordsArgs {
+    #[command(flatten)]
+    target: dampwatch::devices::Target,
+    #[command(subcommand)]
+    command: dampwatch::people::LandlordsCommand,
 }
 
 #[derive(clap::Args)]
@@ -128,6 +149,20 @@ fn main() -> anyhow::Result<()> {
             multi_thread_runtime()?.block_on(async {
                 let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 dampwatch_api::cli::run(args.command, &db, &mut out).await
+            })?;
+        }
+        Command::Users(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let mut db = dampwatch_store::connect(&args.target.database_url()?).await?;
+                dampwatch::people::run_users(args.command, &mut db, &mut out).await
+            })?;
+        }
+        Command::Landlords(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
+                dampwatch::people::run_landlords(args.command, &db, &mut out).await
             })?;
         }
         Command::Webhooks(args) => {

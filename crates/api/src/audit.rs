@@ -61,6 +61,19 @@ impl Entry {
         })
     }
 
+    /// A failed attempt by someone not identified (an unknown client, say).
+    pub fn anonymous(action: &str, source: Option<String>, details: Value) -> Self {
+        Entry(Event {
+            actor: "anonymous".into(),
+            landlord_id: None,
+            source,
+            action: action.to_owned(),
+            target: None,
+            outcome: Outcome::Failure,
+            details,
+        })
+    }
+
     /// The same entry with another outcome.
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
         self.0.outcome = outcome;

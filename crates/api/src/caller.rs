@@ -17,7 +17,7 @@ use deadpool_postgres::Pool;
 use dampwatch_accounts::{Permission, Session};
 
 use crate::key_cache::{Cached, KeyCache};
-use crate::keys::{find_key_owner, hash_key, touch_key, KeyOwner, MAX_PRESENTED_LEN};
+use crate::keys::{find_key_owner, hash_key, touch_key, Credential, KeyOwner, MAX_PRESENTED_LEN};
 use crate::problem::ApiError;
 use crate::stats::ApiStats;
 
@@ -38,7 +38,13 @@ pub struct Caller {
 /// Who is behind a request.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Key { id: i64, write: bool, expires_at: Option<chrono::DateTime<Utc>> },
+    /// An API key, or an OAuth client's token (then `id` is the client's).
+    Key {
+        id: i64,
+        write: bool,
+        expires_at: Option<chrono::DateTime<Utc>>,
+        credential: Credential,
+    },
     Person(Box<Session>),
 }
 
@@ -65,7 +71,8 @@ impl Caller {
     /// How changes by this caller are attributed: `key:7`, `user:12`.
     pub fn actor(&self) -> String {
         match &self.principal {
-            Principal::Key { id, .. } => format!("key:{id}"),
+            Principal::Key { id, credential: Credential::ApiKey, .. } => format!("key:{id}"),
+            Principal::Key { id, credential: Credential::OAuthToken, .. } => format!("client:{id}"),
             Principal::Person(session) => format!("user:{}", session.user_id),
         }
     }
@@ -81,7 +88,8 @@ impl Caller {
     /// The rate-limit bucket: one per key, one per person.
     pub fn bucket(&self) -> Bucket {
         match &self.principal {
-            Principal::Key { id, .. } => Bucket::Key(*id),
+            Principal::Key { id, credential: Credential::ApiKey, .. } => Bucket::Key(*id),
+            Principal::Key { id, credential: Credential::OAuthToken, .. } => Bucket::Client(*id),
             Principal::Person(session) => Bucket::User(session.user_id),
         }
     }
@@ -91,6 +99,7 @@ impl Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     Key(i64),
+    Client(i64),
     User(i64),
 }
 
@@ -98,7 +107,12 @@ impl From<&KeyOwner> for Caller {
     fn from(owner: &KeyOwner) -> Self {
         Caller {
             landlord_id: Some(owner.landlord_id.clone()),
-            principal: Principal::Key { id: owner.key_id, write: owner.write, expires_at: owner.expires_at },
+            principal: Principal::Key {
+                id: owner.key_id,
+                write: owner.write,
+                expires_at: owner.expires_at,
+                credential: owner.credential,
+            },
         }
     }
 }

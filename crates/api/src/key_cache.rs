@@ -119,6 +119,7 @@ mod tests {
             last_used_at: None,
             write: true,
             expires_at: None,
+            credential: crate::keys::Credential::ApiKey,
         }
     }
 

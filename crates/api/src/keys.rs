@@ -30,6 +30,10 @@ pub enum ApiKeyError {
     BadLabel,
     #[error("no API key {0}")]
     UnknownKey(i64),
+    #[error("unknown scope {0:?}: scopes are read and write")]
+    BadScope(String),
+    #[error("a key must expire within {} days", MAX_KEY_LIFETIME_DAYS)]
+    BadExpiry,
     #[error("the system random number generator failed")]
     Random,
     #[error("database: {0}")]
@@ -37,16 +41,77 @@ pub enum ApiKeyError {
 }
 
 /// A stored key as an operator sees it (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyInfo {
     pub id: i64,
     pub landlord_id: String,
     pub label: String,
     /// The key's first characters (`dwk_` and 6 more).
     pub prefix: String,
+    /// read, or read and write.
+    pub scopes: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working (None only for keys made before keys expired).
+    pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What a key or an OAuth client may do: `read` (every permission that only reads, except the
+/// audit log) and `write` (triage, case events, works and assignment as well).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    pub write: bool,
+}
+
+impl Scopes {
+    pub const READ: Scopes = Scopes { write: false };
+    pub const READ_WRITE: Scopes = Scopes { write: true };
+
+    /// Scopes from names separated by spaces or commas (`"read write"`, OAuth's form).
+    pub fn parse(text: &str) -> Result<Self, ApiKeyError> {
+        let mut write = false;
+        for name in text.split([' ', ',']).filter(|s| !s.is_empty()) {
+            match name {
+                "read" => {}
+                "write" => write = true,
+                other => return Err(ApiKeyError::BadScope(other.to_owned())),
+            }
+        }
+        Ok(Scopes { write })
+    }
+
+    /// The stored names.
+    pub fn names(self) -> Vec<String> {
+        if self.write {
+            vec!["read".into(), "write".into()]
+        } else {
+            vec!["read".into()]
+        }
+    }
+}
+
+/// Longest a key may live; a new key's default lifetime.
+pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;
+pub const DEFAULT_KEY_LIFETIME_DAYS: i64 = 90;
+
+/// A key to make.
+#[derive(Debug, Clone)]
+pub struct KeySpec<'a> {
+    pub landlord: &'a str,
+    pub label: &'a str,
+    pub scopes: Scopes,
+    /// Days from now until it stops working (1 to [`MAX_KEY_LIFETIME_DAYS`]).
+    pub lifetime_days: i64,
+}
+
+/// How a bearer token was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A long-lived API key (`dwk_…`).
+    ApiKey,
+    /// A short-lived token an OAuth client obtained (`dwt_…`); the id is the client's.
+    OAuthToken,
 }
 
 /// The caller a valid key identifies.
@@ -59,6 +124,7 @@ pub struct KeyOwner {
     pub write: bool,
     /// When the key stops working (None: keys made before keys expired).
     pub expires_at: Option<DateTime<Utc>>,
+    pub credential: Credential,
 }
 
 /// SHA-256 of a presented key.
@@ -78,26 +144,37 @@ fn valid_label(label: &str) -> bool {
     !label.trim().is_empty() && label.chars().count() <= MAX_LABEL_LEN && !label.chars().any(char::is_control)
 }
 
-/// Creates a key for `landlord` and returns it. This is the only time the key exists outside
-/// the caller: only its hash is stored.
+/// Creates a read-and-write key for `landlord` with the default lifetime and returns it.
 pub async fn create_api_key(
     db: &impl GenericClient,
     landlord: &str,
     label: &str,
 ) -> Result<String, ApiKeyError> {
-    if !valid_label(label) {
+    let spec =
+        KeySpec { landlord, label, scopes: Scopes::READ_WRITE, lifetime_days: DEFAULT_KEY_LIFETIME_DAYS };
+    create_key(db, &spec).await
+}
+
+/// Creates a key and returns it. This is the only time the key exists outside the caller: only
+/// its hash is stored. Works as the service role and in a landlord admin's tenant transaction.
+pub async fn create_key(db: &impl GenericClient, spec: &KeySpec<'_>) -> Result<String, ApiKeyError> {
+    if !valid_label(spec.label) {
         return Err(ApiKeyError::BadLabel);
     }
-    let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&landlord]).await?;
+    if !(1..=MAX_KEY_LIFETIME_DAYS).contains(&spec.lifetime_days) {
+        return Err(ApiKeyError::BadExpiry);
+    }
+    let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&spec.landlord]).await?;
     if known.is_none() {
-        return Err(ApiKeyError::UnknownLandlord(landlord.to_owned()));
+        return Err(ApiKeyError::UnknownLandlord(spec.landlord.to_owned()));
     }
     let key = generate_key()?;
     let hash = hash_key(&key);
     let prefix: String = key.chars().take(SHOWN_CHARS).collect();
+    let expires_at = Utc::now() + chrono::Duration::days(spec.lifetime_days);
     db.execute(
-        "INSERT INTO api_keys (landlord_id, label, key_hash, prefix) VALUES ($1, $2, $3, $4)",
-        &[&landlord, &label, &hash.as_slice(), &prefix],
+        "INSERT INTO api_keys (landlord_id, label, key_hash, prefix, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&spec.landlord, &spec.label, &hash.as_slice(), &prefix, &spec.scopes.names(), &expires_at],
     )
     .await?;
     Ok(key)
@@ -110,8 +187,8 @@ pub async fn list_api_keys(
 ) -> Result<Vec<ApiKeyInfo>, ApiKeyError> {
     let rows = db
         .query(
-            "SELECT id, landlord_id, label, prefix, created_at, last_used_at, revoked_at FROM api_keys
-             WHERE $1::text IS NULL OR landlord_id = $1 ORDER BY id",
+            "SELECT id, landlord_id, label, prefix, created_at, last_used_at, revoked_at, scopes, expires_at
+             FROM api_keys WHERE $1::text IS NULL OR landlord_id = $1 ORDER BY id",
             &[&landlord],
         )
         .await?;
@@ -125,6 +202,8 @@ pub async fn list_api_keys(
             created_at: r.get(4),
             last_used_at: r.get(5),
             revoked_at: r.get(6),
+            scopes: r.get(7),
+            expires_at: r.get(8),
         })
         .collect())
 }
@@ -150,19 +229,29 @@ pub async fn find_key_owner(
         return Ok(None);
     }
     let hash = hash_key(presented);
-    let row = db
-        .query_opt(
+    // An OAuth token is looked up among tokens, anything else among keys; both by hash.
+    let (sql, credential) = if presented.starts_with(crate::oauth::TOKEN_PREFIX) {
+        (
+            "SELECT t.client, t.landlord_id, c.last_used_at, 'write' = ANY (t.scopes), t.expires_at
+             FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.client
+             WHERE t.token_hash = $1 AND c.revoked_at IS NULL AND t.expires_at > now()",
+            Credential::OAuthToken,
+        )
+    } else {
+        (
             "SELECT id, landlord_id, last_used_at, 'write' = ANY (scopes), expires_at FROM api_keys
              WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
-            &[&hash.as_slice()],
+            Credential::ApiKey,
         )
-        .await?;
+    };
+    let row = db.query_opt(sql, &[&hash.as_slice()]).await?;
     Ok(row.map(|r| KeyOwner {
         key_id: r.get(0),
         landlord_id: r.get(1),
         last_used_at: r.get(2),
         write: r.get(3),
         expires_at: r.get(4),
+        credential,
     }))
 }
 
@@ -175,7 +264,11 @@ pub async fn touch_key(
 ) -> Result<(), tokio_postgres::Error> {
     let stale = owner.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(5));
     if stale {
-        db.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", &[&owner.key_id, &now]).await?;
+        let sql = match owner.credential {
+            Credential::ApiKey => "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
+            Credential::OAuthToken => "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1",
+        };
+        db.execute(sql, &[&owner.key_id, &now]).await?;
     }
     Ok(())
 }

@@ -45,6 +45,7 @@ pub mod handlers;
 pub mod key_cache;
 pub mod keys;
 pub mod middleware;
+pub mod oauth;
 pub mod openapi;
 pub mod paging;
 pub mod problem;

@@ -59,6 +59,9 @@ fn slug(status: StatusCode) -> &'static str {
 /// Turns an error response that is not a problem document into one, keeping its status and
 /// headers (`Allow`, `WWW-Authenticate`), and using a short plain-text body as the detail.
 async fn as_problem(response: Response) -> Response {
+    if response.extensions().get::<OwnErrorFormat>().is_some() {
+        return response;
+    }
     let status = response.status();
     let is_problem = response
         .headers()
@@ -93,6 +96,11 @@ async fn as_problem(response: Response) -> Response {
 }
 
 /// The outermost middleware.
+/// Marks an error response whose format a standard fixes (OAuth 2.0's token errors, RFC 6749
+/// §5.2): it is left as it is instead of becoming a problem document.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorFormat;
+
 pub async fn finish_response(
     State(headers): State<SecurityHeaders>,
     request: Request,

@@ -15,7 +15,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
-use crate::handlers::{alerts, assign, cases, devices, events, me, signin, sla, triage, users, webhooks};
+use crate::handlers::{
+    alerts, assign, cases, credentials, devices, events, me, signin, sla, token, triage, users, webhooks,
+};
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
 use crate::state::ApiState;
@@ -227,6 +229,55 @@ pub const ENDPOINTS: &[Endpoint] = &[
         operation_id: "updateUser",
         access: Access::Permission(Permission::ManageUsers),
         handler: || post(users::update),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/api-keys",
+        operation_id: "listApiKeys",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || get(credentials::list_keys),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/api-keys",
+        operation_id: "createApiKey",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || post(credentials::create_key_handler),
+    },
+    Endpoint {
+        verb: Verb::Delete,
+        path: "/v1/api-keys/{id}",
+        operation_id: "revokeApiKey",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || delete(credentials::revoke_key),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/oauth-clients",
+        operation_id: "listOAuthClients",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || get(credentials::list_oauth_clients),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/v1/oauth-clients",
+        operation_id: "createOAuthClient",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || post(credentials::create_oauth_client),
+    },
+    Endpoint {
+        verb: Verb::Delete,
+        path: "/v1/oauth-clients/{id}",
+        operation_id: "revokeOAuthClient",
+        access: Access::Permission(Permission::ManageApiKeys),
+        handler: || delete(credentials::revoke_oauth_client),
+    },
+    Endpoint {
+        verb: Verb::Post,
+        path: "/oauth/token",
+        operation_id: "getToken",
+        access: Access::Public,
+        handler: || post(token::post),
     },
     Endpoint {
         verb: Verb::Get,

@@ -12,7 +12,7 @@ use dampwatch_accounts::users::{self, NewUser};
 use dampwatch_accounts::{mfa, Role};
 use dampwatch_audit::{append, Event, Outcome};
 use serde_json::json;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 /// Commands under `dampwatch users`.
 #[derive(Subcommand)]
@@ -73,7 +73,13 @@ fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
-async fn audit(db: &Client, landlord: Option<String>, action: &str, target: String, details: serde_json::Value) -> anyhow::Result<()> {
+async fn audit(
+    db: &impl GenericClient,
+    landlord: Option<String>,
+    action: &str,
+    target: String,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
     let event = Event {
         actor: cli_actor(),
         landlord_id: landlord,
@@ -92,10 +98,18 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
     match command {
         UsersCommand::Add { email, name, role, landlord } => {
             let tx = db.transaction().await?;
-            let user = users::create(&*tx, &NewUser { landlord_id: landlord, email, display_name: name, role }).await?;
-            let token = reset::issue(&*tx, user.id, now, RESET_TOKEN_LIFETIME).await?;
-            audit(tx.client(), user.landlord_id.clone(), "user.create", format!("user:{}", user.id), json!({"role": role.as_str()}))
-                .await?;
+            let user =
+                users::create(&tx, &NewUser { landlord_id: landlord, email, display_name: name, role })
+                    .await?;
+            let token = reset::issue(&tx, user.id, now, RESET_TOKEN_LIFETIME).await?;
+            audit(
+                &tx,
+                user.landlord_id.clone(),
+                "user.create",
+                format!("user:{}", user.id),
+                json!({"role": role.as_str()}),
+            )
+            .await?;
             tx.commit().await?;
             writeln!(out, "added user {} <{}> ({role})", user.id, user.email)?;
             writeln!(out, "password setup token (works once, for one hour): {token}")?;
@@ -104,8 +118,12 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
             }
         }
         UsersCommand::List { landlord } => {
-            let list = users::list(&*db, landlord.as_deref()).await?;
-            writeln!(out, "{:>5}  {:<16} {:<16} {:<32} {:<4} {}", "id", "landlord", "role", "email", "mfa", "state")?;
+            let list = users::list(db, landlord.as_deref()).await?;
+            writeln!(
+                out,
+                "{:>5}  {:<16} {:<16} {:<32} {:<4} {}",
+                "id", "landlord", "role", "email", "mfa", "state"
+            )?;
             for u in list {
                 let state = if u.disabled_at.is_some() {
                     "disabled"
@@ -128,32 +146,35 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
             }
         }
         UsersCommand::Disable { email } => {
-            let u = users::find_by_email(&*db, &email).await?;
-            users::set_disabled(&*db, u.id, Some(now)).await?;
-            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"disabled": true})).await?;
+            let u = users::find_by_email(db, &email).await?;
+            users::set_disabled(db, u.id, Some(now)).await?;
+            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"disabled": true}))
+                .await?;
             writeln!(out, "disabled {}; their sessions ended", u.email)?;
         }
         UsersCommand::Enable { email } => {
-            let u = users::find_by_email(&*db, &email).await?;
-            users::set_disabled(&*db, u.id, None).await?;
-            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"disabled": false})).await?;
+            let u = users::find_by_email(db, &email).await?;
+            users::set_disabled(db, u.id, None).await?;
+            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"disabled": false}))
+                .await?;
             writeln!(out, "enabled {}", u.email)?;
         }
         UsersCommand::ResetMfa { email } => {
-            let u = users::find_by_email(&*db, &email).await?;
-            mfa::reset(&*db, u.id).await?;
+            let u = users::find_by_email(db, &email).await?;
+            mfa::reset(db, u.id).await?;
             audit(db, u.landlord_id, "mfa.reset", format!("user:{}", u.id), json!({})).await?;
             writeln!(out, "removed the second factor of {}; their sessions ended", u.email)?;
         }
         UsersCommand::SetRole { email, role } => {
-            let u = users::find_by_email(&*db, &email).await?;
-            let changed = users::set_role(&*db, u.id, role).await?;
-            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"role": role.as_str()})).await?;
+            let u = users::find_by_email(db, &email).await?;
+            let changed = users::set_role(db, u.id, role).await?;
+            audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"role": role.as_str()}))
+                .await?;
             writeln!(out, "{} is now {}; their sessions ended", changed.email, changed.role)?;
         }
         UsersCommand::ResetPassword { email } => {
-            let u = users::find_by_email(&*db, &email).await?;
-            let token = reset::issue(&*db, u.id, now, RESET_TOKEN_LIFETIME).await?;
+            let u = users::find_by_email(db, &email).await?;
+            let token = reset::issue(db, u.id, now, RESET_TOKEN_LIFETIME).await?;
             audit(db, u.landlord_id, "password.reset_issued", format!("user:{}", u.id), json!({})).await?;
             writeln!(out, "password reset token for {} (works once, for one hour): {token}", u.email)?;
         }
@@ -161,7 +182,11 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
     Ok(())
 }
 
-pub async fn run_landlords(command: LandlordsCommand, db: &Client, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn run_landlords(
+    command: LandlordsCommand,
+    db: &Client,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     match command {
         LandlordsCommand::Add { id, name } => {
             let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&id]).await?;
@@ -181,7 +206,8 @@ pub async fn run_landlords(command: LandlordsCommand, db: &Client, out: &mut imp
                 .await?;
             writeln!(out, "{:<20} {:<30} {:>6} {:>8}", "id", "name", "people", "devices")?;
             for r in rows {
-                let (id, name, people, devices): (String, String, i64, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+                let (id, name, people, devices): (String, String, i64, i64) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3));
                 writeln!(out, "{id:<20} {name:<30} {people:>6} {devices:>8}")?;
             }
         }

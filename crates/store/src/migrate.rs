@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "people_and_sessions",
         sql: include_str!("../migrations/0210_people_and_sessions.sql"),
     },
+    // OAuth 2.0 client credentials; keys and clients managed by landlord admins.
+    Migration {
+        version: 220,
+        name: "oauth_clients_and_key_admin",
+        sql: include_str!("../migrations/0220_oauth_clients_and_key_admin.sql"),
+    },
     // The audit log: append-only, hash-chained, with signed checkpoints.
     Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
 ];

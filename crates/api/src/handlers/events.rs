@@ -24,6 +24,7 @@ use dampwatch_store::read_model::CaseDetail;
 use super::cases::{detail, load_case};
 use crate::caller::{Caller, Principal};
 use crate::extract::{parse_id, JsonBody};
+use crate::keys::Credential;
 use crate::openapi::{InvalidTransition, ProblemDocument};
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
@@ -296,7 +297,10 @@ impl utoipa::ToSchema for EventRequest {}
 /// the body says.
 pub(crate) fn stored_actor(actor: &str, caller: &Caller) -> String {
     match &caller.principal {
-        Principal::Key { id, .. } => format!("user:{actor} via api-key:{id}"),
+        Principal::Key { id, credential: Credential::ApiKey, .. } => format!("user:{actor} via api-key:{id}"),
+        Principal::Key { id, credential: Credential::OAuthToken, .. } => {
+            format!("user:{actor} via oauth-client:{id}")
+        }
         Principal::Person(_) => caller.actor(),
     }
 }

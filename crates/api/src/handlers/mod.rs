@@ -8,11 +8,13 @@
 pub mod alerts;
 pub mod assign;
 pub mod cases;
+pub mod credentials;
 pub mod devices;
 pub mod events;
 pub mod me;
 pub mod signin;
 pub mod sla;
+pub mod token;
 pub mod triage;
 pub mod users;
 pub mod webhooks;

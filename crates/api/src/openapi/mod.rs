@@ -20,7 +20,9 @@ use crate::config::ApiConfig;
 use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
-use crate::handlers::{alerts, assign, cases, devices, events, me, signin, sla, triage, users, webhooks};
+use crate::handlers::{
+    alerts, assign, cases, credentials, devices, events, me, signin, sla, token, triage, users, webhooks,
+};
 use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
 
@@ -114,6 +116,13 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         users::list,
         users::create,
         users::update,
+        credentials::list_keys,
+        credentials::create_key_handler,
+        credentials::revoke_key,
+        credentials::list_oauth_clients,
+        credentials::create_oauth_client,
+        credentials::revoke_oauth_client,
+        token::post,
         serve_document,
     ),
     components(schemas(ProblemDocument, InvalidTransition, WebhookEvent, EventRequest, TriageRequest))

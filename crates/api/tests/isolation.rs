@@ -57,6 +57,17 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
             }),
         ),
         "updateUser" => ("/v1/users/1".to_owned(), Some(json!({"disabled": true}))),
+        "listApiKeys" | "createApiKey" => (
+            "/v1/api-keys".to_owned(),
+            (endpoint.verb == Verb::Post).then(|| json!({"label": "intruder", "scope": "read write"})),
+        ),
+        "revokeApiKey" => ("/v1/api-keys/1".to_owned(), None),
+        "listOAuthClients" | "createOAuthClient" => (
+            "/v1/oauth-clients".to_owned(),
+            (endpoint.verb == Verb::Post).then(|| json!({"label": "intruder"})),
+        ),
+        "revokeOAuthClient" => ("/v1/oauth-clients/1".to_owned(), None),
+        "getToken" => ("/oauth/token".to_owned(), Some(json!({"grant_type": "client_credentials"}))),
         other => panic!("no isolation check for endpoint {other}: add one here"),
     };
     let template: Vec<&str> = endpoint.path.split('/').collect();
@@ -74,12 +85,12 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
 }
 
 /// Whether an API key (full scopes) may call the endpoint: not a person's own account, and
-/// never managing people.
+/// never managing people or machine credentials.
 fn key_may_call(endpoint: &Endpoint) -> bool {
     match endpoint.access {
         Access::Public => true,
         Access::Person => false,
-        Access::Permission(p) => p != Permission::ManageUsers,
+        Access::Permission(p) => !matches!(p, Permission::ManageUsers | Permission::ManageApiKeys),
     }
 }
 
@@ -139,8 +150,8 @@ async fn every_endpoint_refuses_requests_without_a_valid_key() {
     let public = ENDPOINTS.iter().filter(|e| !e.authenticated()).map(|e| e.path).collect::<Vec<_>>();
     assert_eq!(
         public,
-        vec!["/v1/session", "/v1/password-reset", "/openapi.json"],
-        "only signing in, redeeming a reset token and the API description are public"
+        vec!["/v1/session", "/v1/password-reset", "/oauth/token", "/openapi.json"],
+        "only signing in, redeeming a reset token, the OAuth token endpoint and the API description are public"
     );
 }
 
@@ -230,6 +241,7 @@ const LANDLORD_TABLES: &[&str] = &[
     "webhook_endpoints",
     "webhook_outbox",
     "webhook_deliveries",
+    "api_keys",
 ];
 
 async fn check_row_level_security(db: &mut Client) {
@@ -276,7 +288,14 @@ async fn check_row_level_security(db: &mut Client) {
         "SELECT 1 FROM uplinks",
         "SELECT 1 FROM hazard_inbox",
         "SELECT 1 FROM rejected_messages",
-        "SELECT 1 FROM api_keys",
+        "SELECT key_hash FROM api_keys",
+        "SELECT secret_hash FROM oauth_clients",
+        "SELECT 1 FROM oauth_tokens",
+        "SELECT password_hash FROM users",
+        "SELECT totp_secret FROM users",
+        "SELECT 1 FROM sessions",
+        "SELECT 1 FROM recovery_codes",
+        "SELECT 1 FROM password_resets",
         "SELECT secret FROM webhook_endpoints",
         "UPDATE case_events SET actor = 'x'",
         "DELETE FROM case_events",

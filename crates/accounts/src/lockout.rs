@@ -34,6 +34,20 @@ impl LockoutPolicy {
     }
 }
 
+/// Lifts a lockout now (an admin who knows the person is who they say).
+pub async fn unlock(
+    client: &impl tokio_postgres::GenericClient,
+    user_id: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = client
+        .execute(
+            "UPDATE users SET locked_until = NULL, failed_attempts = 0, lockouts = 0 WHERE id = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

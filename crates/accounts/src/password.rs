@@ -75,8 +75,8 @@ pub fn check_new(password: &Password, personal: &[&str]) -> Result<(), WeakPassw
         return Err(WeakPassword::TooLong(chars));
     }
     // The words an attacker tries first for this person: the e-mail address, its parts, the
-    // name's words, and the service's own name.
-    let mut words: Vec<String> = vec![SERVICE_NAME.to_owned()];
+    // name's words, and the context words.
+    let mut words: Vec<String> = CONTEXT_WORDS.iter().map(|w| (*w).to_owned()).collect();
     for p in personal {
         let p = p.to_lowercase();
         words.extend(
@@ -96,15 +96,30 @@ pub fn check_new(password: &Password, personal: &[&str]) -> Result<(), WeakPassw
     if rest != password.0.to_lowercase() {
         guessable(&rest, &inputs).map_err(|_| {
             WeakPassword::Guessable(
-                ": it is mostly your own name, e-mail address or this service's name".into(),
+                ": it is mostly your own name, e-mail address, your landlord's or this service's name".into(),
             )
         })?;
     }
     Ok(())
 }
 
-/// The service's name, which no password should lean on.
-const SERVICE_NAME: &str = "dampwatch";
+/// Context-specific words no password should lean on (OWASP ASVS 6.1.2): the product's name,
+/// what it is about, and the roles' names. With the person's own e-mail address, name and
+/// landlord's name, these are tried first by anyone guessing.
+pub const CONTEXT_WORDS: &[&str] = &[
+    "dampwatch",
+    "damp",
+    "mould",
+    "mold",
+    "landlord",
+    "housing",
+    "officer",
+    "contractor",
+    "auditor",
+    "admin",
+    "operator",
+    "password",
+];
 
 fn guessable(text: &str, inputs: &[&str]) -> Result<(), WeakPassword> {
     let estimate = zxcvbn::zxcvbn(text, inputs);
@@ -196,7 +211,13 @@ mod tests {
     #[test]
     fn a_password_made_of_the_persons_own_details_is_refused() {
         let personal = ["alice.mould@example-homes.org", "Alice Mould"];
-        for p in ["alicemould2026", "Mould-Alice-1990", "example-homes-2026!", "dampwatch2026!!"] {
+        for p in [
+            "alicemould2026",
+            "Mould-Alice-1990",
+            "example-homes-2026!",
+            "dampwatch2026!!",
+            "housingofficer!!1",
+        ] {
             assert!(check_new(&Password::new(p), &personal).is_err(), "{p}");
         }
         check_new(&Password::new("alice likes velvet thunder"), &personal).unwrap();

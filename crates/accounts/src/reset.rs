@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
+use crate::lockout::LockoutPolicy;
 use crate::password::{self, check_new, HashingStopped, Password, WeakPassword};
+use crate::signin::record_failure;
 use crate::token::{new_token, token_hash};
 
 /// How long a reset token stays valid by default.
@@ -66,14 +68,16 @@ pub async fn redeem(
 ) -> Result<i64, PasswordChangeError> {
     let row = client
         .query_opt(
-            "SELECT r.user_id, u.email, u.display_name FROM password_resets r JOIN users u ON u.id = r.user_id
+            "SELECT r.user_id, u.email, u.display_name, coalesce(l.name, '') FROM password_resets r
+             JOIN users u ON u.id = r.user_id LEFT JOIN landlords l ON l.id = u.landlord_id
              WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 FOR UPDATE OF r",
             &[&&token_hash(token)[..], &now],
         )
         .await?
         .ok_or(PasswordChangeError::BadToken)?;
-    let (user_id, email, name): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
-    check_new(new, &[&email, &name])?;
+    let (user_id, email, name, landlord): (i64, String, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    check_new(new, &[&email, &name, &landlord])?;
     let phc = password::hash_off_thread(new.clone()).await?;
     client
         .execute(
@@ -93,20 +97,24 @@ pub async fn change(
     current: &Password,
     new: &Password,
     now: DateTime<Utc>,
+    lockout: &LockoutPolicy,
 ) -> Result<(), PasswordChangeError> {
     let row = client
         .query_opt(
-            "SELECT password_hash, email, display_name FROM users WHERE id = $1 FOR UPDATE",
+            "SELECT u.password_hash, u.email, u.display_name, coalesce(l.name, '') FROM users u
+             LEFT JOIN landlords l ON l.id = u.landlord_id WHERE u.id = $1 FOR UPDATE OF u",
             &[&user_id],
         )
         .await?
         .ok_or(PasswordChangeError::NotFound)?;
     let stored: Option<String> = row.get(0);
     if !password::verify_off_thread(current.clone(), stored).await? {
+        // A wrong current password is a guess like a wrong sign-in: it counts towards lockout.
+        record_failure(client, user_id, now, lockout).await?;
         return Err(PasswordChangeError::WrongCurrentPassword);
     }
-    let (email, name): (String, String) = (row.get(1), row.get(2));
-    check_new(new, &[&email, &name])?;
+    let (email, name, landlord): (String, String, String) = (row.get(1), row.get(2), row.get(3));
+    check_new(new, &[&email, &name, &landlord])?;
     let phc = password::hash_off_thread(new.clone()).await?;
     store(client, user_id, &phc, now).await
 }

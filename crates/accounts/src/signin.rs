@@ -113,8 +113,6 @@ struct Account {
     password_hash: Option<String>,
     totp_secret: Option<Vec<u8>>,
     totp_last_step: Option<i64>,
-    failed_attempts: i32,
-    lockouts: i32,
     locked_until: Option<DateTime<Utc>>,
     disabled: bool,
 }
@@ -132,8 +130,8 @@ pub async fn sign_in(
     let account = match normalise_email(&credentials.email) {
         Ok(email) => client
             .query_opt(
-                "SELECT id, landlord_id, role, password_hash, totp_secret, totp_last_step, failed_attempts,
-                        lockouts, locked_until, disabled_at IS NOT NULL
+                "SELECT id, landlord_id, role, password_hash, totp_secret, totp_last_step, locked_until,
+                        disabled_at IS NOT NULL
                  FROM users WHERE email = $1 FOR UPDATE",
                 &[&email],
             )
@@ -145,10 +143,8 @@ pub async fn sign_in(
                 password_hash: r.get(3),
                 totp_secret: r.get(4),
                 totp_last_step: r.get(5),
-                failed_attempts: r.get(6),
-                lockouts: r.get(7),
-                locked_until: r.get(8),
-                disabled: r.get(9),
+                locked_until: r.get(6),
+                disabled: r.get(7),
             }),
         Err(_) => None,
     };
@@ -169,43 +165,44 @@ pub async fn sign_in(
     if a.disabled {
         return Ok(refused(Some(&a), Refusal::Disabled, None));
     }
-    if a.locked_until.is_some_and(|t| t > now) {
-        return Ok(refused(Some(&a), Refusal::Locked, None));
-    }
     if a.password_hash.is_none() {
         return Ok(refused(Some(&a), Refusal::NoPasswordSet, None));
-    }
-    if !password_ok {
-        let locked = count_failure(client, &a, now, lockout).await?;
-        return Ok(refused(Some(&a), Refusal::WrongPassword, locked));
     }
     let Ok(role) = a.role.parse::<Role>() else {
         return Ok(refused(Some(&a), Refusal::Disabled, None));
     };
-
     let mut used_recovery_code = false;
-    if let Some(secret) = &a.totp_secret {
-        let accepted = match &credentials.second_factor {
-            None => return Ok(SignIn::SecondFactorNeeded { user_id: a.id }),
-            Some(SecondFactor::Totp(code)) => {
-                match totp::accept(secret, code, now.timestamp(), a.totp_last_step) {
-                    Some(step) => {
-                        client
-                            .execute("UPDATE users SET totp_last_step = $2 WHERE id = $1", &[&a.id, &step])
-                            .await?;
-                        true
-                    }
-                    None => false,
-                }
+    if a.locked_until.is_some_and(|t| t > now) {
+        // A locked account with a second factor still lets its person in with the right
+        // password and a valid code, so someone who only guesses passwords cannot keep them out
+        // for good. Any other attempt during the lockout gets the same refusal whatever was
+        // wrong, and is not counted: the lockout says nothing about the password.
+        let proven = match (&a.totp_secret, &credentials.second_factor, password_ok) {
+            (Some(secret), Some(factor), true) => {
+                let (ok, recovery) = second_factor(client, &a, secret, factor, now).await?;
+                used_recovery_code = recovery;
+                ok
             }
-            Some(SecondFactor::RecoveryCode(code)) => {
-                used_recovery_code = use_recovery_code(client, a.id, code, now).await?;
-                used_recovery_code
-            }
+            _ => false,
         };
-        if !accepted {
-            let locked = count_failure(client, &a, now, lockout).await?;
-            return Ok(refused(Some(&a), Refusal::WrongSecondFactor, locked));
+        if !proven {
+            return Ok(refused(Some(&a), Refusal::Locked, None));
+        }
+    } else {
+        if !password_ok {
+            let locked = record_failure(client, a.id, now, lockout).await?;
+            return Ok(refused(Some(&a), Refusal::WrongPassword, locked));
+        }
+        if let Some(secret) = &a.totp_secret {
+            let Some(factor) = &credentials.second_factor else {
+                return Ok(SignIn::SecondFactorNeeded { user_id: a.id });
+            };
+            let (accepted, recovery) = second_factor(client, &a, secret, factor, now).await?;
+            used_recovery_code = recovery;
+            if !accepted {
+                let locked = record_failure(client, a.id, now, lockout).await?;
+                return Ok(refused(Some(&a), Refusal::WrongSecondFactor, locked));
+            }
         }
     }
 
@@ -236,26 +233,58 @@ pub async fn sign_in(
     })
 }
 
-/// Counts a failed attempt; locks the account when it reaches the threshold. Returns the end
-/// of the lockout this attempt started, if it started one.
-async fn count_failure(
+/// Checks the second factor; (accepted, whether it was a recovery code). An accepted TOTP code's
+/// step is stored so the code is never accepted again; a recovery code is used up.
+async fn second_factor(
     client: &impl GenericClient,
     a: &Account,
+    secret: &[u8],
+    factor: &SecondFactor,
+    now: DateTime<Utc>,
+) -> Result<(bool, bool), tokio_postgres::Error> {
+    match factor {
+        SecondFactor::Totp(code) => match totp::accept(secret, code, now.timestamp(), a.totp_last_step) {
+            Some(step) => {
+                client.execute("UPDATE users SET totp_last_step = $2 WHERE id = $1", &[&a.id, &step]).await?;
+                Ok((true, false))
+            }
+            None => Ok((false, false)),
+        },
+        SecondFactor::RecoveryCode(code) => {
+            let used = use_recovery_code(client, a.id, code, now).await?;
+            Ok((used, used))
+        }
+    }
+}
+
+/// Counts a failed attempt of `user_id` (a wrong password or second factor, at sign-in or when
+/// re-authenticating); locks the account when the count reaches the threshold. Returns the end
+/// of the lockout this attempt started, if it started one.
+pub async fn record_failure(
+    client: &impl GenericClient,
+    user_id: i64,
     now: DateTime<Utc>,
     policy: &LockoutPolicy,
 ) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
-    let failed = a.failed_attempts.saturating_add(1);
+    let Some(row) = client
+        .query_opt("SELECT failed_attempts, lockouts FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (failed, lockouts): (i32, i32) = (row.get(0), row.get(1));
+    let failed = failed.saturating_add(1);
     if (failed as u32) < policy.threshold {
-        client.execute("UPDATE users SET failed_attempts = $2 WHERE id = $1", &[&a.id, &failed]).await?;
+        client.execute("UPDATE users SET failed_attempts = $2 WHERE id = $1", &[&user_id, &failed]).await?;
         return Ok(None);
     }
-    let period = policy.period(a.lockouts.max(0) as u32);
+    let period = policy.period(lockouts.max(0) as u32);
     let until = now + chrono::Duration::from_std(period).unwrap_or(chrono::Duration::MAX);
     client
         .execute(
             "UPDATE users SET failed_attempts = 0, lockouts = lockouts + 1, locked_until = $2,
                               last_lockout_at = $3 WHERE id = $1",
-            &[&a.id, &until, &now],
+            &[&user_id, &until, &now],
         )
         .await?;
     Ok(Some(until))

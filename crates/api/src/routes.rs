@@ -189,6 +189,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handler: || delete(me::end_sessions),
     },
     Endpoint {
+        verb: Verb::Delete,
+        path: "/v1/me/sessions/{handle}",
+        operation_id: "endMySession",
+        access: Access::Person,
+        handler: || delete(me::end_session),
+    },
+    Endpoint {
         verb: Verb::Post,
         path: "/v1/me/password",
         operation_id: "changeMyPassword",

@@ -106,7 +106,15 @@ impl People {
     /// recovery codes.
     async fn sign_in_enrolled(&self, email: &str) -> (Signed, Vec<u8>, Vec<String>) {
         let first = self.sign_in(email).await;
-        let reply = self.call(Method::POST, "/v1/me/mfa/totp", Some(&first), true, None).await;
+        let reply = self
+            .call(
+                Method::POST,
+                "/v1/me/mfa/totp",
+                Some(&first),
+                true,
+                Some(json!({"current_password": PASSWORD})),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         let secret: Vec<u8> = self
             .f

@@ -44,11 +44,12 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
         ),
         "getMe" => ("/v1/me".to_owned(), None),
         "listMySessions" | "signOutEverywhere" => ("/v1/me/sessions".to_owned(), None),
+        "endMySession" => ("/v1/me/sessions/0123456789abcdef".to_owned(), None),
         "changeMyPassword" => (
             "/v1/me/password".to_owned(),
             Some(json!({"current_password": "x", "new_password": "velvet thunder over the moor"})),
         ),
-        "startTotpEnrolment" => ("/v1/me/mfa/totp".to_owned(), None),
+        "startTotpEnrolment" => ("/v1/me/mfa/totp".to_owned(), Some(json!({"current_password": "x"}))),
         "confirmTotpEnrolment" => ("/v1/me/mfa/totp/confirm".to_owned(), Some(json!({"code": "000000"}))),
         "listUsers" | "createUser" => (
             "/v1/users".to_owned(),

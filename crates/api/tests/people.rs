@@ -103,7 +103,15 @@ impl People {
     /// session and the secret.
     async fn sign_in_enrolled(&self, email: &str) -> (Signed, Vec<u8>) {
         let first = self.sign_in(email).await;
-        let reply = self.call(Method::POST, "/v1/me/mfa/totp", Some(&first), true, None).await;
+        let reply = self
+            .call(
+                Method::POST,
+                "/v1/me/mfa/totp",
+                Some(&first),
+                true,
+                Some(json!({"current_password": PASSWORD})),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         let secret: Vec<u8> = self
             .f
@@ -412,4 +420,175 @@ async fn a_change_without_the_sessions_csrf_token_is_refused() {
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     let right = p.call(Method::POST, &path, Some(&s), true, Some(body)).await;
     assert_eq!(right.status, StatusCode::OK, "{}", right.text);
+}
+
+#[tokio::test]
+async fn changing_the_second_factor_needs_the_password_and_current_code_and_ends_other_sessions() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let (s, secret) = p.sign_in_enrolled("admin@north.example").await;
+    p.advance(Duration::seconds(30));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let other = Signed::from(
+        &p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await,
+    );
+
+    let session_only = p
+        .call(
+            Method::POST,
+            "/v1/me/mfa/totp",
+            Some(&s),
+            true,
+            Some(json!({"current_password": "wrong password here"})),
+        )
+        .await;
+    assert_eq!(
+        session_only.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a session alone cannot replace the factor"
+    );
+    let no_code = p
+        .call(Method::POST, "/v1/me/mfa/totp", Some(&s), true, Some(json!({"current_password": PASSWORD})))
+        .await;
+    assert_eq!(no_code.status, StatusCode::UNPROCESSABLE_ENTITY, "replacing a factor needs a current code");
+    let failures: i32 =
+        p.f.db
+            .query_one("SELECT failed_attempts FROM users WHERE email = 'admin@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(failures, 2, "failed re-authentications count towards lockout");
+
+    p.advance(Duration::seconds(30));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let started = p
+        .call(
+            Method::POST,
+            "/v1/me/mfa/totp",
+            Some(&s),
+            true,
+            Some(json!({"current_password": PASSWORD, "code": code})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+    let pending: Vec<u8> =
+        p.f.db
+            .query_one("SELECT totp_pending FROM users WHERE email = 'admin@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    let confirm = json!({"code": totp::code_at(&pending, p.at().timestamp())});
+    let confirmed = p.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&s), true, Some(confirm)).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&other), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let codes = confirmed.json["recovery_codes"].as_array().unwrap();
+    assert!(codes.iter().all(|c| c.as_str().unwrap().len() == 29), "120-bit recovery codes: {codes:?}");
+}
+
+#[tokio::test]
+async fn a_locked_account_with_a_second_factor_still_lets_its_person_in_and_an_admin_can_unlock() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    p.user(Some("north-homes"), "second@north.example", Role::LandlordAdmin).await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let (_, secret) = p.sign_in_enrolled("admin@north.example").await;
+    for _ in 0..5 {
+        p.sign_in_with("admin@north.example", "not my password at all", json!({}), None).await;
+    }
+    p.advance(Duration::seconds(30));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let wrong_code =
+        p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": "000000"}), None).await;
+    let no_code = p.sign_in_with("admin@north.example", PASSWORD, json!({}), None).await;
+    let wrong_password =
+        p.sign_in_with("admin@north.example", "still not it, sorry", json!({"totp_code": code}), None).await;
+    for refused in [&wrong_code, &no_code, &wrong_password] {
+        assert_eq!(
+            refused.json["type"], "urn:dampwatch:problem:sign-in-refused",
+            "the lockout tells nothing: {}",
+            refused.text
+        );
+    }
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let both = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(
+        both.status,
+        StatusCode::OK,
+        "password and code get the person in despite the lockout: {}",
+        both.text
+    );
+
+    // An officer without a second factor stays locked until an admin unlocks them.
+    for _ in 0..5 {
+        p.sign_in_with("officer@north.example", "not my password at all", json!({}), None).await;
+    }
+    assert_eq!(
+        p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (admin, _) = p.sign_in_enrolled("second@north.example").await;
+    let officer_id: i64 =
+        p.f.db
+            .query_one("SELECT id FROM users WHERE email = 'officer@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    let unlocked = p
+        .call(
+            Method::POST,
+            &format!("/v1/users/{officer_id}"),
+            Some(&admin),
+            true,
+            Some(json!({"unlock": true})),
+        )
+        .await;
+    assert_eq!(unlocked.status, StatusCode::OK, "{}", unlocked.text);
+    let officer = p.sign_in("officer@north.example").await;
+    let ended = p
+        .call(
+            Method::POST,
+            &format!("/v1/users/{officer_id}"),
+            Some(&admin),
+            true,
+            Some(json!({"end_sessions": true})),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK);
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&officer), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_person_ends_one_chosen_session_and_a_wrong_current_password_counts_towards_lockout() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let here = p.sign_in("officer@north.example").await;
+    let laptop = p.sign_in("officer@north.example").await;
+    let list = p.call(Method::GET, "/v1/me/sessions", Some(&here), false, None).await;
+    let other = list.json.as_array().unwrap().iter().find(|s| s["current"] == false).unwrap();
+    let handle = other["handle"].as_str().unwrap();
+    let ended = p.call(Method::DELETE, &format!("/v1/me/sessions/{handle}"), Some(&here), true, None).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        p.call(Method::GET, "/v1/me", Some(&laptop), false, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(p.call(Method::GET, "/v1/me", Some(&here), false, None).await.status, StatusCode::OK);
+
+    for _ in 0..5 {
+        let guess = json!({"current_password": "a wrong guess, again", "new_password": "granite lanterns hum at dusk"});
+        let reply = p.call(Method::POST, "/v1/me/password", Some(&here), true, Some(guess)).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::UNAUTHORIZED,
+        "guessing through the password change locks the account too"
+    );
 }

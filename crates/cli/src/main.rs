@@ -30,7 +30,7 @@ enum Command {
     /// API keys for landlords (only their SHA-256 hashes are stored).
     ApiKeys(ApiKeysArgs),
     /// People who sign in: add (with a password-setup token), list, disable, enable,
-    /// reset-mfa, set-role, reset-password.
+    /// reset-mfa, set-role, reset-password, unlock.
     Users(UsersArgs),
     /// Landlords: add, list.
     Landlords(LandlordsArgs),

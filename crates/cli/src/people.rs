@@ -9,7 +9,7 @@ use chrono::Utc;
 use clap::Subcommand;
 use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
-use dampwatch_accounts::{mfa, Role};
+use dampwatch_accounts::{lockout, mfa, Role};
 use dampwatch_audit::{append, Event, Outcome};
 use serde_json::json;
 use tokio_postgres::{Client, GenericClient};
@@ -52,6 +52,8 @@ pub enum UsersCommand {
     },
     /// Print a new single-use password-reset token for a person (valid one hour).
     ResetPassword { email: String },
+    /// Lift a person's lockout now.
+    Unlock { email: String },
 }
 
 /// Commands under `dampwatch landlords`.
@@ -171,6 +173,13 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
             audit(db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"role": role.as_str()}))
                 .await?;
             writeln!(out, "{} is now {}; their sessions ended", changed.email, changed.role)?;
+        }
+        UsersCommand::Unlock { email } => {
+            let u = users::find_by_email(&*db, &email).await?;
+            lockout::unlock(&*db, u.id).await?;
+            audit(&*db, u.landlord_id, "user.update", format!("user:{}", u.id), json!({"unlock": true}))
+                .await?;
+            writeln!(out, "unlocked {}", u.email)?;
         }
         UsersCommand::ResetPassword { email } => {
             let u = users::find_by_email(db, &email).await?;

@@ -3,8 +3,8 @@
 -- the cases assigned to them); API keys with scopes and an expiry.
 --
 -- Secrets are stored only as hashes (passwords: argon2id PHC strings; session ids, CSRF
--- tokens, recovery codes and reset tokens: SHA-256 of 256-bit random values, which need no
--- slow hash). The tenant role (`dampwatch_api_tenant`) can read and change its landlord's
+-- tokens and reset tokens: SHA-256 of 256-bit random values; recovery codes: SHA-256 of
+-- 120-bit random values; values that random need no slow hash). The tenant role (`dampwatch_api_tenant`) can read and change its landlord's
 -- users' profile and role columns, never a secret column, a session or a token: signing in
 -- runs as the service's own role, before any tenant transaction exists.
 

@@ -4,7 +4,7 @@
 //! These run as the service's role on the key-lookup pool: they touch only the caller's own
 //! row (by the session's user id), and secrets no tenant transaction may read.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -90,6 +90,33 @@ pub async fn end_sessions(
     Ok(signed_out())
 }
 
+/// Sign out one session
+///
+/// Ends one of the person's sessions, by the handle `GET /v1/me/sessions` lists.
+#[utoipa::path(delete, path = "/v1/me/sessions/{handle}", operation_id = "endMySession", tag = "account",
+    params(("handle" = String, Path, description = "The session's handle, as listed.")),
+    responses(
+        (status = 204, description = "Ended."),
+        (status = 404, description = "No such session of this person.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
+pub async fn end_session(
+    State(state): State<ApiState>,
+    CallerOf(caller): CallerOf,
+    Path(handle): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let session = session_of(&caller)?;
+    let mut client = state.keys.pool().get().await?;
+    let tx = client.transaction().await?;
+    if !session::end_by_handle(&*tx, session.user_id, &handle).await? {
+        return Err(ApiError::not_found("session", handle));
+    }
+    record(&*tx, &Entry::of(&caller, "session.sign_out", Some(format!("session:{handle}")), json!({})))
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn signed_out() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cleared_cookie_header());
@@ -126,8 +153,15 @@ pub async fn change_password(
     let session = session_of(&caller)?;
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let changed =
-        reset::change(&*tx, session.user_id, &body.current_password, &body.new_password, state.now()).await;
+    let changed = reset::change(
+        &*tx,
+        session.user_id,
+        &body.current_password,
+        &body.new_password,
+        state.now(),
+        &state.config.lockout,
+    )
+    .await;
     match changed {
         Ok(()) => {
             record(&*tx, &Entry::of(&caller, "password.change", None, json!({}))).await?;
@@ -188,19 +222,54 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Re-authentication before a change to how the person signs in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reauthentication {
+    #[schema(value_type = String, format = Password)]
+    pub current_password: Password,
+    /// A code from the authenticator app (or a recovery code), when a second factor is in use.
+    pub code: Option<String>,
+}
+
 /// Start TOTP enrolment
 ///
 /// A new secret for the person's authenticator app, as a URI and its QR code. It takes effect
-/// once confirmed with a code from the app.
+/// once confirmed with a code from the app. Needs the current password (and current code, when
+/// replacing a second factor): holding a session alone is not enough to change how one signs in.
 #[utoipa::path(post, path = "/v1/me/mfa/totp", operation_id = "startTotpEnrolment", tag = "account",
-    responses((status = 200, description = "The secret to add to the app.", body = Enrolment)))]
+    request_body = Reauthentication,
+    responses(
+        (status = 200, description = "The secret to add to the app.", body = Enrolment),
+        (status = 422, description = "Re-authentication failed (it counts towards lockout).", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
 pub async fn start_totp(
     State(state): State<ApiState>,
     CallerOf(caller): CallerOf,
+    JsonBody(body): JsonBody<Reauthentication>,
 ) -> Result<Json<Enrolment>, ApiError> {
     let session = session_of(&caller)?;
+    let now = state.now();
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
+    let proven = mfa::reauthenticate(
+        &*tx,
+        session.user_id,
+        &body.current_password,
+        body.code.as_deref(),
+        now,
+        &state.config.lockout,
+    )
+    .await;
+    if let Err(e) = proven {
+        let entry =
+            Entry::of(&caller, "mfa.enrolment_started", None, json!({"reason": "reauthentication_failed"}))
+                .with_outcome(dampwatch_audit::Outcome::Failure);
+        record(&*tx, &entry).await?;
+        tx.commit().await?;
+        return Err(mfa_error(e));
+    }
     let enrolment = mfa::start_enrolment(&*tx, session.user_id).await.map_err(mfa_error)?;
     record(&*tx, &Entry::of(&caller, "mfa.enrolment_started", None, json!({}))).await?;
     tx.commit().await?;
@@ -244,8 +313,9 @@ pub async fn confirm_totp(
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
     let codes = mfa::confirm_enrolment(&*tx, session.user_id, &body.code, now).await.map_err(mfa_error)?;
-    // Privilege step-up: the old session id stops working and a new one is issued.
-    session::end(&*tx, &session.id_hash).await?;
+    // Privilege step-up: the old session id stops working and a new one is issued; the
+    // person's other sessions end too, since how they sign in has changed.
+    session::end_all(&*tx, session.user_id).await?;
     let fresh = session::create(&*tx, session.user_id, true, None, None, now, &state.config.sessions).await?;
     record(&*tx, &Entry::of(&caller, "mfa.enrolled", None, json!({"recovery_codes": codes.len()}))).await?;
     tx.commit().await?;

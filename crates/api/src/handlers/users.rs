@@ -10,9 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_accounts::mfa;
 use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
+use dampwatch_accounts::{lockout, mfa, session};
 use dampwatch_accounts::{Role, User};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -121,8 +121,12 @@ pub struct UserUpdate {
     /// true disables the account (its sessions end at once); false enables it again.
     pub disabled: Option<bool>,
     /// true removes the second factor (for a lost phone): the person signs in with the password
-    /// and enrols again.
+    /// and enrols again. Check who is asking first (docs/security/asvs.md, 6.4.4).
     pub reset_mfa: Option<bool>,
+    /// true lifts a lockout now.
+    pub unlock: Option<bool>,
+    /// true ends every session of the person.
+    pub end_sessions: Option<bool>,
 }
 
 /// Change a user
@@ -163,14 +167,23 @@ pub async fn update(
     if let Some(disabled) = body.disabled {
         user = users::set_disabled(&*tx, id, disabled.then(|| state.now())).await.map_err(user_error)?;
     }
-    let details = json!({"role": body.role, "disabled": body.disabled, "reset_mfa": body.reset_mfa});
+    let details = json!({"role": body.role, "disabled": body.disabled, "reset_mfa": body.reset_mfa,
+                         "unlock": body.unlock, "end_sessions": body.end_sessions});
     record(&*tx, &Entry::of(&caller, "user.update", Some(format!("user:{id}")), details)).await?;
     tx.commit().await?;
+    // The tenant transaction above showed the user is this landlord's; what follows touches
+    // columns and tables only the service role may.
+    let client = state.keys.pool().get().await?;
     if body.reset_mfa == Some(true) {
-        // The tenant transaction above showed the user is this landlord's.
-        let client = state.keys.pool().get().await?;
         mfa::reset(&**client, id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
         user.mfa_enabled = false;
+    }
+    if body.unlock == Some(true) {
+        lockout::unlock(&**client, id).await?;
+        user.locked_until = None;
+    }
+    if body.end_sessions == Some(true) {
+        session::end_all(&**client, id).await?;
     }
     Ok(Json(user))
 }

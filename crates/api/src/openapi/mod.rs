@@ -109,6 +109,7 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         me::get,
         me::sessions,
         me::end_sessions,
+        me::end_session,
         me::change_password,
         me::reset_password,
         me::start_totp,

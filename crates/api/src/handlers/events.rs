@@ -22,6 +22,7 @@ use tokio_postgres::Transaction;
 use dampwatch_store::read_model::CaseDetail;
 
 use super::cases::{detail, load_case};
+use crate::audit::{record, Entry};
 use crate::caller::{Caller, Principal};
 use crate::extract::{parse_id, JsonBody};
 use crate::keys::Credential;
@@ -485,6 +486,7 @@ pub async fn post(
     }
     let now = state.now();
     let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let caller = tenant.caller().clone();
     if evidence.get(LATE_RECORD_KEY).is_some() {
         return Err(ApiError::Unprocessable(format!(
             "evidence.{LATE_RECORD_KEY} is kept for the reason of a late record; give it as late_reason"
@@ -518,6 +520,8 @@ pub async fn post(
         return Err(case_error(&tx, &request.event, e).await);
     }
     let body = detail(&tx, &state.clock, id, now).await?;
+    let details = json!({"event": request.event.kind().as_str(), "at": at, "recorded_as": actor});
+    record(&*tx, &Entry::of(&caller, "case.event", Some(format!("case:{id}")), details)).await?;
     tx.commit().await?;
     Ok(created(id, body))
 }

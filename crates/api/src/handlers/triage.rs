@@ -23,6 +23,7 @@ use super::cases::detail;
 use super::events::{
     case_error, check_recorded, created, hazard_schema, recorded_properties, Recorded, TRIAGE_CATEGORIES,
 };
+use crate::audit::{self, Entry};
 use crate::extract::{parse_id, JsonBody};
 use crate::openapi::{InvalidTransition, ProblemDocument};
 use crate::problem::{ApiError, Problem};
@@ -137,8 +138,9 @@ pub async fn post(
     JsonBody(request): JsonBody<TriageRequest>,
 ) -> Result<Response, ApiError> {
     let id = parse_id("alert", &id)?;
-    let now = Utc::now();
+    let now = state.now();
     let (actor, at, evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let caller = tenant.caller().clone();
     let tx = tenant.transaction().await?;
     let row = tx
         .query_opt(
@@ -223,6 +225,8 @@ pub async fn post(
     tx.execute("UPDATE alerts SET triage = 'case_opened', case_id = $2 WHERE id = $1", &[&id, &case_id])
         .await?;
     let case = detail(&tx, &state.clock, case_id, now).await?;
+    let details = json!({"case_id": case_id, "category": request.category, "recorded_as": actor});
+    audit::record(&*tx, &Entry::of(&caller, "alert.triage", Some(format!("alert:{id}")), details)).await?;
     tx.commit().await?;
     Ok(created(case_id, TriageResult { alert_id: id, case_id, case }))
 }

@@ -169,7 +169,12 @@ fn main() -> anyhow::Result<()> {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
                 let db = dampwatch_store::connect(&args.target.database_url()?).await?;
-                dampwatch_alerts::cli::run(args.command, &db, &mut out).await
+                let change = dampwatch::people::webhook_change(&args.command);
+                dampwatch_alerts::cli::run(args.command, &db, &mut out).await?;
+                if let Some(change) = change {
+                    dampwatch_audit::append(&db, &change).await?;
+                }
+                anyhow::Ok(())
             })?;
         }
         Command::Homes(args) => {

@@ -1,7 +1,7 @@
 //! `dampwatch users …` and `dampwatch landlords …`: the operator's first steps before anyone
 //! can sign in (a landlord, its first admin, a password-setup token), and the help desk's
 //! (a lost second factor, a role change, disabling a leaver). Each change is written to the
-//! audit log as done by `cli:<unix user>`.
+//! audit log as done by `cli:<unix user>`, as are changes to webhooks ([`webhook_change`]).
 
 use std::io::Write;
 
@@ -10,6 +10,7 @@ use clap::Subcommand;
 use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
 use dampwatch_accounts::{lockout, mfa, Role};
+use dampwatch_alerts::cli::WebhooksCommand;
 use dampwatch_audit::{append, Event, Outcome};
 use serde_json::json;
 use tokio_postgres::{Client, GenericClient};
@@ -189,6 +190,35 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
         }
     }
     Ok(())
+}
+
+/// The audit entry of a `dampwatch webhooks` command that changes something (None for a
+/// listing), written once the command has succeeded.
+pub fn webhook_change(command: &WebhooksCommand) -> Option<Event> {
+    let (action, landlord, target, details) = match command {
+        WebhooksCommand::Add { landlord, url, allowed_networks, dev_loopback_http, .. } => (
+            "webhook.add",
+            Some(landlord.clone()),
+            None,
+            json!({"url": url, "allowed_networks": allowed_networks, "dev_loopback_http": dev_loopback_http}),
+        ),
+        WebhooksCommand::Disable { id } => {
+            ("webhook.disable", None, Some(format!("webhook:{id}")), json!({}))
+        }
+        WebhooksCommand::Requeue { id, all, landlord } => {
+            ("webhook.requeue", landlord.clone(), id.map(|id| format!("delivery:{id}")), json!({"all": all}))
+        }
+        WebhooksCommand::List { .. } | WebhooksCommand::Dead { .. } => return None,
+    };
+    Some(Event {
+        actor: cli_actor(),
+        landlord_id: landlord,
+        source: Some("dampwatch cli".into()),
+        action: action.into(),
+        target,
+        outcome: Outcome::Success,
+        details,
+    })
 }
 
 pub async fn run_landlords(

@@ -1,6 +1,6 @@
 //! `dampwatch landlords` and `dampwatch users` as an operator uses them: a landlord, its first
 //! admin with a password-setup token that really sets the password, a listing, a role change,
-//! a lockout lifted, a leaver disabled; each change in the audit log.
+//! a lockout lifted, a leaver disabled, a webhook added; each change in the audit log.
 
 use std::process::{Command, Output};
 
@@ -119,6 +119,20 @@ async fn an_operator_adds_a_landlord_and_its_people() {
     let landlords = succeeds(&url, &["landlords", "list"]);
     assert!(landlords.contains("north-homes") && landlords.contains("North Homes"), "{landlords}");
 
+    succeeds(
+        &url,
+        &[
+            "webhooks",
+            "add",
+            "--landlord",
+            "north-homes",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--dev-loopback-http",
+        ],
+    );
+    succeeds(&url, &["webhooks", "list"]);
+
     let actions: Vec<String> = db
         .query("SELECT action FROM audit_log WHERE actor LIKE 'cli:%' ORDER BY seq", &[])
         .await
@@ -128,7 +142,15 @@ async fn an_operator_adds_a_landlord_and_its_people() {
         .collect();
     assert_eq!(
         actions,
-        ["landlord.create", "user.create", "user.create", "user.update", "user.update", "user.update"],
+        [
+            "landlord.create",
+            "user.create",
+            "user.create",
+            "user.update",
+            "user.update",
+            "user.update",
+            "webhook.add"
+        ],
         "every change audited"
     );
 }

@@ -48,6 +48,24 @@ impl Entry {
         })
     }
 
+    /// The lockout a refused sign-in started, if it started one: its own entry, so lockouts can
+    /// be found without reading every refusal.
+    pub fn lockout(result: &SignIn, origin: &Origin) -> Option<Self> {
+        let SignIn::Refused { user_id: Some(user_id), landlord_id, locked_until: Some(until), .. } = result
+        else {
+            return None;
+        };
+        Some(Entry(Event {
+            actor: "system".into(),
+            landlord_id: landlord_id.clone(),
+            source: origin.source.clone(),
+            action: "account.locked".into(),
+            target: Some(format!("user:{user_id}")),
+            outcome: Outcome::Success,
+            details: json!({"locked_until": until}),
+        }))
+    }
+
     /// A successful action of `caller`.
     pub fn of(caller: &Caller, action: &str, target: Option<String>, details: Value) -> Self {
         Entry(Event {

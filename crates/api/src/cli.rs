@@ -5,7 +5,31 @@ use std::io::Write;
 
 use tokio_postgres::GenericClient;
 
-use crate::keys::{create_api_key, list_api_keys, revoke_api_key};
+use dampwatch_audit::{append, cli_actor, Event, Outcome};
+use serde_json::json;
+
+use crate::keys::{create_key, list_api_keys, revoke_api_key, KeySpec, Scopes, DEFAULT_KEY_LIFETIME_DAYS};
+
+/// Records a key change made from the operator's shell, as `cli:<unix user>`.
+async fn audit(
+    db: &impl GenericClient,
+    landlord: Option<String>,
+    action: &str,
+    key: i64,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let event = Event {
+        actor: cli_actor(),
+        landlord_id: landlord,
+        source: Some("dampwatch cli".into()),
+        action: action.into(),
+        target: Some(format!("key:{key}")),
+        outcome: Outcome::Success,
+        details,
+    };
+    append(db, &event).await?;
+    Ok(())
+}
 
 /// Commands under `dampwatch api-keys`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -18,6 +42,12 @@ pub enum ApiKeysCommand {
         /// What the key is for (e.g. "housing management system").
         #[arg(long)]
         label: String,
+        /// `read`, or `read,write` to triage and record case events too.
+        #[arg(long, default_value = "read,write")]
+        scope: String,
+        /// Days until the key stops working (at most 365).
+        #[arg(long, default_value_t = DEFAULT_KEY_LIFETIME_DAYS)]
+        days: i64,
     },
     /// List keys (never the keys themselves: their first characters, label and use).
     List {
@@ -40,12 +70,27 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
-        ApiKeysCommand::Create { landlord, label } => {
-            let key = create_api_key(db, &landlord, &label).await?;
+        ApiKeysCommand::Create { landlord, label, scope, days } => {
+            let scopes = Scopes::parse(&scope)?;
+            let spec = KeySpec { landlord: &landlord, label: &label, scopes, lifetime_days: days };
+            let key = create_key(db, &spec).await?;
+            let id: i64 = db
+                .query_one("SELECT max(id) FROM api_keys WHERE landlord_id = $1", &[&landlord])
+                .await?
+                .get(0);
+            audit(
+                db,
+                Some(landlord.clone()),
+                "api_key.create",
+                id,
+                json!({"scope": scopes.names().join(" "), "days": days}),
+            )
+            .await?;
             writeln!(out, "{key}")?;
             writeln!(
                 out,
-                "# API key for landlord {landlord} ({label}). Store it now: it is not shown again."
+                "# API key for landlord {landlord} ({label}, {}, {days} days). Store it now: it is not shown again.",
+                scopes.names().join(" ")
             )?;
         }
         ApiKeysCommand::List { landlord } => {
@@ -74,6 +119,11 @@ pub async fn run(
         }
         ApiKeysCommand::Revoke { id } => {
             revoke_api_key(db, id).await?;
+            let landlord: Option<String> = db
+                .query_opt("SELECT landlord_id FROM api_keys WHERE id = $1", &[&id])
+                .await?
+                .map(|r| r.get(0));
+            audit(db, landlord, "api_key.revoke", id, json!({})).await?;
             writeln!(out, "revoked API key {id}")?;
         }
     }

@@ -5,8 +5,11 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use chrono::Utc;
 use common::{fixture, send, Fixture, Landlord};
-use dampwatch_accounts::Permission;
+use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
+use dampwatch_accounts::users::{self, NewUser};
+use dampwatch_accounts::{totp, Password, Permission, Role};
 use dampwatch_api::routes::Access;
 use dampwatch_api::{revoke_api_key, Endpoint, Verb, ENDPOINTS};
 use serde_json::{json, Value};
@@ -386,4 +389,94 @@ async fn keys_are_stored_only_as_sha256_hashes() {
         .unwrap()
         .get(0);
     assert_eq!(hash, dampwatch_api::keys::hash_key(&f.north.key).to_vec());
+}
+
+/// A person of `landlord` with `role`, signed in (an admin with a second factor enrolled, as
+/// their role requires): the session cookie and CSRF token.
+async fn signed_in_person(f: &Fixture, landlord: &str, email: &str, role: Role) -> (String, String) {
+    let password = "velvet thunder over the moor";
+    let new =
+        NewUser { landlord_id: Some(landlord.into()), email: email.into(), display_name: "P".into(), role };
+    let user = users::create(&f.db, &new).await.unwrap();
+    let token = reset::issue(&f.db, user.id, Utc::now(), RESET_TOKEN_LIFETIME).await.unwrap();
+    reset::redeem(&f.db, &token, &Password::new(password), Utc::now()).await.unwrap();
+    let body = json!({"email": email, "password": password});
+    let reply = send(&f.app, common::request(Method::POST, "/v1/session", None, Some(&body))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mut session = (cookie_of(&reply), reply.json["csrf_token"].as_str().unwrap().to_owned());
+    if role.requires_mfa() {
+        let start = json!({"current_password": password});
+        let reply = send(
+            &f.app,
+            with_session(common::request(Method::POST, "/v1/me/mfa/totp", None, Some(&start)), &session),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let pending: Vec<u8> =
+            f.db.query_one("SELECT totp_pending FROM users WHERE id = $1", &[&user.id]).await.unwrap().get(0);
+        let code = json!({"code": totp::code_at(&pending, Utc::now().timestamp())});
+        let confirm = common::request(Method::POST, "/v1/me/mfa/totp/confirm", None, Some(&code));
+        let reply = send(&f.app, with_session(confirm, &session)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        session = (cookie_of(&reply), reply.json["csrf_token"].as_str().unwrap().to_owned());
+    }
+    session
+}
+
+fn cookie_of(reply: &common::Reply) -> String {
+    let set = reply.header("set-cookie");
+    set.strip_prefix("__Host-dampwatch_session=").and_then(|r| r.split(';').next()).unwrap().to_owned()
+}
+
+fn with_session(mut request: Request<Body>, (cookie, csrf): &(String, String)) -> Request<Body> {
+    let headers = request.headers_mut();
+    headers.insert("cookie", format!("__Host-dampwatch_session={cookie}").parse().unwrap());
+    headers.insert("x-csrf-token", csrf.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn another_landlords_people_see_and_change_nothing_by_any_endpoint() {
+    let f = fixture().await;
+    // North's own person and OAuth client first, so that the ids the requests name (1) are
+    // north's (its API key is the fixture's first).
+    signed_in_person(&f, "north-homes", "officer@north.example", Role::HousingOfficer).await;
+    dampwatch_api::oauth::create_client(
+        &f.db,
+        "north-homes",
+        "north system",
+        dampwatch_api::keys::Scopes::READ,
+    )
+    .await
+    .unwrap();
+    let before = footprint(&f.db, "north-homes").await;
+    for role in [Role::LandlordAdmin, Role::HousingOfficer, Role::Auditor, Role::Contractor] {
+        let session = signed_in_person(&f, "south-homes", &format!("{role}@south.example"), role).await;
+        for endpoint in ENDPOINTS {
+            let Access::Permission(permission) = endpoint.access else {
+                // Public endpoints and a person's own account name nothing of another landlord.
+                continue;
+            };
+            let reply = send(&f.app, with_session(request_for(endpoint, &f.north, None), &session)).await;
+            let what = format!("{} {} as south's {role}", endpoint.operation_id, endpoint.path);
+            if !role.allows(permission) {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}: {}", reply.text);
+                continue;
+            }
+            if endpoint.path.contains('{') {
+                // Not found; or refused for what the body asks before anything is looked up (a
+                // contractor recording triage).
+                assert!(
+                    matches!(reply.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                    "{what}: {}",
+                    reply.text
+                );
+                assert!(!reply.text.contains("north"), "{what}: {}", reply.text);
+                continue;
+            }
+            assert!(reply.status.is_success(), "{what}: {}", reply.text);
+            assert!(!reply.text.contains("north"), "{what} leaks: {}", reply.text);
+        }
+    }
+    assert_eq!(footprint(&f.db, "north-homes").await, before, "nothing of north-homes changed");
 }

@@ -326,6 +326,13 @@ async fn five_failures_lock_the_account_for_a_growing_period_answered_like_any_r
             .unwrap()
             .get(0);
     assert_eq!(audited, 12, "every refusal is in the audit log with its cause");
+    let lockouts: i64 =
+        p.f.db
+            .query_one("SELECT count(*) FROM audit_log WHERE action = 'account.locked'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(lockouts, 2, "each lockout has its own entry");
 }
 
 #[tokio::test]

@@ -24,6 +24,12 @@ pub struct Event {
     pub details: serde_json::Value,
 }
 
+/// The actor of a change made from the operator's shell: `cli:<unix user>` (the account that
+/// ran the command; the database role proves no more than that someone reached the database).
+pub fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
 /// Appends `event` to the log and returns its seq.
 ///
 /// It runs in whatever `client` is: a plain connection (the entry commits at once) or the

@@ -34,7 +34,7 @@ mod verify;
 pub use checkpoint::{checkpoint, checkpoint_message, Checkpoint, CHECKPOINT_DOMAIN};
 pub use entry::{entry_hash, Entry, ENTRY_DOMAIN, GENESIS_HASH};
 pub use error::AuditError;
-pub use event::{append, Event};
+pub use event::{append, cli_actor, Event};
 pub use export::{export, ExportSummary, Line};
 pub use outcome::{Outcome, UnknownOutcome};
 pub use periodic::{pool, run_checkpoints};

@@ -11,7 +11,7 @@ use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
 use dampwatch_accounts::{lockout, mfa, Role};
 use dampwatch_alerts::cli::WebhooksCommand;
-use dampwatch_audit::{append, Event, Outcome};
+use dampwatch_audit::{append, cli_actor, Event, Outcome};
 use serde_json::json;
 use tokio_postgres::{Client, GenericClient};
 
@@ -69,11 +69,6 @@ pub enum LandlordsCommand {
     },
     /// List landlords with their people and devices.
     List,
-}
-
-/// Who the log names for a command: the Unix account that ran it.
-fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
 async fn audit(

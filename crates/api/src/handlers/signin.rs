@@ -142,6 +142,9 @@ pub async fn post(
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     let entry = Entry::sign_in(&result, &from.origin);
     record(&*tx, &entry).await?;
+    if let Some(lockout) = Entry::lockout(&result, &from.origin) {
+        record(&*tx, &lockout).await?;
+    }
     tx.commit().await?;
     match result {
         SignIn::SignedIn { user_id, landlord_id, role, session, must_enrol_mfa, .. } => {

@@ -119,8 +119,8 @@ pub async fn run_users(command: UsersCommand, db: &mut Client, out: &mut impl Wr
             let list = users::list(db, landlord.as_deref()).await?;
             writeln!(
                 out,
-                "{:>5}  {:<16} {:<16} {:<32} {:<4} {}",
-                "id", "landlord", "role", "email", "mfa", "state"
+                "{:>5}  {:<16} {:<16} {:<32} {:<4} state",
+                "id", "landlord", "role", "email", "mfa"
             )?;
             for u in list {
                 let state = if u.disabled_at.is_some() {

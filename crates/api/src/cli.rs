@@ -5,12 +5,12 @@ use std::io::Write;
 
 use tokio_postgres::GenericClient;
 
-use dampwatch_audit::{append, cli_actor, Event, Outcome};
+use dampwatch_audit::{append, Event};
 use serde_json::json;
 
 use crate::keys::{create_key, list_api_keys, revoke_api_key, KeySpec, Scopes, DEFAULT_KEY_LIFETIME_DAYS};
 
-/// Records a key change made from the operator's shell, as `cli:<unix user>`.
+/// Records a key change made from the operator's shell.
 async fn audit(
     db: &impl GenericClient,
     landlord: Option<String>,
@@ -18,16 +18,7 @@ async fn audit(
     key: i64,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let event = Event {
-        actor: cli_actor(),
-        landlord_id: landlord,
-        source: Some("dampwatch cli".into()),
-        action: action.into(),
-        target: Some(format!("key:{key}")),
-        outcome: Outcome::Success,
-        details,
-    };
-    append(db, &event).await?;
+    append(db, &Event::by_operator(action, landlord, Some(format!("key:{key}")), details)).await?;
     Ok(())
 }
 

@@ -6,160 +6,18 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{fixture, send, Fixture, Reply};
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use common::people::{People, Signed, PASSWORD};
+use common::{fixture, send};
 use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
-use dampwatch_accounts::users::{self, NewUser};
-use dampwatch_accounts::{totp, Password, Role};
+use dampwatch_accounts::users;
+use dampwatch_accounts::{totp, Role};
 use dampwatch_api::routes::Access;
-use dampwatch_api::{router, Verb, ENDPOINTS};
-use serde_json::{json, Value};
+use dampwatch_api::{Verb, ENDPOINTS};
+use serde_json::json;
 
-const PASSWORD: &str = "velvet thunder over the moor";
 const NEW_PASSWORD: &str = "granite lanterns hum at dusk";
-
-/// The router with a wall clock the test moves.
-struct People {
-    f: Fixture,
-    app: Router,
-    now: Arc<Mutex<DateTime<Utc>>>,
-}
-
-impl People {
-    async fn new() -> Self {
-        let f = fixture().await;
-        let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap()));
-        let clock = now.clone();
-        let app = router(f.state.clone().with_wall_clock(Arc::new(move || *clock.lock().unwrap())));
-        People { f, app, now }
-    }
-
-    fn at(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap()
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.now.lock().unwrap() += by;
-    }
-
-    /// A user without a password yet, made as the operator's CLI does.
-    async fn bare_user(&self, landlord: Option<&str>, email: &str, role: Role) -> i64 {
-        let new = NewUser {
-            landlord_id: landlord.map(str::to_owned),
-            email: email.into(),
-            display_name: "Test Person".into(),
-            role,
-        };
-        users::create(&self.f.db, &new).await.unwrap().id
-    }
-
-    /// A user with [`PASSWORD`].
-    async fn user(&self, landlord: Option<&str>, email: &str, role: Role) -> i64 {
-        let id = self.bare_user(landlord, email, role).await;
-        let token = reset::issue(&self.f.db, id, self.at(), RESET_TOKEN_LIFETIME).await.unwrap();
-        reset::redeem(&self.f.db, &token, &Password::new(PASSWORD), self.at()).await.unwrap();
-        id
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        session: Option<&Signed>,
-        csrf: bool,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(s) = session {
-            builder = builder.header(header::COOKIE, format!("__Host-dampwatch_session={}", s.cookie));
-            if csrf {
-                builder = builder.header("x-csrf-token", &s.csrf);
-            }
-        }
-        let request = match body {
-            Some(b) => {
-                builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string()))
-            }
-            None => builder.body(Body::empty()),
-        };
-        send(&self.app, request.unwrap()).await
-    }
-
-    async fn sign_in_with(&self, email: &str, password: &str, extra: Value) -> Reply {
-        let mut body = json!({"email": email, "password": password});
-        body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
-        self.call(Method::POST, "/v1/session", None, false, Some(body)).await
-    }
-
-    async fn sign_in(&self, email: &str) -> Signed {
-        let reply = self.sign_in_with(email, PASSWORD, json!({})).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        Signed::from(&reply)
-    }
-
-    /// Signs in a user, enrols TOTP, and returns the stepped-up session, the secret and the
-    /// recovery codes.
-    async fn sign_in_enrolled(&self, email: &str) -> (Signed, Vec<u8>, Vec<String>) {
-        let first = self.sign_in(email).await;
-        let reply = self
-            .call(
-                Method::POST,
-                "/v1/me/mfa/totp",
-                Some(&first),
-                true,
-                Some(json!({"current_password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        let secret: Vec<u8> = self
-            .f
-            .db
-            .query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email])
-            .await
-            .unwrap()
-            .get(0);
-        let code = totp::code_at(&secret, self.at().timestamp());
-        let reply = self
-            .call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&first), true, Some(json!({"code": code})))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        let codes = reply.json["recovery_codes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().into())
-            .collect();
-        (Signed::from(&reply), secret, codes)
-    }
-
-    async fn alive(&self, s: &Signed) -> bool {
-        self.call(Method::GET, "/v1/me", Some(s), false, None).await.status == StatusCode::OK
-    }
-}
-
-/// A signed-in browser: its cookie and CSRF token.
-#[derive(Debug, Clone)]
-struct Signed {
-    cookie: String,
-    csrf: String,
-}
-
-impl Signed {
-    fn from(reply: &Reply) -> Self {
-        let set = reply.header("set-cookie");
-        let cookie = set
-            .strip_prefix("__Host-dampwatch_session=")
-            .and_then(|rest| rest.split(';').next())
-            .expect("a __Host- session cookie")
-            .to_owned();
-        Signed { cookie, csrf: reply.json["csrf_token"].as_str().unwrap().to_owned() }
-    }
-}
 
 /// ASVS 6.2.2, 6.2.3, 7.4.3: a person changes their own password, only with the current one,
 /// and every session of theirs ends.
@@ -189,9 +47,9 @@ async fn a_password_change_needs_the_current_password_and_ends_every_session() {
     assert!(!p.alive(&here).await, "this session ended");
     assert!(!p.alive(&elsewhere).await, "the other session ended too");
 
-    let old = p.sign_in_with("officer@north.example", PASSWORD, json!({})).await;
+    let old = p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
-    let new = p.sign_in_with("officer@north.example", NEW_PASSWORD, json!({})).await;
+    let new = p.sign_in_with("officer@north.example", NEW_PASSWORD, json!({}), None).await;
     assert_eq!(new.status, StatusCode::OK, "{}", new.text);
 }
 
@@ -237,10 +95,10 @@ async fn a_128_character_password_is_accepted_and_checked_exactly_as_typed() {
     // Four variants: a fifth failure would lock the account (five in a row).
     let variants = [long.to_uppercase(), format!("{long} "), truncated, long.chars().take(127).collect()];
     for variant in &variants {
-        let reply = p.sign_in_with("officer@north.example", variant, json!({})).await;
+        let reply = p.sign_in_with("officer@north.example", variant, json!({}), None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "a variant signed in: {variant:?}");
     }
-    let reply = p.sign_in_with("officer@north.example", &long, json!({})).await;
+    let reply = p.sign_in_with("officer@north.example", &long, json!({}), None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 }
 
@@ -256,15 +114,15 @@ async fn a_recovery_code_signs_in_once() {
     let (_, _, codes) = p.sign_in_enrolled("admin@north.example").await;
     assert_eq!(codes.len(), 10);
     let code = &codes[3];
-    let first = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": code})).await;
+    let first = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": code}), None).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let signed = Signed::from(&first);
     let me = p.call(Method::GET, "/v1/me", Some(&signed), false, None).await;
     assert_eq!(me.json["recovery_codes_left"], 9, "{}", me.text);
-    let again = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": code})).await;
+    let again = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": code}), None).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a used recovery code is refused");
     let typed = code.to_lowercase().replace('-', " ");
-    let again = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": typed})).await;
+    let again = p.sign_in_with("admin@north.example", PASSWORD, json!({"recovery_code": typed}), None).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "however it is typed");
 }
 
@@ -281,12 +139,12 @@ async fn a_password_reset_does_not_bypass_the_second_factor() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
     assert!(!p.alive(&session).await, "a reset ends the sessions");
 
-    let needs = p.sign_in_with("admin@north.example", NEW_PASSWORD, json!({})).await;
+    let needs = p.sign_in_with("admin@north.example", NEW_PASSWORD, json!({}), None).await;
     assert_eq!(needs.status, StatusCode::UNAUTHORIZED);
     assert_eq!(needs.json["type"], "urn:dampwatch:problem:second-factor-needed", "{}", needs.text);
     p.advance(Duration::seconds(30));
     let code = totp::code_at(&secret, p.at().timestamp());
-    let reply = p.sign_in_with("admin@north.example", NEW_PASSWORD, json!({"totp_code": code})).await;
+    let reply = p.sign_in_with("admin@north.example", NEW_PASSWORD, json!({"totp_code": code}), None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 }
 
@@ -302,7 +160,7 @@ async fn a_password_setup_token_works_once_and_expires_within_the_hour() {
     p.advance(Duration::minutes(61));
     let reply = p.call(Method::POST, "/v1/password-reset", None, false, Some(redeem(&expired))).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "expired after an hour: {}", reply.text);
-    let no_password = p.sign_in_with("new@north.example", &expired, json!({})).await;
+    let no_password = p.sign_in_with("new@north.example", &expired, json!({}), None).await;
     assert_eq!(no_password.status, StatusCode::UNAUTHORIZED, "the token is not a password");
 
     let superseded = reset::issue(&p.f.db, id, p.at(), RESET_TOKEN_LIFETIME).await.unwrap();

@@ -1,15 +1,13 @@
-//! Another landlord's key cannot see or change anything of this landlord's, by any endpoint;
-//! no key, no access; and the isolation is PostgreSQL's row-level security, not the handlers'.
+//! Another landlord's key, or person in any role, cannot see or change anything of this
+//! landlord's, by any endpoint; no key, no access; and the isolation is PostgreSQL's row-level security, not the handlers'.
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::Utc;
+use common::people::{People, Signed};
 use common::{fixture, send, Fixture, Landlord};
-use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
-use dampwatch_accounts::users::{self, NewUser};
-use dampwatch_accounts::{totp, Password, Permission, Role};
+use dampwatch_accounts::{Permission, Role};
 use dampwatch_api::routes::Access;
 use dampwatch_api::{revoke_api_key, Endpoint, Verb, ENDPOINTS};
 use serde_json::{json, Value};
@@ -391,56 +389,21 @@ async fn keys_are_stored_only_as_sha256_hashes() {
     assert_eq!(hash, dampwatch_api::keys::hash_key(&f.north.key).to_vec());
 }
 
-/// A person of `landlord` with `role`, signed in (an admin with a second factor enrolled, as
-/// their role requires): the session cookie and CSRF token.
-async fn signed_in_person(f: &Fixture, landlord: &str, email: &str, role: Role) -> (String, String) {
-    let password = "velvet thunder over the moor";
-    let new =
-        NewUser { landlord_id: Some(landlord.into()), email: email.into(), display_name: "P".into(), role };
-    let user = users::create(&f.db, &new).await.unwrap();
-    let token = reset::issue(&f.db, user.id, Utc::now(), RESET_TOKEN_LIFETIME).await.unwrap();
-    reset::redeem(&f.db, &token, &Password::new(password), Utc::now()).await.unwrap();
-    let body = json!({"email": email, "password": password});
-    let reply = send(&f.app, common::request(Method::POST, "/v1/session", None, Some(&body))).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let mut session = (cookie_of(&reply), reply.json["csrf_token"].as_str().unwrap().to_owned());
-    if role.requires_mfa() {
-        let start = json!({"current_password": password});
-        let reply = send(
-            &f.app,
-            with_session(common::request(Method::POST, "/v1/me/mfa/totp", None, Some(&start)), &session),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        let pending: Vec<u8> =
-            f.db.query_one("SELECT totp_pending FROM users WHERE id = $1", &[&user.id]).await.unwrap().get(0);
-        let code = json!({"code": totp::code_at(&pending, Utc::now().timestamp())});
-        let confirm = common::request(Method::POST, "/v1/me/mfa/totp/confirm", None, Some(&code));
-        let reply = send(&f.app, with_session(confirm, &session)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        session = (cookie_of(&reply), reply.json["csrf_token"].as_str().unwrap().to_owned());
-    }
-    session
-}
-
-fn cookie_of(reply: &common::Reply) -> String {
-    let set = reply.header("set-cookie");
-    set.strip_prefix("__Host-dampwatch_session=").and_then(|r| r.split(';').next()).unwrap().to_owned()
-}
-
-fn with_session(mut request: Request<Body>, (cookie, csrf): &(String, String)) -> Request<Body> {
+/// `request` as sent by a signed-in browser.
+fn with_session(mut request: Request<Body>, session: &Signed) -> Request<Body> {
     let headers = request.headers_mut();
-    headers.insert("cookie", format!("__Host-dampwatch_session={cookie}").parse().unwrap());
-    headers.insert("x-csrf-token", csrf.parse().unwrap());
+    headers.insert("cookie", format!("__Host-dampwatch_session={}", session.cookie).parse().unwrap());
+    headers.insert("x-csrf-token", session.csrf.parse().unwrap());
     request
 }
 
 #[tokio::test]
 async fn another_landlords_people_see_and_change_nothing_by_any_endpoint() {
-    let f = fixture().await;
+    let p = People::new().await;
+    let f = &p.f;
     // North's own person and OAuth client first, so that the ids the requests name (1) are
     // north's (its API key is the fixture's first).
-    signed_in_person(&f, "north-homes", "officer@north.example", Role::HousingOfficer).await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
     dampwatch_api::oauth::create_client(
         &f.db,
         "north-homes",
@@ -451,13 +414,16 @@ async fn another_landlords_people_see_and_change_nothing_by_any_endpoint() {
     .unwrap();
     let before = footprint(&f.db, "north-homes").await;
     for role in [Role::LandlordAdmin, Role::HousingOfficer, Role::Auditor, Role::Contractor] {
-        let session = signed_in_person(&f, "south-homes", &format!("{role}@south.example"), role).await;
+        let email = format!("{role}@south.example");
+        p.user(Some("south-homes"), &email, role).await;
+        let session =
+            if role.requires_mfa() { p.sign_in_enrolled(&email).await.0 } else { p.sign_in(&email).await };
         for endpoint in ENDPOINTS {
             let Access::Permission(permission) = endpoint.access else {
                 // Public endpoints and a person's own account name nothing of another landlord.
                 continue;
             };
-            let reply = send(&f.app, with_session(request_for(endpoint, &f.north, None), &session)).await;
+            let reply = send(&p.app, with_session(request_for(endpoint, &f.north, None), &session)).await;
             let what = format!("{} {} as south's {role}", endpoint.operation_id, endpoint.path);
             if !role.allows(permission) {
                 assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}: {}", reply.text);

@@ -4,158 +4,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use chrono::{DateTime, Duration, Utc};
-use common::{fixture, send, Fixture, Reply};
-use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
-use dampwatch_accounts::users::{self, NewUser};
-use dampwatch_accounts::{totp, Password, Role};
-use dampwatch_api::router;
-use serde_json::{json, Value};
-
-const PASSWORD: &str = "velvet thunder over the moor";
-
-/// The router with a wall clock the test moves.
-struct People {
-    f: Fixture,
-    app: Router,
-    now: Arc<Mutex<DateTime<Utc>>>,
-}
-
-impl People {
-    async fn new() -> Self {
-        let f = fixture().await;
-        // The fixture's alerts and cases are dated by the real clock: start from it.
-        let now = Arc::new(Mutex::new(Utc::now()));
-        let clock = now.clone();
-        let app = router(f.state.clone().with_wall_clock(Arc::new(move || *clock.lock().unwrap())));
-        People { f, app, now }
-    }
-
-    fn at(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap()
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.now.lock().unwrap() += by;
-    }
-
-    /// A user with a password, made as the operator's CLI does.
-    async fn user(&self, landlord: Option<&str>, email: &str, role: Role) -> i64 {
-        let new = NewUser {
-            landlord_id: landlord.map(str::to_owned),
-            email: email.into(),
-            display_name: "Test Person".into(),
-            role,
-        };
-        let user = users::create(&self.f.db, &new).await.unwrap();
-        let token = reset::issue(&self.f.db, user.id, self.at(), RESET_TOKEN_LIFETIME).await.unwrap();
-        reset::redeem(&self.f.db, &token, &Password::new(PASSWORD), self.at()).await.unwrap();
-        user.id
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        session: Option<&Signed>,
-        csrf: bool,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(s) = session {
-            builder = builder.header(header::COOKIE, format!("__Host-dampwatch_session={}", s.cookie));
-            if csrf {
-                builder = builder.header("x-csrf-token", &s.csrf);
-            }
-        }
-        let request = match body {
-            Some(b) => {
-                builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string()))
-            }
-            None => builder.body(Body::empty()),
-        };
-        send(&self.app, request.unwrap()).await
-    }
-
-    async fn sign_in_with(
-        &self,
-        email: &str,
-        password: &str,
-        extra: Value,
-        cookie: Option<&Signed>,
-    ) -> Reply {
-        let mut body = json!({"email": email, "password": password});
-        body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
-        self.call(Method::POST, "/v1/session", cookie, false, Some(body)).await
-    }
-
-    async fn sign_in(&self, email: &str) -> Signed {
-        let reply = self.sign_in_with(email, PASSWORD, json!({}), None).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        Signed::from(&reply)
-    }
-
-    /// Signs in a user whose role needs a second factor, enrols TOTP, and returns the stepped-up
-    /// session and the secret.
-    async fn sign_in_enrolled(&self, email: &str) -> (Signed, Vec<u8>) {
-        let first = self.sign_in(email).await;
-        let reply = self
-            .call(
-                Method::POST,
-                "/v1/me/mfa/totp",
-                Some(&first),
-                true,
-                Some(json!({"current_password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        let secret: Vec<u8> = self
-            .f
-            .db
-            .query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email])
-            .await
-            .unwrap()
-            .get(0);
-        let code = totp::code_at(&secret, self.at().timestamp());
-        let reply = self
-            .call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&first), true, Some(json!({"code": code})))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        assert_eq!(reply.json["recovery_codes"].as_array().unwrap().len(), 10);
-        let stepped = Signed::from(&reply);
-        assert_ne!(stepped.cookie, first.cookie, "the session id changes at step-up");
-        let old = self.call(Method::GET, "/v1/me", Some(&first), false, None).await;
-        assert_eq!(old.status, StatusCode::UNAUTHORIZED, "the pre-step-up id is dead");
-        (stepped, secret)
-    }
-}
-
-/// A signed-in browser: its cookie and CSRF token.
-#[derive(Debug, Clone)]
-struct Signed {
-    cookie: String,
-    csrf: String,
-}
-
-impl Signed {
-    fn from(reply: &Reply) -> Self {
-        let set = reply.header("set-cookie");
-        for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
-            assert!(set.contains(attribute), "{attribute} missing: {set}");
-        }
-        let cookie = set
-            .strip_prefix("__Host-dampwatch_session=")
-            .and_then(|rest| rest.split(';').next())
-            .expect("a __Host- session cookie")
-            .to_owned();
-        Signed { cookie, csrf: reply.json["csrf_token"].as_str().unwrap().to_owned() }
-    }
-}
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use common::people::{People, Signed, PASSWORD};
+use dampwatch_accounts::{totp, Role};
+use serde_json::json;
 
 #[tokio::test]
 async fn a_contractor_sees_only_the_cases_assigned_to_them_and_records_only_works() {
@@ -213,14 +66,14 @@ async fn an_officer_cannot_manage_users_and_an_admin_manages_only_their_landlord
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(reply.text.contains("second factor"), "{}", reply.text);
 
-    let (north, _) = p.sign_in_enrolled("admin@north.example").await;
+    let (north, _, _) = p.sign_in_enrolled("admin@north.example").await;
     let listed = p.call(Method::GET, "/v1/users", Some(&north), false, None).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
     let emails: Vec<&str> =
         listed.json.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, vec!["admin@north.example", "officer@north.example"]);
 
-    let (south, _) = p.sign_in_enrolled("admin@south.example").await;
+    let (south, _, _) = p.sign_in_enrolled("admin@south.example").await;
     let listed = p.call(Method::GET, "/v1/users", Some(&south), false, None).await;
     assert!(!listed.text.contains("north"), "{}", listed.text);
     let officer_id: i64 =
@@ -339,7 +192,7 @@ async fn five_failures_lock_the_account_for_a_growing_period_answered_like_any_r
 async fn a_totp_code_is_accepted_once() {
     let p = People::new().await;
     p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
-    let (_, secret) = p.sign_in_enrolled("admin@north.example").await;
+    let (_, secret, _) = p.sign_in_enrolled("admin@north.example").await;
     let needs = p.sign_in_with("admin@north.example", PASSWORD, json!({}), None).await;
     assert_eq!(needs.status, StatusCode::UNAUTHORIZED);
     assert_eq!(needs.json["type"], "urn:dampwatch:problem:second-factor-needed");
@@ -433,7 +286,7 @@ async fn a_change_without_the_sessions_csrf_token_is_refused() {
 async fn changing_the_second_factor_needs_the_password_and_current_code_and_ends_other_sessions() {
     let p = People::new().await;
     p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
-    let (s, secret) = p.sign_in_enrolled("admin@north.example").await;
+    let (s, secret, _) = p.sign_in_enrolled("admin@north.example").await;
     p.advance(Duration::seconds(30));
     let code = totp::code_at(&secret, p.at().timestamp());
     let other = Signed::from(
@@ -501,7 +354,7 @@ async fn a_locked_account_with_a_second_factor_still_lets_its_person_in_and_an_a
     p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
     p.user(Some("north-homes"), "second@north.example", Role::LandlordAdmin).await;
     p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
-    let (_, secret) = p.sign_in_enrolled("admin@north.example").await;
+    let (_, secret, _) = p.sign_in_enrolled("admin@north.example").await;
     for _ in 0..5 {
         p.sign_in_with("admin@north.example", "not my password at all", json!({}), None).await;
     }
@@ -536,7 +389,7 @@ async fn a_locked_account_with_a_second_factor_still_lets_its_person_in_and_an_a
         p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let (admin, _) = p.sign_in_enrolled("second@north.example").await;
+    let (admin, _, _) = p.sign_in_enrolled("second@north.example").await;
     let officer_id: i64 =
         p.f.db
             .query_one("SELECT id FROM users WHERE email = 'officer@north.example'", &[])

@@ -30,6 +30,26 @@ pub fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
+impl Event {
+    /// A change the operator made from the shell (`dampwatch …`), as [`cli_actor`].
+    pub fn by_operator(
+        action: &str,
+        landlord_id: Option<String>,
+        target: Option<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Event {
+            actor: cli_actor(),
+            landlord_id,
+            source: Some("dampwatch cli".into()),
+            action: action.into(),
+            target,
+            outcome: Outcome::Success,
+            details,
+        }
+    }
+}
+
 /// Appends `event` to the log and returns its seq.
 ///
 /// It runs in whatever `client` is: a plain connection (the entry commits at once) or the

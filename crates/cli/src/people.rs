@@ -11,7 +11,7 @@ use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
 use dampwatch_accounts::{lockout, mfa, Role};
 use dampwatch_alerts::cli::WebhooksCommand;
-use dampwatch_audit::{append, cli_actor, Event, Outcome};
+use dampwatch_audit::{append, Event};
 use serde_json::json;
 use tokio_postgres::{Client, GenericClient};
 
@@ -78,16 +78,7 @@ async fn audit(
     target: String,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let event = Event {
-        actor: cli_actor(),
-        landlord_id: landlord,
-        source: Some("dampwatch cli".into()),
-        action: action.into(),
-        target: Some(target),
-        outcome: Outcome::Success,
-        details,
-    };
-    append(db, &event).await?;
+    append(db, &Event::by_operator(action, landlord, Some(target), details)).await?;
     Ok(())
 }
 
@@ -205,15 +196,7 @@ pub fn webhook_change(command: &WebhooksCommand) -> Option<Event> {
         }
         WebhooksCommand::List { .. } | WebhooksCommand::Dead { .. } => return None,
     };
-    Some(Event {
-        actor: cli_actor(),
-        landlord_id: landlord,
-        source: Some("dampwatch cli".into()),
-        action: action.into(),
-        target,
-        outcome: Outcome::Success,
-        details,
-    })
+    Some(Event::by_operator(action, landlord, target, details))
 }
 
 pub async fn run_landlords(

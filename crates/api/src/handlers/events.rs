@@ -22,7 +22,7 @@ use tokio_postgres::Transaction;
 use dampwatch_store::read_model::CaseDetail;
 
 use super::cases::{detail, load_case};
-use crate::audit::{record, Entry};
+use crate::audit::{self, Entry};
 use crate::caller::{Caller, Principal};
 use crate::extract::{parse_id, JsonBody};
 use crate::keys::Credential;
@@ -474,18 +474,30 @@ pub(crate) fn created(case_id: i64, body: impl serde::Serialize) -> Response {
 )]
 pub async fn post(
     State(state): State<ApiState>,
-    mut tenant: Tenant,
+    tenant: Tenant,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<EventRequest>,
 ) -> Result<Response, ApiError> {
     let id = parse_id("case", &id)?;
+    let body = record(&state, tenant, id, request).await?;
+    Ok(created(id, body))
+}
+
+/// Records `request` on case `id` for the tenant's caller (the API's and the dashboard's one
+/// way of recording an event) and returns the case as it then stands.
+pub(crate) async fn record(
+    state: &ApiState,
+    mut tenant: Tenant,
+    id: i64,
+    request: EventRequest,
+) -> Result<CaseDetail, ApiError> {
     if !tenant.caller().allows(Permission::RecordCaseEvents) && !is_works(&request.event) {
         return Err(ApiError::Forbidden(
             "only works (and access attempts) may be recorded by this caller".into(),
         ));
     }
     let now = state.now();
-    let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, state, now)?;
     let caller = tenant.caller().clone();
     if evidence.get(LATE_RECORD_KEY).is_some() {
         return Err(ApiError::Unprocessable(format!(
@@ -521,7 +533,7 @@ pub async fn post(
     }
     let body = detail(&tx, &state.clock, id, now).await?;
     let details = json!({"event": request.event.kind().as_str(), "at": at, "recorded_as": actor});
-    record(&*tx, &Entry::of(&caller, "case.event", Some(format!("case:{id}")), details)).await?;
+    audit::record(&*tx, &Entry::of(&caller, "case.event", Some(format!("case:{id}")), details)).await?;
     tx.commit().await?;
-    Ok(created(id, body))
+    Ok(body)
 }

@@ -117,9 +117,6 @@ pub async fn post(
     from: RequestOrigin,
     JsonBody(request): JsonBody<SignInRequest>,
 ) -> Result<Response, ApiError> {
-    if let Some(source) = from.source {
-        state.limits.check_not_blocked(source)?;
-    }
     let second_factor = match (request.totp_code, request.recovery_code) {
         (Some(code), None) => Some(SecondFactor::Totp(code)),
         (None, Some(code)) => Some(SecondFactor::RecoveryCode(code)),
@@ -130,22 +127,7 @@ pub async fn post(
     };
     let credentials = Credentials { email: request.email, password: request.password, second_factor };
     let now = state.now();
-    let mut client = state.keys.pool().get().await?;
-    let tx = client.transaction().await?;
-    // A session the browser held before is ended: the signed-in one always has a fresh id.
-    if let Some(old) = &from.old_cookie {
-        session::end(&*tx, &dampwatch_accounts::token::token_hash(old)).await?;
-    }
-    let result =
-        sign_in(&*tx, &credentials, &from.origin, now, &state.config.sessions, &state.config.lockout)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let entry = Entry::sign_in(&result, &from.origin);
-    record(&*tx, &entry).await?;
-    if let Some(lockout) = Entry::lockout(&result, &from.origin) {
-        record(&*tx, &lockout).await?;
-    }
-    tx.commit().await?;
+    let result = attempt(&state, &from, &credentials, now).await?;
     match result {
         SignIn::SignedIn { user_id, landlord_id, role, session, must_enrol_mfa, .. } => {
             let max_age = (session.expires_at - now).num_seconds();
@@ -162,14 +144,43 @@ pub async fn post(
             Ok(response)
         }
         SignIn::SecondFactorNeeded { .. } => Err(ApiError::SecondFactorNeeded),
-        SignIn::Refused { .. } => {
-            state.stats.invalid_key();
-            if let Some(source) = from.source {
-                state.limits.charge_failed_auth(source)?;
-            }
-            Err(ApiError::SignInRefused)
+        SignIn::Refused { .. } => Err(ApiError::SignInRefused),
+    }
+}
+
+/// One sign-in attempt, as both the API and the dashboard's sign-in page make it: a source
+/// blocked for failing too often is refused first; a session cookie the browser held is ended
+/// (the new session always has a fresh id); the attempt and any lockout it starts are audited;
+/// a refusal takes from the source's failed-authentication bucket.
+pub(crate) async fn attempt(
+    state: &ApiState,
+    from: &RequestOrigin,
+    credentials: &Credentials,
+    now: chrono::DateTime<Utc>,
+) -> Result<SignIn, ApiError> {
+    if let Some(source) = from.source {
+        state.limits.check_not_blocked(source)?;
+    }
+    let mut client = state.keys.pool().get().await?;
+    let tx = client.transaction().await?;
+    if let Some(old) = &from.old_cookie {
+        session::end(&*tx, &dampwatch_accounts::token::token_hash(old)).await?;
+    }
+    let result = sign_in(&*tx, credentials, &from.origin, now, &state.config.sessions, &state.config.lockout)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    record(&*tx, &Entry::sign_in(&result, &from.origin)).await?;
+    if let Some(lockout) = Entry::lockout(&result, &from.origin) {
+        record(&*tx, &lockout).await?;
+    }
+    tx.commit().await?;
+    if matches!(result, SignIn::Refused { .. }) {
+        state.stats.invalid_key();
+        if let Some(source) = from.source {
+            state.limits.charge_failed_auth(source)?;
         }
     }
+    Ok(result)
 }
 
 /// Sign out

@@ -133,8 +133,17 @@ fn entry(case: Case, mut steps: Vec<Deadline>, counts: &mut SlaCounts) -> SlaCas
     tag = "cases",
     responses((status = 200, description = "The SLA view.", body = SlaReport))
 )]
-pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Json<SlaReport>, ApiError> {
-    let now = Utc::now();
+pub async fn get(State(state): State<ApiState>, tenant: Tenant) -> Result<Json<SlaReport>, ApiError> {
+    Ok(Json(report(&state, tenant, state.now()).await?))
+}
+
+/// The SLA view of the tenant's landlord at `now` (the API's and the dashboard board's one
+/// definition of it).
+pub(crate) async fn report(
+    state: &ApiState,
+    mut tenant: Tenant,
+    now: DateTime<Utc>,
+) -> Result<SlaReport, ApiError> {
     let landlord_id = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
     let open = case::not_closed(&*tx).await?;
@@ -175,5 +184,5 @@ pub async fn get(State(state): State<ApiState>, mut tenant: Tenant) -> Result<Js
             })
             .then_with(|| a.case.id.cmp(&b.case.id))
     });
-    Ok(Json(SlaReport { landlord_id, as_of: now, counts, cases, alerts_awaiting_triage: awaiting }))
+    Ok(SlaReport { landlord_id, as_of: now, counts, cases, alerts_awaiting_triage: awaiting })
 }

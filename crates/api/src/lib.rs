@@ -57,6 +57,7 @@ pub mod state;
 pub mod stats;
 pub mod tenant;
 pub mod tls;
+pub mod web;
 
 pub use config::{ApiConfig, ApiConfigError, RateLimitConfig, DEFAULT_CONFIG};
 pub use keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyError, ApiKeyInfo};

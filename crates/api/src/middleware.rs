@@ -38,6 +38,11 @@ impl SecurityHeaders {
             (header::CACHE_CONTROL, "no-store"),
         ];
         for (name, value) in fixed {
+            // A dashboard page sets its own (less strict) Content-Security-Policy; everything
+            // else gets the API's, which allows nothing.
+            if name == header::CONTENT_SECURITY_POLICY && h.contains_key(&name) {
+                continue;
+            }
             h.insert(name, HeaderValue::from_static(value));
         }
         h.insert(header::STRICT_TRANSPORT_SECURITY, self.hsts.clone());

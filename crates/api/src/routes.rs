@@ -323,6 +323,7 @@ pub fn router(state: ApiState) -> Router {
         public.route_layer(handler_timeout).route_layer(from_fn_with_state(state.clone(), read_body));
     authenticated
         .merge(public)
+        .merge(crate::web::pages())
         .fallback(no_route)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), limit_source))

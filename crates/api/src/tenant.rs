@@ -72,6 +72,18 @@ impl Tenant {
     }
 }
 
+impl Tenant {
+    /// The tenant of a caller authenticated some other way (the dashboard's pages).
+    pub(crate) fn new(caller: Caller, state: &ApiState) -> Self {
+        Tenant {
+            caller,
+            pool: state.pool.clone(),
+            client: None,
+            statement_timeout: state.config.request_timeout,
+        }
+    }
+}
+
 impl FromRequestParts<ApiState> for Tenant {
     type Rejection = ApiError;
 

@@ -1,0 +1,193 @@
+//! `GET /cases/{id}`: a case's page: its deadlines with how each was computed, its timeline of
+//! events (who, when, recorded when, evidence, chain hash), and a form for each event the case
+//! accepts now. `POST /cases/{id}/events` records one through the API's own recording
+//! (`handlers::events::record`: same permission checks, state machine, late-record rule, audit
+//! entry), guarded by the session's CSRF token and by the event count the page showed.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use dampwatch_accounts::Permission;
+use dampwatch_store::read_model::CaseDetail;
+use maud::{html, Markup};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+use super::layout::{page, status_words, when};
+use super::viewer::Viewer;
+use crate::extract::parse_id;
+use crate::handlers::cases::detail;
+use crate::handlers::events::{record as record_event, EventRequest};
+use crate::problem::ApiError;
+use crate::state::ApiState;
+
+/// The choices of the events' fields a form offers (the clock's enums, by their names).
+const CHOICES: &[(&str, &str, &[&str])] = &[
+    ("triage_decided", "category", &["emergency", "significant", "no_hazard"]),
+    ("investigation_concluded", "outcome", &["hazard_found", "no_hazard"]),
+    ("access_attempt", "outcome", &["no_access", "refused", "granted"]),
+    ("stop", "reason", &["household_moved_out", "third_party_consent_withheld", "no_hazard_found"]),
+];
+
+/// Events whose only detail is free text.
+const TEXT_REASON: &[&str] = &["preventative_not_reasonably_practicable"];
+
+/// Events with no detail.
+const PLAIN: &[&str] =
+    &["written_summary_sent", "safety_work_done", "preventative_work_started", "preventative_work_completed"];
+
+async fn load(state: &ApiState, viewer: &Viewer, id: i64) -> Result<CaseDetail, ApiError> {
+    let mut tenant = viewer.tenant(state);
+    let tx = tenant.transaction().await?;
+    let found = detail(&tx, &state.clock, id, state.now()).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+fn event_form(id: i64, kind: &str, detail: &CaseDetail, csrf: &str) -> Markup {
+    let choice = CHOICES.iter().find(|(k, _, _)| *k == kind);
+    let known = choice.is_some() || TEXT_REASON.contains(&kind) || PLAIN.contains(&kind);
+    let label = kind.replace('_', " ");
+    html! {
+        @if known {
+            form.event method="post" action={"/cases/" (id) "/events"} {
+                input type="hidden" name="csrf_token" value=(csrf);
+                input type="hidden" name="type" value=(kind);
+                input type="hidden" name="expected_event_count" value=(detail.case.event_count);
+                @if let Some((_, field, options)) = choice {
+                    label for={(kind) "-" (field)} { (label) ": " (field) }
+                    select id={(kind) "-" (field)} name=(field) {
+                        @for o in options.iter() { option value=(o) { (o.replace('_', " ")) } }
+                    }
+                }
+                @if TEXT_REASON.contains(&kind) {
+                    label for={(kind) "-reason"} { (label) ": reason" }
+                    input id={(kind) "-reason"} name="reason" required;
+                }
+                label for={(kind) "-note"} { "Note for the record (optional)" }
+                input id={(kind) "-note"} name="note";
+                p { button type="submit" { "Record: " (label) } }
+            }
+        } @else {
+            p { (label) ": record it through the API (" code { "POST /v1/cases/" (id) "/events" } ")." }
+        }
+    }
+}
+
+fn render(viewer: &Viewer, d: &CaseDetail, error: Option<&str>) -> Response {
+    let c = &d.case;
+    let id = c.id;
+    let content = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        dl {
+            dt { "Hazard" } dd { (c.hazard.replace('_', " ")) }
+            dt { "Home" } dd { (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key)) }
+            dt { "Status" } dd { (c.status.replace('_', " ")) }
+            dt { "Law" } dd { (c.jurisdiction) ", " (c.tenure.replace('_', " ")) }
+            @if let Some(a) = c.awareness { dt { "Landlord aware" } dd { (when(a)) } }
+        }
+        h2 { "Deadlines" }
+        table {
+            thead { tr { th scope="col" { "Step" } th scope="col" { "Status" } th scope="col" { "Due" }
+                         th scope="col" { "How it was computed" } } }
+            tbody {
+                @for s in &d.deadlines {
+                    @let (words, class) = status_words(&s.status);
+                    tr {
+                        td { (s.step.replace('_', " ")) @if s.provisional { " (provisional)" } }
+                        td { span class={"status " (class)} { (words) }
+                             @if let Some(late) = &s.recorded_late { " — recorded late: " (late.event.replace('_', " ")) } }
+                        td { (when(s.ends_at)) }
+                        td { (s.amount) " " (s.basis.replace('_', " ")) " from " (s.counted_from_event.replace('_', " "))
+                             " (" (when(s.counted_from)) "); calendar " (s.calendar_version) "; rules " (s.rules_version)
+                             "; " (s.source) }
+                    }
+                }
+            }
+        }
+        h2 { "Timeline" }
+        ol.timeline {
+            @for e in &d.events {
+                li {
+                    strong { (e.kind.replace('_', " ")) } " — " (when(e.occurred_at)) " by " (e.actor)
+                    @if e.recorded_at != e.occurred_at { " (recorded " (when(e.recorded_at)) ")" }
+                    @if e.evidence.as_object().is_some_and(|o| !o.is_empty()) { br; "Evidence: " code { (e.evidence) } }
+                    br; small { "Chain hash " code { (e.hash.chars().take(16).collect::<String>()) } }
+                }
+            }
+        }
+        @if viewer.may(Permission::RecordWorks) && !d.allowed_events.is_empty() {
+            h2 { "Record what happened" }
+            @for kind in &d.allowed_events { (event_form(id, kind, d, &viewer.csrf_token)) }
+        }
+    };
+    page(&format!("Case {id}"), Some(viewer), content)
+}
+
+/// `GET /cases/{id}`.
+pub async fn get(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    viewer.require(Permission::ReadCases)?;
+    let id = parse_id("case", &id)?;
+    let d = load(&state, &viewer, id).await?;
+    Ok(render(&viewer, &d, None))
+}
+
+/// `POST /cases/{id}/events`.
+pub async fn record(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    viewer.require(Permission::RecordWorks)?;
+    let id = parse_id("case", &id)?;
+    if !viewer.csrf_ok(fields.get("csrf_token").map_or("", String::as_str)) {
+        return Err(ApiError::Csrf);
+    }
+    let mut body = Map::new();
+    for (name, value) in &fields {
+        match name.as_str() {
+            "csrf_token" | "note" => {}
+            "expected_event_count" => {
+                let count =
+                    value.parse::<i64>().map_err(|_| ApiError::BadRequest("bad event count".into()))?;
+                body.insert(name.clone(), Value::from(count));
+            }
+            _ if !value.trim().is_empty() => {
+                body.insert(name.clone(), Value::from(value.trim()));
+            }
+            _ => {}
+        }
+    }
+    // The stored actor of a person's event is their account; the body's name is required by
+    // the API's format only.
+    body.insert("actor".into(), Value::from("dashboard"));
+    if let Some(note) = fields.get("note").filter(|n| !n.trim().is_empty()) {
+        body.insert("evidence".into(), serde_json::json!({"note": note.trim()}));
+    }
+    let request: EventRequest = match serde_json::from_value(Value::Object(body)) {
+        Ok(r) => r,
+        Err(e) => {
+            let d = load(&state, &viewer, id).await?;
+            let mut response = render(&viewer, &d, Some(&format!("Not recorded: {e}")));
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    match record_event(&state, viewer.tenant(&state), id, request).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(e @ (ApiError::Problem(_) | ApiError::Unprocessable(_) | ApiError::Forbidden(_))) => {
+            let problem = e.to_problem();
+            let d = load(&state, &viewer, id).await?;
+            let mut response = render(&viewer, &d, Some(&format!("Not recorded: {}", problem.detail)));
+            *response.status_mut() = problem.status;
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}

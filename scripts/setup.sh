@@ -4,7 +4,9 @@
 #     a private cluster from them;
 #   - Mosquitto and its clients: the gateway tests use mosquitto_pub/mosquitto_sub as real
 #     third-party MQTT clients, and `dampwatch bench gateway` compares against mosquitto;
-#   - openssl: a test reads issued certificates with `openssl x509 -text`, as certs/README.md shows.
+#   - openssl: a test reads issued certificates with `openssl x509 -text`, as certs/README.md shows;
+#   - chromium and chromium-driver: the dashboard's browser tests drive headless chromium over
+#     WebDriver.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -18,6 +20,8 @@ have_pg || missing+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || missing+=(util-linux)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -86,6 +86,7 @@ a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ffbf47; o
 .due-soon { background: #ffdd00; color: #1b1b1b; }
 .on-track { background: #00703c; color: #fff; }
 .met, .stopped, .waiting, .none { background: #e8e8e8; color: #1b1b1b; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .counts { display: flex; gap: 1.5rem; list-style: none; padding: 0; }
 .error { border-left: 5px solid #a4001d; padding: .5rem 1rem; background: #fdecee; }
 label { display: block; margin-top: .6rem; font-weight: bold; }

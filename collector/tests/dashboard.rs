@@ -1,0 +1,228 @@
+//! The dashboard in a real browser: Debian's chromium, headless, driven through chromium-driver
+//! (WebDriver) against a real collector serving HTTPS. A housing officer signs in with a
+//! password and a TOTP code, sees the overdue case first on the board, opens it, records
+//! "investigation concluded", sees the new deadlines, and signs out. A screenshot of each page
+//! is kept in `target/tmp/dashboard/` (`CARGO_TARGET_TMPDIR`).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
+use dampwatch_accounts::users::{self, NewUser};
+use dampwatch_accounts::{mfa, totp, Password, Role};
+use dampwatch_alerts::cases::{
+    append_event, open_case, CasePolicy, NewCase, POTENTIAL_ISSUE_DETECTED, SYSTEM_ACTOR,
+};
+use dampwatch_alerts::room::RoomRef;
+use dampwatch_clock::case::TriageCategory;
+use dampwatch_clock::{AwarenessPolicy, CaseEvent, Clock, ClockConfig, Hazard};
+use dampwatch_collector::{Collector, Config};
+use dampwatch_testkit::eventually;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+const PASSWORD: &str = "velvet thunder over the moor";
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A chromedriver process on a port of its own, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed by scripts/setup.sh (Debian's chromium-driver)");
+    Driver { child, port }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     // The collector's certificate is from a test CA this browser does not know.
+                     "--ignore-certificate-errors", "--window-size=1280,1000",
+                     format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    // chromedriver takes a moment to listen: retry the session until it does (bounded).
+    eventually(PATIENCE, || {
+        let caps = caps.clone();
+        let url = url.clone();
+        async move {
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&url)
+                .await
+                .ok()
+        }
+    })
+    .await
+    .expect("a WebDriver session with headless chromium")
+}
+
+/// A screenshot kept as a test artefact.
+async fn keep(client: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// A landlord with an overdue case (triaged 31 days ago, never investigated) and one on track,
+/// and a housing officer with a TOTP second factor. Returns (overdue case, TOTP secret).
+async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
+    let clock = Clock::from_config(&ClockConfig::default(), None).unwrap();
+    let now = Utc::now();
+    db.execute("INSERT INTO landlords (id, name) VALUES ('north-homes', 'North Homes')", &[]).await.unwrap();
+    let dwelling: i64 = db
+        .query_one(
+            "INSERT INTO dwellings (landlord_id, reference, address) VALUES ('north-homes', 'D-12', '12 Mill Lane') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let room: i64 = db
+        .query_one("INSERT INTO rooms (dwelling_id, name) VALUES ($1, 'bedroom') RETURNING id", &[&dwelling])
+        .await
+        .unwrap()
+        .get(0);
+    let mut cases = Vec::new();
+    for noticed in [now - chrono::Duration::days(31), now - chrono::Duration::hours(2)] {
+        let new = NewCase {
+            landlord_id: "north-homes",
+            room: &RoomRef::Room(room),
+            hazard: Hazard::DampAndMouldGrowth,
+            noticed_at: noticed,
+            awareness_policy: AwarenessPolicy::AtDetection,
+            case_policy: CasePolicy::OpenOnDetection,
+            alert_id: None,
+            actor: SYSTEM_ACTOR,
+            kind: POTENTIAL_ISSUE_DETECTED,
+            record: json!({"type": POTENTIAL_ISSUE_DETECTED, "source": "tenant_report"}),
+            evidence: json!({}),
+        };
+        let tx = db.transaction().await.unwrap();
+        let id = open_case(&tx, &clock, &new, noticed).await.unwrap();
+        let triage = CaseEvent::TriageDecided { category: TriageCategory::Significant, hazard: None };
+        let at = noticed + chrono::Duration::minutes(30);
+        append_event(&tx, &clock, id, None, "user:officer", at, &triage, &json!({}), now).await.unwrap();
+        tx.commit().await.unwrap();
+        cases.push(id);
+    }
+    let new = NewUser {
+        landlord_id: Some("north-homes".into()),
+        email: "officer@north.example".into(),
+        display_name: "Olu Officer".into(),
+        role: Role::HousingOfficer,
+    };
+    let db = &*db;
+    let user = users::create(db, &new).await.unwrap();
+    let token = reset::issue(db, user.id, now, RESET_TOKEN_LIFETIME).await.unwrap();
+    reset::redeem(db, &token, &Password::new(PASSWORD), now).await.unwrap();
+    mfa::start_enrolment(db, user.id).await.unwrap();
+    let pending: Vec<u8> =
+        db.query_one("SELECT totp_pending FROM users WHERE id = $1", &[&user.id]).await.unwrap().get(0);
+    mfa::confirm_enrolment(db, user.id, &totp::code_at(&pending, now.timestamp()), now).await.unwrap();
+    (cases[0], pending)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigation_and_signs_out() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    dampwatch_pki::init(&pki, Default::default()).unwrap();
+    let mut cfg = Config::default().with_pki_dir(&pki);
+    cfg.database.data_dir = dir.path().join("data");
+    cfg.mqtt.port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    cfg.http.address = "127.0.0.1:0".into();
+    cfg.metrics.address = "127.0.0.1:0".into();
+    let collector = Collector::start(cfg).await.expect("the collector starts");
+    let base = collector.api_url().expect("the API listens");
+    let mut db = dampwatch_store::connect(collector.db_url()).await.unwrap();
+    let (overdue, secret) = seed(&mut db).await;
+
+    let driver = chromedriver();
+    let c = browser(&driver, &dir.path().join("profile")).await;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/sign-in"), "signed-out visitors go to sign-in");
+    keep(&c, "01-sign-in").await;
+    c.find(Locator::Id("email")).await.unwrap().send_keys("officer@north.example").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    // The enrolment used this step's code: the next step's (within the allowed skew) is fresh.
+    let code = totp::code_at(&secret, Utc::now().timestamp() + 30);
+    c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
+    c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+
+    let first_row = c.find(Locator::Css("main table tbody tr")).await.expect("the board lists cases");
+    let row_text = first_row.text().await.unwrap();
+    assert!(row_text.starts_with("Overdue"), "the overdue case comes first: {row_text}");
+    assert!(row_text.contains(&format!("Case {overdue}")), "{row_text}");
+    keep(&c, "02-board").await;
+
+    first_row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with(&format!("/cases/{overdue}")));
+    let before = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(before.contains("investigation"), "{before}");
+    assert!(!before.contains("written summary"), "no summary is due before the investigation concludes");
+    keep(&c, "03-case").await;
+
+    let form = c
+        .find(Locator::XPath("//form[.//button[contains(., 'investigation concluded')]]"))
+        .await
+        .expect("a form to record the investigation's conclusion");
+    form.find(Locator::Css("select[name=outcome]"))
+        .await
+        .unwrap()
+        .select_by_value("hazard_found")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    let after = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(!after.contains("Not recorded"), "{after}");
+    assert!(after.contains("written summary"), "the new deadlines are shown: {after}");
+    assert!(after.contains("investigation concluded"), "the timeline shows the event: {after}");
+    keep(&c, "04-case-after-investigation").await;
+    let recorded: String = db
+        .query_one(
+            "SELECT actor FROM case_events WHERE case_id = $1 AND kind = 'investigation_concluded'",
+            &[&overdue],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(recorded.starts_with("user:"), "recorded as the signed-in person: {recorded}");
+
+    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/sign-in"));
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().ends_with("/sign-in"),
+        "signed out: the board asks to sign in"
+    );
+    keep(&c, "05-signed-out").await;
+    c.close().await.unwrap();
+    collector.shutdown().await;
+}

@@ -104,10 +104,15 @@ mod tests {
         let recorded = threads.clone();
         std::thread::spawn(move || {
             recorded.record_current();
+            // Spin until the kernel has charged this thread 200 ms of CPU (however long that
+            // takes on a loaded machine; bounded), not for a fixed wall time.
+            let tid = current_tid().expect("a thread id");
             let start = std::time::Instant::now();
             let mut x = 0u64;
-            while start.elapsed() < Duration::from_millis(300) {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            while thread_cpu(tid) < Duration::from_millis(200) && start.elapsed() < Duration::from_secs(60) {
+                for _ in 0..10_000 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                }
             }
             std::hint::black_box(x);
             // Still alive while its time is read below.

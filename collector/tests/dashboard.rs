@@ -80,6 +80,16 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
     .expect("a WebDriver session with headless chromium")
 }
 
+/// Waits (bounded) for the page that has `xpath`: a click that navigates returns before the
+/// next page is there.
+async fn arrive(c: &Client, xpath: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no {xpath} on the page: {e}"))
+}
+
 /// A screenshot kept as a test artefact.
 async fn keep(client: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
@@ -167,6 +177,7 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     let c = browser(&driver, &dir.path().join("profile")).await;
 
     c.goto(&format!("{base}/")).await.unwrap();
+    arrive(&c, "//h1[text()='Sign in']").await;
     assert!(c.current_url().await.unwrap().path().ends_with("/sign-in"), "signed-out visitors go to sign-in");
     keep(&c, "01-sign-in").await;
     c.find(Locator::Id("email")).await.unwrap().send_keys("officer@north.example").await.unwrap();
@@ -176,13 +187,14 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
     c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
 
-    let first_row = c.find(Locator::Css("main table tbody tr")).await.expect("the board lists cases");
+    let first_row = arrive(&c, "//main//table/tbody/tr[1]").await;
     let row_text = first_row.text().await.unwrap();
     assert!(row_text.starts_with("Overdue"), "the overdue case comes first: {row_text}");
     assert!(row_text.contains(&format!("Case {overdue}")), "{row_text}");
     keep(&c, "02-board").await;
 
     first_row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
+    arrive(&c, &format!("//h1[text()='Case {overdue}']")).await;
     assert!(c.current_url().await.unwrap().path().ends_with(&format!("/cases/{overdue}")));
     let before = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(before.contains("investigation"), "{before}");
@@ -200,6 +212,7 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
         .await
         .unwrap();
     form.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    arrive(&c, "//main//li/strong[text()='investigation concluded']").await;
     let after = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(!after.contains("Not recorded"), "{after}");
     assert!(after.contains("written summary"), "the new deadlines are shown: {after}");

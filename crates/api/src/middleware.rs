@@ -101,8 +101,9 @@ async fn as_problem(response: Response) -> Response {
 }
 
 /// The outermost middleware.
-/// Marks an error response whose format a standard fixes (OAuth 2.0's token errors, RFC 6749
-/// §5.2): it is left as it is instead of becoming a problem document.
+/// Marks an error response whose format is fixed elsewhere (OAuth 2.0's token errors, RFC 6749
+/// §5.2; a dashboard page shown with a refused form): it is left as it is instead of becoming a
+/// problem document.
 #[derive(Debug, Clone, Copy)]
 pub struct OwnErrorFormat;
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::viewer::Viewer;
+use crate::middleware::OwnErrorFormat;
 
 /// Pages load styles from this origin only, run no script, and post forms only here.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -42,6 +43,8 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
     };
     let mut response = markup.into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    // A page answered with an error status (a form refused) is still the page the person reads.
+    response.extensions_mut().insert(OwnErrorFormat);
     response
 }
 

@@ -6,7 +6,9 @@
 //! `POST /v1/cases/{id}/events`), so a page can show or do nothing the API would not.
 //!
 //! - `GET /sign-in`, `POST /sign-in`, `POST /sign-out` ([`sign_in`]);
-//! - `GET /` the SLA board ([`board`]);
+//! - `GET /set-password`, `POST /set-password`: a first password or a reset, with a token
+//!   ([`password`]);
+//! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]).
 //!
 //! Forms carry the session's CSRF token in a hidden field; pages set their own
@@ -15,6 +17,7 @@
 pub mod board;
 pub mod case;
 pub mod layout;
+pub mod password;
 pub mod sign_in;
 pub mod viewer;
 
@@ -27,6 +30,8 @@ use crate::state::ApiState;
 pub fn pages() -> Router<ApiState> {
     Router::new()
         .route("/", get(board::get))
+        .route("/board.csv", get(board::csv))
+        .route("/set-password", get(password::form).post(password::submit))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/cases/{id}", get(case::get))

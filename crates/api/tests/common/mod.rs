@@ -374,7 +374,7 @@ pub fn request(method: Method, uri: &str, key: Option<&str>, body: Option<&Value
 }
 
 /// One request through the router, without any check.
-async fn raw(app: &Router, req: Request<Body>) -> Reply {
+pub async fn raw(app: &Router, req: Request<Body>) -> Reply {
     let response = app.clone().oneshot(req).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();

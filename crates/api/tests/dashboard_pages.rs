@@ -1,0 +1,96 @@
+//! The dashboard's pages through the router (the browser test is in the collector's tests):
+//! who may see them, the board's filters and its CSV, and the password-setup page.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::people::{People, Signed, PASSWORD};
+use common::raw;
+use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
+use dampwatch_accounts::Role;
+
+fn get(uri: &str, session: Option<&Signed>) -> Request<Body> {
+    let mut builder = Request::builder().method(Method::GET).uri(uri);
+    if let Some(s) = session {
+        builder = builder.header(header::COOKIE, format!("__Host-dampwatch_session={}", s.cookie));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_a_role_that_may_see_them() {
+    let p = People::new().await;
+    let anonymous = raw(&p.app, get("/", None)).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.header("location"), "/sign-in");
+    let sign_in = raw(&p.app, get("/sign-in", None)).await;
+    assert_eq!(sign_in.status, StatusCode::OK);
+    assert!(sign_in.text.contains(r#"autocomplete="current-password""#));
+    assert!(sign_in.header("content-security-policy").contains("form-action 'self'"));
+
+    p.user(Some("north-homes"), "fixer@north.example", Role::Contractor).await;
+    let contractor = p.sign_in("fixer@north.example").await;
+    let refused = raw(&p.app, get("/", Some(&contractor))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a contractor has no SLA board");
+    let case = raw(&p.app, get(&format!("/cases/{}", p.f.north.case_id), Some(&contractor))).await;
+    assert_eq!(case.status, StatusCode::NOT_FOUND, "nor an unassigned case");
+}
+
+#[tokio::test]
+async fn the_board_filters_by_status_and_downloads_what_it_shows_as_csv() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let s = p.sign_in("officer@north.example").await;
+    let board = raw(&p.app, get("/", Some(&s))).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text);
+    let overdue = p.f.north.overdue_case_id;
+    assert!(board.text.contains(&format!("Case {overdue}")), "{}", board.text);
+    assert!(!board.text.contains("south"), "only the landlord's cases");
+
+    let csv = raw(&p.app, get("/board.csv?status=overdue&hazard=", Some(&s))).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines[0], "case,status,hazard,home,next_step,next_due");
+    assert!(
+        lines.len() > 1 && lines[1..].iter().all(|l| l.split(',').nth(1) == Some("overdue")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{overdue},"))), "{lines:?}");
+
+    let on_track = raw(&p.app, get("/?status=on_track", Some(&s))).await;
+    assert!(!on_track.text.contains(&format!(">Case {overdue}<")), "the filter hides the overdue case");
+}
+
+#[tokio::test]
+async fn a_new_person_sets_their_first_password_on_the_page_once() {
+    let p = People::new().await;
+    let id = p.bare_user(Some("north-homes"), "new@north.example", Role::Auditor).await;
+    let token = reset::issue(&p.f.db, id, p.at(), RESET_TOKEN_LIFETIME).await.unwrap();
+    let page = raw(&p.app, get(&format!("/set-password?token={token}"), None)).await;
+    assert!(page.text.contains(&token), "the form carries the token");
+    let post = |password: &str, confirm: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", &token)
+            .append_pair("password", password)
+            .append_pair("confirm", confirm)
+            .finish();
+        Request::builder()
+            .method(Method::POST)
+            .uri("/set-password")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let differ = raw(&p.app, post(PASSWORD, "something else entirely")).await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let weak = raw(&p.app, post("password1234", "password1234")).await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.text.contains("too easy to guess"), "{}", weak.text);
+    let set = raw(&p.app, post(PASSWORD, PASSWORD)).await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
+    p.sign_in("new@north.example").await;
+    let again = raw(&p.app, post(PASSWORD, PASSWORD)).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "the token works once");
+}

@@ -83,11 +83,18 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
 /// Waits (bounded) for the page that has `xpath`: a click that navigates returns before the
 /// next page is there.
 async fn arrive(c: &Client, xpath: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::XPath(xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no {xpath} on the page: {e}"))
+    match c.wait().at_most(PATIENCE).for_element(Locator::XPath(xpath)).await {
+        Ok(element) => element,
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let text = match c.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            keep(c, "failed").await;
+            panic!("no {xpath} on the page {url}: {e}\n{text}")
+        }
+    }
 }
 
 /// A screenshot kept as a test artefact.

@@ -38,9 +38,11 @@ impl SecurityHeaders {
             (header::CACHE_CONTROL, "no-store"),
         ];
         for (name, value) in fixed {
-            // A dashboard page sets its own (less strict) Content-Security-Policy; everything
-            // else gets the API's, which allows nothing.
-            if name == header::CONTENT_SECURITY_POLICY && h.contains_key(&name) {
+            // A dashboard page sets its own (less strict) Content-Security-Policy and
+            // Referrer-Policy; everything else gets the API's, which allow nothing.
+            if (name == header::CONTENT_SECURITY_POLICY || name == header::REFERRER_POLICY)
+                && h.contains_key(&name)
+            {
                 continue;
             }
             h.insert(name, HeaderValue::from_static(value));

@@ -94,3 +94,64 @@ async fn a_new_person_sets_their_first_password_on_the_page_once() {
     let again = raw(&p.app, post(PASSWORD, PASSWORD)).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "the token works once");
 }
+
+#[tokio::test]
+async fn an_officer_triages_an_alert_from_its_page_and_lands_on_the_new_case() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    // The page's forms carry the CSRF token from the dashboard's own cookie.
+    let reply = raw(
+        &p.app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/sign-in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "email=officer%40north.example&password={}&code=",
+                PASSWORD.replace(' ', "+")
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let cookies: Vec<String> = reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2, "the session and its CSRF token: {cookies:?}");
+    let cookie_header = cookies.join("; ");
+    let csrf = cookies[1].split_once('=').unwrap().1.to_owned();
+
+    let alert = p.f.north.alert_awaiting_triage;
+    let page = raw(
+        &p.app,
+        Request::builder().uri("/alerts").header(header::COOKIE, &cookie_header).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(&format!("Record the triage of alert {alert}")), "{}", page.text);
+
+    let triage = |origin: Option<&str>, token: &str| {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/alerts/{alert}/triage"))
+            .header(header::HOST, "dashboard.example")
+            .header(header::COOKIE, &cookie_header)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            builder = builder.header(header::ORIGIN, o);
+        }
+        builder.body(Body::from(format!("csrf_token={token}&category=significant"))).unwrap()
+    };
+    let forged = raw(&p.app, triage(Some("https://evil.example"), &csrf)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "a form posted from another site");
+    let tokenless = raw(&p.app, triage(Some("https://dashboard.example"), "guessed")).await;
+    assert_eq!(tokenless.status, StatusCode::FORBIDDEN, "a form without the session's token");
+    let done = raw(&p.app, triage(Some("https://dashboard.example"), &csrf)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert!(done.header("location").starts_with("/cases/"), "{}", done.header("location"));
+    let again = raw(&p.app, triage(None, &csrf)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "an alert is triaged once: {}", again.text);
+}

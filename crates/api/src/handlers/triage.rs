@@ -133,13 +133,25 @@ fn conflict(slug: &str, title: &str, detail: String, alert_id: i64) -> Problem {
 )]
 pub async fn post(
     State(state): State<ApiState>,
-    mut tenant: Tenant,
+    tenant: Tenant,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<TriageRequest>,
 ) -> Result<Response, ApiError> {
     let id = parse_id("alert", &id)?;
+    let result = triage(&state, tenant, id, request).await?;
+    Ok(created(result.case_id, result))
+}
+
+/// Triages alert `id` for the tenant's caller: opens its case and records the decision (the
+/// API's and the dashboard's one way of doing it).
+pub(crate) async fn triage(
+    state: &ApiState,
+    mut tenant: Tenant,
+    id: i64,
+    request: TriageRequest,
+) -> Result<TriageResult, ApiError> {
     let now = state.now();
-    let (actor, at, evidence) = check_recorded(&request.recorded, &tenant, &state, now)?;
+    let (actor, at, evidence) = check_recorded(&request.recorded, &tenant, state, now)?;
     let caller = tenant.caller().clone();
     let tx = tenant.transaction().await?;
     let row = tx
@@ -228,5 +240,5 @@ pub async fn post(
     let details = json!({"case_id": case_id, "category": request.category, "recorded_as": actor});
     audit::record(&*tx, &Entry::of(&caller, "alert.triage", Some(format!("alert:{id}")), details)).await?;
     tx.commit().await?;
-    Ok(created(case_id, TriageResult { alert_id: id, case_id, case }))
+    Ok(TriageResult { alert_id: id, case_id, case })
 }

@@ -1,7 +1,7 @@
 //! `GET /`: the SLA board. Every open case with its most urgent status in words and colour and
 //! its next deadline, overdue first, then by due time (the `GET /v1/sla` report); counts at the
 //! top; filters by status and hazard; `GET /board.csv` downloads what the same filters show;
-//! alerts waiting for triage below.
+//! a link to the alerts waiting for triage.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
@@ -128,12 +128,7 @@ pub async fn get(
             }
         }
         @if !sla.alerts_awaiting_triage.is_empty() {
-            h2 { "Alerts awaiting triage" }
-            ul {
-                @for alert in &sla.alerts_awaiting_triage {
-                    li { "Alert " (alert.id) ": " (alert.hazard.replace('_', " ")) ", raised " (when(alert.raised_at)) }
-                }
-            }
+            p { a href="/alerts" { (sla.alerts_awaiting_triage.len()) " alerts are waiting for triage" } }
         }
     };
     Ok(page("Cases against their deadlines", Some(&viewer), content))

@@ -28,6 +28,10 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                 header {
                     a.brand href="/" { "Dampwatch" }
                     @if let Some(v) = viewer {
+                        nav aria-label="Pages" {
+                            a href="/" { "Cases" }
+                            a href="/alerts" { "Alerts awaiting triage" }
+                        }
                         nav aria-label="Account" {
                             span { "Signed in as " (v.session().role) }
                             form method="post" action="/sign-out" {
@@ -43,6 +47,9 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
     };
     let mut response = markup.into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with a
+    // form, and the forms are checked against their origin. Nothing leaks to other sites.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     // A page answered with an error status (a form refused) is still the page the person reads.
     response.extensions_mut().insert(OwnErrorFormat);
     response
@@ -79,6 +86,7 @@ body { font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; background
 header { display: flex; justify-content: space-between; align-items: center; padding: .5rem 1rem; background: #0b3d5c; color: #fff; }
 header a.brand { color: #fff; font-weight: bold; text-decoration: none; }
 header nav { display: flex; gap: 1rem; align-items: center; }
+header nav a { color: #fff; }
 main { padding: 1rem; max-width: 80rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #767676; vertical-align: top; }

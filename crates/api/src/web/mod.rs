@@ -9,11 +9,14 @@
 //! - `GET /set-password`, `POST /set-password`: a first password or a reset, with a token
 //!   ([`password`]);
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
+//! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
 //! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]).
 //!
-//! Forms carry the session's CSRF token in a hidden field; pages set their own
+//! Forms carry the session's CSRF token in a hidden field and must come from this site's own
+//! pages (`Origin`); pages set their own
 //! Content-Security-Policy (styles from this origin only, no scripts, forms to this origin only).
 
+pub mod alerts;
 pub mod board;
 pub mod case;
 pub mod layout;
@@ -21,6 +24,10 @@ pub mod password;
 pub mod sign_in;
 pub mod viewer;
 
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{from_fn, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -34,7 +41,27 @@ pub fn pages() -> Router<ApiState> {
         .route("/set-password", get(password::form).post(password::submit))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/alerts", get(alerts::get))
+        .route("/alerts/{id}/triage", post(alerts::post))
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
         .route("/static/dashboard.css", get(layout::stylesheet))
+        .route_layer(from_fn(same_origin))
+}
+
+/// A form must be posted from a page of this site: a POST whose `Origin` names another (or
+/// `null`) is refused before anything else, a second guard beside the CSRF token and the
+/// `SameSite=Strict` cookies (and the only one for the sign-in and password forms, which are
+/// posted before any session exists).
+async fn same_origin(request: Request, next: Next) -> Response {
+    if request.method() == Method::POST {
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+            let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
+            if host.is_none() || authority != host {
+                return (StatusCode::FORBIDDEN, "the form was posted from another site").into_response();
+            }
+        }
+    }
+    next.run(request).await
 }

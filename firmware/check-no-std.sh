@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tree=$("${CARGO:-cargo}" tree -p dampwatch-firmware -e normal,features,no-proc-macro --prefix none --target all </dev/null) || {
+tree=$("${CARGO:-cargo}" tree -p dampwatch-firmware -e normal,features,no-proc-macro --prefix none --target all < <(:)) || {
     echo "check-no-std: cargo tree failed" >&2
     exit 2
 }

@@ -58,14 +58,10 @@ pub async fn start_embedded_postgres(data_dir: std::path::PathBuf) -> Result<Pri
 
 use dampwatch_store::prepare_database_when_up;
 
-/// Signs the head of the audit log every `[audit] checkpoint_every`, when the PKI directory
-/// holds an audit key. Without one the collector still runs (the log is chained by the database
-/// whoever signs it); it says so once.
-fn start_audit_checkpoints(
-    cfg: &Config,
-    db_url: &str,
-    stop: &CancellationToken,
-) -> Result<Option<JoinHandle<()>>, StartError> {
+/// The key that signs the head of the audit log, when the PKI directory holds one. Without one
+/// the collector still runs (the database chains the log whoever signs it) and says so once;
+/// one that is there but unreadable stops the start, since the operator meant the log signed.
+fn load_audit_signer(cfg: &Config) -> Result<Option<dampwatch_audit::CheckpointSigner>, StartError> {
     if !dampwatch_pki::has_audit_signing_key(&cfg.audit.keys) {
         tracing::info!(
             dir = %cfg.audit.keys.display(),
@@ -73,16 +69,20 @@ fn start_audit_checkpoints(
         );
         return Ok(None);
     }
-    let signer = dampwatch_audit::CheckpointSigner::load(&cfg.audit.keys).map_err(StartError::AuditKey)?;
+    dampwatch_audit::CheckpointSigner::load(&cfg.audit.keys).map(Some).map_err(StartError::AuditKey)
+}
+
+/// Signs the head of the audit log at once and then every `[audit] checkpoint_every`.
+fn start_audit_checkpoints(
+    signer: dampwatch_audit::CheckpointSigner,
+    cfg: &Config,
+    db_url: &str,
+    stop: &CancellationToken,
+) -> Result<JoinHandle<()>, StartError> {
     // Waiting longer than a round would only make rounds pile up behind a dead database.
     let wait = cfg.audit.checkpoint_every.min(Duration::from_secs(30));
     let pool = dampwatch_audit::pool(db_url, wait).map_err(StartError::DatabaseUrl)?;
-    Ok(Some(tokio::spawn(dampwatch_audit::run_checkpoints(
-        pool,
-        signer,
-        cfg.audit.checkpoint_every,
-        stop.clone(),
-    ))))
+    Ok(tokio::spawn(dampwatch_audit::run_checkpoints(pool, signer, cfg.audit.checkpoint_every, stop.clone())))
 }
 
 impl Collector {
@@ -104,6 +104,7 @@ impl Collector {
                 Some((addr, api_transport(&cfg, addr)?))
             }
         };
+        let audit_signer = load_audit_signer(&cfg)?;
         let (db_url, embedded) = if cfg.database.url.is_empty() {
             let pg = start_embedded_postgres(cfg.database.data_dir.join("postgres")).await?;
             (pg.url(), Some(pg))
@@ -191,7 +192,9 @@ impl Collector {
             metrics.clone(),
             stop.clone(),
         ))];
-        background.extend(start_audit_checkpoints(&cfg, &db_url, &stop)?);
+        if let Some(audit_signer) = audit_signer {
+            background.push(start_audit_checkpoints(audit_signer, &cfg, &db_url, &stop)?);
+        }
         let pipeline_client = client.clone();
         let pipeline = Pipeline {
             cfg,

@@ -2,6 +2,7 @@
 //! TLS, devices running the firmware core. Every test builds its own world, so they run in
 //! parallel.
 
+mod audit;
 mod bad_input;
 mod common;
 mod crafted;

@@ -29,6 +29,8 @@ pub struct Home {
     pub landlord_id: String,
     pub reference: String,
     pub address: String,
+    /// The landlord's area (patch, estate) for the home; empty when none is recorded.
+    pub area: String,
     pub profile: HomeProfile,
     pub rooms: i64,
 }
@@ -96,6 +98,8 @@ pub struct HomeChange {
     pub jurisdiction: Option<Jurisdiction>,
     pub tenure: Option<Tenure>,
     pub vulnerabilities: Option<BTreeSet<Vulnerability>>,
+    /// The landlord's area for the home (`Some("")` clears it).
+    pub area: Option<String>,
 }
 
 /// Records a home's tenancy and occupants. Open cases keep the tenancy they were opened
@@ -111,7 +115,7 @@ pub async fn set_home<C: GenericClient>(
     let row = client
         .query_opt(
             "UPDATE dwellings SET jurisdiction = coalesce($3, jurisdiction), tenure = coalesce($4, tenure),
-                 vulnerabilities = coalesce($5, vulnerabilities)
+                 vulnerabilities = coalesce($5, vulnerabilities), area = coalesce($6, area)
              WHERE landlord_id = $1 AND reference = $2
              RETURNING jurisdiction, tenure, vulnerabilities",
             &[
@@ -120,6 +124,7 @@ pub async fn set_home<C: GenericClient>(
                 &change.jurisdiction.map(Jurisdiction::as_str),
                 &change.tenure.map(Tenure::as_str),
                 &vulnerabilities,
+                &change.area.as_deref().map(str::trim),
             ],
         )
         .await?;
@@ -134,7 +139,7 @@ pub async fn list_homes<C: GenericClient>(
     let rows = client
         .query(
             "SELECT d.landlord_id, d.reference, d.address, d.jurisdiction, d.tenure, d.vulnerabilities,
-                    (SELECT count(*) FROM rooms r WHERE r.dwelling_id = d.id)
+                    (SELECT count(*) FROM rooms r WHERE r.dwelling_id = d.id), d.area
              FROM dwellings d WHERE $1::text IS NULL OR d.landlord_id = $1
              ORDER BY d.landlord_id, d.reference",
             &[&landlord_id],
@@ -148,6 +153,7 @@ pub async fn list_homes<C: GenericClient>(
                 address: r.get(2),
                 profile: profile_from(r.get(3), r.get(4), &r.get::<_, Vec<String>>(5))?,
                 rooms: r.get(6),
+                area: r.get(7),
             })
         })
         .collect()

@@ -50,6 +50,10 @@ pub enum HomesCommand {
         /// `none` clears them. Only these categories are kept, never health details.
         #[arg(long, value_parser = vulnerabilities)]
         vulnerable: Option<BTreeSet<Vulnerability>>,
+        /// The area (patch, estate, district) housing officers file the home under, as the
+        /// dashboard's board filters it; `""` clears it. At most 100 characters.
+        #[arg(long)]
+        area: Option<String>,
     },
     /// Every home with its tenancy, vulnerabilities and number of rooms.
     List {
@@ -62,8 +66,11 @@ pub enum HomesCommand {
 /// Runs a `dampwatch homes` command on `db`, writing to `out`.
 pub async fn run(command: HomesCommand, db: &impl GenericClient, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
-        HomesCommand::Set { landlord, dwelling, jurisdiction, tenure, vulnerable } => {
-            let change = HomeChange { jurisdiction, tenure, vulnerabilities: vulnerable };
+        HomesCommand::Set { landlord, dwelling, jurisdiction, tenure, vulnerable, area } => {
+            if area.as_ref().is_some_and(|a| a.chars().count() > 100) {
+                anyhow::bail!("an area is at most 100 characters");
+            }
+            let change = HomeChange { jurisdiction, tenure, vulnerabilities: vulnerable, area };
             let Some(profile) = set_home(db, &landlord, &dwelling, &change).await? else {
                 anyhow::bail!(
                     "landlord {landlord} has no home {dwelling:?}; homes come into being when a device is \
@@ -82,16 +89,17 @@ pub async fn run(command: HomesCommand, db: &impl GenericClient, out: &mut dyn W
         HomesCommand::List { landlord } => {
             writeln!(
                 out,
-                "{:<20}  {:<16}  {:<12}  {:<14}  {:>5}  VULNERABILITIES",
-                "LANDLORD", "DWELLING", "JURISDICTION", "TENURE", "ROOMS"
+                "{:<20}  {:<16}  {:<16}  {:<12}  {:<14}  {:>5}  VULNERABILITIES",
+                "LANDLORD", "DWELLING", "AREA", "JURISDICTION", "TENURE", "ROOMS"
             )?;
             for h in list_homes(db, landlord.as_deref()).await? {
                 let list = h.profile.vulnerabilities.iter().map(|v| v.slug()).collect::<Vec<_>>().join(",");
                 writeln!(
                     out,
-                    "{:<20}  {:<16}  {:<12}  {:<14}  {:>5}  {}",
+                    "{:<20}  {:<16}  {:<16}  {:<12}  {:<14}  {:>5}  {}",
                     h.landlord_id,
                     h.reference,
+                    if h.area.is_empty() { "-" } else { &h.area },
                     h.profile.tenancy.jurisdiction,
                     h.profile.tenancy.tenure,
                     h.rooms,

@@ -49,6 +49,7 @@ async fn a_damp_home_in_scotland_runs_its_case_under_scottish_law() {
         jurisdiction: Some(Jurisdiction::Scotland),
         tenure: Some(Tenure::PrivateRented),
         vulnerabilities: None,
+        area: None,
     };
     set_home(&db.client, "l", "flat-1", &change).await.expect("set home").expect("the home exists");
     let processor = HazardProcessor::new(&fast_config(), None).expect("processor");

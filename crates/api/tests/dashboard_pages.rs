@@ -52,7 +52,7 @@ async fn the_board_filters_by_status_and_downloads_what_it_shows_as_csv() {
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.header("content-type").starts_with("text/csv"));
     let lines: Vec<&str> = csv.text.lines().collect();
-    assert_eq!(lines[0], "case,status,hazard,home,next_step,next_due");
+    assert_eq!(lines[0], "case,status,recorded_late,hazard,home,area,officer,next_step,next_due");
     assert!(
         lines.len() > 1 && lines[1..].iter().all(|l| l.split(',').nth(1) == Some("overdue")),
         "{lines:?}"
@@ -61,6 +61,65 @@ async fn the_board_filters_by_status_and_downloads_what_it_shows_as_csv() {
 
     let on_track = raw(&p.app, get("/?status=on_track", Some(&s))).await;
     assert!(!on_track.text.contains(&format!(">Case {overdue}<")), "the filter hides the overdue case");
+}
+
+#[tokio::test]
+async fn the_board_filters_by_officer_and_area_and_picks_out_what_is_due_today() {
+    let p = People::new().await;
+    let me = p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let s = p.sign_in("officer@north.example").await;
+    let (overdue, on_track) = (p.f.north.overdue_case_id, p.f.north.case_id);
+    p.f.db.execute("UPDATE cases SET assigned_user_id = $2 WHERE id = $1", &[&overdue, &me]).await.unwrap();
+    // The overdue case is in a home of its own in the Riverside area.
+    p.f.db
+        .execute(
+            "WITH d AS (INSERT INTO dwellings (landlord_id, reference, area) VALUES ('north-homes', 'R-1', 'Riverside')
+                        RETURNING id),
+                  r AS (INSERT INTO rooms (dwelling_id, name) SELECT id, 'kitchen' FROM d RETURNING id)
+             UPDATE cases SET room_id = r.id, room_key = 'room:' || r.id FROM r WHERE cases.id = $1",
+            &[&overdue],
+        )
+        .await
+        .unwrap();
+    let shows = |text: &str, case: i64| text.contains(&format!(">Case {case}<"));
+
+    let mine = raw(&p.app, get("/?officer=me", Some(&s))).await;
+    assert!(shows(&mine.text, overdue) && !shows(&mine.text, on_track), "{}", mine.text);
+    let by_id = raw(&p.app, get(&format!("/?officer={me}"), Some(&s))).await;
+    assert!(shows(&by_id.text, overdue) && !shows(&by_id.text, on_track));
+    assert!(by_id.text.contains("Test Person"), "the officer's name is shown");
+    let unassigned = raw(&p.app, get("/?officer=unassigned", Some(&s))).await;
+    assert!(!shows(&unassigned.text, overdue) && shows(&unassigned.text, on_track));
+    let riverside = raw(&p.app, get("/?area=Riverside", Some(&s))).await;
+    assert!(riverside.text.contains(r#"<option value="Riverside" selected>"#), "{}", riverside.text);
+    assert!(shows(&riverside.text, overdue) && !shows(&riverside.text, on_track));
+    let csv = raw(&p.app, get("/board.csv?area=Riverside", Some(&s))).await;
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].starts_with(&format!("{overdue},overdue,")), "{lines:?}");
+    assert!(lines[1].contains(",Riverside,Test Person,"), "{lines:?}");
+
+    // Move the wall clock to the UK date of the on-track case's next deadline, before it: the
+    // board says "due today".
+    let row = raw(&p.app, get("/board.csv?officer=unassigned", Some(&s))).await;
+    let line =
+        row.text.lines().find(|l| l.starts_with(&format!("{on_track},"))).expect("the case").to_owned();
+    let due: chrono::DateTime<chrono::Utc> =
+        line.rsplit(',').next().unwrap().parse().expect("a next deadline");
+    let midnight = due
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono_tz::Europe::London)
+        .earliest()
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    p.advance((midnight + (due - midnight) / 2) - p.at());
+    let s = p.sign_in("officer@north.example").await;
+    let today = raw(&p.app, get("/?status=due_today", Some(&s))).await;
+    assert!(shows(&today.text, on_track) && !shows(&today.text, overdue), "{}", today.text);
+    assert!(today.text.contains(r#"<span class="status due-today">Due today</span>"#), "{}", today.text);
 }
 
 #[tokio::test]

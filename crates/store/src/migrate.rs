@@ -92,6 +92,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     // The audit log: append-only, hash-chained, with signed checkpoints.
     Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
+    // The area a landlord files each home under (the dashboard's board filters by it).
+    Migration { version: 310, name: "home_areas", sql: include_str!("../migrations/0310_home_areas.sql") },
 ];
 
 /// Arbitrary constant naming the migration lock.

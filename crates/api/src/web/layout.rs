@@ -59,6 +59,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
 pub fn status_words(status: &str) -> (&'static str, &'static str) {
     match status {
         "overdue" => ("Overdue", "overdue"),
+        "due_today" => ("Due today", "due-today"),
         "due_soon" => ("Due soon", "due-soon"),
         "on_track" => ("On track", "on-track"),
         "met" => ("Met", "met"),
@@ -94,11 +95,14 @@ a { color: #0b3d5c; }
 a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ffbf47; outline-offset: 1px; }
 .status { font-weight: bold; padding: .1rem .4rem; border-radius: .2rem; }
 .overdue { background: #a4001d; color: #fff; }
+.due-today { background: #f47738; color: #1b1b1b; }
 .due-soon { background: #ffdd00; color: #1b1b1b; }
+.late { background: #4c2c92; color: #fff; }
 .on-track { background: #00703c; color: #fff; }
 .met, .stopped, .waiting, .none { background: #e8e8e8; color: #1b1b1b; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-.counts { display: flex; gap: 1.5rem; list-style: none; padding: 0; }
+.counts { display: flex; flex-wrap: wrap; gap: 1.5rem; list-style: none; padding: 0; }
+form.filters { display: flex; flex-wrap: wrap; gap: 0 1.5rem; align-items: flex-end; }
 .error { border-left: 5px solid #a4001d; padding: .5rem 1rem; background: #fdecee; }
 label { display: block; margin-top: .6rem; font-weight: bold; }
 input, select, button { font: inherit; padding: .3rem .5rem; }

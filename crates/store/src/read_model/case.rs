@@ -53,6 +53,14 @@ pub struct Case {
     /// later that the case's log was not rewritten.
     #[schema(required = true)]
     pub log_head: Option<LogHead>,
+    /// The person the case is assigned to (`PUT /v1/cases/{id}/assignee`), if anyone.
+    #[schema(required = true)]
+    pub assigned_user_id: Option<i64>,
+    /// Their display name, as far as the caller may see the person.
+    #[schema(required = true)]
+    pub assigned_to: Option<String>,
+    /// The landlord's area for the home (`dampwatch homes set --area`); empty when none.
+    pub area: String,
 }
 
 /// The head of a case's event log.
@@ -143,8 +151,10 @@ fn case_view_schema() -> impl Into<RefOr<utoipa::openapi::Schema>> {
 fn select() -> String {
     format!(
         "SELECT t.id, {ROOM_COLUMNS}, t.hazard, t.state, t.track, t.opened_at, t.awareness, t.awareness_policy,
-                t.case_policy, t.alert_id, t.event_count, t.updated_at, t.jurisdiction, t.tenure, h.seq, h.hash
+                t.case_policy, t.alert_id, t.event_count, t.updated_at, t.jurisdiction, t.tenure, h.seq, h.hash,
+                t.assigned_user_id, u.display_name, coalesce(d.area, '')
          FROM cases t {ROOM_JOIN}
+              LEFT JOIN users u ON u.id = t.assigned_user_id
               LEFT JOIN LATERAL (SELECT seq, hash FROM case_events e WHERE e.case_id = t.id
                                  ORDER BY seq DESC LIMIT 1) h ON true"
     )
@@ -170,6 +180,9 @@ fn read(row: &Row) -> Result<Case, tokio_postgres::Error> {
             Some(seq) => Some(LogHead { seq, hash: hex(row.try_get(21)?) }),
             None => None,
         },
+        assigned_user_id: row.try_get(22)?,
+        assigned_to: row.try_get(23)?,
+        area: row.try_get(24)?,
     })
 }
 

@@ -214,3 +214,156 @@ async fn an_officer_triages_an_alert_from_its_page_and_lands_on_the_new_case() {
     let again = raw(&p.app, triage(None, &csrf)).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "an alert is triaged once: {}", again.text);
 }
+
+/// A browser's side of the pages: its cookies, kept from each answer's `Set-Cookie`, and the
+/// CSRF token read from them.
+struct Browser<'a> {
+    p: &'a People,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(p: &'a People) -> Self {
+        Browser { p, cookies: Default::default() }
+    }
+
+    fn csrf(&self) -> String {
+        self.cookies.get("__Host-dampwatch_csrf").cloned().unwrap_or_default()
+    }
+
+    async fn send(&mut self, method: Method, uri: &str, form: &[(&str, &str)]) -> common::Reply {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let mut builder = Request::builder().method(method).uri(uri).header(header::COOKIE, cookie);
+        let body = if form.is_empty() {
+            Body::empty()
+        } else {
+            builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish())
+        };
+        let reply = raw(&self.p.app, builder.body(body).unwrap()).await;
+        for set in reply.headers.get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        reply
+    }
+
+    async fn sign_in(&mut self, email: &str, code: &str) -> common::Reply {
+        self.send(Method::POST, "/sign-in", &[("email", email), ("password", PASSWORD), ("code", code)]).await
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_sets_up_an_authenticator_app_on_the_account_page_before_anything_else() {
+    let p = People::new().await;
+    let email = "admin@north.example";
+    p.user(Some("north-homes"), email, Role::LandlordAdmin).await;
+    let mut b = Browser::new(&p);
+    assert_eq!(b.sign_in(email, "").await.status, StatusCode::SEE_OTHER);
+    let board = b.send(Method::GET, "/", &[]).await;
+    assert_eq!(board.status, StatusCode::SEE_OTHER, "no board without a second factor");
+    assert_eq!(board.header("location"), "/account");
+    let account = b.send(Method::GET, "/account", &[]).await;
+    assert!(account.text.contains("must sign in with a second factor"), "{}", account.text);
+
+    let csrf = b.csrf();
+    let wrong = b
+        .send(
+            Method::POST,
+            "/account/totp",
+            &[("csrf_token", &csrf), ("current_password", "not my password")],
+        )
+        .await;
+    assert!(wrong.text.contains(r#"class="error" role="alert""#), "the page says why: {}", wrong.text);
+    let start =
+        b.send(Method::POST, "/account/totp", &[("csrf_token", &csrf), ("current_password", PASSWORD)]).await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.text);
+    let secret: Vec<u8> =
+        p.f.db.query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email]).await.unwrap().get(0);
+    let shown = dampwatch_accounts::totp::enrolment(&secret, email).secret_base32;
+    assert!(start.text.contains(&shown), "the page shows the secret to type in");
+    assert!(start.text.contains("data:image/svg+xml;base64,"), "and its QR code");
+
+    let old_session = b.cookies["__Host-dampwatch_session"].clone();
+    let code = dampwatch_accounts::totp::code_at(&secret, p.at().timestamp());
+    let done = b.send(Method::POST, "/account/totp/confirm", &[("csrf_token", &csrf), ("code", &code)]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(done.text.matches("<li><code>").count(), 10, "ten recovery codes, shown once: {}", done.text);
+    assert_ne!(b.cookies["__Host-dampwatch_session"], old_session, "a new session after the step-up");
+    let board = b.send(Method::GET, "/", &[]).await;
+    assert_eq!(board.status, StatusCode::OK, "the board, now: {}", board.text);
+    let account = b.send(Method::GET, "/account", &[]).await;
+    assert!(account.text.contains("An authenticator app is in use. 10 recovery codes are left."));
+    assert!(account.text.contains("(this one)"), "the session list marks this session");
+}
+
+#[tokio::test]
+async fn errors_are_pages_with_the_same_status_and_reason() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let mut b = Browser::new(&p);
+    b.sign_in("officer@north.example", "").await;
+    let south_case = p.f.south.case_id;
+    let missing = b.send(Method::GET, &format!("/cases/{south_case}"), &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "another landlord's case is not there");
+    assert!(missing.header("content-type").starts_with("text/html"), "{}", missing.header("content-type"));
+    assert!(missing.text.contains("<h1>Not found</h1>"), "{}", missing.text);
+    let forged = b.send(Method::POST, "/account/sessions/end-all", &[("csrf_token", "guessed")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.text.contains("<h1>Not allowed</h1>"), "{}", forged.text);
+    assert!(b.send(Method::GET, "/", &[]).await.status == StatusCode::OK, "the session was not ended");
+}
+
+#[tokio::test]
+async fn a_person_ends_their_other_sessions_and_changes_their_password_from_the_page() {
+    let p = People::new().await;
+    let email = "officer@north.example";
+    p.user(Some("north-homes"), email, Role::HousingOfficer).await;
+    let other = p.sign_in(email).await;
+    let mut b = Browser::new(&p);
+    b.sign_in(email, "").await;
+    let csrf = b.csrf();
+    let handle: String =
+        p.f.db
+            .query_one(
+                "SELECT left(encode(id_hash, 'hex'), 16) FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE u.email = $1 ORDER BY s.created_at LIMIT 1",
+                &[&email],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    let page = b.send(Method::GET, "/account", &[]).await;
+    assert!(page.text.contains(&format!("/account/sessions/{handle}/end")), "{}", page.text);
+    let ended =
+        b.send(Method::POST, &format!("/account/sessions/{handle}/end"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.text);
+    assert!(!p.alive(&other).await, "the other session ended");
+
+    let new = "amber lanterns drift above the quay";
+    let differ = b
+        .send(
+            Method::POST,
+            "/account/password",
+            &[("csrf_token", &csrf), ("current_password", PASSWORD), ("new_password", new), ("confirm", "x")],
+        )
+        .await;
+    assert!(differ.text.contains("The two new passwords differ."), "{}", differ.text);
+    let changed = b
+        .send(
+            Method::POST,
+            "/account/password",
+            &[("csrf_token", &csrf), ("current_password", PASSWORD), ("new_password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text);
+    assert_eq!(changed.header("location"), "/sign-in");
+    assert_eq!(b.send(Method::GET, "/", &[]).await.status, StatusCode::SEE_OTHER, "signed out");
+    let again = b.send(Method::POST, "/sign-in", &[("email", email), ("password", new), ("code", "")]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the new password works");
+}

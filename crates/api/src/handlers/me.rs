@@ -47,11 +47,16 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/me", operation_id = "getMe", tag = "account",
     responses((status = 200, description = "The signed-in person.", body = Me)))]
 pub async fn get(State(state): State<ApiState>, CallerOf(caller): CallerOf) -> Result<Json<Me>, ApiError> {
-    let session = session_of(&caller)?;
+    Ok(Json(me(&state, &caller).await?))
+}
+
+/// The signed-in person's account.
+pub(crate) async fn me(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
+    let session = session_of(caller)?;
     let client = state.keys.pool().get().await?;
     let user = users::get(&**client, session.user_id).await.map_err(user_error)?;
     let left = mfa::recovery_codes_left(&**client, session.user_id).await?;
-    Ok(Json(Me { user, must_enrol_mfa: !session.fully_authenticated(), recovery_codes_left: left }))
+    Ok(Me { user, must_enrol_mfa: !session.fully_authenticated(), recovery_codes_left: left })
 }
 
 /// List my sessions
@@ -63,12 +68,15 @@ pub async fn sessions(
     State(state): State<ApiState>,
     CallerOf(caller): CallerOf,
 ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
-    let session = session_of(&caller)?;
+    Ok(Json(own_sessions(&state, &caller).await?))
+}
+
+/// The person's live sessions, newest first.
+pub(crate) async fn own_sessions(state: &ApiState, caller: &Caller) -> Result<Vec<SessionInfo>, ApiError> {
+    let session = session_of(caller)?;
     let client = state.keys.pool().get().await?;
-    let list =
-        session::list(&**client, session.user_id, &session.id_hash, state.now(), &state.config.sessions)
-            .await?;
-    Ok(Json(list))
+    Ok(session::list(&**client, session.user_id, &session.id_hash, state.now(), &state.config.sessions)
+        .await?)
 }
 
 /// Sign out everywhere
@@ -80,14 +88,19 @@ pub async fn end_sessions(
     State(state): State<ApiState>,
     CallerOf(caller): CallerOf,
 ) -> Result<Response, ApiError> {
-    let session = session_of(&caller)?;
+    end_own_sessions(&state, &caller).await?;
+    Ok(signed_out())
+}
+
+/// Ends every session of the person, audited.
+pub(crate) async fn end_own_sessions(state: &ApiState, caller: &Caller) -> Result<(), ApiError> {
+    let session = session_of(caller)?;
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
     let ended = session::end_all(&*tx, session.user_id).await?;
-    record(&*tx, &Entry::of(&caller, "session.sign_out_everywhere", None, json!({"sessions": ended})))
-        .await?;
+    record(&*tx, &Entry::of(caller, "session.sign_out_everywhere", None, json!({"sessions": ended}))).await?;
     tx.commit().await?;
-    Ok(signed_out())
+    Ok(())
 }
 
 /// Sign out one session
@@ -105,16 +118,22 @@ pub async fn end_session(
     CallerOf(caller): CallerOf,
     Path(handle): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let session = session_of(&caller)?;
+    end_own_session(&state, &caller, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends one of the person's sessions by its handle, audited.
+pub(crate) async fn end_own_session(state: &ApiState, caller: &Caller, handle: &str) -> Result<(), ApiError> {
+    let session = session_of(caller)?;
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    if !session::end_by_handle(&*tx, session.user_id, &handle).await? {
+    if !session::end_by_handle(&*tx, session.user_id, handle).await? {
         return Err(ApiError::not_found("session", handle));
     }
-    record(&*tx, &Entry::of(&caller, "session.sign_out", Some(format!("session:{handle}")), json!({})))
+    record(&*tx, &Entry::of(caller, "session.sign_out", Some(format!("session:{handle}")), json!({})))
         .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 fn signed_out() -> Response {
@@ -150,26 +169,31 @@ pub async fn change_password(
     CallerOf(caller): CallerOf,
     JsonBody(body): JsonBody<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    let session = session_of(&caller)?;
+    change_own_password(&state, &caller, &body.current_password, &body.new_password).await?;
+    Ok(signed_out())
+}
+
+/// Changes the person's password after checking the current one, audited either way; every
+/// session of theirs ends (the API's and the dashboard's one way of doing it).
+pub(crate) async fn change_own_password(
+    state: &ApiState,
+    caller: &Caller,
+    current: &Password,
+    new: &Password,
+) -> Result<(), ApiError> {
+    let session = session_of(caller)?;
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let changed = reset::change(
-        &*tx,
-        session.user_id,
-        &body.current_password,
-        &body.new_password,
-        state.now(),
-        &state.config.lockout,
-    )
-    .await;
+    let changed =
+        reset::change(&*tx, session.user_id, current, new, state.now(), &state.config.lockout).await;
     match changed {
         Ok(()) => {
-            record(&*tx, &Entry::of(&caller, "password.change", None, json!({}))).await?;
+            record(&*tx, &Entry::of(caller, "password.change", None, json!({}))).await?;
             tx.commit().await?;
-            Ok(signed_out())
+            Ok(())
         }
         Err(e) => {
-            let entry = Entry::of(&caller, "password.change", None, json!({"reason": e.to_string()}))
+            let entry = Entry::of(caller, "password.change", None, json!({"reason": e.to_string()}))
                 .with_outcome(dampwatch_audit::Outcome::Failure);
             record(&*tx, &entry).await?;
             tx.commit().await?;
@@ -261,31 +285,35 @@ pub async fn start_totp(
     CallerOf(caller): CallerOf,
     JsonBody(body): JsonBody<Reauthentication>,
 ) -> Result<Json<Enrolment>, ApiError> {
-    let session = session_of(&caller)?;
+    Ok(Json(begin_totp_enrolment(&state, &caller, &body.current_password, body.code.as_deref()).await?))
+}
+
+/// Re-authenticates the person and starts a TOTP enrolment, audited either way (the API's and
+/// the dashboard's one way of doing it).
+pub(crate) async fn begin_totp_enrolment(
+    state: &ApiState,
+    caller: &Caller,
+    current_password: &Password,
+    code: Option<&str>,
+) -> Result<Enrolment, ApiError> {
+    let session = session_of(caller)?;
     let now = state.now();
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let proven = mfa::reauthenticate(
-        &*tx,
-        session.user_id,
-        &body.current_password,
-        body.code.as_deref(),
-        now,
-        &state.config.lockout,
-    )
-    .await;
+    let proven =
+        mfa::reauthenticate(&*tx, session.user_id, current_password, code, now, &state.config.lockout).await;
     if let Err(e) = proven {
         let entry =
-            Entry::of(&caller, "mfa.enrolment_started", None, json!({"reason": "reauthentication_failed"}))
+            Entry::of(caller, "mfa.enrolment_started", None, json!({"reason": "reauthentication_failed"}))
                 .with_outcome(dampwatch_audit::Outcome::Failure);
         record(&*tx, &entry).await?;
         tx.commit().await?;
         return Err(mfa_error(e));
     }
     let enrolment = mfa::start_enrolment(&*tx, session.user_id).await.map_err(mfa_error)?;
-    record(&*tx, &Entry::of(&caller, "mfa.enrolment_started", None, json!({}))).await?;
+    record(&*tx, &Entry::of(caller, "mfa.enrolment_started", None, json!({}))).await?;
     tx.commit().await?;
-    Ok(Json(enrolment))
+    Ok(enrolment)
 }
 
 /// A code from the new secret.
@@ -320,22 +348,33 @@ pub async fn confirm_totp(
     CallerOf(caller): CallerOf,
     JsonBody(body): JsonBody<TotpConfirmation>,
 ) -> Result<Response, ApiError> {
-    let session = session_of(&caller)?;
-    let now = state.now();
-    let mut client = state.keys.pool().get().await?;
-    let tx = client.transaction().await?;
-    let codes = mfa::confirm_enrolment(&*tx, session.user_id, &body.code, now).await.map_err(mfa_error)?;
-    // Privilege step-up: the old session id stops working and a new one is issued; the
-    // person's other sessions end too, since how they sign in has changed.
-    session::end_all(&*tx, session.user_id).await?;
-    let fresh = session::create(&*tx, session.user_id, true, None, None, now, &state.config.sessions).await?;
-    record(&*tx, &Entry::of(&caller, "mfa.enrolled", None, json!({"recovery_codes": codes.len()}))).await?;
-    tx.commit().await?;
-    let max_age = (fresh.expires_at - now).num_seconds();
+    let (codes, fresh) = finish_totp_enrolment(&state, &caller, &body.code).await?;
+    let max_age = (fresh.expires_at - state.now()).num_seconds();
     let mut response =
         Json(TotpEnrolled { recovery_codes: codes, csrf_token: fresh.csrf_token }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie_header(&fresh.id, max_age));
     Ok(response)
+}
+
+/// Confirms a TOTP enrolment with a code from the app: the recovery codes (shown once) and the
+/// new session that replaces the caller's (the API's and the dashboard's one way of doing it).
+pub(crate) async fn finish_totp_enrolment(
+    state: &ApiState,
+    caller: &Caller,
+    code: &str,
+) -> Result<(Vec<String>, session::NewSession), ApiError> {
+    let session = session_of(caller)?;
+    let now = state.now();
+    let mut client = state.keys.pool().get().await?;
+    let tx = client.transaction().await?;
+    let codes = mfa::confirm_enrolment(&*tx, session.user_id, code, now).await.map_err(mfa_error)?;
+    // Privilege step-up: the old session id stops working and a new one is issued; the
+    // person's other sessions end too, since how they sign in has changed.
+    session::end_all(&*tx, session.user_id).await?;
+    let fresh = session::create(&*tx, session.user_id, true, None, None, now, &state.config.sessions).await?;
+    record(&*tx, &Entry::of(caller, "mfa.enrolled", None, json!({"recovery_codes": codes.len()}))).await?;
+    tx.commit().await?;
+    Ok((codes, fresh))
 }
 
 pub(crate) fn user_error(e: users::UserError) -> ApiError {

@@ -7,7 +7,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
 use dampwatch_accounts::Permission;
@@ -174,6 +174,10 @@ pub async fn get(
     viewer: Viewer,
     Query(filter): Query<BoardFilter>,
 ) -> Result<Response, ApiError> {
+    if !viewer.session().fully_authenticated() {
+        // A role that must use a second factor can do nothing else until it has one.
+        return Ok(Redirect::to("/account").into_response());
+    }
     let sla = load(&state, &viewer).await?;
     let me = viewer.session().user_id;
     let c = &sla.counts;

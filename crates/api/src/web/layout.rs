@@ -33,7 +33,8 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                             a href="/alerts" { "Alerts awaiting triage" }
                         }
                         nav aria-label="Account" {
-                            span { "Signed in as " (v.session().role) }
+                            a href="/account" { "Your account" }
+                            span { "Signed in as " (v.session().role.as_str().replace('_', " ")) }
                             form method="post" action="/sign-out" {
                                 input type="hidden" name="csrf_token" value=(v.csrf_token);
                                 button type="submit" { "Sign out" }
@@ -105,6 +106,11 @@ a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ffbf47; o
 form.filters { display: flex; flex-wrap: wrap; gap: 0 1.5rem; align-items: flex-end; }
 .error { border-left: 5px solid #a4001d; padding: .5rem 1rem; background: #fdecee; }
 label { display: block; margin-top: .6rem; font-weight: bold; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
+dt { font-weight: bold; }
+dd { margin: 0; }
+code.secret, .recovery-codes code { font-size: 1.1rem; letter-spacing: .05em; }
+img.qr { margin: .5rem 0; background: #fff; }
 input, select, button { font: inherit; padding: .3rem .5rem; }
 button { background: #0b3d5c; color: #fff; border: 0; border-radius: .2rem; cursor: pointer; }
 header button { background: #fff; color: #0b3d5c; }

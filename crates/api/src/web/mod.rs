@@ -10,15 +10,21 @@
 //!   ([`password`]);
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
-//! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]).
+//! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]);
+//! - `GET /account` and its forms: second factor, sessions, password ([`account`]).
+//!
+//! An error is answered with a page saying what went wrong ([`error_page`]), never a JSON
+//! problem document.
 //!
 //! Forms carry the session's CSRF token in a hidden field and must come from this site's own
 //! pages (`Origin`); pages set their own
 //! Content-Security-Policy (styles from this origin only, no scripts, forms to this origin only).
 
+pub mod account;
 pub mod alerts;
 pub mod board;
 pub mod case;
+pub mod error_page;
 pub mod layout;
 pub mod password;
 pub mod sign_in;
@@ -45,8 +51,15 @@ pub fn pages() -> Router<ApiState> {
         .route("/alerts/{id}/triage", post(alerts::post))
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
+        .route("/account", get(account::get))
+        .route("/account/totp", post(account::start_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/end-all", post(account::end_all))
+        .route("/account/sessions/{handle}/end", post(account::end_session))
         .route("/static/dashboard.css", get(layout::stylesheet))
         .route_layer(from_fn(same_origin))
+        .route_layer(from_fn(error_page::as_page))
 }
 
 /// A form must be posted from a page of this site: a POST whose `Origin` names another (or

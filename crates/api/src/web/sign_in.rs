@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use chrono::{DateTime, Utc};
+use dampwatch_accounts::session::NewSession;
 use dampwatch_accounts::signin::{Credentials, SecondFactor, SignIn};
 use dampwatch_accounts::{session, Password};
 use maud::html;
@@ -68,15 +70,8 @@ pub async fn submit(
     let now = state.now();
     match attempt(&state, &from, &credentials, now).await {
         Ok(SignIn::SignedIn { session, .. }) => {
-            let max_age = (session.expires_at - now).num_seconds();
             let mut response = Redirect::to("/").into_response();
-            let headers = response.headers_mut();
-            headers.append(header::SET_COOKIE, session_cookie_header(&session.id, max_age));
-            let csrf = format!(
-                "{CSRF_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}",
-                session.csrf_token
-            );
-            headers.append(header::SET_COOKIE, HeaderValue::from_str(&csrf).expect("URL-safe base64"));
+            set_session_cookies(&mut response, &session, now);
             response
         }
         Ok(SignIn::SecondFactorNeeded { .. }) => form_page(
@@ -91,10 +86,31 @@ pub async fn submit(
     }
 }
 
+/// Hands a new session to the browser: its id in the session cookie and its CSRF token in the
+/// dashboard's own cookie, both for the session's lifetime.
+pub fn set_session_cookies(response: &mut Response, session: &NewSession, now: DateTime<Utc>) {
+    let max_age = (session.expires_at - now).num_seconds();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, session_cookie_header(&session.id, max_age));
+    let csrf = format!(
+        "{CSRF_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+        session.csrf_token
+    );
+    headers.append(header::SET_COOKIE, HeaderValue::from_str(&csrf).expect("URL-safe base64"));
+}
+
+/// Clears both of the dashboard's cookies.
+pub fn clear_session_cookies(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cleared_cookie_header());
+    let cleared = format!("{CSRF_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    headers.append(header::SET_COOKIE, HeaderValue::from_str(&cleared).expect("a constant header"));
+}
+
 /// The sign-out form's fields.
 #[derive(Deserialize)]
 pub struct TokenForm {
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 /// `POST /sign-out`.
@@ -111,9 +127,6 @@ pub async fn sign_out(
     record(&**client, &Entry::of(&viewer.caller, "session.sign_out", None, json!({"from": "dashboard"})))
         .await?;
     let mut response = Redirect::to("/sign-in").into_response();
-    let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cleared_cookie_header());
-    let cleared = format!("{CSRF_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
-    headers.append(header::SET_COOKIE, HeaderValue::from_str(&cleared).expect("a constant header"));
+    clear_session_cookies(&mut response);
     Ok(response)
 }

@@ -367,3 +367,61 @@ async fn a_person_ends_their_other_sessions_and_changes_their_password_from_the_
     let again = b.send(Method::POST, "/sign-in", &[("email", email), ("password", new), ("code", "")]).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "the new password works");
 }
+
+#[tokio::test]
+async fn an_auditor_reads_and_downloads_their_landlords_audit_log_and_no_one_elses() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    p.user(Some("north-homes"), "audit@north.example", Role::Auditor).await;
+    p.user(Some("south-homes"), "officer@south.example", Role::HousingOfficer).await;
+    // Entries to find: sign-ins of both landlords' people, and a refused one.
+    let mut officer = Browser::new(&p);
+    officer.sign_in("officer@north.example", "").await;
+    let mut south = Browser::new(&p);
+    south.sign_in("officer@south.example", "").await;
+    let refused = officer.send(Method::GET, "/audit", &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a housing officer does not read the audit log");
+    assert!(
+        !officer.send(Method::GET, "/", &[]).await.text.contains(r#"href="/audit""#),
+        "nor is offered it"
+    );
+
+    let mut auditor = Browser::new(&p);
+    auditor.sign_in("audit@north.example", "").await;
+    let log = auditor.send(Method::GET, "/audit?action=session.", &[]).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    let rows = log.text.matches("<td>session.sign_in</td>").count();
+    assert_eq!(rows, 2, "the north officer's and the auditor's own sign-in: {}", log.text);
+    let ids: Vec<i64> =
+        p.f.db
+            .query("SELECT id FROM users WHERE email LIKE '%@south.example'", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    assert!(!log.text.contains(&format!("user:{}", ids[0])), "no entry of the other landlord");
+
+    let csv = auditor.send(Method::GET, "/audit.csv?action=session.sign_in&outcome=success", &[]).await;
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines[0], "seq,at,actor,source,action,target,outcome,details,hash");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let hash = lines[1].rsplit(',').next().unwrap();
+    let stored: Vec<u8> =
+        p.f.db
+            .query_one(
+                "SELECT hash FROM audit_log WHERE seq = $1",
+                &[&lines[1].split(',').next().unwrap().parse::<i64>().unwrap()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(hash, hex::encode(stored), "each entry carries its chained hash");
+
+    let bad = auditor.send(Method::GET, "/audit?from=yesterday", &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("is not a date"), "{}", bad.text);
+    let none = auditor.send(Method::GET, "/audit?from=2001-01-01&to=2001-01-02", &[]).await;
+    assert!(none.text.contains("No entries."), "{}", none.text);
+}

@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use dampwatch_accounts::Permission;
 use maud::{html, Markup, DOCTYPE};
 
 use super::viewer::Viewer;
@@ -29,8 +30,9 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                     a.brand href="/" { "Dampwatch" }
                     @if let Some(v) = viewer {
                         nav aria-label="Pages" {
-                            a href="/" { "Cases" }
-                            a href="/alerts" { "Alerts awaiting triage" }
+                            @if v.may(Permission::ReadSla) { a href="/" { "Cases" } }
+                            @if v.may(Permission::ReadAlerts) { a href="/alerts" { "Alerts awaiting triage" } }
+                            @if v.may(Permission::ReadAuditLog) { a href="/audit" { "Audit log" } }
                         }
                         nav aria-label="Account" {
                             a href="/account" { "Your account" }

@@ -11,6 +11,7 @@
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
 //! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]);
+//! - `GET /audit`, `GET /audit.csv`: the landlord's audit log ([`audit`]);
 //! - `GET /account` and its forms: second factor, sessions, password ([`account`]).
 //!
 //! An error is answered with a page saying what went wrong ([`error_page`]), never a JSON
@@ -22,8 +23,10 @@
 
 pub mod account;
 pub mod alerts;
+pub mod audit;
 pub mod board;
 pub mod case;
+pub mod csv;
 pub mod error_page;
 pub mod layout;
 pub mod password;
@@ -51,6 +54,8 @@ pub fn pages() -> Router<ApiState> {
         .route("/alerts/{id}/triage", post(alerts::post))
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
+        .route("/audit", get(audit::get))
+        .route("/audit.csv", get(audit::csv))
         .route("/account", get(account::get))
         .route("/account/totp", post(account::start_totp))
         .route("/account/totp/confirm", post(account::confirm_totp))

@@ -425,3 +425,146 @@ async fn an_auditor_reads_and_downloads_their_landlords_audit_log_and_no_one_els
     let none = auditor.send(Method::GET, "/audit?from=2001-01-01&to=2001-01-02", &[]).await;
     assert!(none.text.contains("No entries."), "{}", none.text);
 }
+
+#[tokio::test]
+async fn an_administrator_manages_people_and_keys_from_the_admin_page() {
+    let p = People::new().await;
+    let email = "admin@north.example";
+    p.user(Some("north-homes"), email, Role::LandlordAdmin).await;
+    let (signed, _, _) = p.sign_in_enrolled(email).await;
+    let mut b = Browser::new(&p);
+    b.cookies.insert("__Host-dampwatch_session".into(), signed.cookie.clone());
+    b.cookies.insert("__Host-dampwatch_csrf".into(), signed.csrf.clone());
+    let csrf = b.csrf();
+
+    let admin = b.send(Method::GET, "/admin", &[]).await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.text);
+    assert!(
+        admin.text.contains(&format!("<td>{}</td>", p.f.north.dead_message_id)),
+        "dead letters are listed"
+    );
+    assert!(admin.text.contains("waits for a person's triage"), "the case policy: {}", admin.text);
+
+    let added = b
+        .send(
+            Method::POST,
+            "/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("display_name", "Pat Officer"),
+                ("email", "pat@north.example"),
+                ("role", "housing_officer"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    let token =
+        added.text.split("/set-password?token=").nth(1).expect("the setup link").split('<').next().unwrap();
+    let set = raw(
+        &p.app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/set-password")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([("token", token), ("password", PASSWORD), ("confirm", PASSWORD)])
+                    .finish(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "the link sets the password: {}", set.text);
+    let pat: i64 =
+        p.f.db.query_one("SELECT id FROM users WHERE email = 'pat@north.example'", &[]).await.unwrap().get(0);
+    let taken = b
+        .send(
+            Method::POST,
+            "/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("display_name", "Pat Again"),
+                ("email", "pat@north.example"),
+                ("role", "auditor"),
+            ],
+        )
+        .await;
+    assert!(
+        taken.text.contains(r#"class="error" role="alert""#),
+        "the refusal is on the page: {}",
+        taken.text
+    );
+
+    let changed = b
+        .send(
+            Method::POST,
+            &format!("/admin/users/{pat}"),
+            &[("csrf_token", &csrf), ("action", "role"), ("role", "auditor")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let role: String =
+        p.f.db.query_one("SELECT role FROM users WHERE id = $1", &[&pat]).await.unwrap().get(0);
+    assert_eq!(role, "auditor");
+    b.send(Method::POST, &format!("/admin/users/{pat}"), &[("csrf_token", &csrf), ("action", "disable")])
+        .await;
+    let disabled: bool =
+        p.f.db
+            .query_one("SELECT disabled_at IS NOT NULL FROM users WHERE id = $1", &[&pat])
+            .await
+            .unwrap()
+            .get(0);
+    assert!(disabled);
+    let own = b.send(Method::GET, "/admin", &[]).await;
+    assert!(own.text.contains("(you)"), "no form to change one's own account");
+
+    let made = b
+        .send(
+            Method::POST,
+            "/admin/api-keys",
+            &[("csrf_token", &csrf), ("label", "housing system"), ("scope", "read"), ("days", "30")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+    let key =
+        made.text.split(r#"<code class="secret">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(common::get(&p.app, "/v1/sla", &key).await.status, StatusCode::OK, "the key works");
+    let key_id: i64 =
+        p.f.db.query_one("SELECT id FROM api_keys WHERE label = 'housing system'", &[]).await.unwrap().get(0);
+    let revoked =
+        b.send(Method::POST, &format!("/admin/api-keys/{key_id}/revoke"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    let revoked_at: bool =
+        p.f.db
+            .query_one("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = $1", &[&key_id])
+            .await
+            .unwrap()
+            .get(0);
+    assert!(revoked_at);
+    let audited: i64 = p
+        .f
+        .db
+        .query_one("SELECT count(*) FROM audit_log WHERE action IN ('user.create', 'user.update', 'api_key.create', 'api_key.revoke')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 5, "every change is in the audit log");
+
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let mut officer = Browser::new(&p);
+    officer.sign_in("officer@north.example", "").await;
+    assert_eq!(officer.send(Method::GET, "/admin", &[]).await.status, StatusCode::FORBIDDEN);
+    let forged = officer
+        .send(
+            Method::POST,
+            "/admin/users",
+            &[
+                ("csrf_token", &officer.csrf()),
+                ("display_name", "X"),
+                ("email", "x@north.example"),
+                ("role", "landlord_admin"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "an officer cannot add people");
+}

@@ -75,7 +75,7 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Pending => "pending",
             MessageStatus::Delivered => "delivered",
@@ -105,6 +105,13 @@ pub struct DeliveryQuery {
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[0-9]{1,18}$")]
     cursor: Option<String>,
+}
+
+impl DeliveryQuery {
+    /// The newest `limit` messages (with `status`, if given).
+    pub fn new(status: Option<MessageStatus>, limit: u32) -> Self {
+        DeliveryQuery { status, limit: Some(limit), cursor: None }
+    }
 }
 
 /// Webhook delivery log

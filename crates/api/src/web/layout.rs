@@ -33,6 +33,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                             @if v.may(Permission::ReadSla) { a href="/" { "Cases" } }
                             @if v.may(Permission::ReadAlerts) { a href="/alerts" { "Alerts awaiting triage" } }
                             @if v.may(Permission::ReadAuditLog) { a href="/audit" { "Audit log" } }
+                            @if super::admin::may_administer(v) { a href="/admin" { "Administration" } }
                         }
                         nav aria-label="Account" {
                             a href="/account" { "Your account" }
@@ -107,6 +108,7 @@ a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ffbf47; o
 .counts { display: flex; flex-wrap: wrap; gap: 1.5rem; list-style: none; padding: 0; }
 form.filters { display: flex; flex-wrap: wrap; gap: 0 1.5rem; align-items: flex-end; }
 .error { border-left: 5px solid #a4001d; padding: .5rem 1rem; background: #fdecee; }
+.notice { border-left: 5px solid #00703c; padding: .5rem 1rem; background: #e9f5ee; }
 label { display: block; margin-top: .6rem; font-weight: bold; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
 dt { font-weight: bold; }

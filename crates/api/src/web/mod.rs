@@ -11,6 +11,8 @@
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
 //! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]);
+//! - `GET /admin` and its forms: people and roles, API keys and OAuth clients, webhook
+//!   deliveries and dead letters, the case policy ([`admin`]);
 //! - `GET /audit`, `GET /audit.csv`: the landlord's audit log ([`audit`]);
 //! - `GET /account` and its forms: second factor, sessions, password ([`account`]).
 //!
@@ -22,6 +24,7 @@
 //! Content-Security-Policy (styles from this origin only, no scripts, forms to this origin only).
 
 pub mod account;
+pub mod admin;
 pub mod alerts;
 pub mod audit;
 pub mod board;
@@ -54,6 +57,13 @@ pub fn pages() -> Router<ApiState> {
         .route("/alerts/{id}/triage", post(alerts::post))
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
+        .route("/admin", get(admin::get))
+        .route("/admin/users", post(admin::add_user))
+        .route("/admin/users/{id}", post(admin::change_user))
+        .route("/admin/api-keys", post(admin::add_key))
+        .route("/admin/api-keys/{id}/revoke", post(admin::revoke_key))
+        .route("/admin/oauth-clients", post(admin::add_client))
+        .route("/admin/oauth-clients/{id}/revoke", post(admin::revoke_client))
         .route("/audit", get(audit::get))
         .route("/audit.csv", get(audit::csv))
         .route("/account", get(account::get))

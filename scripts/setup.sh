@@ -6,7 +6,10 @@
 #     third-party MQTT clients, and `dampwatch bench gateway` compares against mosquitto;
 #   - openssl: a test reads issued certificates with `openssl x509 -text`, as certs/README.md shows;
 #   - chromium and chromium-driver: the dashboard's browser tests drive headless chromium over
-#     WebDriver.
+#     WebDriver;
+#   - curl, and axe-core (Deque's accessibility rules engine, MPL-2.0) from the npm registry,
+#     its tarball checked against a pinned SHA-512: the browser tests run it in every page to
+#     check WCAG 2.2 AA. It goes to ~/.cache/dampwatch (XDG_CACHE_HOME), not the system.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -23,9 +26,32 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || missing+=(util-linux)
+command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+
+# The version the tests were written against; the browser tests read it from the same path.
+AXE_VERSION=4.14.1
+AXE_SHA512=1477dafa598d8d065f273d6af302aa203c02e83131707b7fa648cd41bd3d6b734f8c22a0dab86ee6a6f64b8afbe804b214d36db85a2826965edfb3a0b9d546b5
+fetch_axe() {
+    local dir="${XDG_CACHE_HOME:-$HOME/.cache}/dampwatch/axe-core-$AXE_VERSION"
+    [ -s "$dir/axe.min.js" ] && return 0
+    local tmp
+    tmp="$(mktemp -d)"
+    curl -fsSL --retry 3 -o "$tmp/axe.tgz" "https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz"
+    if [ "$(sha512sum "$tmp/axe.tgz" | cut -d' ' -f1)" != "$AXE_SHA512" ]; then
+        echo "setup: axe-core $AXE_VERSION does not match its pinned SHA-512; not installed" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
+    tar -xzf "$tmp/axe.tgz" -C "$tmp" package/axe.min.js package/LICENSE
+    mkdir -p "$dir"
+    mv "$tmp/package/axe.min.js" "$tmp/package/LICENSE" "$dir/"
+    rm -rf "$tmp"
+    echo "setup: axe-core $AXE_VERSION in $dir"
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: system packages present"
+    fetch_axe
     exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -39,3 +65,4 @@ if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev
         $sudo pg_ctlcluster "$(basename "$(dirname "$bin")")" main stop >/dev/null 2>&1 || true
     done
 fi
+fetch_axe

@@ -105,6 +105,41 @@ async fn keep(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// axe-core, as `scripts/setup.sh` installs it (the version pinned there).
+fn axe_source() -> String {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
+    let path = cache.join("dampwatch/axe-core-4.14.1/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; `bash scripts/setup.sh` installs axe-core", path.display()))
+}
+
+/// Runs axe-core's WCAG 2.0, 2.1 and 2.2 level A and AA rules in the page the browser shows,
+/// and fails with every violation (rule, impact, the elements) if there is any. WebDriver runs
+/// the script outside the page's Content-Security-Policy, which forbids scripts to the page
+/// itself.
+async fn accessible(c: &Client, page: &str) {
+    c.execute(&axe_source(), vec![]).await.expect("axe-core loads");
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'] } })
+           .then(r => done({ passed: r.passes.length, violations: r.violations.map(v => ({ id: v.id,
+                impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary) })) }))
+           .catch(e => done({ passed: 0, violations: [{ id: 'axe-error', help: String(e), nodes: [] }] }));
+    "#;
+    let result = c.execute_async(script, vec![]).await.expect("axe-core runs");
+    let list = result["violations"].as_array().cloned().unwrap_or_default();
+    assert!(
+        list.is_empty(),
+        "{page}: WCAG 2.2 AA violations: {}",
+        serde_json::to_string_pretty(&list).unwrap()
+    );
+    assert!(result["passed"].as_u64().unwrap_or(0) > 0, "{page}: axe-core checked nothing: {result}");
+}
+
 /// A landlord with an overdue case (triaged 31 days ago, never investigated) and one on track,
 /// and a housing officer with a TOTP second factor. Returns (overdue case, TOTP secret).
 async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
@@ -147,13 +182,19 @@ async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
         tx.commit().await.unwrap();
         cases.push(id);
     }
+    let secret = person(db, "officer@north.example", "Olu Officer", Role::HousingOfficer).await;
+    (cases[0], secret)
+}
+
+/// A person of north-homes with [`PASSWORD`] and a TOTP second factor; the TOTP secret.
+async fn person(db: &tokio_postgres::Client, email: &str, name: &str, role: Role) -> Vec<u8> {
+    let now = Utc::now();
     let new = NewUser {
         landlord_id: Some("north-homes".into()),
-        email: "officer@north.example".into(),
-        display_name: "Olu Officer".into(),
-        role: Role::HousingOfficer,
+        email: email.into(),
+        display_name: name.into(),
+        role,
     };
-    let db = &*db;
     let user = users::create(db, &new).await.unwrap();
     let token = reset::issue(db, user.id, now, RESET_TOKEN_LIFETIME).await.unwrap();
     reset::redeem(db, &token, &Password::new(PASSWORD), now).await.unwrap();
@@ -161,11 +202,12 @@ async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
     let pending: Vec<u8> =
         db.query_one("SELECT totp_pending FROM users WHERE id = $1", &[&user.id]).await.unwrap().get(0);
     mfa::confirm_enrolment(db, user.id, &totp::code_at(&pending, now.timestamp()), now).await.unwrap();
-    (cases[0], pending)
+    pending
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigation_and_signs_out() {
+/// A collector on its own ports and directory, with `seed`'s landlord; (collector, API base URL,
+/// database client, overdue case, the officer's TOTP secret, the directory).
+async fn stack() -> (Collector, String, tokio_postgres::Client, i64, Vec<u8>, tempfile::TempDir) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
@@ -179,7 +221,24 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     let base = collector.api_url().expect("the API listens");
     let mut db = dampwatch_store::connect(collector.db_url()).await.unwrap();
     let (overdue, secret) = seed(&mut db).await;
+    (collector, base, db, overdue, secret, dir)
+}
 
+/// Signs in through the form with a fresh TOTP code.
+async fn sign_in(c: &Client, base: &str, email: &str, secret: &[u8]) {
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    arrive(c, "//h1[text()='Sign in']").await;
+    c.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    // The enrolment used this step's code: the next step's (within the allowed skew) is fresh.
+    let code = totp::code_at(secret, Utc::now().timestamp() + 30);
+    c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
+    c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigation_and_signs_out() {
+    let (collector, base, db, overdue, secret, dir) = stack().await;
     let driver = chromedriver();
     let c = browser(&driver, &dir.path().join("profile")).await;
 
@@ -187,18 +246,15 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     arrive(&c, "//h1[text()='Sign in']").await;
     assert!(c.current_url().await.unwrap().path().ends_with("/sign-in"), "signed-out visitors go to sign-in");
     keep(&c, "01-sign-in").await;
-    c.find(Locator::Id("email")).await.unwrap().send_keys("officer@north.example").await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    // The enrolment used this step's code: the next step's (within the allowed skew) is fresh.
-    let code = totp::code_at(&secret, Utc::now().timestamp() + 30);
-    c.find(Locator::Id("code")).await.unwrap().send_keys(&code).await.unwrap();
-    c.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    accessible(&c, "01-sign-in").await;
+    sign_in(&c, &base, "officer@north.example", &secret).await;
 
     let first_row = arrive(&c, "//main//table/tbody/tr[1]").await;
     let row_text = first_row.text().await.unwrap();
     assert!(row_text.starts_with("Overdue"), "the overdue case comes first: {row_text}");
     assert!(row_text.contains(&format!("Case {overdue}")), "{row_text}");
     keep(&c, "02-board").await;
+    accessible(&c, "02-board").await;
 
     first_row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
     arrive(&c, &format!("//h1[text()='Case {overdue}']")).await;
@@ -207,6 +263,7 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     assert!(before.contains("investigation"), "{before}");
     assert!(!before.contains("written summary"), "no summary is due before the investigation concludes");
     keep(&c, "03-case").await;
+    accessible(&c, "03-case").await;
 
     let form = c
         .find(Locator::XPath("//form[.//button[contains(., 'investigation concluded')]]"))
@@ -225,6 +282,7 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     assert!(after.contains("written summary"), "the new deadlines are shown: {after}");
     assert!(after.contains("investigation concluded"), "the timeline shows the event: {after}");
     keep(&c, "04-case-after-investigation").await;
+    accessible(&c, "04-case-after-investigation").await;
     let recorded: String = db
         .query_one(
             "SELECT actor FROM case_events WHERE case_id = $1 AND kind = 'investigation_concluded'",
@@ -243,6 +301,45 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
         "signed out: the board asks to sign in"
     );
     keep(&c, "05-signed-out").await;
+    accessible(&c, "05-signed-out").await;
+    c.close().await.unwrap();
+    collector.shutdown().await;
+}
+
+/// Every other page an administrator reaches, each checked with axe-core in the browser and
+/// kept as a screenshot: alerts awaiting triage, the account page, administration, the audit
+/// log, an error page and the password-setup page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_an_administrator_reaches_passes_the_accessibility_check() {
+    let (collector, base, db, _, _, dir) = stack().await;
+    let secret = person(&db, "admin@north.example", "Ada Admin", Role::LandlordAdmin).await;
+    let driver = chromedriver();
+    let c = browser(&driver, &dir.path().join("profile")).await;
+    sign_in(&c, &base, "admin@north.example", &secret).await;
+    arrive(&c, "//h1[text()='Cases against their deadlines']").await;
+    for (path, heading, name) in [
+        ("/alerts", "Alerts awaiting triage", "10-alerts"),
+        ("/account", "Your account", "11-account"),
+        ("/admin", "Administration", "12-admin"),
+        ("/audit", "Audit log", "13-audit"),
+        ("/cases/999999", "Not found", "14-not-found"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        arrive(&c, &format!("//h1[text()='{heading}']")).await;
+        keep(&c, name).await;
+        accessible(&c, name).await;
+        if path == "/audit" {
+            let audit = c.find(Locator::Css("main table")).await.unwrap().text().await.unwrap();
+            assert!(audit.contains("session.sign_in"), "the admin's own sign-in is in the log: {audit}");
+        }
+    }
+    c.goto(&format!("{base}/account")).await.unwrap();
+    arrive(&c, "//header//form//button").await.click().await.unwrap();
+    arrive(&c, "//h1[text()='Sign in']").await;
+    c.goto(&format!("{base}/set-password?token=an-example-token")).await.unwrap();
+    arrive(&c, "//main//form").await;
+    keep(&c, "15-set-password").await;
+    accessible(&c, "15-set-password").await;
     c.close().await.unwrap();
     collector.shutdown().await;
 }

@@ -294,8 +294,10 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
     assert!(recorded.starts_with("user:"), "recorded as the signed-in person: {recorded}");
 
     c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    arrive(&c, "//h1[text()='Sign in']").await;
     assert!(c.current_url().await.unwrap().path().ends_with("/sign-in"));
     c.goto(&format!("{base}/")).await.unwrap();
+    arrive(&c, "//h1[text()='Sign in']").await;
     assert!(
         c.current_url().await.unwrap().path().ends_with("/sign-in"),
         "signed out: the board asks to sign in"

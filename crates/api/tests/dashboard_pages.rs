@@ -568,3 +568,51 @@ async fn an_administrator_manages_people_and_keys_from_the_admin_page() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "an officer cannot add people");
 }
+
+#[tokio::test]
+async fn the_case_page_checks_the_event_chain_and_assigns_the_case() {
+    let p = People::new().await;
+    let officer = p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let mut b = Browser::new(&p);
+    b.sign_in("officer@north.example", "").await;
+    let case = p.f.north.overdue_case_id;
+    let page = b.send(Method::GET, &format!("/cases/{case}"), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("intact: "), "{}", page.text);
+    assert!(page.text.contains("bank holidays skipped: "), "each deadline says how it was computed");
+    assert!(page.text.contains("working days from"), "{}", page.text);
+
+    let csrf = b.csrf();
+    let assigned = b
+        .send(
+            Method::POST,
+            &format!("/cases/{case}/assign"),
+            &[("csrf_token", &csrf), ("user_id", &officer.to_string())],
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.text);
+    let page = b.send(Method::GET, &format!("/cases/{case}"), &[]).await;
+    assert!(page.text.contains("<dt>Assigned to</dt><dd>Test Person</dd>"), "{}", page.text);
+    let audited: i64 =
+        p.f.db
+            .query_one(
+                "SELECT count(*) FROM audit_log WHERE action = 'case.assign' AND target = $1",
+                &[&format!("case:{case}")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(audited, 1);
+
+    // Someone with the database's owner rights rewrites an event: the page says so.
+    p.f.db
+        .batch_execute(&format!(
+            "ALTER TABLE case_events DISABLE TRIGGER USER;
+             UPDATE case_events SET actor = 'user:someone-else' WHERE case_id = {case} AND seq = 1;
+             ALTER TABLE case_events ENABLE TRIGGER USER;"
+        ))
+        .await
+        .unwrap();
+    let page = b.send(Method::GET, &format!("/cases/{case}"), &[]).await;
+    assert!(page.text.contains("BROKEN: the stored hash of event 1 does not match"), "{}", page.text);
+}

@@ -15,11 +15,12 @@ use maud::html;
 use serde::Deserialize;
 
 use super::csv::csv_line;
-use super::layout::{page, status_words, when};
+use super::layout::{due_words, page, status_words};
 use super::viewer::Viewer;
 use crate::handlers::sla::{report, SlaCase, SlaReport};
 use crate::problem::ApiError;
 use crate::state::ApiState;
+use dampwatch_store::read_model::Deadline;
 
 /// The board's filters (empty: all).
 #[derive(Debug, Default, Deserialize)]
@@ -130,8 +131,8 @@ impl<'a> BoardRow<'a> {
 }
 
 /// The next running deadline of a case: (step, due).
-fn next_step(entry: &SlaCase) -> Option<(&str, DateTime<Utc>)> {
-    entry.steps.iter().find(|s| Some(s.ends_at) == entry.next_due).map(|s| (s.step.as_str(), s.ends_at))
+fn next_step(entry: &SlaCase) -> Option<&Deadline> {
+    entry.steps.iter().find(|s| Some(s.ends_at) == entry.next_due)
 }
 
 fn home(entry: &SlaCase) -> String {
@@ -260,8 +261,8 @@ pub async fn get(
                             td { @if entry.case.area.is_empty() { "—" } @else { (entry.case.area) } }
                             td { (entry.case.assigned_to.as_deref().unwrap_or("Not assigned")) }
                             td {
-                                @if let Some((step, due)) = next_step(entry) {
-                                    (step.replace('_', " ")) ", due " (when(due))
+                                @if let Some(step) = next_step(entry) {
+                                    (step.step.replace('_', " ")) ", due " (due_words(step))
                                 } @else { "—" }
                             }
                         }
@@ -298,8 +299,8 @@ pub async fn csv(
     let rows = sla.cases.iter().map(|e| BoardRow::new(e, sla.as_of));
     for row in rows.filter(|r| filter.keeps(r, me)) {
         let entry = row.entry;
-        let (step, due) =
-            next_step(entry).map_or((String::new(), String::new()), |(s, d)| (s.to_owned(), d.to_rfc3339()));
+        let (step, due) = next_step(entry)
+            .map_or((String::new(), String::new()), |s| (s.step.clone(), s.ends_at.to_rfc3339()));
         let fields = [
             entry.case.id.to_string(),
             row.status.slug().to_owned(),

@@ -8,17 +8,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use dampwatch_accounts::Permission;
-use dampwatch_store::read_model::CaseDetail;
+use chrono::NaiveDate;
+use dampwatch_accounts::{users, Permission, Role};
+use dampwatch_store::read_model::{alert, case, Alert, CaseDetail, Deadline};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-use super::layout::{page, status_words, when};
+use super::layout::{due_words, page, status_words, when};
 use super::viewer::Viewer;
-use crate::extract::parse_id;
+use crate::extract::{parse_id, JsonBody};
+use crate::handlers::assign::{post as assign_case, Assignment};
 use crate::handlers::cases::detail;
 use crate::handlers::events::{record as record_event, EventRequest};
+use crate::handlers::me::user_error;
 use crate::problem::ApiError;
 use crate::state::ApiState;
 
@@ -37,12 +40,78 @@ const TEXT_REASON: &[&str] = &["preventative_not_reasonably_practicable"];
 const PLAIN: &[&str] =
     &["written_summary_sent", "safety_work_done", "preventative_work_started", "preventative_work_completed"];
 
-async fn load(state: &ApiState, viewer: &Viewer, id: i64) -> Result<CaseDetail, ApiError> {
+/// What the page shows besides the case's detail.
+struct CasePage {
+    detail: CaseDetail,
+    /// The alert that raised the potential issue, with its explanation.
+    alert: Option<Alert>,
+    /// Events whose chain hash does not recompute (empty: intact).
+    breaks: Vec<i32>,
+    /// People the case can be given to, when the viewer may assign it: (id, name, role).
+    assignable: Vec<(i64, String, Role)>,
+}
+
+async fn load(state: &ApiState, viewer: &Viewer, id: i64) -> Result<CasePage, ApiError> {
     let mut tenant = viewer.tenant(state);
     let tx = tenant.transaction().await?;
-    let found = detail(&tx, &state.clock, id, state.now()).await?;
+    let detail = detail(&tx, &state.clock, id, state.now()).await?;
+    let alert = match detail.case.alert_id {
+        Some(a) => alert::find(&*tx, a).await?,
+        None => None,
+    };
+    let breaks = case::chain_breaks(&*tx, id).await?;
+    let assignable = if viewer.may(Permission::AssignCases) {
+        users::list(&*tx, None)
+            .await
+            .map_err(user_error)?
+            .into_iter()
+            .filter(|u| u.disabled_at.is_none() && matches!(u.role, Role::HousingOfficer | Role::Contractor))
+            .map(|u| (u.id, u.display_name, u.role))
+            .collect()
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
-    Ok(found)
+    Ok(CasePage { detail, alert, breaks, assignable })
+}
+
+/// How a deadline was computed, in words: the period, what it counts from, the bank holidays
+/// it skipped, the calendar and rules versions, the source.
+fn computation(s: &Deadline) -> String {
+    let period = match s.basis.as_str() {
+        "elapsed_hours" => format!("{} hours", s.amount),
+        "working_days" => format!("{} working days", s.amount),
+        "weeks" => format!("{} weeks", s.amount),
+        "product_policy" => format!("{} hours (product policy)", s.amount),
+        other => format!("{} {}", s.amount, other.replace('_', " ")),
+    };
+    let skipped: Vec<String> = s.detail["deadline"]["bank_holidays_skipped"]
+        .as_array()
+        .map(|days| {
+            days.iter()
+                .filter_map(|d| d.as_str().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()))
+                .map(|d| d.format("%-d %b %Y").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let skipped = if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") };
+    format!(
+        "{period} from {} ({}); bank holidays skipped: {skipped}; calendar {}; rules {}; {}",
+        s.counted_from_event.replace('_', " "),
+        when(s.counted_from),
+        s.calendar_version,
+        s.rules_version,
+        s.source
+    )
+}
+
+/// A step's status for the page: a step met after its deadline is "met late".
+fn step_status(s: &Deadline) -> &str {
+    if s.status == "met" && s.detail["status"]["on_time"] == Value::Bool(false) {
+        "met_late"
+    } else {
+        &s.status
+    }
 }
 
 fn event_form(id: i64, kind: &str, detail: &CaseDetail, csrf: &str) -> Markup {
@@ -75,17 +144,54 @@ fn event_form(id: i64, kind: &str, detail: &CaseDetail, csrf: &str) -> Markup {
     }
 }
 
-fn render(viewer: &Viewer, d: &CaseDetail, error: Option<&str>) -> Response {
+fn render(viewer: &Viewer, page_data: &CasePage, error: Option<&str>) -> Response {
+    let d = &page_data.detail;
     let c = &d.case;
     let id = c.id;
     let content = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
         dl {
             dt { "Hazard" } dd { (c.hazard.replace('_', " ")) }
-            dt { "Home" } dd { (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key)) }
+            dt { "Home" } dd {
+                @let home = format!("{} {}", c.room.dwelling_reference.as_deref().unwrap_or(""), c.room.room_name.as_deref().unwrap_or(&c.room.key));
+                @if let Some(room) = c.room.room_id { a href={"/rooms/" (room)} { (home.trim()) } } @else { (home.trim()) }
+                @if !c.area.is_empty() { " (" (c.area) ")" }
+            }
             dt { "Status" } dd { (c.status.replace('_', " ")) }
             dt { "Law" } dd { (c.jurisdiction) ", " (c.tenure.replace('_', " ")) }
             @if let Some(a) = c.awareness { dt { "Landlord aware" } dd { (when(a)) } }
+            dt { "Assigned to" } dd { (c.assigned_to.as_deref().unwrap_or("no one")) }
+            dt { "Event log" } dd {
+                @if page_data.breaks.is_empty() {
+                    "intact: " (d.events.len()) " events, each hash recomputed from its content and the one before"
+                    @if let Some(head) = &c.log_head { " (head " code { (head.hash.chars().take(16).collect::<String>()) } ")" }
+                } @else {
+                    strong.error { "BROKEN: the stored hash of event " (page_data.breaks.iter().map(i32::to_string).collect::<Vec<_>>().join(", "))
+                        " does not match its content; the log was changed after it was written" }
+                }
+            }
+        }
+        @if let Some(alert) = &page_data.alert {
+            h2 { "The alert that opened it" }
+            p { "Alert " (alert.id) ", " (alert.hazard.replace('_', " ")) ", raised " (when(alert.raised_at))
+                " (condition since " (when(alert.since)) "): " (alert.summary) }
+            p { small { "Rules " (alert.rule_ids.join(", ")) ", rule set " (alert.ruleset_version) } }
+            @if let Some(explanation) = &alert.explanation {
+                details { summary { "The findings behind it" } pre { (serde_json::to_string_pretty(explanation).unwrap_or_default()) } }
+            }
+        }
+        @if !page_data.assignable.is_empty() {
+            form method="post" action={"/cases/" (id) "/assign"} {
+                input type="hidden" name="csrf_token" value=(viewer.csrf_token);
+                label for="assignee" { "Give the case to" }
+                select id="assignee" name="user_id" {
+                    option value="" { "no one" }
+                    @for (uid, name, role) in &page_data.assignable {
+                        option value=(uid) selected[c.assigned_user_id == Some(*uid)] { (name) " (" (role.as_str().replace('_', " ")) ")" }
+                    }
+                }
+                " " button type="submit" { "Assign" }
+            }
         }
         h2 { "Deadlines" }
         table {
@@ -93,15 +199,13 @@ fn render(viewer: &Viewer, d: &CaseDetail, error: Option<&str>) -> Response {
                          th scope="col" { "How it was computed" } } }
             tbody {
                 @for s in &d.deadlines {
-                    @let (words, class) = status_words(&s.status);
+                    @let (words, class) = status_words(step_status(s));
                     tr {
                         td { (s.step.replace('_', " ")) @if s.provisional { " (provisional)" } }
                         td { span class={"status " (class)} { (words) }
                              @if let Some(late) = &s.recorded_late { " — recorded late: " (late.event.replace('_', " ")) } }
-                        td { (when(s.ends_at)) }
-                        td { (s.amount) " " (s.basis.replace('_', " ")) " from " (s.counted_from_event.replace('_', " "))
-                             " (" (when(s.counted_from)) "); calendar " (s.calendar_version) "; rules " (s.rules_version)
-                             "; " (s.source) }
+                        td { (due_words(s)) }
+                        td { (computation(s)) }
                     }
                 }
             }
@@ -135,6 +239,43 @@ pub async fn get(
     let id = parse_id("case", &id)?;
     let d = load(&state, &viewer, id).await?;
     Ok(render(&viewer, &d, None))
+}
+
+/// The assignment form.
+#[derive(serde::Deserialize)]
+pub struct AssignForm {
+    csrf_token: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+/// `POST /cases/{id}/assign`: through the API's own assignment (checks, audit).
+pub async fn assign(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, ApiError> {
+    if !viewer.csrf_ok(&f.csrf_token) {
+        return Err(ApiError::Csrf);
+    }
+    viewer.require(Permission::AssignCases)?;
+    let user_id = match f.user_id.trim() {
+        "" => None,
+        u => Some(parse_id("user", u)?),
+    };
+    let body = JsonBody(Assignment { user_id });
+    match assign_case(State(state.clone()), viewer.tenant(&state), Path(id.clone()), body).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(ApiError::Unprocessable(reason)) => {
+            let id = parse_id("case", &id)?;
+            let d = load(&state, &viewer, id).await?;
+            let mut response = render(&viewer, &d, Some(&reason));
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `POST /cases/{id}/events`.

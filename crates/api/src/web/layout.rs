@@ -3,8 +3,9 @@
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use dampwatch_accounts::Permission;
+use dampwatch_store::read_model::Deadline;
 use maud::{html, Markup, DOCTYPE};
 
 use super::viewer::Viewer;
@@ -67,6 +68,7 @@ pub fn status_words(status: &str) -> (&'static str, &'static str) {
         "due_soon" => ("Due soon", "due-soon"),
         "on_track" => ("On track", "on-track"),
         "met" => ("Met", "met"),
+        "met_late" => ("Met late", "overdue"),
         "stopped" => ("Stopped", "stopped"),
         "waiting" => ("Waiting", "waiting"),
         _ => ("No clock running", "none"),
@@ -76,6 +78,15 @@ pub fn status_words(status: &str) -> (&'static str, &'static str) {
 /// A time as people in the UK read it.
 pub fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::London).format("%a %-d %b %Y, %H:%M").to_string()
+}
+
+/// When a step is due: by the end of a UK date for steps counted in days or weeks, else the
+/// instant.
+pub fn due_words(s: &Deadline) -> String {
+    match NaiveDate::parse_from_str(&s.due, "%Y-%m-%d") {
+        Ok(date) => format!("by the end of {}", date.format("%a %-d %b %Y")),
+        Err(_) => when(s.ends_at),
+    }
 }
 
 /// `GET /static/dashboard.css`.
@@ -104,6 +115,8 @@ a:focus, button:focus, input:focus, select:focus { outline: 3px solid #ffbf47; o
 .late { background: #4c2c92; color: #fff; }
 .on-track { background: #00703c; color: #fff; }
 .met, .stopped, .waiting, .none { background: #e8e8e8; color: #1b1b1b; }
+strong.error { display: block; }
+pre { white-space: pre-wrap; max-width: 60rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .counts { display: flex; flex-wrap: wrap; gap: 1.5rem; list-style: none; padding: 0; }
 form.filters { display: flex; flex-wrap: wrap; gap: 0 1.5rem; align-items: flex-end; }

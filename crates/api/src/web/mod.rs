@@ -10,7 +10,7 @@
 //!   ([`password`]);
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
-//! - `GET /cases/{id}`, `POST /cases/{id}/events` ([`case`]);
+//! - `GET /cases/{id}`, `POST /cases/{id}/events`, `POST /cases/{id}/assign` ([`case`]);
 //! - `GET /admin` and its forms: people and roles, API keys and OAuth clients, webhook
 //!   deliveries and dead letters, the case policy ([`admin`]);
 //! - `GET /audit`, `GET /audit.csv`: the landlord's audit log ([`audit`]);
@@ -57,6 +57,7 @@ pub fn pages() -> Router<ApiState> {
         .route("/alerts/{id}/triage", post(alerts::post))
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
+        .route("/cases/{id}/assign", post(case::assign))
         .route("/admin", get(admin::get))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/users/{id}", post(admin::change_user))

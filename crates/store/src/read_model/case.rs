@@ -289,3 +289,25 @@ where
         .map(|r| r.try_get(0))
         .transpose()
 }
+
+/// The events of a case whose stored chain hash does not match a recomputation from their
+/// content and the previous event's hash (`case_event_hash`, migration 0101): empty when the
+/// log is intact. Read in the same transaction as the events, so a page that shows both shows
+/// the log it checked.
+pub async fn chain_breaks<C>(client: &C, case_id: i64) -> Result<Vec<i32>, tokio_postgres::Error>
+where
+    C: GenericClient + Sync,
+{
+    let rows = client
+        .query(
+            "SELECT e.seq FROM case_events e
+             LEFT JOIN case_events p ON p.case_id = e.case_id AND p.seq = e.seq - 1
+             WHERE e.case_id = $1
+               AND (e.hash IS DISTINCT FROM case_event_hash(p.hash, e)
+                    OR e.prev_hash IS DISTINCT FROM p.hash)
+             ORDER BY e.seq",
+            &[&case_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}

@@ -1,9 +1,11 @@
 //! `dampwatch demo`: the whole system on embedded defaults, on one machine.
 //!
 //! Private PostgreSQL under the data directory, the development PKI (created if absent), the
-//! gateway on 127.0.0.1:8883, the collector, and a handful of simulated devices. It prints
-//! where to look, then every few seconds how many readings are stored; its last line is
-//! `stored readings: N`.
+//! gateway on 127.0.0.1:8883, the collector, and a handful of simulated devices. On the first
+//! start it also makes the demo landlord's first administrator and three example cases
+//! ([`crate::demo_landlord`]). It prints where to look (the dashboard's address and, once, the
+//! administrator's password), then every few seconds how many readings are stored; its last
+//! line is `stored readings: N`.
 
 use dampwatch_collector::Collector;
 use dampwatch_gateway::Gateway;
@@ -76,6 +78,9 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
     }
     let collector = Collector::start(ccfg).await?;
+    let mut setup_db = dampwatch_store::connect(&db_url).await?;
+    let first_start = crate::demo_landlord::prepare(&mut setup_db).await?;
+    drop(setup_db);
 
     writeln!(out, "data directory:   {}", dir.display())?;
     writeln!(out, "database:         {db_url}")?;
@@ -87,8 +92,32 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "collector metrics: http://{m}/metrics")?;
     }
     if let Some(api) = collector.api_url() {
-        writeln!(out, "landlord API:     {api}/v1/cases (OpenAPI: {api}/openapi.json)")?;
         let ca = dampwatch_pki::Paths::new(&pki).ca_cert();
+        writeln!(out, "dashboard:        {api}/ (its certificate is from the development CA {}: trust it or accept the browser's warning)", ca.display())?;
+        match &first_start {
+            Some(first) => {
+                writeln!(
+                    out,
+                    "first sign-in:    {} with the password {} (shown this once; an administrator sets up an authenticator app at first sign-in)",
+                    crate::demo_landlord::ADMIN_EMAIL,
+                    first.admin_password
+                )?;
+                writeln!(
+                    out,
+                    "example cases:    {} reported by tenants in home EXAMPLE-1 ({})",
+                    first.example_cases.len(),
+                    first.example_cases.join(", ")
+                )?;
+            }
+            None => writeln!(
+                out,
+                "sign in:          as before ({}; a new password: dampwatch users --data-dir {} reset-password {})",
+                crate::demo_landlord::ADMIN_EMAIL,
+                dir.display(),
+                crate::demo_landlord::ADMIN_EMAIL
+            )?,
+        }
+        writeln!(out, "landlord API:     {api}/v1/cases (OpenAPI: {api}/openapi.json)")?;
         writeln!(out, "API certificate:  signed by the development CA {}", ca.display())?;
         writeln!(
             out,
@@ -97,8 +126,9 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
         writeln!(
             out,
-            "API key:          dampwatch api-keys --data-dir {} create --landlord demo --label me",
-            dir.display()
+            "API key:          dampwatch api-keys --data-dir {} create --landlord {} --label me",
+            dir.display(),
+            crate::demo_landlord::LANDLORD
         )?;
     }
     writeln!(out, "more devices:     dampwatch sim --data-dir {} --provision --devices 200", dir.display())?;

@@ -38,7 +38,7 @@ pub fn start(
         format!("--pki-dir={}", pki.display()),
         format!("--database-url={db_url}"),
         "--provision".into(),
-        "--landlord=demo".into(),
+        format!("--landlord={}", crate::demo_landlord::LANDLORD),
         "--device-prefix=demo-".into(),
     ]);
     let (tx, result) = tokio::sync::oneshot::channel();

@@ -1,6 +1,7 @@
 //! `dampwatch`: the operator's command.
 mod demo;
 mod demo_devices;
+mod demo_landlord;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;

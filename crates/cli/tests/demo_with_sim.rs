@@ -114,6 +114,41 @@ fn sim_adds_devices_to_a_running_demo_through_its_data_dir() {
         }
     };
     assert!(!gateway.ends_with(":0") && gateway.starts_with("127.0.0.1:"), "{gateway}");
+    // The dashboard's address and, on this first start, the administrator's password, which
+    // signs in (with curl, trusting the development CA).
+    let (mut dashboard, mut password) = (None, None);
+    while !header.last().is_some_and(|l| l.starts_with("example cases:")) {
+        let line = demo_out.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("the demo did not print its first sign-in and example cases: {header:#?}")
+        });
+        header.push(line.clone());
+        if let Some(rest) = line.strip_prefix("dashboard:") {
+            dashboard = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("first sign-in:") {
+            password = rest
+                .split(" with the password ")
+                .nth(1)
+                .and_then(|p| p.split_whitespace().next())
+                .map(str::to_owned);
+        }
+    }
+    let dashboard = dashboard.expect("a dashboard line");
+    assert!(dashboard.starts_with("https://127.0.0.1:") && dashboard.ends_with('/'), "{dashboard}");
+    let password = password.expect("the first sign-in's password");
+    let body = serde_json::json!({"email": "admin@demo.example", "password": password}).to_string();
+    let signed_in = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-D", "-", "--cacert"])
+        .arg(data_dir.join("pki/ca.pem"))
+        .args(["-H", "content-type: application/json", "-d", &body])
+        .arg(format!("{dashboard}v1/session"))
+        .output()
+        .expect("curl runs (scripts/setup.sh installs it)");
+    let headers = String::from_utf8_lossy(&signed_in.stdout);
+    assert!(headers.starts_with("HTTP/") && headers.contains(" 200"), "{headers}");
+    assert!(headers.contains("__Host-dampwatch_session="), "a session: {headers}");
+    let example = header.last().expect("the example cases line");
+    assert!(example.contains("overdue") && example.contains("on track"), "{example}");
     let url_file = data_dir.join("database-url");
     let url = std::fs::read_to_string(&url_file).expect("the running demo publishes DIR/database-url");
     let url = url.trim().to_owned();

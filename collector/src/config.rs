@@ -98,8 +98,8 @@ interval = "1h"
 chunk_rows = 10000
 
 [http]
-# The public listener: the landlord HTTP API (/v1/..., /openapi.json) when [api] enabled, and
-# nothing else. HTTPS (TLS 1.3 or 1.2) with the certificate below. Empty to disable.
+# The public listener: the landlord HTTP API (/v1/..., /openapi.json) and the dashboard's pages
+# (/, /cases/..., /sign-in, ...) when [api] enabled, and nothing else. HTTPS (TLS 1.3 or 1.2) with the certificate below. Empty to disable.
 address = "127.0.0.1:9884"
 # The listener's certificate (chain, leaf first) and private key, read at start. `dampwatch pki
 # init` makes one for localhost, 127.0.0.1 and ::1; for the names clients reach the API by, run

@@ -31,10 +31,26 @@ async fn pages_need_a_session_and_a_role_that_may_see_them() {
 
     p.user(Some("north-homes"), "fixer@north.example", Role::Contractor).await;
     let contractor = p.sign_in("fixer@north.example").await;
-    let refused = raw(&p.app, get("/", Some(&contractor))).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a contractor has no SLA board");
+    let landing = raw(&p.app, get("/", Some(&contractor))).await;
+    assert_eq!(landing.status, StatusCode::OK, "{}", landing.text);
+    assert!(landing.text.contains("No open case is assigned to you."), "a contractor has no SLA board");
     let case = raw(&p.app, get(&format!("/cases/{}", p.f.north.case_id), Some(&contractor))).await;
     assert_eq!(case.status, StatusCode::NOT_FOUND, "nor an unassigned case");
+    let fixer: i64 =
+        p.f.db
+            .query_one("SELECT id FROM users WHERE email = 'fixer@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    p.f.db
+        .execute("UPDATE cases SET assigned_user_id = $2 WHERE id = $1", &[&p.f.north.case_id, &fixer])
+        .await
+        .unwrap();
+    let landing = raw(&p.app, get("/", Some(&contractor))).await;
+    assert!(landing.text.contains(&format!(">Case {}<", p.f.north.case_id)), "{}", landing.text);
+    assert!(!landing.text.contains(&format!(">Case {}<", p.f.north.overdue_case_id)), "only theirs");
+    let case = raw(&p.app, get(&format!("/cases/{}", p.f.north.case_id), Some(&contractor))).await;
+    assert_eq!(case.status, StatusCode::OK, "their case opens: {}", case.text);
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use super::viewer::Viewer;
 use crate::handlers::sla::{report, SlaCase, SlaReport};
 use crate::problem::ApiError;
 use crate::state::ApiState;
-use dampwatch_store::read_model::Deadline;
+use dampwatch_store::read_model::{case, CaseFilter, Deadline};
 
 /// The board's filters (empty: all).
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +180,9 @@ pub async fn get(
         // A role that must use a second factor can do nothing else until it has one.
         return Ok(Redirect::to("/account").into_response());
     }
+    if !viewer.may(Permission::ReadSla) && viewer.may(Permission::ReadCases) {
+        return assigned_cases(&state, &viewer).await;
+    }
     let sla = load(&state, &viewer).await?;
     let me = viewer.session().user_id;
     let c = &sla.counts;
@@ -320,4 +323,35 @@ pub async fn csv(
     headers
         .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"cases.csv\""));
     Ok(response)
+}
+
+/// The landing page of a role that works cases without the SLA board (a contractor): the
+/// cases given to them, which is all the database lets them read.
+async fn assigned_cases(state: &ApiState, viewer: &Viewer) -> Result<Response, ApiError> {
+    let mut tenant = viewer.tenant(state);
+    let tx = tenant.transaction().await?;
+    let filter = CaseFilter { open_only: true, limit: 500, ..CaseFilter::default() };
+    let cases = case::list(&*tx, &filter).await?;
+    tx.commit().await?;
+    let content = html! {
+        @if cases.is_empty() {
+            p { "No open case is assigned to you." }
+        } @else {
+            table {
+                caption.visually-hidden { "Open cases assigned to you" }
+                thead { tr { th scope="col" { "Case" } th scope="col" { "Hazard" } th scope="col" { "Home" } th scope="col" { "Status" } } }
+                tbody {
+                    @for c in &cases {
+                        tr {
+                            td { a href={"/cases/" (c.id)} { "Case " (c.id) } }
+                            td { (c.hazard.replace('_', " ")) }
+                            td { (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key)) }
+                            td { (c.status.replace('_', " ")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Your cases", Some(viewer), content))
 }

@@ -56,8 +56,8 @@ async fn load(state: &ApiState, viewer: &Viewer, id: i64) -> Result<CasePage, Ap
     let tx = tenant.transaction().await?;
     let detail = detail(&tx, &state.clock, id, state.now()).await?;
     let alert = match detail.case.alert_id {
-        Some(a) => alert::find(&*tx, a).await?,
-        None => None,
+        Some(a) if viewer.may(Permission::ReadAlerts) => alert::find(&*tx, a).await?,
+        _ => None,
     };
     let breaks = case::chain_breaks(&*tx, id).await?;
     let assignable = if viewer.may(Permission::AssignCases) {

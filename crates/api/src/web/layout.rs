@@ -31,7 +31,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                     a.brand href="/" { "Dampwatch" }
                     @if let Some(v) = viewer {
                         nav aria-label="Pages" {
-                            @if v.may(Permission::ReadSla) { a href="/" { "Cases" } }
+                            @if v.may(Permission::ReadSla) || v.may(Permission::ReadCases) { a href="/" { "Cases" } }
                             @if v.may(Permission::ReadAlerts) { a href="/alerts" { "Alerts awaiting triage" } }
                             @if v.may(Permission::ReadAuditLog) { a href="/audit" { "Audit log" } }
                             @if super::admin::may_administer(v) { a href="/admin" { "Administration" } }

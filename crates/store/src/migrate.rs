@@ -92,6 +92,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     // The audit log: append-only, hash-chained, with signed checkpoints.
     Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
+    // A room's history for the dashboard: surface temperature in the rollups, readings by
+    // time, and the tenant's confined reads of readings and rollups.
+    Migration {
+        version: 320,
+        name: "room_history",
+        sql: include_str!("../migrations/0320_room_history.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -79,6 +79,7 @@ pub async fn get(
     hazards.sort_unstable();
     hazards.dedup();
     let shown: Vec<&SlaCase> = sla.cases.iter().filter(|e| filter.keeps(e)).collect();
+    let may_see_rooms = viewer.may(Permission::ReadDevices);
     let content = html! {
         ul.counts aria-label="Counts" {
             li { strong { (c.open_cases) } " open cases" }
@@ -116,7 +117,12 @@ pub async fn get(
                             td { span class={"status " (class)} { (words) } }
                             td { a href={"/cases/" (entry.case.id)} { "Case " (entry.case.id) } }
                             td { (entry.case.hazard.replace('_', " ")) }
-                            td { (home(entry)) }
+                            td {
+                                @match (entry.case.room.room_id, may_see_rooms) {
+                                    (Some(room), true) => a href={"/rooms/" (room)} { (home(entry)) },
+                                    _ => (home(entry)),
+                                }
+                            }
                             td {
                                 @if let Some((step, due)) = next_step(entry) {
                                     (step.replace('_', " ")) ", due " (when(due))

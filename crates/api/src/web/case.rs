@@ -82,7 +82,12 @@ fn render(viewer: &Viewer, d: &CaseDetail, error: Option<&str>) -> Response {
         @if let Some(e) = error { p.error role="alert" { (e) } }
         dl {
             dt { "Hazard" } dd { (c.hazard.replace('_', " ")) }
-            dt { "Home" } dd { (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key)) }
+            dt { "Home" } dd {
+                (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key))
+                @if let (Some(room), true) = (c.room.room_id, viewer.may(Permission::ReadDevices)) {
+                    " — " a href={"/rooms/" (room)} { "the room's charts and devices" }
+                }
+            }
             dt { "Status" } dd { (c.status.replace('_', " ")) }
             dt { "Law" } dd { (c.jurisdiction) ", " (c.tenure.replace('_', " ")) }
             @if let Some(a) = c.awareness { dt { "Landlord aware" } dd { (when(a)) } }

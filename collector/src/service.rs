@@ -147,7 +147,11 @@ impl Collector {
             None => None,
             Some((addr, transport)) => {
                 let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
-                let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?;
+                // The hazard worker started above with the same section, so it is valid.
+                let engine = dampwatch_indicators::HazardEngine::new(cfg.alerts.engine.clone())
+                    .map_err(|e| dampwatch_alerts::StartError::Config(e.into()))?;
+                let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?
+                    .with_hazard_engine(engine);
                 Some((addr, state, transport))
             }
         };

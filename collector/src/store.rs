@@ -124,15 +124,18 @@ fn insert_plain() -> String {
 WITH ins AS (
     INSERT INTO readings SELECT * FROM stage_readings ORDER BY device_id, boot, seq
     ON CONFLICT DO NOTHING
-    RETURNING device_id, boot, seq, received_at, sampled_at, temperature_centi_c, rh_centi_pct
+    RETURNING device_id, boot, seq, received_at, sampled_at, temperature_centi_c, rh_centi_pct,
+              surface_temperature_centi_c
 ), hourly AS (
     INSERT INTO readings_hourly_totals AS h
         (device_id, hour, readings, temperature_n, temperature_centi_sum, temperature_centi_min,
-         temperature_centi_max, rh_n, rh_centi_sum, rh_centi_min, rh_centi_max)
+         temperature_centi_max, rh_n, rh_centi_sum, rh_centi_min, rh_centi_max,
+         surface_temperature_n, surface_temperature_centi_sum)
     SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
            count(temperature_centi_c), coalesce(sum(temperature_centi_c), 0),
            min(temperature_centi_c), max(temperature_centi_c),
-           count(rh_centi_pct), coalesce(sum(rh_centi_pct), 0), min(rh_centi_pct), max(rh_centi_pct)
+           count(rh_centi_pct), coalesce(sum(rh_centi_pct), 0), min(rh_centi_pct), max(rh_centi_pct),
+           count(surface_temperature_centi_c), coalesce(sum(surface_temperature_centi_c), 0)
     FROM ins GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (device_id, hour) DO UPDATE SET
         readings = h.readings + excluded.readings,
@@ -143,7 +146,9 @@ WITH ins AS (
         rh_n = h.rh_n + excluded.rh_n,
         rh_centi_sum = h.rh_centi_sum + excluded.rh_centi_sum,
         rh_centi_min = least(h.rh_centi_min, excluded.rh_centi_min),
-        rh_centi_max = greatest(h.rh_centi_max, excluded.rh_centi_max)
+        rh_centi_max = greatest(h.rh_centi_max, excluded.rh_centi_max),
+        surface_temperature_n = h.surface_temperature_n + excluded.surface_temperature_n,
+        surface_temperature_centi_sum = h.surface_temperature_centi_sum + excluded.surface_temperature_centi_sum
 ), {}
 SELECT count(*) FROM ins",
         news("ins")

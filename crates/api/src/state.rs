@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dampwatch_clock::Clock;
+use dampwatch_indicators::{EngineConfig, HazardEngine};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use prometheus_client::registry::Registry;
 
@@ -23,6 +24,9 @@ pub struct ApiState {
     pub(crate) stats: Arc<ApiStats>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) config: Arc<ApiConfig>,
+    /// The hazard engine's configuration (`[alerts.engine]`): the rules whose thresholds the
+    /// room page draws and the settings its indicators are computed with.
+    pub(crate) engine: Arc<HazardEngine>,
     /// The wall clock sessions, lockouts and TOTP codes are judged by; tests move it.
     pub(crate) time: WallClock,
 }
@@ -55,8 +59,16 @@ impl ApiState {
             stats,
             clock: Arc::new(clock),
             config: Arc::new(config),
+            engine: Arc::new(default_engine()),
             time: Arc::new(Utc::now),
         }
+    }
+
+    /// The same state with the hazard engine the hazard worker runs (the collector passes its
+    /// `[alerts.engine]`); without it, the engine's defaults.
+    pub fn with_hazard_engine(mut self, engine: HazardEngine) -> Self {
+        self.engine = Arc::new(engine);
+        self
     }
 
     /// The same state judging time by `time` instead of the system clock.
@@ -108,6 +120,11 @@ impl ApiState {
     pub fn render_metrics(&self) -> String {
         dampwatch_alerts::metrics::render(|r| self.register_metrics(r))
     }
+}
+
+fn default_engine() -> HazardEngine {
+    // The defaults are checked to validate by the indicators crate's own tests.
+    HazardEngine::new(EngineConfig::default()).expect("the default engine configuration is valid")
 }
 
 fn new_pool(mut pg: tokio_postgres::Config, size: usize, wait: Duration) -> Result<Pool, StateError> {

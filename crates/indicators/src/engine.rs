@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::AlertTransition;
 use crate::config::{ConfigError, EngineConfig, Settings};
+use crate::history::IndicatorHistory;
 use crate::indicators::Indicators;
 use crate::reading::{ReadingError, RoomReading};
 use crate::room::{Checkpoint, IngestError, Placement, ReplayError, Replayed, RoomState};
@@ -81,6 +82,11 @@ impl HazardEngine {
     /// raised. Call it periodically for every room.
     pub fn evaluate(&self, room: &mut RoomState, now: DateTime<Utc>) -> Vec<AlertTransition> {
         room.reconcile(&self.settings, now)
+    }
+
+    /// A room's indicators along readings fed in time order, for charts ([`IndicatorHistory`]).
+    pub fn history(&self) -> IndicatorHistory {
+        IndicatorHistory::new(&self.settings)
     }
 
     /// The indicators of a single reading (no history: mould index 0).

@@ -35,6 +35,7 @@ mod daily;
 pub mod engine;
 mod evaluation;
 mod explain;
+pub mod history;
 pub mod indicators;
 pub mod material;
 pub mod mould;
@@ -57,6 +58,7 @@ pub use alert::{
 pub use config::{ConfigError, EngineConfig};
 pub use coverage::Coverage;
 pub use engine::{HazardEngine, Ingested};
+pub use history::IndicatorHistory;
 pub use indicators::{ConditionsBasis, Indicators};
 pub use material::{MaterialClass, MATERIAL_TABLE};
 pub use mould::{MouldState, MouldTimeline, MOULD_MODEL_VERSION};

@@ -201,6 +201,18 @@ pub struct Rule {
     pub basis: String,
 }
 
+impl Rule {
+    /// The metric this rule watches and the level past which it raises, if it watches one: the
+    /// line a chart of that metric draws for it.
+    pub fn threshold(&self) -> Option<(Metric, f64)> {
+        match &self.condition {
+            Condition::Sustained { metric, threshold, .. }
+            | Condition::MostDays { metric, threshold, .. } => Some((*metric, *threshold)),
+            Condition::NoData { .. } => None,
+        }
+    }
+}
+
 const HOUR: u64 = 3600;
 
 fn sustained(

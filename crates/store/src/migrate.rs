@@ -94,6 +94,13 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
     // The area a landlord files each home under (the dashboard's board filters by it).
     Migration { version: 310, name: "home_areas", sql: include_str!("../migrations/0310_home_areas.sql") },
+    // A room's history for the dashboard: surface temperature in the rollups, readings by
+    // time, and the tenant's confined reads of readings and rollups.
+    Migration {
+        version: 320,
+        name: "room_history",
+        sql: include_str!("../migrations/0320_room_history.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

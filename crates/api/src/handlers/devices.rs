@@ -50,7 +50,8 @@ pub async fn list(
     QueryParams(q): QueryParams<DeviceQuery>,
 ) -> Result<Json<Page<Device>>, ApiError> {
     let limit = page_limit(q.limit, &state.config)?;
-    let filter = DeviceFilter { status: q.status, after: q.cursor.as_deref(), limit: limit + 1 };
+    let filter =
+        DeviceFilter { status: q.status, room_id: None, after: q.cursor.as_deref(), limit: limit + 1 };
     let tx = tenant.transaction().await?;
     let items = device::list(&*tx, &filter).await?;
     tx.commit().await?;

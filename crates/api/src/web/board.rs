@@ -192,6 +192,7 @@ pub async fn get(
     let rows: Vec<BoardRow> = sla.cases.iter().map(|e| BoardRow::new(e, sla.as_of)).collect();
     let due_today = rows.iter().filter(|r| r.status == BoardStatus::DueToday).count();
     let shown: Vec<&BoardRow> = rows.iter().filter(|r| filter.keeps(r, me)).collect();
+    let may_see_rooms = viewer.may(Permission::ReadDevices);
     let content = html! {
         ul.counts aria-label="Counts" {
             li { strong { (c.open_cases) } " open cases" }
@@ -260,7 +261,12 @@ pub async fn get(
                             }
                             td { a href={"/cases/" (entry.case.id)} { "Case " (entry.case.id) } }
                             td { (entry.case.hazard.replace('_', " ")) }
-                            td { (home(entry)) }
+                            td {
+                                @match (entry.case.room.room_id, may_see_rooms) {
+                                    (Some(room), true) => a href={"/rooms/" (room)} { (home(entry)) },
+                                    _ => (home(entry)),
+                                }
+                            }
                             td { @if entry.case.area.is_empty() { "—" } @else { (entry.case.area) } }
                             td { (entry.case.assigned_to.as_deref().unwrap_or("Not assigned")) }
                             td {

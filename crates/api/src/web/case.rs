@@ -153,9 +153,11 @@ fn render(viewer: &Viewer, page_data: &CasePage, error: Option<&str>) -> Respons
         dl {
             dt { "Hazard" } dd { (c.hazard.replace('_', " ")) }
             dt { "Home" } dd {
-                @let home = format!("{} {}", c.room.dwelling_reference.as_deref().unwrap_or(""), c.room.room_name.as_deref().unwrap_or(&c.room.key));
-                @if let Some(room) = c.room.room_id { a href={"/rooms/" (room)} { (home.trim()) } } @else { (home.trim()) }
+                (c.room.dwelling_reference.as_deref().unwrap_or("")) " " (c.room.room_name.as_deref().unwrap_or(&c.room.key))
                 @if !c.area.is_empty() { " (" (c.area) ")" }
+                @if let (Some(room), true) = (c.room.room_id, viewer.may(Permission::ReadDevices)) {
+                    " — " a href={"/rooms/" (room)} { "the room's charts and devices" }
+                }
             }
             dt { "Status" } dd { (c.status.replace('_', " ")) }
             dt { "Law" } dd { (c.jurisdiction) ", " (c.tenure.replace('_', " ")) }

@@ -11,6 +11,8 @@
 //! - `GET /` the SLA board, `GET /board.csv` what it shows ([`board`]);
 //! - `GET /alerts`, `POST /alerts/{id}/triage` ([`alerts`]);
 //! - `GET /cases/{id}`, `POST /cases/{id}/events`, `POST /cases/{id}/assign` ([`case`]);
+//! - `GET /rooms/{id}?range=7d|30d|1y`: a room's charts and devices ([`room`], drawn by
+//!   [`chart`]);
 //! - `GET /admin` and its forms: people and roles, API keys and OAuth clients, webhook
 //!   deliveries and dead letters, the case policy ([`admin`]);
 //! - `GET /audit`, `GET /audit.csv`: the landlord's audit log ([`audit`]);
@@ -19,7 +21,7 @@
 //! An error is answered with a page saying what went wrong ([`error_page`]), never a JSON
 //! problem document.
 //!
-//! Forms carry the session's CSRF token in a hidden field and must come from this site's own
+//! Every page's answer states its server time (`Server-Timing`). Forms carry the session's CSRF token in a hidden field and must come from this site's own
 //! pages (`Origin`); pages set their own
 //! Content-Security-Policy (styles from this origin only, no scripts, forms to this origin only).
 
@@ -29,19 +31,22 @@ pub mod alerts;
 pub mod audit;
 pub mod board;
 pub mod case;
+pub mod chart;
 pub mod csv;
 pub mod error_page;
 pub mod layout;
 pub mod password;
+pub mod room;
 pub mod sign_in;
 pub mod viewer;
 
 use axum::extract::Request;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use std::time::Instant;
 
 use crate::state::ApiState;
 
@@ -58,6 +63,7 @@ pub fn pages() -> Router<ApiState> {
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
         .route("/cases/{id}/assign", post(case::assign))
+        .route("/rooms/{id}", get(room::get))
         .route("/admin", get(admin::get))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/users/{id}", post(admin::change_user))
@@ -76,6 +82,25 @@ pub fn pages() -> Router<ApiState> {
         .route("/static/dashboard.css", get(layout::stylesheet))
         .route_layer(from_fn(same_origin))
         .route_layer(from_fn(error_page::as_page))
+        .route_layer(from_fn(server_timing))
+}
+
+/// Every page states how long the server took to make it: `Server-Timing: page;dur=<ms>`,
+/// from the request reaching these routes to the whole page rendered (the session lookup, the
+/// database reads and the HTML; not TLS or the network). Browsers show it beside their own
+/// timings, and `dampwatch bench dashboard` reports it. Only on GET: a form's answer (the
+/// sign-in above all) says nothing about how long its checks took.
+async fn server_timing(request: Request, next: Next) -> Response {
+    let get = request.method() == Method::GET;
+    let start = Instant::now();
+    let mut response = next.run(request).await;
+    if get {
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        if let Ok(value) = HeaderValue::from_str(&format!("page;dur={ms:.1}")) {
+            response.headers_mut().insert(HeaderName::from_static("server-timing"), value);
+        }
+    }
+    response
 }
 
 /// A form must be posted from a page of this site: a POST whose `Origin` names another (or

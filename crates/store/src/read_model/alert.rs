@@ -161,6 +161,25 @@ where
     load(client, &sql, &[], |r| read(r, false)).await
 }
 
+/// The alerts of the room `room_key` that were open at some time in `[from, to)`: raised
+/// before `to` and not cleared before `from`; earliest raised first, without explanations.
+pub async fn of_room<C>(
+    client: &C,
+    room_key: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Alert>, tokio_postgres::Error>
+where
+    C: GenericClient + Sync,
+{
+    let sql = format!(
+        "{} WHERE t.room_key = $1 AND t.raised_at < $3 AND (t.cleared_at IS NULL OR t.cleared_at >= $2)
+         ORDER BY t.raised_at, t.id",
+        select(false)
+    );
+    load(client, &sql, &[&room_key, &from, &to], |r| read(r, false)).await
+}
+
 /// One alert with its explanation, if it exists (and, in a tenant transaction, is the
 /// landlord's).
 pub async fn find<C>(client: &C, id: i64) -> Result<Option<Alert>, tokio_postgres::Error>

@@ -40,6 +40,8 @@ pub struct Device {
 #[derive(Debug, Clone, Default)]
 pub struct DeviceFilter<'a> {
     pub status: Option<DeviceStatus>,
+    /// Only the devices placed in this room.
+    pub room_id: Option<i64>,
     /// Only ids after this (the page cursor).
     pub after: Option<&'a str>,
     pub limit: i64,
@@ -75,8 +77,9 @@ where
                 t.revoked_at
          FROM devices t LEFT JOIN rooms r ON r.id = t.room_id LEFT JOIN dwellings d ON d.id = r.dwelling_id
          WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.id > $2)
+           AND ($4::int8 IS NULL OR t.room_id = $4)
          ORDER BY t.id LIMIT $3",
-        &[&status, &filter.after, &filter.limit],
+        &[&status, &filter.after, &filter.limit, &filter.room_id],
         read,
     )
     .await

@@ -1,5 +1,5 @@
-//! The read model: alerts, cases, their deadlines and devices as landlords see them, and the
-//! SQL that loads them. The landlord API answers with these types and the webhooks carry them,
+//! The read model: alerts, cases, their deadlines, devices and a room's history as landlords
+//! see them, and the SQL that loads them. The landlord API answers with these types and the webhooks carry them,
 //! so a receiver and an API client read the same fields under the same names; the OpenAPI
 //! schemas of both are derived from these types (`utoipa`).
 //!
@@ -14,6 +14,7 @@ pub mod alert;
 pub mod case;
 pub mod deadline;
 pub mod device;
+pub mod room_history;
 
 use serde::Serialize;
 use tokio_postgres::{GenericClient, Row};
@@ -23,6 +24,7 @@ pub use alert::{Alert, AlertFilter, AlertStatus, AlertTriage, Severity, TriageRe
 pub use case::{Case, CaseDetail, CaseEventRecord, CaseFilter, LogHead};
 pub use deadline::{Deadline, RecordedLate};
 pub use device::{Device, DeviceFilter, DeviceStatus};
+pub use room_history::{HourlyMean, RoomDevice, RoomHome, StoredSample};
 
 /// Where an alert, a case or a device is: a registered room, or a device placed in no room,
 /// which is watched as a room of its own.

@@ -159,6 +159,7 @@ async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
         .await
         .unwrap()
         .get(0);
+    week_of_readings(db, room).await;
     let mut cases = Vec::new();
     for noticed in [now - chrono::Duration::days(31), now - chrono::Duration::hours(2)] {
         let new = NewCase {
@@ -184,6 +185,42 @@ async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
     }
     let secret = person(db, "officer@north.example", "Olu Officer", Role::HousingOfficer).await;
     (cases[0], secret)
+}
+
+/// A sensor in the bedroom with a week of 10-minute readings, warm and damp by night, and
+/// their hourly rollups, so the room's charts have something to draw.
+async fn week_of_readings(db: &tokio_postgres::Client, room: i64) {
+    db.execute(
+        "INSERT INTO devices (id, landlord_id, room_id, signing_public_key, cert_serial)
+         VALUES ('bedroom-sensor', 'north-homes', $1, $2, '0a')",
+        &[&room, &vec![7u8; 32]],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO readings (device_id, boot, seq, sampled_at, device_time, time_corrected, received_at,
+             temperature_centi_c, rh_centi_pct, surface_temperature_centi_c, battery_mv, status, uplink_digest)
+         SELECT 'bedroom-sensor', 1, s, t, t, false, t,
+                (1850 + 250 * sin(2 * pi() * s / 144))::int, (6800 + 1400 * cos(2 * pi() * s / 144))::int,
+                (1400 + 200 * sin(2 * pi() * s / 144))::int, 2950, 0, '\\x00'::bytea
+         FROM generate_series(1, 1008) s,
+              LATERAL (SELECT now() - interval '7 days' + (s - 1) * interval '10 minutes' AS t) x",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO readings_hourly_totals (device_id, hour, readings, temperature_n, temperature_centi_sum,
+             temperature_centi_min, temperature_centi_max, rh_n, rh_centi_sum, rh_centi_min, rh_centi_max,
+             surface_temperature_n, surface_temperature_centi_sum)
+         SELECT device_id, date_trunc('hour', sampled_at), count(*), count(*), sum(temperature_centi_c),
+                min(temperature_centi_c), max(temperature_centi_c), count(*), sum(rh_centi_pct), min(rh_centi_pct),
+                max(rh_centi_pct), count(*), sum(surface_temperature_centi_c)
+         FROM readings WHERE device_id = 'bedroom-sensor' GROUP BY 1, 2",
+        &[],
+    )
+    .await
+    .unwrap();
 }
 
 /// A person of north-homes with [`PASSWORD`] and a TOTP second factor; the TOTP secret.
@@ -324,6 +361,7 @@ async fn every_page_an_administrator_reaches_passes_the_accessibility_check() {
         ("/account", "Your account", "11-account"),
         ("/admin", "Administration", "12-admin"),
         ("/audit", "Audit log", "13-audit"),
+        ("/devices?show=all", "Devices", "16-devices"),
         ("/cases/999999", "Not found", "14-not-found"),
     ] {
         c.goto(&format!("{base}{path}")).await.unwrap();
@@ -335,6 +373,11 @@ async fn every_page_an_administrator_reaches_passes_the_accessibility_check() {
             assert!(audit.contains("session.sign_in"), "the admin's own sign-in is in the log: {audit}");
         }
     }
+    let room: i64 = db.query_one("SELECT id FROM rooms WHERE name = 'bedroom'", &[]).await.unwrap().get(0);
+    c.goto(&format!("{base}/rooms/{room}")).await.unwrap();
+    arrive(&c, "//main//*[local-name()='svg']").await;
+    keep(&c, "17-room").await;
+    accessible(&c, "17-room").await;
     c.goto(&format!("{base}/account")).await.unwrap();
     arrive(&c, "//header//form//button").await.click().await.unwrap();
     arrive(&c, "//h1[text()='Sign in']").await;

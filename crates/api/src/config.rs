@@ -50,6 +50,10 @@ max_event_future_skew = "5m"
 # as met on a date given after the fact. A day leaves room for the visit's notes to be typed
 # up the next morning.
 late_record_tolerance = "24h"
+# The dashboard's devices page flags a device whose newest reading reports a supply below this
+# (millivolts). The default suits a sensor on two 1.5 V cells (3 V fresh, about 2.5 V when a
+# few weeks are left); set it for the devices in use.
+low_battery_mv = 2500
 
 # Token buckets: each holds `burst` requests and refills at `per_minute`; a request that finds
 # its bucket empty is answered 429 with Retry-After, and counted
@@ -130,6 +134,8 @@ pub struct ApiConfig {
     /// How long after its instant an event may be recorded without a reason.
     #[serde(with = "humantime_serde")]
     pub late_record_tolerance: Duration,
+    /// Supply voltage (mV) below which a device's battery is shown as low.
+    pub low_battery_mv: i32,
     /// `[api.rate_limits]`.
     pub rate_limits: RateLimitConfig,
     /// `[api.sessions]`.

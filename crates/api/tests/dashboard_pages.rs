@@ -632,3 +632,46 @@ async fn the_case_page_checks_the_event_chain_and_assigns_the_case() {
     let page = b.send(Method::GET, &format!("/cases/{case}"), &[]).await;
     assert!(page.text.contains("BROKEN: the stored hash of event 1 does not match"), "{}", page.text);
 }
+
+#[tokio::test]
+async fn the_devices_page_lists_silent_devices_and_low_batteries_of_the_landlord_only() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    let mut b = Browser::new(&p);
+    b.sign_in("officer@north.example", "").await;
+    let device = p.f.north.device_id.clone();
+    let south_device = p.f.south.device_id.clone();
+
+    let page = b.send(Method::GET, "/devices", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains(&format!("<code>{device}</code>")),
+        "a device that never sent is listed: {}",
+        page.text
+    );
+    assert!(!page.text.contains(&format!("<code>{south_device}</code>")), "not another landlord's");
+
+    // A reading an hour old with 2.30 V: not offline, but the battery is low.
+    p.f.db
+        .execute(
+            "INSERT INTO readings (device_id, boot, seq, sampled_at, device_time, time_corrected, received_at,
+                 temperature_centi_c, rh_centi_pct, battery_mv, status, uplink_digest)
+             VALUES ($1, 1, 1, now() - interval '1 hour', now() - interval '1 hour', false, now(), 2000, 5000, 2300, 0,
+                     '\\x00'::bytea)",
+            &[&device],
+        )
+        .await
+        .unwrap();
+    let offline = b.send(Method::GET, "/devices?show=offline", &[]).await;
+    assert!(!offline.text.contains(&format!("<code>{device}</code>")), "{}", offline.text);
+    let low = b.send(Method::GET, "/devices?show=low_battery", &[]).await;
+    assert!(low.text.contains(&format!("<code>{device}</code>")), "{}", low.text);
+    assert!(low.text.contains("2.30 V — <strong>low</strong>"), "{}", low.text);
+    let bad = b.send(Method::GET, "/devices?show=broken", &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    p.user(Some("north-homes"), "fixer@north.example", Role::Contractor).await;
+    let mut fixer = Browser::new(&p);
+    fixer.sign_in("fixer@north.example", "").await;
+    assert_eq!(fixer.send(Method::GET, "/devices", &[]).await.status, StatusCode::FORBIDDEN);
+}

@@ -94,6 +94,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 300, name: "audit_log", sql: include_str!("../migrations/0300_audit_log.sql") },
     // The area a landlord files each home under (the dashboard's board filters by it).
     Migration { version: 310, name: "home_areas", sql: include_str!("../migrations/0310_home_areas.sql") },
+    // Every device's newest reading, for the dashboard's devices page.
+    Migration {
+        version: 311,
+        name: "device_health",
+        sql: include_str!("../migrations/0311_device_health.sql"),
+    },
     // A room's history for the dashboard: surface temperature in the rollups, readings by
     // time, and the tenant's confined reads of readings and rollups.
     Migration {

@@ -33,6 +33,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, content: Markup) -> Response {
                         nav aria-label="Pages" {
                             @if v.may(Permission::ReadSla) || v.may(Permission::ReadCases) { a href="/" { "Cases" } }
                             @if v.may(Permission::ReadAlerts) { a href="/alerts" { "Alerts awaiting triage" } }
+                            @if v.may(Permission::ReadDevices) { a href="/devices" { "Devices" } }
                             @if v.may(Permission::ReadAuditLog) { a href="/audit" { "Audit log" } }
                             @if super::admin::may_administer(v) { a href="/admin" { "Administration" } }
                         }

@@ -13,6 +13,8 @@
 //! - `GET /cases/{id}`, `POST /cases/{id}/events`, `POST /cases/{id}/assign` ([`case`]);
 //! - `GET /rooms/{id}?range=7d|30d|1y`: a room's charts and devices ([`room`], drawn by
 //!   [`chart`]);
+//! - `GET /devices?show=attention|offline|low_battery|rotation|all`: devices that need someone
+//!   to act ([`devices`]);
 //! - `GET /admin` and its forms: people and roles, API keys and OAuth clients, webhook
 //!   deliveries and dead letters, the case policy ([`admin`]);
 //! - `GET /audit`, `GET /audit.csv`: the landlord's audit log ([`audit`]);
@@ -33,6 +35,7 @@ pub mod board;
 pub mod case;
 pub mod chart;
 pub mod csv;
+pub mod devices;
 pub mod error_page;
 pub mod layout;
 pub mod password;
@@ -64,6 +67,7 @@ pub fn pages() -> Router<ApiState> {
         .route("/cases/{id}/events", post(case::record))
         .route("/cases/{id}/assign", post(case::assign))
         .route("/rooms/{id}", get(room::get))
+        .route("/devices", get(devices::get))
         .route("/admin", get(admin::get))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/users/{id}", post(admin::change_user))

@@ -22,12 +22,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use dampwatch_accounts::Permission;
 use dampwatch_alerts::room::{RoomRef, StoredReading};
 use dampwatch_indicators::{Comparison, Condition, Indicators, Metric, RoomReading, Rule, Severity};
-use dampwatch_pki::RotationStatus;
-use dampwatch_store::read_model::{alert, room_history, Alert, DeviceStatus, RoomDevice, RoomHome};
-use maud::{html, Markup};
+use dampwatch_store::read_model::{alert, device_health, room_history, Alert, DeviceHealth, RoomHome};
+use maud::html;
 use serde::Deserialize;
 
 use super::chart::{Chart, Threshold, Window};
+use super::devices::device_table;
 use super::layout::{page, when};
 use super::viewer::Viewer;
 use crate::extract::parse_id;
@@ -79,7 +79,7 @@ impl Range {
     }
 
     /// Whether the period is charted from every reading (else from the hourly means).
-    fn from_readings(self) -> bool {
+    fn charts_every_reading(self) -> bool {
         self == Range::Week
     }
 }
@@ -96,7 +96,7 @@ pub struct RangeQuery {
 /// Everything the page shows, read in one tenant transaction.
 struct RoomData {
     home: RoomHome,
-    devices: Vec<RoomDevice>,
+    devices: Vec<DeviceHealth>,
     /// `None` when the viewer may not read alerts.
     alerts: Option<Vec<Alert>>,
     /// The period's indicators, in time order.
@@ -116,17 +116,17 @@ async fn load(
     let mut tenant = viewer.tenant(state);
     let tx = tenant.transaction().await?;
     let Some(home) = room_history::find(&*tx, room_id).await? else {
-        return Err(ApiError::not_found("room", &room_id.to_string()));
+        return Err(ApiError::not_found("room", room_id.to_string()));
     };
-    let devices = room_history::devices(&*tx, room_id).await?;
+    let devices = device_health::of_room(&*tx, room_id).await?;
     let alerts = if viewer.may(Permission::ReadAlerts) {
         Some(alert::of_room(&*tx, &home.key(), from, to).await?)
     } else {
         None
     };
-    let hourly_to = if range.from_readings() { from } else { to };
+    let hourly_to = if range.charts_every_reading() { from } else { to };
     let hourly = room_history::hourly(&*tx, room_id, from - MOULD_LEAD_IN, hourly_to).await?;
-    let stored = if range.from_readings() {
+    let stored = if range.charts_every_reading() {
         room_history::readings(&*tx, room_id, from, to).await?
     } else {
         Vec::new()
@@ -279,68 +279,7 @@ fn charts(state: &ApiState, data: &RoomData, from: DateTime<Utc>, to: DateTime<U
         .collect()
 }
 
-/// A device credential's rotation status, by the rule of `dampwatch pki list`, counted from
-/// the device's registration with its credentials.
-fn rotation(device: &RoomDevice, now: DateTime<Utc>) -> (RotationStatus, i64) {
-    let age_days = (now - device.device.provisioned_at).num_days().max(0);
-    let status = match device.device.status {
-        DeviceStatus::Revoked => RotationStatus::Revoked,
-        DeviceStatus::Active => RotationStatus::for_age(age_days),
-    };
-    (status, age_days)
-}
-
-fn rotation_class(status: RotationStatus) -> &'static str {
-    match status {
-        RotationStatus::Current => "on-track",
-        RotationStatus::DueSoon => "due-soon",
-        RotationStatus::Overdue | RotationStatus::Expired => "overdue",
-        RotationStatus::Revoked | RotationStatus::Superseded => "none",
-    }
-}
-
-fn device_table(state: &ApiState, devices: &[RoomDevice], now: DateTime<Utc>) -> Markup {
-    let offline_after =
-        TimeDelta::from_std(state.engine.config().offline_after).unwrap_or(TimeDelta::hours(48));
-    html! {
-        @if devices.is_empty() {
-            p { "No device is placed in this room." }
-        } @else {
-            table {
-                caption.visually-hidden { "Devices in this room" }
-                thead { tr { th scope="col" { "Device" } th scope="col" { "Status" } th scope="col" { "Battery" }
-                             th scope="col" { "Last reading" } th scope="col" { "Credentials" } } }
-                tbody {
-                    @for d in devices {
-                        @let (status, age) = rotation(d, now);
-                        tr {
-                            td { code { (d.device.id) } }
-                            td { (d.device.status) }
-                            td { @match d.battery_mv {
-                                Some(mv) => { (format!("{:.2} V", f64::from(mv) / 1000.0)) }
-                                None => { "not reported" }
-                            } }
-                            td { @match d.last_reading_at {
-                                Some(at) => {
-                                    (when(at))
-                                    @if now - at > offline_after {
-                                        " — " strong { "silent for more than "
-                                            (humantime_serde::re::humantime::format_duration(state.engine.config().offline_after)) }
-                                    }
-                                }
-                                None => { "never" }
-                            } }
-                            td { span class={"status " (rotation_class(status))} { (capitalised(&status.to_string())) }
-                                 " (" (age) " days since provisioning)" }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn capitalised(text: &str) -> String {
+pub(super) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
@@ -366,7 +305,7 @@ fn render(state: &ApiState, viewer: &Viewer, data: &RoomData, range: Range, now:
         }
         p {
             (range.words()) ", " (when(from)) " to " (when(now)) ". "
-            @if range.from_readings() { "Charted from every stored reading" } @else { "Charted from hourly means" }
+            @if range.charts_every_reading() { "Charted from every stored reading" } @else { "Charted from hourly means" }
             " of the devices placed in the room now; indicators and thresholds are the hazard engine's ("
             (state.engine.config().effective_ruleset_version()) "). The mould index is integrated through the year before the period first."
             @if data.left_out > 0 { " " (data.left_out) " readings were left out, as the alert rules leave them out (flagged by the device or the collector, or incomplete)." }
@@ -407,7 +346,7 @@ fn render(state: &ApiState, viewer: &Viewer, data: &RoomData, range: Range, now:
             }
         }
         h2 { "Devices" }
-        (device_table(state, &data.devices, now))
+        (device_table(state, &data.devices, now, false))
     };
     page(&format!("{} — {}", home.name, home.dwelling_reference), Some(viewer), content)
 }
@@ -449,6 +388,6 @@ mod tests {
         assert_eq!(Range::parse("30d"), Some(Range::Month));
         assert_eq!(Range::parse("1y").map(Range::span), Some(TimeDelta::days(365)));
         assert_eq!(Range::parse("2y"), None);
-        assert!(Range::Week.from_readings() && !Range::Year.from_readings());
+        assert!(Range::Week.charts_every_reading() && !Range::Year.charts_every_reading());
     }
 }

@@ -14,6 +14,7 @@ pub mod alert;
 pub mod case;
 pub mod deadline;
 pub mod device;
+pub mod device_health;
 pub mod room_history;
 
 use serde::Serialize;
@@ -24,7 +25,8 @@ pub use alert::{Alert, AlertFilter, AlertStatus, AlertTriage, Severity, TriageRe
 pub use case::{Case, CaseDetail, CaseEventRecord, CaseFilter, LogHead};
 pub use deadline::{Deadline, RecordedLate};
 pub use device::{Device, DeviceFilter, DeviceStatus};
-pub use room_history::{HourlyMean, RoomDevice, RoomHome, StoredSample};
+pub use device_health::DeviceHealth;
+pub use room_history::{HourlyMean, RoomHome, StoredSample};
 
 /// Where an alert, a case or a device is: a registered room, or a device placed in no room,
 /// which is watched as a room of its own.

@@ -11,7 +11,6 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
-use super::device::{self, Device, DeviceFilter};
 use super::load;
 
 /// A registered room and the home it is in.
@@ -54,16 +53,6 @@ pub struct HourlyMean {
     pub rh_pct: Option<f64>,
     /// Of the readings that carried a surface probe value.
     pub surface_temperature_c: Option<f64>,
-}
-
-/// A device placed in the room, with its newest stored reading.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomDevice {
-    pub device: Device,
-    /// Sample time of its newest reading (none when it has sent nothing).
-    pub last_reading_at: Option<DateTime<Utc>>,
-    /// Supply voltage in that reading, mV (none when the reading carried none).
-    pub battery_mv: Option<i32>,
 }
 
 /// The room, if it exists (and, in a tenant transaction, is the landlord's).
@@ -134,27 +123,4 @@ where
         })
     })
     .await
-}
-
-/// The devices placed in the room, by id, each with its newest reading.
-pub async fn devices<C>(client: &C, room_id: i64) -> Result<Vec<RoomDevice>, tokio_postgres::Error>
-where
-    C: GenericClient + Sync,
-{
-    let filter = DeviceFilter { room_id: Some(room_id), limit: i64::MAX, ..DeviceFilter::default() };
-    let placed = device::list(client, &filter).await?;
-    let latest = load(client, "SELECT * FROM tenant_room_device_latest($1)", &[&room_id], |r| {
-        Ok((r.try_get::<_, String>(0)?, r.try_get(1)?, r.try_get(2)?))
-    })
-    .await?;
-    Ok(placed
-        .into_iter()
-        .map(|device| {
-            let (last_reading_at, battery_mv) = latest
-                .iter()
-                .find(|(id, _, _)| *id == device.id)
-                .map_or((None, None), |(_, at, mv)| (*at, *mv));
-            RoomDevice { device, last_reading_at, battery_mv }
-        })
-        .collect())
 }

@@ -2,6 +2,15 @@
 //! updated in place, cleared), the case a detection opens under the landlord's policy, and
 //! the webhooks that report each change. All in the caller's transaction.
 //!
+//! One story per room and hazard: a condition that clears and comes back within the quiet
+//! period (data time from the clear to the new start) opens the same alert again with a new
+//! episode (`alert_episodes`) rather than a new alert, so a landlord follows one alert, with
+//! its case, through every recurrence (`alert.reopened`). A recurrence after the alert's case
+//! was concluded, or after the quiet period, is a new alert. Pattern findings that only count
+//! on (another night above the threshold) refresh the stored explanation without a revision
+//! or a webhook. Advisory alerts' webhooks go out at once or in the landlord's daily batch
+//! ([`outbox::enqueue_alert_event`]); alerts with a legal clock always at once.
+//!
 //! Transitions from late readings placed in time order revise alerts already reported rather
 //! than adding new ones: the alert's `since` becomes the start the readings in time order show,
 //! its explanation carries `late_data` (e.g. `known_to_have_started_earlier`), a cleared alert
@@ -9,7 +18,7 @@
 //! Each is an `alert.updated` webhook. An episode found entirely in the past is recorded as a
 //! cleared alert (one `alert.raised` webhook showing it cleared).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use dampwatch_clock::{AwarenessPolicy, Clock, Hazard as ClockHazard};
 use dampwatch_indicators::{AlertTransition, Hazard, TransitionKind};
 use serde_json::{json, Value};
@@ -35,7 +44,12 @@ pub struct Applied {
     pub alert_id: Option<i64>,
     pub case_id: Option<i64>,
     pub case_opened: bool,
+    /// The alert was opened again with a new episode.
+    pub reopened: bool,
+    /// Outbox rows written (sent at once).
     pub webhooks: u64,
+    /// Advisory events waiting for the landlord's batch.
+    pub batched: u64,
 }
 
 /// The landlord's case policy.
@@ -67,12 +81,22 @@ struct AlertRow {
     case_id: Option<i64>,
     revision: i32,
     raised: bool,
+    /// Opened again with a new episode (a recurrence within the quiet period).
+    reopened: bool,
 }
 
-/// Writes one transition at detection instant `detected_at`.
+impl AlertRow {
+    fn from(r: &tokio_postgres::Row, raised: bool) -> AlertRow {
+        AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised, reopened: false }
+    }
+}
+
+/// Writes one transition at detection instant `detected_at`; a raise within `quiet_period` of
+/// the clear of the room's last alert of the hazard opens that alert again.
 pub async fn apply(
     tx: &Transaction<'_>,
     clock: &Clock,
+    quiet_period: TimeDelta,
     room: RoomContext<'_>,
     t: &AlertTransition,
     detected_at: DateTime<Utc>,
@@ -95,150 +119,95 @@ pub async fn apply(
         Some(_) => "awaiting_triage",
     };
     let reported_end = t.late.as_ref().and_then(|l| l.reported).and_then(|r| r.cleared_at);
+    let alert = AlertValues {
+        severity: &severity,
+        rule_ids: &rule_ids,
+        ruleset_version: &t.ruleset_version,
+        summary: &summary,
+        explanation: &explanation,
+        detected_at,
+    };
     let row = match t.kind {
-        TransitionKind::Raised if t.cleared_at.is_some() => {
-            let r = tx
-                .query_one(
-                    "INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, hhsrs_hazard,
-                         status, severity, since, raised_at, updated_at, cleared_at, rule_ids, ruleset_version,
-                         summary, explanation, triage)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'cleared', $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)
+        TransitionKind::Refreshed => {
+            // Newer evidence of the same open alert: kept current, reported to no one.
+            let row = tx
+                .query_opt(
+                    "UPDATE alerts SET summary = $3, explanation = $4, updated_at = $5
+                     WHERE room_key = $1 AND hazard = $2 AND status = 'open' RETURNING id, case_id",
+                    &[&room.key, &hazard, &summary, &explanation, &detected_at],
+                )
+                .await?;
+            let row = row.map(|r| (r.get::<_, i64>(0), r.get::<_, Option<i64>>(1)));
+            return Ok(Applied {
+                alert_id: row.map(|r| r.0),
+                case_id: row.and_then(|r| r.1),
+                ..Applied::default()
+            });
+        }
+        TransitionKind::Raised => {
+            match reopen(tx, room, hazard, since, t.cleared_at, quiet_period, &alert).await? {
+                Some(row) => row,
+                None => {
+                    insert(tx, room, (hazard, hhsrs.map(|h| h.slug()), triage), since, t.cleared_at, &alert)
+                        .await?
+                }
+            }
+        }
+        TransitionKind::Revised => {
+            let Some(row) =
+                revise_episode(tx, room, hazard, reported_end, (since, t.cleared_at), &alert).await?
+            else {
+                // Nothing stored to revise (the alert predates this room's state).
+                return Ok(Applied::default());
+            };
+            row
+        }
+        TransitionKind::Updated => {
+            let updated = tx
+                .query_opt(
+                    "UPDATE alerts SET severity = $3, rule_ids = $4, ruleset_version = $5, summary = $6,
+                         explanation = $7, updated_at = $8, revision = revision + 1,
+                         since = coalesce($9, since)
+                     WHERE room_key = $1 AND hazard = $2 AND status = 'open'
                      RETURNING id, case_id, revision",
                     &[
-                        &room.landlord_id,
                         &room.key,
-                        &room.room.room_id(),
-                        &room.room.device_id(),
                         &hazard,
-                        &hhsrs.map(|h| h.slug()),
                         &severity,
-                        &since,
-                        &detected_at,
-                        &t.cleared_at,
                         &rule_ids,
                         &t.ruleset_version,
                         &summary,
                         &explanation,
-                        &triage,
-                    ],
-                )
-                .await?;
-            AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: true }
-        }
-        TransitionKind::Revised => {
-            let row = tx
-                .query_opt(
-                    "UPDATE alerts SET since = $4, cleared_at = $5, severity = $6, rule_ids = $7, summary = $8,
-                         explanation = $9, updated_at = $10, revision = revision + 1
-                     WHERE room_key = $1 AND hazard = $2 AND status = 'cleared' AND cleared_at = $3
-                     RETURNING id, case_id, revision",
-                    &[
-                        &room.key,
-                        &hazard,
-                        &reported_end,
-                        &since,
-                        &t.cleared_at,
-                        &severity,
-                        &rule_ids,
-                        &summary,
-                        &explanation,
                         &detected_at,
+                        &late_since,
                     ],
                 )
                 .await?;
-            match row {
-                Some(r) => AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false },
-                // Nothing stored to revise (the alert predates this room's state).
-                None => return Ok(Applied::default()),
+            match updated {
+                Some(r) => {
+                    let row = AlertRow::from(&r, false);
+                    tx.execute(
+                        "UPDATE alert_episodes SET severity = greatest(severity, $2), since = coalesce($3, since)
+                         WHERE alert_id = $1 AND cleared_at IS NULL",
+                        &[&row.id, &severity, &late_since],
+                    )
+                    .await?;
+                    row
+                }
+                // An update of an alert the table does not hold (state restarted): insert, or
+                // update the open one if it exists; never a second open alert.
+                None => {
+                    insert(tx, room, (hazard, hhsrs.map(|h| h.slug()), triage), since, None, &alert).await?
+                }
             }
         }
-        TransitionKind::Raised | TransitionKind::Updated | TransitionKind::Reopened => {
-            let updated = match t.kind {
-                TransitionKind::Updated => tx
-                    .query_opt(
-                        "UPDATE alerts SET severity = $3, rule_ids = $4, ruleset_version = $5, summary = $6,
-                             explanation = $7, updated_at = $8, revision = revision + 1,
-                             since = coalesce($9, since)
-                         WHERE room_key = $1 AND hazard = $2 AND status = 'open'
-                         RETURNING id, case_id, revision",
-                        &[
-                            &room.key,
-                            &hazard,
-                            &severity,
-                            &rule_ids,
-                            &t.ruleset_version,
-                            &summary,
-                            &explanation,
-                            &detected_at,
-                            &late_since,
-                        ],
-                    )
-                    .await?
-                    .map(|r| AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false }),
-                // The same alert, open again, unless (against the engine's record) another alert
-                // of the hazard is open: then that one is updated below.
-                TransitionKind::Reopened => tx
-                    .query_opt(
-                        "UPDATE alerts SET status = 'open', cleared_at = NULL, since = $4, severity = $5,
-                             rule_ids = $6, ruleset_version = $7, summary = $8, explanation = $9, updated_at = $10,
-                             revision = revision + 1
-                         WHERE room_key = $1 AND hazard = $2 AND status = 'cleared' AND cleared_at = $3
-                           AND NOT EXISTS (SELECT 1 FROM alerts o
-                                           WHERE o.room_key = $1 AND o.hazard = $2 AND o.status = 'open')
-                         RETURNING id, case_id, revision",
-                        &[
-                            &room.key,
-                            &hazard,
-                            &reported_end,
-                            &since,
-                            &severity,
-                            &rule_ids,
-                            &t.ruleset_version,
-                            &summary,
-                            &explanation,
-                            &detected_at,
-                        ],
-                    )
-                    .await?
-                    .map(|r| AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false }),
-                _ => None,
-            };
-            match updated {
+        TransitionKind::Reopened => {
+            match reopen_episode(tx, room, hazard, reported_end, since, &alert).await? {
                 Some(row) => row,
-                // A raise, or an update of an alert the table does not hold (state restarted):
-                // insert, or update the open one if it exists; never a second open alert.
+                // Against the engine's record, another alert of the hazard is open, or none is
+                // stored: that one is updated, or one inserted.
                 None => {
-                    let r = tx
-                        .query_one(
-                            "INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, hhsrs_hazard,
-                                 status, severity, since, raised_at, updated_at, rule_ids, ruleset_version,
-                                 summary, explanation, triage)
-                             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $9, $10, $11, $12, $13, $14)
-                             ON CONFLICT (room_key, hazard) WHERE status = 'open' DO UPDATE
-                             SET severity = EXCLUDED.severity, rule_ids = EXCLUDED.rule_ids,
-                                 ruleset_version = EXCLUDED.ruleset_version, summary = EXCLUDED.summary,
-                                 explanation = EXCLUDED.explanation, updated_at = EXCLUDED.updated_at,
-                                 since = LEAST(alerts.since, EXCLUDED.since), revision = alerts.revision + 1
-                             RETURNING id, case_id, revision, (xmax = 0)",
-                            &[
-                                &room.landlord_id,
-                                &room.key,
-                                &room.room.room_id(),
-                                &room.room.device_id(),
-                                &hazard,
-                                &hhsrs.map(|h| h.slug()),
-                                &severity,
-                                &since,
-                                &detected_at,
-                                &rule_ids,
-                                &t.ruleset_version,
-                                &summary,
-                                &explanation,
-                                &triage,
-                            ],
-                        )
-                        .await?;
-                    AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: r.get(3) }
+                    insert(tx, room, (hazard, hhsrs.map(|h| h.slug()), triage), since, None, &alert).await?
                 }
             }
         }
@@ -254,7 +223,16 @@ pub async fn apply(
                 )
                 .await?;
             match row {
-                Some(r) => AlertRow { id: r.get(0), case_id: r.get(1), revision: r.get(2), raised: false },
+                Some(r) => {
+                    let row = AlertRow::from(&r, false);
+                    tx.execute(
+                        "UPDATE alert_episodes SET cleared_at = $2, since = coalesce($3, since)
+                         WHERE alert_id = $1 AND cleared_at IS NULL",
+                        &[&row.id, &cleared_at, &late_since],
+                    )
+                    .await?;
+                    row
+                }
                 None => {
                     tracing::warn!(
                         room = room.key,
@@ -267,7 +245,12 @@ pub async fn apply(
         }
     };
 
-    let mut applied = Applied { alert_id: Some(row.id), case_id: row.case_id, ..Applied::default() };
+    let mut applied = Applied {
+        alert_id: Some(row.id),
+        case_id: row.case_id,
+        reopened: row.reopened,
+        ..Applied::default()
+    };
     let evidence = json!({ "alert": explanation, "summary": summary });
     match (row.case_id, hhsrs, policy) {
         (Some(case_id), _, _) => {
@@ -275,6 +258,7 @@ pub async fn apply(
                 (TransitionKind::Cleared, _) => "alert_cleared",
                 (_, true) => "alert_raised",
                 (TransitionKind::Reopened, _) => "alert_reopened",
+                _ if row.reopened => "alert_reopened",
                 _ => "alert_updated",
             };
             let record = alert_record(kind, row.id, row.revision, &severity, &rule_ids);
@@ -342,13 +326,244 @@ pub async fn apply(
     let event_type = match (t.kind, row.raised) {
         (TransitionKind::Cleared, _) => "alert.cleared",
         (_, true) => "alert.raised",
+        _ if row.reopened => "alert.reopened",
         _ => "alert.updated",
     };
     let event_id = format!("alert:{}:rev:{}", row.id, row.revision);
     let body = payload::build(tx, event_type, &event_id, detected_at, Some(row.id), applied.case_id).await?;
-    applied.webhooks =
-        outbox::enqueue(tx, room.landlord_id, event_type, Some(row.id), applied.case_id, &body).await?;
+    let queued = outbox::enqueue_alert_event(
+        tx,
+        room.landlord_id,
+        t.hazard.duty(),
+        event_type,
+        (row.id, applied.case_id),
+        &body,
+        detected_at,
+    )
+    .await?;
+    applied.webhooks = queued.immediate;
+    applied.batched = queued.batched;
     Ok(applied)
+}
+
+/// What a transition writes into an alert row, whichever way it goes.
+struct AlertValues<'a> {
+    severity: &'a str,
+    rule_ids: &'a [String],
+    ruleset_version: &'a str,
+    summary: &'a str,
+    explanation: &'a Value,
+    detected_at: DateTime<Utc>,
+}
+
+/// A new alert (already cleared when `cleared_at` is given) with its first episode; or, if an
+/// alert of the hazard is open against the engine's record, that one updated (never a second
+/// open alert).
+async fn insert(
+    tx: &Transaction<'_>,
+    room: RoomContext<'_>,
+    (hazard, hhsrs, triage): (&str, Option<&str>, &str),
+    since: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+    a: &AlertValues<'_>,
+) -> Result<AlertRow, AlertsError> {
+    let r = tx
+        .query_one(
+            "INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, hhsrs_hazard,
+                 status, severity, since, raised_at, updated_at, cleared_at, rule_ids, ruleset_version,
+                 summary, explanation, triage)
+             VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $10::timestamptz IS NULL THEN 'open' ELSE 'cleared' END,
+                     $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (room_key, hazard) WHERE status = 'open' DO UPDATE
+             SET severity = EXCLUDED.severity, rule_ids = EXCLUDED.rule_ids,
+                 ruleset_version = EXCLUDED.ruleset_version, summary = EXCLUDED.summary,
+                 explanation = EXCLUDED.explanation, updated_at = EXCLUDED.updated_at,
+                 since = LEAST(alerts.since, EXCLUDED.since), revision = alerts.revision + 1
+             RETURNING id, case_id, revision, (xmax = 0)",
+            &[
+                &room.landlord_id,
+                &room.key,
+                &room.room.room_id(),
+                &room.room.device_id(),
+                &hazard,
+                &hhsrs,
+                &a.severity,
+                &since,
+                &a.detected_at,
+                &cleared_at,
+                &a.rule_ids,
+                &a.ruleset_version,
+                &a.summary,
+                &a.explanation,
+                &triage,
+            ],
+        )
+        .await?;
+    let row = AlertRow::from(&r, r.get(3));
+    if row.raised {
+        tx.execute(
+            "INSERT INTO alert_episodes (alert_id, landlord_id, episode, since, raised_at, cleared_at, severity)
+             VALUES ($1, $2, 1, $3, $4, $5, $6)",
+            &[&row.id, &room.landlord_id, &since, &a.detected_at, &cleared_at, &a.severity],
+        )
+        .await?;
+    }
+    Ok(row)
+}
+
+/// Opens the room's last alert of the hazard again with a new episode starting at `since`
+/// (already over at `cleared_at`, for an episode late readings show in the past), if it
+/// cleared at most `quiet_period` before `since`, no alert of the hazard is open, and its case
+/// (if it has one) is not concluded.
+async fn reopen(
+    tx: &Transaction<'_>,
+    room: RoomContext<'_>,
+    hazard: &str,
+    since: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+    quiet_period: TimeDelta,
+    a: &AlertValues<'_>,
+) -> Result<Option<AlertRow>, AlertsError> {
+    let quiet_s = quiet_period.num_milliseconds() as f64 / 1000.0;
+    let Some(last) = tx
+        .query_opt(
+            "SELECT a.id FROM alerts a LEFT JOIN cases c ON c.id = a.case_id
+             WHERE a.room_key = $1 AND a.hazard = $2 AND a.status = 'cleared'
+               AND a.cleared_at <= $3 AND a.cleared_at >= $3 - make_interval(secs => $4)
+               AND (c.id IS NULL OR c.state IN ('awaiting_triage', 'investigating', 'work_required'))
+               AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.room_key = $1 AND o.hazard = $2 AND o.status = 'open')
+             ORDER BY a.cleared_at DESC, a.id DESC LIMIT 1
+             FOR UPDATE OF a",
+            &[&room.key, &hazard, &since, &quiet_s],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = last.get(0);
+    let r = tx
+        .query_one(
+            "UPDATE alerts SET status = CASE WHEN $2::timestamptz IS NULL THEN 'open' ELSE 'cleared' END,
+                 cleared_at = $2, since = $3, severity = $4, rule_ids = $5, ruleset_version = $6, summary = $7,
+                 explanation = $8, updated_at = $9, revision = revision + 1, episodes = episodes + 1
+             WHERE id = $1
+             RETURNING id, case_id, revision, episodes",
+            &[&id, &cleared_at, &since, &a.severity, &a.rule_ids, &a.ruleset_version, &a.summary, &a.explanation, &a.detected_at],
+        )
+        .await?;
+    let episode: i32 = r.get(3);
+    tx.execute(
+        "INSERT INTO alert_episodes (alert_id, landlord_id, episode, since, raised_at, cleared_at, severity)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&id, &room.landlord_id, &episode, &since, &a.detected_at, &cleared_at, &a.severity],
+    )
+    .await?;
+    Ok(Some(AlertRow { reopened: true, ..AlertRow::from(&r, false) }))
+}
+
+/// Late readings moved the window of a cleared episode (found by the end it was reported
+/// with): the episode is corrected, and the alert's own window too when it is the newest.
+async fn revise_episode(
+    tx: &Transaction<'_>,
+    room: RoomContext<'_>,
+    hazard: &str,
+    reported_end: Option<DateTime<Utc>>,
+    (since, cleared_at): (DateTime<Utc>, Option<DateTime<Utc>>),
+    a: &AlertValues<'_>,
+) -> Result<Option<AlertRow>, AlertsError> {
+    let Some(found) = tx
+        .query_opt(
+            "UPDATE alert_episodes e SET since = $4, cleared_at = $5
+             FROM alerts a
+             WHERE a.id = e.alert_id AND a.room_key = $1 AND a.hazard = $2 AND e.cleared_at = $3
+             RETURNING e.alert_id, e.episode = a.episodes",
+            &[&room.key, &hazard, &reported_end, &since, &cleared_at],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (id, newest): (i64, bool) = (found.get(0), found.get(1));
+    let r = tx
+        .query_one(
+            "UPDATE alerts SET revision = revision + 1, summary = $3, explanation = $4, updated_at = $5,
+                 since = CASE WHEN $2 AND status = 'cleared' THEN $6 ELSE since END,
+                 cleared_at = CASE WHEN $2 AND status = 'cleared' THEN $7 ELSE cleared_at END,
+                 severity = CASE WHEN $2 AND status = 'cleared' THEN $8 ELSE severity END,
+                 rule_ids = CASE WHEN $2 AND status = 'cleared' THEN $9 ELSE rule_ids END
+             WHERE id = $1
+             RETURNING id, case_id, revision",
+            &[
+                &id,
+                &newest,
+                &a.summary,
+                &a.explanation,
+                &a.detected_at,
+                &since,
+                &cleared_at,
+                &a.severity,
+                &a.rule_ids,
+            ],
+        )
+        .await?;
+    Ok(Some(AlertRow::from(&r, false)))
+}
+
+/// Late readings show that a cleared episode (found by the end it was reported with) never
+/// ended: its alert is open again. When later episodes followed it, they were the same
+/// condition all along and are folded into it.
+async fn reopen_episode(
+    tx: &Transaction<'_>,
+    room: RoomContext<'_>,
+    hazard: &str,
+    reported_end: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
+    a: &AlertValues<'_>,
+) -> Result<Option<AlertRow>, AlertsError> {
+    let Some(found) = tx
+        .query_opt(
+            "SELECT e.alert_id, e.episode FROM alert_episodes e JOIN alerts a ON a.id = e.alert_id
+             WHERE a.room_key = $1 AND a.hazard = $2 AND e.cleared_at = $3
+               AND NOT EXISTS (SELECT 1 FROM alerts o
+                               WHERE o.room_key = $1 AND o.hazard = $2 AND o.status = 'open' AND o.id <> a.id)
+             ORDER BY e.alert_id DESC LIMIT 1
+             FOR UPDATE OF a",
+            &[&room.key, &hazard, &reported_end],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (id, episode): (i64, i32) = (found.get(0), found.get(1));
+    tx.execute(
+        "UPDATE alert_episodes SET cleared_at = NULL,
+             severity = (SELECT max(severity) FROM alert_episodes WHERE alert_id = $1 AND episode >= $2)
+         WHERE alert_id = $1 AND episode = $2",
+        &[&id, &episode],
+    )
+    .await?;
+    tx.execute("DELETE FROM alert_episodes WHERE alert_id = $1 AND episode > $2", &[&id, &episode]).await?;
+    let r = tx
+        .query_one(
+            "UPDATE alerts SET status = 'open', cleared_at = NULL, since = $3, severity = $4, rule_ids = $5,
+                 ruleset_version = $6, summary = $7, explanation = $8, updated_at = $9,
+                 revision = revision + 1, episodes = $2
+             WHERE id = $1
+             RETURNING id, case_id, revision",
+            &[
+                &id,
+                &episode,
+                &since,
+                &a.severity,
+                &a.rule_ids,
+                &a.ruleset_version,
+                &a.summary,
+                &a.explanation,
+                &a.detected_at,
+            ],
+        )
+        .await?;
+    Ok(Some(AlertRow::from(&r, false)))
 }
 
 /// The alert with its findings, and what late readings showed about it.
@@ -368,6 +583,7 @@ fn alert_record(kind: &str, alert_id: i64, revision: i32, severity: &str, rule_i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dampwatch_indicators::Duty;
 
     #[test]
     fn the_awaab_hazards_open_cases_under_their_hhsrs_names() {
@@ -380,6 +596,10 @@ mod tests {
         ];
         for (engine, hhsrs) in cases {
             assert_eq!(hhsrs_hazard(engine), hhsrs, "{engine}");
+            // The stored duty is derived from the HHSRS hazard (0400_alert_stories.sql): the
+            // engine's own word for it must agree.
+            let duty = if hhsrs.is_some() { Duty::LegalClock } else { Duty::Advisory };
+            assert_eq!(engine.duty(), duty, "{engine}");
             // Alerts stored before the mapping was typed named the same HHSRS hazard by slug.
             if let Some(h) = hhsrs {
                 assert_eq!(h.slug(), engine.slug(), "{engine}");

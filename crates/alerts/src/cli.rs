@@ -1,6 +1,6 @@
-//! `dampwatch webhooks add|list|disable|dead|requeue`: landlords' webhook endpoints and the
-//! dead-letter queue, from the operator's shell. A new endpoint's signing secret is printed
-//! once, at creation.
+//! `dampwatch webhooks add|list|disable|dead|requeue|advisory`: landlords' webhook endpoints,
+//! the dead-letter queue and how advisory alerts are sent, from the operator's shell. A new
+//! endpoint's signing secret is printed once, at creation.
 
 use std::io::Write;
 
@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
 use crate::address_policy::AddressPolicy;
+use crate::advisory_delivery::{self, parse_batch_time, AdvisoryDelivery};
 use crate::endpoints::{add_endpoint, dead_letters, disable_endpoint, list_endpoints, requeue_dead};
 
 /// Commands under `dampwatch webhooks`.
@@ -50,6 +51,21 @@ pub enum WebhooksCommand {
         /// Only this landlord's.
         #[arg(long)]
         landlord: Option<String>,
+    },
+    /// How a landlord's advisory alerts (no legal clock: poor ventilation, a device offline)
+    /// are sent: `immediate`, or in one `daily` batch per endpoint at `--at` (Europe/London).
+    /// Alerts with a legal clock and case changes are always sent at once. Without `--delivery`,
+    /// shows the landlord's choice.
+    Advisory {
+        /// The landlord's id.
+        #[arg(long)]
+        landlord: String,
+        /// immediate or daily.
+        #[arg(long, value_enum)]
+        delivery: Option<AdvisoryDelivery>,
+        /// When the daily batch goes out, HH:MM Europe/London (default 08:00).
+        #[arg(long, value_parser = parse_batch_time, requires = "delivery")]
+        at: Option<chrono::NaiveTime>,
     },
     /// Put dead webhooks back in the queue for a fresh series of attempts (after fixing the
     /// receiver): one by id, or `--all` (of one landlord with `--landlord`).
@@ -137,6 +153,23 @@ pub async fn run(
                 )?;
             }
             writeln!(out, "{} dead webhook(s)", dead.len())?;
+        }
+        WebhooksCommand::Advisory { landlord, delivery, at } => {
+            let p = match delivery {
+                Some(delivery) => advisory_delivery::set(db, &landlord, delivery, at).await?,
+                None => advisory_delivery::get(db, &landlord).await?,
+            };
+            match p.delivery {
+                AdvisoryDelivery::Immediate => {
+                    writeln!(out, "landlord {landlord}: advisory alerts are sent at once")?
+                }
+                AdvisoryDelivery::Daily => writeln!(
+                    out,
+                    "landlord {landlord}: advisory alerts are sent in one batch per endpoint a day at {} \
+                     (Europe/London); alerts with a legal clock are sent at once",
+                    p.batch_time.format("%H:%M")
+                )?,
+            }
         }
         WebhooksCommand::Requeue { id, all: _, landlord } => {
             let n = requeue_dead(db, id, landlord.as_deref()).await?;

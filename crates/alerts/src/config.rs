@@ -35,6 +35,12 @@ offline_check_interval = "5m"
 retry_initial = "200ms"
 retry_max = "10s"
 
+[alerts.stories]
+# An alert that clears and comes back within this period (data time from its clear to the new
+# start) is opened again as the same alert, with a new episode, instead of a new alert. Not
+# after its case was concluded: a recurrence then is a new alert (and a new case).
+quiet_period = "7d"
+
 [alerts.webhooks]
 # Outbox rows claimed per round.
 batch_size = 50
@@ -101,6 +107,8 @@ pub struct AlertsConfig {
     pub enabled: bool,
     pub worker: WorkerConfig,
     pub webhooks: WebhookConfig,
+    /// How alerts that come and go are told as one story.
+    pub stories: StoriesConfig,
     /// The hazard engine's configuration.
     #[serde(default)]
     pub engine: EngineConfig,
@@ -123,6 +131,15 @@ pub struct WorkerConfig {
     pub retry_initial: Duration,
     #[serde(with = "humantime_serde")]
     pub retry_max: Duration,
+}
+
+/// `[alerts.stories]`: one alert per room and hazard for a condition that comes and goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoriesConfig {
+    /// A clear followed by a new start within this period (data time) re-opens the alert.
+    #[serde(with = "humantime_serde")]
+    pub quiet_period: Duration,
 }
 
 /// `[alerts.webhooks]`: the webhook sender.
@@ -225,6 +242,9 @@ impl AlertsConfig {
         if h.backoff_initial.is_zero() || h.backoff_max < h.backoff_initial {
             return bad("alerts.webhooks.backoff_initial must be above zero and not above backoff_max");
         }
+        if self.stories.quiet_period > Duration::from_secs(366 * 86_400) {
+            return bad("alerts.stories.quiet_period must be at most a year");
+        }
         if h.lease <= h.request_timeout {
             return bad("alerts.webhooks.lease must be longer than request_timeout");
         }
@@ -243,6 +263,7 @@ mod tests {
         assert_eq!(c.engine, EngineConfig::default(), "engine defaults are the crate's defaults");
         assert_eq!(c.clock, ClockConfig::default(), "clock defaults are the crate's defaults");
         assert_eq!(c.engine.offline_after, Duration::from_secs(48 * 3600));
+        assert_eq!(c.stories.quiet_period, Duration::from_secs(7 * 86_400));
     }
 
     #[test]

@@ -30,7 +30,9 @@
 //! category (a person does), or fold one landlord's device into another landlord's room.
 
 pub mod address_policy;
+pub mod advisory_delivery;
 pub mod alert_store;
+pub mod batch;
 pub mod cases;
 pub mod cli;
 pub mod config;
@@ -60,7 +62,7 @@ pub mod webhook_url;
 pub mod worker;
 
 pub use cases::CasePolicy;
-pub use config::{AlertsConfig, ConfigError, WebhookConfig, WorkerConfig, DEFAULT_CONFIG};
+pub use config::{AlertsConfig, ConfigError, StoriesConfig, WebhookConfig, WorkerConfig, DEFAULT_CONFIG};
 pub use delivery::{Deliverer, DeliveryRound};
 pub use error::{AlertsError, StartError};
 pub use failure::FailureReason;

@@ -1,10 +1,26 @@
 //! Queuing webhooks: one `webhook_outbox` row per active endpoint of the landlord, in the
 //! caller's transaction, so a webhook exists exactly when the change it reports committed.
+//!
+//! Advisory events (alerts without a legal clock: [`Duty::Advisory`]) of a landlord who chose
+//! daily batches wait in `webhook_batch_items` instead, written in the same transaction, until
+//! [`crate::batch::release_due`] gathers them into one outbox row per endpoint. Everything with a
+//! legal clock, and every case change, goes to the outbox at once whatever the landlord chose.
 
+use chrono::{DateTime, Utc};
+use dampwatch_indicators::Duty;
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
 use crate::error::AlertsError;
+
+/// What was queued for an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Queued {
+    /// Outbox rows, sent at once.
+    pub immediate: u64,
+    /// Rows waiting for the landlord's next batch.
+    pub batched: u64,
+}
 
 /// Queues `payload` for every active endpoint of `landlord_id`; returns how many rows.
 pub async fn enqueue(
@@ -23,4 +39,39 @@ pub async fn enqueue(
             &[&landlord_id, &event_type, &alert_id, &case_id, payload],
         )
         .await?)
+}
+
+/// Queues an alert's event as its duty and the landlord's choice say: an advisory event of a
+/// landlord with daily batches waits for the next batch after `now`; anything else goes to the
+/// outbox at once.
+pub async fn enqueue_alert_event(
+    tx: &Transaction<'_>,
+    landlord_id: &str,
+    duty: Duty,
+    event_type: &str,
+    (alert_id, case_id): (i64, Option<i64>),
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Result<Queued, AlertsError> {
+    if duty == Duty::Advisory && advisory_in_batches(tx, landlord_id).await? {
+        let batched = tx
+            .execute(
+                "INSERT INTO webhook_batch_items (landlord_id, endpoint_id, event_type, alert_id, payload, due_at)
+                 SELECT $1, e.id, $2, $3, $4, advisory_batch_due(l.advisory_batch_time, $5)
+                 FROM webhook_endpoints e JOIN landlords l ON l.id = e.landlord_id
+                 WHERE e.landlord_id = $1 AND e.active
+                 ORDER BY e.id",
+                &[&landlord_id, &event_type, &alert_id, payload, &now],
+            )
+            .await?;
+        return Ok(Queued { immediate: 0, batched });
+    }
+    let immediate = enqueue(tx, landlord_id, event_type, Some(alert_id), case_id, payload).await?;
+    Ok(Queued { immediate, batched: 0 })
+}
+
+/// Whether the landlord has advisory events sent in daily batches.
+async fn advisory_in_batches(tx: &Transaction<'_>, landlord_id: &str) -> Result<bool, AlertsError> {
+    let row = tx.query_opt("SELECT advisory_webhooks FROM landlords WHERE id = $1", &[&landlord_id]).await?;
+    Ok(row.is_some_and(|r| r.get::<_, &str>(0) == "daily"))
 }

@@ -26,9 +26,10 @@ pub struct WebhookEvent {
     /// The version of this shape: `dampwatch-webhook/2`.
     #[schema(pattern = "^dampwatch-webhook/2$")]
     pub schema: String,
-    /// alert.raised, alert.updated, alert.cleared or case.updated.
+    /// alert.raised, alert.reopened (a new episode of the same alert), alert.updated,
+    /// alert.cleared or case.updated.
     #[serde(rename = "type")]
-    #[schema(pattern = "^(alert\\.(raised|updated|cleared)|case\\.updated)$")]
+    #[schema(pattern = "^(alert\\.(raised|reopened|updated|cleared)|case\\.updated)$")]
     pub event_type: String,
     /// The same for every endpoint: `alert:<id>:rev:<n>` or `case:<id>:event:<n>`.
     pub event_id: String,
@@ -47,6 +48,30 @@ pub struct WebhookEvent {
     pub case: Option<CaseDetail>,
     /// The case's deadlines (the same as `case.deadlines`); empty without a case.
     pub deadlines: Vec<Deadline>,
+}
+
+/// Version of a batch's shape, sent as `schema`.
+pub const BATCH_SCHEMA: &str = "dampwatch-webhook-batch/1";
+
+/// The body of a batch: a landlord's advisory events (alerts without a legal clock) gathered
+/// into one delivery per endpoint, for landlords who chose daily batches. Each event is the
+/// body it would have had alone, with its own `event_id` to deduplicate on.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct WebhookBatch {
+    /// The version of this shape: `dampwatch-webhook-batch/1`.
+    #[schema(pattern = "^dampwatch-webhook-batch/1$")]
+    pub schema: String,
+    /// Always `alert.batch`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^alert\\.batch$")]
+    pub event_type: String,
+    /// `batch:<endpoint id>:<first item id>`: the same on every attempt.
+    pub event_id: String,
+    /// When the batch was gathered.
+    pub occurred_at: DateTime<Utc>,
+    pub landlord_id: String,
+    /// The events, oldest first.
+    pub events: Vec<WebhookEvent>,
 }
 
 /// An alert's explanation.
@@ -117,19 +142,23 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     let mut schemas = Vec::new();
     WebhookEvent::schemas(&mut schemas);
     schemas.push((WebhookEvent::name().into_owned(), WebhookEvent::schema()));
+    schemas.push((WebhookBatch::name().into_owned(), WebhookBatch::schema()));
     schemas
 }
 
-/// A JSON Schema of a webhook body, self-contained: `{"$ref": ..., "components": {"schemas":
-/// ...}}`, so a receiver (or a test) can check a body against the very schemas the API
-/// publishes.
+/// A JSON Schema of a webhook body (a [`WebhookEvent`], or a [`WebhookBatch`] of them),
+/// self-contained: `{"anyOf": [{"$ref": ...}, ...], "components": {"schemas": ...}}`, so a
+/// receiver (or a test) can check a body against the very schemas the API publishes.
 pub fn json_schema() -> Value {
     let components: serde_json::Map<String, Value> = schemas()
         .into_iter()
         .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(Value::Null)))
         .collect();
     serde_json::json!({
-        "$ref": format!("#/components/schemas/{}", WebhookEvent::name()),
+        "anyOf": [
+            {"$ref": format!("#/components/schemas/{}", WebhookEvent::name())},
+            {"$ref": format!("#/components/schemas/{}", WebhookBatch::name())},
+        ],
         "components": {"schemas": components},
     })
 }
@@ -157,7 +186,7 @@ mod tests {
         let schema = json_schema();
         let mut found = Vec::new();
         refs(&schema, &mut found);
-        for name in ["WebhookEvent", "Alert", "CaseDetail", "Deadline", "Room"] {
+        for name in ["WebhookEvent", "WebhookBatch", "Alert", "CaseDetail", "Deadline", "Room"] {
             assert!(found.contains(&format!("#/components/schemas/{name}")), "{name}");
         }
         for r in found {

@@ -42,6 +42,9 @@ pub struct HazardProcessor {
     ruleset_version: String,
     /// Shortest "no data" period of the rules, and the hazards those rules raise.
     no_data: Option<(chrono::Duration, Vec<String>)>,
+    /// A raise this soon (data time) after the clear of the room's last alert of the hazard
+    /// opens that alert again.
+    quiet_period: chrono::TimeDelta,
 }
 
 /// What one unit of work did.
@@ -69,6 +72,10 @@ pub struct BatchOutcome {
     pub cases_opened: usize,
     /// Webhook outbox rows written.
     pub webhooks: u64,
+    /// Advisory events queued for their landlord's daily batch.
+    pub batched: u64,
+    /// Alerts opened again with a new episode.
+    pub reopened: usize,
 }
 
 impl BatchOutcome {
@@ -76,6 +83,8 @@ impl BatchOutcome {
         self.transitions += 1;
         self.cases_opened += usize::from(applied.case_opened);
         self.webhooks += applied.webhooks;
+        self.batched += applied.batched;
+        self.reopened += usize::from(applied.reopened);
     }
 
     fn leave_out(&mut self, why: Skipped, n: usize) {
@@ -98,6 +107,8 @@ impl BatchOutcome {
         self.transitions += other.transitions;
         self.cases_opened += other.cases_opened;
         self.webhooks += other.webhooks;
+        self.batched += other.batched;
+        self.reopened += other.reopened;
     }
 }
 
@@ -131,7 +142,9 @@ impl HazardProcessor {
         let engine = HazardEngine::new(engine_config)?;
         let clock = Clock::from_config(&config.clock, govuk_bank_holidays)?;
         let no_data = engine.shortest_silence().map(|s| (s, hazards));
-        Ok(HazardProcessor { engine, clock, ruleset_version, no_data })
+        let quiet_period = chrono::TimeDelta::from_std(config.stories.quiet_period)
+            .map_err(|_| ConfigError::Invalid("alerts.stories.quiet_period is too long".to_owned()))?;
+        Ok(HazardProcessor { engine, clock, ruleset_version, no_data, quiet_period })
     }
 
     pub fn clock(&self) -> &Clock {
@@ -290,7 +303,7 @@ impl HazardProcessor {
     ) -> Result<(), AlertsError> {
         let ctx = RoomContext { key: &room.key, room: &room.room, landlord_id: &room.landlord_id };
         for t in transitions {
-            let applied = alert_store::apply(tx, &self.clock, ctx, t, now).await?;
+            let applied = alert_store::apply(tx, &self.clock, self.quiet_period, ctx, t, now).await?;
             tracing::info!(room = %room.key, hazard = %t.hazard, kind = ?t.kind, alert = ?applied.alert_id, case = ?applied.case_id, "alert transition");
             outcome.add(applied);
         }

@@ -91,12 +91,26 @@ pub async fn save(
     let state = serde_json::to_value(&room.state).map_err(AlertsError::json("room state"))?;
     let coverage = serde_json::to_value(room.state.coverage()).map_err(AlertsError::json("room coverage"))?;
     let open: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
+    // The room's risk level goes with the alerts it summarises, in the same transaction.
+    let risk = room.state.risk();
+    let risk_level = risk.level.as_str();
+    let risk = serde_json::to_value(&risk).map_err(AlertsError::json("room risk"))?;
     tx.execute(
         "UPDATE room_hazard_state
          SET state = $2, ruleset_version = $3, last_reading_at = $4, open_hazards = $5, evaluated_at = $6,
-             coverage = $7
+             coverage = $7, risk_level = $8, risk = $9
          WHERE room_key = $1",
-        &[&room.key, &state, &ruleset_version, &room.state.last_reading_at(), &open, &now, &coverage],
+        &[
+            &room.key,
+            &state,
+            &ruleset_version,
+            &room.state.last_reading_at(),
+            &open,
+            &now,
+            &coverage,
+            &risk_level,
+            &risk,
+        ],
     )
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The running worker: the hazard loop (inbox → alerts, cases, webhooks), the offline loop
-//! (silent rooms), the webhook sender and the notification listener, each with its own
-//! database connection, all stopped by one cancellation token.
+//! (silent rooms), the webhook sender (which also releases advisory batches when their time
+//! comes) and the notification listener, each with its own database connection, all stopped by
+//! one cancellation token.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
+use crate::batch;
 use crate::config::AlertsConfig;
 use crate::delivery::Deliverer;
 use crate::error::StartError;
@@ -241,6 +243,19 @@ async fn offline_loop(
     }
 }
 
+/// Releases the advisory batches that are due; returns when the next one falls due.
+async fn release_batches(c: &mut Client) -> Result<Option<chrono::DateTime<Utc>>, crate::error::AlertsError> {
+    let released = batch::release_due(c, Utc::now()).await?;
+    if released.batches > 0 {
+        tracing::info!(
+            batches = released.batches,
+            events = released.items,
+            "advisory webhook batches released"
+        );
+    }
+    batch::next_due(c).await
+}
+
 async fn delivery_loop(
     url: String,
     deliverer: Deliverer,
@@ -254,7 +269,16 @@ async fn delivery_loop(
     let mut client = None;
     let mut failures = retry.retries();
     while !stop.is_cancelled() {
-        let Some(c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        // Advisory events whose landlord's batch time has come join the outbox first, so this
+        // round sends them.
+        let batch_due = match release_batches(&mut c).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "releasing advisory webhook batches failed");
+                None
+            }
+        };
         let idle = match deliverer.deliver_due(&c).await {
             Ok(round)
                 if round.claimed >= usize::try_from(config.webhooks.batch_size).unwrap_or(usize::MAX) =>
@@ -272,7 +296,7 @@ async fn delivery_loop(
                     stats.pending.set(q.pending);
                     stats.dead.set(q.dead);
                 }
-                let next = queue.and_then(|q| q.next_due);
+                let next = queue.and_then(|q| q.next_due).into_iter().chain(batch_due).min();
                 let until_next = next.map_or(poll, |t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
                 let floor = if round.claimed == 0 { MIN_IDLE } else { Duration::ZERO };
                 until_next.min(poll).max(floor)

@@ -23,13 +23,16 @@ fn at_temperature(c: f32) -> impl Fn(DateTime<Utc>) -> Sample {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_is_updated_in_place_and_a_later_raise_is_a_new_alert() {
+async fn an_alert_is_updated_in_place_and_a_raise_after_the_quiet_period_is_a_new_alert() {
     let mut db = Db::new().await;
     db.landlord("l", "open_on_detection").await;
     let room = db.room("l", "home", "lounge").await;
     db.device("dev", "l", Some(room)).await;
     db.endpoint("l", "http://127.0.0.1:9/unused", "secret-secret-secret").await;
-    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    // No quiet period: any recurrence is a new alert (tests/alert_stories.rs has the default).
+    let mut config = fast_config();
+    config.stories.quiet_period = Duration::ZERO;
+    let processor = HazardProcessor::new(&config, None).expect("processor");
     let step = Duration::from_secs(600);
     let t0 = Utc::now() - hours(30);
     // 8 h at 14 °C (amber), 4 h at 8 °C (red), 3 h at 20 °C (clears), 8 h at 14 °C (again).

@@ -16,7 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, signin, sla, token, triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, me, rooms, signin, sla, token, triage, users,
+    webhooks,
 };
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
@@ -124,6 +125,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         operation_id: "getSla",
         access: Access::Permission(Permission::ReadSla),
         handler: || get(sla::get),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/rooms",
+        operation_id: "listRooms",
+        // A room's risk level is a summary of its alerts.
+        access: Access::Permission(Permission::ReadAlerts),
+        handler: || get(rooms::list),
     },
     Endpoint {
         verb: Verb::Get,

@@ -492,6 +492,31 @@ async fn devices_are_listed_read_only() {
 }
 
 #[tokio::test]
+async fn rooms_are_listed_with_their_risk_level_and_why() {
+    let f = fixture().await;
+    let key = &f.north.key;
+    let reply = get(&f.app, "/v1/rooms", key).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let items = reply.json["items"].as_array().expect("a page");
+    assert_eq!(items.len(), 1, "{}", reply.text);
+    let room = &items[0];
+    assert_eq!(room["room"]["key"], format!("room:{}", f.north.room_id));
+    assert_eq!(room["room"]["room_name"], "bedroom");
+    assert_eq!(room["risk_level"], "high");
+    assert_eq!(room["model_version"], "dampwatch-room-risk/1");
+    assert_eq!(room["mould_index"], 1.2);
+    assert!(room["reasons"][0].as_str().is_some_and(|r| r.contains("legal clock")), "{room}");
+    assert_eq!(room["open_hazards"], json!(["damp_and_mould_growth"]));
+    assert_eq!(ids_of_rooms(&get(&f.app, "/v1/rooms?risk_level=high", key).await).len(), 1);
+    assert!(ids_of_rooms(&get(&f.app, "/v1/rooms?risk_level=low", key).await).is_empty());
+    problem_of(&get(&f.app, "/v1/rooms?risk_level=bad", key).await, StatusCode::BAD_REQUEST);
+}
+
+fn ids_of_rooms(reply: &common::Reply) -> Vec<Value> {
+    reply.json["items"].as_array().expect("a page").iter().map(|r| r["room"]["key"].clone()).collect()
+}
+
+#[tokio::test]
 async fn the_webhook_log_shows_attempts_and_dead_letters_but_never_secrets() {
     let f = fixture().await;
     let key = &f.north.key;

@@ -31,6 +31,7 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
         ),
         "getSla" => ("/v1/sla".to_owned(), None),
         "listDevices" => ("/v1/devices".to_owned(), None),
+        "listRooms" => ("/v1/rooms".to_owned(), None),
         "listWebhookDeliveries" => ("/v1/webhooks/deliveries".to_owned(), None),
         "getOpenApi" => ("/openapi.json".to_owned(), None),
         "assignCase" => (format!("/v1/cases/{}/assign", target.case_id), Some(json!({"user_id": null}))),

@@ -194,7 +194,15 @@ pub fn webhook_change(command: &WebhooksCommand) -> Option<Event> {
         WebhooksCommand::Requeue { id, all, landlord } => {
             ("webhook.requeue", landlord.clone(), id.map(|id| format!("delivery:{id}")), json!({"all": all}))
         }
-        WebhooksCommand::List { .. } | WebhooksCommand::Dead { .. } => return None,
+        WebhooksCommand::Advisory { landlord, delivery: Some(delivery), at } => (
+            "webhook.advisory_delivery",
+            Some(landlord.clone()),
+            Some(format!("landlord:{landlord}")),
+            json!({"delivery": delivery.as_str(), "at": at.map(|t| t.format("%H:%M").to_string())}),
+        ),
+        WebhooksCommand::List { .. } | WebhooksCommand::Dead { .. } | WebhooksCommand::Advisory { .. } => {
+            return None
+        }
     };
     Some(Event::by_operator(action, landlord, target, details))
 }

@@ -64,12 +64,42 @@ pub struct DayCounts {
     pub days: Vec<DailyMean>,
 }
 
+/// One night of a night-based rule (see the rule's `Nights` condition).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NightSummary {
+    /// The UTC date the night starts on.
+    pub date: NaiveDate,
+    /// Hours of the night with data.
+    pub covered_hours: f64,
+    /// Hours of the night with the metric above the threshold.
+    pub hours_above: f64,
+    /// The highest value held during the night.
+    pub peak: f64,
+    /// Counted toward raising (above the threshold for long enough).
+    pub above: bool,
+    /// Counted toward clearing (over, with enough data, and not above for long enough).
+    pub below: bool,
+}
+
+/// Nights of a night-based rule's window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NightCounts {
+    pub window_nights: u32,
+    pub nights_above: u32,
+    pub nights_below: u32,
+    /// Nights with too little data to count either way, or still under way.
+    pub nights_without_enough_data: u32,
+    /// The nights of the window with any data, oldest first.
+    pub nights: Vec<NightSummary>,
+}
+
 /// The values behind a finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     Readings(WindowStats),
     Days(DayCounts),
+    Nights(NightCounts),
     Silence { last_reading_at: DateTime<Utc>, hours_without_data: f64 },
 }
 
@@ -126,6 +156,20 @@ impl HazardAlert {
         self.findings.iter().map(|f| f.rule.id.as_str()).collect()
     }
 
+    /// What a pattern finding counts (days or nights of its window above the threshold), per
+    /// rule: when only these change, the alert is the same alert with newer evidence
+    /// ([`TransitionKind::Refreshed`]).
+    pub(crate) fn pattern_counts(&self) -> Vec<(&str, u32)> {
+        self.findings
+            .iter()
+            .filter_map(|f| match &f.evidence {
+                Evidence::Days(d) => Some((f.rule.id.as_str(), d.days_above)),
+                Evidence::Nights(n) => Some((f.rule.id.as_str(), n.nights_above)),
+                Evidence::Readings(_) | Evidence::Silence { .. } => None,
+            })
+            .collect()
+    }
+
     /// The findings' explanations, one per line.
     pub fn explanation(&self) -> String {
         let lines: Vec<&str> = self.findings.iter().map(|f| f.explanation.as_str()).collect();
@@ -148,6 +192,10 @@ pub enum TransitionKind {
     Reopened,
     /// A cleared alert whose start or end late readings moved; it stays cleared.
     Revised,
+    /// Still open with the same severity and rules, but a pattern it counts moved on (another
+    /// night or day above the threshold, or one fewer): the explanation is brought up to date
+    /// ("6 of the last 7 nights"). Nothing to report to anyone.
+    Refreshed,
 }
 
 /// A change to report (and to store) after a reading or an evaluation.
@@ -214,6 +262,7 @@ impl AlertTransition {
             TransitionKind::Revised => {
                 format!("{hazard} alert (cleared{cleared}) revised from late readings")
             }
+            TransitionKind::Refreshed => format!("{hazard} alert open ({severity})"),
         };
         let late = self.late.as_ref().map(LateRevision::sentence).unwrap_or_default();
         format!("{head}:\n{late}{}", self.alert.explanation())

@@ -231,6 +231,46 @@ fn validate_rule(rule: &Rule) -> Result<(), ConfigError> {
                 return Err(ConfigError::DayWindow { id: id.clone(), reason });
             }
         }
+        Condition::Nights {
+            threshold,
+            night_start_hour,
+            night_end_hour,
+            min_above,
+            min_night_coverage,
+            window_nights,
+            raise_nights,
+            clear_nights,
+            ..
+        } => {
+            finite(format!("{id}.threshold"), *threshold)?;
+            // Hours from start to end, across midnight; 0 for hours out of range or equal.
+            let hours = if *night_start_hour < 24 && *night_end_hour < 24 {
+                u64::from((night_end_hour + 24 - night_start_hour) % 24)
+            } else {
+                0
+            };
+            let night = Duration::from_secs(hours * 3600);
+            let reason = if night.is_zero() {
+                Some(format!(
+                    "night_start_hour {night_start_hour} and night_end_hour {night_end_hour} must be 0..=23 and differ"
+                ))
+            } else if !(1..=62).contains(window_nights) {
+                Some(format!("window_nights {window_nights} must be 1..=62"))
+            } else if !(1..=*window_nights).contains(raise_nights) {
+                Some(format!("raise_nights {raise_nights} must be 1..={window_nights}"))
+            } else if !(1..=*window_nights).contains(clear_nights) {
+                Some(format!("clear_nights {clear_nights} must be 1..={window_nights}"))
+            } else if min_above.is_zero() || *min_above > night {
+                Some(format!("min_above must be more than 0 and at most the night ({hours} h)"))
+            } else if min_night_coverage.is_zero() || *min_night_coverage > night {
+                Some(format!("min_night_coverage must be more than 0 and at most the night ({hours} h)"))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(ConfigError::DayWindow { id: id.clone(), reason });
+            }
+        }
         Condition::NoData { after } => {
             if let Some(after) = after {
                 delta(&format!("{id}.after"), *after, Duration::from_secs(1))?;
@@ -263,6 +303,24 @@ mod tests {
         assert_eq!(six.effective_ruleset_version(), format!("{DEFAULT_RULESET_VERSION}+offline_after=6h"));
         let too_short = EngineConfig { offline_after: Duration::from_secs(10), ..EngineConfig::default() };
         assert!(matches!(Settings::new(too_short), Err(ConfigError::DurationOutOfRange { .. })));
+    }
+
+    #[test]
+    fn a_night_rule_with_a_night_of_no_length_is_refused() {
+        let mut config = EngineConfig::default();
+        let rule = config
+            .rules
+            .iter_mut()
+            .find(|r| matches!(r.condition, Condition::Nights { .. }))
+            .expect("the default rules judge ventilation over nights");
+        if let Condition::Nights { night_end_hour, .. } = &mut rule.condition {
+            *night_end_hour = 22;
+        }
+        let refused = Settings::new(config);
+        assert!(
+            matches!(&refused, Err(ConfigError::DayWindow { id, .. }) if id == "ventilation.co2_nights"),
+            "{refused:?}"
+        );
     }
 
     #[test]

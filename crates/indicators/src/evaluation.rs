@@ -17,6 +17,7 @@ use crate::daily::{seconds, DailyParams, DailyTracker};
 use crate::explain;
 use crate::indicators::Indicators;
 use crate::mould::{held_span, hours, MouldState, MOULD_MODEL_VERSION};
+use crate::nightly::{NightParams, NightTracker};
 use crate::reading::RoomReading;
 use crate::rule::{Condition, Hazard, Metric, Rule};
 use crate::window::{SustainedParams, SustainedTracker};
@@ -29,6 +30,9 @@ pub(crate) struct Evaluation {
     /// Keyed by rule id, so a stored state survives a change to the rule list.
     sustained: BTreeMap<String, SustainedTracker>,
     daily: BTreeMap<String, DailyTracker>,
+    /// Absent from states stored before night-based rules existed.
+    #[serde(default)]
+    nightly: BTreeMap<String, NightTracker>,
     /// Absent from states stored before it was counted: it then counts from the next reading.
     #[serde(default)]
     coverage: CoverageTally,
@@ -79,6 +83,32 @@ fn daily_params(condition: &Condition) -> Option<(Metric, DailyParams)> {
     }
 }
 
+fn night_params(condition: &Condition) -> Option<(Metric, NightParams)> {
+    match condition {
+        Condition::Nights {
+            metric,
+            threshold,
+            night_start_hour,
+            night_end_hour,
+            min_above,
+            min_night_coverage,
+            window_nights,
+            raise_nights,
+            clear_nights,
+        } => Some((
+            *metric,
+            NightParams::new(
+                *threshold,
+                (*night_start_hour, *night_end_hour),
+                to_delta(*min_above),
+                to_delta(*min_night_coverage),
+                (*window_nights, *raise_nights, *clear_nights),
+            ),
+        )),
+        _ => None,
+    }
+}
+
 impl Evaluation {
     pub fn latest(&self) -> Option<&Indicators> {
         self.latest.as_ref()
@@ -107,14 +137,24 @@ impl Evaluation {
             self.mould.advance(config.material, t, rh, hours(held));
             now.mould_index_basis = Some(prev.conditions_basis);
             for rule in &config.rules {
-                let Some((metric, _)) = daily_params(&rule.condition) else { continue };
-                if let Some((value, estimate)) = prev.metric(metric) {
-                    self.daily.entry(rule.id.clone()).or_default().add_interval(
-                        prev.time,
-                        prev.time + held,
-                        value,
-                        estimate,
-                    );
+                if let Some((metric, _)) = daily_params(&rule.condition) {
+                    if let Some((value, estimate)) = prev.metric(metric) {
+                        self.daily.entry(rule.id.clone()).or_default().add_interval(
+                            prev.time,
+                            prev.time + held,
+                            value,
+                            estimate,
+                        );
+                    }
+                } else if let Some((metric, params)) = night_params(&rule.condition) {
+                    if let Some((value, estimate)) = prev.metric(metric) {
+                        self.nightly.entry(rule.id.clone()).or_default().add_interval(
+                            (prev.time, prev.time + held),
+                            value,
+                            estimate,
+                            &params,
+                        );
+                    }
                 }
             }
         }
@@ -129,6 +169,8 @@ impl Evaluation {
                 }
             } else if let Some((_, params)) = daily_params(&rule.condition) {
                 self.daily.entry(rule.id.clone()).or_default().observe(now.time, &params);
+            } else if let Some((_, params)) = night_params(&rule.condition) {
+                self.nightly.entry(rule.id.clone()).or_default().observe(now.time, &params);
             }
         }
         self.latest = Some(now);
@@ -137,7 +179,9 @@ impl Evaluation {
     /// When the data last showed `rule` clear.
     pub fn last_cleared_at(&self, rule: &Rule) -> Option<DateTime<Utc>> {
         let sustained = self.sustained.get(&rule.id).and_then(|t| t.last_cleared_at());
-        sustained.or_else(|| self.daily.get(&rule.id).and_then(|t| t.last_cleared_at()))
+        sustained
+            .or_else(|| self.daily.get(&rule.id).and_then(|t| t.last_cleared_at()))
+            .or_else(|| self.nightly.get(&rule.id).and_then(|t| t.last_cleared_at()))
     }
 
     /// Every active rule with its evidence, judged at `now` for the no-data rules.
@@ -197,6 +241,29 @@ impl Evaluation {
                     active_since: view.active_since,
                     window: view.window,
                     evidence: Evidence::Days(view.counts),
+                    includes_estimates: view.estimates,
+                    mould: None,
+                    explanation,
+                })
+            }
+            Condition::Nights { metric, threshold, min_above, night_start_hour, night_end_hour, .. } => {
+                let tracker = self.nightly.get(&rule.id)?;
+                let (_, params) = night_params(&rule.condition)?;
+                let view = tracker.view(&params)?;
+                let explanation = explain::nightly(
+                    rule,
+                    (*metric, *threshold),
+                    to_delta(*min_above),
+                    (*night_start_hour, *night_end_hour),
+                    &view.counts,
+                );
+                Some(Finding {
+                    rule: rule_ref,
+                    severity: rule.severity,
+                    metric: Some(*metric),
+                    active_since: view.active_since,
+                    window: view.window,
+                    evidence: Evidence::Nights(view.counts),
                     includes_estimates: view.estimates,
                     mould: None,
                     explanation,

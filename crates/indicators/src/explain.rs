@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::alert::{stamp, DayCounts, MouldContext, TimeWindow, WindowStats};
+use chrono::TimeDelta;
+
+use crate::alert::{stamp, DayCounts, MouldContext, NightCounts, TimeWindow, WindowStats};
 use crate::rule::{Comparison, Metric, Rule};
 
 fn value(metric: Metric, v: f64) -> String {
@@ -86,6 +88,35 @@ pub(crate) fn daily(
         counts.days_without_enough_data,
         highest,
         rule_tail(rule, estimates),
+    )
+}
+
+pub(crate) fn nightly(
+    rule: &Rule,
+    (metric, threshold): (Metric, f64),
+    min_above: TimeDelta,
+    (start_hour, end_hour): (u32, u32),
+    counts: &NightCounts,
+) -> String {
+    let counted: Vec<_> = counts.nights.iter().filter(|n| n.above).collect();
+    let longest = counted.iter().map(|n| n.hours_above).fold(f64::NAN, f64::max);
+    let peak = counted.iter().map(|n| n.peak).fold(f64::NAN, f64::max);
+    let worst = if longest.is_nan() {
+        String::new()
+    } else {
+        format!("; longest {longest:.1} h above, peak {}", value(metric, peak))
+    };
+    format!(
+        "{} above {} for {:.1} h or more on {} of the last {} nights ({start_hour:02}:00-{end_hour:02}:00 UTC; \
+         below on {}, too little data on {}){worst}.{}",
+        capitalised(metric.label()),
+        value(metric, threshold),
+        min_above.num_minutes() as f64 / 60.0,
+        counts.nights_above,
+        counts.window_nights,
+        counts.nights_below,
+        counts.nights_without_enough_data,
+        rule_tail(rule, false),
     )
 }
 

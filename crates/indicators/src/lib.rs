@@ -4,7 +4,9 @@
 //! ESTIMATED from the temperature factor and labelled as such), the dew-point margin, the VTT
 //! mould index (updated model, material class configurable, integrated over the real time
 //! between readings), and alerts from rules kept as data: sustained humidity, surface humidity
-//! on most days, mould index, cold, heat, CO2 and "no data for 48 h". Every alert explains
+//! on most days, mould index, cold, heat, CO2 on most nights and "no data for 48 h". Patterns
+//! that follow the day (a bedroom stuffy while people sleep) are judged over days or nights,
+//! so they make one alert while they last, not one a night. Every alert explains
 //! itself: which rule (id, version, basis), which values, which window.
 //!
 //! How it is used: one [`HazardEngine`] per configuration, one [`RoomState`] per room;
@@ -26,6 +28,10 @@
 //! frozen index is never read as a dry room. [`SamplingInterval`] reads a logger's own interval
 //! from its row times, so a logger that samples every few hours on purpose is not "missing".
 //!
+//! Each alert's hazard says whether it runs a legal clock or is advice ([`Duty`]); each room
+//! has a current risk level from its open alerts and mould index ([`RoomRisk`], a versioned
+//! model documented in `risk` and `docs/alert-stories.md`).
+//!
 //! With the `cli` feature, the `csv_tool` module is the `dampwatch mould` command.
 
 pub mod alert;
@@ -39,9 +45,11 @@ pub mod history;
 pub mod indicators;
 pub mod material;
 pub mod mould;
+mod nightly;
 pub mod occupants;
 pub mod psychrometrics;
 pub mod reading;
+pub mod risk;
 pub mod room;
 pub mod rule;
 pub mod sampling;
@@ -53,7 +61,7 @@ pub mod csv_tool;
 
 pub use alert::{
     AlertTransition, DailyMean, DayCounts, Evidence, Finding, HazardAlert, LateRevision, MouldContext,
-    ReportedWindow, RuleRef, TimeWindow, TransitionKind, WindowStats,
+    NightCounts, NightSummary, ReportedWindow, RuleRef, TimeWindow, TransitionKind, WindowStats,
 };
 pub use config::{ConfigError, EngineConfig};
 pub use coverage::Coverage;
@@ -65,11 +73,12 @@ pub use mould::{MouldState, MouldTimeline, MOULD_MODEL_VERSION};
 pub use occupants::{OccupantRules, OccupantRulesError, StricterRule, UnknownVulnerability, Vulnerability};
 pub use psychrometrics::{dew_point_c, saturation_pressure_pa};
 pub use reading::{ReadingError, RoomReading};
+pub use risk::{RiskLevel, RoomRisk, EARLY_MOULD_INDEX, ROOM_RISK_MODEL_VERSION};
 pub use room::{
     Checkpoint, IngestError, Placement, ReplayError, ReplayFrom, Replayed, RoomCoverage, RoomState,
 };
 pub use rule::{
-    default_rules, Comparison, Condition, Hazard, Metric, Rule, Severity, DEFAULT_RULESET_VERSION,
+    default_rules, Comparison, Condition, Duty, Hazard, Metric, Rule, Severity, DEFAULT_RULESET_VERSION,
 };
 pub use sampling::SamplingInterval;
 pub use surface::{CondensationRisk, DewPointMargin, SurfaceBasis, SurfaceCondition};

@@ -149,6 +149,12 @@ impl RoomState {
         self.open.get(&hazard)
     }
 
+    /// The room's current risk level, from its open alerts and its mould index.
+    pub fn risk(&self) -> crate::risk::RoomRisk {
+        let open = self.open.values().map(|a| (a.hazard, a.severity));
+        crate::risk::RoomRisk::assess(open, self.latest().map(|_| self.mould_index()))
+    }
+
     /// Hours with data, gaps, and late readings left out.
     pub fn coverage(&self) -> RoomCoverage {
         RoomCoverage::of(self.current.coverage(), self.last_reading_at(), &self.left_out)
@@ -285,6 +291,9 @@ impl RoomState {
                 None => Some(TransitionKind::Raised),
                 Some(old) if old.severity != alert.severity || old.rule_ids() != alert.rule_ids() => {
                     Some(TransitionKind::Updated)
+                }
+                Some(old) if old.pattern_counts() != alert.pattern_counts() => {
+                    Some(TransitionKind::Refreshed)
                 }
                 Some(_) => None,
             };

@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Version of [`default_rules`]; stored with every alert.
-pub const DEFAULT_RULESET_VERSION: &str = "dampwatch-rules/2025.1";
+/// 2026.1: ventilation is judged over nights (`ventilation.co2_nights`) instead of by the hour
+/// (`ventilation.co2_1500ppm`, which raised and cleared an alert every night in a bedroom).
+pub const DEFAULT_RULESET_VERSION: &str = "dampwatch-rules/2026.1";
 
 /// What an alert is about. The first three indicate HHSRS (2006) hazards and carry their slugs
 /// (the hazard worker maps them to `dampwatch_clock::Hazard` with a typed match); the others
@@ -31,6 +33,40 @@ impl Hazard {
             Hazard::ExcessHeat => "excess_heat",
             Hazard::PoorVentilation => "poor_ventilation",
             Hazard::DeviceOffline => "device_offline",
+        }
+    }
+}
+
+/// What an alert about a hazard means for the landlord's legal duties. Ordered:
+/// `LegalClock` > `Advisory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duty {
+    /// Advice: no legal clock runs on it (ventilation, the data itself). It may be delivered
+    /// in a batch.
+    Advisory,
+    /// Evidence of a potential HHSRS hazard (a potential emergency or significant hazard, as a
+    /// person's triage decides): it opens or joins a case whose response clock starts at
+    /// detection or at triage, under the home's law. Always delivered at once.
+    LegalClock,
+}
+
+impl Duty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::Advisory => "advisory",
+            Duty::LegalClock => "legal_clock",
+        }
+    }
+}
+
+impl Hazard {
+    /// Whether an alert about this hazard starts or joins a legal clock. One exhaustive
+    /// match: a new kind of hazard does not compile until this is decided.
+    pub fn duty(self) -> Duty {
+        match self {
+            Hazard::DampAndMouldGrowth | Hazard::ExcessCold | Hazard::ExcessHeat => Duty::LegalClock,
+            Hazard::PoorVentilation | Hazard::DeviceOffline => Duty::Advisory,
         }
     }
 }
@@ -176,6 +212,25 @@ pub enum Condition {
         #[serde(with = "humantime_serde")]
         min_day_coverage: Duration,
     },
+    /// The metric is above `threshold` for at least `min_above` of a night on at least
+    /// `raise_nights` of the last `window_nights` nights. A night runs from
+    /// `night_start_hour` to `night_end_hour` (UTC; it may cross midnight). A night counts as
+    /// below only once it is over, with at least `min_night_coverage` of data. Clears once
+    /// `clear_nights` nights of the window count as below: nights without data never clear
+    /// it. For patterns that follow the day, such as a bedroom's CO2 while people sleep.
+    Nights {
+        metric: Metric,
+        threshold: f64,
+        night_start_hour: u32,
+        night_end_hour: u32,
+        #[serde(with = "humantime_serde")]
+        min_above: Duration,
+        #[serde(with = "humantime_serde")]
+        min_night_coverage: Duration,
+        window_nights: u32,
+        raise_nights: u32,
+        clear_nights: u32,
+    },
     /// No reading for `after`, judged against the caller's `now`. Without `after` (the
     /// built-in rule), the engine configuration's `offline_after`: the offline period is
     /// configured there, once.
@@ -207,7 +262,8 @@ impl Rule {
     pub fn threshold(&self) -> Option<(Metric, f64)> {
         match &self.condition {
             Condition::Sustained { metric, threshold, .. }
-            | Condition::MostDays { metric, threshold, .. } => Some((*metric, *threshold)),
+            | Condition::MostDays { metric, threshold, .. }
+            | Condition::Nights { metric, threshold, .. } => Some((*metric, *threshold)),
             Condition::NoData { .. } => None,
         }
     }
@@ -325,16 +381,31 @@ pub fn default_rules() -> Vec<Rule> {
             "HHSRS excess heat: above 25 °C sustained. UNVERIFIED threshold, configurable \
              (Dampwatch domain facts §4).",
         ),
-        sustained(
-            "ventilation.co2_1500ppm",
-            (PoorVentilation, Amber),
-            Co2,
-            Above,
-            (1500.0, 1200.0),
-            (2, 1),
-            "CO2 above 1500 ppm sustained means poor ventilation, which also traps moisture \
-             (Dampwatch domain facts §4).",
-        ),
+        Rule {
+            id: "ventilation.co2_nights".to_owned(),
+            version: 1,
+            hazard: PoorVentilation,
+            severity: Amber,
+            condition: Condition::Nights {
+                metric: Co2,
+                threshold: 1500.0,
+                night_start_hour: 22,
+                night_end_hour: 7,
+                min_above: Duration::from_secs(2 * HOUR),
+                min_night_coverage: Duration::from_secs(6 * HOUR),
+                window_nights: 7,
+                raise_nights: 3,
+                clear_nights: 6,
+            },
+            basis: "CO2 consistently above 1500 ppm in an occupied room indicates poor ventilation \
+                    (HSE, Ventilation in the workplace: using CO2 monitors, \
+                    hse.gov.uk/ventilation/using-co2-monitors.htm; Dampwatch domain facts §4); \
+                    poor ventilation also traps moisture. Judged over nights (22:00-07:00 UTC), \
+                    when a bedroom is occupied: at least 2 h above on 3 of the last 7 nights \
+                    raises, 6 nights below clears (the nights, hours and counts are Dampwatch \
+                    policy, not from the source)."
+                .to_owned(),
+        },
         Rule {
             // The id keeps the default period's name: it is stored with every alert it raised.
             id: "data.offline_48h".to_owned(),

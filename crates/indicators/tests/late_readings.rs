@@ -124,7 +124,7 @@ impl AlertTable {
         let index = match t.kind {
             TransitionKind::Raised if t.cleared_at.is_some() => None,
             TransitionKind::Raised => open_row,
-            TransitionKind::Updated | TransitionKind::Cleared => {
+            TransitionKind::Updated | TransitionKind::Refreshed | TransitionKind::Cleared => {
                 Some(open_row.unwrap_or_else(|| panic!("no open row for {t:?}")))
             }
             TransitionKind::Reopened | TransitionKind::Revised => {
@@ -157,9 +157,10 @@ impl AlertTable {
             TransitionKind::Raised if t.cleared_at.is_some() => {
                 (row.open, row.cleared_at) = (false, t.cleared_at)
             }
-            TransitionKind::Raised | TransitionKind::Updated | TransitionKind::Reopened => {
-                (row.open, row.cleared_at) = (true, None)
-            }
+            TransitionKind::Raised
+            | TransitionKind::Updated
+            | TransitionKind::Refreshed
+            | TransitionKind::Reopened => (row.open, row.cleared_at) = (true, None),
             TransitionKind::Cleared | TransitionKind::Revised => {
                 (row.open, row.cleared_at) = (false, cleared_at)
             }

@@ -2,7 +2,8 @@
 //!
 //! Every table of the system lives in one database and one list, here: the registry and the
 //! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
-//! 199), the API's keys and tenant isolation (200 to 299), the audit log (300 to 399). Several
+//! 199), the API's keys and tenant isolation (200 to 299), the audit log (300 to 399), alert
+//! stories (episodes, duties, rooms' risk, batched advisory webhooks; 400 to 499). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -106,6 +107,12 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 320,
         name: "room_history",
         sql: include_str!("../migrations/0320_room_history.sql"),
+    },
+    // Alert stories: episodes, each alert's duty, rooms' risk levels, batched advisory webhooks.
+    Migration {
+        version: 400,
+        name: "alert_stories",
+        sql: include_str!("../migrations/0400_alert_stories.sql"),
     },
 ];
 

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use dampwatch_alerts::payload::WebhookEvent;
-use dampwatch_store::read_model::{Alert, Case, Device};
+use dampwatch_alerts::payload::{WebhookBatch, WebhookEvent};
+use dampwatch_store::read_model::{Alert, Case, Device, RoomRisk};
 use serde_json::{json, Map, Value};
 use utoipa::{OpenApi, ToSchema};
 
@@ -21,7 +21,8 @@ use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, signin, sla, token, triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, me, rooms, signin, sla, token, triage, users,
+    webhooks,
 };
 use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
@@ -80,6 +81,7 @@ macro_rules! page {
 page!(AlertPage, Alert, "alerts");
 page!(CasePage, Case, "cases");
 page!(DevicePage, Device, "devices");
+page!(RoomRiskPage, RoomRisk, "rooms with their risk levels");
 page!(WebhookMessagePage, WebhookMessage, "webhook messages");
 
 #[derive(OpenApi)]
@@ -102,6 +104,7 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         events::post,
         sla::get,
         devices::list,
+        rooms::list,
         webhooks::list,
         assign::post,
         signin::post,
@@ -126,7 +129,14 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         token::post,
         serve_document,
     ),
-    components(schemas(ProblemDocument, InvalidTransition, WebhookEvent, EventRequest, TriageRequest))
+    components(schemas(
+        ProblemDocument,
+        InvalidTransition,
+        WebhookEvent,
+        WebhookBatch,
+        EventRequest,
+        TriageRequest
+    ))
 )]
 struct ApiDoc;
 
@@ -226,6 +236,19 @@ pub fn document(config: &ApiConfig) -> Value {
             "requestBody": {
                 "required": true,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}}
+            },
+            "responses": {"2XX": {"description": "Received."}}
+        }},
+        "dampwatchAdvisoryBatch": {"post": {
+            "operationId": "receiveWebhookBatch",
+            "summary": "A day's advisory alerts to a landlord's receiver, in one delivery",
+            "description": "For a landlord whose advisory alerts (no legal clock) are sent in a daily batch \
+                            (`dampwatch webhooks advisory --delivery daily`): the day's advisory events, each the \
+                            body it would have had alone, in one delivery per endpoint (`Dampwatch-Event: alert.batch`). \
+                            Signed and retried like any webhook; alerts with a legal clock are never batched.",
+            "requestBody": {
+                "required": true,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookBatch"}}}
             },
             "responses": {"2XX": {"description": "Received."}}
         }}

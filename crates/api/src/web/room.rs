@@ -189,6 +189,12 @@ fn rule_words(rule: &Rule) -> String {
             Comparison::Above.words(),
             metric.unit()
         ),
+        Condition::Nights { metric, threshold, min_above, window_nights, raise_nights, .. } => format!(
+            "{} {threshold}{} for {} of a night on {raise_nights} of {window_nights} nights",
+            Comparison::Above.words(),
+            metric.unit(),
+            humantime_serde::re::humantime::format_duration(*min_above)
+        ),
         Condition::NoData { .. } => "no data".to_owned(),
     };
     format!("{severity}: {condition} ({})", rule.id)

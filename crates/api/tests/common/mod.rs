@@ -269,6 +269,22 @@ async fn seed(db: &mut Client, clock: &Clock, landlord: &str, policy: &str, n: i
     }
     let room = RoomRef::Room(room_id);
     let device_room = RoomRef::Device(roomless.clone());
+    // The hazard worker's record of the room, with its risk level.
+    tx.execute(
+        "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, state, ruleset_version, evaluated_at,
+             last_reading_at, open_hazards, risk_level, risk)
+         VALUES ($1, $2, $3, '{}', 'rules-test-1', $4, $4, ARRAY['damp_and_mould_growth'], 'high', $5)",
+        &[
+            &room.key(),
+            &landlord,
+            &room_id,
+            &now,
+            &json!({"level": "high", "model_version": "dampwatch-room-risk/1", "mould_index": 1.2,
+                    "reasons": ["open amber damp_and_mould_growth alert (with a legal clock)"]}),
+        ],
+    )
+    .await
+    .unwrap();
     let detected = now - Duration::hours(2);
     let alert_with_case =
         insert_alert(&tx, landlord, &room, "damp_and_mould_growth", false, "awaiting_triage", detected).await;

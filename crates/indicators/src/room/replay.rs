@@ -173,7 +173,7 @@ fn episodes(
                 alert: t.alert.clone(),
                 in_progress_at_start: false,
             }),
-            (TransitionKind::Updated, Some(e)) => e.alert = t.alert.clone(),
+            (TransitionKind::Updated | TransitionKind::Refreshed, Some(e)) => e.alert = t.alert.clone(),
             (TransitionKind::Cleared, Some(e)) => {
                 e.cleared_at = Some(t.cleared_at.unwrap_or(t.evaluated_at));
                 e.alert = t.alert.clone();

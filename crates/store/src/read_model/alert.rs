@@ -1,5 +1,7 @@
 //! A hazard alert: one per room and hazard while open, updated in place (its `revision`) as
-//! the condition changes, and cleared when it is gone.
+//! the condition changes, and cleared when it is gone. A condition that comes back within the
+//! quiet period opens the same alert again with a new episode, so the alert tells the story of
+//! the condition in that room: its `episodes`, each with when it began and ended.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -22,6 +24,19 @@ text_enum! {
     pub enum Severity {
         Amber = "amber",
         Red = "red",
+    }
+}
+
+text_enum! {
+    /// What the alert means for the landlord's legal duties.
+    pub enum AlertDuty {
+        /// It indicates a potential HHSRS hazard (a potential emergency or significant hazard,
+        /// as a person's triage decides): it opens or joins a case whose response clock starts
+        /// at detection or at triage, under the home's law. Always sent at once.
+        LegalClock = "legal_clock",
+        /// Advice with no legal clock (poor ventilation, a device offline); its webhooks may
+        /// go out in the landlord's daily batch.
+        Advisory = "advisory",
     }
 }
 
@@ -60,9 +75,16 @@ pub struct Alert {
     /// Data time the condition was seen gone.
     #[schema(required = true)]
     pub cleared_at: Option<DateTime<Utc>>,
-    /// 1 when raised, one more at every change.
+    /// 1 when raised, one more at every change reported by webhook. The summary and the
+    /// explanation of a pattern (nights or days counted) are kept current in between.
     #[schema(minimum = 1)]
     pub revision: i32,
+    /// Whether it runs a legal clock or is advice.
+    pub duty: AlertDuty,
+    /// The current (newest) episode: 1 when raised, one more each time the condition came back
+    /// within the quiet period and opened the alert again.
+    #[schema(minimum = 1)]
+    pub episode: i32,
     pub rule_ids: Vec<String>,
     pub ruleset_version: String,
     /// One paragraph for people.
@@ -74,11 +96,31 @@ pub struct Alert {
     pub triage_review: Option<TriageReview>,
     #[schema(required = true)]
     pub case_id: Option<i64>,
+    /// Only on `GET /v1/alerts/{id}` and in webhooks: every episode, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episodes: Option<Vec<AlertEpisode>>,
     /// Only on `GET /v1/alerts/{id}`: the findings (rule with version and source, values,
     /// window).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub explanation: Option<Value>,
+}
+
+/// One spell of an alert's condition: from when it began to when it was seen gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AlertEpisode {
+    /// 1 for the alert's first.
+    #[schema(minimum = 1)]
+    pub episode: i32,
+    /// Data time the condition began.
+    pub since: DateTime<Utc>,
+    /// When the system raised (or re-opened) the alert for it.
+    pub raised_at: DateTime<Utc>,
+    /// Data time the condition was seen gone; null while it lasts.
+    #[schema(required = true)]
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// The highest severity it reached.
+    pub severity: Severity,
 }
 
 /// The review deadline of an alert waiting for a person's triage (product policy, not law).
@@ -95,7 +137,7 @@ fn select(with_explanation: bool) -> String {
     format!(
         "SELECT t.id, {ROOM_COLUMNS}, t.hazard, t.hhsrs_hazard, t.status, t.severity, t.since, t.raised_at,
                 t.updated_at, t.cleared_at, t.revision, t.rule_ids, t.ruleset_version, t.summary, t.triage,
-                t.case_id{}
+                t.case_id, t.duty, t.episodes{}
          FROM alerts t {ROOM_JOIN}",
         if with_explanation { ", t.explanation" } else { "" }
     )
@@ -120,7 +162,10 @@ fn read(row: &Row, with_explanation: bool) -> Result<Alert, tokio_postgres::Erro
         triage: row.try_get(20)?,
         triage_review: None,
         case_id: row.try_get(21)?,
-        explanation: if with_explanation { row.try_get(22)? } else { None },
+        duty: row.try_get(22)?,
+        episode: row.try_get(23)?,
+        episodes: None,
+        explanation: if with_explanation { row.try_get(24)? } else { None },
     })
 }
 
@@ -180,12 +225,39 @@ where
     load(client, &sql, &[&room_key, &from, &to], |r| read(r, false)).await
 }
 
-/// One alert with its explanation, if it exists (and, in a tenant transaction, is the
-/// landlord's).
+/// One alert with its explanation and episodes, if it exists (and, in a tenant transaction, is
+/// the landlord's).
 pub async fn find<C>(client: &C, id: i64) -> Result<Option<Alert>, tokio_postgres::Error>
 where
     C: GenericClient + Sync,
 {
     let sql = format!("{} WHERE t.id = $1", select(true));
-    client.query_opt(&sql, &[&id]).await?.map(|r| read(&r, true)).transpose()
+    let Some(mut alert) = client.query_opt(&sql, &[&id]).await?.map(|r| read(&r, true)).transpose()? else {
+        return Ok(None);
+    };
+    alert.episodes = Some(episodes(client, id).await?);
+    Ok(Some(alert))
+}
+
+/// An alert's episodes, oldest first.
+pub async fn episodes<C>(client: &C, alert_id: i64) -> Result<Vec<AlertEpisode>, tokio_postgres::Error>
+where
+    C: GenericClient + Sync,
+{
+    load(
+        client,
+        "SELECT episode, since, raised_at, cleared_at, severity FROM alert_episodes WHERE alert_id = $1
+         ORDER BY episode",
+        &[&alert_id],
+        |r| {
+            Ok(AlertEpisode {
+                episode: r.try_get(0)?,
+                since: r.try_get(1)?,
+                raised_at: r.try_get(2)?,
+                cleared_at: r.try_get(3)?,
+                severity: r.try_get(4)?,
+            })
+        },
+    )
+    .await
 }

@@ -1,7 +1,8 @@
-//! The read model: alerts, cases, their deadlines, devices and a room's history as landlords
-//! see them, and the SQL that loads them. The landlord API answers with these types and the webhooks carry them,
-//! so a receiver and an API client read the same fields under the same names; the OpenAPI
-//! schemas of both are derived from these types (`utoipa`).
+//! The read model: alerts, cases, their deadlines, devices, a room's history and rooms' risk
+//! levels as landlords
+//! see them, and the SQL that loads them. The landlord API answers with these types and the
+//! webhooks carry them, so a receiver and an API client read the same fields under the same
+//! names; the OpenAPI schemas of both are derived from these types (`utoipa`).
 //!
 //! Every loader takes a [`GenericClient`] (a client or a transaction) and names no landlord:
 //! the API runs them in a tenant transaction, where row-level security confines them to the
@@ -16,17 +17,21 @@ pub mod deadline;
 pub mod device;
 pub mod device_health;
 pub mod room_history;
+pub mod room_risk;
 
 use serde::Serialize;
 use tokio_postgres::{GenericClient, Row};
 use utoipa::ToSchema;
 
-pub use alert::{Alert, AlertFilter, AlertStatus, AlertTriage, Severity, TriageReview};
+pub use alert::{
+    Alert, AlertDuty, AlertEpisode, AlertFilter, AlertStatus, AlertTriage, Severity, TriageReview,
+};
 pub use case::{Case, CaseDetail, CaseEventRecord, CaseFilter, LogHead};
 pub use deadline::{Deadline, RecordedLate};
 pub use device::{Device, DeviceFilter, DeviceStatus};
 pub use device_health::DeviceHealth;
 pub use room_history::{HourlyMean, RoomHome, StoredSample};
+pub use room_risk::{RiskLevel, RoomRisk, RoomRiskFilter};
 
 /// Where an alert, a case or a device is: a registered room, or a device placed in no room,
 /// which is watched as a room of its own.
@@ -157,7 +162,9 @@ mod tests {
         serialises_as_stored(AlertStatus::ALL, |v| v.as_str());
         serialises_as_stored(Severity::ALL, |v| v.as_str());
         serialises_as_stored(AlertTriage::ALL, |v| v.as_str());
+        serialises_as_stored(AlertDuty::ALL, |v| v.as_str());
         serialises_as_stored(DeviceStatus::ALL, |v| v.as_str());
+        serialises_as_stored(RiskLevel::ALL, |v| v.as_str());
         assert_eq!(DeviceStatus::Revoked.to_string(), "revoked");
     }
 

@@ -18,6 +18,12 @@
 //!   only over https to public addresses, checking the URL and every address the receiver's
 //!   name resolves to at each delivery ([`webhook_url`], [`address_policy`], [`connector`]);
 //!   the landlord's log shows a fixed reason and the status code, never the receiver's answer;
+//! - one story per room and hazard ([`alert_store`]): a condition that clears and comes back
+//!   within `[alerts.stories] quiet_period` re-opens the same alert with a new episode; each
+//!   alert carries its duty (legal clock or advisory) and each room its risk level
+//!   ([`room_state`]); advisory alerts of a landlord who chose daily batches wait in
+//!   `webhook_batch_items` until [`batch`] gathers them into one outbox row per endpoint
+//!   ([`advisory_delivery`] is the landlord's choice);
 //! - [`cases`] holds the case operations the API uses to record people's decisions.
 //!
 //! Readings the rules never see (they stay stored as evidence): time-corrected ones (their

@@ -1,5 +1,6 @@
 //! `dampwatch webhooks`: an operator registers a landlord's endpoint (the secret is shown once),
-//! sees its queue, and puts dead-lettered webhooks back after fixing the receiver.
+//! sees its queue, puts dead-lettered webhooks back after fixing the receiver, and sets how a
+//! landlord's advisory alerts are sent.
 
 mod support;
 
@@ -109,4 +110,48 @@ async fn an_operator_registers_endpoints_and_requeues_dead_letters() {
     assert!(!active);
     let err = cli(&db, WebhooksCommand::Disable { id: 999 }).await.expect_err("unknown");
     assert!(err.to_string().contains("no webhook endpoint 999"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sets_how_a_landlords_advisory_alerts_are_sent() {
+    use dampwatch_alerts::advisory_delivery::{parse_batch_time, AdvisoryDelivery};
+    let db = Db::new().await;
+    db.landlord("north", "open_on_detection").await;
+    let show = || WebhooksCommand::Advisory { landlord: "north".into(), delivery: None, at: None };
+    assert_eq!(cli(&db, show()).await.expect("show"), "landlord north: advisory alerts are sent at once\n");
+    let daily = WebhooksCommand::Advisory {
+        landlord: "north".into(),
+        delivery: Some(AdvisoryDelivery::Daily),
+        at: Some(parse_batch_time("07:30").expect("time")),
+    };
+    let out = cli(&db, daily).await.expect("daily");
+    assert!(out.contains("one batch per endpoint a day at 07:30 (Europe/London)"), "{out}");
+    assert!(out.contains("alerts with a legal clock are sent at once"), "{out}");
+    assert_eq!(cli(&db, show()).await.expect("show"), out, "the choice is kept");
+    let err = cli(
+        &db,
+        WebhooksCommand::Advisory {
+            landlord: "nobody".into(),
+            delivery: Some(AdvisoryDelivery::Daily),
+            at: None,
+        },
+    )
+    .await
+    .expect_err("unknown landlord");
+    assert!(err.to_string().contains("no landlord \"nobody\""), "{err}");
+    // The batch goes out at the next 07:30 in London: the same day before it, the next day after.
+    let client = &db.client;
+    let due = |at: &str| {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().expect("instant");
+        async move {
+            let due: chrono::DateTime<chrono::Utc> =
+                client.query_one("SELECT advisory_batch_due('07:30', $1)", &[&at]).await.expect("due").get(0);
+            due.to_rfc3339()
+        }
+    };
+    // Winter (GMT) and summer (BST, UTC+1).
+    assert_eq!(due("2026-12-01T06:00:00Z").await, "2026-12-01T07:30:00+00:00");
+    assert_eq!(due("2026-12-01T07:30:00Z").await, "2026-12-02T07:30:00+00:00");
+    assert_eq!(due("2026-07-01T06:00:00Z").await, "2026-07-01T06:30:00+00:00");
+    assert_eq!(due("2026-07-01T06:45:00Z").await, "2026-07-02T06:30:00+00:00");
 }

@@ -106,7 +106,7 @@ impl RoomRisk {
             Some(_) => {}
             None => found.push((RiskLevel::Unknown, "no reading yet".to_owned())),
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(level, _)| std::cmp::Reverse(*level));
         let level = found.first().map_or(RiskLevel::Low, |(level, _)| *level);
         RoomRisk {
             level,

@@ -209,7 +209,7 @@ fn bedroom_nights(days: i64, stuffy: impl Fn(i64) -> bool) -> Vec<RoomReading> {
             let (day, hour) = (since.num_hours() / 24, since.num_hours() % 24);
             // A night belongs to the day it starts on.
             let night = if hour >= 12 { day } else { day - 1 };
-            let asleep = hour >= 23 || hour < 6;
+            let asleep = !(6..23).contains(&hour);
             r.co2_ppm = Some(if asleep && stuffy(night) {
                 2400.0
             } else if asleep {

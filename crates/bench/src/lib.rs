@@ -28,6 +28,7 @@
 
 pub mod alerts;
 mod cpu;
+pub mod dashboard;
 pub mod fleet;
 mod floors;
 mod host;

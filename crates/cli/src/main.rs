@@ -106,6 +106,9 @@ enum BenchCommand {
     Ingest(dampwatch_bench::IngestBenchArgs),
     /// From the commit of a reading that crosses a hazard threshold to the landlord's webhook.
     Alerts(dampwatch_bench::alerts::AlertsBenchArgs),
+    /// Server time of the dashboard's SLA board and room charts for a landlord of 100,000
+    /// homes and 5,000 open cases.
+    Dashboard(dampwatch_bench::dashboard::DashboardBenchArgs),
 }
 
 fn multi_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -201,6 +204,10 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Alerts(args)) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(dampwatch_bench::alerts::run(args, &mut out))?;
+        }
+        Command::Bench(BenchCommand::Dashboard(args)) => {
+            init_logging("warn,rumqttd=off");
+            multi_thread_runtime()?.block_on(dampwatch_bench::dashboard::run(args, &mut out))?;
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             init_logging("warn,rumqttd=off");

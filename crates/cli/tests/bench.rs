@@ -14,3 +14,20 @@ fn bench_alerts_runs_on_its_own_and_ends_with_its_summary_line() {
     let last = stdout.lines().last().unwrap_or_default();
     assert!(last.starts_with("alerts: p50_ms=") && last.ends_with(" rooms=20 runs=1"), "{last}");
 }
+
+/// `dampwatch bench dashboard --quick` seeds its own small landlord, signs a person in over
+/// HTTPS and reports the board's and the charts' server times (the targets are judged only by
+/// the full-size benchmark, never here).
+#[test]
+fn bench_dashboard_runs_on_its_own_and_ends_with_its_summary_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dampwatch"))
+        .args(["bench", "dashboard", "--quick", "--non-durable"])
+        .output()
+        .expect("dampwatch runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("| SLA board, GET / |"), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("dashboard: board_p95_ms="), "{last}");
+    assert!(last.ends_with(" homes=300 cases=40 readings=432 runs=3 durable=off"), "{last}");
+}

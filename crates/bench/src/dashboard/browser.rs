@@ -1,0 +1,105 @@
+//! A signed-in person's browser, as far as the benchmark needs one: HTTPS to the collector's
+//! API listener, trusting only the PKI's CA, the dashboard's sign-in form posted once, then
+//! pages fetched with the session's cookies.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header;
+use hyper::{Method, Request, StatusCode};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// One page fetched.
+pub struct Fetched {
+    pub status: StatusCode,
+    pub body: String,
+    /// From sending the request to holding the whole body, over loopback.
+    pub request_time: Duration,
+    /// The server's own measure (`Server-Timing: page;dur=…`), if it sent one.
+    pub server_time: Option<Duration>,
+}
+
+pub struct Browser {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    base: String,
+    cookies: String,
+}
+
+impl Browser {
+    /// Signs `email` in with `password` through `POST /sign-in` (the dashboard's form).
+    pub async fn sign_in(
+        pki: &Path,
+        api: SocketAddr,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<Browser> {
+        let tls = dampwatch_pki::client_tls(pki, dampwatch_pki::Holder::Anonymous)?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_only()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        let base = format!("https://{api}");
+        let form = url_encoded(&[("email", email), ("password", password), ("code", "")]);
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{base}/sign-in"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(form)))?;
+        let response = client.request(request).await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::SEE_OTHER,
+            "sign-in answered {} instead of sending the person on",
+            response.status()
+        );
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect();
+        anyhow::ensure!(!cookies.is_empty(), "sign-in set no cookie");
+        Ok(Browser { client, base, cookies: cookies.join("; ") })
+    }
+
+    /// `GET path` with the session.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Fetched> {
+        let request = Request::builder()
+            .uri(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookies)
+            .body(Full::new(Bytes::new()))?;
+        let start = Instant::now();
+        let response = self.client.request(request).await?;
+        let status = response.status();
+        let server_time = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split("dur=").nth(1))
+            .and_then(|ms| ms.split([',', ';']).next()?.trim().parse::<f64>().ok())
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let request_time = start.elapsed();
+        Ok(Fetched { status, body: String::from_utf8_lossy(&bytes).into_owned(), request_time, server_time })
+    }
+}
+
+fn url_encoded(fields: &[(&str, &str)]) -> String {
+    let byte = |b: u8| match b {
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => (b as char).to_string(),
+        b' ' => "+".to_owned(),
+        _ => format!("%{b:02X}"),
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.bytes().map(byte).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&")
+}

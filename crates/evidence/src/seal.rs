@@ -12,7 +12,7 @@ use ring::signature::{Ed25519KeyPair, UnparsedPublicKey, ED25519};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::hexbytes;
+use crate::{hexbytes, layout};
 
 /// The first bytes of the signed message.
 pub const SEAL_DOMAIN: &[u8] = b"dampwatch-evidence-manifest-v1";
@@ -37,16 +37,16 @@ pub fn seal_message(manifest: &[u8]) -> Vec<u8> {
 }
 
 impl Seal {
-    /// Whether the seal signs `manifest` with one of `trusted`.
-    pub fn verify(&self, manifest: &[u8], trusted: &[[u8; 32]]) -> Result<(), String> {
+    /// Whether the seal signs `manifest` with one of `trusted`: `(file, reason)` otherwise.
+    pub fn verify(&self, manifest: &[u8], trusted: &[[u8; 32]]) -> Result<(), (&'static str, String)> {
         if self.manifest_sha256 != <[u8; 32]>::from(Sha256::digest(manifest)) {
-            return Err("manifest_sha256 is not the manifest's".into());
+            return Err((layout::MANIFEST, "its SHA-256 is not the one the seal signs".into()));
         }
         let message = seal_message(manifest);
         if trusted.iter().any(|key| UnparsedPublicKey::new(&ED25519, key).verify(&message, &self.signature).is_ok()) {
             Ok(())
         } else {
-            Err("signature not from a trusted key".into())
+            Err((layout::SEAL, "signature not from a trusted key".into()))
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn verify_pack(pack: &Pack, trusted: &[[u8; 32]]) -> Result<Report, Tampered
     let manifest_bytes = pack.get(layout::MANIFEST).ok_or_else(|| Tampered::new(layout::MANIFEST, "missing"))?;
     let seal: Seal = serde_json::from_slice(pack.get(layout::SEAL).ok_or_else(|| Tampered::new(layout::SEAL, "missing"))?)
         .map_err(|e| Tampered::new(layout::SEAL, format!("unreadable: {e}")))?;
-    seal.verify(manifest_bytes, trusted).map_err(|reason| Tampered::new(layout::SEAL, reason))?;
+    seal.verify(manifest_bytes, trusted).map_err(|(file, reason)| Tampered::new(file, reason))?;
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|e| Tampered::new(layout::MANIFEST, format!("unreadable: {e}")))?;
     if manifest.format != FORMAT {

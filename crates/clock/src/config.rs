@@ -138,7 +138,10 @@ impl ClockSources<'_> {
                 return Ok(Calendar::from_data(data));
             }
         }
-        Err(CalendarError::UnknownDivision { division: division.to_owned(), known: self.divisions()?.join(", ") })
+        Err(CalendarError::UnknownDivision {
+            division: division.to_owned(),
+            known: self.divisions()?.join(", "),
+        })
     }
 
     fn divisions(&self) -> Result<Vec<String>, CalendarError> {
@@ -191,8 +194,9 @@ impl Clock {
                 hint: "its additions and removals go in [calendar]",
             });
         }
-        let book =
-            LawBook::from_laws(sources.laws.iter().map(|text| AwaabRules::from_toml(text)).collect::<Result<_, _>>()?)?;
+        let book = LawBook::from_laws(
+            sources.laws.iter().map(|text| AwaabRules::from_toml(text)).collect::<Result<_, _>>()?,
+        )?;
         let rules = book
             .law(Tenancy::ENGLAND_SOCIAL)
             .cloned()

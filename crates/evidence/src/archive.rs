@@ -41,7 +41,8 @@ impl Pack {
         let manifest_bytes = manifest.to_bytes();
         let seal = signer.seal(&manifest_bytes);
         let seal_bytes = serde_json::to_vec_pretty(&seal).expect("a seal always serialises");
-        let mut files = vec![(layout::MANIFEST.to_owned(), manifest_bytes), (layout::SEAL.to_owned(), seal_bytes)];
+        let mut files =
+            vec![(layout::MANIFEST.to_owned(), manifest_bytes), (layout::SEAL.to_owned(), seal_bytes)];
         files.extend(contents);
         Pack { files }
     }

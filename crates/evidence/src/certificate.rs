@@ -51,7 +51,8 @@ impl Authority {
         let revoked = crl_parsed
             .iter_revoked_certificates()
             .map(|r| {
-                let at = DateTime::from_timestamp(r.revocation_date.timestamp(), 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+                let at = DateTime::from_timestamp(r.revocation_date.timestamp(), 0)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
                 (r.serial().to_string(), at)
             })
             .collect();
@@ -67,19 +68,21 @@ impl Authority {
         landlord: &str,
         at: &[DateTime<Utc>],
     ) -> Result<String, String> {
-        let cert = CertificateDer::from_pem_slice(cert_pem).map_err(|e| format!("not a PEM certificate: {e}"))?;
+        let cert =
+            CertificateDer::from_pem_slice(cert_pem).map_err(|e| format!("not a PEM certificate: {e}"))?;
         let end_entity = webpki::EndEntityCert::try_from(&cert).map_err(|e| format!("unreadable: {e}"))?;
         match dampwatch_pki::identity_of(&cert) {
             Ok(Identity::Device { landlord: l, device: d }) if d == device && l == landlord => {}
             Ok(other) => return Err(format!("names {other:?}, not device {device} of {landlord}")),
             Err(e) => return Err(format!("carries no device identity: {e}")),
         }
-        let (_, parsed) =
-            x509_parser::certificate::X509Certificate::from_der(cert.as_ref()).map_err(|e| format!("unreadable: {e}"))?;
+        let (_, parsed) = x509_parser::certificate::X509Certificate::from_der(cert.as_ref())
+            .map_err(|e| format!("unreadable: {e}"))?;
         let serial = parsed.serial.to_string();
         let revoked_at = self.revoked.get(&serial);
         for instant in at {
-            let secs = u64::try_from(instant.timestamp()).map_err(|_| "an uplink predates 1970".to_owned())?;
+            let secs =
+                u64::try_from(instant.timestamp()).map_err(|_| "an uplink predates 1970".to_owned())?;
             end_entity
                 .verify_for_usage(
                     webpki::ALL_VERIFICATION_ALGS,

@@ -46,8 +46,14 @@ pub fn panel(
         svg,
         "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"none\" stroke=\"#999\"/>"
     );
-    let _ = writeln!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{} {unit}</text>", TOP + 10.0, centi(high));
-    let _ = writeln!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{} {unit}</text>", TOP + HEIGHT, centi(low));
+    let _ =
+        writeln!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{} {unit}</text>", TOP + 10.0, centi(high));
+    let _ = writeln!(
+        svg,
+        "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{} {unit}</text>",
+        TOP + HEIGHT,
+        centi(low)
+    );
     let _ = writeln!(
         svg,
         "<text x=\"{LEFT}\" y=\"{:.1}\" font-size=\"12\">{}</text>",

@@ -61,7 +61,8 @@ fn parse_lines<T: DeserializeOwned>(pack: &Pack, path: &str) -> Result<Vec<T>, T
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| Tampered::new(path, format!("line {}: unreadable: {e}", i + 1)))
+            serde_json::from_str(line)
+                .map_err(|e| Tampered::new(path, format!("line {}: unreadable: {e}", i + 1)))
         })
         .collect()
 }

@@ -72,14 +72,16 @@ impl DeadlineRecord {
 /// The case replayed from the pack: its record and its clock events in seq order.
 pub fn replay(case: &CaseRecord, events: &[EventRecord]) -> Result<Case, String> {
     let hazard: Hazard = case.hazard.parse().map_err(|_| format!("unknown hazard {:?}", case.hazard))?;
-    let policy: AwarenessPolicy = serde_json::from_value(serde_json::Value::String(case.awareness_policy.clone()))
-        .map_err(|_| format!("unknown awareness policy {:?}", case.awareness_policy))?;
-    let jurisdiction = dampwatch_alerts::home::parse_jurisdiction(&case.jurisdiction).map_err(|e| e.to_string())?;
+    let policy: AwarenessPolicy =
+        serde_json::from_value(serde_json::Value::String(case.awareness_policy.clone()))
+            .map_err(|_| format!("unknown awareness policy {:?}", case.awareness_policy))?;
+    let jurisdiction =
+        dampwatch_alerts::home::parse_jurisdiction(&case.jurisdiction).map_err(|e| e.to_string())?;
     let tenure = dampwatch_alerts::home::parse_tenure(&case.tenure).map_err(|e| e.to_string())?;
     let mut clock_events = Vec::new();
     for e in events.iter().filter(|e| e.affects_clock) {
-        let event: CaseEvent =
-            serde_json::from_str(&e.event).map_err(|err| format!("seq {}: not a clock event: {err}", e.seq))?;
+        let event: CaseEvent = serde_json::from_str(&e.event)
+            .map_err(|err| format!("seq {}: not a clock event: {err}", e.seq))?;
         clock_events.push((e.occurred_at, event));
     }
     Case::replay_in(
@@ -129,12 +131,15 @@ pub fn check_deadlines(
         let Some(again) = recomputed.remove(&(row.track.clone(), row.step.clone())) else {
             return Err((row.label(), "the pack's events and law data give no such deadline".into()));
         };
-        for ((name, stored_value), (_, recomputed_value)) in row.computed_fields().into_iter().zip(again.computed_fields())
+        for ((name, stored_value), (_, recomputed_value)) in
+            row.computed_fields().into_iter().zip(again.computed_fields())
         {
             if stored_value != recomputed_value {
                 return Err((
                     row.label(),
-                    format!("{name} is {stored_value}, the pack's events and law data give {recomputed_value}"),
+                    format!(
+                        "{name} is {stored_value}, the pack's events and law data give {recomputed_value}"
+                    ),
                 ));
             }
         }

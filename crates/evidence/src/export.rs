@@ -118,7 +118,9 @@ pub async fn build(
     let readings = readings(client, &device_ids, window).await?;
     let uplinks = uplinks(client, &device_ids, window).await?;
     let paths = dampwatch_pki::Paths::new(pki_dir);
-    let read = |path: &Path| std::fs::read(path).map_err(|source| EvidenceError::Read { path: path.to_owned(), source });
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| EvidenceError::Read { path: path.to_owned(), source })
+    };
     let mut certificates = std::collections::BTreeMap::new();
     for d in &devices {
         if let Some(in_pack) = &d.certificate {

@@ -45,7 +45,11 @@ impl LawFiles {
         let config: ClockConfig = toml::from_str(config_text)
             .map_err(|e| (layout::CLOCK_CONFIG.to_owned(), format!("unreadable: {e}")))?;
         let texts = |dir: &str| -> Vec<&str> {
-            self.files.iter().filter(|(path, _)| path.starts_with(dir)).map(|(_, text)| text.as_str()).collect()
+            self.files
+                .iter()
+                .filter(|(path, _)| path.starts_with(dir))
+                .map(|(_, text)| text.as_str())
+                .collect()
         };
         let sources = ClockSources { laws: texts(layout::LAWS_DIR), calendars: texts(layout::CALENDARS_DIR) };
         Clock::from_sources(&config, None, &sources).map_err(|e| ("law/".to_owned(), e.to_string()))

@@ -46,7 +46,11 @@ pub struct FileEntry {
 
 impl FileEntry {
     pub fn of(path: &str, content: &[u8]) -> FileEntry {
-        FileEntry { path: path.to_owned(), sha256: Sha256::digest(content).into(), bytes: content.len() as u64 }
+        FileEntry {
+            path: path.to_owned(),
+            sha256: Sha256::digest(content).into(),
+            bytes: content.len() as u64,
+        }
     }
 }
 

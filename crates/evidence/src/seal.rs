@@ -43,7 +43,10 @@ impl Seal {
             return Err((layout::MANIFEST, "its SHA-256 is not the one the seal signs".into()));
         }
         let message = seal_message(manifest);
-        if trusted.iter().any(|key| UnparsedPublicKey::new(&ED25519, key).verify(&message, &self.signature).is_ok()) {
+        if trusted
+            .iter()
+            .any(|key| UnparsedPublicKey::new(&ED25519, key).verify(&message, &self.signature).is_ok())
+        {
             Ok(())
         } else {
             Err((layout::SEAL, "signature not from a trusted key".into()))

@@ -87,7 +87,14 @@ pub fn render(contents: &Contents, manifest: &Manifest) -> String {
         ("Condition began (alert)", opt(case.alert_since.map(timestamp::format))),
         ("State", case.state.clone()),
         ("Track", opt(case.track.clone())),
-        ("Readings window", format!("{} to {}", timestamp::format(manifest.window.from), timestamp::format(manifest.window.to))),
+        (
+            "Readings window",
+            format!(
+                "{} to {}",
+                timestamp::format(manifest.window.from),
+                timestamp::format(manifest.window.to)
+            ),
+        ),
         ("Pack made", timestamp::format(manifest.created_at)),
     ];
     for (name, value) in facts {
@@ -135,7 +142,18 @@ pub fn render(contents: &Contents, manifest: &Manifest) -> String {
     out.push_str("</table>\n<h2>Deadlines</h2>\n<table>\n");
     head(
         &mut out,
-        &["track", "step", "provisional", "due", "counted from", "period", "status (when computed)", "law", "calendar", "source"],
+        &[
+            "track",
+            "step",
+            "provisional",
+            "due",
+            "counted from",
+            "period",
+            "status (when computed)",
+            "law",
+            "calendar",
+            "source",
+        ],
     );
     for d in &contents.deadlines {
         row(
@@ -174,12 +192,19 @@ pub fn render(contents: &Contents, manifest: &Manifest) -> String {
          “—” where the sensor gave none or the value was outside its range.</p>\n<table>",
         contents.readings.len()
     );
-    head(&mut out, &["sampled", "device", "boot", "seq", "temperature", "RH", "surface", "CO2", "status", "uplink"]);
+    head(
+        &mut out,
+        &["sampled", "device", "boot", "seq", "temperature", "RH", "surface", "CO2", "status", "uplink"],
+    );
     for r in &contents.readings {
         row(
             &mut out,
             &[
-                format!("{}{}", timestamp::format(r.sampled_at), if r.time_corrected { " (corrected)" } else { "" }),
+                format!(
+                    "{}{}",
+                    timestamp::format(r.sampled_at),
+                    if r.time_corrected { " (corrected)" } else { "" }
+                ),
                 r.device_id.clone(),
                 r.boot.to_string(),
                 r.seq.to_string(),

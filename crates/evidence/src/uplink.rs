@@ -45,8 +45,13 @@ impl UplinkRecord {
         if self.key_id != device.key_id {
             return Err(format!("signed with key id {}, the device's key is {}", self.key_id, device.key_id));
         }
-        dampwatch_proto::verify_uplink(&self.device_id, &device.signing_public_key, &self.payload, &self.signature)
-            .map_err(|e| format!("{e} with device {}'s key", self.device_id))?;
+        dampwatch_proto::verify_uplink(
+            &self.device_id,
+            &device.signing_public_key,
+            &self.payload,
+            &self.signature,
+        )
+        .map_err(|e| format!("{e} with device {}'s key", self.device_id))?;
         if !device.key_valid_at(self.received_at) {
             return Err(format!(
                 "received at {} outside the validity of device {}'s key",
@@ -54,7 +59,8 @@ impl UplinkRecord {
                 self.device_id
             ));
         }
-        let uplink = Uplink::decode(self.payload.as_slice()).map_err(|e| format!("payload does not decode: {e}"))?;
+        let uplink =
+            Uplink::decode(self.payload.as_slice()).map_err(|e| format!("payload does not decode: {e}"))?;
         if uplink.device_id != self.device_id {
             return Err(format!("payload names device {:?}", uplink.device_id));
         }

@@ -90,26 +90,34 @@ pub fn verify(reader: impl Read, trusted: &[[u8; 32]]) -> Result<Report, Tampere
 
 /// Verifies a pack already read.
 pub fn verify_pack(pack: &Pack, trusted: &[[u8; 32]]) -> Result<Report, Tampered> {
-    let manifest_bytes = pack.get(layout::MANIFEST).ok_or_else(|| Tampered::new(layout::MANIFEST, "missing"))?;
-    let seal: Seal = serde_json::from_slice(pack.get(layout::SEAL).ok_or_else(|| Tampered::new(layout::SEAL, "missing"))?)
-        .map_err(|e| Tampered::new(layout::SEAL, format!("unreadable: {e}")))?;
+    let manifest_bytes =
+        pack.get(layout::MANIFEST).ok_or_else(|| Tampered::new(layout::MANIFEST, "missing"))?;
+    let seal: Seal =
+        serde_json::from_slice(pack.get(layout::SEAL).ok_or_else(|| Tampered::new(layout::SEAL, "missing"))?)
+            .map_err(|e| Tampered::new(layout::SEAL, format!("unreadable: {e}")))?;
     seal.verify(manifest_bytes, trusted).map_err(|(file, reason)| Tampered::new(file, reason))?;
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|e| Tampered::new(layout::MANIFEST, format!("unreadable: {e}")))?;
     if manifest.format != FORMAT {
-        return Err(Tampered::new(layout::MANIFEST, format!("format {:?}, this verifier reads {FORMAT:?}", manifest.format)));
+        return Err(Tampered::new(
+            layout::MANIFEST,
+            format!("format {:?}, this verifier reads {FORMAT:?}", manifest.format),
+        ));
     }
     check_files(pack, &manifest.files)?;
     let contents = Contents::parse(pack)?;
     let (devices, certificates, uplinks) = check_uplinks(&contents)?;
     check_case(&contents, &manifest)?;
     check_readings(&contents, &uplinks)?;
-    let case = crate::deadline::replay(&contents.case, &contents.events).map_err(|r| Tampered::new(layout::EVENTS, r))?;
+    let case = crate::deadline::replay(&contents.case, &contents.events)
+        .map_err(|r| Tampered::new(layout::EVENTS, r))?;
     let clock = contents.law.clock().map_err(|(file, reason)| Tampered::new(&file, reason))?;
     let deadlines = crate::deadline::check_deadlines(&case, &clock, &contents.deadlines, manifest.created_at)
         .map_err(|(row, reason)| Tampered::new(layout::DEADLINES, format!("{row}: {reason}")))?;
     let summary_checked = manifest.summary_renderer == SUMMARY_RENDERER;
-    if summary_checked && pack.get(layout::SUMMARY) != Some(crate::summary::render(&contents, &manifest).as_bytes()) {
+    if summary_checked
+        && pack.get(layout::SUMMARY) != Some(crate::summary::render(&contents, &manifest).as_bytes())
+    {
         return Err(Tampered::new(layout::SUMMARY, "is not the summary of the pack's data"));
     }
     Ok(Report {
@@ -167,8 +175,12 @@ fn check_uplinks(
     }
     let mut verified = BTreeMap::new();
     for (line, u) in contents.uplinks.iter().enumerate() {
-        let at = |reason: String| Tampered::new(layout::UPLINKS, format!("line {} ({}): {reason}", line + 1, u.label()));
-        let device = devices.get(u.device_id.as_str()).ok_or_else(|| at("its device is not in devices.json".into()))?;
+        let at = |reason: String| {
+            Tampered::new(layout::UPLINKS, format!("line {} ({}): {reason}", line + 1, u.label()))
+        };
+        let device = devices
+            .get(u.device_id.as_str())
+            .ok_or_else(|| at("its device is not in devices.json".into()))?;
         let uplink = u.check(device).map_err(at)?;
         if verified.insert(u.digest, (uplink, u.received_at)).is_some() {
             return Err(at("listed twice".into()));
@@ -180,7 +192,9 @@ fn check_uplinks(
         let pem = contents.certificates.get(path).ok_or_else(|| Tampered::new(path, "missing"))?;
         let arrivals: Vec<DateTime<Utc>> =
             contents.uplinks.iter().filter(|u| u.device_id == d.id).map(|u| u.received_at).collect();
-        let serial = authority.check_device(pem, &d.id, &d.landlord_id, &arrivals).map_err(|r| Tampered::new(path, r))?;
+        let serial = authority
+            .check_device(pem, &d.id, &d.landlord_id, &arrivals)
+            .map_err(|r| Tampered::new(path, r))?;
         if d.cert_serial.as_ref().is_some_and(|registered| *registered != serial) {
             return Err(Tampered::new(path, format!("serial {serial} is not the registered certificate's")));
         }
@@ -207,7 +221,10 @@ fn check_case(contents: &Contents, manifest: &Manifest) -> Result<(), Tampered> 
         ));
     }
     if let Some(first) = contents.events.first().filter(|e| e.occurred_at != case.opened_at) {
-        return Err(Tampered::new(layout::CASE, format!("opened_at is not the time of event seq {}", first.seq)));
+        return Err(Tampered::new(
+            layout::CASE,
+            format!("opened_at is not the time of event seq {}", first.seq),
+        ));
     }
     Ok(())
 }
@@ -218,9 +235,9 @@ fn check_readings(
 ) -> Result<(), Tampered> {
     for r in &contents.readings {
         let at = |reason: String| Tampered::new(layout::READINGS, format!("{}: {reason}", r.label()));
-        let (uplink, received_at) = uplinks
-            .get(&r.uplink_digest)
-            .ok_or_else(|| at(format!("its uplink {} is not in the pack", &hex::encode(r.uplink_digest)[..12])))?;
+        let (uplink, received_at) = uplinks.get(&r.uplink_digest).ok_or_else(|| {
+            at(format!("its uplink {} is not in the pack", &hex::encode(r.uplink_digest)[..12]))
+        })?;
         r.check_against(uplink, *received_at).map_err(at)?;
     }
     Ok(())

@@ -21,7 +21,13 @@ fn run(pack: &Pack, key: &Path, dir: &Path) -> (Option<i32>, String) {
     let mut bytes = Vec::new();
     pack.write(&mut bytes, 0).expect("write");
     std::fs::write(&file, bytes).expect("write the pack");
-    let out = Command::new("python3").arg(script()).arg(&file).arg("--public-key").arg(key).output().expect("python3 runs");
+    let out = Command::new("python3")
+        .arg(script())
+        .arg(&file)
+        .arg("--public-key")
+        .arg(key)
+        .output()
+        .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     (out.status.code(), stdout)
@@ -51,7 +57,10 @@ async fn the_independent_script_checks_signatures_and_the_chain() {
     // Another platform's key.
     let other = dir.path().join("other.pub");
     std::fs::write(&other, "11".repeat(32)).expect("write");
-    assert_eq!(run(&pack, &other, dir.path()), (Some(1), "TAMPERED: seal.json: signature not from a trusted key".into()));
+    assert_eq!(
+        run(&pack, &other, dir.path()),
+        (Some(1), "TAMPERED: seal.json: signature not from a trusted key".into())
+    );
 
     let signer = s.signer();
     let mut event = pack.clone();
@@ -71,5 +80,9 @@ async fn the_independent_script_checks_signatures_and_the_chain() {
     uplink.reseal(&signer).expect("reseal");
     let (status, out) = run(&uplink, &key, dir.path());
     assert_eq!(status, Some(1));
-    assert!(out.starts_with("TAMPERED: uplinks.jsonl: line 1 (uplink ") && out.ends_with("signature does not verify"), "{out}");
+    assert!(
+        out.starts_with("TAMPERED: uplinks.jsonl: line 1 (uplink ")
+            && out.ends_with("signature does not verify"),
+        "{out}"
+    );
 }

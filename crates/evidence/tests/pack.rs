@@ -48,12 +48,18 @@ async fn the_pack_of_a_case_verifies_offline() {
     let s = common::damp_bedroom().await;
     let (bytes, pack) = s.export().await;
     let report = verify(bytes.as_slice(), &[s.trusted()]).expect("an intact pack verifies");
-    assert_eq!((report.uplinks, report.readings, report.devices, report.certificates), (s.uplinks, s.readings, 1, 1));
+    assert_eq!(
+        (report.uplinks, report.readings, report.devices, report.certificates),
+        (s.uplinks, s.readings, 1, 1)
+    );
     assert_eq!(report.events, 3, "opened, triaged, investigated");
     assert!(report.deadlines >= 4, "the triage review and the significant track's steps: {report}");
     assert!(report.summary_checked);
     assert_eq!(report.key_id, "audit-key-1");
-    assert!(report.to_string().starts_with(&format!("case {} of north-homes: 36 uplinks", s.case_id)), "{report}");
+    assert!(
+        report.to_string().starts_with(&format!("case {} of north-homes: 36 uplinks", s.case_id)),
+        "{report}"
+    );
 
     let names: Vec<&str> = pack.files.iter().map(|(p, _)| p.as_str()).collect();
     for expected in [
@@ -78,16 +84,18 @@ async fn the_pack_of_a_case_verifies_offline() {
     let summary = String::from_utf8(pack.get(layout::SUMMARY).unwrap().to_vec()).unwrap();
     assert!(!summary.to_lowercase().contains("<script"), "no scripts");
     assert!(summary.contains("<svg") && summary.contains("<polyline"), "a chart of the readings");
-    assert!(summary.contains("Front bedroom") && summary.contains("investigate"), "the room and the deadlines");
+    assert!(
+        summary.contains("Front bedroom") && summary.contains("investigate"),
+        "the room and the deadlines"
+    );
     // Every uplink in the pack holds exactly the bytes stored.
     let contents = Contents::parse(&pack).expect("contents");
     for u in &contents.uplinks {
-        let stored: Vec<u8> = s
-            .db
-            .query_one("SELECT payload FROM uplinks WHERE digest = $1", &[&u.digest.as_slice()])
-            .await
-            .expect("stored")
-            .get(0);
+        let stored: Vec<u8> =
+            s.db.query_one("SELECT payload FROM uplinks WHERE digest = $1", &[&u.digest.as_slice()])
+                .await
+                .expect("stored")
+                .get(0);
         assert_eq!(stored, u.payload);
     }
     // The same case exported twice at the same moment is the same archive.
@@ -159,7 +167,10 @@ async fn every_change_is_named_by_its_file() {
     // A byte of the manifest, of the seal's signature, or another platform's key.
     let mut manifest = pack.clone();
     edit_text(&mut manifest, layout::MANIFEST, "\"format\"", "\"formaT\"");
-    assert_eq!(fails(&manifest, trusted).to_string(), "manifest.json: its SHA-256 is not the one the seal signs");
+    assert_eq!(
+        fails(&manifest, trusted).to_string(),
+        "manifest.json: its SHA-256 is not the one the seal signs"
+    );
     let mut seal = pack.clone();
     edit_json(&mut seal, layout::SEAL, |v| {
         let sig = v["signature"].as_str().unwrap().to_owned();
@@ -263,12 +274,14 @@ async fn every_change_is_named_by_its_file() {
         // Unsealed, the manifest's hash catches it...
         let unsealed = fails(&changed, trusted);
         assert!(
-            unsealed.reason == "SHA-256 does not match the manifest" || unsealed.reason.contains("is not the one"),
+            unsealed.reason == "SHA-256 does not match the manifest"
+                || unsealed.reason.contains("is not the one"),
             "{what}: {unsealed}"
         );
         // ...and re-sealed, the check of that part does.
         changed.reseal(&signer).expect("reseal");
         let found = fails(&changed, trusted).to_string();
+        eprintln!("{what}: {found}");
         assert!(found.starts_with(expected), "{what}: {found} (expected {expected}…)");
     }
 }

@@ -51,7 +51,11 @@ pub async fn database() -> Client {
         })
         .await;
     let name = format!("evidence_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
-    connect(&pg.url()).await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    connect(&pg.url())
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
     let mut db = connect(&pg.url_for(&name)).await;
     let _one_at_a_time = MIGRATING.lock().await;
     dampwatch_store::migrate(&mut db).await.expect("migrate");
@@ -93,9 +97,15 @@ impl Scenario {
     /// The sealed pack, as bytes and as read back.
     pub async fn export(&self) -> (Vec<u8>, Pack) {
         let mut bytes = Vec::new();
-        dampwatch_evidence::export_case_with(&self.db, self.pki_dir(), self.case_id, &self.options(), &mut bytes)
-            .await
-            .expect("export");
+        dampwatch_evidence::export_case_with(
+            &self.db,
+            self.pki_dir(),
+            self.case_id,
+            &self.options(),
+            &mut bytes,
+        )
+        .await
+        .expect("export");
         let pack = Pack::read(bytes.as_slice()).expect("readable");
         (bytes, pack)
     }
@@ -168,7 +178,8 @@ pub async fn damp_bedroom() -> Scenario {
     let pki = tempfile::tempdir().expect("temp dir");
     dampwatch_pki::init(pki.path(), dampwatch_pki::InitOptions::default()).expect("pki init");
     let issued =
-        dampwatch_pki::issue_device(pki.path(), LANDLORD, DEVICE, dampwatch_pki::IssueOptions::default()).expect("issue");
+        dampwatch_pki::issue_device(pki.path(), LANDLORD, DEVICE, dampwatch_pki::IssueOptions::default())
+            .expect("issue");
     let seed = dampwatch_pki::load_signing_seed(&issued.signing_key).expect("seed");
     let key = Ed25519KeyPair::from_seed_unchecked(&seed).expect("key");
 
@@ -187,9 +198,10 @@ pub async fn damp_bedroom() -> Scenario {
     )
     .await
     .expect("register");
-    let placed = registry::place_device(&db, DEVICE, "12-acacia", "Front bedroom", Some("12 Acacia Avenue, Leeds"))
-        .await
-        .expect("place");
+    let placed =
+        registry::place_device(&db, DEVICE, "12-acacia", "Front bedroom", Some("12 Acacia Avenue, Leeds"))
+            .await
+            .expect("place");
 
     // The backlog reaches the collector after the certificate was issued, as a device's
     // queued readings do once it is online.
@@ -213,8 +225,13 @@ pub async fn damp_bedroom() -> Scenario {
                 status: if clock_unset { dampwatch_wire::reading::status::CLOCK_UNSET } else { 0 },
             });
         }
-        let uplink =
-            Uplink { device_id: DEVICE.into(), boot: 3, readings: batch_readings, floor_seq: seq - 3, dropped: None };
+        let uplink = Uplink {
+            device_id: DEVICE.into(),
+            boot: 3,
+            readings: batch_readings,
+            floor_seq: seq - 3,
+            dropped: None,
+        };
         let (payload, signature) = sign(&key, &uplink);
         let received_at = now - Duration::seconds(120 - batch);
         store(&db, &uplink, &payload, &signature, received_at, installed).await;

@@ -336,6 +336,30 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_from_given_data_files_computes_with_them() {
+        let embedded = ClockSources::embedded();
+        let from_files = Clock::from_sources(&ClockConfig::default(), None, &embedded).expect("builds");
+        assert_eq!(from_files, Clock::from_config(&ClockConfig::default(), None).expect("builds"));
+
+        // The same law with a longer investigation period: the deadline moves with the file.
+        let longer = embedded.laws[0].replace("amount = 10", "amount = 12");
+        assert_ne!(longer, embedded.laws[0]);
+        let mut sources = embedded.clone();
+        sources.laws[0] = &longer;
+        let clock = Clock::from_sources(&ClockConfig::default(), None, &sources).expect("builds");
+        let aware = "2026-12-01T10:00:00Z".parse().unwrap();
+        let triggers = Triggers { awareness: aware, investigation_concluded: None };
+        let due = |c: &Clock| match &c.deadlines(Track::Significant, &triggers).unwrap()[0] {
+            crate::StepDeadline::Computed(d) => d.due,
+            other => panic!("{other:?}"),
+        };
+        assert!(due(&clock) > due(&from_files));
+
+        let without_england = ClockSources { laws: embedded.laws[1..].to_vec(), calendars: embedded.calendars.clone() };
+        assert!(Clock::from_sources(&ClockConfig::default(), None, &without_england).is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ClockConfig>("[status]\ndue_soon = 1\n").is_err());
     }

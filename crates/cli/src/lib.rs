@@ -1,7 +1,8 @@
 //! The operator's commands that are also used as a library: the device registry from the
-//! command line ([`devices`]), which the end-to-end tests drive as an operator would, and the
-//! audit log's export and verification ([`audit`]).
+//! command line ([`devices`]), which the end-to-end tests drive as an operator would, the
+//! audit log's export and verification ([`audit`]), and a case's evidence pack ([`evidence`]).
 
 pub mod audit;
 pub mod devices;
+pub mod evidence;
 pub mod people;

@@ -40,6 +40,9 @@ enum Command {
     /// The tamper-evident audit log: export, verify an export offline, sign the head now.
     #[command(subcommand)]
     Audit(dampwatch::audit::AuditCommand),
+    /// A case's evidence pack: export it (sealed with the audit key), verify one offline.
+    #[command(subcommand)]
+    Evidence(dampwatch::evidence::EvidenceCommand),
     /// Homes: jurisdiction, tenure and occupants' vulnerabilities (which law and rules apply).
     Homes(HomesArgs),
     /// The device gateway (the same as `dampwatch-gateway`).
@@ -191,6 +194,14 @@ fn main() -> anyhow::Result<()> {
         Command::Audit(cmd) => {
             init_logging("warn");
             let verdict = multi_thread_runtime()?.block_on(dampwatch::audit::run(cmd, &mut out))?;
+            if verdict == dampwatch::audit::Verdict::Tampered {
+                out.flush()?;
+                std::process::exit(1);
+            }
+        }
+        Command::Evidence(cmd) => {
+            init_logging("warn");
+            let verdict = multi_thread_runtime()?.block_on(dampwatch::evidence::run(cmd, &mut out))?;
             if verdict == dampwatch::audit::Verdict::Tampered {
                 out.flush()?;
                 std::process::exit(1);

@@ -7,11 +7,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Calendar, CalendarError, CalendarOverrides, DIVISION};
+use crate::calendar::{
+    Calendar, CalendarData, CalendarError, CalendarOverrides, DIVISION, EMBEDDED_CALENDAR_DATA,
+    EMBEDDED_SCOTLAND_CALENDAR_DATA,
+};
 use crate::case::{Case, CaseView, StatusPolicy};
 use crate::deadline::{deadlines_for_track, DeadlineError, StepDeadline, Triggers};
 use crate::jurisdiction::Tenancy;
-use crate::law::{Applicability, AwaabRules, LawBook, NoClock, RulesError, RulesOverrides, Track};
+use crate::law::{
+    Applicability, AwaabRules, LawBook, NoClock, RulesError, RulesOverrides, Track, EMBEDDED_LAW_FILES,
+};
 use crate::london::local_date;
 
 /// The commented default of [`ClockConfig`], for a service's "print default config" command.
@@ -104,6 +109,46 @@ pub struct Clock {
     pub calendars: BTreeMap<String, Calendar>,
 }
 
+/// The data files a [`Clock`] is built from, as text: every law file and every division's
+/// calendar file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockSources<'a> {
+    /// Law data files (`data/awaab.toml` and the others).
+    pub laws: Vec<&'a str>,
+    /// Calendar data files, one per gov.uk division.
+    pub calendars: Vec<&'a str>,
+}
+
+impl ClockSources<'static> {
+    /// The files compiled into the crate.
+    pub fn embedded() -> Self {
+        ClockSources {
+            laws: EMBEDDED_LAW_FILES.to_vec(),
+            calendars: vec![EMBEDDED_CALENDAR_DATA, EMBEDDED_SCOTLAND_CALENDAR_DATA],
+        }
+    }
+}
+
+impl ClockSources<'_> {
+    /// The calendar of `division` from its data file.
+    fn calendar(&self, division: &str) -> Result<Calendar, CalendarError> {
+        for text in &self.calendars {
+            let data = CalendarData::from_toml(text)?;
+            if data.division == division {
+                return Ok(Calendar::from_data(data));
+            }
+        }
+        Err(CalendarError::UnknownDivision {
+            division: division.to_owned(),
+            known: self.divisions()?.join(", "),
+        })
+    }
+
+    fn divisions(&self) -> Result<Vec<String>, CalendarError> {
+        self.calendars.iter().map(|text| Ok(CalendarData::from_toml(text)?.division)).collect()
+    }
+}
+
 /// A home's step deadlines, or why no statutory clock runs for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "clock", rename_all = "snake_case")]
@@ -131,27 +176,48 @@ impl Clock {
     /// gov.uk `bank-holidays.json` to use for the years it covers, each calendar reading its
     /// own division (the caller reads the file).
     pub fn from_config(config: &ClockConfig, govuk_json: Option<&str>) -> Result<Self, ConfigError> {
+        Self::from_sources(config, govuk_json, &ClockSources::embedded())
+    }
+
+    /// The clock of `sources` (law and calendar data files, as text) with `config` applied:
+    /// what [`Clock::from_config`] does with the files compiled into the crate, for a caller
+    /// that holds the data files a computation used (an evidence pack recomputing its
+    /// deadlines). England's social-housing law is the law file for that tenancy.
+    pub fn from_sources(
+        config: &ClockConfig,
+        govuk_json: Option<&str>,
+        sources: &ClockSources<'_>,
+    ) -> Result<Self, ConfigError> {
         if config.calendars.contains_key(DIVISION) {
             return Err(ConfigError::Repeated {
                 what: format!("the {DIVISION} calendar"),
                 hint: "its additions and removals go in [calendar]",
             });
         }
-        let rules = AwaabRules::embedded()?.with_overrides(&config.rules)?;
+        let book = LawBook::from_laws(
+            sources.laws.iter().map(|text| AwaabRules::from_toml(text)).collect::<Result<_, _>>()?,
+        )?;
+        let rules = book
+            .law(Tenancy::ENGLAND_SOCIAL)
+            .cloned()
+            .ok_or_else(|| RulesError::InvalidData {
+                reason: "no law file covers social homes in England".to_owned(),
+            })?
+            .with_overrides(&config.rules)?;
         if config.laws.contains_key(rules.id()) {
             return Err(ConfigError::Repeated {
                 what: format!("law {}", rules.id()),
                 hint: "its phase dates go in [rules.phase_effective]",
             });
         }
-        let laws = LawBook::embedded()?.with_overrides(&config.laws)?.with_law(rules.clone())?;
+        let laws = book.with_overrides(&config.laws)?.with_law(rules.clone())?;
         let mut calendars = BTreeMap::new();
         let divisions = laws.laws().iter().map(|l| l.working_day().calendar.clone());
         for division in divisions.chain([DIVISION.to_owned()]).chain(config.calendars.keys().cloned()) {
             if calendars.contains_key(&division) {
                 continue;
             }
-            let mut calendar = Calendar::embedded(&division)?;
+            let mut calendar = sources.calendar(&division)?;
             if let Some(json) = govuk_json {
                 calendar = calendar.with_govuk_import(json)?;
             }
@@ -267,6 +333,30 @@ mod tests {
         let clock = Clock::from_config(&ClockConfig::default(), None).expect("builds");
         assert_eq!(clock.calendar.version(), "ew-2026-11");
         assert_eq!(clock.rules.version(), "awaab-2026-11");
+    }
+
+    #[test]
+    fn a_clock_from_given_data_files_computes_with_them() {
+        let embedded = ClockSources::embedded();
+        let from_files = Clock::from_sources(&ClockConfig::default(), None, &embedded).expect("builds");
+        assert_eq!(from_files, Clock::from_config(&ClockConfig::default(), None).expect("builds"));
+
+        // The same law with a longer investigation period: the deadline moves with the file.
+        let longer = embedded.laws[0].replace("amount = 10", "amount = 12");
+        assert_ne!(longer, embedded.laws[0]);
+        let mut sources = embedded.clone();
+        sources.laws[0] = &longer;
+        let clock = Clock::from_sources(&ClockConfig::default(), None, &sources).expect("builds");
+        let aware = "2026-12-01T10:00:00Z".parse().unwrap();
+        let triggers = Triggers { awareness: aware, investigation_concluded: None };
+        let due = |c: &Clock| match &c.deadlines(Track::Significant, &triggers).unwrap()[0] {
+            crate::StepDeadline::Computed(d) => d.due,
+            other => panic!("{other:?}"),
+        };
+        assert!(due(&clock) > due(&from_files));
+
+        let without_england = ClockSources { laws: embedded.laws[1..].to_vec(), calendars: embedded.calendars.clone() };
+        assert!(Clock::from_sources(&ClockConfig::default(), None, &without_england).is_err());
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub use case::{
     AwarenessPolicy, Case, CaseEvent, CaseState, CaseView, ExpectedCompliance, StatusPolicy, StepStatus,
     TransitionError,
 };
-pub use config::{Clock, ClockConfig, ConfigError, TenancyDeadlines};
+pub use config::{Clock, ClockConfig, ClockSources, ConfigError, TenancyDeadlines};
 pub use deadline::{
     compute_deadline, deadlines_for_track, Deadline, DeadlineError, Due, StepDeadline, Triggers,
 };

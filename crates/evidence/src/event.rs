@@ -1,0 +1,135 @@
+//! `events.jsonl`: the case's events and their hash chain, and the chain's hash computed
+//! exactly as the database's `case_event_hash` (migration `0101_case_event_chain.sql`) does.
+//!
+//! The database hashes `prev || UTF-8(concat_ws(chr(31), case_id, seq, kind, affects_clock,
+//! event::text, occurred_at µs, recorded_at µs, actor, evidence::text))`, where `prev` is the
+//! previous event's hash or 32 zero bytes for the first. The JSON columns are hashed as
+//! PostgreSQL prints `jsonb` (its canonical text), so the pack carries that text as a string,
+//! byte for byte, never re-encoded.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{hexbytes, timestamp};
+
+/// The separator `concat_ws(chr(31), ...)` puts between fields.
+pub const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// One row of `case_events`, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub case_id: i64,
+    pub seq: i32,
+    pub kind: String,
+    pub affects_clock: bool,
+    /// The `event` column as PostgreSQL prints it (`event::text`).
+    pub event: String,
+    #[serde(with = "timestamp")]
+    pub occurred_at: DateTime<Utc>,
+    #[serde(with = "timestamp")]
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    /// The `evidence` column as PostgreSQL prints it.
+    pub evidence: String,
+    /// The previous event's hash; `null` for seq 1.
+    #[serde(with = "hexbytes::fixed32::option")]
+    pub prev_hash: Option<[u8; 32]>,
+    #[serde(with = "hexbytes::fixed32")]
+    pub hash: [u8; 32],
+}
+
+/// The bytes after `prev` that `case_event_hash` hashes.
+pub fn hashed_text(e: &EventRecord) -> String {
+    let fields = [
+        e.case_id.to_string(),
+        e.seq.to_string(),
+        e.kind.clone(),
+        e.affects_clock.to_string(),
+        e.event.clone(),
+        e.occurred_at.timestamp_micros().to_string(),
+        e.recorded_at.timestamp_micros().to_string(),
+        e.actor.clone(),
+        e.evidence.clone(),
+    ];
+    fields.join(&FIELD_SEPARATOR.to_string())
+}
+
+/// `case_event_hash(prev, e)`: SHA-256 of the previous hash (zeros for the first event) and
+/// [`hashed_text`].
+pub fn case_event_hash(prev: Option<&[u8; 32]>, e: &EventRecord) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(prev.unwrap_or(&[0u8; 32]));
+    hasher.update(hashed_text(e).as_bytes());
+    hasher.finalize().into()
+}
+
+/// The first event that breaks the chain of `events` (which must be the whole log of one
+/// case: seq 1, 2, 3, ... each continuing the one before), as `(seq, reason)`.
+pub fn check_chain(events: &[EventRecord]) -> Result<(), (i32, String)> {
+    let mut previous: Option<&EventRecord> = None;
+    for e in events {
+        let expected = previous.map_or(1, |p| p.seq + 1);
+        if e.seq != expected {
+            return Err((e.seq, format!("out of sequence: seq {expected} expected here")));
+        }
+        if e.prev_hash != previous.map(|p| p.hash) {
+            let reason = match previous {
+                None => "the first event has a prev_hash".to_owned(),
+                Some(p) => format!("prev_hash does not continue seq {}", p.seq),
+            };
+            return Err((e.seq, reason));
+        }
+        if case_event_hash(e.prev_hash.as_ref(), e) != e.hash {
+            return Err((e.seq, "hash does not match its contents".to_owned()));
+        }
+        previous = Some(e);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i32, prev: Option<[u8; 32]>) -> EventRecord {
+        let mut e = EventRecord {
+            case_id: 7,
+            seq,
+            kind: "potential_issue_detected".into(),
+            affects_clock: false,
+            event: r#"{"type": "potential_issue_detected"}"#.into(),
+            occurred_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            recorded_at: DateTime::from_timestamp_micros(1_764_000_001_000_001).unwrap(),
+            actor: "system:hazard-engine".into(),
+            evidence: "{}".into(),
+            prev_hash: prev,
+            hash: [0; 32],
+        };
+        e.hash = case_event_hash(prev.as_ref(), &e);
+        e
+    }
+
+    #[test]
+    fn the_hashed_text_is_the_fields_joined_by_the_unit_separator() {
+        let e = event(1, None);
+        assert_eq!(
+            hashed_text(&e),
+            "7\u{1f}1\u{1f}potential_issue_detected\u{1f}false\u{1f}{\"type\": \"potential_issue_detected\"}\u{1f}1764000000123456\u{1f}1764000001000001\u{1f}system:hazard-engine\u{1f}{}"
+        );
+    }
+
+    #[test]
+    fn a_chain_breaks_at_the_event_changed() {
+        let first = event(1, None);
+        let second = event(2, Some(first.hash));
+        assert_eq!(check_chain(&[first.clone(), second.clone()]), Ok(()));
+        let mut changed = first.clone();
+        changed.actor = "user:1".into();
+        assert_eq!(
+            check_chain(&[changed, second.clone()]),
+            Err((1, "hash does not match its contents".into()))
+        );
+        assert_eq!(check_chain(&[second]), Err((2, "out of sequence: seq 1 expected here".into())));
+    }
+}

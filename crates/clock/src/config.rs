@@ -355,7 +355,8 @@ mod tests {
         };
         assert!(due(&clock) > due(&from_files));
 
-        let without_england = ClockSources { laws: embedded.laws[1..].to_vec(), calendars: embedded.calendars.clone() };
+        let without_england =
+            ClockSources { laws: embedded.laws[1..].to_vec(), calendars: embedded.calendars.clone() };
         assert!(Clock::from_sources(&ClockConfig::default(), None, &without_england).is_err());
     }
 

@@ -56,10 +56,10 @@ impl ReadingRecord {
             .ok_or_else(|| "not in its signed uplink".to_owned())?;
         let device_ms = i64::try_from(signed.time_ms).ok();
         let time_matches = device_ms == Some(self.device_time.timestamp_millis())
-            && self.device_time.timestamp_subsec_micros() % 1000 == 0;
+            && self.device_time.timestamp_subsec_micros().is_multiple_of(1000);
         // An instant the database cannot hold is stored as the arrival time.
         let unrepresentable = device_ms.and_then(DateTime::<Utc>::from_timestamp_millis).is_none();
-        if !time_matches && !(unrepresentable && self.device_time == received_at) {
+        if !(time_matches || unrepresentable && self.device_time == received_at) {
             return Err(format!("device time is not the signed {} ms", signed.time_ms));
         }
         let sampled = if self.time_corrected { received_at } else { self.device_time };

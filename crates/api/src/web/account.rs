@@ -124,9 +124,7 @@ pub async fn start_totp(
     viewer: Viewer,
     Form(f): Form<StartTotp>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     let code = Some(f.code.trim()).filter(|c| !c.is_empty());
     match begin_totp_enrolment(&state, &viewer.caller, &f.current_password, code).await {
         Ok(enrolment) => {
@@ -174,9 +172,7 @@ pub async fn confirm_totp(
     viewer: Viewer,
     Form(f): Form<ConfirmTotp>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     match finish_totp_enrolment(&state, &viewer.caller, f.code.trim()).await {
         Ok((codes, fresh)) => {
             let content = html! {
@@ -212,9 +208,7 @@ pub async fn change_password(
     viewer: Viewer,
     Form(f): Form<ChangePassword>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     if f.new_password.expose() != f.confirm.expose() {
         return account_page(&state, &viewer, Some("The two new passwords differ.")).await;
     }
@@ -236,9 +230,7 @@ pub async fn end_session(
     axum::extract::Path(handle): axum::extract::Path<String>,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     end_own_session(&state, &viewer.caller, &handle).await?;
     Ok(Redirect::to("/account").into_response())
 }
@@ -249,9 +241,7 @@ pub async fn end_all(
     viewer: Viewer,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     end_own_sessions(&state, &viewer.caller).await?;
     let mut response = Redirect::to("/sign-in").into_response();
     clear_session_cookies(&mut response);

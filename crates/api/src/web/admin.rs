@@ -15,6 +15,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{page, when};
+use super::sign_in::TokenForm;
 use super::viewer::Viewer;
 use crate::extract::JsonBody;
 use crate::handlers::credentials::{self, CredentialRequest};
@@ -292,9 +293,7 @@ pub async fn add_user(
     viewer: Viewer,
     Form(f): Form<NewPerson>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageUsers)?;
     let request = UserRequest { email: f.email, display_name: f.display_name, role: f.role };
     let result = users::create(State(state.clone()), viewer.tenant(&state), JsonBody(request)).await.map(
@@ -328,9 +327,7 @@ pub async fn change_user(
     Path(id): Path<String>,
     Form(f): Form<PersonChange>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageUsers)?;
     let mut update =
         UserUpdate { role: None, disabled: None, reset_mfa: None, unlock: None, end_sessions: None };
@@ -363,9 +360,7 @@ pub async fn add_key(
     viewer: Viewer,
     Form(f): Form<NewCredential>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
     let request = CredentialRequest { label: f.label, scope: Some(f.scope), expires_in_days: f.days };
     let result = credentials::create_key_handler(State(state.clone()), viewer.tenant(&state), JsonBody(request))
@@ -385,9 +380,7 @@ pub async fn add_client(
     viewer: Viewer,
     Form(f): Form<NewCredential>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
     let request = CredentialRequest { label: f.label, scope: Some(f.scope), expires_in_days: None };
     let result = credentials::create_oauth_client(viewer.tenant(&state), JsonBody(request)).await.map(
@@ -401,22 +394,14 @@ pub async fn add_client(
     answer(&state, &viewer, result).await
 }
 
-/// The revoke buttons' form.
-#[derive(Deserialize)]
-pub struct Revoke {
-    csrf_token: String,
-}
-
 /// `POST /admin/api-keys/{id}/revoke`.
 pub async fn revoke_key(
     State(state): State<ApiState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<Revoke>,
+    Form(f): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
     credentials::revoke_key(viewer.tenant(&state), Path(id)).await?;
     Ok(Redirect::to("/admin").into_response())
@@ -427,11 +412,9 @@ pub async fn revoke_client(
     State(state): State<ApiState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<Revoke>,
+    Form(f): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
     credentials::revoke_oauth_client(viewer.tenant(&state), Path(id)).await?;
     Ok(Redirect::to("/admin").into_response())

@@ -78,9 +78,7 @@ pub async fn post(
 ) -> Result<Response, ApiError> {
     viewer.require(Permission::TriageAlerts)?;
     let id = parse_id("alert", &id)?;
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     let refused = |detail: String, status: StatusCode| (detail, status);
     let request: TriageRequest =
         serde_json::from_value(json!({"category": f.category, "actor": "dashboard"}))

@@ -258,9 +258,7 @@ pub async fn assign(
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::AssignCases)?;
     let user_id = match f.user_id.trim() {
         "" => None,
@@ -289,9 +287,7 @@ pub async fn record(
 ) -> Result<Response, ApiError> {
     viewer.require(Permission::RecordWorks)?;
     let id = parse_id("case", &id)?;
-    if !viewer.csrf_ok(fields.get("csrf_token").map_or("", String::as_str)) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(fields.get("csrf_token").map_or("", String::as_str))?;
     let mut body = Map::new();
     for (name, value) in &fields {
         match name.as_str() {

@@ -119,9 +119,7 @@ pub async fn sign_out(
     viewer: Viewer,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, ApiError> {
-    if !viewer.csrf_ok(&f.csrf_token) {
-        return Err(ApiError::Csrf);
-    }
+    viewer.check_csrf(&f.csrf_token)?;
     let client = state.keys.pool().get().await?;
     session::end(&**client, &viewer.session().id_hash).await?;
     record(&**client, &Entry::of(&viewer.caller, "session.sign_out", None, json!({"from": "dashboard"})))

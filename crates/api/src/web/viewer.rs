@@ -50,6 +50,15 @@ impl Viewer {
         self.session().csrf_matches(token)
     }
 
+    /// Refuses a form whose hidden field is not this session's CSRF token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), ApiError> {
+        if self.csrf_ok(token) {
+            Ok(())
+        } else {
+            Err(ApiError::Csrf)
+        }
+    }
+
     pub fn tenant(&self, state: &ApiState) -> Tenant {
         Tenant::new(self.caller.clone(), state)
     }

@@ -134,11 +134,18 @@ pub struct Config {
     pub metrics: MetricsListener,
     pub alerts: dampwatch_alerts::AlertsConfig,
     pub api: dampwatch_api::ApiConfig,
+    /// People's e-mail notifications (off without an SMTP server).
+    pub email: dampwatch_alerts::EmailConfig,
 }
 
 /// The whole commented default configuration, as `print-config` prints it.
 pub fn default_config() -> String {
-    format!("{COLLECTOR_DEFAULTS}{}{}", dampwatch_alerts::DEFAULT_CONFIG, dampwatch_api::DEFAULT_CONFIG)
+    format!(
+        "{COLLECTOR_DEFAULTS}{}{}{}",
+        dampwatch_alerts::DEFAULT_CONFIG,
+        dampwatch_api::DEFAULT_CONFIG,
+        dampwatch_alerts::email::DEFAULT_CONFIG
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]

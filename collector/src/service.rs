@@ -140,9 +140,10 @@ impl Collector {
             drain: drain.clone(),
             stop: stop.clone(),
         }));
-        // Hazard indicators, alerts, cases and webhooks on committed readings (reads the
-        // hazard inbox the pipeline writes in each commit).
-        let hazards = dampwatch_alerts::start(&db_url, cfg.alerts.clone(), stop.clone()).await?;
+        // Hazard indicators, alerts, cases, webhooks and people's e-mails on committed readings
+        // (reads the hazard inbox the pipeline writes in each commit).
+        let hazards =
+            dampwatch_alerts::start_with_email(&db_url, cfg.alerts.clone(), &cfg.email, stop.clone()).await?;
         let api = match api_listener {
             None => None,
             Some((addr, transport)) => {

@@ -9,7 +9,7 @@
 //! was concluded, or after the quiet period, is a new alert. Pattern findings that only count
 //! on (another night above the threshold) refresh the stored explanation without a revision
 //! or a webhook. Advisory alerts' webhooks go out at once or in the landlord's daily batch
-//! ([`outbox::enqueue_alert_event`]); alerts with a legal clock always at once.
+//! ([`outbox::enqueue_event`], which queues people's e-mails too); alerts with a legal clock always at once.
 //!
 //! Transitions from late readings placed in time order revise alerts already reported rather
 //! than adding new ones: the alert's `since` becomes the start the readings in time order show,
@@ -331,12 +331,12 @@ pub async fn apply(
     };
     let event_id = format!("alert:{}:rev:{}", row.id, row.revision);
     let body = payload::build(tx, event_type, &event_id, detected_at, Some(row.id), applied.case_id).await?;
-    let queued = outbox::enqueue_alert_event(
+    let queued = outbox::enqueue_event(
         tx,
         room.landlord_id,
         t.hazard.duty(),
         event_type,
-        (row.id, applied.case_id),
+        (Some(row.id), applied.case_id),
         &body,
         detected_at,
     )

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use dampwatch_clock::case::RecordedLate;
 use dampwatch_clock::{AwarenessPolicy, Case, CaseEvent, CaseView, Clock, Hazard, Tenancy};
+use dampwatch_indicators::Duty;
 use serde_json::{json, Value};
 use tokio_postgres::Transaction;
 
@@ -299,8 +300,16 @@ pub async fn append_event(
     let event_id = format!("case:{case_id}:event:{}", locked.event_count);
     let payload =
         crate::payload::build(tx, "case.updated", &event_id, now, locked.alert_id, Some(case_id)).await?;
-    outbox::enqueue(tx, &locked.landlord_id, "case.updated", locked.alert_id, Some(case_id), &payload)
-        .await?;
+    outbox::enqueue_event(
+        tx,
+        &locked.landlord_id,
+        Duty::LegalClock,
+        "case.updated",
+        (locked.alert_id, Some(case_id)),
+        &payload,
+        now,
+    )
+    .await?;
     Ok(view)
 }
 

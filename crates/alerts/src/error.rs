@@ -40,4 +40,6 @@ pub enum StartError {
     WebhookTls(#[from] rustls::Error),
     #[error("cannot connect to the database")]
     Database(#[from] tokio_postgres::Error),
+    #[error("cannot start the e-mail sender")]
+    Email(#[from] crate::email::EmailConfigError),
 }

@@ -24,6 +24,10 @@
 //!   ([`room_state`]); advisory alerts of a landlord who chose daily batches wait in
 //!   `webhook_batch_items` until [`batch`] gathers them into one outbox row per endpoint
 //!   ([`advisory_delivery`] is the landlord's choice);
+//! - the **e-mail sender** ([`email`]): people's e-mails, queued in the same transaction as the
+//!   change (one per recipient in `email_outbox`), sent over SMTP at once for anything that
+//!   starts or changes a legal clock and in a daily digest for the rest and for deadlines due
+//!   in the next two working days; at least once, with a stable Message-ID per e-mail;
 //! - [`cases`] holds the case operations the API uses to record people's decisions.
 //!
 //! Readings the rules never see (they stay stored as evidence): time-corrected ones (their
@@ -45,6 +49,7 @@ pub mod config;
 pub mod connector;
 pub mod deadlines;
 pub mod delivery;
+pub mod email;
 pub mod endpoints;
 pub mod error;
 pub mod failure;
@@ -70,10 +75,11 @@ pub mod worker;
 pub use cases::CasePolicy;
 pub use config::{AlertsConfig, ConfigError, StoriesConfig, WebhookConfig, WorkerConfig, DEFAULT_CONFIG};
 pub use delivery::{Deliverer, DeliveryRound};
+pub use email::EmailConfig;
 pub use error::{AlertsError, StartError};
 pub use failure::FailureReason;
 pub use hazard_stats::HazardStats;
 pub use processor::{BatchOutcome, HazardProcessor};
 pub use room::RoomRef;
 pub use stats::WebhookStats;
-pub use worker::{start, Worker};
+pub use worker::{start, start_with_email, Worker};

@@ -5,12 +5,17 @@
 //! daily batches wait in `webhook_batch_items` instead, written in the same transaction, until
 //! [`crate::batch::release_due`] gathers them into one outbox row per endpoint. Everything with a
 //! legal clock, and every case change, goes to the outbox at once whatever the landlord chose.
+//!
+//! [`enqueue_event`] is the one place events are queued: the same call queues the e-mails of
+//! the people concerned ([`crate::email::queue`]), in the same transaction.
 
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::Duty;
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
+use crate::email;
+use crate::email::queue::EmailsQueued;
 use crate::error::AlertsError;
 
 /// What was queued for an event.
@@ -20,10 +25,12 @@ pub struct Queued {
     pub immediate: u64,
     /// Rows waiting for the landlord's next batch.
     pub batched: u64,
+    /// E-mails and digest items for people.
+    pub emails: EmailsQueued,
 }
 
 /// Queues `payload` for every active endpoint of `landlord_id`; returns how many rows.
-pub async fn enqueue(
+async fn enqueue_webhooks(
     tx: &Transaction<'_>,
     landlord_id: &str,
     event_type: &str,
@@ -41,19 +48,27 @@ pub async fn enqueue(
         .await?)
 }
 
-/// Queues an alert's event as its duty and the landlord's choice say: an advisory event of a
-/// landlord with daily batches waits for the next batch after `now`; anything else goes to the
-/// outbox at once.
-pub async fn enqueue_alert_event(
+/// Queues an event (about an alert, a case, or both) as its duty and the landlord's choice
+/// say: its e-mails for the people concerned; its webhooks, an advisory alert event of a
+/// landlord with daily batches waiting for the next batch after `now`, anything else going to
+/// the outbox at once. A case's events carry [`Duty::LegalClock`].
+pub async fn enqueue_event(
     tx: &Transaction<'_>,
     landlord_id: &str,
     duty: Duty,
     event_type: &str,
-    (alert_id, case_id): (i64, Option<i64>),
+    (alert_id, case_id): (Option<i64>, Option<i64>),
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<Queued, AlertsError> {
-    if duty == Duty::Advisory && advisory_in_batches(tx, landlord_id).await? {
+    let emails =
+        email::queue::enqueue(tx, landlord_id, duty, event_type, (alert_id, case_id), payload).await?;
+    if let Some(alert_id) = alert_id.filter(|_| duty == Duty::Advisory) {
+        if !advisory_in_batches(tx, landlord_id).await? {
+            let immediate =
+                enqueue_webhooks(tx, landlord_id, event_type, Some(alert_id), case_id, payload).await?;
+            return Ok(Queued { immediate, batched: 0, emails });
+        }
         let batched = tx
             .execute(
                 "INSERT INTO webhook_batch_items (landlord_id, endpoint_id, event_type, alert_id, payload, due_at)
@@ -64,10 +79,10 @@ pub async fn enqueue_alert_event(
                 &[&landlord_id, &event_type, &alert_id, payload, &now],
             )
             .await?;
-        return Ok(Queued { immediate: 0, batched });
+        return Ok(Queued { immediate: 0, batched, emails });
     }
-    let immediate = enqueue(tx, landlord_id, event_type, Some(alert_id), case_id, payload).await?;
-    Ok(Queued { immediate, batched: 0 })
+    let immediate = enqueue_webhooks(tx, landlord_id, event_type, alert_id, case_id, payload).await?;
+    Ok(Queued { immediate, batched: 0, emails })
 }
 
 /// Whether the landlord has advisory events sent in daily batches.

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 pub const HAZARD_INBOX_CHANNEL: &str = "dampwatch_hazard_inbox";
 /// Channel notified when webhooks are queued.
 pub const WEBHOOK_OUTBOX_CHANNEL: &str = "dampwatch_webhook_outbox";
+/// Notified when e-mails are queued (`0410_email_notifications.sql`).
+pub const EMAIL_OUTBOX_CHANNEL: &str = "dampwatch_email_outbox";
 
 /// The loops' wake-up signals. The inbox signal is a counter every hazard loop watches, so
 /// each loop sees each wake-up even while busy; the sender is a single loop.
@@ -22,11 +24,13 @@ pub const WEBHOOK_OUTBOX_CHANNEL: &str = "dampwatch_webhook_outbox";
 pub struct Wakers {
     pub inbox: Arc<watch::Sender<u64>>,
     pub outbox: Arc<Notify>,
+    /// The e-mail sender.
+    pub email: Arc<Notify>,
 }
 
 impl Default for Wakers {
     fn default() -> Self {
-        Wakers { inbox: Arc::new(watch::Sender::new(0)), outbox: Arc::default() }
+        Wakers { inbox: Arc::new(watch::Sender::new(0)), outbox: Arc::default(), email: Arc::default() }
     }
 }
 
@@ -44,6 +48,7 @@ impl Wakers {
     pub fn wake_all(&self) {
         self.wake_inbox();
         self.wake_outbox();
+        self.email.notify_one();
     }
 }
 
@@ -96,7 +101,7 @@ async fn listen_once(
     });
     let result = async {
         client
-            .batch_execute(&format!("LISTEN {HAZARD_INBOX_CHANNEL}; LISTEN {WEBHOOK_OUTBOX_CHANNEL};"))
+            .batch_execute(&format!("LISTEN {HAZARD_INBOX_CHANNEL}; LISTEN {WEBHOOK_OUTBOX_CHANNEL}; LISTEN {EMAIL_OUTBOX_CHANNEL};"))
             .await?;
         // Anything committed before LISTEN took effect is picked up by this first wake-up.
         wakers.wake_all();
@@ -106,6 +111,7 @@ async fn listen_once(
                     Some(Ok(AsyncMessage::Notification(n))) => match n.channel() {
                         HAZARD_INBOX_CHANNEL => wakers.wake_inbox(),
                         WEBHOOK_OUTBOX_CHANNEL => wakers.wake_outbox(),
+                        EMAIL_OUTBOX_CHANNEL => wakers.email.notify_one(),
                         _ => {}
                     },
                     Some(Ok(_)) => {}

@@ -1,7 +1,8 @@
-//! The running worker: the hazard loop (inbox → alerts, cases, webhooks), the offline loop
-//! (silent rooms), the webhook sender (which also releases advisory batches when their time
-//! comes) and the notification listener, each with its own database connection, all stopped by
-//! one cancellation token.
+//! The running worker: the hazard loop (inbox → alerts, cases, webhooks, e-mails), the offline
+//! loop (silent rooms), the webhook sender (which also releases advisory batches when their time
+//! comes), the e-mail sender (which also composes the daily digests) when an SMTP server is
+//! configured, and the notification listener, each with its own database connection, all
+//! stopped by one cancellation token.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::batch;
 use crate::config::AlertsConfig;
 use crate::delivery::Deliverer;
+use crate::email::{self, EmailConfig, Mailer};
 use crate::error::StartError;
 use crate::hazard_stats::HazardStats;
 use crate::processor::{BatchOutcome, HazardProcessor};
@@ -70,15 +72,26 @@ impl Worker {
 }
 
 /// Starts the worker against the database at `db_url` (already migrated with
-/// [`crate::MIGRATIONS`]). Fails at once on an invalid configuration or an unreachable
-/// database; later connection losses are retried with back-off. With `enabled = false` it
-/// starts nothing.
+/// [`crate::MIGRATIONS`]), without e-mail. Fails at once on an invalid configuration or an
+/// unreachable database; later connection losses are retried with back-off. With
+/// `enabled = false` it starts nothing.
 pub async fn start(
     db_url: &str,
     config: AlertsConfig,
     stop: CancellationToken,
 ) -> Result<Worker, StartError> {
+    start_with_email(db_url, config, &EmailConfig::default(), stop).await
+}
+
+/// [`start`], with the e-mail sender when `email` names an SMTP server.
+pub async fn start_with_email(
+    db_url: &str,
+    config: AlertsConfig,
+    email: &EmailConfig,
+    stop: CancellationToken,
+) -> Result<Worker, StartError> {
     config.validate()?;
+    let mailer = if email.enabled() { Some(Mailer::new(email)?) } else { None };
     if !config.enabled {
         tracing::info!("alerts worker disabled by configuration");
         let webhooks = Arc::new(WebhookStats::new());
@@ -109,6 +122,20 @@ pub async fn start(
             stop.clone(),
         )),
     ];
+    if let Some(mailer) = mailer {
+        let digest_at = email.digest_time()?;
+        let calendar = processor.clock().calendar.clone();
+        tasks.push(tokio::spawn(email::run(
+            url.clone(),
+            mailer,
+            calendar,
+            digest_at,
+            wakers.email.clone(),
+            retry,
+            stop.clone(),
+        )));
+        tracing::info!(smtp = %email.smtp_host, "e-mail sender started");
+    }
     for client in hazard_loops {
         let (processor, config, wakers, stats, stop) =
             (processor.clone(), config.clone(), wakers.clone(), hazards.clone(), stop.clone());
@@ -119,7 +146,7 @@ pub async fn start(
 }
 
 /// A live connection: `current` if still open, else a new one, retrying with back-off.
-async fn ensure(
+pub(crate) async fn ensure(
     url: &str,
     current: Option<Client>,
     retry: Backoff,
@@ -143,7 +170,7 @@ async fn ensure(
 }
 
 /// Sleeps `wait` unless stopped; returns false when stopped.
-async fn pause(wait: Duration, stop: &CancellationToken) -> bool {
+pub(crate) async fn pause(wait: Duration, stop: &CancellationToken) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(wait) => true,
         _ = stop.cancelled() => false,

@@ -3,7 +3,8 @@
 //! Every table of the system lives in one database and one list, here: the registry and the
 //! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
 //! 199), the API's keys and tenant isolation (200 to 299), the audit log (300 to 399), alert
-//! stories (episodes, duties, rooms' risk, batched advisory webhooks; 400 to 499). Several
+//! stories (episodes, duties, rooms' risk, batched advisory webhooks; 400 to 409) and e-mail
+//! notifications (410 to 419). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -113,6 +114,13 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 400,
         name: "alert_stories",
         sql: include_str!("../migrations/0400_alert_stories.sql"),
+    },
+    // E-mail notifications: people's preferences, the e-mail outbox and its attempts, daily
+    // digests, bounced addresses.
+    Migration {
+        version: 410,
+        name: "email_notifications",
+        sql: include_str!("../migrations/0410_email_notifications.sql"),
     },
 ];
 

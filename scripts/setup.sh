@@ -9,7 +9,11 @@
 #     WebDriver;
 #   - curl, and axe-core (Deque's accessibility rules engine, MPL-2.0) from the npm registry,
 #     its tarball checked against a pinned SHA-512: the browser tests run it in every page to
-#     check WCAG 2.2 AA. It goes to ~/.cache/dampwatch (XDG_CACHE_HOME), not the system.
+#     check WCAG 2.2 AA. It goes to ~/.cache/dampwatch (XDG_CACHE_HOME), not the system;
+#   - python3-venv, and aiosmtpd (a real SMTP server, Apache-2.0) from PyPI with its two
+#     dependencies, each wheel pinned by version and SHA-256 (pip --require-hashes), in a virtual
+#     environment under ~/.cache/dampwatch: the e-mail tests and `dampwatch bench alerts` send
+#     to it.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -27,6 +31,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || missing+=(util-linux)
 command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 # The version the tests were written against; the browser tests read it from the same path.
 AXE_VERSION=4.14.1
@@ -49,9 +54,33 @@ fetch_axe() {
     echo "setup: axe-core $AXE_VERSION in $dir"
 }
 
+# The SMTP server of the e-mail tests (crates/testkit/src/smtp_server.rs reads the same path).
+AIOSMTPD_VERSION=1.4.6
+fetch_aiosmtpd() {
+    local dir="${XDG_CACHE_HOME:-$HOME/.cache}/dampwatch/aiosmtpd-$AIOSMTPD_VERSION"
+    "$dir/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1 && return 0
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    local req
+    req="$(mktemp)"
+    cat >"$req" <<REQ
+aiosmtpd==$AIOSMTPD_VERSION --hash=sha256:72c99179ba5aa9ae0abbda6994668239b64a5ce054471955fe75f581d2592475
+atpublic==9.0.0 --hash=sha256:449c3c4f0c74df79749d6fe225ba55e2a2fce34b303f0329211e4d6989ed6f6e
+attrs==26.1.0 --hash=sha256:c647aa4a12dfbad9333ca4e71fe62ddc36f4e63b2d260a37a8b83d2f043ac309
+REQ
+    if ! "$dir/bin/pip" install -q --require-hashes --only-binary=:all: --no-deps -r "$req"; then
+        echo "setup: aiosmtpd $AIOSMTPD_VERSION (or a dependency) does not match its pinned hash; not installed" >&2
+        rm -rf "$dir" "$req"
+        return 1
+    fi
+    rm -f "$req"
+    echo "setup: aiosmtpd $AIOSMTPD_VERSION in $dir"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: system packages present"
     fetch_axe
+    fetch_aiosmtpd
     exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -66,3 +95,4 @@ if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev
     done
 fi
 fetch_axe
+fetch_aiosmtpd

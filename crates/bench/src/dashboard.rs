@@ -16,7 +16,7 @@
 //! are about, and the **request time** the client sees over loopback HTTPS (the server time
 //! plus transfer). The client, the collector and PostgreSQL share this machine's cores.
 
-mod browser;
+pub mod browser;
 mod landlord;
 
 use std::io::Write;

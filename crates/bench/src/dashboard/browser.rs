@@ -69,6 +69,16 @@ impl Browser {
         Ok(Browser { client, base, cookies: cookies.join("; ") })
     }
 
+    /// `GET url` (an absolute address, such as a link from an e-mail) with the session; only
+    /// on the listener the browser signed in to.
+    pub async fn get_url(&self, url: &str) -> anyhow::Result<Fetched> {
+        let path = url
+            .strip_prefix(&self.base)
+            .filter(|p| p.starts_with('/'))
+            .ok_or_else(|| anyhow::anyhow!("{url} is not on {}", self.base))?;
+        self.get(path).await
+    }
+
     /// `GET path` with the session.
     pub async fn get(&self, path: &str) -> anyhow::Result<Fetched> {
         let request = Request::builder()

@@ -164,6 +164,7 @@ fn endpoint_access(request: &Request) -> Option<Access> {
     let verb = match *request.method() {
         Method::GET | Method::HEAD => Verb::Get,
         Method::POST => Verb::Post,
+        Method::PUT => Verb::Put,
         Method::DELETE => Verb::Delete,
         _ => return None,
     };

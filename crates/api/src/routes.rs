@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use dampwatch_accounts::Permission;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, rooms, signin, sla, token, triage, users,
-    webhooks,
+    alerts, assign, cases, credentials, devices, events, me, notifications, rooms, signin, sla, token,
+    triage, users, webhooks,
 };
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
@@ -28,6 +28,7 @@ use crate::state::ApiState;
 pub enum Verb {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -37,6 +38,7 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Put => "put",
             Verb::Delete => "delete",
         }
     }
@@ -182,6 +184,27 @@ pub const ENDPOINTS: &[Endpoint] = &[
         operation_id: "getMe",
         access: Access::Person,
         handler: || get(me::get),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/me/notifications",
+        operation_id: "getMyNotifications",
+        access: Access::Person,
+        handler: || get(notifications::get_mine),
+    },
+    Endpoint {
+        verb: Verb::Put,
+        path: "/v1/me/notifications",
+        operation_id: "setMyNotifications",
+        access: Access::Person,
+        handler: || put(notifications::put_mine),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/email/failures",
+        operation_id: "listEmailFailures",
+        access: Access::Permission(Permission::ManageUsers),
+        handler: || get(notifications::failures),
     },
     Endpoint {
         verb: Verb::Get,

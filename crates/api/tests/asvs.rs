@@ -288,10 +288,11 @@ async fn every_role_is_refused_every_endpoint_its_permissions_do_not_cover() {
         let method = match endpoint.verb {
             Verb::Get => Method::GET,
             Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
             Verb::Delete => Method::DELETE,
         };
         for (role, s) in &signed {
-            let body = (endpoint.verb == Verb::Post).then(|| json!({}));
+            let body = matches!(endpoint.verb, Verb::Post | Verb::Put).then(|| json!({}));
             let reply = p.call(method.clone(), &path, Some(s), true, body).await;
             let refused = reply.status == StatusCode::FORBIDDEN
                 && reply.json["detail"].as_str().unwrap_or("").contains("may not");

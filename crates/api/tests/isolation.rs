@@ -45,6 +45,11 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
             Some(json!({"token": "not-a-token", "new_password": "velvet thunder over the moor"})),
         ),
         "getMe" => ("/v1/me".to_owned(), None),
+        "getMyNotifications" => ("/v1/me/notifications".to_owned(), None),
+        "setMyNotifications" => {
+            ("/v1/me/notifications".to_owned(), Some(json!({"immediate": false, "daily_digest": false})))
+        }
+        "listEmailFailures" => ("/v1/email/failures".to_owned(), None),
         "listMySessions" | "signOutEverywhere" => ("/v1/me/sessions".to_owned(), None),
         "endMySession" => ("/v1/me/sessions/0123456789abcdef".to_owned(), None),
         "changeMyPassword" => (
@@ -82,6 +87,7 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
     let method = match endpoint.verb {
         Verb::Get => Method::GET,
         Verb::Post => Method::POST,
+        Verb::Put => Method::PUT,
         Verb::Delete => Method::DELETE,
     };
     common::request(method, &path, key, body.as_ref())

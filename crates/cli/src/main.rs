@@ -37,6 +37,8 @@ enum Command {
     Landlords(LandlordsArgs),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
     Webhooks(WebhooksArgs),
+    /// E-mail notifications: failures, and addresses the mail system reported as bouncing.
+    Email(EmailArgs),
     /// The tamper-evident audit log: export, verify an export offline, sign the head now.
     #[command(subcommand)]
     Audit(dampwatch::audit::AuditCommand),
@@ -91,6 +93,14 @@ struct WebhooksArgs {
     target: dampwatch::devices::Target,
     #[command(subcommand)]
     command: dampwatch_alerts::cli::WebhooksCommand,
+}
+
+#[derive(clap::Args)]
+struct EmailArgs {
+    #[command(flatten)]
+    target: dampwatch::devices::Target,
+    #[command(subcommand)]
+    command: dampwatch_alerts::email::cli::EmailCommand,
 }
 
 #[derive(clap::Args)]
@@ -181,6 +191,22 @@ fn main() -> anyhow::Result<()> {
                 if let Some(change) = change {
                     dampwatch_audit::append(&db, &change).await?;
                 }
+                anyhow::Ok(())
+            })?;
+        }
+        Command::Email(args) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(async {
+                let mut db = dampwatch_store::connect(&args.target.database_url()?).await?;
+                let tx = db.transaction().await?;
+                let change = args.command.change();
+                let actor = dampwatch_audit::cli_actor();
+                dampwatch_alerts::email::cli::run(args.command, &tx, &actor, &mut out).await?;
+                if let Some((action, target, details)) = change {
+                    let event = dampwatch_audit::Event::by_operator(action, None, Some(target), details);
+                    dampwatch_audit::append(&tx, &event).await?;
+                }
+                tx.commit().await?;
                 anyhow::Ok(())
             })?;
         }

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod devices;
 pub mod events;
 pub mod me;
+pub mod notifications;
 pub mod rooms;
 pub mod signin;
 pub mod sla;

@@ -21,8 +21,8 @@ use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, rooms, signin, sla, token, triage, users,
-    webhooks,
+    alerts, assign, cases, credentials, devices, events, me, notifications, rooms, signin, sla, token,
+    triage, users, webhooks,
 };
 use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
@@ -110,6 +110,9 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         signin::post,
         signin::delete,
         me::get,
+        notifications::get_mine,
+        notifications::put_mine,
+        notifications::failures,
         me::sessions,
         me::end_sessions,
         me::end_session,
@@ -206,7 +209,7 @@ pub fn document(config: &ApiConfig) -> Value {
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
             }),
         );
-        if endpoint.verb == Verb::Post {
+        if matches!(endpoint.verb, Verb::Post | Verb::Put) {
             add_response(operation, "400", problem_response("The body is not valid JSON."));
             add_response(
                 operation,

@@ -274,6 +274,11 @@ impl Config {
         ] {
             dampwatch_conf::resolve(p, path);
         }
+        if !cfg.email.ca_file.is_empty() {
+            let mut ca = PathBuf::from(&cfg.email.ca_file);
+            dampwatch_conf::resolve(&mut ca, path);
+            cfg.email.ca_file = ca.to_string_lossy().into_owned();
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -300,6 +305,9 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if let Err(e) = self.email.validate() {
+            return Err(ConfigError::Invalid(e.0));
+        }
         if self.intake.max_batch_uplinks == 0 {
             return bad("intake.max_batch_uplinks must be at least 1");
         }

@@ -10,7 +10,7 @@
 -- A contractor is mailed only about the cases assigned to them.
 
 -- A person's choices. Without a row, the defaults of their role apply
--- (`email_preferences_effective`).
+-- (`email_preferences_effective()`).
 CREATE TABLE email_preferences (
     user_id     bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     landlord_id text NOT NULL REFERENCES landlords (id),
@@ -34,13 +34,19 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Every active person of a landlord with the preferences in force (their own or their role's).
-CREATE VIEW email_preferences_effective WITH (security_invoker = true) AS
-SELECT u.id AS user_id, u.landlord_id, u.email, u.role,
-       coalesce(p.immediate, email_default_immediate(u.role)) AS immediate,
-       coalesce(p.daily_digest, email_default_digest(u.role)) AS daily_digest,
-       p.user_id IS NULL AS defaults
-FROM users u LEFT JOIN email_preferences p ON p.user_id = u.id
-WHERE u.landlord_id IS NOT NULL AND u.disabled_at IS NULL;
+-- A function running with its caller's rights (not a view, which would run with its owner's):
+-- a landlord's request that queues a case event's e-mails sees only its own people.
+CREATE FUNCTION email_preferences_effective()
+RETURNS TABLE (user_id bigint, landlord_id text, email text, role text, immediate boolean,
+               daily_digest boolean, defaults boolean)
+LANGUAGE sql STABLE SECURITY INVOKER AS $$
+    SELECT u.id, u.landlord_id, u.email, u.role,
+           coalesce(p.immediate, email_default_immediate(u.role)),
+           coalesce(p.daily_digest, email_default_digest(u.role)),
+           p.user_id IS NULL
+    FROM users u LEFT JOIN email_preferences p ON p.user_id = u.id
+    WHERE u.landlord_id IS NOT NULL AND u.disabled_at IS NULL
+$$;
 
 -- Addresses the mail system reported as bouncing: not mailed while a report is not cleared.
 CREATE TABLE email_bounces (
@@ -144,7 +150,11 @@ CREATE TRIGGER email_outbox_notify AFTER INSERT ON email_outbox
 -- A landlord's request reads its people's preferences and sets a person's own, and reads its
 -- e-mails' failures and bounces; never another landlord's.
 GRANT SELECT, INSERT, UPDATE ON email_preferences TO dampwatch_api_tenant;
-GRANT SELECT ON email_preferences_effective, email_outbox, email_attempts, email_bounces TO dampwatch_api_tenant;
+GRANT SELECT ON email_outbox, email_attempts, email_bounces TO dampwatch_api_tenant;
+-- A request that records a case event queues the event's e-mails in its own transaction, as it
+-- queues the event's webhooks.
+GRANT INSERT ON email_outbox, email_digest_items TO dampwatch_api_tenant;
+GRANT USAGE ON SEQUENCE email_outbox_id_seq, email_digest_items_id_seq TO dampwatch_api_tenant;
 
 DO $$
 DECLARE

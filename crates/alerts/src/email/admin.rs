@@ -56,8 +56,10 @@ pub struct NotificationPreferences {
 /// A person's preferences in force, and whether they are their role's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct EffectivePreferences {
-    #[serde(flatten)]
-    pub preferences: NotificationPreferences,
+    /// As in [`NotificationPreferences`].
+    pub immediate: bool,
+    /// As in [`NotificationPreferences`].
+    pub daily_digest: bool,
     /// No choice made yet: the role's defaults apply (admins and housing officers: both;
     /// contractors: immediate e-mails of the cases assigned to them; auditors: none).
     pub role_defaults: bool,
@@ -71,12 +73,13 @@ pub async fn preferences<C: GenericClient>(
 ) -> Result<Option<EffectivePreferences>, AlertsError> {
     let row = db
         .query_opt(
-            "SELECT immediate, daily_digest, defaults FROM email_preferences_effective WHERE user_id = $1",
+            "SELECT immediate, daily_digest, defaults FROM email_preferences_effective() WHERE user_id = $1",
             &[&user_id],
         )
         .await?;
     Ok(row.map(|r| EffectivePreferences {
-        preferences: NotificationPreferences { immediate: r.get(0), daily_digest: r.get(1) },
+        immediate: r.get(0),
+        daily_digest: r.get(1),
         role_defaults: r.get(2),
     }))
 }

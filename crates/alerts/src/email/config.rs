@@ -28,7 +28,8 @@ tls = "starttls"
 username = ""
 password = ""
 # A PEM file of extra CA certificates the server's certificate may chain to (besides the
-# Mozilla roots compiled in). Empty: the compiled-in roots only.
+# Mozilla roots compiled in; a relative path is resolved against this file). Empty: the
+# compiled-in roots only.
 ca_file = ""
 # The name this host gives in EHLO.
 hello_name = "localhost"

@@ -67,7 +67,7 @@ pub async fn compose(
     let horizon = deadline_horizon(calendar, date)?;
     let people = client
         .query(
-            "SELECT p.user_id, p.landlord_id, p.email, p.role FROM email_preferences_effective p
+            "SELECT p.user_id, p.landlord_id, p.email, p.role FROM email_preferences_effective() p
              WHERE p.daily_digest
                AND NOT EXISTS (SELECT 1 FROM email_digests d WHERE d.user_id = p.user_id AND d.digest_date = $1)
              ORDER BY p.user_id",

@@ -65,7 +65,7 @@ pub async fn enqueue(
                     &format!(
                         "INSERT INTO email_outbox (landlord_id, user_id, address, kind, event_type, alert_id, case_id, payload)
                          SELECT $1, p.user_id, p.email, 'event', $2, $3, $4, $5
-                         FROM email_preferences_effective p
+                         FROM email_preferences_effective() p
                          WHERE {CONCERNED} AND p.immediate
                            AND NOT EXISTS (SELECT 1 FROM email_bounces b WHERE b.address = p.email AND b.cleared_at IS NULL)
                          ORDER BY p.user_id"
@@ -81,7 +81,7 @@ pub async fn enqueue(
                     &format!(
                         "INSERT INTO email_digest_items (landlord_id, user_id, event_type, alert_id, case_id, payload)
                          SELECT $1, p.user_id, $2, $3, $4, $5
-                         FROM email_preferences_effective p
+                         FROM email_preferences_effective() p
                          WHERE {CONCERNED} AND p.daily_digest
                          ORDER BY p.user_id"
                     ),

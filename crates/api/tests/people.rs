@@ -486,3 +486,76 @@ async fn a_signed_in_officers_triage_is_attributed_to_their_account_and_audited(
         .get(0);
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn a_person_sets_their_own_email_notifications_and_admins_see_only_their_landlords_email_failures() {
+    let p = People::new().await;
+    let officer_id = p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let south_officer = p.user(Some("south-homes"), "officer@south.example", Role::HousingOfficer).await;
+    p.user(Some("south-homes"), "admin@south.example", Role::LandlordAdmin).await;
+
+    // A housing officer's role gives both until they choose.
+    let officer = p.sign_in("officer@north.example").await;
+    let mine = p.call(Method::GET, "/v1/me/notifications", Some(&officer), false, None).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    assert_eq!(mine.json, json!({"immediate": true, "daily_digest": true, "role_defaults": true}));
+
+    // Opting out of the digest: a change, so it needs the CSRF token; audited.
+    let choice = json!({"immediate": true, "daily_digest": false});
+    let refused =
+        p.call(Method::PUT, "/v1/me/notifications", Some(&officer), false, Some(choice.clone())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let set = p.call(Method::PUT, "/v1/me/notifications", Some(&officer), true, Some(choice)).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    assert_eq!(set.json, json!({"immediate": true, "daily_digest": false, "role_defaults": false}));
+    let again = p.call(Method::GET, "/v1/me/notifications", Some(&officer), false, None).await;
+    assert_eq!(again.json["daily_digest"], false);
+    let audited: i64 =
+        p.f.db
+            .query_one(
+                "SELECT count(*) FROM audit_log WHERE action = 'notifications.update' AND target = $1",
+                &[&format!("user:{officer_id}")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(audited, 1);
+    let typo = p
+        .call(Method::PUT, "/v1/me/notifications", Some(&officer), true, Some(json!({"immediate": true})))
+        .await;
+    assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", typo.text);
+
+    // A failed e-mail of each landlord and a bounce of each: an admin sees their landlord's.
+    for (landlord, user, address) in [
+        ("north-homes", officer_id, "officer@north.example"),
+        ("south-homes", south_officer, "officer@south.example"),
+    ] {
+        p.f.db
+            .execute(
+                "INSERT INTO email_outbox (landlord_id, user_id, address, kind, event_type, payload, state, attempts,
+                     last_error, failed_at)
+                 VALUES ($1, $2, $3, 'event', 'case.updated', '{}', 'failed', 1,
+                     'permanent error (550): 5.1.1 mailbox unavailable', now())",
+                &[&landlord, &user, &address],
+            )
+            .await
+            .unwrap();
+        assert!(dampwatch_alerts::email::admin::record_bounce(&p.f.db, address, "550", "cli:test")
+            .await
+            .unwrap());
+    }
+    let forbidden = p.call(Method::GET, "/v1/email/failures", Some(&officer), false, None).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "an officer does not manage people");
+    let (admin, _, _) = p.sign_in_enrolled("admin@north.example").await;
+    let failures = p.call(Method::GET, "/v1/email/failures", Some(&admin), false, None).await;
+    assert_eq!(failures.status, StatusCode::OK, "{}", failures.text);
+    let listed = failures.json["failures"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{}", failures.text);
+    assert_eq!(listed[0]["address"], "officer@north.example");
+    assert_eq!(listed[0]["state"], "failed");
+    let bounces = failures.json["bounces"].as_array().unwrap();
+    assert_eq!(bounces.len(), 1, "{}", failures.text);
+    assert_eq!(bounces[0]["address"], "officer@north.example");
+    assert!(!failures.text.contains("south"), "{}", failures.text);
+}

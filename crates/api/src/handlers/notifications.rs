@@ -20,6 +20,7 @@ use super::signin::CallerOf;
 use crate::audit::{record, Entry};
 use crate::caller::Caller;
 use crate::extract::JsonBody;
+use crate::openapi::ProblemDocument;
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use crate::tenant::Tenant;
@@ -48,7 +49,11 @@ fn no_landlord() -> ApiError {
 /// changes a legal clock, and the daily digest (advisory alerts, deadlines due in the next two
 /// working days). Until they choose, their role's defaults apply.
 #[utoipa::path(get, path = "/v1/me/notifications", operation_id = "getMyNotifications", tag = "account",
-    responses((status = 200, description = "The preferences in force.", body = EffectivePreferences)))]
+    responses(
+        (status = 200, description = "The preferences in force.", body = EffectivePreferences),
+        (status = 403, description = "Not a person of a landlord (an operator).", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
 pub async fn get_mine(
     State(state): State<ApiState>,
     CallerOf(caller): CallerOf,
@@ -63,7 +68,13 @@ pub async fn get_mine(
 /// Chooses immediate e-mails and the daily digest; audited.
 #[utoipa::path(put, path = "/v1/me/notifications", operation_id = "setMyNotifications", tag = "account",
     request_body = NotificationPreferences,
-    responses((status = 200, description = "The preferences now in force.", body = EffectivePreferences)))]
+    responses(
+        (status = 200, description = "The preferences now in force.", body = EffectivePreferences),
+        (status = 403, description = "Not a person of a landlord (an operator).", body = ProblemDocument,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Both choices are needed, and nothing else.", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    ))]
 pub async fn put_mine(
     State(state): State<ApiState>,
     CallerOf(caller): CallerOf,

@@ -29,21 +29,22 @@ const PASSWORD: &str = "velvet thunder over the moor";
 
 /// E-mail to `smtp` over plain SMTP on loopback, quick to retry.
 fn email_config(smtp: &SmtpServer, public_url: &str) -> EmailConfig {
-    let mut c = EmailConfig::default();
-    c.smtp_host = "127.0.0.1".into();
-    c.smtp_port = smtp.port;
-    c.tls = SmtpTls::Plain;
-    c.from = "Dampwatch <alerts@dampwatch.test>".into();
-    c.public_url = public_url.into();
-    // The worker composes a digest once its time has passed today; the tests compose their day
-    // themselves.
-    c.digest_time = "23:59".into();
-    c.poll_interval = Duration::from_millis(100);
-    c.backoff_initial = Duration::from_millis(100);
-    c.backoff_max = Duration::from_millis(400);
-    c.timeout = Duration::from_secs(2);
-    c.lease = Duration::from_secs(3);
-    c
+    EmailConfig {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: smtp.port,
+        tls: SmtpTls::Plain,
+        from: "Dampwatch <alerts@dampwatch.test>".into(),
+        public_url: public_url.into(),
+        // The worker composes a digest once its time has passed today; the tests compose their
+        // day themselves.
+        digest_time: "23:59".into(),
+        poll_interval: Duration::from_millis(100),
+        backoff_initial: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        timeout: Duration::from_secs(2),
+        lease: Duration::from_secs(3),
+        ..EmailConfig::default()
+    }
 }
 
 /// A person of the landlord with a password.

@@ -10,6 +10,12 @@
 //! that commit returning to the receiver getting the room's `alert.raised` request. Each alert
 //! also opens a case (the default policy) with its detection event and deadlines before the
 //! webhook is queued.
+//!
+//! E-mail: the landlord has one housing officer, so each alert (a legal clock: a case opens)
+//! also queues one immediate e-mail in the same transaction; the e-mail sender sends it over
+//! plain SMTP on loopback to a real SMTP server (aiosmtpd, from `scripts/setup.sh`), one SMTP
+//! connection per message. The second figure runs from the same commit to the server holding
+//! the whole message (multipart/alternative, plain text and HTML, about 3 KB).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,6 +30,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
+
+use dampwatch_testkit::SmtpServer;
 
 use super::latency::Latencies;
 use super::median;
@@ -91,8 +99,9 @@ async fn commit(
     Ok(())
 }
 
-/// One run's commit-to-webhook latencies.
-async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
+/// One run's commit-to-webhook and commit-to-inbox latencies.
+async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<(Latencies, Latencies)> {
+    let smtp = SmtpServer::start();
     let pg = tokio::task::spawn_blocking(dampwatch_pg::PrivatePostgres::temporary).await??;
     let url = pg.url();
     let mut db = dampwatch_store::connect(&url).await?;
@@ -108,6 +117,11 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
     db.execute(
         "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ('bench', $1, 'bench-secret-0123456789')",
         &[&hook],
+    )
+    .await?;
+    db.batch_execute(
+        "INSERT INTO users (landlord_id, email, display_name, role)
+         VALUES ('bench', 'officer@bench.example', 'Bench Officer', 'housing_officer')",
     )
     .await?;
     let mut room_of = Vec::with_capacity(rooms);
@@ -133,8 +147,15 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
     config.worker.poll_interval = Duration::from_secs(1);
     // The benchmark's receiver is plain http on 127.0.0.1.
     config.webhooks.dev_loopback_http = true;
+    let email = dampwatch_alerts::EmailConfig {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: smtp.port,
+        tls: dampwatch_alerts::email::SmtpTls::Plain,
+        public_url: "https://dashboard.bench.example".into(),
+        ..dampwatch_alerts::EmailConfig::default()
+    };
     let stop = CancellationToken::new();
-    let worker = dampwatch_alerts::start(&url, config, stop.clone()).await?;
+    let worker = dampwatch_alerts::start_with_email(&url, config, &email, stop.clone()).await?;
 
     let crossing_at = Utc::now();
     let history: Vec<DateTime<Utc>> =
@@ -155,14 +176,36 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
     anyhow::ensure!(early == 0, "the history alone raised {early} alerts");
 
     let mut committed = HashMap::with_capacity(rooms);
+    let mut committed_wall = HashMap::with_capacity(rooms);
     for (i, room) in room_of.iter().enumerate() {
         commit(&mut db, &format!("d{i}"), HISTORY + 1, &[crossing_at]).await?;
         committed.insert(*room, Instant::now());
+        committed_wall.insert(*room, std::time::SystemTime::now());
         tokio::time::sleep(spacing).await;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while arrivals.lock().map(|a| a.len()).unwrap_or(0) < rooms && Instant::now() < deadline {
+    while (arrivals.lock().map(|a| a.len()).unwrap_or(0) < rooms || smtp.messages().len() < rooms)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Each e-mail's room, by its Message-ID (the outbox row's key).
+    let keys: HashMap<String, i64> = db
+        .query(
+            "SELECT o.message_key::text, a.room_id FROM email_outbox o JOIN alerts a ON a.id = o.alert_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut inbox = Latencies::default();
+    for mail in smtp.messages() {
+        let key =
+            mail.message_id.trim_start_matches("<dampwatch.").split('@').next().unwrap_or("").to_owned();
+        if let Some(at) = keys.get(&key).and_then(|room| committed_wall.get(room)) {
+            inbox.record(mail.received_at.duration_since(*at).unwrap_or_default());
+        }
     }
     stop.cancel();
     worker.join().await?;
@@ -182,7 +225,12 @@ async fn one_run(rooms: usize, spacing: Duration) -> anyhow::Result<Latencies> {
         "{} of {rooms} webhooks arrived within a minute",
         latencies.count()
     );
-    Ok(latencies)
+    anyhow::ensure!(
+        inbox.count() == rooms as u64,
+        "{} of {rooms} e-mails arrived within a minute",
+        inbox.count()
+    );
+    Ok((latencies, inbox))
 }
 
 pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -191,19 +239,25 @@ pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     let spacing = Duration::from_millis(args.spacing_ms);
     let rate = if args.spacing_ms == 0 { f64::INFINITY } else { 1000.0 / args.spacing_ms as f64 };
     let (mut p50, mut p99, mut max) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut e50, mut e99, mut emax) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=runs {
         eprintln!("bench alerts: run {run}/{runs}: {rooms} rooms, one crossing every {spacing:?}");
-        let l = one_run(rooms, spacing).await?;
+        let (l, e) = one_run(rooms, spacing).await?;
         let figures = (l.quantile_ms(0.50), l.quantile_ms(0.99), l.max_ms());
+        let email = (e.quantile_ms(0.50), e.quantile_ms(0.99), e.max_ms());
         eprintln!(
-            "bench alerts:   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            figures.0, figures.1, figures.2
+            "bench alerts:   webhook p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; e-mail p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            figures.0, figures.1, figures.2, email.0, email.1, email.2
         );
         p50.push(figures.0);
         p99.push(figures.1);
         max.push(figures.2);
+        e50.push(email.0);
+        e99.push(email.1);
+        emax.push(email.2);
     }
     let (p50, p99, max) = (median(p50), median(p99), median(max));
+    let (e50, e99, emax) = (median(e50), median(e99), median(emax));
     writeln!(
         out,
         "Alerts benchmark: medians of {runs} run(s); {rooms} rooms crossing the cold threshold, \
@@ -213,6 +267,18 @@ pub async fn run(args: AlertsBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     writeln!(out, "| p50 | {p50:.1} ms | |")?;
     writeln!(out, "| p99 | {p99:.1} ms | ≤ {} ms |", TARGET_P99.as_millis())?;
     writeln!(out, "| max | {max:.1} ms | |\n")?;
+    writeln!(
+        out,
+        "Immediate e-mail, same alerts: commit of the crossing reading to the SMTP server (aiosmtpd on \
+         loopback) holding the whole message; one e-mail per alert to one housing officer, \
+         multipart/alternative (plain text and HTML), plain SMTP, one connection per message; \
+         PostgreSQL without fsync (a private temporary cluster).\n"
+    )?;
+    writeln!(out, "| measure | median |\n|---|---:|")?;
+    writeln!(out, "| p50 | {e50:.1} ms |")?;
+    writeln!(out, "| p99 | {e99:.1} ms |")?;
+    writeln!(out, "| max | {emax:.1} ms |\n")?;
     writeln!(out, "alerts: p50_ms={p50:.0} p99_ms={p99:.0} max_ms={max:.0} rooms={rooms} runs={runs}")?;
+    writeln!(out, "email: p50_ms={e50:.0} p99_ms={e99:.0} max_ms={emax:.0} rooms={rooms} runs={runs}")?;
     Ok(())
 }

@@ -3,7 +3,9 @@
 Prints "PORT <n>" once listening. Every accepted message is written to DIR as NNNNNN.eml (the
 bytes received) and NNNNNN.json (envelope, Message-ID, Subject, the decoded text/plain and
 text/html parts), each written to a temporary name and renamed, so a reader never sees half a
-file. Recipients containing any --reject substring are refused with a permanent 550.
+file. Recipients containing any --reject substring are refused with a permanent 550. With
+--hold-data S, the server keeps each message S seconds after storing it before it answers 250,
+so a test can stop a sender that has handed over a message but not yet heard it accepted.
 """
 import argparse
 import asyncio
@@ -19,9 +21,10 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, directory, reject):
+    def __init__(self, directory, reject, hold):
         self.directory = directory
         self.reject = reject
+        self.hold = hold
         self.counter = itertools.count(1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -58,6 +61,8 @@ class Handler:
         with open(base + ".json.tmp", "w") as f:
             json.dump(record, f)
         os.rename(base + ".json.tmp", base + ".json")
+        if self.hold > 0:
+            await asyncio.sleep(self.hold)
         return "250 Message accepted for delivery"
 
 
@@ -65,8 +70,9 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--hold-data", type=float, default=0.0)
     args = parser.parse_args()
-    handler = Handler(args.dir, args.reject)
+    handler = Handler(args.dir, args.reject, args.hold_data)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, hostname="smtp.test"), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

@@ -3,7 +3,9 @@
 //! ephemeral port of 127.0.0.1 with its own temporary directory, so tests run in parallel.
 //! Every message it accepts is kept as received and decoded (`smtp_server.py`); tests wait for
 //! messages with [`SmtpServer::wait_for`], polling, never sleeping a fixed time. Recipients
-//! containing a [`SmtpServer::start_rejecting`] substring are refused with a permanent 550.
+//! containing a [`SmtpServer::start_rejecting`] substring are refused with a permanent 550;
+//! [`SmtpServer::start_holding`] makes the server answer each message only a while after it
+//! stored it (to stop a sender in between).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -63,6 +65,15 @@ impl SmtpServer {
 
     /// Starts a server refusing (550) recipients that contain any of `reject`.
     pub fn start_rejecting(reject: &[&str]) -> SmtpServer {
+        SmtpServer::spawn(reject, Duration::ZERO)
+    }
+
+    /// Starts a server that stores each message, then waits `hold` before accepting it (250).
+    pub fn start_holding(hold: Duration) -> SmtpServer {
+        SmtpServer::spawn(&[], hold)
+    }
+
+    fn spawn(reject: &[&str], hold: Duration) -> SmtpServer {
         let python = python();
         assert!(
             python.exists(),
@@ -79,6 +90,7 @@ impl SmtpServer {
         for r in reject {
             command.arg("--reject").arg(r);
         }
+        command.arg("--hold-data").arg(hold.as_secs_f64().to_string());
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -375,3 +375,54 @@ async fn a_permanent_refusal_is_a_failure_for_admins_and_a_bounced_address_is_no
     worker.join().await.expect("worker stopped");
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn e_mail_goes_over_starttls_verified_against_the_configured_ca() {
+    let pki = tempfile::tempdir().expect("directory");
+    dampwatch_pki::init(pki.path(), Default::default()).expect("a development PKI");
+    let smtp = SmtpServer::start_starttls(&pki.path().join("web/cert.pem"), &pki.path().join("web/key.pem"));
+    let stack = Stack::builder().without_gateway().without_collector().start().await.expect("PostgreSQL");
+    let mut db = stack.db().await.expect("database");
+    dampwatch_store::registry::ensure_landlord(&db, LANDLORD, "Demo landlord").await.expect("landlord");
+    person(&db, OFFICER, Role::HousingOfficer).await;
+    queue_events(&mut db, 1).await;
+
+    // Without the CA the server's certificate is refused: nothing is sent in the clear.
+    let untrusted =
+        EmailConfig { tls: SmtpTls::Starttls, ..email_config(&smtp, "https://dashboard.example") };
+    let round = Mailer::new(&untrusted).expect("mailer").send_due(&db).await.expect("round");
+    assert_eq!((round.sent, round.retrying), (0, 1), "{round:?}");
+    assert!(smtp.messages().is_empty());
+
+    // With it, the e-mail goes over TLS.
+    db.execute("UPDATE email_outbox SET next_attempt_at = now()", &[]).await.expect("due now");
+    let trusted =
+        EmailConfig { ca_file: pki.path().join("ca.pem").to_string_lossy().into_owned(), ..untrusted };
+    let round = Mailer::new(&trusted).expect("mailer").send_due(&db).await.expect("round");
+    assert_eq!(round.sent, 1, "{round:?}");
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mails[0].rcpt_tos, [OFFICER]);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn e_mail_goes_over_implicit_tls() {
+    let pki = tempfile::tempdir().expect("directory");
+    dampwatch_pki::init(pki.path(), Default::default()).expect("a development PKI");
+    let smtp =
+        SmtpServer::start_implicit_tls(&pki.path().join("web/cert.pem"), &pki.path().join("web/key.pem"));
+    let stack = Stack::builder().without_gateway().without_collector().start().await.expect("PostgreSQL");
+    let mut db = stack.db().await.expect("database");
+    dampwatch_store::registry::ensure_landlord(&db, LANDLORD, "Demo landlord").await.expect("landlord");
+    person(&db, OFFICER, Role::HousingOfficer).await;
+    queue_events(&mut db, 1).await;
+    let config = EmailConfig {
+        tls: SmtpTls::Implicit,
+        ca_file: pki.path().join("ca.pem").to_string_lossy().into_owned(),
+        ..email_config(&smtp, "https://dashboard.example")
+    };
+    let round = Mailer::new(&config).expect("mailer").send_due(&db).await.expect("round");
+    assert_eq!(round.sent, 1, "{round:?}");
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)).await[0].rcpt_tos, [OFFICER]);
+    stack.shutdown().await;
+}

@@ -14,6 +14,7 @@ import email.policy
 import itertools
 import json
 import os
+import ssl
 import sys
 import time
 
@@ -71,10 +72,25 @@ async def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--hold-data", type=float, default=0.0)
+    parser.add_argument("--starttls-cert")
+    parser.add_argument("--starttls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     handler = Handler(args.dir, args.reject, args.hold_data)
+    options, wrap = {}, None
+    if args.starttls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.starttls_cert, args.starttls_key)
+        if args.implicit_tls:
+            # TLS from the first byte (SMTPS).
+            wrap = context
+        else:
+            # STARTTLS offered and required before MAIL.
+            options = {"tls_context": context, "require_starttls": True}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler, hostname="smtp.test"), "127.0.0.1", 0)
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="smtp.test", **options), "127.0.0.1", 0, ssl=wrap
+    )
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
     # Ends when the test closes our stdin (or kills us).

@@ -73,7 +73,22 @@ impl SmtpServer {
         SmtpServer::spawn(&[], hold)
     }
 
+    /// Starts a server that requires STARTTLS, with the certificate chain and key (PEM files).
+    pub fn start_starttls(cert: &Path, key: &Path) -> SmtpServer {
+        SmtpServer::spawn_with(&[], Duration::ZERO, Some((cert, key, false)))
+    }
+
+    /// Starts a server speaking TLS from the first byte (SMTPS), with the certificate chain and
+    /// key (PEM files).
+    pub fn start_implicit_tls(cert: &Path, key: &Path) -> SmtpServer {
+        SmtpServer::spawn_with(&[], Duration::ZERO, Some((cert, key, true)))
+    }
+
     fn spawn(reject: &[&str], hold: Duration) -> SmtpServer {
+        SmtpServer::spawn_with(reject, hold, None)
+    }
+
+    fn spawn_with(reject: &[&str], hold: Duration, tls: Option<(&Path, &Path, bool)>) -> SmtpServer {
         let python = python();
         assert!(
             python.exists(),
@@ -91,10 +106,17 @@ impl SmtpServer {
             command.arg("--reject").arg(r);
         }
         command.arg("--hold-data").arg(hold.as_secs_f64().to_string());
+        if let Some((cert, key, implicit)) = tls {
+            command.arg("--starttls-cert").arg(cert).arg("--starttls-key").arg(key);
+            if implicit {
+                command.arg("--implicit-tls");
+            }
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // The server's own log (a refused TLS handshake is logged with its traceback).
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("server.log")).expect("server log")))
             .spawn()
             .expect("start the SMTP server");
         let stdout = child.stdout.take().expect("stdout");

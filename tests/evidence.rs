@@ -95,6 +95,44 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     assert!(report.contains("from 1 devices (1 certificates) verified"), "{report}");
     assert!(!report.contains(" 0 readings"), "the readings of the window: {report}");
 
+    // The same pack through the API (what the case page's download link serves): sealed with
+    // the same key, verifying the same way, and recorded in the audit log.
+    let api_key = dampwatch_api::create_api_key(&db, "demo", "evidence download").await.expect("key");
+    let clock = dampwatch_clock::Clock::from_config(&Default::default(), None).expect("clock");
+    let state = dampwatch_api::ApiState::connect(&url, clock, dampwatch_api::ApiConfig::default())
+        .expect("API state")
+        .with_evidence(dampwatch_api::state::EvidenceSource {
+            pki_dir: pki.clone(),
+            clock: Default::default(),
+        });
+    let app = dampwatch_api::router(state);
+    let request = axum::http::Request::get(format!("/v1/cases/{case_id}/evidence"))
+        .header("authorization", format!("Bearer {api_key}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app, request).await.expect("answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-tar");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"case-{case_id}-evidence.tar\"").as_str()
+    );
+    let body = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+    let downloaded = dir.path().join("downloaded.tar");
+    std::fs::write(&downloaded, &body).expect("write");
+    let verified = dampwatch(&["evidence", "verify", path(&downloaded), "--public-key", path(&key)]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+    assert!(stdout(&verified).starts_with(&format!("ok: case {case_id} of demo: ")), "{}", stdout(&verified));
+    let audited: i64 = db
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'case.evidence_export' AND target = $1",
+            &[&format!("case:{case_id}")],
+        )
+        .await
+        .expect("audit log")
+        .get(0);
+    assert_eq!(audited, 1, "the download is in the audit log");
+
     // One byte of a signed payload flipped in the archive.
     let mut bytes = std::fs::read(&pack).expect("read");
     let text = String::from_utf8_lossy(&bytes).into_owned();

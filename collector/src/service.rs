@@ -151,8 +151,14 @@ impl Collector {
                 // The hazard worker started above with the same section, so it is valid.
                 let engine = dampwatch_indicators::HazardEngine::new(cfg.alerts.engine.clone())
                     .map_err(|e| dampwatch_alerts::StartError::Config(e.into()))?;
+                // Packs are sealed with the audit key the checkpoints are signed with.
+                let evidence = dampwatch_api::state::EvidenceSource {
+                    pki_dir: cfg.audit.keys.clone(),
+                    clock: cfg.alerts.clock.clone(),
+                };
                 let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?
-                    .with_hazard_engine(engine);
+                    .with_hazard_engine(engine)
+                    .with_evidence(evidence);
                 Some((addr, state, transport))
             }
         };

@@ -42,6 +42,8 @@ pub enum Permission {
     ManageApiKeys,
     ManageWebhooks,
     ReadAuditLog,
+    /// Download a case's sealed evidence pack (its readings as signed, events, deadlines).
+    ExportEvidence,
     /// Platform administration: landlords and operators.
     ManagePlatform,
 }
@@ -97,7 +99,7 @@ impl FromStr for Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ReadAlerts,
         Permission::TriageAlerts,
         Permission::ReadCases,
@@ -111,6 +113,7 @@ impl Permission {
         Permission::ManageApiKeys,
         Permission::ManageWebhooks,
         Permission::ReadAuditLog,
+        Permission::ExportEvidence,
         Permission::ManagePlatform,
     ];
 
@@ -129,6 +132,7 @@ impl Permission {
             Permission::ManageApiKeys => "manage_api_keys",
             Permission::ManageWebhooks => "manage_webhooks",
             Permission::ReadAuditLog => "read_audit_log",
+            Permission::ExportEvidence => "export_evidence",
             Permission::ManagePlatform => "manage_platform",
         }
     }
@@ -143,6 +147,7 @@ impl Permission {
                 | Permission::ReadDevices
                 | Permission::ReadWebhookLog
                 | Permission::ReadAuditLog
+                | Permission::ExportEvidence
         )
     }
 }
@@ -170,6 +175,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             ManageApiKeys,
             ManageWebhooks,
             ReadAuditLog,
+            ExportEvidence,
         ],
     ),
     (
@@ -184,10 +190,14 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             ReadSla,
             ReadDevices,
             ReadWebhookLog,
+            ExportEvidence,
         ],
     ),
     (Role::Contractor, &[ReadCases, RecordWorks]),
-    (Role::Auditor, &[ReadAlerts, ReadCases, ReadSla, ReadDevices, ReadWebhookLog, ReadAuditLog]),
+    (
+        Role::Auditor,
+        &[ReadAlerts, ReadCases, ReadSla, ReadDevices, ReadWebhookLog, ReadAuditLog, ExportEvidence],
+    ),
 ];
 
 /// The matrix as a Markdown table (roles across, permissions down), as the docs show it.

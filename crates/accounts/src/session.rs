@@ -123,8 +123,15 @@ pub async fn create(
     Ok(NewSession { id, csrf_token, expires_at })
 }
 
-/// The live session with cookie value `id` at `now`, its last-seen time moved to `now`. An
-/// expired or idle one is deleted and not returned; so is one of a disabled user.
+/// How stale a session's last-seen time may get before a request records its own: a page
+/// view then only reads the session, and the idle timeout counts from a last-seen time at
+/// most this old (a session may end that much before a full idle gap). At most a thirtieth of
+/// the idle timeout, so a short timeout stays close to exact.
+const LAST_SEEN_GRANULARITY: Duration = Duration::from_secs(60);
+
+/// The live session with cookie value `id` at `now`, its last-seen time moved to `now` if it
+/// was older than the granularity above. An expired or idle one is deleted and not returned;
+/// so is one of a disabled user.
 pub async fn find(
     client: &impl GenericClient,
     id: &str,
@@ -138,11 +145,10 @@ pub async fn find(
     let idle_since = now - chrono(policy.idle);
     let row = client
         .query_opt(
-            "UPDATE sessions s SET last_seen_at = $2
-             FROM users u
-             WHERE s.id_hash = $1 AND u.id = s.user_id AND u.disabled_at IS NULL
-               AND s.expires_at > $2 AND s.last_seen_at > $3
-             RETURNING s.user_id, u.landlord_id, u.role, s.mfa_verified, s.csrf_hash, s.created_at, s.expires_at",
+            "SELECT s.user_id, u.landlord_id, u.role, s.mfa_verified, s.csrf_hash, s.created_at, s.expires_at,
+                    s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1 AND u.disabled_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3",
             &[&&id_hash[..], &now, &idle_since],
         )
         .await?;
@@ -151,6 +157,16 @@ pub async fn find(
         client.execute("DELETE FROM sessions WHERE id_hash = $1", &[&&id_hash[..]]).await?;
         return Ok(None);
     };
+    let granularity = LAST_SEEN_GRANULARITY.min(policy.idle / 30);
+    let last_seen: DateTime<Utc> = row.get(7);
+    if last_seen <= now - chrono(granularity) {
+        client
+            .execute(
+                "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2",
+                &[&&id_hash[..], &now],
+            )
+            .await?;
+    }
     let Ok(role) = row.get::<_, String>(2).parse::<Role>() else {
         return Ok(None);
     };

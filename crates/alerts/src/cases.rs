@@ -251,9 +251,34 @@ async fn refresh(
         ],
     )
     .await?;
-    let rows = deadlines::rows(&locked.case, &view, clock, now)?;
-    deadlines::store(tx, locked.id, &locked.landlord_id, &rows, now).await?;
+    store_deadlines(tx, clock, locked, &view, now).await?;
     Ok(view)
+}
+
+/// Replaces the deadline rows of a replayed case with those of `view` (its view at `now`).
+async fn store_deadlines(
+    tx: &Transaction<'_>,
+    clock: &Clock,
+    locked: &LockedCase,
+    view: &CaseView,
+    now: DateTime<Utc>,
+) -> Result<(), AlertsError> {
+    let rows = deadlines::rows(&locked.case, view, clock, now)?;
+    deadlines::store(tx, locked.id, &locked.landlord_id, &rows, now).await
+}
+
+/// Recomputes the deadline rows of a case from its events under `clock` without touching
+/// anything else of it (its snapshot and `updated_at` stay: nothing happened to the case).
+pub async fn recompute_deadlines(
+    tx: &Transaction<'_>,
+    clock: &Clock,
+    case_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AlertsError> {
+    let locked = lock_case(tx, case_id).await?;
+    let mut view = clock.view(&locked.case, now)?;
+    view.mark_recorded_late(&locked.late);
+    store_deadlines(tx, clock, &locked, &view, now).await
 }
 
 /// Appends a person's (or a system's) clock event to a case: checks it against the case as

@@ -12,8 +12,8 @@ use dampwatch_clock::case::{EventKind, RecordedLate};
 use dampwatch_clock::law::Applicability;
 use dampwatch_clock::london::{format_utc, local_date};
 use dampwatch_clock::{
-    deadlines_for_track, Case, CaseState, CaseView, Clock, Deadline, StepDeadline, StepStatus, Track,
-    Triggers,
+    deadlines_for_track, due_soon_from, running_status, Case, CaseState, CaseView, Clock, Deadline,
+    StepDeadline, StepStatus, Track, Triggers,
 };
 use dampwatch_store::read_model;
 use serde_json::{json, Value};
@@ -92,6 +92,7 @@ fn row(
         status: status.to_owned(),
         detail,
         recorded_late: None,
+        due_soon_from: None,
     })
 }
 
@@ -102,22 +103,6 @@ fn late_view(late: &RecordedLate) -> read_model::RecordedLate {
         occurred_at: late.occurred_at,
         recorded_at: late.recorded_at,
         reason: late.reason.clone(),
-    }
-}
-
-/// Status of a provisional clock: overdue once it ran out, due soon in the last part of its
-/// period (the clock's `due_soon_fraction`), else on track.
-fn provisional_status(deadline: &Deadline, now: DateTime<Utc>, clock: &Clock) -> &'static str {
-    if now >= deadline.ends_at {
-        return "overdue";
-    }
-    let total = (deadline.ends_at - deadline.counted_from.at).num_seconds() as f64;
-    let left = (deadline.ends_at - now).num_seconds() as f64;
-    let fraction = clock.status.due_soon_fraction.clamp(0.0, 1.0);
-    if left <= total * fraction {
-        "due_soon"
-    } else {
-        "on_track"
     }
 }
 
@@ -146,6 +131,7 @@ pub fn rows(
         status: status_name(&view.triage.status).to_owned(),
         detail: json!({ "status": view.triage.status }),
         recorded_late: None,
+        due_soon_from: view.triage.due_soon_from,
     }];
     match (view.track, case.awareness()) {
         (Some(track), _) => {
@@ -159,6 +145,7 @@ pub fn rows(
                     }
                     let mut row = row(track, deadline, false, status_name(&step.status), detail)?;
                     row.recorded_late = step.recorded_late.as_ref().map(late_view);
+                    row.due_soon_from = step.due_soon_from;
                     rows.push(row);
                 }
             }
@@ -178,12 +165,24 @@ pub fn rows(
                 let scope = law.scope(track, case.hazard(), aware_on);
                 for step in deadlines_for_track(track, &triggers, calendar, law)? {
                     let StepDeadline::Computed(deadline) = step else { continue };
-                    let (status, detail) = if scope.applies() {
-                        (provisional_status(&deadline, now, clock), json!({ "scope": scope }))
-                    } else {
-                        ("not_required", json!({ "scope": scope }))
-                    };
-                    rows.push(row(track, &deadline, true, status, detail)?);
+                    let detail = json!({ "scope": scope });
+                    if !scope.applies() {
+                        rows.push(row(track, &deadline, true, "not_required", detail)?);
+                        continue;
+                    }
+                    // What is due if triaged so: the period's fraction rule only, since which
+                    // track (and so which working-day step) applies is not known yet.
+                    let soon = due_soon_from(
+                        deadline.counted_from.at,
+                        deadline.ends_at,
+                        None,
+                        calendar,
+                        &clock.status,
+                    );
+                    let status = running_status(now, deadline.ends_at, soon);
+                    let mut provisional = row(track, &deadline, true, status_name(&status), detail)?;
+                    provisional.due_soon_from = Some(soon);
+                    rows.push(provisional);
                 }
             }
         }
@@ -202,11 +201,17 @@ pub async fn store(
 ) -> Result<(), AlertsError> {
     tx.execute("DELETE FROM case_deadlines WHERE case_id = $1", &[&case_id]).await?;
     for r in rows {
+        let late = r
+            .recorded_late
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(AlertsError::json("recorded late"))?;
         tx.execute(
             "INSERT INTO case_deadlines (case_id, landlord_id, track, step, provisional, due, ends_at, basis,
                  amount, counted_from_event, counted_from, calendar_version, rules_version, source, status,
-                 detail, computed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 detail, computed_at, due_soon_from, recorded_late)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             &[
                 &case_id,
                 &landlord_id,
@@ -225,6 +230,8 @@ pub async fn store(
                 &r.status,
                 &r.detail,
                 &now,
+                &r.due_soon_from,
+                &late,
             ],
         )
         .await?;

@@ -62,6 +62,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod payload;
 pub mod processor;
+pub mod projection;
 pub mod resolve;
 pub mod room;
 pub mod room_readings;

@@ -21,6 +21,7 @@ use crate::email::{self, EmailConfig, Mailer};
 use crate::error::StartError;
 use crate::hazard_stats::HazardStats;
 use crate::processor::{BatchOutcome, HazardProcessor};
+use crate::projection;
 use crate::room::Skipped;
 use crate::stats::WebhookStats;
 use crate::wake::{self, Wakers};
@@ -113,6 +114,7 @@ pub async fn start_with_email(
     let mut tasks = vec![
         tokio::spawn(wake::listen(url.clone(), wakers.clone(), retry, stop.clone())),
         tokio::spawn(offline_loop(url.clone(), processor.clone(), config.clone(), stop.clone())),
+        tokio::spawn(refresh_projection(url.clone(), processor.clone(), retry, stop.clone())),
         tokio::spawn(delivery_loop(
             url.clone(),
             deliverer,
@@ -266,6 +268,35 @@ async fn offline_loop(
         client = Some(c);
         if !pause(config.worker.offline_check_interval, &stop).await {
             return;
+        }
+    }
+}
+
+/// Brings the stored deadlines to this clock's basis once (see [`projection`]), retrying
+/// with back-off until it has; readers replay cases meanwhile, so nothing waits for it.
+async fn refresh_projection(
+    url: String,
+    processor: Arc<HazardProcessor>,
+    retry: Backoff,
+    stop: CancellationToken,
+) {
+    let mut client = None;
+    let mut failures = retry.retries();
+    while !stop.is_cancelled() {
+        let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
+        match projection::refresh(&mut c, processor.clock(), Utc::now()).await {
+            Ok(done) => {
+                tracing::debug!(?done, "deadline projection");
+                return;
+            }
+            Err(e) => {
+                let wait = failures.next_delay();
+                tracing::error!(error = %e, retry_in = ?wait, "recomputing stored deadlines failed");
+                client = Some(c);
+                if !pause(wait, &stop).await {
+                    return;
+                }
+            }
         }
     }
 }

@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, notifications, rooms, signin, sla, token,
-    triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, signin, sla,
+    token, triage, users, webhooks,
 };
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
@@ -113,6 +113,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         operation_id: "getCase",
         access: Access::Permission(Permission::ReadCases),
         handler: || get(cases::get),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/cases/{id}/evidence",
+        operation_id: "getCaseEvidence",
+        access: Access::Permission(Permission::ExportEvidence),
+        handler: || get(evidence::get),
     },
     Endpoint {
         verb: Verb::Post,

@@ -1,11 +1,12 @@
 //! What every request handler shares: the database pools, the key directory, the rate limits,
 //! the counters, the Awaab's Law clock and the configuration.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use dampwatch_clock::Clock;
+use dampwatch_clock::{Clock, ClockConfig};
 use dampwatch_indicators::{EngineConfig, HazardEngine};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use prometheus_client::registry::Registry;
@@ -29,6 +30,17 @@ pub struct ApiState {
     pub(crate) engine: Arc<HazardEngine>,
     /// The wall clock sessions, lockouts and TOTP codes are judged by; tests move it.
     pub(crate) time: WallClock,
+    /// Where evidence packs are sealed from; without it the API cannot export them.
+    pub(crate) evidence: Option<Arc<EvidenceSource>>,
+}
+
+/// What sealing a case's evidence pack needs besides the database: the PKI directory (the
+/// audit key that seals it, the CA, the CRL and the device certificates it carries) and the
+/// clock configuration its deadlines were computed under.
+#[derive(Debug, Clone)]
+pub struct EvidenceSource {
+    pub pki_dir: PathBuf,
+    pub clock: ClockConfig,
 }
 
 /// Where the current time comes from.
@@ -61,7 +73,14 @@ impl ApiState {
             config: Arc::new(config),
             engine: Arc::new(default_engine()),
             time: Arc::new(Utc::now),
+            evidence: None,
         }
+    }
+
+    /// The same state able to export evidence packs sealed from `source`.
+    pub fn with_evidence(mut self, source: EvidenceSource) -> Self {
+        self.evidence = Some(Arc::new(source));
+        self
     }
 
     /// The same state with the hazard engine the hazard worker runs (the collector passes its

@@ -652,6 +652,73 @@ async fn oversized_bodies_are_refused_with_413() {
 }
 
 #[tokio::test]
+async fn the_sla_view_read_from_stored_deadlines_is_the_replayed_view_at_every_instant() {
+    // Some five hundred reads of the view: more than a key's default rate allows.
+    let mut config = ApiConfig::default();
+    config.rate_limits.key_per_minute = 100_000;
+    config.rate_limits.key_burst = 100_000;
+    let mut f = common::fixture_with(config).await;
+    let start = Utc::now();
+    // Every three hours for four weeks, then two months and four months on.
+    let instants: Vec<DateTime<Utc>> = (0..=8 * 28)
+        .map(|i| i * 3)
+        .chain([24 * 60, 24 * 120])
+        .map(|h| start + chrono::Duration::hours(h))
+        .collect();
+    let sla_at = |t: DateTime<Utc>, key: String| {
+        let app = dampwatch_api::router(f.state.clone().with_wall_clock(std::sync::Arc::new(move || t)));
+        async move { get(&app, "/v1/sla", &key).await.json }
+    };
+    // No basis recorded yet: every case is replayed from its events.
+    let mut replayed = Vec::new();
+    for &t in &instants {
+        for key in [&f.north.key, &f.south.key] {
+            replayed.push(sla_at(t, key.clone()).await);
+        }
+    }
+    let clock = common::clock();
+    let refresh = dampwatch_alerts::projection::refresh(&mut f.db, &clock, start).await.expect("refresh");
+    assert!(
+        matches!(&refresh, dampwatch_alerts::projection::Refresh::Recomputed { cases, previous: None, .. } if *cases >= 3),
+        "{refresh:?}"
+    );
+    let again = dampwatch_alerts::projection::refresh(&mut f.db, &clock, start).await.expect("refresh");
+    assert!(matches!(again, dampwatch_alerts::projection::Refresh::Current { .. }), "{again:?}");
+    // Read from the stored rows: the same answer, statuses and all, at every instant.
+    let mut shown = replayed.iter();
+    let mut statuses = std::collections::BTreeSet::new();
+    for &t in &instants {
+        for key in [&f.north.key, &f.south.key] {
+            let stored = sla_at(t, key.clone()).await;
+            assert_eq!(&stored, shown.next().unwrap(), "at {t}");
+            for case in stored["cases"].as_array().unwrap() {
+                for step in case["steps"].as_array().unwrap() {
+                    statuses.insert(step["status"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    for status in ["on_track", "due_soon", "overdue"] {
+        assert!(statuses.contains(status), "the instants cover {status}: {statuses:?}");
+    }
+    // The stored rows are what is read: steps said to be due soon from now on show so.
+    let changed = f
+        .db
+        .execute(
+            "UPDATE case_deadlines SET due_soon_from = $1
+             WHERE landlord_id = 'north-homes' AND status = 'on_track' AND ends_at > $1::timestamptz + interval '1 hour'",
+            &[&start],
+        )
+        .await
+        .unwrap();
+    assert!(changed >= 1, "the fixture has a step on track");
+    let moved = sla_at(start + chrono::Duration::minutes(1), f.north.key.clone()).await;
+    for case in moved["cases"].as_array().unwrap() {
+        assert!(case["steps"].as_array().unwrap().iter().all(|s| s["status"] != "on_track"), "{case}");
+    }
+}
+
+#[tokio::test]
 async fn slow_requests_are_cut_off_with_503() {
     let config = ApiConfig { request_timeout: std::time::Duration::from_millis(1), ..ApiConfig::default() };
     let f = common::fixture_with(config).await;

@@ -29,6 +29,7 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
             format!("/v1/cases/{}/events", target.case_id),
             Some(json!({"type": "triage_decided", "category": "no_hazard", "actor": "Mallory"})),
         ),
+        "getCaseEvidence" => (format!("/v1/cases/{}/evidence", target.case_id), None),
         "getSla" => ("/v1/sla".to_owned(), None),
         "listDevices" => ("/v1/devices".to_owned(), None),
         "listRooms" => ("/v1/rooms".to_owned(), None),
@@ -218,6 +219,13 @@ async fn another_landlords_key_sees_and_changes_nothing_by_any_endpoint() {
     // The same requests with the owner's key succeed: the 404s above were the isolation.
     for endpoint in ENDPOINTS.iter().filter(|e| e.authenticated() && key_may_call(e)) {
         let reply = send(&f.app, request_for(endpoint, &f.north, Some(&f.north.key))).await;
+        if endpoint.operation_id == "getCaseEvidence" {
+            // This fixture has no PKI to seal packs with: the owner's case is found and only
+            // then refused for that (an intruder's request got 404 above). The pack itself is
+            // checked end to end in tests/evidence.rs.
+            assert_eq!(reply.json["type"], "urn:dampwatch:problem:evidence-unavailable", "{}", reply.text);
+            continue;
+        }
         assert!(reply.status.is_success(), "{} as owner: {}", endpoint.operation_id, reply.text);
     }
     assert_ne!(footprint(&f.db, "north-homes").await, before);

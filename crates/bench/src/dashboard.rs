@@ -67,6 +67,8 @@ const PASSWORD: &str = "velvet thunder over the moor";
 struct PageTimes {
     server: Latencies,
     request: Latencies,
+    /// The parts of the server time the page's handler reported, by name, in its order.
+    parts: Vec<(String, Latencies)>,
     bytes: usize,
 }
 
@@ -75,6 +77,16 @@ impl PageTimes {
         let server = page.server_time.ok_or_else(|| anyhow::anyhow!("the page sent no Server-Timing"))?;
         self.server.record(server);
         self.request.record(page.request_time);
+        for (name, took) in &page.server_parts {
+            match self.parts.iter_mut().find(|(n, _)| n == name) {
+                Some((_, l)) => l.record(*took),
+                None => {
+                    let mut l = Latencies::default();
+                    l.record(*took);
+                    self.parts.push((name.clone(), l));
+                }
+            }
+        }
         self.bytes = page.body.len();
         Ok(())
     }
@@ -234,6 +246,19 @@ fn report(
             t.request.quantile_ms(0.95),
             t.bytes / 1024,
         )?;
+    }
+    writeln!(
+        out,
+        "\nWhere the server time goes (medians of the parts each page reports in Server-Timing; the rest is \
+                    the session lookup and routing):"
+    )?;
+    for ((name, _), t) in pages.iter().zip(times) {
+        if t.parts.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> =
+            t.parts.iter().map(|(part, l)| format!("{part} {:.1} ms", median_ms(l))).collect();
+        writeln!(out, "- {name}: {}", parts.join(", "))?;
     }
     let met = |t: &PageTimes, limit: Duration| t.server.quantile_ms(0.95) <= limit.as_millis() as f64;
     writeln!(

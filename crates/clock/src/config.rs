@@ -13,6 +13,7 @@ use crate::calendar::{
 };
 use crate::case::{Case, CaseView, StatusPolicy};
 use crate::deadline::{deadlines_for_track, DeadlineError, StepDeadline, Triggers};
+use crate::fingerprint::fingerprint;
 use crate::jurisdiction::Tenancy;
 use crate::law::{
     Applicability, AwaabRules, LawBook, NoClock, RulesError, RulesOverrides, Track, EMBEDDED_LAW_FILES,
@@ -315,6 +316,26 @@ impl Clock {
                 Ok(case.view_without_law(now, &self.calendar, &self.status, no_clock))
             }
         }
+    }
+
+    /// Everything a stored deadline's computation depends on, as one short fingerprint: every
+    /// law's and calendar's version and the status policy. Stored deadlines computed under
+    /// another basis are recomputed before anything reads them as current.
+    pub fn basis(&self) -> String {
+        let mut canonical = String::new();
+        for law in self.laws.laws() {
+            canonical.push_str(&format!("law {} {}\n", law.id(), law.version()));
+        }
+        canonical.push_str(&format!("calendar {}\n", self.calendar.version()));
+        for (division, calendar) in &self.calendars {
+            canonical.push_str(&format!("calendar {division} {}\n", calendar.version()));
+        }
+        let s = &self.status;
+        canonical.push_str(&format!(
+            "status {} {} {}\n",
+            s.due_soon_fraction, s.due_soon_working_days, s.triage_review_hours
+        ));
+        fingerprint(&canonical)
     }
 }
 

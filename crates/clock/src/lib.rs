@@ -52,8 +52,8 @@ pub mod cli;
 
 pub use calendar::{Calendar, CalendarError, CalendarOverrides};
 pub use case::{
-    AwarenessPolicy, Case, CaseEvent, CaseState, CaseView, ExpectedCompliance, StatusPolicy, StepStatus,
-    TransitionError,
+    due_soon_from, running_status, AwarenessPolicy, Case, CaseEvent, CaseState, CaseView, ExpectedCompliance,
+    StatusPolicy, StepStatus, TransitionError,
 };
 pub use config::{Clock, ClockConfig, ClockSources, ConfigError, TenancyDeadlines};
 pub use deadline::{

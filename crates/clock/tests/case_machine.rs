@@ -137,6 +137,71 @@ fn statuses_move_from_on_track_to_due_soon_to_overdue() {
     assert_eq!(status("2026-11-16T10:00:00Z", &by_days), StepStatus::DueSoon);
 }
 
+/// The rule of [`StatusPolicy`] stated directly: due soon when at most the fraction of the
+/// period is left, or at most so many working days counting today; overdue from the end.
+fn status_by_rule(
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    last: chrono::NaiveDate,
+    policy: &StatusPolicy,
+) -> StepStatus {
+    if now >= ends {
+        return StepStatus::Overdue;
+    }
+    let total = (ends - start).num_seconds() as f64;
+    let left = (ends - now).num_seconds() as f64;
+    let today = dampwatch_clock::london::local_date(now);
+    let days_left = calendar().working_days_after(today.pred_opt().unwrap(), last);
+    if left <= total * policy.due_soon_fraction || days_left <= policy.due_soon_working_days {
+        StepStatus::DueSoon
+    } else {
+        StepStatus::OnTrack
+    }
+}
+
+#[test]
+fn the_instant_a_step_becomes_due_soon_gives_its_status_at_every_later_instant() {
+    let mut case = Case::open(Hazard::DampAndMouldGrowth, utc(NOTICED), AwarenessPolicy::AtDetection);
+    apply(&mut case, "2026-11-02T11:00:00Z", triage(TriageCategory::Significant));
+    let policies = [
+        StatusPolicy::default(),
+        StatusPolicy { due_soon_fraction: 0.0, due_soon_working_days: 1, ..StatusPolicy::default() },
+        StatusPolicy { due_soon_fraction: 0.05, due_soon_working_days: 3, ..StatusPolicy::default() },
+        StatusPolicy { due_soon_fraction: 0.0, due_soon_working_days: 0, ..StatusPolicy::default() },
+    ];
+    for policy in policies {
+        let v = case.view(utc("2026-11-02T12:00:00Z"), &calendar(), &rules(), &policy).expect("view");
+        let investigate = step(&v, StepName::Investigate);
+        let deadline = investigate.deadline.clone().expect("running");
+        let soon = investigate.due_soon_from.expect("a running step says when it becomes due soon");
+        let Due::Date(last) = deadline.due else { panic!("a working-day step") };
+        // Every half hour from the start of the period to a day past its end.
+        let mut now = deadline.counted_from.at;
+        while now < deadline.ends_at + chrono::Duration::days(1) {
+            let expected = status_by_rule(now, deadline.counted_from.at, deadline.ends_at, last, &policy);
+            assert_eq!(
+                dampwatch_clock::running_status(now, deadline.ends_at, soon),
+                expected,
+                "{now} {policy:?}"
+            );
+            let viewed = case.view(now, &calendar(), &rules(), &policy).expect("view");
+            assert_eq!(step(&viewed, StepName::Investigate).status, expected, "{now} {policy:?}");
+            now += chrono::Duration::minutes(30);
+        }
+    }
+    // Only Monday 16 left from the start of Saturday 14 (London midnight, GMT in November).
+    let by_days =
+        StatusPolicy { due_soon_fraction: 0.0, due_soon_working_days: 1, ..StatusPolicy::default() };
+    let v = case.view(utc("2026-11-02T12:00:00Z"), &calendar(), &rules(), &by_days).expect("view");
+    assert_eq!(step(&v, StepName::Investigate).due_soon_from, Some(utc("2026-11-14T00:00:00Z")));
+    // A met step has none.
+    let mut met = case.clone();
+    apply(&mut met, "2026-11-05T10:00:00Z", concluded(InvestigationOutcome::HazardFound));
+    let v = met.view(utc("2026-11-06T12:00:00Z"), &calendar(), &rules(), &by_days).expect("view");
+    assert_eq!(step(&v, StepName::Investigate).due_soon_from, None);
+}
+
 #[test]
 fn an_untriaged_issue_goes_overdue_for_review() {
     let case = Case::open(Hazard::ExcessCold, utc(NOTICED), AwarenessPolicy::AtDetection);

@@ -2,9 +2,10 @@
 //!
 //! Every table of the system lives in one database and one list, here: the registry and the
 //! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
-//! 199), the API's keys and tenant isolation (200 to 299), the audit log (300 to 399), alert
-//! stories (episodes, duties, rooms' risk, batched advisory webhooks; 400 to 409) and e-mail
-//! notifications (410 to 419). Several
+//! 199), the API's keys and tenant isolation (200 to 299), the audit log and the dashboard's
+//! read models (300 to 399), alert stories (episodes, duties, rooms' risk, batched advisory
+//! webhooks; 400 to 409), e-mail notifications (410 to 419) and stored deadlines readable at
+//! any instant (420 to 429). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -121,6 +122,19 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 410,
         name: "email_notifications",
         sql: include_str!("../migrations/0410_email_notifications.sql"),
+    },
+    // Stored deadlines readable at any instant (the instant each running step becomes due
+    // soon) and the basis they were computed under.
+    Migration {
+        version: 420,
+        name: "deadline_projection",
+        sql: include_str!("../migrations/0420_deadline_projection.sql"),
+    },
+    // Rooms carry their dwelling's landlord, for row-level security by column.
+    Migration {
+        version: 421,
+        name: "room_landlord",
+        sql: include_str!("../migrations/0421_room_landlord.sql"),
     },
 ];
 

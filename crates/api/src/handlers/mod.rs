@@ -11,6 +11,7 @@ pub mod cases;
 pub mod credentials;
 pub mod devices;
 pub mod events;
+pub mod evidence;
 pub mod me;
 pub mod notifications;
 pub mod rooms;

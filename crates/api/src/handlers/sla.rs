@@ -1,6 +1,7 @@
 //! `GET /v1/sla`: the landlord's service-level view. Every case not closed, each with every
-//! step's due time and status as of now (computed afresh from the case's events), and counts
-//! of what is overdue and due soon.
+//! step's due time and status as of now (from the stored deadlines, or replayed from the
+//! case's events while those are not current: see [`report`]), and counts of what is overdue
+//! and due soon.
 //!
 //! Counting rule: the headline counts take the statutory steps of triaged cases and the
 //! triage review of untriaged ones, and of sensor alerts waiting for triage without a case
@@ -13,8 +14,11 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_store::read_model::{alert, case, Alert, Case, CaseEventRecord, Deadline};
+use dampwatch_alerts::deadlines::status_name;
+use dampwatch_clock::running_status;
+use dampwatch_store::read_model::{alert, case, deadline, Alert, Case, CaseEventRecord, Deadline};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::alerts::with_triage_review;
@@ -134,25 +138,55 @@ fn entry(case: Case, mut steps: Vec<Deadline>, counts: &mut SlaCounts) -> SlaCas
     responses((status = 200, description = "The SLA view.", body = SlaReport))
 )]
 pub async fn get(State(state): State<ApiState>, tenant: Tenant) -> Result<Json<SlaReport>, ApiError> {
-    Ok(Json(report(&state, tenant, state.now()).await?))
+    Ok(Json(report(&state, tenant, state.now(), StepDetail::Full).await?))
+}
+
+/// How much of each step's computation the SLA view carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepDetail {
+    /// Each step's full `detail` (the API's answer).
+    Full,
+    /// Only the late-record mark in `detail` (what the board shows).
+    Summary,
 }
 
 /// The SLA view of the tenant's landlord at `now` (the API's and the dashboard board's one
 /// definition of it).
+///
+/// Statuses come from the stored deadlines when they were computed under this clock's basis
+/// (each running step keeps when it becomes due soon, so its status at `now` follows without
+/// the events; see `dampwatch_alerts::projection`); otherwise, until the hazard worker has
+/// recomputed them, every case is replayed from its events.
 pub(crate) async fn report(
     state: &ApiState,
     mut tenant: Tenant,
     now: DateTime<Utc>,
+    detail: StepDetail,
 ) -> Result<SlaReport, ApiError> {
     let landlord_id = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
     let open = case::not_closed(&*tx).await?;
     let waiting = alert::awaiting_triage(&*tx).await?;
-    let event_rows = case::clock_events_of_cases_not_closed(&*tx).await?;
-    tx.commit().await?;
-    let mut events: HashMap<i64, Vec<CaseEventRecord>> = HashMap::new();
-    for (case_id, event) in event_rows {
-        events.entry(case_id).or_default().push(event);
+    let current = deadline::projection_basis(&*tx).await?.is_some_and(|b| b == state.clock.basis());
+    let mut steps: HashMap<i64, Vec<Deadline>> = HashMap::new();
+    if current {
+        for (case_id, step) in deadline::of_cases_not_closed(&*tx, detail == StepDetail::Full).await? {
+            steps.entry(case_id).or_default().push(as_of(step, now));
+        }
+        tx.commit().await?;
+    } else {
+        let event_rows = case::clock_events_of_cases_not_closed(&*tx).await?;
+        tx.commit().await?;
+        let mut events: HashMap<i64, Vec<CaseEventRecord>> = HashMap::new();
+        for (case_id, event) in event_rows {
+            events.entry(case_id).or_default().push(event);
+        }
+        for case in &open {
+            let case_events = events.get(&case.id).map_or(&[][..], |v| v.as_slice());
+            let replayed = replay(case, case_events)?;
+            let (_, rows) = evaluate(&replayed, &late_records(case_events), &state.clock, now)?;
+            steps.insert(case.id, rows);
+        }
     }
     let mut counts = SlaCounts::default();
     let mut awaiting = Vec::with_capacity(waiting.len());
@@ -169,9 +203,7 @@ pub(crate) async fn report(
     }
     let mut cases = Vec::with_capacity(open.len());
     for case in open {
-        let case_events = events.get(&case.id).map_or(&[][..], |v| v.as_slice());
-        let replayed = replay(&case, case_events)?;
-        let (_, rows) = evaluate(&replayed, &late_records(case_events), &state.clock, now)?;
+        let rows = steps.remove(&case.id).unwrap_or_default();
         cases.push(entry(case, rows, &mut counts));
     }
     cases.sort_by(|a, b| {
@@ -185,4 +217,19 @@ pub(crate) async fn report(
             .then_with(|| a.case.id.cmp(&b.case.id))
     });
     Ok(SlaReport { landlord_id, as_of: now, counts, cases, alerts_awaiting_triage: awaiting })
+}
+
+/// A stored step as of `now`: a running clock's status follows from its due time and the
+/// instant it becomes due soon (the clock's own rule); any other status only an event
+/// changes, and every event rewrites the rows.
+fn as_of(mut step: Deadline, now: DateTime<Utc>) -> Deadline {
+    let Some(soon) = step.due_soon_from.filter(|_| running(&step.status)) else { return step };
+    let name = status_name(&running_status(now, step.ends_at, soon));
+    if let Some(Value::Object(status)) = step.detail.get_mut("status") {
+        if status.contains_key("status") {
+            status.insert("status".to_owned(), Value::from(name));
+        }
+    }
+    step.status = name.to_owned();
+    step
 }

@@ -21,8 +21,8 @@ use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, me, notifications, rooms, signin, sla, token,
-    triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, signin, sla,
+    token, triage, users, webhooks,
 };
 use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
@@ -101,6 +101,7 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         triage::post,
         cases::list,
         cases::get,
+        evidence::get,
         events::post,
         sla::get,
         devices::list,

@@ -14,14 +14,14 @@ use serde_json::json;
 use super::layout::{page, status_words, when};
 use super::viewer::Viewer;
 use crate::extract::parse_id;
-use crate::handlers::sla::report;
+use crate::handlers::sla::{report, StepDetail};
 use crate::handlers::triage::{triage, TriageRequest};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 
 async fn render(state: &ApiState, viewer: &Viewer, error: Option<&str>) -> Result<Response, ApiError> {
     viewer.require(Permission::ReadAlerts)?;
-    let sla = report(state, viewer.tenant(state), state.now()).await?;
+    let sla = report(state, viewer.tenant(state), state.now(), StepDetail::Summary).await?;
     let may_triage = viewer.may(Permission::TriageAlerts);
     let content = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }

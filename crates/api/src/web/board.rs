@@ -14,10 +14,13 @@ use dampwatch_accounts::Permission;
 use maud::html;
 use serde::Deserialize;
 
+use std::time::Instant;
+
 use super::csv::csv_line;
 use super::layout::{due_words, page, status_words};
 use super::viewer::Viewer;
-use crate::handlers::sla::{report, SlaCase, SlaReport};
+use super::ServerTiming;
+use crate::handlers::sla::{report, SlaCase, SlaReport, StepDetail};
 use crate::problem::ApiError;
 use crate::state::ApiState;
 use dampwatch_store::read_model::{case, CaseFilter, Deadline};
@@ -148,7 +151,7 @@ fn home(entry: &SlaCase) -> String {
 
 async fn load(state: &ApiState, viewer: &Viewer) -> Result<SlaReport, ApiError> {
     viewer.require(Permission::ReadSla)?;
-    report(state, viewer.tenant(state), state.now()).await
+    report(state, viewer.tenant(state), state.now(), StepDetail::Summary).await
 }
 
 /// The people cases are assigned to, by name, for the officer filter.
@@ -183,7 +186,10 @@ pub async fn get(
     if !viewer.may(Permission::ReadSla) && viewer.may(Permission::ReadCases) {
         return assigned_cases(&state, &viewer).await;
     }
+    let reading = Instant::now();
     let sla = load(&state, &viewer).await?;
+    let read = reading.elapsed();
+    let rendering = Instant::now();
     let me = viewer.session().user_id;
     let c = &sla.counts;
     let hazards = choices(&sla, |e| e.case.hazard.as_str());
@@ -283,7 +289,9 @@ pub async fn get(
             p { a href="/alerts" { (sla.alerts_awaiting_triage.len()) " alerts are waiting for triage" } }
         }
     };
-    Ok(page("Cases against their deadlines", Some(&viewer), content))
+    let mut response = page("Cases against their deadlines", Some(&viewer), content);
+    response.extensions_mut().insert(ServerTiming(vec![("read", read), ("html", rendering.elapsed())]));
+    Ok(response)
 }
 
 /// `GET /board.csv`: the cases the board shows with the same filters.

@@ -21,6 +21,7 @@ use crate::extract::{parse_id, JsonBody};
 use crate::handlers::assign::{post as assign_case, Assignment};
 use crate::handlers::cases::detail;
 use crate::handlers::events::{record as record_event, EventRequest};
+use crate::handlers::evidence;
 use crate::handlers::me::user_error;
 use crate::problem::ApiError;
 use crate::state::ApiState;
@@ -172,6 +173,13 @@ fn render(viewer: &Viewer, page_data: &CasePage, error: Option<&str>) -> Respons
                         " does not match its content; the log was changed after it was written" }
                 }
             }
+            @if viewer.may(Permission::ExportEvidence) {
+                dt { "Evidence" } dd {
+                    a href={"/cases/" (id) "/evidence"} download { "Download the sealed evidence pack" }
+                    " (the readings as the devices signed them, every event, every deadline with the law it was \
+                     computed under; " code { "dampwatch evidence verify" } " checks it offline)"
+                }
+            }
         }
         @if let Some(alert) = &page_data.alert {
             h2 { "The alert that opened it" }
@@ -241,6 +249,19 @@ pub async fn get(
     let id = parse_id("case", &id)?;
     let d = load(&state, &viewer, id).await?;
     Ok(render(&viewer, &d, None))
+}
+
+/// `GET /cases/{id}/evidence`: the case's sealed evidence pack, as the API exports it
+/// (permission, audit entry and all).
+pub async fn evidence(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    viewer.require(Permission::ExportEvidence)?;
+    let id = parse_id("case", &id)?;
+    let pack = evidence::pack(&state, viewer.tenant(&state), id).await?;
+    Ok(evidence::download(id, pack))
 }
 
 /// The assignment form.

@@ -49,7 +49,7 @@ use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::state::ApiState;
 
@@ -66,6 +66,7 @@ pub fn pages() -> Router<ApiState> {
         .route("/cases/{id}", get(case::get))
         .route("/cases/{id}/events", post(case::record))
         .route("/cases/{id}/assign", post(case::assign))
+        .route("/cases/{id}/evidence", get(case::evidence))
         .route("/rooms/{id}", get(room::get))
         .route("/devices", get(devices::get))
         .route("/admin", get(admin::get))
@@ -89,7 +90,8 @@ pub fn pages() -> Router<ApiState> {
         .route_layer(from_fn(server_timing))
 }
 
-/// Every page states how long the server took to make it: `Server-Timing: page;dur=<ms>`,
+/// Every page states how long the server took to make it: `Server-Timing: page;dur=<ms>` (then
+/// the parts its handler measured, see [`ServerTiming`]),
 /// from the request reaching these routes to the whole page rendered (the session lookup, the
 /// database reads and the HTML; not TLS or the network). Browsers show it beside their own
 /// timings, and `dampwatch bench dashboard` reports it. Only on GET: a form's answer (the
@@ -99,13 +101,24 @@ async fn server_timing(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let mut response = next.run(request).await;
     if get {
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-        if let Ok(value) = HeaderValue::from_str(&format!("page;dur={ms:.1}")) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let mut value = format!("page;dur={:.1}", ms(start.elapsed()));
+        if let Some(ServerTiming(parts)) = response.extensions_mut().remove::<ServerTiming>() {
+            for (name, took) in parts {
+                value.push_str(&format!(", {name};dur={:.1}", ms(took)));
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(HeaderName::from_static("server-timing"), value);
         }
     }
     response
 }
+
+/// Parts of a page's server time a handler measured (`read`: its database reads, `html`:
+/// making the page), added after `page` in its `Server-Timing`.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerTiming(pub Vec<(&'static str, Duration)>);
 
 /// A form must be posted from a page of this site: a POST whose `Origin` names another (or
 /// `null`) is refused before anything else, a second guard beside the CSRF token and the

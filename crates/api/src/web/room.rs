@@ -15,6 +15,7 @@
 //! roles that may read alerts. Another landlord's room is not found.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -30,6 +31,7 @@ use super::chart::{Chart, Threshold, Window};
 use super::devices::device_table;
 use super::layout::{page, when};
 use super::viewer::Viewer;
+use super::ServerTiming;
 use crate::extract::parse_id;
 use crate::problem::ApiError;
 use crate::state::ApiState;
@@ -103,6 +105,8 @@ struct RoomData {
     indicators: Vec<Indicators>,
     /// Readings of the period the rules leave out (flagged, incomplete or implausible).
     left_out: usize,
+    /// How long the database reads took (the rest of [`load`] computes the indicators).
+    read: Duration,
 }
 
 async fn load(
@@ -113,6 +117,7 @@ async fn load(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<RoomData, ApiError> {
+    let reading = Instant::now();
     let mut tenant = viewer.tenant(state);
     let tx = tenant.transaction().await?;
     let Some(home) = room_history::find(&*tx, room_id).await? else {
@@ -132,6 +137,7 @@ async fn load(
         Vec::new()
     };
     tx.commit().await?;
+    let read = reading.elapsed();
 
     let mut history = state.engine.history();
     let mut indicators = Vec::new();
@@ -166,7 +172,7 @@ async fn load(
             _ => left_out += 1,
         }
     }
-    Ok(RoomData { home, devices, alerts, indicators, left_out })
+    Ok(RoomData { home, devices, alerts, indicators, left_out, read })
 }
 
 /// A rule in words: "Amber: above 70 % for 24 h (damp.room_rh_sustained)".
@@ -370,8 +376,14 @@ pub async fn get(
         Range::parse(&q.range).ok_or_else(|| ApiError::BadRequest("range must be 7d, 30d or 1y".into()))?;
     let now = state.now();
     let from = now - range.span();
+    let loading = Instant::now();
     let data = load(&state, &viewer, id, range, from, now).await?;
-    Ok(render(&state, &viewer, &data, range, now))
+    let indicators = loading.elapsed().saturating_sub(data.read);
+    let rendering = Instant::now();
+    let mut response = render(&state, &viewer, &data, range, now);
+    let parts = vec![("read", data.read), ("indicators", indicators), ("html", rendering.elapsed())];
+    response.extensions_mut().insert(ServerTiming(parts));
+    Ok(response)
 }
 
 #[cfg(test)]

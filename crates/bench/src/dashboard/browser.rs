@@ -23,6 +23,21 @@ pub struct Fetched {
     pub request_time: Duration,
     /// The server's own measure (`Server-Timing: page;dur=…`), if it sent one.
     pub server_time: Option<Duration>,
+    /// The parts of it the page's handler measured (`read;dur=…, html;dur=…`), in order.
+    pub server_parts: Vec<(String, Duration)>,
+}
+
+/// The metrics of a `Server-Timing` value that carry a duration: `page;dur=12.5, read;dur=3`.
+fn server_timing(value: &str) -> Vec<(String, Duration)> {
+    value
+        .split(',')
+        .filter_map(|metric| {
+            let mut fields = metric.split(';').map(str::trim);
+            let name = fields.next()?.to_owned();
+            let ms: f64 = fields.find_map(|f| f.strip_prefix("dur="))?.parse().ok()?;
+            Some((name, Duration::from_secs_f64(ms.max(0.0) / 1000.0)))
+        })
+        .collect()
 }
 
 pub struct Browser {
@@ -88,16 +103,22 @@ impl Browser {
         let start = Instant::now();
         let response = self.client.request(request).await?;
         let status = response.status();
-        let server_time = response
+        let mut metrics = response
             .headers()
             .get("server-timing")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split("dur=").nth(1))
-            .and_then(|ms| ms.split([',', ';']).next()?.trim().parse::<f64>().ok())
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+            .map(server_timing)
+            .unwrap_or_default();
+        let server_time = metrics.iter().position(|(name, _)| name == "page").map(|i| metrics.remove(i).1);
         let bytes = response.into_body().collect().await?.to_bytes();
         let request_time = start.elapsed();
-        Ok(Fetched { status, body: String::from_utf8_lossy(&bytes).into_owned(), request_time, server_time })
+        Ok(Fetched {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            request_time,
+            server_time,
+            server_parts: metrics,
+        })
     }
 }
 
@@ -112,4 +133,18 @@ fn url_encoded(fields: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{k}={}", v.bytes().map(byte).collect::<String>()))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_timing_metrics_are_read_by_name_with_their_durations() {
+        let metrics = server_timing("page;dur=812.5, read;dur=700.25, html;desc=\"HTML\";dur=100, cache");
+        let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["page", "read", "html"]);
+        assert_eq!(metrics[1].1, Duration::from_secs_f64(0.70025));
+        assert_eq!(metrics[2].1, Duration::from_millis(100));
+    }
 }

@@ -39,8 +39,8 @@ pub use event::{
     AccessOutcome, CaseEvent, EventKind, ExpectedCompliance, InvestigationOutcome, StopReason, TriageCategory,
 };
 pub use view::{
-    AlternativeAccommodationView, CaseView, RecordedLate, StatusPolicy, StepStatus, StepView, TriageView,
-    UnableToComplyView,
+    due_soon_from, running_status, AlternativeAccommodationView, CaseView, RecordedLate, StatusPolicy,
+    StepStatus, StepView, TriageView, UnableToComplyView,
 };
 
 /// When the statutory clock starts for a potential issue raised by a sensor alert (a

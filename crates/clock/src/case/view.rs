@@ -10,7 +10,7 @@ use crate::deadline::{compute_deadline, Deadline, DeadlineError, Due, Triggers};
 use crate::hazard::{Hazard, TAXONOMY_VERSION};
 use crate::jurisdiction::Tenancy;
 use crate::law::{AwaabRules, Basis, NoClock, Scope, StepName, StepRule, StepWaiver, Track, Trigger};
-use crate::london::local_date;
+use crate::london::{end_of_local_day, local_date};
 
 /// Product policy for statuses (not law), e.g. the `[status]` section of a config file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,11 @@ pub struct StepView {
     /// word, given after the fact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_late: Option<RecordedLate>,
+    /// While the clock runs: the instant from which it counts as due soon (see
+    /// [`due_soon_from`]). With `deadline.ends_at` it gives the status at any later instant
+    /// without replaying the case, which is how the SLA board reads stored deadlines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_soon_from: Option<DateTime<Utc>>,
 }
 
 /// An event recorded more than the tolerance after the instant it says it happened, with the
@@ -164,6 +169,9 @@ pub struct TriageView {
     pub due: DateTime<Utc>,
     /// Where the review stands.
     pub status: StepStatus,
+    /// While the review is waiting: the instant from which it counts as due soon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_soon_from: Option<DateTime<Utc>>,
 }
 
 impl TriageView {
@@ -185,11 +193,15 @@ impl TriageView {
         policy: &StatusPolicy,
     ) -> TriageView {
         let due = TriageView::due_for(noticed_at, policy);
-        let status = match triaged_at {
-            Some(at) => StepStatus::Met { at, on_time: at < due },
-            None => running_status(as_of, noticed_at, due, None, calendar, policy),
-        };
-        TriageView { due, status }
+        match triaged_at {
+            Some(at) => {
+                TriageView { due, status: StepStatus::Met { at, on_time: at < due }, due_soon_from: None }
+            }
+            None => {
+                let soon = due_soon_from(noticed_at, due, None, calendar, policy);
+                TriageView { due, status: running_status(as_of, due, soon), due_soon_from: Some(soon) }
+            }
+        }
     }
 }
 
@@ -252,34 +264,56 @@ impl CaseView {
     }
 }
 
-/// How a running clock stands at `as_of`.
-fn running_status(
-    as_of: DateTime<Utc>,
+/// The instant from which a clock running from `start` to `ends_at` counts as due soon: when
+/// at most [`StatusPolicy::due_soon_fraction`] of its period is left, or, for a working-day
+/// period whose last permitted day is `last_working_day`, from the start of the first London
+/// day with at most [`StatusPolicy::due_soon_working_days`] working days left (counting that
+/// day if it is one), whichever comes first.
+///
+/// Both rules only move towards "due soon" as time passes, so one instant decides the status
+/// at every later moment ([`running_status`]), and a stored deadline keeps it.
+pub fn due_soon_from(
     start: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     last_working_day: Option<NaiveDate>,
     calendar: &Calendar,
     policy: &StatusPolicy,
-) -> StepStatus {
-    if as_of >= ends_at {
-        return StepStatus::Overdue;
-    }
+) -> DateTime<Utc> {
     let fraction =
         if policy.due_soon_fraction.is_nan() { 0.0 } else { policy.due_soon_fraction.clamp(0.0, 1.0) };
-    // Seconds as f64 is exact for any period this crate computes (well under 2^53 s).
-    let total = (ends_at - start).num_seconds() as f64;
-    let remaining = (ends_at - as_of).num_seconds() as f64;
-    if remaining <= total * fraction {
-        return StepStatus::DueSoon;
-    }
-    if let Some(last) = last_working_day {
-        let today = local_date(as_of);
-        let left = today.pred_opt().map_or(0, |yesterday| calendar.working_days_after(yesterday, last));
-        if left <= policy.due_soon_working_days {
-            return StepStatus::DueSoon;
+    // Whole seconds, as the period is counted: exact for any period this crate computes.
+    let total = (ends_at - start).num_seconds().max(0);
+    let by_fraction = ends_at - Duration::seconds((total as f64 * fraction).floor() as i64);
+    let Some(last) = last_working_day else { return by_fraction };
+    let left = |day: NaiveDate| day.pred_opt().map_or(0, |eve| calendar.working_days_after(eve, last));
+    // Walk back from the day after the last permitted day (none left) while the day before
+    // still has few enough; never before the day the clock started, so at most one period.
+    let first_day = local_date(start);
+    let Some(mut day) = last.succ_opt() else { return by_fraction };
+    while day > first_day {
+        match day.pred_opt() {
+            Some(eve) if left(eve) <= policy.due_soon_working_days => day = eve,
+            _ => break,
         }
     }
-    StepStatus::OnTrack
+    let by_working_days = day.pred_opt().and_then(end_of_local_day).unwrap_or(start);
+    by_fraction.min(by_working_days)
+}
+
+/// How a running clock stands at `as_of`: overdue from `ends_at`, due soon from
+/// `due_soon_from` ([`due_soon_from`]), on track before.
+pub fn running_status(
+    as_of: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    due_soon_from: DateTime<Utc>,
+) -> StepStatus {
+    if as_of >= ends_at {
+        StepStatus::Overdue
+    } else if as_of >= due_soon_from {
+        StepStatus::DueSoon
+    } else {
+        StepStatus::OnTrack
+    }
 }
 
 impl Case {
@@ -346,6 +380,7 @@ impl Case {
         let awaiting = StepStatus::AwaitingTrigger {
             trigger: rule.counted_from.first().copied().unwrap_or(Trigger::Awareness),
         };
+        let mut due_soon = None;
         let status = match (met, self.not_required(rule, deadline.as_ref()), &deadline) {
             // Work begun in time counts even if "not reasonably practicable" was also recorded.
             (Some((at, true)), _, _) => StepStatus::Met { at, on_time: true },
@@ -364,12 +399,21 @@ impl Case {
                         Due::Date(day) if rule.basis == Basis::WorkingDays => Some(day),
                         _ => None,
                     };
-                    running_status(as_of, d.counted_from.at, d.ends_at, last_day, calendar, policy)
+                    let soon = due_soon_from(d.counted_from.at, d.ends_at, last_day, calendar, policy);
+                    due_soon = Some(soon);
+                    running_status(as_of, d.ends_at, soon)
                 }
             },
         };
         let unable_to_comply = self.unable_to_comply_view(step, deadline.as_ref(), calendar);
-        Ok(StepView { step, deadline, status, unable_to_comply, recorded_late: None })
+        Ok(StepView {
+            step,
+            deadline,
+            status,
+            unable_to_comply,
+            recorded_late: None,
+            due_soon_from: due_soon,
+        })
     }
 
     /// The latest notice for `step`, with its expected date worked out on `calendar`.
@@ -403,6 +447,7 @@ impl Case {
             (None, Some((at, reason))) => TriageView {
                 due: TriageView::due_for(self.opened_at, policy),
                 status: StepStatus::Stopped { at, reason },
+                due_soon_from: None,
             },
             (triaged, _) => TriageView::of(self.opened_at, triaged, as_of, calendar, policy),
         }
@@ -434,6 +479,7 @@ impl Case {
                         status: StepStatus::NotRequired { reason: reason.clone() },
                         unable_to_comply: None,
                         recorded_late: None,
+                        due_soon_from: None,
                     },
                     _ => self.step_view(rule, &triggers, as_of, calendar, rules, policy)?,
                 };

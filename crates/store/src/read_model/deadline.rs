@@ -43,6 +43,10 @@ pub struct Deadline {
     /// Present on a met step whose event was recorded long after the instant it gives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_late: Option<RecordedLate>,
+    /// While the step's clock runs: the instant from which it counts as due soon (it is
+    /// overdue from `ends_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_soon_from: Option<DateTime<Utc>>,
 }
 
 /// A step met by an event recorded more than the tolerance (24 hours by default) after the
@@ -80,6 +84,7 @@ fn read(row: &Row) -> Result<Deadline, tokio_postgres::Error> {
         status: row.try_get(12)?,
         detail,
         recorded_late,
+        due_soon_from: row.try_get(14)?,
     })
 }
 
@@ -91,10 +96,46 @@ where
     load(
         client,
         "SELECT track, step, provisional, due, ends_at, basis, amount, counted_from_event, counted_from,
-                calendar_version, rules_version, source, status, detail
+                calendar_version, rules_version, source, status, detail, due_soon_from
          FROM case_deadlines WHERE case_id = $1 ORDER BY ends_at, track, step",
         &[&case_id],
         read,
     )
     .await
+}
+
+/// The stored deadlines of every case not closed, as (case id, deadline), in no order. Without
+/// `with_detail` each row's `detail` is left empty (its late-record mark is still read, from
+/// its own column), which spares reading every computation's whole detail.
+pub async fn of_cases_not_closed<C>(
+    client: &C,
+    with_detail: bool,
+) -> Result<Vec<(i64, Deadline)>, tokio_postgres::Error>
+where
+    C: GenericClient + Sync,
+{
+    let sql = format!(
+        "SELECT d.track, d.step, d.provisional, d.due, d.ends_at, d.basis, d.amount, d.counted_from_event,
+                d.counted_from, d.calendar_version, d.rules_version, d.source, d.status, {}, d.due_soon_from,
+                d.recorded_late, d.case_id
+         FROM case_deadlines d JOIN cases c ON c.id = d.case_id
+         WHERE c.state <> 'closed'",
+        if with_detail { "d.detail" } else { "'{}'::jsonb" }
+    );
+    load(client, &sql, &[], |row| {
+        let mut deadline = read(row)?;
+        let late: Option<Value> = row.try_get(15)?;
+        deadline.recorded_late = late.and_then(|l| serde_json::from_value(l).ok());
+        Ok((row.try_get(16)?, deadline))
+    })
+    .await
+}
+
+/// The basis the stored deadlines of every case not closed were computed under (see the
+/// hazard worker's projection refresh), if they have been recomputed as a whole yet.
+pub async fn projection_basis<C>(client: &C) -> Result<Option<String>, tokio_postgres::Error>
+where
+    C: GenericClient + Sync,
+{
+    Ok(client.query_opt("SELECT basis FROM deadline_projection", &[]).await?.map(|r| r.get(0)))
 }

@@ -1,5 +1,6 @@
 //! `dampwatch bench alerts --quick` sets up everything it needs and reports every room's
-//! alert reaching the webhook receiver (the figures themselves are for `dampwatch bench`).
+//! alert reaching the webhook receiver and the SMTP server's inbox (the figures themselves are
+//! for `dampwatch bench`).
 
 use std::process::Command;
 
@@ -11,8 +12,12 @@ fn bench_alerts_runs_on_its_own_and_ends_with_its_summary_line() {
         .expect("dampwatch runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The webhook's summary line, then the immediate e-mail's, last.
+    let summary = |name: &str| stdout.lines().find(|l| l.starts_with(&format!("{name}: p50_ms=")));
+    let webhook = summary("alerts").unwrap_or_default();
+    assert!(webhook.ends_with(" rooms=20 runs=1"), "{stdout}");
     let last = stdout.lines().last().unwrap_or_default();
-    assert!(last.starts_with("alerts: p50_ms=") && last.ends_with(" rooms=20 runs=1"), "{last}");
+    assert!(last.starts_with("email: p50_ms=") && last.ends_with(" rooms=20 runs=1"), "{last}");
 }
 
 /// `dampwatch bench dashboard --quick` seeds its own small landlord, signs a person in over

@@ -146,7 +146,7 @@ pub async fn get(State(state): State<ApiState>, tenant: Tenant) -> Result<Json<S
 pub(crate) enum StepDetail {
     /// Each step's full `detail` (the API's answer).
     Full,
-    /// Only the late-record mark in `detail` (what the board shows).
+    /// No `detail` but the late-record mark, and no event-log head (what the board shows).
     Summary,
 }
 
@@ -165,7 +165,7 @@ pub(crate) async fn report(
 ) -> Result<SlaReport, ApiError> {
     let landlord_id = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
-    let open = case::not_closed(&*tx).await?;
+    let open = case::not_closed(&*tx, detail == StepDetail::Full).await?;
     let waiting = alert::awaiting_triage(&*tx).await?;
     let current = deadline::projection_basis(&*tx).await?.is_some_and(|b| b == state.clock.basis());
     let mut steps: HashMap<i64, Vec<Deadline>> = HashMap::new();

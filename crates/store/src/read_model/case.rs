@@ -149,14 +149,23 @@ fn case_view_schema() -> impl Into<RefOr<utoipa::openapi::Schema>> {
 
 /// The select list of [`read`] over `cases t` joined with [`ROOM_JOIN`].
 fn select() -> String {
+    select_with(LOG_HEAD)
+}
+
+/// The head of a case's event log: its last event's number and hash.
+const LOG_HEAD: &str =
+    "(SELECT seq, hash FROM case_events e WHERE e.case_id = t.id ORDER BY seq DESC LIMIT 1)";
+/// No log head, for lists that do not show it: one index probe per case saved.
+const NO_LOG_HEAD: &str = "(SELECT NULL::int AS seq, NULL::bytea AS hash)";
+
+fn select_with(log_head: &str) -> String {
     format!(
         "SELECT t.id, {ROOM_COLUMNS}, t.hazard, t.state, t.track, t.opened_at, t.awareness, t.awareness_policy,
                 t.case_policy, t.alert_id, t.event_count, t.updated_at, t.jurisdiction, t.tenure, h.seq, h.hash,
                 t.assigned_user_id, u.display_name, coalesce(d.area, '')
          FROM cases t {ROOM_JOIN}
               LEFT JOIN users u ON u.id = t.assigned_user_id
-              LEFT JOIN LATERAL (SELECT seq, hash FROM case_events e WHERE e.case_id = t.id
-                                 ORDER BY seq DESC LIMIT 1) h ON true"
+              LEFT JOIN LATERAL {log_head} h ON true"
     )
 }
 
@@ -216,12 +225,13 @@ where
     load(client, &sql, &params, read).await
 }
 
-/// Every case not closed, by id.
-pub async fn not_closed<C>(client: &C) -> Result<Vec<Case>, tokio_postgres::Error>
+/// Every case not closed, by id; without `with_log_head`, each with `log_head` left out.
+pub async fn not_closed<C>(client: &C, with_log_head: bool) -> Result<Vec<Case>, tokio_postgres::Error>
 where
     C: GenericClient + Sync,
 {
-    let sql = format!("{} WHERE t.state <> 'closed' ORDER BY t.id", select());
+    let head = if with_log_head { LOG_HEAD } else { NO_LOG_HEAD };
+    let sql = format!("{} WHERE t.state <> 'closed' ORDER BY t.id", select_with(head));
     load(client, &sql, &[], read).await
 }
 

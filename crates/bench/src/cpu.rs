@@ -42,6 +42,11 @@ pub fn this_process() -> Duration {
     stat("self").map_or(Duration::ZERO, |s| ticks(s.utime + s.stime))
 }
 
+/// CPU time of the child processes this process has waited for (a `pg_dump`, a `pg_restore`).
+pub fn waited_children() -> Duration {
+    stat("self").map_or(Duration::ZERO, |s| ticks(s.cutime + s.cstime))
+}
+
 /// CPU time of a PostgreSQL server so far: the postmaster, its exited children (which it has
 /// waited for), and every live child (backends, WAL writer, checkpointer, autovacuum, ...).
 pub fn postgres(postmaster: u32) -> Duration {

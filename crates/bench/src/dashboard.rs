@@ -17,7 +17,7 @@
 //! plus transfer). The client, the collector and PostgreSQL share this machine's cores.
 
 pub mod browser;
-mod landlord;
+pub(crate) mod landlord;
 
 use std::io::Write;
 use std::time::Duration;

@@ -35,6 +35,7 @@ mod host;
 pub mod latency;
 mod loadgen;
 mod replay;
+pub mod restore;
 mod world;
 
 use fleet::{Outcome, Plan};

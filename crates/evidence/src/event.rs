@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::error::EvidenceError;
+use crate::export::hash32;
 use crate::{hexbytes, timestamp};
 
 /// The separator `concat_ws(chr(31), ...)` puts between fields.
@@ -37,6 +39,32 @@ pub struct EventRecord {
     pub prev_hash: Option<[u8; 32]>,
     #[serde(with = "hexbytes::fixed32")]
     pub hash: [u8; 32],
+}
+
+impl EventRecord {
+    /// The `case_events` columns [`EventRecord::from_row`] reads, the JSON columns as
+    /// PostgreSQL prints them: the text the chain hashed.
+    pub const COLUMNS: &'static str = "case_id, seq, kind, affects_clock, event::text, occurred_at, recorded_at, \
+         actor, evidence::text, prev_hash, hash";
+
+    /// A row selected with [`EventRecord::COLUMNS`].
+    pub fn from_row(r: &tokio_postgres::Row) -> Result<EventRecord, EvidenceError> {
+        let seq: i32 = r.try_get(1)?;
+        let prev: Option<Vec<u8>> = r.try_get(9)?;
+        Ok(EventRecord {
+            case_id: r.try_get(0)?,
+            seq,
+            kind: r.try_get(2)?,
+            affects_clock: r.try_get(3)?,
+            event: r.try_get(4)?,
+            occurred_at: r.try_get(5)?,
+            recorded_at: r.try_get(6)?,
+            actor: r.try_get(7)?,
+            evidence: r.try_get(8)?,
+            prev_hash: prev.map(|p| hash32(p, &format!("event {seq}'s prev_hash"))).transpose()?,
+            hash: hash32(r.try_get(10)?, &format!("event {seq}'s hash"))?,
+        })
+    }
 }
 
 /// The bytes after `prev` that `case_event_hash` hashes.

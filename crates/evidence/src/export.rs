@@ -217,39 +217,15 @@ async fn case_record(client: &impl GenericClient, case_id: i64) -> Result<CaseRe
     })
 }
 
-fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], EvidenceError> {
+pub(crate) fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], EvidenceError> {
     bytes.try_into().map_err(|_| EvidenceError::BadRow(format!("{what} is not 32 bytes")))
 }
 
 async fn events(client: &impl GenericClient, case_id: i64) -> Result<Vec<EventRecord>, EvidenceError> {
-    // The JSON columns as PostgreSQL prints them: the text the chain hashed.
     let rows = client
-        .query(
-            "SELECT case_id, seq, kind, affects_clock, event::text, occurred_at, recorded_at, actor, evidence::text,
-                    prev_hash, hash
-             FROM case_events WHERE case_id = $1 ORDER BY seq",
-            &[&case_id],
-        )
+        .query(&format!("SELECT {} FROM case_events WHERE case_id = $1 ORDER BY seq", EventRecord::COLUMNS), &[&case_id])
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            let seq: i32 = r.get(1);
-            let prev: Option<Vec<u8>> = r.get(9);
-            Ok(EventRecord {
-                case_id: r.get(0),
-                seq,
-                kind: r.get(2),
-                affects_clock: r.get(3),
-                event: r.get(4),
-                occurred_at: r.get(5),
-                recorded_at: r.get(6),
-                actor: r.get(7),
-                evidence: r.get(8),
-                prev_hash: prev.map(|p| hash32(p, &format!("event {seq}'s prev_hash"))).transpose()?,
-                hash: hash32(r.get(10), &format!("event {seq}'s hash"))?,
-            })
-        })
-        .collect()
+    rows.iter().map(EventRecord::from_row).collect()
 }
 
 async fn deadlines(client: &impl GenericClient, case_id: i64) -> Result<Vec<DeadlineRecord>, EvidenceError> {

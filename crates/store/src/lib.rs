@@ -17,6 +17,7 @@ pub mod read_model;
 pub mod readings;
 mod redact;
 pub mod registry;
+pub mod roles;
 
 pub use connect::{
     connect, describe, is_data_error, is_unavailable, prepare_database, prepare_database_when_up,

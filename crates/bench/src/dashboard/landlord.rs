@@ -67,7 +67,7 @@ pub async fn seed(
     let chart_room = rooms[0];
     let (readings, hourly_rows) = chart_readings(db, chart_room, days, now).await?;
     let alert_windows = chart_alerts(db, chart_room, days, now).await?;
-    open_cases(db, &rooms[1..], now).await?;
+    open_cases(db, LANDLORD, &rooms[1..], now).await?;
     let open_cases: i64 = db
         .query_one("SELECT count(*) FROM cases WHERE landlord_id = $1 AND state <> 'closed'", &[&LANDLORD])
         .await?
@@ -165,7 +165,13 @@ async fn chart_alerts(db: &Client, room: i64, days: i64, now: DateTime<Utc>) -> 
 /// One open case per room, at every stage: untriaged (both tracks provisional), triaged
 /// significant or emergency at ages that leave them overdue, due soon or on track, and
 /// investigated ones waiting for their summary or their works.
-async fn open_cases(db: &mut Client, rooms: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
+/// Opens a case in each of `rooms` (of `landlord`), at every stage of the clock.
+pub(crate) async fn open_cases(
+    db: &mut Client,
+    landlord: &str,
+    rooms: &[i64],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let clock = Clock::from_config(&ClockConfig::default(), None)?;
     for (batch, chunk) in rooms.chunks(CASES_PER_COMMIT).enumerate() {
         let tx = db.transaction().await?;
@@ -175,7 +181,7 @@ async fn open_cases(db: &mut Client, rooms: &[i64], now: DateTime<Utc>) -> anyho
             // Spread over the last 40 days, a few hours apart.
             let noticed = now - Duration::hours(((i * 7) % (40 * 24)) as i64 + 1);
             let new = NewCase {
-                landlord_id: LANDLORD,
+                landlord_id: landlord,
                 room: &room,
                 hazard: if i % 5 == 4 { Hazard::ExcessCold } else { Hazard::DampAndMouldGrowth },
                 noticed_at: noticed,

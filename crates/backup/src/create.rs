@@ -42,7 +42,10 @@ pub struct BackupSummary {
 pub async fn backup(options: &BackupOptions, progress: Progress<'_>) -> Result<BackupSummary, BackupError> {
     let started = Instant::now();
     if options.recipients.is_empty() {
-        return Err(BackupError::Key { path: options.out.clone(), reason: "no recipient to encrypt to".into() });
+        return Err(BackupError::Key {
+            path: options.out.clone(),
+            reason: "no recipient to encrypt to".into(),
+        });
     }
     if options.out.exists() {
         return Err(BackupError::Io(std::io::Error::new(
@@ -101,11 +104,21 @@ async fn describe(tx: &tokio_postgres::Transaction<'_>) -> Result<Manifest, Back
     for table in tables {
         rows.insert(table.clone(), count_rows(tx, &table).await?);
     }
-    Ok(Manifest { created_at: chrono::Utc::now(), database, server_version, schema_version, timescaledb, rows })
+    Ok(Manifest {
+        created_at: chrono::Utc::now(),
+        database,
+        server_version,
+        schema_version,
+        timescaledb,
+        rows,
+    })
 }
 
 /// `count(*)` of a table of the `public` schema.
-pub(crate) async fn count_rows(client: &impl tokio_postgres::GenericClient, table: &str) -> Result<i64, BackupError> {
+pub(crate) async fn count_rows(
+    client: &impl tokio_postgres::GenericClient,
+    table: &str,
+) -> Result<i64, BackupError> {
     let quoted = format!("\"{}\"", table.replace('"', "\"\""));
     Ok(client.query_one(&format!("SELECT count(*) FROM public.{quoted}"), &[]).await?.get(0))
 }

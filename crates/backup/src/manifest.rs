@@ -46,12 +46,18 @@ impl Manifest {
     /// Reads the header lines, leaving `reader` at the first byte of the dump.
     pub fn read<R: BufRead>(reader: &mut R) -> Result<Manifest, String> {
         let mut magic = Vec::new();
-        std::io::Read::take(&mut *reader, MAGIC.len() as u64 + 1).read_until(b'\n', &mut magic).map_err(|e| e.to_string())?;
+        std::io::Read::take(&mut *reader, MAGIC.len() as u64 + 1)
+            .read_until(b'\n', &mut magic)
+            .map_err(|e| e.to_string())?;
         if magic != format!("{MAGIC}\n").as_bytes() {
-            return Err(format!("it does not start with {MAGIC:?}: not a Dampwatch backup, or a newer format"));
+            return Err(format!(
+                "it does not start with {MAGIC:?}: not a Dampwatch backup, or a newer format"
+            ));
         }
         let mut line = Vec::new();
-        std::io::Read::take(&mut *reader, MAX_MANIFEST_BYTES).read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
+        std::io::Read::take(&mut *reader, MAX_MANIFEST_BYTES)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| e.to_string())?;
         if line.last() != Some(&b'\n') {
             return Err("its manifest line is unterminated".into());
         }

@@ -32,7 +32,10 @@ pub struct RestoreSummary {
 }
 
 /// Restores `options.backup` into the new database `options.database_url` names.
-pub async fn restore(options: &RestoreOptions, progress: Progress<'_>) -> Result<RestoreSummary, BackupError> {
+pub async fn restore(
+    options: &RestoreOptions,
+    progress: Progress<'_>,
+) -> Result<RestoreSummary, BackupError> {
     let started = Instant::now();
     let target = libpq::database_name(&options.database_url)?;
     let (manifest, reader) = open(options)?;
@@ -42,7 +45,8 @@ pub async fn restore(options: &RestoreOptions, progress: Progress<'_>) -> Result
     }
     let program = ClientProgram::new("pg_restore", &options.database_url)?;
 
-    let maintenance = dampwatch_store::connect(&libpq::with_database(&options.database_url, "postgres")?).await?;
+    let maintenance =
+        dampwatch_store::connect(&libpq::with_database(&options.database_url, "postgres")?).await?;
     let exists = maintenance.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&target]).await?;
     if exists.is_some() {
         return Err(BackupError::TargetExists(target));
@@ -54,8 +58,9 @@ pub async fn restore(options: &RestoreOptions, progress: Progress<'_>) -> Result
         Ok(bytes) => Ok(RestoreSummary { manifest, bytes, elapsed: started.elapsed() }),
         Err(e) => {
             // Nothing half-restored stays behind under the name the services would use.
-            if let Err(drop) =
-                maintenance.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&target))).await
+            if let Err(drop) = maintenance
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&target)))
+                .await
             {
                 tracing::error!(database = %target, error = %drop, "cannot drop the failed restore's database");
             }
@@ -69,20 +74,22 @@ fn open(options: &RestoreOptions) -> Result<(Manifest, Box<dyn BufRead + Send>),
     let path = &options.backup;
     let file = std::fs::File::open(path)?;
     let decrypt_error = |reason: String| BackupError::Decrypt { path: path.clone(), reason };
-    let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, file)).map_err(|e| match e {
-        age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
-            BackupError::NotABackup { path: path.clone(), reason: format!("not an age-encrypted file ({e})") }
-        }
-        other => decrypt_error(other.to_string()),
-    })?;
-    let stream = decryptor
-        .decrypt(options.identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| match e {
+    let decryptor =
+        age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, file)).map_err(|e| match e {
+            age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => BackupError::NotABackup {
+                path: path.clone(),
+                reason: format!("not an age-encrypted file ({e})"),
+            },
+            other => decrypt_error(other.to_string()),
+        })?;
+    let stream = decryptor.decrypt(options.identities.iter().map(|i| i as &dyn age::Identity)).map_err(
+        |e| match e {
             age::DecryptError::NoMatchingKeys => {
                 decrypt_error("it was not encrypted to the key given (no matching identity)".into())
             }
             other => decrypt_error(other.to_string()),
-        })?;
+        },
+    )?;
     let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, stream));
     let manifest = Manifest::read(&mut reader)
         .map_err(|reason| BackupError::NotABackup { path: path.clone(), reason })?;
@@ -100,7 +107,9 @@ async fn fill(
     let client = dampwatch_store::connect(&options.database_url).await?;
     if manifest.timescaledb.is_some() {
         // TimescaleDB's documented procedure: its catalog restored with its triggers off.
-        client.batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();").await?;
+        client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();")
+            .await?;
     }
     let args: &[&str] = if manifest.timescaledb.is_some() {
         // The extension exists already, so its CREATE EXTENSION entry fails harmlessly; the
@@ -159,9 +168,10 @@ fn feed(
     let mut total = 0u64;
     let mut reported = Instant::now();
     let copied: Result<(), BackupError> = (|| loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| BackupError::Decrypt { path: path.to_owned(), reason: format!("after {total} bytes: {e}") })?;
+        let n = reader.read(&mut buf).map_err(|e| BackupError::Decrypt {
+            path: path.to_owned(),
+            reason: format!("after {total} bytes: {e}"),
+        })?;
         if n == 0 {
             return Ok(());
         }
@@ -185,7 +195,11 @@ fn feed(
         Err(e @ BackupError::Decrypt { .. }) => return Err(e),
         // pg_restore stopped reading (a broken pipe): its own message says why.
         Err(_) | Ok(()) if !status.success() => {
-            return Err(BackupError::Program { program: "pg_restore".into(), status: status.to_string(), stderr });
+            return Err(BackupError::Program {
+                program: "pg_restore".into(),
+                status: status.to_string(),
+                stderr,
+            });
         }
         Err(e) => return Err(e),
         Ok(()) => {}

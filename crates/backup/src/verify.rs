@@ -59,7 +59,11 @@ impl fmt::Display for VerifyReport {
             writeln!(f, "  {p}")?;
         }
         writeln!(f, "readings without their signed uplink: {}", self.orphan_readings)?;
-        writeln!(f, "case chains: {} cases, {} events, {} broken", self.cases, self.events, self.broken_cases)?;
+        writeln!(
+            f,
+            "case chains: {} cases, {} events, {} broken",
+            self.cases, self.events, self.broken_cases
+        )?;
         for p in &self.chain_problems {
             writeln!(f, "  {p}")?;
         }
@@ -114,7 +118,8 @@ impl Stored {
         if *key_id != self.key_id {
             return Err(format!("signed with key id {}, the device's key is {key_id}", self.key_id));
         }
-        dampwatch_proto::verify_uplink(&self.device_id, key, &self.payload, &self.signature).map_err(|e| e.to_string())
+        dampwatch_proto::verify_uplink(&self.device_id, key, &self.payload, &self.signature)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -184,7 +189,8 @@ async fn chains(client: &Client, report: &mut VerifyReport) -> Result<(), Backup
     pin_mut!(rows);
     let mut case: Vec<EventRecord> = Vec::new();
     while let Some(row) = rows.try_next().await? {
-        let event = EventRecord::from_row(&row).map_err(|e| BackupError::Io(std::io::Error::other(e.to_string())))?;
+        let event =
+            EventRecord::from_row(&row).map_err(|e| BackupError::Io(std::io::Error::other(e.to_string())))?;
         if case.last().is_some_and(|last| last.case_id != event.case_id) {
             check_case(&std::mem::take(&mut case), report);
         }

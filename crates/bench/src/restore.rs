@@ -182,11 +182,11 @@ pub async fn seed(db: &mut Client, plan: Plan, now: DateTime<Utc>) -> anyhow::Re
         .await?;
     }
     // Uplinks in the order devices send them: every device's next uplink, round after round.
-    let work: Vec<(usize, u32)> = (0..plan.uplinks_per_device)
-        .flat_map(|u| (0..devices.len()).map(move |d| (d, u)))
-        .collect();
+    let work: Vec<(usize, u32)> =
+        (0..plan.uplinks_per_device).flat_map(|u| (0..devices.len()).map(move |d| (d, u))).collect();
     for chunk in work.chunks(UPLINKS_PER_COMMIT) {
-        let signed = tokio::task::block_in_place(|| sign_chunk(&devices, chunk, plan.readings_per_uplink, start));
+        let signed =
+            tokio::task::block_in_place(|| sign_chunk(&devices, chunk, plan.readings_per_uplink, start));
         copy(db, &devices, chunk, &signed).await?;
     }
     let case_rooms = &rooms[..plan.cases.min(rooms.len())];
@@ -212,11 +212,21 @@ pub async fn seed(db: &mut Client, plan: Plan, now: DateTime<Utc>) -> anyhow::Re
         )
         .await?;
     let (uplinks, readings): (i64, i64) = (row.get(0), row.get(1));
-    Ok(Seeded { uplinks: uplinks as u64, readings: readings as u64, cases: row.get(2), audit_entries: row.get(3) })
+    Ok(Seeded {
+        uplinks: uplinks as u64,
+        readings: readings as u64,
+        cases: row.get(2),
+        audit_entries: row.get(3),
+    })
 }
 
 /// Signs a chunk of uplinks on every core.
-fn sign_chunk(devices: &[SeedDevice], chunk: &[(usize, u32)], per_uplink: u32, start: DateTime<Utc>) -> Vec<Signed> {
+fn sign_chunk(
+    devices: &[SeedDevice],
+    chunk: &[(usize, u32)],
+    per_uplink: u32,
+    start: DateTime<Utc>,
+) -> Vec<Signed> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let part = chunk.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -224,7 +234,9 @@ fn sign_chunk(devices: &[SeedDevice], chunk: &[(usize, u32)], per_uplink: u32, s
             .chunks(part)
             .map(|work| {
                 scope.spawn(move || {
-                    work.iter().map(|&(d, u)| sign(&devices[d], u * per_uplink + 1, per_uplink, start)).collect::<Vec<_>>()
+                    work.iter()
+                        .map(|&(d, u)| sign(&devices[d], u * per_uplink + 1, per_uplink, start))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -232,10 +244,17 @@ fn sign_chunk(devices: &[SeedDevice], chunk: &[(usize, u32)], per_uplink: u32, s
     })
 }
 
-async fn copy(db: &mut Client, devices: &[SeedDevice], chunk: &[(usize, u32)], signed: &[Signed]) -> anyhow::Result<()> {
+async fn copy(
+    db: &mut Client,
+    devices: &[SeedDevice],
+    chunk: &[(usize, u32)],
+    signed: &[Signed],
+) -> anyhow::Result<()> {
     let tx = db.transaction().await?;
     let sink = tx
-        .copy_in("COPY uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY")
+        .copy_in(
+            "COPY uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY",
+        )
         .await?;
     let w = BinaryCopyInWriter::new(
         sink,
@@ -252,7 +271,12 @@ async fn copy(db: &mut Client, devices: &[SeedDevice], chunk: &[(usize, u32)], s
     let w = BinaryCopyInWriter::new(sink, READING_COLUMNS);
     pin_mut!(w);
     for (&(d, _), s) in chunk.iter().zip(signed) {
-        let from = Provenance { device: &devices[d].id, boot: 1, received_at: s.received_at, uplink_digest: &s.digest };
+        let from = Provenance {
+            device: &devices[d].id,
+            boot: 1,
+            received_at: s.received_at,
+            uplink_digest: &s.digest,
+        };
         for r in &s.readings {
             write_reading(w.as_mut(), &from, r).await?;
         }
@@ -368,7 +392,12 @@ pub async fn run(args: RestoreBenchArgs, out: &mut dyn Write) -> anyhow::Result<
     let report = dampwatch_backup::verify(&db, &[audit_signer.public_key()]).await?;
     writeln!(out, "verification:\n{report}")?;
     anyhow::ensure!(report.is_intact(), "the restored database does not verify");
-    anyhow::ensure!(report.uplinks == seeded.uplinks, "{} uplinks verified of {}", report.uplinks, seeded.uplinks);
+    anyhow::ensure!(
+        report.uplinks == seeded.uplinks,
+        "{} uplinks verified of {}",
+        report.uplinks,
+        seeded.uplinks
+    );
     writeln!(
         out,
         "summary: {} readings ({} per uplink), {durability}, 1 run: backup {:.0} s, restore {:.0} s, verify {:.0} s",

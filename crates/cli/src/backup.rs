@@ -74,7 +74,11 @@ fn audit_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<[u8; 32]>> {
     Ok(paths.iter().map(|p| dampwatch_audit::load_public_key(p)).collect::<Result<Vec<_>, _>>()?)
 }
 
-async fn check(db: &tokio_postgres::Client, keys: &[[u8; 32]], out: &mut dyn Write) -> anyhow::Result<Verdict> {
+async fn check(
+    db: &tokio_postgres::Client,
+    keys: &[[u8; 32]],
+    out: &mut dyn Write,
+) -> anyhow::Result<Verdict> {
     let report = dampwatch_backup::verify(db, keys).await?;
     writeln!(out, "{report}")?;
     Ok(if report.is_intact() { Verdict::Ok } else { Verdict::Tampered })

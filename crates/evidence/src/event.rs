@@ -44,7 +44,8 @@ pub struct EventRecord {
 impl EventRecord {
     /// The `case_events` columns [`EventRecord::from_row`] reads, the JSON columns as
     /// PostgreSQL prints them: the text the chain hashed.
-    pub const COLUMNS: &'static str = "case_id, seq, kind, affects_clock, event::text, occurred_at, recorded_at, \
+    pub const COLUMNS: &'static str =
+        "case_id, seq, kind, affects_clock, event::text, occurred_at, recorded_at, \
          actor, evidence::text, prev_hash, hash";
 
     /// A row selected with [`EventRecord::COLUMNS`].

@@ -223,7 +223,10 @@ pub(crate) fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], EvidenceErr
 
 async fn events(client: &impl GenericClient, case_id: i64) -> Result<Vec<EventRecord>, EvidenceError> {
     let rows = client
-        .query(&format!("SELECT {} FROM case_events WHERE case_id = $1 ORDER BY seq", EventRecord::COLUMNS), &[&case_id])
+        .query(
+            &format!("SELECT {} FROM case_events WHERE case_id = $1 ORDER BY seq", EventRecord::COLUMNS),
+            &[&case_id],
+        )
         .await?;
     rows.iter().map(EventRecord::from_row).collect()
 }

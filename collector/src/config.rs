@@ -84,14 +84,15 @@ device_readings_per_hour = 5000
 device_quarantine_per_hour = 100
 
 [retention]
-# Readings and the signed uplinks they came in (the evidence) are deleted this long after
-# they arrived; "0s" keeps them for ever. Six years: the limitation period for claims in
-# England and Wales, in which a landlord may need to show what a home was like.
-readings = "6years"
-# Hourly rollups (count, min, max, mean of temperature and humidity per device).
-rollups = "0s"
-# Quarantined messages.
-quarantine = "30d"
+# How long each class of data is kept comes from the retention policy in force
+# (`dampwatch retention policy` prints it with each period's basis and source; readings and
+# their signed uplinks 6 years, rejected messages 90 days, ...). Nothing of a home with an open
+# case or a legal hold (`dampwatch holds`) is deleted. Uncomment to override a period for this
+# installation ("0s" keeps for ever); `dampwatch retention plan` marks overridden periods.
+# readings = "6years"
+# rollups = "6years"
+# quarantine = "90d"
+# closed_cases = "6years"
 # How often the retention job runs, and how many rows one of its statements deletes (small
 # statements keep locks short and never hold up ingest for long).
 interval = "1h"
@@ -221,12 +222,15 @@ impl Intake {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
-    #[serde(with = "humantime_serde")]
-    pub readings: Duration,
-    #[serde(with = "humantime_serde")]
-    pub rollups: Duration,
-    #[serde(with = "humantime_serde")]
-    pub quarantine: Duration,
+    /// Overrides of the retention policy's periods (`None`: the policy's; zero: for ever).
+    #[serde(default, with = "humantime_serde::option")]
+    pub readings: Option<Duration>,
+    #[serde(default, with = "humantime_serde::option")]
+    pub rollups: Option<Duration>,
+    #[serde(default, with = "humantime_serde::option")]
+    pub quarantine: Option<Duration>,
+    #[serde(default, with = "humantime_serde::option")]
+    pub closed_cases: Option<Duration>,
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     pub chunk_rows: i64,

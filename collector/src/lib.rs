@@ -32,7 +32,7 @@ mod metrics;
 mod pipeline;
 mod quarantine;
 mod reject;
-mod retention;
+pub mod retention;
 mod service;
 mod store;
 

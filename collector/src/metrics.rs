@@ -15,13 +15,15 @@ const UPLINKS: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
 const READINGS: [f64; 9] = [1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
 
 /// Tables the retention job deletes from.
-pub const RETENTION_TABLES: [&str; 6] = [
+pub const RETENTION_TABLES: [&str; 8] = [
     "readings",
     "uplinks",
     "reading_keys",
     "readings_hourly_totals",
     "rejected_messages",
     "device_hourly_intake",
+    "webhook_deliveries",
+    "email_attempts",
 ];
 
 pub struct Metrics {

@@ -173,7 +173,7 @@ async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Re
     dampwatch_store::prepare_database(&pg.url()).await?;
     let session = crate::db::open(&pg.url()).await?;
     let db = &session.client;
-    // Five readings (and their uplinks) seven years old, three recent; quarantine rows 40 days
+    // Five readings (and their uplinks) seven years old, three recent; quarantine rows 100 days
     // and 1 day old; rollups two years and one hour old.
     db.batch_execute(
         "INSERT INTO readings
@@ -184,7 +184,7 @@ async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Re
          SELECT int8send(s), 'ret-1', 1, '\\x00', '\\x00', CASE WHEN s <= 5 THEN now() - interval '7 years' ELSE now() END
          FROM generate_series(1, 8) s;
          INSERT INTO rejected_messages (received_at, reason, detail, topic, raw)
-         VALUES (now() - interval '40 days', 'bad_signature', '', 't', '\\x01'),
+         VALUES (now() - interval '100 days', 'bad_signature', '', 't', '\\x01'),
                 (now() - interval '1 day', 'bad_signature', '', 't', '\\x02');
          INSERT INTO readings_hourly_totals VALUES
              ('ret-1', date_trunc('hour', now() - interval '2 years'), 1, 1, 20, 20, 20, 1, 50, 50, 50),
@@ -192,9 +192,11 @@ async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Re
     )
     .await?;
     let mut cfg = Config::default().retention;
-    cfg.rollups = std::time::Duration::from_secs(365 * 86_400);
+    cfg.rollups = Some(std::time::Duration::from_secs(365 * 86_400));
     cfg.chunk_rows = 2;
-    let report = retention::run_once(db, session.layout, &cfg, Utc::now(), &CancellationToken::new()).await?;
+    let policy = retention::policy::Policy::builtin();
+    let report =
+        retention::run_once(db, session.layout, &policy, &cfg, Utc::now(), &CancellationToken::new()).await?;
     assert!(report.ran);
     assert_eq!(report.deleted_from("readings"), 5);
     assert_eq!(report.deleted_from("uplinks"), 5);
@@ -206,10 +208,11 @@ async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Re
     let q: Vec<u8> = db.query_one("SELECT raw FROM rejected_messages", &[]).await?.get(0);
     assert_eq!(q, vec![2]);
     // A second round finds nothing; "0s" keeps for ever.
-    cfg.readings = std::time::Duration::ZERO;
+    cfg.readings = Some(std::time::Duration::ZERO);
     let again = retention::run_once(
         db,
         session.layout,
+        &policy,
         &cfg,
         Utc::now() + Age::days(3650),
         &CancellationToken::new(),
@@ -217,5 +220,133 @@ async fn retention_deletes_old_rows_in_chunks_and_keeps_the_rest() -> anyhow::Re
     .await?;
     assert_eq!(again.deleted_from("readings"), 0);
     assert_eq!(again.deleted_from("uplinks"), 0);
+    Ok(())
+}
+
+/// Eight years of one reading, uplink and rollup a month from each of three homes' devices (one
+/// home with an open case, one under a legal hold, one free), of rejected messages and of
+/// webhook deliveries (delivered and failed in turn): the dry run says exactly what the policy
+/// in force deletes, the real run deletes exactly that, and nothing of a held home goes until
+/// its hold is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_held() -> anyhow::Result<()> {
+    use retention::policy::{Class, Keep, Policy};
+    let (pg, _) = database().await?;
+    dampwatch_store::prepare_database(&pg.url()).await?;
+    let session = crate::db::open(&pg.url()).await?;
+    let db = &session.client;
+    let now = Utc::now();
+    const MONTHS: i64 = 96;
+    db.batch_execute(
+        "INSERT INTO landlords (id) VALUES ('acme');
+         INSERT INTO dwellings (landlord_id, reference) VALUES ('acme', 'H-CASE'), ('acme', 'H-HOLD'), ('acme', 'H-FREE');
+         INSERT INTO rooms (dwelling_id, name) SELECT id, 'bedroom' FROM dwellings;
+         INSERT INTO devices (id, landlord_id, room_id, signing_public_key)
+         SELECT 'dev-' || d.reference, 'acme', r.id, '\\x0000000000000000000000000000000000000000000000000000000000000000'
+         FROM dwellings d JOIN rooms r ON r.dwelling_id = d.id;
+         INSERT INTO cases (landlord_id, room_key, room_id, hazard, opened_at, awareness_policy, case_policy, state,
+                            view, view_at, calendar_version, rules_version, updated_at)
+         SELECT 'acme', 'room:' || r.id, r.id, 'damp_and_mould_growth', now(), 'at_detection', 'open_on_detection',
+                'investigating', '{}', now(), 'v', 'v', now()
+         FROM rooms r JOIN dwellings d ON d.id = r.dwelling_id WHERE d.reference = 'H-CASE';
+         INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ('acme', 'https://example.org/h', 'abcdefghijklmnopqrstu');
+         INSERT INTO webhook_outbox (landlord_id, endpoint_id, event_type, payload)
+         SELECT 'acme', id, 'alert.raised', '{}' FROM webhook_endpoints;",
+    )
+    .await?;
+    let hold = dampwatch_store::holds::open(db, "acme", "H-HOLD", "dispute", "Ombudsman ref 123", "cli:test")
+        .await?;
+    // Month k ago, k = 0..95.
+    db.execute(
+        "INSERT INTO readings
+         SELECT d.id, 1, k, t, t, false, t, 2000, 5000, NULL, NULL, 3000, 0, sha256(convert_to(d.id || k, 'UTF8'))
+         FROM devices d, generate_series(0, $1::int8 - 1) k, LATERAL (SELECT $2::timestamptz - k * interval '30 days' AS t) x",
+        &[&MONTHS, &now],
+    )
+    .await?;
+    db.batch_execute(
+        "INSERT INTO uplinks SELECT uplink_digest, device_id, 1, '\\x00', '\\x00', received_at FROM readings;
+         INSERT INTO readings_hourly_totals
+         SELECT device_id, date_trunc('hour', received_at), 1, 1, 2000, 2000, 2000, 1, 5000, 5000, 5000 FROM readings;",
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO rejected_messages (received_at, reason, detail, topic, raw)
+         SELECT $2::timestamptz - k * interval '30 days', 'bad_signature', '', 't', '\\x01' FROM generate_series(0, $1::int8 - 1) k",
+        &[&MONTHS, &now],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO webhook_deliveries (outbox_id, landlord_id, endpoint_id, attempt, started_at, duration_ms, outcome)
+         SELECT o.id, 'acme', o.endpoint_id, k + 1, $2::timestamptz - k * interval '30 days', 10,
+                CASE WHEN k % 2 = 0 THEN 'delivered' ELSE 'failed' END
+         FROM webhook_outbox o, generate_series(0, $1::int8 - 1) k",
+        &[&MONTHS, &now],
+    )
+    .await?;
+
+    // What the policy says, counted here from its periods alone.
+    let policy = Policy::builtin();
+    let version = policy.in_force(now.date_naive());
+    let older = |class: Class, keep_k: &dyn Fn(i64) -> bool| -> i64 {
+        let Keep::For(period) = version.rule(class).keep else { return 0 };
+        let cutoff = now - chrono::Duration::from_std(period).expect("period");
+        (0..MONTHS).filter(|k| keep_k(*k) && now - Age::days(30 * k) < cutoff).count() as i64
+    };
+    let old_readings = older(Class::Readings, &|_| true);
+    let old_rejected = older(Class::RejectedMessages, &|_| true);
+    let old_delivered = older(Class::OperationalLogs, &|k| k % 2 == 0);
+    let old_failed = older(Class::ErrorLogs, &|k| k % 2 == 1);
+    assert!(old_readings > 0 && old_readings < MONTHS, "eight years span the six-year period");
+
+    let cfg = Config::default().retention;
+    let plan = retention::plan::plan(db, session.layout, &policy, &cfg, now).await?;
+    assert_eq!(plan.delete_from("readings"), old_readings, "{plan}");
+    assert_eq!(plan.held_in("readings"), 2 * old_readings, "the case's home and the held home: {plan}");
+    assert_eq!(plan.delete_from("uplinks"), old_readings, "{plan}");
+    assert_eq!(plan.delete_from("readings_hourly_totals"), old_readings, "{plan}");
+    assert_eq!(plan.delete_from("rejected_messages"), old_rejected, "{plan}");
+    assert_eq!(plan.delete_from("webhook_deliveries"), old_delivered + old_failed, "{plan}");
+    let text = plan.to_string();
+    assert!(text.contains("dry run: nothing deleted") && text.contains("audit_logs"), "{text}");
+    let before: i64 = db.query_one("SELECT count(*) FROM readings", &[]).await?.get(0);
+    assert_eq!(before, 3 * MONTHS, "the dry run deleted nothing");
+
+    let report =
+        retention::run_once(db, session.layout, &policy, &cfg, now, &CancellationToken::new()).await?;
+    for table in ["readings", "uplinks", "readings_hourly_totals", "rejected_messages", "webhook_deliveries"]
+    {
+        assert_eq!(
+            report.deleted_from(table) as i64,
+            plan.delete_from(table),
+            "{table}: the run did what the plan said"
+        );
+    }
+    let per_device: Vec<(String, i64)> = db
+        .query("SELECT device_id, count(*) FROM readings GROUP BY 1 ORDER BY 1", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        per_device,
+        vec![
+            ("dev-H-CASE".to_owned(), MONTHS),
+            ("dev-H-FREE".to_owned(), MONTHS - old_readings),
+            ("dev-H-HOLD".to_owned(), MONTHS),
+        ]
+    );
+    let left: Vec<String> =
+        db.query("SELECT outcome FROM webhook_deliveries", &[]).await?.iter().map(|r| r.get(0)).collect();
+    assert_eq!(left.len() as i64, MONTHS - old_delivered - old_failed);
+
+    // The hold released, the next round takes that home's old evidence; the open case's stays.
+    dampwatch_store::holds::release(db, hold, "cli:test").await?;
+    let after =
+        retention::run_once(db, session.layout, &policy, &cfg, now, &CancellationToken::new()).await?;
+    assert_eq!(after.deleted_from("readings") as i64, old_readings);
+    let held: i64 =
+        db.query_one("SELECT count(*) FROM readings WHERE device_id = 'dev-H-CASE'", &[]).await?.get(0);
+    assert_eq!(held, MONTHS);
     Ok(())
 }

@@ -49,6 +49,13 @@ enum Command {
     /// re-verification of every uplink and chain.
     #[command(subcommand)]
     Backup(dampwatch::backup::BackupCommand),
+    /// The retention policy in force, the dry run of what it deletes, a round now.
+    #[command(subcommand)]
+    Retention(dampwatch::retention::RetentionCommand),
+    /// Legal holds: keep a home's evidence from deletion while a complaint, dispute or claim
+    /// runs.
+    #[command(subcommand)]
+    Holds(dampwatch::retention::HoldsCommand),
     /// Homes: jurisdiction, tenure and occupants' vulnerabilities (which law and rules apply).
     Homes(HomesArgs),
     /// The device gateway (the same as `dampwatch-gateway`).
@@ -247,6 +254,14 @@ fn main() -> anyhow::Result<()> {
                 out.flush()?;
                 std::process::exit(1);
             }
+        }
+        Command::Retention(cmd) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch::retention::run(cmd, &mut out))?;
+        }
+        Command::Holds(cmd) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch::retention::run_holds(cmd, &mut out))?;
         }
         Command::Gateway(_) => unreachable!("served above"),
         Command::Bench(BenchCommand::Gateway(args)) => {

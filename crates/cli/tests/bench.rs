@@ -36,3 +36,21 @@ fn bench_dashboard_runs_on_its_own_and_ends_with_its_summary_line() {
     assert!(last.starts_with("dashboard: board_p95_ms="), "{last}");
     assert!(last.ends_with(" homes=300 cases=40 readings=432 runs=3 durable=off"), "{last}");
 }
+
+/// `dampwatch bench restore --quick` seeds signed evidence, backs it up encrypted, drops the
+/// database, restores it and verifies every uplink, chain and the audit log.
+#[test]
+fn bench_restore_runs_the_whole_drill_and_ends_with_its_summary_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dampwatch"))
+        .args(["bench", "restore", "--quick", "--non-durable"])
+        .output()
+        .expect("dampwatch runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("uplinks: 2000 verified, 0 failed"), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("summary: 20000 readings (10 per uplink), durable=off, 1 run: backup "),
+        "{last}"
+    );
+}

@@ -12,6 +12,7 @@
 
 pub mod connect;
 pub mod database_url;
+pub mod holds;
 pub mod migrate;
 pub mod read_model;
 pub mod readings;

@@ -4,8 +4,9 @@
 //! readings (versions 1 to 99), the hazard worker's rooms, alerts, cases and webhooks (100 to
 //! 199), the API's keys and tenant isolation (200 to 299), the audit log and the dashboard's
 //! read models (300 to 399), alert stories (episodes, duties, rooms' risk, batched advisory
-//! webhooks; 400 to 409), e-mail notifications (410 to 419) and stored deadlines readable at
-//! any instant (420 to 429). Several
+//! webhooks; 400 to 409), e-mail notifications (410 to 419), stored deadlines readable at
+//! any instant (420 to 429), personal data (430 to 439) and legal holds on retention (440 to
+//! 449). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -136,6 +137,8 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "room_landlord",
         sql: include_str!("../migrations/0421_room_landlord.sql"),
     },
+    // What retention must keep: homes under a legal hold or with an open case.
+    Migration { version: 440, name: "legal_holds", sql: include_str!("../migrations/0440_legal_holds.sql") },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -83,7 +83,9 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     drop(setup_db);
 
     writeln!(out, "data directory:   {}", dir.display())?;
-    writeln!(out, "database:         {db_url}")?;
+    // The URL carries the cluster's password: shown without it; `DIR/database-url` (0600) and
+    // `DIR/postgres/password` hold it for the commands that take `--data-dir`.
+    writeln!(out, "database:         {}", dampwatch_store::redacted(&db_url))?;
     writeln!(out, "gateway (mTLS):   {}", gateway.local_addr())?;
     if let Some(m) = gateway.metrics_addr() {
         writeln!(out, "gateway metrics:  http://{m}/metrics")?;

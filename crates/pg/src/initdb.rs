@@ -23,20 +23,27 @@ pub(crate) fn create_cluster(
     std::fs::create_dir(cluster).map_err(PgError::io("create directory", cluster))?;
     account.hand_over(cluster)?;
 
+    // Every connection needs the password (loopback is reachable by any local account). This
+    // one is thrown away: each cluster made from this one gets its own at its first start
+    // (`password::set`). The C locale keeps sorting the same everywhere.
+    let parent = cluster.parent().unwrap_or(Path::new("/"));
+    let pwfile = parent.join("initdb-password");
+    write_private(&pwfile, &crate::password::generate()?)?;
+    account.hand_over(&pwfile)?;
     let mut initdb = account.command(&bins.initdb());
-    // trust is safe only because the server listens on loopback alone and initdb's pg_hba.conf
-    // lists only local, 127.0.0.1/32 and ::1/128. The C locale keeps sorting the same everywhere.
-    initdb.arg("-D").arg(cluster).args([
+    initdb.arg("-D").arg(cluster).arg(format!("--pwfile={}", pwfile.display())).args([
         "-U",
         SUPERUSER,
         "-A",
-        "trust",
+        crate::password::AUTH_METHOD,
         "-E",
         "UTF8",
         "--no-locale",
         "--no-sync",
     ]);
-    run(&mut initdb, "initdb", None)?;
+    let made = run(&mut initdb, "initdb", None);
+    let _ = std::fs::remove_file(&pwfile);
+    made?;
 
     let conf = cluster.join("postgresql.conf");
     let mut file =
@@ -52,6 +59,19 @@ pub(crate) fn create_cluster(
     let mut single = account.command(&bins.postgres());
     single.arg("--single").arg("-F").arg("-D").arg(cluster).args(["-c", "exit_on_error=true", "template1"]);
     run(&mut single, "postgres --single", Some(&format!("CREATE DATABASE {DATABASE};\n"))).map(drop)
+}
+
+/// `text` in a new file only its owner reads.
+fn write_private(path: &Path, text: &str) -> Result<(), PgError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(PgError::io("create", path))?;
+    file.write_all(text.as_bytes()).map_err(PgError::io("write", path))
 }
 
 /// Flushes every file of the cluster to disk (`initdb --sync-only`), what initdb does last

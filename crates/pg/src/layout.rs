@@ -8,6 +8,7 @@
 //!   postgresql.log           the server log (pg_ctl -l)
 //!   dampwatch-pg.lock        held (flock) by the one live owner of this directory
 //!   dampwatch-pg.owner       the owner's pid, for error messages
+//!   password                 the superuser's password (0600, the caller's)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,11 @@ impl Layout {
 
     pub(crate) fn lock(&self) -> PathBuf {
         self.data_dir.join("dampwatch-pg.lock")
+    }
+
+    /// The superuser's password (see [`crate::password`]).
+    pub(crate) fn password(&self) -> PathBuf {
+        self.data_dir.join("password")
     }
 
     pub(crate) fn owner(&self) -> PathBuf {

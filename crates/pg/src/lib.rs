@@ -2,8 +2,8 @@
 //! own cluster from the installed server binaries, with no system service and no downloads.
 //!
 //! - [`PrivatePostgres::start`] runs a cluster in a data directory of the caller's choosing:
-//!   `initdb` on first use (superuser `dampwatch`, trust authentication for loopback only,
-//!   UTF-8), database `dampwatch`, a free or fixed port on 127.0.0.1.
+//!   `initdb` on first use (superuser `dampwatch` with a password of its own in
+//!   `DATA_DIR/password`, `scram-sha-256` on every connection, UTF-8), database `dampwatch`, a free or fixed port on 127.0.0.1.
 //! - [`PrivatePostgres::temporary`] gives each test its own throw-away cluster, fast enough to
 //!   use one per test in parallel (a copy of a per-machine template, not an initdb).
 //! - When the caller is root (developer machines and CI), the server runs as the `postgres`
@@ -18,8 +18,8 @@
 //! [`SCRATCH_DIR_ENV`] (`DAMPWATCH_PG_TMPDIR`) where temporary clusters and the template go
 //! (default `/dev/shm`, else the system temp directory).
 //!
-//! What this crate must never do: listen anywhere but 127.0.0.1 (authentication is `trust`),
-//! run the server as root, change the permissions of directories it did not create, touch a
+//! What this crate must never do: listen anywhere but 127.0.0.1, accept a connection without
+//! the password (any local account reaches loopback), run the server as root, change the permissions of directories it did not create, touch a
 //! cluster whose owner is alive, or fetch anything from the network. Missing server binaries
 //! are an error naming the package to install, not a download.
 
@@ -32,6 +32,7 @@ mod initdb;
 mod layout;
 mod options;
 mod ownership;
+mod password;
 mod pg_ctl;
 mod port;
 mod scratch;

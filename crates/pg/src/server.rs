@@ -33,6 +33,8 @@ pub struct PrivatePostgres {
     account: ServerAccount,
     layout: Layout,
     port: u16,
+    /// The superuser's password (`DATA_DIR/password`).
+    password: String,
     durable: bool,
     running: bool,
     // The fields below drop in this order after `Drop::drop` has stopped the server: first the
@@ -70,6 +72,7 @@ impl PrivatePostgres {
             account,
             layout,
             port: options.port.unwrap_or(0),
+            password: String::new(),
             durable: options.durable,
             running: false,
             watchdog: None,
@@ -78,22 +81,27 @@ impl PrivatePostgres {
         };
         pg.stop_abandoned_server()?;
         let fresh = pg.prepare_cluster()?;
+        pg.password = match crate::password::read(&pg.layout.password())? {
+            Some(password) if !fresh => password,
+            _ => crate::password::set(&pg.bins, &pg.account, &pg.layout.cluster(), &pg.layout.password())?,
+        };
         pg.prepare_log()?;
         pg.launch(options.port)?;
         if !fresh {
-            sql::ensure_database(&pg.bins, pg.port, DATABASE)?;
+            sql::ensure_database(&pg.bins, pg.port, &pg.password, DATABASE)?;
         }
         Ok(pg)
     }
 
-    /// `postgres://dampwatch@127.0.0.1:PORT/dampwatch`.
+    /// `postgres://dampwatch:PASSWORD@127.0.0.1:PORT/dampwatch`: it carries the password, so
+    /// print it only through `dampwatch_store::redacted`.
     pub fn url(&self) -> String {
         self.url_for(DATABASE)
     }
 
     /// The URL of database `db` on this server (percent-encoded; the database need not exist).
     pub fn url_for(&self, db: &str) -> String {
-        url::url(self.port, db)
+        url::url(self.port, db, &self.password)
     }
 
     /// The TCP port on 127.0.0.1.
@@ -141,7 +149,7 @@ impl PrivatePostgres {
         if !self.running {
             return Err(PgError::NotRunning);
         }
-        sql::create_database(&self.bins, self.port, name)?;
+        sql::create_database(&self.bins, self.port, &self.password, name)?;
         Ok(self.url_for(name))
     }
 

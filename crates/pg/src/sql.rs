@@ -10,22 +10,33 @@ use crate::error::PgError;
 use crate::SUPERUSER;
 
 /// Creates database `name`; an error if it exists.
-pub(crate) fn create_database(bins: &PgBinaries, port: u16, name: &str) -> Result<(), PgError> {
-    psql(bins, port, name, "CREATE DATABASE :\"db\";\n")
+pub(crate) fn create_database(
+    bins: &PgBinaries,
+    port: u16,
+    password: &str,
+    name: &str,
+) -> Result<(), PgError> {
+    psql(bins, port, password, name, "CREATE DATABASE :\"db\";\n")
 }
 
 /// Creates database `name` unless it exists.
-pub(crate) fn ensure_database(bins: &PgBinaries, port: u16, name: &str) -> Result<(), PgError> {
+pub(crate) fn ensure_database(
+    bins: &PgBinaries,
+    port: u16,
+    password: &str,
+    name: &str,
+) -> Result<(), PgError> {
     psql(
         bins,
         port,
+        password,
         name,
         "SELECT format('CREATE DATABASE %I', :'db') \
          WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec\n",
     )
 }
 
-fn psql(bins: &PgBinaries, port: u16, db: &str, script: &str) -> Result<(), PgError> {
+fn psql(bins: &PgBinaries, port: u16, password: &str, db: &str, script: &str) -> Result<(), PgError> {
     let psql = bins.psql()?;
     // Explicit connection parameters beat any PGHOST/PGSSLMODE/... in the caller's environment.
     let conninfo = format!(
@@ -37,7 +48,9 @@ fn psql(bins: &PgBinaries, port: u16, db: &str, script: &str) -> Result<(), PgEr
         .arg(format!("db={db}"))
         .arg("-d")
         .arg(conninfo)
-        .current_dir(Path::new("/"));
+        .current_dir(Path::new("/"))
+        // In the environment (which only this user reads), never on the command line.
+        .env("PGPASSWORD", password);
     run(&mut command, "psql", Some(script)).map(drop)
 }
 

@@ -19,7 +19,7 @@ use crate::layout::Layout;
 use crate::scratch::scratch_dir;
 
 /// Bump when what `create_cluster` produces changes, so old templates are not reused.
-const TEMPLATE_FORMAT: u32 = 1;
+const TEMPLATE_FORMAT: u32 = 2;
 
 /// Written last into a finished template.
 const READY_MARKER: &str = "READY";

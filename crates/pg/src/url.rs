@@ -2,9 +2,10 @@
 
 use crate::SUPERUSER;
 
-/// `postgres://dampwatch@127.0.0.1:PORT/DB`, with `db` percent-encoded.
-pub(crate) fn url(port: u16, db: &str) -> String {
-    format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{}", percent_encode(db))
+/// `postgres://dampwatch:PASSWORD@127.0.0.1:PORT/DB`, with `db` percent-encoded (the password
+/// is hex, which needs no encoding).
+pub(crate) fn url(port: u16, db: &str, password: &str) -> String {
+    format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{}", percent_encode(db))
 }
 
 fn percent_encode(text: &str) -> String {
@@ -25,7 +26,7 @@ mod tests {
 
     #[test]
     fn builds_loopback_urls() {
-        assert_eq!(url(5999, "dampwatch"), "postgres://dampwatch@127.0.0.1:5999/dampwatch");
-        assert_eq!(url(1, "a b/é"), "postgres://dampwatch@127.0.0.1:1/a%20b%2F%C3%A9");
+        assert_eq!(url(5999, "dampwatch", "ab12"), "postgres://dampwatch:ab12@127.0.0.1:5999/dampwatch");
+        assert_eq!(url(1, "a b/é", "ab12"), "postgres://dampwatch:ab12@127.0.0.1:1/a%20b%2F%C3%A9");
     }
 }

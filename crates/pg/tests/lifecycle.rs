@@ -32,8 +32,10 @@ fn setting(url: &str, name: &str) -> String {
 #[test]
 fn temporary_cluster_answers_queries_then_stops() {
     let mut pg = PrivatePostgres::temporary().expect("start a temporary cluster");
-    assert_eq!(pg.url(), format!("postgres://dampwatch@127.0.0.1:{}/dampwatch", pg.port()));
-    assert_eq!(pg.url_for("other"), format!("postgres://dampwatch@127.0.0.1:{}/other", pg.port()));
+    let password = std::fs::read_to_string(pg.data_dir().join("password")).expect("the password file");
+    let password = password.trim();
+    assert_eq!(pg.url(), format!("postgres://dampwatch:{password}@127.0.0.1:{}/dampwatch", pg.port()));
+    assert_eq!(pg.url_for("other"), format!("postgres://dampwatch:{password}@127.0.0.1:{}/other", pg.port()));
 
     let (one, user, db, stored) = with_client(&pg.url(), async |c| {
         let one: i32 = c.query_one("SELECT 1", &[]).await.expect("select").get(0);
@@ -216,4 +218,56 @@ fn a_panicking_owner_still_stops_its_server() {
     // Drop ran during unwinding and waited for the server to exit: nothing to wait for here.
     assert!(!process_alive(postmaster), "postmaster {postmaster} still alive");
     assert!(!data_dir.exists(), "temporary directory left behind");
+}
+
+/// Any local account reaches 127.0.0.1: the port must ask for the password, on TCP and on the
+/// cluster's socket, and the password file must be its owner's alone.
+#[test]
+fn a_connection_without_the_password_is_refused() {
+    let pg = PrivatePostgres::temporary().expect("start a temporary cluster");
+    let file = pg.data_dir().join("password");
+    assert_eq!(std::fs::metadata(&file).expect("password file").permissions().mode() & 0o777, 0o600);
+    let port = pg.port();
+    for url in [
+        format!("postgres://dampwatch@127.0.0.1:{port}/dampwatch"),
+        format!("postgres://dampwatch:wrong@127.0.0.1:{port}/dampwatch"),
+        format!("host={} port={port} user=dampwatch dbname=dampwatch", pg.cluster_dir().display()),
+    ] {
+        let refused = with_client(&url, async |c| c.query_one("SELECT 1", &[]).await.map(drop));
+        let err = match refused {
+            // The cause ("password missing", "password authentication failed") is in the chain.
+            Err(e) => format!("{e} {e:?}"),
+            Ok(answer) => panic!("{url}: connected without the password ({answer:?})"),
+        };
+        assert!(err.contains("password"), "{url}: {err}");
+    }
+    assert_eq!(
+        with_client(&pg.url(), async |c| c.query_one("SELECT 1", &[]).await.is_ok()).expect("connect"),
+        true
+    );
+}
+
+/// A cluster made when local connections were trusted gets a password at its next start.
+#[test]
+fn a_cluster_that_trusted_loopback_requires_a_password_after_its_next_start() {
+    let parent = data_parent();
+    let data_dir = parent.path().join("pg");
+    let mut pg = PrivatePostgres::start(non_durable(&data_dir)).expect("start");
+    pg.stop().expect("stop");
+    drop(pg);
+    // As an older release left it: trust everywhere, no password file.
+    let hba = data_dir.join("cluster/pg_hba.conf");
+    let text = std::fs::read_to_string(&hba).expect("pg_hba.conf").replace("scram-sha-256", "trust");
+    std::fs::write(&hba, text).expect("write pg_hba.conf");
+    std::fs::remove_file(data_dir.join("password")).expect("remove the password");
+
+    let pg = PrivatePostgres::start(non_durable(&data_dir)).expect("start again");
+    let hba = std::fs::read_to_string(data_dir.join("cluster/pg_hba.conf")).expect("pg_hba.conf");
+    assert!(
+        !hba.lines().any(|l| !l.starts_with('#') && l.split_whitespace().last() == Some("trust")),
+        "{hba}"
+    );
+    let bare = format!("postgres://dampwatch@127.0.0.1:{}/dampwatch", pg.port());
+    assert!(with_client(&bare, async |_| ()).is_err(), "no password, no connection");
+    assert_eq!(setting(&pg.url(), "listen_addresses"), "127.0.0.1");
 }

@@ -10,10 +10,23 @@ pub const DATABASE_URL_FILE: &str = "database-url";
 pub struct DatabaseUrlFile(PathBuf);
 
 impl DatabaseUrlFile {
+    /// Writes it readable by its owner alone: the URL carries the cluster's password.
     pub fn write(data_dir: &Path, url: &str) -> std::io::Result<DatabaseUrlFile> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
         let file = data_dir.join(DATABASE_URL_FILE);
-        std::fs::write(&file, format!("{url}\n"))
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", file.display())))?;
+        let cannot = |e: std::io::Error| {
+            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", file.display()))
+        };
+        // A file left by an earlier run (perhaps with a wider mode) is replaced, not reused.
+        let _ = std::fs::remove_file(&file);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| f.write_all(format!("{url}\n").as_bytes()))
+            .map_err(cannot)?;
         Ok(DatabaseUrlFile(file))
     }
 }

@@ -5,7 +5,7 @@
 //! 199), the API's keys and tenant isolation (200 to 299), the audit log and the dashboard's
 //! read models (300 to 399), alert stories (episodes, duties, rooms' risk, batched advisory
 //! webhooks; 400 to 409), e-mail notifications (410 to 419) and stored deadlines readable at
-//! any instant (420 to 429). Several
+//! any instant (420 to 429) and personal data sealed per landlord (430 to 439). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -135,6 +135,12 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 421,
         name: "room_landlord",
         sql: include_str!("../migrations/0421_room_landlord.sql"),
+    },
+    // Personal data of tenancies, sealed under per-landlord data keys wrapped by a master key.
+    Migration {
+        version: 430,
+        name: "personal_data",
+        sql: include_str!("../migrations/0430_personal_data.sql"),
     },
 ];
 

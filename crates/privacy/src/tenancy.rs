@@ -2,7 +2,7 @@
 //! key (`tenancies.personal`, see [`crate::seal`]). Only the dates, the home and the key's
 //! generation are in clear.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -123,7 +123,7 @@ async fn open_rows(
     master: &dyn MasterKey,
     rows: Vec<Row>,
 ) -> Result<Vec<Tenancy>, PrivacyError> {
-    let mut keys: HashMap<(String, u32), DataKey> = HashMap::new();
+    let mut cache: HashMap<(String, u32), DataKey> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.get(0);
@@ -131,12 +131,11 @@ async fn open_rows(
         let sealed: Vec<u8> = row.get(6);
         // The header's generation picks the key; the seal authenticates it.
         let generation = seal::generation_of(&sealed)?;
-        let slot = (landlord_id.clone(), generation);
-        if !keys.contains_key(&slot) {
-            let key = keys::data_key(db, master, &landlord_id, generation).await?;
-            keys.insert(slot.clone(), key);
-        }
-        let plaintext = seal::open(&keys[&slot], &place(&landlord_id, id), &sealed)?;
+        let key = match cache.entry((landlord_id.clone(), generation)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(keys::data_key(db, master, &landlord_id, generation).await?),
+        };
+        let plaintext = seal::open(key, &place(&landlord_id, id), &sealed)?;
         let personal: Personal = serde_json::from_slice(&plaintext)?;
         out.push(Tenancy {
             id,
@@ -211,11 +210,12 @@ pub(crate) async fn reseal_all(
         if generation == to {
             continue;
         }
-        if !old_keys.contains_key(&generation) {
-            old_keys.insert(generation, keys::data_key(tx, master, landlord, generation).await?);
-        }
+        let old_key = match old_keys.entry(generation) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(keys::data_key(tx, master, landlord, generation).await?),
+        };
         let place = place(landlord, id);
-        let plaintext = seal::open(&old_keys[&generation], &place, &sealed)?;
+        let plaintext = seal::open(old_key, &place, &sealed)?;
         let again = seal::seal(new_key, to, &place, &plaintext)?;
         tx.execute(
             "UPDATE tenancies SET personal = $2, key_generation = $3, updated_at = now() WHERE id = $1",

@@ -4,7 +4,10 @@
 //! The current key (neither retired nor destroyed) seals every new value; a transaction that
 //! seals holds it `FOR SHARE`, and rotation and erasure take it `FOR UPDATE`, so nothing is
 //! sealed under a generation that a concurrent rotation is retiring, nor under a key being
-//! erased.
+//! erased. Whatever adds or changes keys (a first key, a rotation, a re-wrap, an erasure) first
+//! takes the table in `SHARE ROW EXCLUSIVE` mode, so those run one at a time while seals and
+//! reads go on, and each then reads every committed key: a re-wrap cannot miss a generation a
+//! concurrent rotation was adding and leave it under the old master key.
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Transaction};
@@ -35,6 +38,12 @@ async fn no_current_key(db: &impl GenericClient, landlord: &str) -> PrivacyError
     }
 }
 
+/// One writer of keys at a time (module comment); seals and reads are not blocked.
+async fn lock_keys(db: &impl GenericClient) -> Result<(), PrivacyError> {
+    db.batch_execute("LOCK TABLE landlord_data_keys IN SHARE ROW EXCLUSIVE MODE").await?;
+    Ok(())
+}
+
 fn generation(value: i32) -> u32 {
     u32::try_from(value).expect("the schema keeps generations positive")
 }
@@ -46,6 +55,7 @@ pub async fn create_first_key(
     landlord: &str,
 ) -> Result<u32, PrivacyError> {
     landlord_exists(db, landlord).await?;
+    lock_keys(db).await?;
     if let Some(at) = erased_at(db, landlord).await? {
         return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
     }
@@ -94,10 +104,11 @@ pub async fn current_or_first_key(
     landlord: &str,
 ) -> Result<(u32, DataKey), PrivacyError> {
     match current_key(db, master, landlord).await {
-        Err(PrivacyError::NoKey(_)) => {
-            create_first_key(db, master, landlord).await?;
-            current_key(db, master, landlord).await
-        }
+        Err(PrivacyError::NoKey(_)) => match create_first_key(db, master, landlord).await {
+            // Another transaction made or rotated the key meanwhile: use what it committed.
+            Ok(_) | Err(PrivacyError::KeyExists(_)) => current_key(db, master, landlord).await,
+            Err(e) => Err(e),
+        },
         other => other,
     }
 }
@@ -167,6 +178,7 @@ pub async fn rotate_landlord_key(
     landlord: &str,
 ) -> Result<Rotation, PrivacyError> {
     landlord_exists(tx, landlord).await?;
+    lock_keys(tx).await?;
     let row = tx
         .query_opt(
             "SELECT generation FROM landlord_data_keys
@@ -220,6 +232,7 @@ pub async fn rewrap_all(
     old: &dyn MasterKey,
     new: &dyn MasterKey,
 ) -> Result<u64, PrivacyError> {
+    lock_keys(tx).await?;
     let rows = tx
         .query(
             "SELECT landlord_id, generation, wrapped_key, master_key_id FROM landlord_data_keys
@@ -266,6 +279,7 @@ pub struct Erasure {
 /// the key); the caller commits, and may append an audit entry in the same transaction.
 pub async fn erase_landlord(tx: &Transaction<'_>, landlord: &str) -> Result<Erasure, PrivacyError> {
     landlord_exists(tx, landlord).await?;
+    lock_keys(tx).await?;
     let keys_destroyed = tx
         .execute(
             "UPDATE landlord_data_keys SET wrapped_key = NULL, destroyed_at = coalesce(destroyed_at, now())

@@ -23,6 +23,11 @@ const SOUTH: &str = "south-homes";
 const NAME: &str = "Ada Quinlan-Okafor";
 
 async fn database() -> Client {
+    database_and_url().await.0
+}
+
+/// A fresh, migrated database and its URL (for a second connection).
+async fn database_and_url() -> (Client, String) {
     let pg = CLUSTER
         .get_or_init(|| async {
             tokio::task::spawn_blocking(|| PrivatePostgres::temporary().expect("start PostgreSQL"))
@@ -37,7 +42,8 @@ async fn database() -> Client {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create database");
-    let mut db = dampwatch_store::connect(&pg.url_for(&name)).await.expect("connect");
+    let url = pg.url_for(&name);
+    let mut db = dampwatch_store::connect(&url).await.expect("connect");
     let _one_at_a_time = MIGRATING.lock().await;
     dampwatch_store::migrate(&mut db).await.expect("migrate");
     db.batch_execute(
@@ -48,7 +54,7 @@ async fn database() -> Client {
     )
     .await
     .expect("landlords and homes");
-    db
+    (db, url)
 }
 
 fn master_key(dir: &tempfile::TempDir, name: &str) -> MasterKeyFile {
@@ -262,6 +268,63 @@ async fn after_rewrapping_under_a_new_master_key_the_old_one_opens_nothing() {
     let tx = db.transaction().await.unwrap();
     assert_eq!(rewrap_all(&tx, &old, &new).await.unwrap(), 0);
     tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rewrap_waits_for_a_rotation_in_progress_and_leaves_no_key_under_the_old_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = master_key(&dir, "old.key");
+    let new = master_key(&dir, "new.key");
+    let (mut db, url) = database_and_url().await;
+    let a = add(&mut db, &old, NORTH, "N-1", NAME).await;
+
+    let watcher = dampwatch_store::connect(&url).await.unwrap();
+    // A rotation under the old master key, not yet committed.
+    let tx = db.transaction().await.unwrap();
+    rotate_landlord_key(&tx, &old, NORTH).await.unwrap();
+
+    let rewrap = tokio::spawn(async move {
+        let mut other = dampwatch_store::connect(&url).await.unwrap();
+        let tx = other.transaction().await.unwrap();
+        let old = MasterKeyFile::open(&dir.path().join("old.key")).unwrap();
+        let new = MasterKeyFile::open(&dir.path().join("new.key")).unwrap();
+        let n = rewrap_all(&tx, &old, &new).await.unwrap();
+        tx.commit().await.unwrap();
+        n
+    });
+    // The re-wrap is held back by the rotation's lock (seen waiting in pg_stat_activity); it
+    // reads the new generation once the rotation commits.
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the re-wrap never waited");
+        tokio::task::yield_now().await;
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(rewrap.await.unwrap(), 1);
+
+    let under_old: i64 = db
+        .query_one(
+            "SELECT count(*) FROM landlord_data_keys WHERE wrapped_key IS NOT NULL AND master_key_id <> $1",
+            &[&dampwatch_privacy::MasterKey::id(&new)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(under_old, 0);
+    let t = open_tenancy(&db, &new, a).await.unwrap().unwrap();
+    assert_eq!((t.key_generation, t.personal.names[0].as_str()), (2, NAME));
 }
 
 async fn add_device_data(db: &Client, landlord: &str, device: &str, readings: i64) {

@@ -30,11 +30,14 @@ impl DataKey {
         Ok(DataKey(bytes))
     }
 
-    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
+    /// A data key from its bytes: for a [`MasterKey`] implementation's `unwrap`.
+    pub fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
         DataKey(bytes)
     }
 
-    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
+    /// The key's bytes: for a [`MasterKey`] implementation's `wrap`, never to be stored or
+    /// logged.
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
 
@@ -156,7 +159,7 @@ impl MasterKey for MasterKeyFile {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).map_err(|_| PrivacyError::Random)?;
         let mut out = nonce.to_vec();
-        let mut body = key.bytes().to_vec();
+        let mut body = key.as_bytes().to_vec();
         let result = self.aead().seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(context.aad()),

@@ -33,8 +33,15 @@ enum Command {
     /// People who sign in: add (with a password-setup token), list, disable, enable,
     /// reset-mfa, set-role, reset-password, unlock.
     Users(UsersArgs),
-    /// Landlords: add, list.
+    /// Landlords: add, list, erase (their personal data for good, and their readings).
     Landlords(LandlordsArgs),
+    /// Tenancies of a home: add (people's details stored only sealed), show (opened).
+    #[command(subcommand)]
+    Tenancies(dampwatch::privacy::TenanciesCommand),
+    /// Personal data's keys: the master key, a landlord's data key rotation, re-wrapping under
+    /// a new master key.
+    #[command(subcommand)]
+    Privacy(dampwatch::privacy::PrivacyCommand),
     /// Landlords' webhook endpoints and dead-lettered webhooks.
     Webhooks(WebhooksArgs),
     /// E-mail notifications: failures, and addresses the mail system reported as bouncing.
@@ -192,9 +199,17 @@ fn main() -> anyhow::Result<()> {
         Command::Landlords(args) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
-                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
-                dampwatch::people::run_landlords(args.command, &db, &mut out).await
+                let mut db = dampwatch_store::connect(&args.target.database_url()?).await?;
+                dampwatch::people::run_landlords(args.command, &mut db, &mut out).await
             })?;
+        }
+        Command::Tenancies(cmd) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch::privacy::run_tenancies(cmd, &mut out))?;
+        }
+        Command::Privacy(cmd) => {
+            init_logging("warn");
+            multi_thread_runtime()?.block_on(dampwatch::privacy::run_privacy(cmd, &mut out))?;
         }
         Command::Webhooks(args) => {
             init_logging("warn");

@@ -69,6 +69,18 @@ pub enum LandlordsCommand {
     },
     /// List landlords with their people and devices.
     List,
+    /// Erase a landlord's personal data for good (its data keys are destroyed, so its
+    /// tenancies can never be opened again), then delete its devices' readings, uplinks and
+    /// hourly rollups in chunks.
+    Erase {
+        id: String,
+        /// The landlord's id again: erasure cannot be undone.
+        #[arg(long)]
+        confirm: String,
+        /// Rows deleted per transaction.
+        #[arg(long, default_value_t = 10_000)]
+        chunk: i64,
+    },
 }
 
 async fn audit(
@@ -209,15 +221,18 @@ pub fn webhook_change(command: &WebhooksCommand) -> Option<Event> {
 
 pub async fn run_landlords(
     command: LandlordsCommand,
-    db: &Client,
+    db: &mut Client,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match command {
+        LandlordsCommand::Erase { id, confirm, chunk } => {
+            crate::privacy::erase_landlord(db, &id, &confirm, chunk, out).await?;
+        }
         LandlordsCommand::Add { id, name } => {
             let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&id]).await?;
             anyhow::ensure!(known.is_none(), "landlord {id} already exists");
-            dampwatch_store::registry::ensure_landlord(db, &id, &name).await?;
-            audit(db, Some(id.clone()), "landlord.create", format!("landlord:{id}"), json!({})).await?;
+            dampwatch_store::registry::ensure_landlord(&*db, &id, &name).await?;
+            audit(&*db, Some(id.clone()), "landlord.create", format!("landlord:{id}"), json!({})).await?;
             writeln!(out, "added landlord {id}")?;
         }
         LandlordsCommand::List => {

@@ -137,6 +137,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "room_landlord",
         sql: include_str!("../migrations/0421_room_landlord.sql"),
     },
+    // Personal data of tenancies, sealed under per-landlord data keys wrapped by a master key.
+    Migration {
+        version: 430,
+        name: "personal_data",
+        sql: include_str!("../migrations/0430_personal_data.sql"),
+    },
     // What retention must keep: homes under a legal hold or with an open case.
     Migration { version: 440, name: "legal_holds", sql: include_str!("../migrations/0440_legal_holds.sql") },
 ];

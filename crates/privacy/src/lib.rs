@@ -1,0 +1,25 @@
+//! Personal data, encrypted per landlord (`crates/privacy/README.md`).
+//!
+//! Tenants' names, phone numbers, e-mail addresses and notes are stored only sealed
+//! (AES-256-GCM, [`seal`]) under their landlord's data key; data keys are stored only wrapped
+//! under a master key that the database never holds ([`master`]). A landlord's key rotates
+//! (every tenancy re-sealed under a new generation, the old key deleted), the master key
+//! rotates (every data key re-wrapped), and a landlord's personal data is erased by destroying
+//! its keys ([`keys::erase_landlord`]), which also makes every copy of the ciphertext, in
+//! replicas and later backups, unreadable.
+//!
+//! This crate must never write a data key or personal data in clear to the database, a log or
+//! a `Debug` string.
+
+pub mod device_data;
+pub mod error;
+pub mod keys;
+pub mod master;
+pub mod seal;
+pub mod tenancy;
+
+pub use device_data::{erase_device_data, DeviceDataErased};
+pub use error::PrivacyError;
+pub use keys::{create_first_key, erase_landlord, rewrap_all, rotate_landlord_key, Erasure, Rotation};
+pub use master::{DataKey, MasterKey, MasterKeyFile, WrapContext};
+pub use tenancy::{add_tenancy, open_tenancy, tenancies_of_dwelling, NewTenancy, Personal, Tenancy};

@@ -105,6 +105,50 @@ pub enum TenanciesCommand {
         #[arg(long = "note")]
         notes: Vec<String>,
     },
+    /// Subject access: everything held about a tenancy (its people's details, its home's
+    /// readings, alerts, cases and events over the tenancy, audit entries about it) as CSV and
+    /// JSON in one tar archive (audited).
+    Export {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        master_key: MasterKeyArg,
+        /// The tenancy.
+        id: i64,
+        /// The archive to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Share a tenancy's home data with a third party: refused without a consent in force for
+    /// that recipient and purpose; never the people's details or the audit log (audited either
+    /// way).
+    Share {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        master_key: MasterKeyArg,
+        id: i64,
+        /// The third party, as the consent names it.
+        #[arg(long = "to")]
+        recipient: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An erasure request: the tenancy's personal data deleted, its consents withdrawn; prints
+    /// what is kept and on which legal basis (audited).
+    Erase {
+        #[command(flatten)]
+        target: Target,
+        id: i64,
+        /// The tenancy's id again: erasure cannot be undone.
+        #[arg(long)]
+        confirm: i64,
+    },
+    /// Consents to share a tenancy's data with a third party.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Open and print the tenancies of a home (written to the audit log).
     Show {
         #[command(flatten)]
@@ -115,6 +159,43 @@ pub enum TenanciesCommand {
         landlord: String,
         #[arg(long)]
         dwelling_ref: String,
+    },
+}
+
+/// Commands under `dampwatch tenancies consent`.
+#[derive(Subcommand)]
+pub enum ConsentCommand {
+    /// Record a consent the tenants gave (audited).
+    Give {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        tenancy: i64,
+        /// Who may receive the data.
+        #[arg(long = "to")]
+        recipient: String,
+        /// What for.
+        #[arg(long)]
+        purpose: String,
+        /// How it was given (the signed form's reference).
+        #[arg(long, default_value = "")]
+        evidence: String,
+        /// The day it ends, YYYY-MM-DD (none: until withdrawn).
+        #[arg(long)]
+        expires: Option<NaiveDate>,
+    },
+    /// Withdraw a consent from now on (audited).
+    Withdraw {
+        #[command(flatten)]
+        target: Target,
+        id: i64,
+    },
+    /// A tenancy's consents, newest first.
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        tenancy: i64,
     },
 }
 
@@ -205,6 +286,82 @@ pub async fn run_tenancies(command: TenanciesCommand, out: &mut impl Write) -> a
                 "added tenancy {id} of {dwelling_ref} (landlord {landlord}), personal data sealed"
             )?;
         }
+        TenanciesCommand::Export { target, master_key, id, out: path } => {
+            let master = master_key.open()?;
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            let started = std::time::Instant::now();
+            let summary = dampwatch_privacy::access::export_tenancy(&mut db, &master, id, &path).await?;
+            let landlord = tenancy_landlord(&db, id).await?;
+            let details = json!({"rows": summary.rows.iter().map(|(d, n)| (d.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>()});
+            append(
+                &db,
+                &event(
+                    "tenancy.subject_access_export",
+                    landlord.as_deref(),
+                    format!("tenancy:{id}"),
+                    details,
+                ),
+            )
+            .await?;
+            writeln!(out, "wrote {} in {:.1} s:", path.display(), started.elapsed().as_secs_f64())?;
+            for (dataset, n) in &summary.rows {
+                writeln!(out, "  {dataset}: {n} rows (CSV and JSON Lines)")?;
+            }
+        }
+        TenanciesCommand::Share { target, master_key, id, recipient, purpose, out: path } => {
+            let master = master_key.open()?;
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            let landlord = tenancy_landlord(&db, id).await?;
+            let shared =
+                dampwatch_privacy::consent::share(&mut db, &master, id, &recipient, &purpose, &path).await;
+            let mut audit = event(
+                "tenancy.share",
+                landlord.as_deref(),
+                format!("tenancy:{id}"),
+                json!({"recipient": recipient, "purpose": purpose}),
+            );
+            match shared {
+                Ok((consent, summary)) => {
+                    audit.details["consent"] = json!(consent.id);
+                    append(&db, &audit).await?;
+                    writeln!(
+                        out,
+                        "wrote {} for {recipient} ({purpose}) under consent {}: {} readings, no personal data",
+                        path.display(),
+                        consent.id,
+                        summary.rows_of("readings")
+                    )?;
+                }
+                Err(e) => {
+                    audit.outcome = dampwatch_audit::Outcome::Refused;
+                    append(&db, &audit).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+        TenanciesCommand::Erase { target, id, confirm } => {
+            anyhow::ensure!(
+                confirm == id,
+                "erasing tenancy {id} cannot be undone: repeat its id with --confirm {id}"
+            );
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            let tx = db.transaction().await?;
+            let erased =
+                dampwatch_privacy::erase::erase_tenancy(&tx, id, &dampwatch_audit::cli_actor()).await?;
+            let details = json!({"consents_withdrawn": erased.consents_withdrawn});
+            append(&tx, &event("tenancy.erase", Some(&erased.landlord_id), format!("tenancy:{id}"), details))
+                .await?;
+            tx.commit().await?;
+            writeln!(
+                out,
+                "tenancy {id}: personal data erased; {} consents withdrawn. Kept:",
+                erased.consents_withdrawn
+            )?;
+            for (what, why) in &erased.kept {
+                writeln!(out, "  {what}: {why}")?;
+            }
+        }
+        TenanciesCommand::Consent(command) => run_consent(command, out).await?,
         TenanciesCommand::Show { target, master_key, landlord, dwelling_ref } => {
             let master = master_key.open()?;
             let mut db = dampwatch_store::connect(&target.database_url()?).await?;
@@ -241,6 +398,69 @@ pub async fn run_tenancies(command: TenanciesCommand, out: &mut impl Write) -> a
     Ok(())
 }
 
+async fn tenancy_landlord(
+    db: &impl tokio_postgres::GenericClient,
+    id: i64,
+) -> anyhow::Result<Option<String>> {
+    Ok(db.query_opt("SELECT landlord_id FROM tenancies WHERE id = $1", &[&id]).await?.map(|r| r.get(0)))
+}
+
+async fn run_consent(command: ConsentCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let actor = dampwatch_audit::cli_actor();
+    match command {
+        ConsentCommand::Give { target, tenancy, recipient, purpose, evidence, expires } => {
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            let tx = db.transaction().await?;
+            let new = dampwatch_privacy::consent::NewConsent {
+                tenancy_id: tenancy,
+                recipient: &recipient,
+                purpose: &purpose,
+                evidence: &evidence,
+                given_at: chrono::Utc::now(),
+                expires_at: expires.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
+                recorded_by: &actor,
+            };
+            let id = dampwatch_privacy::consent::give(&tx, &new).await?;
+            let landlord = tenancy_landlord(&tx, tenancy).await?;
+            let details = json!({"consent": id, "recipient": recipient, "purpose": purpose});
+            append(&tx, &event("consent.give", landlord.as_deref(), format!("tenancy:{tenancy}"), details))
+                .await?;
+            tx.commit().await?;
+            writeln!(out, "consent {id}: tenancy {tenancy} to {recipient} for {purpose}")?;
+        }
+        ConsentCommand::Withdraw { target, id } => {
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            let tx = db.transaction().await?;
+            let consent = dampwatch_privacy::consent::withdraw(&tx, id, &actor).await?;
+            let target =
+                consent.tenancy_id.map_or_else(|| format!("consent:{id}"), |t| format!("tenancy:{t}"));
+            append(
+                &tx,
+                &event("consent.withdraw", Some(&consent.landlord_id), target, json!({"consent": id})),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(out, "consent {id} withdrawn")?;
+        }
+        ConsentCommand::List { target, tenancy } => {
+            let db = dampwatch_store::connect(&target.database_url()?).await?;
+            for c in dampwatch_privacy::consent::of_tenancy(&db, tenancy).await? {
+                let state = if c.valid_at(chrono::Utc::now()) { "in force" } else { "not in force" };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\tgiven {}\t{state}\t{}",
+                    c.id,
+                    c.recipient,
+                    c.purpose,
+                    c.given_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    c.evidence
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `dampwatch landlords erase L --confirm L`: cryptographic erasure of the landlord's personal
 /// data (its data keys deleted, audited, in one transaction), then its devices' readings,
 /// uplinks and hourly rollups deleted in chunks. Repeating it finishes an interrupted run.
@@ -254,6 +474,18 @@ pub async fn erase_landlord(
     anyhow::ensure!(
         confirm == landlord,
         "erasing landlord {landlord} cannot be undone: repeat its id with --confirm {landlord}"
+    );
+    // Evidence a complaint, dispute or claim depends on is never destroyed by an erasure.
+    let holds: i64 = db
+        .query_one(
+            "SELECT count(*) FROM legal_holds WHERE landlord_id = $1 AND released_at IS NULL",
+            &[&landlord],
+        )
+        .await?
+        .get(0);
+    anyhow::ensure!(
+        holds == 0,
+        "landlord {landlord} has {holds} open legal holds (dampwatch holds list --landlord {landlord}): release them before erasing"
     );
     let tx = db.transaction().await?;
     let erasure = dampwatch_privacy::erase_landlord(&tx, landlord).await?;

@@ -123,3 +123,143 @@ async fn an_operator_seals_shows_rotates_rewraps_and_erases_a_landlord_s_tenanci
         assert!(actions.iter().any(|a| a == action), "{action} not audited: {actions:?}");
     }
 }
+
+/// A tenant's rights through the commands: a subject access export, a share refused without
+/// consent and made with it, the consent withdrawn, an erasure that says what it keeps; a
+/// landlord under a legal hold cannot be erased; each step audited.
+#[tokio::test]
+async fn an_officer_answers_a_subject_access_request_shares_with_consent_and_erases() {
+    let pg = tokio::task::spawn_blocking(|| PrivatePostgres::temporary().expect("start PostgreSQL"))
+        .await
+        .expect("join");
+    let url = pg.url();
+    let mut db = dampwatch_store::connect(&url).await.expect("connect");
+    dampwatch_store::migrate(&mut db).await.expect("migrate");
+    db.batch_execute(
+        "INSERT INTO landlords (id) VALUES ('north-homes');
+         INSERT INTO dwellings (landlord_id, reference) VALUES ('north-homes', 'N-1');
+         INSERT INTO rooms (dwelling_id, name) SELECT id, 'bedroom' FROM dwellings;
+         INSERT INTO devices (id, landlord_id, room_id, signing_public_key)
+         SELECT 'dev-1', 'north-homes', id, '\\x0000000000000000000000000000000000000000000000000000000000000000' FROM rooms;
+         INSERT INTO readings
+         SELECT 'dev-1', 1, s, t, t, false, t, 1850, 7200, NULL, NULL, 3000, 0, int8send(s)
+         FROM generate_series(1, 48) s, LATERAL (SELECT '2026-01-10 00:00+00'::timestamptz + s * interval '1 hour' AS t) x;",
+    )
+    .await
+    .expect("a home with readings");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("master.key");
+    succeeds(&key, &["privacy", "master-key", "generate", "--out", key.to_str().unwrap()]);
+    let added = succeeds(
+        &key,
+        &[
+            "tenancies",
+            "add",
+            "--database-url",
+            &url,
+            "--landlord",
+            "north-homes",
+            "--dwelling-ref",
+            "N-1",
+            "--starts",
+            "2026-01-01",
+            "--name",
+            "Ada Quinlan",
+            "--phone",
+            "+44 7700 900123",
+        ],
+    );
+    assert!(added.starts_with("added tenancy 1 "), "{added}");
+
+    let archive = dir.path().join("sar.tar");
+    let exported = succeeds(
+        &key,
+        &["tenancies", "export", "--database-url", &url, "1", "--out", archive.to_str().unwrap()],
+    );
+    assert!(exported.contains("readings: 48 rows (CSV and JSON Lines)"), "{exported}");
+    let bytes = std::fs::read(&archive).expect("archive");
+    assert!(bytes.windows(11).any(|w| w == b"Ada Quinlan"), "the tenants' own data is in their export");
+
+    let shared = dir.path().join("share.tar");
+    let share = [
+        "tenancies",
+        "share",
+        "--database-url",
+        &url,
+        "1",
+        "--to",
+        "Acme Insurance",
+        "--purpose",
+        "claim 77",
+        "--out",
+        shared.to_str().unwrap(),
+    ];
+    let refused = fails(&key, &share);
+    assert!(refused.contains("no consent in force"), "{refused}");
+    let given = succeeds(
+        &key,
+        &[
+            "tenancies",
+            "consent",
+            "give",
+            "--database-url",
+            &url,
+            "--tenancy",
+            "1",
+            "--to",
+            "Acme Insurance",
+            "--purpose",
+            "claim 77",
+            "--evidence",
+            "form CF-114",
+        ],
+    );
+    assert!(given.starts_with("consent 1: "), "{given}");
+    let made = succeeds(&key, &share);
+    assert!(made.contains("under consent 1: 48 readings, no personal data"), "{made}");
+    let bytes = std::fs::read(&shared).expect("shared archive");
+    assert!(!bytes.windows(11).any(|w| w == b"Ada Quinlan"), "no names leave with a share");
+    succeeds(&key, &["tenancies", "consent", "withdraw", "--database-url", &url, "1"]);
+    fails(&key, &share);
+
+    succeeds(
+        &key,
+        &[
+            "holds",
+            "open",
+            "--database-url",
+            &url,
+            "--landlord",
+            "north-homes",
+            "--home",
+            "N-1",
+            "--reason",
+            "claim",
+        ],
+    );
+    let held = fails(
+        &key,
+        &["landlords", "--database-url", &url, "erase", "north-homes", "--confirm", "north-homes"],
+    );
+    assert!(held.contains("1 open legal holds"), "{held}");
+
+    fails(&key, &["tenancies", "erase", "--database-url", &url, "1", "--confirm", "2"]);
+    let erased = succeeds(&key, &["tenancies", "erase", "--database-url", &url, "1", "--confirm", "1"]);
+    assert!(erased.contains("personal data erased; 0 consents withdrawn. Kept:"), "{erased}");
+    assert!(erased.contains("Art. 17(3)(e)"), "{erased}");
+    let left: i64 = db.query_one("SELECT count(*) FROM tenancies", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+
+    let actions: Vec<(String, String)> = db
+        .query("SELECT action, outcome FROM audit_log ORDER BY seq", &[])
+        .await
+        .expect("audit")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let has = |action: &str, outcome: &str| actions.iter().any(|(a, o)| a == action && o == outcome);
+    assert!(has("tenancy.subject_access_export", "success"), "{actions:?}");
+    assert!(has("tenancy.share", "refused") && has("tenancy.share", "success"), "{actions:?}");
+    assert!(has("consent.give", "success") && has("consent.withdraw", "success"), "{actions:?}");
+    assert!(has("tenancy.erase", "success"), "{actions:?}");
+}

@@ -45,6 +45,16 @@ pub enum PrivacyError {
     UnknownDwelling { landlord: String, reference: String },
     #[error("no landlord {0}")]
     UnknownLandlord(String),
+    #[error("no tenancy {0}")]
+    UnknownTenancy(i64),
+    #[error("no consent {0} in force to withdraw")]
+    NoOpenConsent(i64),
+    #[error(
+        "no consent in force to share tenancy {tenancy}'s data with {recipient:?} for {purpose:?}: refused"
+    )]
+    NoConsent { tenancy: i64, recipient: String, purpose: String },
+    #[error("cannot write the export: {0}")]
+    Export(String),
     #[error("personal data is not valid JSON after opening: {0}")]
     Json(#[from] serde_json::Error),
 }

@@ -11,7 +11,10 @@
 //! This crate must never write a data key or personal data in clear to the database, a log or
 //! a `Debug` string.
 
+pub mod access;
+pub mod consent;
 pub mod device_data;
+pub mod erase;
 pub mod error;
 pub mod keys;
 pub mod master;

@@ -143,6 +143,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "personal_data",
         sql: include_str!("../migrations/0430_personal_data.sql"),
     },
+    // Consent to share a tenancy's data with a third party, and erasures carried out.
+    Migration {
+        version: 431,
+        name: "sharing_consents",
+        sql: include_str!("../migrations/0431_sharing_consents.sql"),
+    },
     // What retention must keep: homes under a legal hold or with an open case.
     Migration { version: 440, name: "legal_holds", sql: include_str!("../migrations/0440_legal_holds.sql") },
 ];

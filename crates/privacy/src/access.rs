@@ -1,0 +1,307 @@
+//! Subject access: everything held about one tenancy, in one archive a tenant can read.
+//!
+//! The archive (`tar`) holds the tenancy with its personal data opened, the home it is of, and
+//! for the tenancy's period the readings of the devices placed in the home's rooms, the
+//! home's alerts and cases with every case event, and the audit entries about the tenancy or
+//! those cases: each dataset twice, as CSV (`COPY ... CSV HEADER`) and as JSON Lines
+//! (`row_to_json`), both in UTC, all read in one repeatable-read snapshot. `README.txt` says what
+//! each file is and what is not included.
+//!
+//! Datasets are streamed to files in a private temporary directory (a tar entry needs its
+//! size first), never held whole in memory.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{pin_mut, TryStreamExt as _};
+use tokio_postgres::{Client, IsolationLevel};
+
+use crate::error::PrivacyError;
+use crate::master::MasterKey;
+use crate::tenancy::open_tenancy;
+
+/// What an export held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessSummary {
+    pub tenancy_id: i64,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Rows per dataset, in the order written.
+    pub rows: Vec<(&'static str, u64)>,
+}
+
+impl AccessSummary {
+    pub fn rows_of(&self, dataset: &str) -> u64 {
+        self.rows.iter().find(|(d, _)| *d == dataset).map_or(0, |(_, n)| *n)
+    }
+}
+
+/// The instant a date begins (UTC).
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
+/// A timestamp literal for a `COPY (query)`, which takes no parameters; the value is ours,
+/// formatted, never a caller's text.
+fn literal(at: DateTime<Utc>) -> String {
+    format!("'{}'::timestamptz", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// What an archive holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// For the tenants themselves: everything, their personal data and the audit entries too.
+    SubjectAccess,
+    /// For a third party with the tenants' consent: the home's data over the tenancy, never the
+    /// tenants' names, contacts or notes, nor the landlord's audit log.
+    ForThirdParty,
+}
+
+/// Writes the subject access archive of tenancy `id` to `out`.
+pub async fn export_tenancy(
+    client: &mut Client,
+    master: &dyn MasterKey,
+    id: i64,
+    out: &Path,
+) -> Result<AccessSummary, PrivacyError> {
+    export(client, master, id, Contents::SubjectAccess, out).await
+}
+
+/// Writes tenancy `id`'s archive with `contents` to `out`.
+pub async fn export(
+    client: &mut Client,
+    master: &dyn MasterKey,
+    id: i64,
+    contents: Contents,
+    out: &Path,
+) -> Result<AccessSummary, PrivacyError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
+    let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
+    let dwelling: i64 = tx
+        .query_one(
+            "SELECT id FROM dwellings WHERE landlord_id = $1 AND reference = $2",
+            &[&tenancy.landlord_id, &tenancy.dwelling_reference],
+        )
+        .await?
+        .get(0);
+    let from = start_of(tenancy.starts_on);
+    // A tenancy that has not ended runs to now; one that has, to the end of its last day.
+    let to = tenancy.ends_on.map_or_else(Utc::now, |d| start_of(d) + chrono::Duration::days(1));
+    let (f, t) = (literal(from), literal(to));
+    let rooms = format!("SELECT id FROM rooms WHERE dwelling_id = {dwelling}");
+    let cases = format!(
+        "SELECT id FROM cases WHERE room_id IN ({rooms}) AND opened_at < {t} AND (state <> 'closed' OR updated_at >= {f})"
+    );
+    let datasets: [(&'static str, String); 6] = [
+        (
+            "rooms",
+            format!("SELECT r.id, r.name FROM rooms r WHERE r.dwelling_id = {dwelling} ORDER BY r.id"),
+        ),
+        (
+            "readings",
+            format!(
+                "SELECT r.device_id, rm.name AS room, r.sampled_at, r.received_at,
+                        r.temperature_centi_c / 100.0 AS temperature_c, r.rh_centi_pct / 100.0 AS rh_pct,
+                        r.surface_temperature_centi_c / 100.0 AS surface_temperature_c, r.co2_ppm, r.battery_mv,
+                        r.status
+                 FROM readings r JOIN devices d ON d.id = r.device_id JOIN rooms rm ON rm.id = d.room_id
+                 WHERE rm.dwelling_id = {dwelling} AND r.sampled_at >= {f} AND r.sampled_at < {t}
+                 ORDER BY r.sampled_at, r.device_id"
+            ),
+        ),
+        (
+            "alerts",
+            format!(
+                "SELECT a.id, rm.name AS room, a.hazard, a.status, a.severity, a.since, a.raised_at, a.cleared_at,
+                        a.summary, a.explanation, a.case_id
+                 FROM alerts a JOIN rooms rm ON rm.id = a.room_id
+                 WHERE rm.dwelling_id = {dwelling} AND a.since < {t} AND (a.cleared_at IS NULL OR a.cleared_at >= {f})
+                 ORDER BY a.since, a.id"
+            ),
+        ),
+        (
+            "cases",
+            format!(
+                "SELECT c.id, c.hazard, c.opened_at, c.awareness, c.state, c.track, c.jurisdiction, c.tenure,
+                        c.updated_at
+                 FROM cases c WHERE c.id IN ({cases}) ORDER BY c.opened_at, c.id"
+            ),
+        ),
+        (
+            "case_events",
+            format!(
+                "SELECT e.case_id, e.seq, e.kind, e.event, e.occurred_at, e.recorded_at, e.actor, e.evidence
+                 FROM case_events e WHERE e.case_id IN ({cases}) ORDER BY e.case_id, e.seq"
+            ),
+        ),
+        (
+            "audit",
+            format!(
+                "SELECT a.seq, a.at, a.actor, a.action, a.target, a.outcome, a.details
+                 FROM audit_log a
+                 WHERE a.landlord_id = '{landlord}'
+                   AND (a.target = 'tenancy:{id}' OR a.target IN (SELECT 'case:' || x.id FROM ({cases}) x))
+                 ORDER BY a.seq",
+                landlord = tenancy.landlord_id.replace('\'', "''"),
+            ),
+        ),
+    ];
+
+    let dir = tempfile::tempdir().map_err(|e| PrivacyError::Export(e.to_string()))?;
+    let mut summary = AccessSummary { tenancy_id: id, from: Some(from), to: Some(to), rows: Vec::new() };
+    let mut files: Vec<String> = Vec::new();
+    for (name, query) in &datasets {
+        if contents == Contents::ForThirdParty && *name == "audit" {
+            continue;
+        }
+        let csv = format!("{name}.csv");
+        copy_csv(&tx, query, &dir.path().join(&csv)).await?;
+        let json = format!("{name}.jsonl");
+        let n = copy_jsonl(&tx, query, &dir.path().join(&json)).await?;
+        summary.rows.push((name, n));
+        files.push(csv);
+        files.push(json);
+    }
+    let home = tx
+        .query_one(
+            "SELECT json_build_object('reference', reference, 'address', address, 'jurisdiction', jurisdiction,
+                                      'tenure', tenure, 'vulnerabilities', vulnerabilities)::text
+             FROM dwellings WHERE id = $1",
+            &[&dwelling],
+        )
+        .await?
+        .get::<_, String>(0);
+    tx.commit().await?;
+
+    let mut tenancy_json = serde_json::json!({
+        "id": tenancy.id,
+        "landlord": tenancy.landlord_id,
+        "home": tenancy.dwelling_reference,
+        "starts_on": tenancy.starts_on,
+        "ends_on": tenancy.ends_on,
+    });
+    if contents == Contents::SubjectAccess {
+        tenancy_json["personal"] = serde_json::to_value(&tenancy.personal)?;
+    }
+    write_file(&dir.path().join("tenancy.json"), serde_json::to_vec_pretty(&tenancy_json)?.as_slice())?;
+    // A third party gets the home's character, not its occupants' vulnerabilities or address.
+    let home = if contents == Contents::SubjectAccess {
+        home
+    } else {
+        let mut value: serde_json::Value = serde_json::from_str(&home)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("vulnerabilities");
+            fields.remove("address");
+        }
+        value.to_string()
+    };
+    write_file(&dir.path().join("home.json"), home.as_bytes())?;
+    write_file(
+        &dir.path().join("README.txt"),
+        readme(&summary, &tenancy.dwelling_reference, contents).as_bytes(),
+    )?;
+    let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
+    names.extend(files);
+    archive(dir.path(), &names, out)?;
+    Ok(summary)
+}
+
+async fn copy_csv(
+    tx: &tokio_postgres::Transaction<'_>,
+    query: &str,
+    path: &Path,
+) -> Result<(), PrivacyError> {
+    let stream = tx.copy_out(&format!("COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)")).await?;
+    pin_mut!(stream);
+    let mut file = BufWriter::new(File::create(path).map_err(|e| PrivacyError::Export(e.to_string()))?);
+    while let Some(chunk) = stream.try_next().await? {
+        file.write_all(&chunk).map_err(|e| PrivacyError::Export(e.to_string()))?;
+    }
+    file.flush().map_err(|e| PrivacyError::Export(e.to_string()))
+}
+
+async fn copy_jsonl(
+    tx: &tokio_postgres::Transaction<'_>,
+    query: &str,
+    path: &Path,
+) -> Result<u64, PrivacyError> {
+    let rows = tx
+        .query_raw(&format!("SELECT row_to_json(x)::text FROM ({query}) x"), std::iter::empty::<i32>())
+        .await?;
+    pin_mut!(rows);
+    let mut file = BufWriter::new(File::create(path).map_err(|e| PrivacyError::Export(e.to_string()))?);
+    let mut n = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        let line: String = row.get(0);
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .map_err(|e| PrivacyError::Export(e.to_string()))?;
+        n += 1;
+    }
+    file.flush().map_err(|e| PrivacyError::Export(e.to_string()))?;
+    Ok(n)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PrivacyError> {
+    std::fs::write(path, bytes).map_err(|e| PrivacyError::Export(e.to_string()))
+}
+
+/// The files into one tar at `out`, written beside it and renamed into place.
+fn archive(dir: &Path, names: &[String], out: &Path) -> Result<(), PrivacyError> {
+    let err = |e: std::io::Error| PrivacyError::Export(e.to_string());
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(parent).map_err(err)?;
+    let mut builder = tar::Builder::new(BufWriter::new(tmp.as_file()));
+    for name in names {
+        builder.append_path_with_name(dir.join(name), name).map_err(err)?;
+    }
+    builder.into_inner().map_err(err)?.flush().map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(out).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
+    let period = match (summary.from, summary.to) {
+        (Some(f), Some(t)) => format!("{} to {}", f.to_rfc3339(), t.to_rfc3339()),
+        _ => String::new(),
+    };
+    let mut text = match contents {
+        Contents::SubjectAccess => format!(
+            "Everything Dampwatch holds about tenancy {} of home {home}, for {period} (UTC).\n\n\
+             tenancy.json   the tenancy and the tenants' personal data (names, phones, e-mail addresses, notes)\n\
+             home.json      the home: reference, address, jurisdiction, tenure, recorded vulnerabilities\n\
+             Each dataset below is given as CSV and as JSON Lines, with the same rows:\n",
+            summary.tenancy_id
+        ),
+        Contents::ForThirdParty => format!(
+            "Data of home {home} during tenancy {}, for {period} (UTC), shared with the tenants' \
+             consent. It holds no names, contacts, notes, address or vulnerabilities.\n\n\
+             tenancy.json   the tenancy's dates\n\
+             home.json      the home: reference, jurisdiction, tenure\n\
+             Each dataset below is given as CSV and as JSON Lines, with the same rows:\n",
+            summary.tenancy_id
+        ),
+    };
+    for (name, n) in &summary.rows {
+        text.push_str(&format!("  {name:<12} {n} rows\n"));
+    }
+    text.push_str(
+        "\nreadings: every reading of the sensors placed in the home's rooms during the tenancy \
+         (temperature and relative humidity, surface temperature, CO2, battery, status bits).\n\
+         alerts, cases, case_events: the home's hazard alerts and the landlord's cases about them, \
+         with every event recorded, during the tenancy.\n\
+         audit: entries of the landlord's audit log about this tenancy or those cases.\n\
+         Not included: other tenancies' personal data, and the signed messages the readings came \
+         in (ask for a case's evidence pack for those).\n",
+    );
+    text
+}

@@ -81,6 +81,15 @@ pub enum LandlordsCommand {
         #[arg(long, default_value_t = 10_000)]
         chunk: i64,
     },
+    /// Everything held for a landlord, to take to another system: every table it owns as CSV
+    /// and JSON Lines in one tar archive, its tenancies opened; never secrets (audited).
+    Export {
+        id: String,
+        #[command(flatten)]
+        master_key: crate::privacy::MasterKeyArg,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 async fn audit(
@@ -227,6 +236,9 @@ pub async fn run_landlords(
     match command {
         LandlordsCommand::Erase { id, confirm, chunk } => {
             crate::privacy::erase_landlord(db, &id, &confirm, chunk, out).await?;
+        }
+        LandlordsCommand::Export { id, master_key, out: path } => {
+            crate::privacy::export_landlord(db, &id, &master_key, &path, out).await?;
         }
         LandlordsCommand::Add { id, name } => {
             let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&id]).await?;

@@ -27,7 +27,7 @@ pub struct MasterKeyArg {
 }
 
 impl MasterKeyArg {
-    fn open(&self) -> anyhow::Result<MasterKeyFile> {
+    pub(crate) fn open(&self) -> anyhow::Result<MasterKeyFile> {
         Ok(MasterKeyFile::open(&self.path)?)
     }
 }
@@ -457,6 +457,26 @@ async fn run_consent(command: ConsentCommand, out: &mut impl Write) -> anyhow::R
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `dampwatch landlords export L --out FILE`: the landlord's data for portability (audited).
+pub async fn export_landlord(
+    db: &mut Client,
+    landlord: &str,
+    master_key: &MasterKeyArg,
+    path: &std::path::Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let master = master_key.open()?;
+    let started = std::time::Instant::now();
+    let summary = dampwatch_privacy::portability::export_landlord(db, &master, landlord, path).await?;
+    let details = json!({"rows": summary.rows.iter().map(|(d, n)| (d.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>()});
+    append(&*db, &event("landlord.export", Some(landlord), format!("landlord:{landlord}"), details)).await?;
+    writeln!(out, "wrote {} in {:.1} s:", path.display(), started.elapsed().as_secs_f64())?;
+    for (dataset, n) in &summary.rows {
+        writeln!(out, "  {dataset}: {n} rows")?;
     }
     Ok(())
 }

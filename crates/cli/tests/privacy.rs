@@ -222,6 +222,12 @@ async fn an_officer_answers_a_subject_access_request_shares_with_consent_and_era
     succeeds(&key, &["tenancies", "consent", "withdraw", "--database-url", &url, "1"]);
     fails(&key, &share);
 
+    let whole = dir.path().join("north.tar");
+    let exported = succeeds(
+        &key,
+        &["landlords", "--database-url", &url, "export", "north-homes", "--out", whole.to_str().unwrap()],
+    );
+    assert!(exported.contains("readings: 48 rows") && exported.contains("tenancies: 1 rows"), "{exported}");
     succeeds(
         &key,
         &[
@@ -261,5 +267,5 @@ async fn an_officer_answers_a_subject_access_request_shares_with_consent_and_era
     assert!(has("tenancy.subject_access_export", "success"), "{actions:?}");
     assert!(has("tenancy.share", "refused") && has("tenancy.share", "success"), "{actions:?}");
     assert!(has("consent.give", "success") && has("consent.withdraw", "success"), "{actions:?}");
-    assert!(has("tenancy.erase", "success"), "{actions:?}");
+    assert!(has("tenancy.erase", "success") && has("landlord.export", "success"), "{actions:?}");
 }

@@ -45,7 +45,7 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
 
 /// A timestamp literal for a `COPY (query)`, which takes no parameters; the value is ours,
 /// formatted, never a caller's text.
-fn literal(at: DateTime<Utc>) -> String {
+pub(crate) fn literal(at: DateTime<Utc>) -> String {
     format!("'{}'::timestamptz", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
@@ -214,7 +214,7 @@ pub async fn export(
     Ok(summary)
 }
 
-async fn copy_csv(
+pub(crate) async fn copy_csv(
     tx: &tokio_postgres::Transaction<'_>,
     query: &str,
     path: &Path,
@@ -228,7 +228,7 @@ async fn copy_csv(
     file.flush().map_err(|e| PrivacyError::Export(e.to_string()))
 }
 
-async fn copy_jsonl(
+pub(crate) async fn copy_jsonl(
     tx: &tokio_postgres::Transaction<'_>,
     query: &str,
     path: &Path,
@@ -250,12 +250,12 @@ async fn copy_jsonl(
     Ok(n)
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PrivacyError> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PrivacyError> {
     std::fs::write(path, bytes).map_err(|e| PrivacyError::Export(e.to_string()))
 }
 
 /// The files into one tar at `out`, written beside it and renamed into place.
-fn archive(dir: &Path, names: &[String], out: &Path) -> Result<(), PrivacyError> {
+pub(crate) fn archive(dir: &Path, names: &[String], out: &Path) -> Result<(), PrivacyError> {
     let err = |e: std::io::Error| PrivacyError::Export(e.to_string());
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(parent).map_err(err)?;

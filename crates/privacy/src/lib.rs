@@ -18,6 +18,7 @@ pub mod erase;
 pub mod error;
 pub mod keys;
 pub mod master;
+pub mod portability;
 pub mod seal;
 pub mod tenancy;
 

@@ -240,3 +240,35 @@ async fn an_erasure_deletes_the_personal_data_ends_consents_and_says_what_is_kep
     let export = export_tenancy(&mut w.db, &w.master, w.tenancy, &w.dir.path().join("x.tar")).await;
     assert!(matches!(export, Err(PrivacyError::UnknownTenancy(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landlord_s_export_carries_everything_it_owns_and_no_secret() {
+    let mut w = world().await;
+    w.db.batch_execute(
+        "INSERT INTO users (landlord_id, email, display_name, role, password_hash)
+             VALUES ('north', 'officer@north.example', 'Olu Officer', 'housing_officer', '$argon2id$v=19$secret-hash');
+         INSERT INTO webhook_endpoints (landlord_id, url, secret)
+             VALUES ('north', 'https://hooks.north.example/in', 'webhook-signing-secret-xyz');
+         INSERT INTO landlords (id) VALUES ('south');
+         INSERT INTO dwellings (landlord_id, reference, address) VALUES ('south', 'S-1', '9 South Street');",
+    )
+    .await
+    .expect("people, a webhook, another landlord");
+    let out = w.dir.path().join("north.tar");
+    let summary = dampwatch_privacy::portability::export_landlord(&mut w.db, &w.master, "north", &out)
+        .await
+        .expect("export");
+    assert_eq!(summary.rows_of("readings"), 730, "every reading, not only a tenancy's");
+    assert_eq!(summary.rows_of("tenancies"), 1);
+    assert_eq!(summary.rows_of("case_events"), 2);
+    assert_eq!(summary.rows_of("people"), 1);
+    let files = files(&out);
+    assert!(file(&files, "tenancies.json").contains(NAME), "the landlord's tenancies, opened");
+    assert!(file(&files, "webhook_endpoints.csv").contains("https://hooks.north.example/in"));
+    let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
+    for secret in ["secret-hash", "webhook-signing-secret-xyz", "9 South Street", "S-1"] {
+        assert!(!all.contains(secret), "{secret} exported");
+    }
+    let missing = dampwatch_privacy::portability::export_landlord(&mut w.db, &w.master, "nobody", &out).await;
+    assert!(matches!(missing, Err(PrivacyError::UnknownLandlord(_))));
+}

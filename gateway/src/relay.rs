@@ -45,7 +45,20 @@ where
         return End::Refused(Refusal::UpstreamUnavailable);
     };
     let _ = upstream.set_nodelay(true);
-    if upstream.write_all(connect).await.is_err() {
+    // The service proved who it is with its certificate; the broker is told with the gateway's
+    // login, whatever username and password the service's CONNECT carried.
+    let mut login_connect = BytesMut::new();
+    match mqtt::parse::fixed_header(connect)
+        .ok()
+        .flatten()
+        .map(|h| mqtt::parse::connect_head(&connect[h.header_len..]))
+    {
+        Some(Ok(head)) => {
+            mqtt::encode::connect_with_login(&mut login_connect, &head, shared.broker_login.pair())
+        }
+        _ => return End::Refused(Refusal::UpstreamUnavailable),
+    }
+    if upstream.write_all(&login_connect).await.is_err() {
         return End::Refused(Refusal::UpstreamUnavailable);
     }
     let mailbox = Arc::new(Mailbox::default());

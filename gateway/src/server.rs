@@ -1,7 +1,7 @@
 //! The gateway as a whole: accept loop with admission limits, CRL watching, the sweep of
 //! expired certificates, the embedded broker, the metrics endpoint and graceful shutdown.
 
-use crate::broker::{self, BrokerAddrs};
+use crate::broker::{self, BrokerAddrs, BrokerLogin};
 use crate::config::{Config, StaleCrl};
 use crate::error::StartError;
 use crate::handshakes::Handshakes;
@@ -29,6 +29,8 @@ pub struct Shared {
     pub cfg: Config,
     pub tls: ArcSwap<TlsState>,
     pub broker: BrokerAddrs,
+    /// What the broker asks of every connection (see [`crate::broker`]).
+    pub broker_login: BrokerLogin,
     pub upstream: Upstream,
     pub sessions: Arc<DeviceSessions>,
     pub metrics: Arc<Metrics>,
@@ -82,7 +84,7 @@ impl Gateway {
         cfg.validate()?;
         tls::install_crypto_provider();
         let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, &cfg.tls.crl)?;
-        let broker = broker::start(&cfg).map_err(StartError::Broker)?;
+        let (broker, broker_login) = broker::start(&cfg).map_err(StartError::Broker)?;
         wait_until_listening(broker.v4).await?;
         wait_until_listening(broker.v5).await?;
         let metrics = Arc::new(Metrics::default());
@@ -93,6 +95,7 @@ impl Gateway {
         let upstream = Upstream::start(
             &UpstreamSettings {
                 broker: broker.v4,
+                login: broker_login.clone(),
                 uplinks: cfg.broker.uplinks,
                 inflight: cfg.broker.uplink_inflight,
                 instance: instance_id(),
@@ -133,6 +136,7 @@ impl Gateway {
             slots: Slots::new(l.max_connections, l.service_connections),
             tls: ArcSwap::from_pointee(state),
             broker,
+            broker_login,
             upstream,
             sessions,
             metrics,
@@ -167,6 +171,12 @@ impl Gateway {
     /// Where the embedded broker listens (loopback only).
     pub fn broker_addrs(&self) -> BrokerAddrs {
         self.shared.broker
+    }
+
+    /// The login the embedded broker asks of every connection (for a benchmark's direct
+    /// publisher in this process; nothing outside the process ever learns it).
+    pub fn broker_login(&self) -> BrokerLogin {
+        self.shared.broker_login.clone()
     }
 
     /// Re-reads the CRL now (as on SIGHUP) and closes live connections it revokes.

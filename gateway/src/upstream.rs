@@ -55,6 +55,8 @@ const DOWNLINK_FILTERS: [(&str, u8); 2] = [("dw/v1/+/+/ack", 1), ("dw/v1/+/+/con
 pub struct UpstreamSettings {
     /// The broker's MQTT 3.1.1 listener.
     pub broker: SocketAddr,
+    /// What the broker asks of every connection.
+    pub login: crate::broker::BrokerLogin,
     pub uplinks: usize,
     /// QoS 1 publishes in flight per uplink link (at most 65,535).
     pub inflight: usize,
@@ -82,6 +84,7 @@ impl Upstream {
         let make = |name: String, role: Role| {
             let link = Arc::new(Link {
                 name,
+                login: settings.login.clone(),
                 role,
                 state: Mutex::default(),
                 wake: Notify::new(),
@@ -149,6 +152,7 @@ struct LinkState {
 /// One MQTT connection of the gateway to the broker.
 pub struct Link {
     name: String,
+    login: crate::broker::BrokerLogin,
     role: Role,
     state: Mutex<LinkState>,
     wake: Notify,
@@ -276,7 +280,13 @@ impl Link {
             let mut stream = TcpStream::connect(broker).await?;
             stream.set_nodelay(true)?;
             let mut out = BytesMut::new();
-            encode::connect_v4(&mut out, &self.name, KEEP_ALIVE.as_secs() as u16, true);
+            encode::connect_v4_login(
+                &mut out,
+                &self.name,
+                KEEP_ALIVE.as_secs() as u16,
+                true,
+                Some(self.login.pair()),
+            );
             if let Role::Downlinks(_) = self.role {
                 encode::subscribe_v4(&mut out, 1, &DOWNLINK_FILTERS);
             }
@@ -424,6 +434,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let settings = UpstreamSettings {
             broker: listener.local_addr().unwrap(),
+            login: crate::broker::BrokerLogin { username: "u".into(), password: "p".into() },
             uplinks: 1,
             inflight: 4,
             instance: "t".into(),

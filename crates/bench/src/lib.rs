@@ -325,12 +325,12 @@ async fn one_run(
     })
     .await??;
     let readings: i64 = uplinks.iter().map(|u| u.readings as i64).sum();
-    let broker = world.broker_v4().ok_or_else(|| anyhow::anyhow!("no broker"))?;
+    let (broker, login) = world.broker_v4().ok_or_else(|| anyhow::anyhow!("no broker"))?;
     let m = collector.metrics.clone();
     let deadline = Instant::now() + Duration::from_secs(300);
     let stored_before = m.readings_stored.get();
     for _ in 0..2 {
-        replay::publish_all(broker, &uplinks, &m, 1000, deadline).await?;
+        replay::publish_all(broker, &login, &uplinks, &m, 1000, deadline).await?;
     }
     while (m.readings_stored.get() - stored_before) < readings as u64 {
         anyhow::ensure!(Instant::now() < deadline, "the collector did not store every replayed reading");

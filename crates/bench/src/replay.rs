@@ -90,6 +90,7 @@ pub fn presign(
 /// collector has received (the broker's log is finite).
 pub async fn publish_all(
     broker: SocketAddr,
+    login: &dampwatch_gateway::broker::BrokerLogin,
     uplinks: &[Presigned],
     collector: &Arc<Metrics>,
     window: u64,
@@ -97,6 +98,9 @@ pub async fn publish_all(
 ) -> anyhow::Result<()> {
     let mut opts = MqttOptions::new("bench-replay", broker.ip().to_string(), broker.port());
     opts.set_keep_alive(Duration::from_secs(30)).set_inflight(1000).set_max_packet_size(1 << 16, 1 << 16);
+    // The broker asks every connection for the gateway's login (the publisher runs in the
+    // gateway's process).
+    opts.set_credentials(login.username.clone(), login.password.clone());
     let (client, mut events) = AsyncClient::new(opts, 2048);
     let driver = tokio::spawn(async move {
         loop {

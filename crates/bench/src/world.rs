@@ -35,9 +35,9 @@ impl World {
         self.stack.port
     }
 
-    /// The embedded broker's plain loopback listener (for the replay publisher).
-    pub fn broker_v4(&self) -> Option<std::net::SocketAddr> {
-        self.stack.gateway.as_ref().map(|g| g.broker_addrs().v4)
+    /// The embedded broker's plain loopback listener and its login (for the replay publisher).
+    pub fn broker_v4(&self) -> Option<(std::net::SocketAddr, dampwatch_gateway::broker::BrokerLogin)> {
+        self.stack.gateway.as_ref().map(|g| (g.broker_addrs().v4, g.broker_login()))
     }
 
     /// A collector configuration for this world.

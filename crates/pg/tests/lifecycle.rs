@@ -241,10 +241,7 @@ fn a_connection_without_the_password_is_refused() {
         };
         assert!(err.contains("password"), "{url}: {err}");
     }
-    assert_eq!(
-        with_client(&pg.url(), async |c| c.query_one("SELECT 1", &[]).await.is_ok()).expect("connect"),
-        true
-    );
+    assert!(with_client(&pg.url(), async |c| c.query_one("SELECT 1", &[]).await.is_ok()).expect("connect"));
 }
 
 /// A cluster made when local connections were trusted gets a password at its next start.

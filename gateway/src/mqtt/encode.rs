@@ -178,14 +178,45 @@ pub fn publish_v4(out: &mut BytesMut, p: &Publish<'_>, packet_id: u16) {
 
 /// CONNECT (MQTT 3.1.1, no credentials, no will).
 pub fn connect_v4(out: &mut BytesMut, client_id: &str, keep_alive_s: u16, clean_session: bool) {
-    let remaining = 10 + 2 + client_id.len();
+    connect_v4_login(out, client_id, keep_alive_s, clean_session, None);
+}
+
+/// CONNECT (MQTT 3.1.1, no will) with a username and password when `login` is given.
+pub fn connect_v4_login(
+    out: &mut BytesMut,
+    client_id: &str,
+    keep_alive_s: u16,
+    clean_session: bool,
+    login: Option<(&str, &str)>,
+) {
+    let login_len = login.map_or(0, |(u, p)| 4 + u.len() + p.len());
+    let remaining = 10 + 2 + client_id.len() + login_len;
     out.put_u8(0x10);
     varint(out, remaining);
     string(out, b"MQTT");
     out.put_u8(4);
-    out.put_u8(if clean_session { 0x02 } else { 0x00 });
+    let login_flags = if login.is_some() { 0xC0 } else { 0x00 };
+    out.put_u8(login_flags | if clean_session { 0x02 } else { 0x00 });
     out.put_u16(keep_alive_s);
     string(out, client_id.as_bytes());
+    if let Some((username, password)) = login {
+        string(out, username.as_bytes());
+        string(out, password.as_bytes());
+    }
+}
+
+/// A client's CONNECT with its username and password replaced by `login`: everything else
+/// (level, clean start, keep-alive, properties, client id, will) as the client sent it.
+pub fn connect_with_login(out: &mut BytesMut, head: &super::parse::ConnectHead<'_>, login: (&str, &str)) {
+    let (username, password) = login;
+    let remaining = head.protocol.len() + 1 + head.rest.len() + 4 + username.len() + password.len();
+    out.put_u8(0x10);
+    varint(out, remaining);
+    out.put_slice(head.protocol);
+    out.put_u8((head.flags & 0x3E) | 0xC0);
+    out.put_slice(head.rest);
+    string(out, username.as_bytes());
+    string(out, password.as_bytes());
 }
 
 /// SUBSCRIBE (MQTT 3.1.1) to `filters`, each with its maximum QoS.
@@ -202,6 +233,41 @@ pub fn subscribe_v4(out: &mut BytesMut, packet_id: u16, filters: &[(&str, u8)]) 
 
 #[cfg(test)]
 mod tests {
+
+    /// A client's MQTT 5 CONNECT with properties, a will and its own login: rewritten with the
+    /// gateway's login, everything else kept byte for byte.
+    #[test]
+    fn a_connect_keeps_everything_but_its_login() {
+        let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 5, 0x02 | 0x04 | 0x08 | 0xC0, 0, 45];
+        body.extend([5, 0x11, 0, 0, 0, 60]); // properties: session expiry interval 60
+        body.extend([0, 9]);
+        body.extend(b"collector");
+        body.extend([0]); // will properties
+        body.extend([0, 3]);
+        body.extend(b"w/t");
+        body.extend([0, 2, b'h', b'i']);
+        body.extend([0, 4]);
+        body.extend(b"user");
+        body.extend([0, 6]);
+        body.extend(b"secret");
+        let head = crate::mqtt::parse::connect_head(&body).unwrap();
+        let mut out = BytesMut::new();
+        connect_with_login(&mut out, &head, ("gw", "pw"));
+        let h = crate::mqtt::parse::fixed_header(&out).unwrap().unwrap();
+        assert_eq!(h.packet_len(), out.len());
+        let rewritten = &out[h.header_len..];
+        let parsed = crate::mqtt::parse::connect(rewritten).unwrap();
+        assert_eq!((parsed.level, parsed.client_id, parsed.keep_alive_s), (5, "collector", 45));
+        assert!(parsed.clean_start && parsed.has_will);
+        assert!(rewritten.ends_with(b"\0\x02gw\0\x02pw"));
+        assert!(!rewritten.windows(6).any(|w| w == b"secret"), "the client's own password is dropped");
+        // Everything before the login is the client's, unchanged but for the login flags.
+        let cut = body.len() - (2 + 4 + 2 + 6);
+        assert_eq!(&rewritten[..7], &body[..7]);
+        assert_eq!(rewritten[7], body[7]);
+        assert_eq!(&rewritten[8..cut], &body[8..cut]);
+    }
+
     use super::super::{parse, PacketType, LEVEL_V4};
     use super::*;
 

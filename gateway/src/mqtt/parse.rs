@@ -195,6 +195,49 @@ pub fn connect(body: &[u8]) -> Result<Connect<'_>, MalformedPacket> {
     })
 }
 
+/// A CONNECT body cut where the gateway replaces the login: everything before the username
+/// (protocol, level, keep-alive, MQTT 5 properties, client id, will) as raw bytes, the flags
+/// apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectHead<'a> {
+    /// Protocol name and level.
+    pub protocol: &'a [u8],
+    pub flags: u8,
+    /// Keep-alive, properties (MQTT 5), client id and will, as sent.
+    pub rest: &'a [u8],
+}
+
+/// Cuts a CONNECT body before its username and password (see [`ConnectHead`]).
+pub fn connect_head(body: &[u8]) -> Result<ConnectHead<'_>, MalformedPacket> {
+    let mut r = Reader { buf: body };
+    let protocol_len = body.len();
+    if r.str()? != "MQTT" {
+        return Err(MalformedPacket::Protocol);
+    }
+    let level = r.u8()?;
+    let protocol = &body[..protocol_len - r.buf.len()];
+    let flags = r.u8()?;
+    if flags & 0x01 != 0 {
+        return Err(MalformedPacket::Flags);
+    }
+    let rest_start = body.len() - r.buf.len();
+    r.u16()?;
+    if level == LEVEL_V5 {
+        r.properties()?;
+    }
+    r.str()?;
+    if flags & 0x04 != 0 {
+        if level == LEVEL_V5 {
+            r.properties()?;
+        }
+        r.str()?;
+        let n = usize::from(r.u16()?);
+        r.bytes(n)?;
+    }
+    let rest_end = body.len() - r.buf.len();
+    Ok(ConnectHead { protocol, flags, rest: &body[rest_start..rest_end] })
+}
+
 /// A PUBLISH, taken apart. Offsets are relative to the start of the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Publish<'a> {

@@ -36,6 +36,8 @@ pub enum Refusal {
     OtherDeviceTopic,
     OtherLandlordTopic,
     FilterNotAllowed,
+    /// A shared subscription on a persistent session (rumqttd 0.20 panics on one).
+    PersistentSharedSubscription,
     PacketTypeNotAllowed,
     MessageRateExceeded,
     KeepAliveTimeout,
@@ -48,7 +50,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every reason, for metrics that show zero counts too.
-    pub const ALL: [Refusal; 35] = [
+    pub const ALL: [Refusal; 36] = [
         Refusal::HandshakeTimeout,
         Refusal::NoClientCertificate,
         Refusal::UnknownIssuer,
@@ -77,6 +79,7 @@ impl Refusal {
         Refusal::OtherDeviceTopic,
         Refusal::OtherLandlordTopic,
         Refusal::FilterNotAllowed,
+        Refusal::PersistentSharedSubscription,
         Refusal::PacketTypeNotAllowed,
         Refusal::MessageRateExceeded,
         Refusal::KeepAliveTimeout,
@@ -117,6 +120,7 @@ impl Refusal {
             Refusal::OtherDeviceTopic => "other_device_topic",
             Refusal::OtherLandlordTopic => "other_landlord_topic",
             Refusal::FilterNotAllowed => "filter_not_allowed",
+            Refusal::PersistentSharedSubscription => "persistent_shared_subscription",
             Refusal::PacketTypeNotAllowed => "packet_type_not_allowed",
             Refusal::MessageRateExceeded => "message_rate_exceeded",
             Refusal::KeepAliveTimeout => "keep_alive_timeout",

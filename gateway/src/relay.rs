@@ -48,16 +48,15 @@ where
     // The service proved who it is with its certificate; the broker is told with the gateway's
     // login, whatever username and password the service's CONNECT carried.
     let mut login_connect = BytesMut::new();
-    match mqtt::parse::fixed_header(connect)
+    let head = mqtt::parse::fixed_header(connect)
         .ok()
         .flatten()
-        .map(|h| mqtt::parse::connect_head(&connect[h.header_len..]))
-    {
-        Some(Ok(head)) => {
-            mqtt::encode::connect_with_login(&mut login_connect, &head, shared.broker_login.pair())
-        }
-        _ => return End::Refused(Refusal::UpstreamUnavailable),
-    }
+        .map(|h| mqtt::parse::connect_head(&connect[h.header_len..]));
+    let Some(Ok(head)) = head else {
+        return End::Refused(Refusal::MalformedPacket);
+    };
+    mqtt::encode::connect_with_login(&mut login_connect, &head, shared.broker_login.pair());
+    let persistent = head.flags & 0x02 == 0;
     if upstream.write_all(&login_connect).await.is_err() {
         return End::Refused(Refusal::UpstreamUnavailable);
     }
@@ -66,16 +65,25 @@ where
         Ok(live) => live,
         Err(refusal) => return End::Refused(refusal),
     };
-    let end = relay(shared, tls, &peer.identity, level, upstream, inbound, &mailbox).await;
+    let session = Session { level, persistent };
+    let end = relay(shared, tls, &peer.identity, session, upstream, inbound, &mailbox).await;
     shared.live.unregister(live);
     end
+}
+
+/// What the service's CONNECT said that later packets are judged by.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    level: u8,
+    /// Not a clean start: the broker keeps the session across connections.
+    persistent: bool,
 }
 
 async fn relay<S>(
     shared: &Shared,
     tls: &mut S,
     id: &Identity,
-    level: u8,
+    session: Session,
     mut upstream: TcpStream,
     inbound: &mut BytesMut,
     mailbox: &Mailbox,
@@ -111,7 +119,7 @@ where
                     Err(r) => break Some(r),
                 };
                 let body = &inbound[checked + h.header_len..checked + h.packet_len()];
-                match check_packet(id, level, &h, body) {
+                match check_packet(id, session, &h, body) {
                     Ok(Some(packet_id)) => {
                         if let Ok(mut u) = unacked.lock() {
                             u.insert(packet_id);
@@ -202,7 +210,13 @@ where
 }
 
 /// Authorises one service packet after CONNECT; returns the packet id of a QoS 1 publish.
-fn check_packet(id: &Identity, level: u8, h: &FixedHeader, body: &[u8]) -> Result<Option<u16>, Refusal> {
+fn check_packet(
+    id: &Identity,
+    session: Session,
+    h: &FixedHeader,
+    body: &[u8],
+) -> Result<Option<u16>, Refusal> {
+    let level = session.level;
     match h.kind {
         PacketType::Publish => {
             let p = mqtt::publish(h.flags, body, level).map_err(|_| Refusal::MalformedPacket)?;
@@ -213,6 +227,12 @@ fn check_packet(id: &Identity, level: u8, h: &FixedHeader, body: &[u8]) -> Resul
             for s in mqtt::subscriptions(h.flags, body, level).map_err(|_| Refusal::MalformedPacket)? {
                 let s = s.map_err(|_| Refusal::MalformedPacket)?;
                 acl::check_subscribe(id, s.filter, s.qos())?;
+                // rumqttd 0.20 panics when a persistent session holds a shared subscription
+                // (taking every service's connection with it): a shared subscription needs a
+                // clean start.
+                if session.persistent && s.filter.starts_with("$share/") {
+                    return Err(Refusal::PersistentSharedSubscription);
+                }
             }
             Ok(None)
         }

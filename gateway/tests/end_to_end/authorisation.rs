@@ -177,3 +177,29 @@ async fn a_device_session_speaks_mqtt_on_its_own() {
     assert_eq!(&up.payload[..], b"qos0");
     good.round_trip().await;
 }
+
+/// A shared subscription on a persistent session would panic rumqttd 0.20's router and take
+/// every connection down: the gateway refuses it, and the broker (and everyone else) stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_subscription_on_a_persistent_session_is_refused_and_the_broker_stays_up() {
+    use rumqttc::v5::{mqttbytes::QoS as QoS5, AsyncClient, MqttOptions};
+    let fx = Fixture::start().await;
+    let mut good = fx.good_pair().await;
+    let mut opts = MqttOptions::new("collector-persistent", "127.0.0.1", fx.port());
+    opts.set_clean_start(false);
+    opts.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(
+        fx.collector_tls(),
+    )));
+    let (client, mut eventloop) = AsyncClient::new(opts, 100);
+    client.subscribe("$share/collectors/dw/v1/+/+/up", QoS5::AtLeastOnce).await.unwrap();
+    let closed = async {
+        loop {
+            if eventloop.poll().await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), closed).await.expect("the gateway closes the connection");
+    fx.expect_refusal(Refusal::PersistentSharedSubscription, 1).await;
+    good.round_trip().await;
+}

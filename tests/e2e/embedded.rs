@@ -51,11 +51,15 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     assert!(cluster.join("PG_VERSION").is_file(), "a cluster in {}", cluster.display());
     let (pid, port) = postmaster(&cluster).expect("a postmaster runs in the data directory");
     assert!(is_postgres(pid), "postmaster {pid} is alive");
-    let url = collector.db_url.clone();
+    // The URL carries the cluster's password: printed without it, published (0600) with it.
+    let published = std::fs::read_to_string(data.path().join("database-url"))?;
+    let url = published.trim().to_owned();
     assert!(url.starts_with("postgres://") && url.contains(&format!("127.0.0.1:{port}/")), "{url} on {port}");
     assert_ne!(url, env.pg.url(), "not the test's own database");
-    let published = std::fs::read_to_string(data.path().join("database-url"))?;
-    assert_eq!(published.trim(), url, "DATA_DIR/database-url names the private server");
+    assert_eq!(collector.db_url, dampwatch_store::redacted(&url), "announced without its password");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(data.path().join("database-url"))?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "DATA_DIR/database-url is its owner's alone");
 
     // Migrated: every migration of the collector, the hazard worker and the API, once.
     let db = dampwatch_store::connect(&url).await?;

@@ -333,7 +333,7 @@ async fn row_level_security_confines_unfiltered_queries_to_the_landlord() {
     check_row_level_security(&mut f.db).await;
     // Also when the service connects as a superuser (superusers bypass RLS, the tenant role
     // does not).
-    let superuser_url = f.db_url.replace("dampwatch_service@", "dampwatch@");
+    let superuser_url = f.superuser_url.clone();
     let (mut admin, connection) =
         tokio_postgres::connect(&superuser_url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);

@@ -136,10 +136,15 @@ async fn serve_refuses_a_database_without_the_schema() {
 async fn serve_refuses_a_database_user_that_cannot_switch_to_the_tenant_role() {
     let f = fixture().await;
     let role = format!("reader_{}", std::process::id());
-    f.db.batch_execute(&format!("CREATE ROLE {role} LOGIN; GRANT SELECT ON api_keys TO {role}"))
-        .await
-        .unwrap();
-    let url = f.db_url.replace("dampwatch_service@", &format!("{role}@"));
+    f.db.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'reader-password'; GRANT SELECT ON api_keys TO {role}"
+    ))
+    .await
+    .unwrap();
+    let url = f.db_url.replace(
+        &format!("{}:{}@", common::SERVICE_ROLE, common::SERVICE_PASSWORD),
+        &format!("{role}:reader-password@"),
+    );
     let err = serve(
         "127.0.0.1:0".parse().unwrap(),
         &url,

@@ -35,6 +35,8 @@ use tower::ServiceExt;
 
 /// The login role the service runs as: owns the database and its tables, no superuser.
 pub const SERVICE_ROLE: &str = "dampwatch_service";
+/// Its password: every connection to a private cluster needs one (the cluster is this test's).
+pub const SERVICE_PASSWORD: &str = "service-role-password";
 
 static CLUSTER: OnceCell<PrivatePostgres> = OnceCell::const_new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
@@ -57,7 +59,9 @@ async fn cluster() -> &'static PrivatePostgres {
                 .expect("join");
             let admin = connect(&pg.url()).await;
             admin
-                .batch_execute(&format!("CREATE ROLE {SERVICE_ROLE} LOGIN CREATEROLE NOSUPERUSER"))
+                .batch_execute(&format!(
+                    "CREATE ROLE {SERVICE_ROLE} LOGIN CREATEROLE NOSUPERUSER PASSWORD '{SERVICE_PASSWORD}'"
+                ))
                 .await
                 .expect("create the service role");
             pg
@@ -92,6 +96,8 @@ pub struct Landlord {
 
 pub struct Fixture {
     pub db_url: String,
+    /// The same database as the cluster's superuser.
+    pub superuser_url: String,
     /// Connected as the service role.
     pub db: Client,
     pub state: ApiState,
@@ -114,7 +120,7 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
         .batch_execute(&format!("CREATE DATABASE {name} OWNER {SERVICE_ROLE}"))
         .await
         .expect("create database");
-    let db_url = format!("postgres://{SERVICE_ROLE}@127.0.0.1:{}/{name}", pg.port());
+    let db_url = format!("postgres://{SERVICE_ROLE}:{SERVICE_PASSWORD}@127.0.0.1:{}/{name}", pg.port());
     let mut db = connect(&db_url).await;
     {
         let _one_at_a_time = MIGRATING.lock().await;
@@ -128,7 +134,8 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
     let empty = Landlord { id: "empty-homes".into(), key: empty_key, ..north.clone() };
     let state = ApiState::connect(&db_url, clock, config).expect("state");
     let app = router(state.clone());
-    Fixture { db_url, db, state, app, north, south, empty }
+    let superuser_url = pg.url_for(&name);
+    Fixture { db_url, superuser_url, db, state, app, north, south, empty }
 }
 
 async fn insert_alert(

@@ -13,6 +13,8 @@ use tokio_postgres::{Client, NoTls};
 
 /// The login role the service runs as: owns the database and its tables, no superuser.
 pub const SERVICE_ROLE: &str = "dampwatch_audit_service";
+/// Its password: every connection to a private cluster needs one (the cluster is this test's).
+pub const SERVICE_PASSWORD: &str = "service-role-password";
 
 static CLUSTER: OnceCell<PrivatePostgres> = OnceCell::const_new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
@@ -35,7 +37,9 @@ async fn cluster() -> &'static PrivatePostgres {
                 .expect("join");
             let admin = connect(&pg.url()).await;
             admin
-                .batch_execute(&format!("CREATE ROLE {SERVICE_ROLE} LOGIN CREATEROLE NOSUPERUSER"))
+                .batch_execute(&format!(
+                    "CREATE ROLE {SERVICE_ROLE} LOGIN CREATEROLE NOSUPERUSER PASSWORD '{SERVICE_PASSWORD}'"
+                ))
                 .await
                 .expect("create the service role");
             pg
@@ -52,7 +56,7 @@ pub async fn database() -> (String, Client) {
         .batch_execute(&format!("CREATE DATABASE {name} OWNER {SERVICE_ROLE}"))
         .await
         .expect("create database");
-    let url = format!("postgres://{SERVICE_ROLE}@127.0.0.1:{}/{name}", pg.port());
+    let url = format!("postgres://{SERVICE_ROLE}:{SERVICE_PASSWORD}@127.0.0.1:{}/{name}", pg.port());
     let mut db = connect(&url).await;
     {
         let _one_at_a_time = MIGRATING.lock().await;

@@ -461,3 +461,45 @@ async fn another_landlords_people_see_and_change_nothing_by_any_endpoint() {
     }
     assert_eq!(footprint(&f.db, "north-homes").await, before, "nothing of north-homes changed");
 }
+
+/// The evidence pack is read on the service connection as the evidence reader role: it reads
+/// what a pack holds, of one landlord, and nothing else.
+#[tokio::test]
+async fn the_evidence_reader_reads_one_landlords_pack_tables_and_nothing_else() {
+    let mut f = fixture().await;
+    let tx = f.db.transaction().await.unwrap();
+    tx.execute(
+        "SELECT set_config('role', 'dampwatch_evidence_reader', true), set_config('dampwatch.landlord', $1, true)",
+        &[&f.north.id],
+    )
+    .await
+    .unwrap();
+    let landlords: Vec<String> = tx
+        .query("SELECT DISTINCT landlord_id FROM cases", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(landlords, vec![f.north.id.clone()], "only the caller's landlord's cases");
+    let devices: i64 = tx
+        .query_one("SELECT count(*) FROM devices WHERE landlord_id <> $1", &[&f.north.id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(devices, 0);
+    tx.rollback().await.unwrap();
+    for table in
+        ["users", "sessions", "api_keys", "webhook_endpoints", "audit_log", "tenancies", "landlord_data_keys"]
+    {
+        let tx = f.db.transaction().await.unwrap();
+        tx.execute("SELECT set_config('role', 'dampwatch_evidence_reader', true)", &[]).await.unwrap();
+        let err = tx.query(&format!("SELECT 1 FROM {table} LIMIT 1"), &[]).await.expect_err(table);
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{table}: {err}"
+        );
+        tx.rollback().await.ok();
+    }
+}

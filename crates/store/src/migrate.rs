@@ -149,6 +149,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sharing_consents",
         sql: include_str!("../migrations/0431_sharing_consents.sql"),
     },
+    // The role evidence packs are read as: what a pack holds, of one landlord.
+    Migration {
+        version: 432,
+        name: "evidence_reader",
+        sql: include_str!("../migrations/0432_evidence_reader.sql"),
+    },
     // What retention must keep: homes under a legal hold or with an open case.
     Migration { version: 440, name: "legal_holds", sql: include_str!("../migrations/0440_legal_holds.sql") },
 ];

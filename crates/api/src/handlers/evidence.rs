@@ -7,7 +7,9 @@
 //! The case is looked up in the caller's tenant transaction first, so another landlord's case
 //! is "not found" like an unknown one; the pack itself is read on a service connection (it
 //! takes the devices' registry and uplinks, which the tenant role cannot read) in one
-//! repeatable-read snapshot. Every export is in the audit log.
+//! repeatable-read snapshot, as the evidence reader role (migration 0432): SELECT on what a
+//! pack holds and nothing else, and only the caller's landlord's rows. Every export is in the
+//! audit log.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -59,6 +61,7 @@ pub async fn get(
 /// The sealed pack of case `id` as `tenant` may see it, the export recorded in the audit log.
 pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Result<Vec<u8>, ApiError> {
     let caller = tenant.caller().clone();
+    let landlord = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
     case::find(&*tx, id).await?.ok_or_else(|| ApiError::not_found("case", id))?;
     let source =
@@ -75,6 +78,14 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
+        .await?;
+    // SET LOCAL: undone at the end of the snapshot, so the pooled connection is the service's
+    // again.
+    snapshot
+        .execute(
+            "SELECT set_config('role', $1, true), set_config('dampwatch.landlord', $2, true)",
+            &[&dampwatch_store::roles::EVIDENCE_ROLE, &landlord],
+        )
         .await?;
     let (pack, summary) = build(&*snapshot, &source.pki_dir, id, &options, &signer)
         .await

@@ -1,4 +1,5 @@
-//! The development root CA: created by `init`, loaded back from `ca.pem` + `ca-key.pem` to sign
+//! The development root CA: created by `init`, loaded back from `ca.pem` + `ca-key.pem` (or its
+//! passphrase-sealed `ca-key.pem.age`, see [`crate::ca_key`]) to sign
 //! every later certificate and CRL.
 
 use rcgen::{
@@ -38,7 +39,7 @@ pub(crate) fn load(paths: &Paths) -> Result<Issuer<'static, KeyPair>, PkiError> 
     }
     let ca_pem = files::read_to_string(&ca_path)?;
     let key_path = paths.ca_key();
-    let key_pem = files::read_to_string(&key_path)?;
+    let key_pem = crate::ca_key::read(paths)?;
     let key = KeyPair::from_pem(&key_pem)
         .map_err(|e| PkiError::BadKey { path: key_path.clone(), reason: e.to_string() })?;
     Issuer::from_ca_cert_pem(&ca_pem, key)

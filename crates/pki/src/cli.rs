@@ -27,6 +27,10 @@ pub enum PkiCommand {
         /// Replace an existing CA (every certificate it signed stops being trusted).
         #[arg(long)]
         force: bool,
+        /// Seal the CA key under the passphrase in DAMPWATCH_CA_PASSPHRASE (at least 12
+        /// characters); issuing and revoking then need it there too.
+        #[arg(long)]
+        seal_ca_key: bool,
     },
     /// Issue a device's TLS client certificate and Ed25519 signing key.
     IssueDevice {
@@ -119,8 +123,17 @@ pub enum PkiCommand {
 /// Runs one `pki` subcommand, writing its confirmation to `out`.
 pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
-        PkiCommand::Init { dir, force } => {
-            let report = init(&dir, InitOptions { force, ..InitOptions::default() })?;
+        PkiCommand::Init { dir, force, seal_ca_key } => {
+            let ca_passphrase = if seal_ca_key {
+                let env = crate::ca_key::CA_PASSPHRASE_ENV;
+                Some(
+                    std::env::var(env)
+                        .map_err(|_| anyhow::anyhow!("--seal-ca-key reads the passphrase from {env}"))?,
+                )
+            } else {
+                None
+            };
+            let report = init(&dir, InitOptions { force, ca_passphrase, ..InitOptions::default() })?;
             let verb = if report.replaced { "replaced" } else { "created" };
             writeln!(out, "{verb} CA {}", report.ca_cert.display())?;
             writeln!(out, "issued gateway certificate {}", report.gateway_cert.display())?;

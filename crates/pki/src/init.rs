@@ -15,17 +15,30 @@ use crate::validity::{check_days, validity, CA_VALIDITY_DAYS, DEFAULT_VALIDITY_D
 use crate::{ca, crl};
 
 /// How to run [`init`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct InitOptions {
     /// Replace an existing CA. Every certificate the old CA signed stops being trusted.
     pub force: bool,
     /// Lifetime of the gateway and service certificates, in days (the CA lives ten years).
     pub validity_days: u32,
+    /// Seal the CA key under this passphrase (`ca-key.pem.age`); later issuing and revoking
+    /// need it in `DAMPWATCH_CA_PASSPHRASE`.
+    pub ca_passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for InitOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitOptions")
+            .field("force", &self.force)
+            .field("validity_days", &self.validity_days)
+            .field("ca_passphrase", &self.ca_passphrase.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions { force: false, validity_days: DEFAULT_VALIDITY_DAYS }
+        InitOptions { force: false, validity_days: DEFAULT_VALIDITY_DAYS, ca_passphrase: None }
     }
 }
 
@@ -78,7 +91,7 @@ pub(crate) fn init_at(dir: &Path, options: InitOptions, now: DateTime<Utc>) -> R
     index.save(&index_path)?;
 
     let ca = ca::create(ca_serial, validity(now, CA_VALIDITY_DAYS)?)?;
-    files::write_atomic(&paths.ca_key(), ca.key().serialize_pem().as_bytes(), Secrecy::Private)?;
+    crate::ca_key::write(&paths, &ca.key().serialize_pem(), options.ca_passphrase.as_deref())?;
     files::write_atomic(&paths.ca_cert(), ca.pem().as_bytes(), Secrecy::Public)?;
 
     let leaf_validity = validity(now, options.validity_days)?;

@@ -41,6 +41,7 @@
 
 mod audit_key;
 mod ca;
+pub mod ca_key;
 mod cert_info;
 pub mod cli;
 mod client_tls;

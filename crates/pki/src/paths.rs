@@ -2,7 +2,7 @@
 //! of spelling it, so the layout can change in one place.
 //!
 //! ```text
-//! DIR/ca.pem, DIR/ca-key.pem          development root CA
+//! DIR/ca.pem, DIR/ca-key.pem          development root CA (ca-key.pem.age when sealed)
 //! DIR/crl.pem                         revocation list signed by the CA
 //! DIR/index.json                      serials issued and revoked (state of this tool)
 //! DIR/gateway/{cert,key}.pem          gateway TLS server certificate
@@ -45,6 +45,11 @@ impl Paths {
 
     pub fn ca_key(&self) -> PathBuf {
         self.dir.join("ca-key.pem")
+    }
+
+    /// The CA key sealed under a passphrase (instead of `ca-key.pem`).
+    pub fn ca_key_sealed(&self) -> PathBuf {
+        self.dir.join("ca-key.pem.age")
     }
 
     pub fn crl(&self) -> PathBuf {

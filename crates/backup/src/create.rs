@@ -1,7 +1,7 @@
 //! `dampwatch backup`: one consistent dump, encrypted as it streams.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -12,7 +12,8 @@ use tokio_postgres::IsolationLevel;
 use crate::error::BackupError;
 use crate::libpq::ClientProgram;
 use crate::manifest::Manifest;
-use crate::{Progress, PROGRESS_EVERY};
+use crate::stream::CopyError;
+use crate::Progress;
 
 pub struct BackupOptions {
     pub database_url: String,
@@ -150,23 +151,11 @@ fn dump(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let stderr = crate::restore::collect_stderr(child.stderr.take());
+    let stderr = crate::stream::collect_stderr(child.stderr.take());
     let mut stdout = child.stdout.take().expect("piped");
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    let mut reported = Instant::now();
-    let copied: std::io::Result<()> = (|| loop {
-        let n = stdout.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        writer.write_all(&buf[..n])?;
-        total += n as u64;
-        if reported.elapsed() >= PROGRESS_EVERY {
-            progress(total);
-            reported = Instant::now();
-        }
-    })();
+    let copied = crate::stream::copy(&mut stdout, &mut writer, progress).map_err(|e| match e {
+        CopyError::Read { error, .. } | CopyError::Write(error) => error,
+    });
     if copied.is_err() {
         let _ = child.kill();
     }
@@ -182,6 +171,5 @@ fn dump(
     file.persist_noclobber(out).map_err(|e| e.error)?;
     // The rename is durable only once the directory is.
     std::fs::File::open(dir)?.sync_all()?;
-    progress(total);
     Ok(bytes)
 }

@@ -22,6 +22,7 @@ pub mod key;
 mod libpq;
 pub mod manifest;
 pub mod restore;
+mod stream;
 pub mod verify;
 
 pub use create::{backup, BackupOptions, BackupSummary};

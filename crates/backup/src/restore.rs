@@ -1,9 +1,8 @@
 //! `dampwatch restore`: a backup into a new database, all of it or nothing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{ChildStderr, Stdio};
-use std::thread::JoinHandle;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use age::x25519::Identity;
@@ -11,7 +10,8 @@ use age::x25519::Identity;
 use crate::error::BackupError;
 use crate::libpq::{self, ClientProgram};
 use crate::manifest::Manifest;
-use crate::{Progress, PROGRESS_EVERY};
+use crate::stream::CopyError;
+use crate::Progress;
 
 pub struct RestoreOptions {
     pub backup: PathBuf,
@@ -162,26 +162,14 @@ fn feed(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let stderr = collect_stderr(child.stderr.take());
+    let stderr = crate::stream::collect_stderr(child.stderr.take());
     let mut stdin = child.stdin.take().expect("piped");
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    let mut reported = Instant::now();
-    let copied: Result<(), BackupError> = (|| loop {
-        let n = reader.read(&mut buf).map_err(|e| BackupError::Decrypt {
-            path: path.to_owned(),
-            reason: format!("after {total} bytes: {e}"),
-        })?;
-        if n == 0 {
-            return Ok(());
+    let copied = crate::stream::copy(&mut reader, &mut stdin, progress).map_err(|e| match e {
+        CopyError::Read { after, error } => {
+            BackupError::Decrypt { path: path.to_owned(), reason: format!("after {after} bytes: {error}") }
         }
-        stdin.write_all(&buf[..n])?;
-        total += n as u64;
-        if reported.elapsed() >= PROGRESS_EVERY {
-            progress(total);
-            reported = Instant::now();
-        }
-    })();
+        CopyError::Write(error) => BackupError::Io(error),
+    });
     if copied.is_err() {
         // Killed before it reads the end of its input, pg_restore never commits.
         let _ = child.kill();
@@ -192,33 +180,13 @@ fn feed(
     match copied {
         // The backup itself is at fault: that is the error to report, whatever pg_restore
         // made of its cut-off input.
-        Err(e @ BackupError::Decrypt { .. }) => return Err(e),
+        Err(e @ BackupError::Decrypt { .. }) => Err(e),
         // pg_restore stopped reading (a broken pipe): its own message says why.
-        Err(_) | Ok(()) if !status.success() => {
-            return Err(BackupError::Program {
-                program: "pg_restore".into(),
-                status: status.to_string(),
-                stderr,
-            });
+        Err(_) | Ok(_) if !status.success() => {
+            Err(BackupError::Program { program: "pg_restore".into(), status: status.to_string(), stderr })
         }
-        Err(e) => return Err(e),
-        Ok(()) => {}
+        copied => copied,
     }
-    progress(total);
-    Ok(total)
-}
-
-/// Reads a child's standard error on a thread of its own (so a chatty child never blocks on a
-/// full pipe), keeping its last lines.
-pub(crate) fn collect_stderr(stderr: Option<ChildStderr>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stderr {
-            let _ = s.read_to_string(&mut text);
-        }
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(5)..].join(" | ")
-    })
 }
 
 fn quote_ident(name: &str) -> String {

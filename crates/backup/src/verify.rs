@@ -77,7 +77,8 @@ impl fmt::Display for VerifyReport {
 }
 
 /// Re-verifies the evidence held in the database `client` is connected to. `audit_keys` are
-/// the audit checkpoint public keys to trust (none: the audit log is not checked).
+/// the audit checkpoint public keys to trust (none: the audit log is not checked). Signatures
+/// are checked on every core with `block_in_place`, so it needs tokio's multi-threaded runtime.
 pub async fn verify(client: &Client, audit_keys: &[[u8; 32]]) -> Result<VerifyReport, BackupError> {
     let started = Instant::now();
     let mut report = VerifyReport::default();

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{pin_mut, TryStreamExt as _};
-use tokio_postgres::{Client, IsolationLevel};
+use tokio_postgres::{Client, IsolationLevel, Transaction};
 
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
@@ -59,6 +59,19 @@ pub enum Contents {
     ForThirdParty,
 }
 
+/// A read-only repeatable-read transaction printing times in UTC: every dataset of an archive
+/// read in one snapshot, in one time zone.
+pub(crate) async fn utc_snapshot(client: &mut Client) -> Result<Transaction<'_>, PrivacyError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
+    Ok(tx)
+}
+
 /// Writes the subject access archive of tenancy `id` to `out`.
 pub async fn export_tenancy(
     client: &mut Client,
@@ -77,13 +90,7 @@ pub async fn export(
     contents: Contents,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
+    let tx = utc_snapshot(client).await?;
     let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let dwelling: i64 = tx
         .query_one(

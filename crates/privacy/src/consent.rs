@@ -47,10 +47,9 @@ pub struct NewConsent<'a> {
     pub recorded_by: &'a str,
 }
 
-const SELECT: &str =
-    "SELECT id, landlord_id, tenancy_id, recipient, purpose, evidence, given_at, recorded_by,
-                             expires_at, withdrawn_at
-                      FROM sharing_consents";
+/// The columns [`from_row`] reads.
+const COLUMNS: &str =
+    "id, landlord_id, tenancy_id, recipient, purpose, evidence, given_at, recorded_by, expires_at, withdrawn_at";
 
 fn from_row(r: &tokio_postgres::Row) -> Consent {
     Consent {
@@ -94,25 +93,19 @@ pub async fn withdraw(client: &impl GenericClient, id: i64, by: &str) -> Result<
     let row = client
         .query_opt(
             &format!(
-                "WITH w AS (UPDATE sharing_consents SET withdrawn_at = now(), withdrawn_by = $2
-                            WHERE id = $1 AND withdrawn_at IS NULL RETURNING id)
-                 {SELECT} WHERE id = (SELECT id FROM w)"
+                "UPDATE sharing_consents SET withdrawn_at = now(), withdrawn_by = $2
+                 WHERE id = $1 AND withdrawn_at IS NULL RETURNING {COLUMNS}"
             ),
             &[&id, &by],
         )
         .await?;
-    // The CTE's update is not visible to the outer SELECT: read the row again.
-    if row.is_none() {
-        return Err(PrivacyError::NoOpenConsent(id));
-    }
-    let row = client.query_one(&format!("{SELECT} WHERE id = $1"), &[&id]).await?;
-    Ok(from_row(&row))
+    row.as_ref().map(from_row).ok_or(PrivacyError::NoOpenConsent(id))
 }
 
 /// The consents recorded for a tenancy, newest first.
 pub async fn of_tenancy(client: &impl GenericClient, tenancy_id: i64) -> Result<Vec<Consent>, PrivacyError> {
     let rows = client
-        .query(&format!("{SELECT} WHERE tenancy_id = $1 ORDER BY given_at DESC, id DESC"), &[&tenancy_id])
+        .query(&format!("SELECT {COLUMNS} FROM sharing_consents WHERE tenancy_id = $1 ORDER BY given_at DESC, id DESC"), &[&tenancy_id])
         .await?;
     Ok(rows.iter().map(from_row).collect())
 }
@@ -129,7 +122,7 @@ pub async fn valid_consent(
     let rows = client
         .query(
             &format!(
-                "{SELECT} WHERE tenancy_id = $1 AND recipient = $2 AND purpose = $3 ORDER BY given_at DESC"
+                "SELECT {COLUMNS} FROM sharing_consents WHERE tenancy_id = $1 AND recipient = $2 AND purpose = $3 ORDER BY given_at DESC"
             ),
             &[&tenancy_id, &recipient, &purpose],
         )

@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use tokio_postgres::{Client, IsolationLevel};
+use tokio_postgres::Client;
 
-use crate::access::{archive, copy_csv, copy_jsonl, write_file, AccessSummary};
+use crate::access::{archive, copy_csv, copy_jsonl, utc_snapshot, write_file, AccessSummary};
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
 
@@ -19,13 +19,7 @@ pub async fn export_landlord(
     landlord: &str,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
+    let tx = utc_snapshot(client).await?;
     if tx.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&landlord]).await?.is_none() {
         return Err(PrivacyError::UnknownLandlord(landlord.to_owned()));
     }

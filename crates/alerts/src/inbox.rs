@@ -27,8 +27,10 @@ pub struct InboxRange {
 pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
     let rows = tx
         .query(
-            "DELETE FROM hazard_inbox WHERE id IN (
-                 SELECT id FROM hazard_inbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1)
+            // `= ANY(ARRAY(…))` rather than `IN (…)`: the inbox churns faster than its
+            // statistics, and `IN` let the planner hash-join a scan of the whole backlog.
+            "DELETE FROM hazard_inbox WHERE id = ANY(ARRAY(
+                 SELECT id FROM hazard_inbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1))
              RETURNING id, device_id, boot, min_seq, max_seq",
             &[&limit],
         )
@@ -44,11 +46,15 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
         let below: Vec<i64> = oldest.values().copied().collect();
         let older = tx
             .query(
-                "DELETE FROM hazard_inbox WHERE id IN (
-                     SELECT h.id FROM hazard_inbox h
-                     JOIN unnest($1::text[], $2::int8[]) AS c (device_id, below)
-                       ON h.device_id = c.device_id AND h.id < c.below
-                     ORDER BY h.id FOR UPDATE OF h)
+                // Per device, through its index (device_id, id): usually there is nothing
+                // older, and finding that must not cost a scan of the backlog. Devices in
+                // sorted order, each's rows in id order, so workers lock in the same order.
+                "DELETE FROM hazard_inbox WHERE id = ANY(ARRAY(
+                     SELECT o.id FROM unnest($1::text[], $2::int8[]) AS c (device_id, below)
+                     CROSS JOIN LATERAL (
+                         SELECT h.id FROM hazard_inbox h
+                         WHERE h.device_id = c.device_id AND h.id < c.below
+                         ORDER BY h.id FOR UPDATE) o))
                  RETURNING id, device_id, boot, min_seq, max_seq",
                 &[&devices, &below],
             )

@@ -194,11 +194,13 @@ impl HazardProcessor {
             if let Some(from) = folded.replay {
                 self.replay(&tx, room, from, &mut folded, &mut outcome).await?;
             }
-            self.write(&tx, room, &folded.transitions, now, &mut outcome).await?;
+            self.apply(&tx, room, &folded.transitions, now, &mut outcome).await?;
             if !folded.checkpoints.is_empty() || folded.replay.is_some() {
                 room_state::keep_checkpoints(&tx, room, &folded.checkpoints).await?;
             }
         }
+        let folded: Vec<&LockedRoom> = locked.values().collect();
+        room_state::save_all(&tx, &folded, &self.ruleset_version, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -293,7 +295,9 @@ impl HazardProcessor {
         Ok(())
     }
 
-    async fn write(
+    /// Writes a room's alert transitions (alerts, cases, deadlines, webhooks); its state is
+    /// saved by the caller, with the others of the unit of work.
+    async fn apply(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         room: &LockedRoom,
@@ -307,7 +311,7 @@ impl HazardProcessor {
             tracing::info!(room = %room.key, hazard = %t.hazard, kind = ?t.kind, alert = ?applied.alert_id, case = ?applied.case_id, "alert transition");
             outcome.add(applied);
         }
-        room_state::save(tx, room, &self.ruleset_version, now).await
+        Ok(())
     }
 
     /// Re-judges rooms that have been silent for at least the shortest "no data" period at
@@ -333,15 +337,19 @@ impl HazardProcessor {
                 )
                 .await?;
             let count = rows.len();
+            let mut changed = Vec::new();
             for r in rows {
-                let mut room = room_state::locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+                let mut room = room_state::locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.try_get(4));
                 last_key.clone_from(&room.key);
                 let transitions = self.engine.evaluate(&mut room.state, now);
                 outcome.rooms += 1;
                 if !transitions.is_empty() {
-                    self.write(&tx, &room, &transitions, now, &mut outcome).await?;
+                    self.apply(&tx, &room, &transitions, now, &mut outcome).await?;
+                    changed.push(room);
                 }
             }
+            let changed: Vec<&LockedRoom> = changed.iter().collect();
+            room_state::save_all(&tx, &changed, &self.ruleset_version, now).await?;
             tx.commit().await?;
             if i64::try_from(count).unwrap_or(i64::MAX) < page {
                 return Ok(outcome);

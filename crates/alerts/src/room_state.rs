@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::{Checkpoint, RoomState};
 use serde_json::Value;
+use tokio_postgres::types::Json;
 use tokio_postgres::Transaction;
 
 use crate::error::AlertsError;
@@ -55,7 +56,7 @@ pub async fn lock(
         )
         .await?;
     rows.iter()
-        .map(|r| locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .map(|r| locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.try_get(4)))
         .map(|room| Ok((room.key.clone(), room)))
         .collect()
 }
@@ -67,9 +68,10 @@ pub(crate) fn locked_room(
     landlord_id: String,
     room_id: Option<i64>,
     device_id: Option<String>,
-    state: Value,
+    state: Result<Json<RoomState>, tokio_postgres::Error>,
 ) -> LockedRoom {
-    let state = serde_json::from_value(state).unwrap_or_else(|e| {
+    // Read straight from the row's bytes into the state: no JSON tree in between.
+    let state = state.map(|Json(state)| state).unwrap_or_else(|e| {
         tracing::error!(room = %key, error = %e, "stored room state unreadable; starting the room afresh");
         RoomState::new()
     });
@@ -81,36 +83,55 @@ pub(crate) fn locked_room(
     LockedRoom { key, room, landlord_id, state }
 }
 
-/// Writes a room's state back.
-pub async fn save(
+/// Writes the rooms' states back, all in one statement: at one reading per uplink a unit of
+/// work touches as many rooms as it takes readings, and a statement per room would cost a
+/// round trip, a parse and a plan for every reading.
+pub async fn save_all(
     tx: &Transaction<'_>,
-    room: &LockedRoom,
+    rooms: &[&LockedRoom],
     ruleset_version: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AlertsError> {
-    let state = serde_json::to_value(&room.state).map_err(AlertsError::json("room state"))?;
-    let coverage = serde_json::to_value(room.state.coverage()).map_err(AlertsError::json("room coverage"))?;
-    let open: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
-    // The room's risk level goes with the alerts it summarises, in the same transaction.
-    let risk = room.state.risk();
-    let risk_level = risk.level.as_str();
-    let risk = serde_json::to_value(&risk).map_err(AlertsError::json("room risk"))?;
+    if rooms.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<&LockedRoom> = rooms.to_vec();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let n = sorted.len();
+    let (mut keys, mut states, mut last, mut open, mut coverage, mut levels, mut risks) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for room in sorted {
+        let json =
+            |what: &'static str, v: Result<Value, serde_json::Error>| v.map_err(AlertsError::json(what));
+        keys.push(room.key.as_str());
+        // Written straight from the state: no JSON tree in between.
+        states.push(Json(&room.state));
+        last.push(room.state.last_reading_at());
+        // text[] per room: a two-dimensional array cannot be ragged, so each goes as JSON.
+        let hazards: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
+        open.push(json("open hazards", serde_json::to_value(hazards))?);
+        coverage.push(json("room coverage", serde_json::to_value(room.state.coverage()))?);
+        // The room's risk level goes with the alerts it summarises, in the same transaction.
+        let risk = room.state.risk();
+        levels.push(risk.level.as_str());
+        risks.push(json("room risk", serde_json::to_value(&risk))?);
+    }
     tx.execute(
-        "UPDATE room_hazard_state
-         SET state = $2, ruleset_version = $3, last_reading_at = $4, open_hazards = $5, evaluated_at = $6,
-             coverage = $7, risk_level = $8, risk = $9
-         WHERE room_key = $1",
-        &[
-            &room.key,
-            &state,
-            &ruleset_version,
-            &room.state.last_reading_at(),
-            &open,
-            &now,
-            &coverage,
-            &risk_level,
-            &risk,
-        ],
+        "UPDATE room_hazard_state t
+         SET state = n.state, ruleset_version = $8, last_reading_at = n.last_reading_at,
+             open_hazards = ARRAY(SELECT jsonb_array_elements_text(n.open_hazards)), evaluated_at = $9,
+             coverage = n.coverage, risk_level = n.risk_level, risk = n.risk
+         FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[])
+             AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk)
+         WHERE t.room_key = n.room_key",
+        &[&keys, &states, &last, &open, &coverage, &levels, &risks, &ruleset_version, &now],
     )
     .await?;
     Ok(())

@@ -36,6 +36,7 @@ pub mod latency;
 mod loadgen;
 mod replay;
 pub mod restore;
+mod statements;
 mod world;
 
 use fleet::{Outcome, Plan};
@@ -71,6 +72,10 @@ pub struct IngestBenchArgs {
     /// A short check of the benchmark itself: one run, 40 devices, 2-second steps.
     #[arg(long)]
     pub quick: bool,
+    /// Also count PostgreSQL's statements (`pg_stat_statements`) and print the heaviest, per
+    /// committed uplink: where the database's time goes. Counting costs a little itself.
+    #[arg(long)]
+    pub statements: bool,
 }
 
 /// Pre-signed uplinks per device for the replay and the floors.
@@ -201,6 +206,7 @@ struct Settings {
     start_rate: f64,
     bound_ms: u64,
     durable: bool,
+    statements: bool,
 }
 
 pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -211,6 +217,7 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
         start_rate: args.start_rate.max(1.0),
         bound_ms: args.latency_bound_ms,
         durable: !args.non_durable,
+        statements: args.statements,
     };
     let durability =
         if settings.durable { "durable (fsync on, on disk)" } else { "NON-DURABLE (in memory, fsync off)" };
@@ -220,15 +227,30 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
         settings.devices
     )?;
     out.flush()?;
-    let mut world = World::build(settings.devices, settings.durable).await?;
+    let mut world = World::build(settings.devices, settings.durable, settings.statements).await?;
     let result = run_all(&mut world, &settings, out).await;
+    let profiled = match &result {
+        Ok(_) if settings.statements => profile(&world, out).await,
+        _ => Ok(()),
+    };
     world.shutdown().await;
+    profiled?;
     let figures = result?;
     report(out, &figures, &settings)
 }
 
+/// The statements' report, per uplink the collector committed over every run.
+async fn profile(world: &World, out: &mut dyn Write) -> anyhow::Result<()> {
+    let db = world.db().await?;
+    let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
+    statements::report(&db, uplinks as u64, out).await
+}
+
 async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow::Result<Vec<RunFigures>> {
     let mut all = Vec::new();
+    if s.statements {
+        statements::reset(&world.db().await?).await?;
+    }
     for run in 0..s.runs {
         let collector = Hosted::start(world.collector_config(), 2)?;
         let figures = one_run(world, &collector, run as u32 * 1000, s, out).await;

@@ -15,11 +15,14 @@ pub struct World {
 }
 
 impl World {
-    pub async fn build(devices: usize, durable: bool) -> anyhow::Result<World> {
+    pub async fn build(devices: usize, durable: bool, statement_statistics: bool) -> anyhow::Result<World> {
         let mut builder =
             Stack::builder().dir_prefix("dampwatch-bench-").limits(Limits::Relaxed).without_collector();
         if durable {
             builder = builder.durable_database();
+        }
+        if statement_statistics {
+            builder = builder.statement_statistics();
         }
         let stack = builder.start().await?;
         let ids: Vec<String> = (0..devices).map(|i| format!("bench-{i:05}")).collect();

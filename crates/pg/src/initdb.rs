@@ -54,7 +54,7 @@ pub(crate) fn create_cluster(
     )
     .map_err(PgError::io("append to", &conf))?;
     // A placeholder port: every start rewrites this file with the real one.
-    Settings { port: 5432, durable: false }.write(cluster, account)?;
+    Settings { port: 5432, durable: false, statement_statistics: false }.write(cluster, account)?;
 
     let mut single = account.command(&bins.postgres());
     single.arg("--single").arg("-F").arg("-D").arg(cluster).args(["-c", "exit_on_error=true", "template1"]);

@@ -50,7 +50,7 @@ pub use error::PgError;
 pub use options::PgOptions;
 pub use scratch::SCRATCH_DIR_ENV;
 pub use server::PrivatePostgres;
-pub use temporary::{reap_abandoned_temporary_clusters, TEMPORARY_PREFIX};
+pub use temporary::{reap_abandoned_temporary_clusters, Temporary, TEMPORARY_PREFIX};
 
 /// The superuser every private cluster is created with.
 pub const SUPERUSER: &str = "dampwatch";

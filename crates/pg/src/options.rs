@@ -18,11 +18,14 @@ pub struct PgOptions {
     /// second of commits. For tests and benchmarks only; fault tests that check no
     /// acknowledged commit is lost across a server crash need `true`.
     pub durable: bool,
+    /// Loads `pg_stat_statements`, which counts every statement's calls and time (a profile of
+    /// where the server's time goes, for benchmarks; it costs a little on every statement).
+    pub statement_statistics: bool,
 }
 
 impl PgOptions {
     /// A durable cluster in `data_dir` on a free port: what a long-running service wants.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        PgOptions { data_dir: data_dir.into(), port: None, durable: true }
+        PgOptions { data_dir: data_dir.into(), port: None, durable: true, statement_statistics: false }
     }
 }

@@ -36,6 +36,7 @@ pub struct PrivatePostgres {
     /// The superuser's password (`DATA_DIR/password`).
     password: String,
     durable: bool,
+    statement_statistics: bool,
     running: bool,
     // The fields below drop in this order after `Drop::drop` has stopped the server: first the
     // watchdog, then the lock on the data directory, and last the temporary directory itself.
@@ -74,6 +75,7 @@ impl PrivatePostgres {
             port: options.port.unwrap_or(0),
             password: String::new(),
             durable: options.durable,
+            statement_statistics: options.statement_statistics,
             running: false,
             watchdog: None,
             _ownership: ownership,
@@ -251,7 +253,8 @@ impl PrivatePostgres {
                 None => free_loopback_port()
                     .map_err(PgError::io("find a free port on", Path::new("127.0.0.1")))?,
             };
-            Settings { port, durable: self.durable }.write(&self.layout.cluster(), &self.account)?;
+            Settings { port, durable: self.durable, statement_statistics: self.statement_statistics }
+                .write(&self.layout.cluster(), &self.account)?;
             match pg_ctl::start(&self.bins, &self.account, &self.layout) {
                 Ok(()) => {
                     self.port = port;

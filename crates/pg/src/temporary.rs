@@ -28,6 +28,15 @@ impl PrivatePostgres {
     /// first call in each process also stops and deletes temporary clusters whose owning
     /// process has died (see [`reap_abandoned_temporary_clusters`]).
     pub fn temporary() -> Result<Self, PgError> {
+        Self::temporary_with(Temporary::default())
+    }
+
+    /// A fresh throw-away cluster as `kind` says: [`temporary`](Self::temporary) or
+    /// [`temporary_durable`](Self::temporary_durable), optionally with statement statistics.
+    pub fn temporary_with(kind: Temporary) -> Result<Self, PgError> {
+        if kind.durable {
+            return Self::temporary_on_disk(kind.statement_statistics);
+        }
         static REAP_ONCE: Once = Once::new();
         REAP_ONCE.call_once(|| {
             reap_abandoned_temporary_clusters();
@@ -43,7 +52,12 @@ impl PrivatePostgres {
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
                 .map_err(PgError::io("set mode of", dir.path()))?;
         }
-        let options = PgOptions { data_dir: dir.path().to_path_buf(), port: None, durable: false };
+        let options = PgOptions {
+            data_dir: dir.path().to_path_buf(),
+            port: None,
+            durable: false,
+            statement_statistics: kind.statement_statistics,
+        };
         Self::open(options, Some(dir))
     }
 
@@ -52,6 +66,10 @@ impl PrivatePostgres {
     /// free port; stopped and deleted on drop. For benchmarks whose figures must hold for a
     /// database that survives a crash: a cluster in memory would flatter them.
     pub fn temporary_durable() -> Result<Self, PgError> {
+        Self::temporary_on_disk(false)
+    }
+
+    fn temporary_on_disk(statement_statistics: bool) -> Result<Self, PgError> {
         let account = ServerAccount::detect()?;
         let parent = std::env::temp_dir();
         let dir = tempfile::Builder::new()
@@ -62,8 +80,17 @@ impl PrivatePostgres {
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
                 .map_err(PgError::io("set mode of", dir.path()))?;
         }
-        Self::open(PgOptions::new(dir.path()), Some(dir))
+        Self::open(PgOptions { statement_statistics, ..PgOptions::new(dir.path()) }, Some(dir))
     }
+}
+
+/// What a throw-away cluster is made with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Temporary {
+    /// On disk with fsync on (see [`PrivatePostgres::temporary_durable`]) rather than in memory.
+    pub durable: bool,
+    /// See [`PgOptions::statement_statistics`].
+    pub statement_statistics: bool,
 }
 
 /// Stops and deletes this user's temporary clusters whose owning process has died without

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{postmaster_pid, process_alive, with_client};
-use dampwatch_pg::{PgError, PgOptions, PrivatePostgres};
+use dampwatch_pg::{PgError, PgOptions, PrivatePostgres, Temporary};
 
 /// A directory for `start()` in which the server account (`postgres` when we are root) can
 /// work: opening it up is the caller's business, whatever the umask made it.
@@ -18,7 +18,7 @@ fn data_parent() -> tempfile::TempDir {
 }
 
 fn non_durable(data_dir: &Path) -> PgOptions {
-    PgOptions { data_dir: data_dir.to_path_buf(), port: None, durable: false }
+    PgOptions { data_dir: data_dir.to_path_buf(), port: None, durable: false, statement_statistics: false }
 }
 
 fn setting(url: &str, name: &str) -> String {
@@ -98,6 +98,9 @@ fn a_durable_cluster_syncs_and_loses_no_commit_in_a_crash() {
     assert_eq!(setting(&pg.url(), "fsync"), "on");
     assert_eq!(setting(&pg.url(), "synchronous_commit"), "on");
     assert_eq!(setting(&pg.url(), "full_page_writes"), "on");
+    // A working set of its own, and checkpoints spaced for a steady stream of writes.
+    assert_eq!(setting(&pg.url(), "shared_buffers"), "512MB");
+    assert_eq!(setting(&pg.url(), "max_wal_size"), "4GB");
     let port = pg.port();
     with_client(&pg.url(), async |c| {
         c.batch_execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (1);").await?;
@@ -161,7 +164,12 @@ fn a_taken_fixed_port_is_reported() {
     let holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let port = holder.local_addr().expect("addr").port();
     let parent = data_parent();
-    let options = PgOptions { data_dir: parent.path().join("pg"), port: Some(port), durable: false };
+    let options = PgOptions {
+        data_dir: parent.path().join("pg"),
+        port: Some(port),
+        durable: false,
+        statement_statistics: false,
+    };
     match PrivatePostgres::start(options) {
         Err(PgError::PortInUse { port: reported }) => assert_eq!(reported, port),
         other => panic!("expected PortInUse, got {other:?}"),
@@ -267,4 +275,29 @@ fn a_cluster_that_trusted_loopback_requires_a_password_after_its_next_start() {
     let bare = format!("postgres://dampwatch@127.0.0.1:{}/dampwatch", pg.port());
     assert!(with_client(&bare, async |_| ()).is_err(), "no password, no connection");
     assert_eq!(setting(&pg.url(), "listen_addresses"), "127.0.0.1");
+}
+
+/// Statement statistics, for a benchmark's profile of where the server's time goes: every
+/// statement counted with its calls; without them asked for, the module is not loaded.
+#[test]
+fn a_cluster_asked_for_statement_statistics_counts_each_statement() {
+    let pg = PrivatePostgres::temporary_with(Temporary { durable: false, statement_statistics: true })
+        .expect("start a temporary cluster with statement statistics");
+    let calls: i64 = with_client(&pg.url(), async |c| {
+        c.batch_execute("CREATE EXTENSION pg_stat_statements").await.expect("the extension");
+        c.batch_execute("SELECT pg_stat_statements_reset()").await.expect("reset");
+        for _ in 0..3 {
+            c.query("SELECT count(*) FROM pg_class WHERE relname = $1", &[&"pg_class"]).await.expect("query");
+        }
+        c.query_one(
+            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements WHERE query LIKE '%FROM pg_class WHERE relname%'",
+            &[],
+        )
+        .await
+        .expect("read the statistics")
+        .get(0)
+    })
+    .expect("connect");
+    assert_eq!(calls, 3);
+    assert_eq!(setting(&PrivatePostgres::temporary().expect("plain").url(), "shared_preload_libraries"), "");
 }

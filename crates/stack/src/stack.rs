@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use dampwatch_collector::Collector;
 use dampwatch_gateway::Gateway;
-use dampwatch_pg::PrivatePostgres;
+use dampwatch_pg::{PrivatePostgres, Temporary};
 use rumqttc::{AsyncClient, EventLoop, MqttOptions, TlsConfiguration, Transport};
 
 use crate::device::DeviceSpec;
@@ -25,9 +25,17 @@ pub struct StackBuilder {
     gateway_tweak: Option<GatewayTweak>,
     collector: Option<CollectorTweak>,
     durable: bool,
+    statement_statistics: bool,
 }
 
 impl StackBuilder {
+    /// PostgreSQL with `pg_stat_statements` loaded and created in the database (see
+    /// [`dampwatch_pg::PgOptions::statement_statistics`]).
+    pub fn statement_statistics(mut self) -> Self {
+        self.statement_statistics = true;
+        self
+    }
+
     /// PostgreSQL on disk with the product's durability (fsync and synchronous commit on)
     /// instead of the tests' in-memory, non-durable cluster.
     pub fn durable_database(mut self) -> Self {
@@ -84,12 +92,13 @@ impl StackBuilder {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::Builder::new().prefix(self.dir_prefix).tempdir()?;
         dampwatch_pki::init(&dir.path().join("pki"), Default::default())?;
-        let pg = if self.durable {
-            tokio::task::spawn_blocking(PrivatePostgres::temporary_durable).await??
-        } else {
-            tokio::task::spawn_blocking(PrivatePostgres::temporary).await??
-        };
+        let kind = Temporary { durable: self.durable, statement_statistics: self.statement_statistics };
+        let pg = tokio::task::spawn_blocking(move || PrivatePostgres::temporary_with(kind)).await??;
         dampwatch_store::prepare_database(&pg.url()).await?;
+        if self.statement_statistics {
+            let db = dampwatch_store::connect(&pg.url()).await?;
+            db.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
+        }
         let mut stack = Stack {
             dir,
             pg,
@@ -136,6 +145,7 @@ impl Stack {
             gateway_tweak: None,
             collector: Some(Box::new(|_| {})),
             durable: false,
+            statement_statistics: false,
         }
     }
 

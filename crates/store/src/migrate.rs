@@ -5,8 +5,8 @@
 //! 199), the API's keys and tenant isolation (200 to 299), the audit log and the dashboard's
 //! read models (300 to 399), alert stories (episodes, duties, rooms' risk, batched advisory
 //! webhooks; 400 to 409), e-mail notifications (410 to 419), stored deadlines readable at
-//! any instant (420 to 429), personal data (430 to 439) and legal holds on retention (440 to
-//! 449). Several
+//! any instant (420 to 429), personal data (430 to 439), legal holds on retention (440 to
+//! 449) and the hazard states' storage (450 to 459). Several
 //! processes may start at once: a transaction-level advisory lock serialises them, so each
 //! migration runs exactly once. A database with a migration this binary does not know (a newer
 //! release ran) is refused rather than written to with the wrong assumptions.
@@ -157,6 +157,12 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     // What retention must keep: homes under a legal hold or with an open case.
     Migration { version: 440, name: "legal_holds", sql: include_str!("../migrations/0440_legal_holds.sql") },
+    // The hazard states, rewritten with every reading folded, compressed with lz4.
+    Migration {
+        version: 450,
+        name: "hazard_state_lz4",
+        sql: include_str!("../migrations/0450_hazard_state_lz4.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

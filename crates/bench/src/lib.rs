@@ -31,6 +31,7 @@ mod cpu;
 pub mod dashboard;
 pub mod fleet;
 mod floors;
+mod footprint;
 mod host;
 pub mod latency;
 mod loadgen;
@@ -169,6 +170,8 @@ struct RunFigures {
     /// Readings delivered a second time by publishing the pre-signed uplinks twice.
     replayed: i64,
     catch_up: Step,
+    /// Disk per stored reading and uplink once the run's inserts are in.
+    footprint: footprint::Footprint,
     ring_per_second: f64,
     copy_rows_per_second: f64,
 }
@@ -365,6 +368,7 @@ async fn one_run(
 
     // 4. Shape 34: catching up, as fast as the queues allow.
     f.catch_up = step(world, collector, next_boot(), Shape::CatchUp, None, s.seconds, false).await?;
+    f.footprint = footprint::measure(&world.db().await?).await?;
 
     // 5. Floors on the pre-signed uplinks.
     let signed = std::sync::Arc::new(uplinks);
@@ -545,6 +549,13 @@ fn report(out: &mut dyn Write, runs: &[RunFigures], s: &Settings) -> anyhow::Res
         ("shape 34: server CPU per uplink, µs (all server processes)".into(), |f| {
             f.catch_up.server_us_per_uplink
         }),
+        ("on disk per stored reading, bytes (`readings` with its indexes)".into(), |f| {
+            f.footprint.bytes_per_reading
+        }),
+        (
+            "on disk per stored uplink, bytes (`uplinks`: payload and signature kept as evidence)".into(),
+            |f| f.footprint.bytes_per_uplink,
+        ),
         ("floor: ring Ed25519 verifications/s (1 core)".into(), |f| f.ring_per_second),
         ("floor: binary COPY rows/s".into(), |f| f.copy_rows_per_second),
     ];

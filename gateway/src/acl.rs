@@ -4,7 +4,9 @@
 //!   `dw/v1/{landlord}/{device}/up`, and subscribe only to its own `ack` and `config` topics.
 //! - A service (the collector) may connect with client id = its name or `{name}-{suffix}` (so
 //!   several collectors share one certificate), subscribe to uplinks (plain or as an MQTT 5
-//!   shared subscription `$share/{group}/...`), and publish acks and configuration.
+//!   shared subscription `$share/{group}/...`), and publish acks and configuration. Only the
+//!   service names in `[services] collectors` get this far: any other service certificate is
+//!   refused right after its handshake (`connection.rs`).
 //! - Nobody may use QoS 2, a will message, or retained uplinks.
 
 use crate::refusal::Refusal;

@@ -43,6 +43,14 @@ stale_crl = "serve"
 # own tasks, so a slow client never delays anyone else.
 handshake_timeout = "10s"
 
+[services]
+# Service certificates (by name, the certificate's CN) that may use the broker as collectors:
+# subscribe to uplinks and publish acknowledgements and configuration. Holding a service
+# certificate is not enough: one not named here is refused right after its TLS handshake,
+# before it can take one of the connections kept for services. Several collectors may share a
+# name (client ids "collector", "collector-2", ...).
+collectors = ["collector"]
+
 [limits]
 # Device connections at once, counted from the end of their TLS handshake; a device beyond it
 # is refused right after its handshake.
@@ -102,8 +110,22 @@ uplink_inflight = 8192
 pub struct Config {
     pub listen: Listen,
     pub tls: Tls,
+    pub services: Services,
     pub limits: Limits,
     pub broker: Broker,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Services {
+    pub collectors: Vec<String>,
+}
+
+impl Services {
+    /// True if a service certificate named `name` may act as a collector.
+    pub fn is_collector(&self, name: &str) -> bool {
+        self.collectors.iter().any(|c| c == name)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -255,6 +277,8 @@ mod tests {
         assert_eq!(c.tls.handshake_timeout, Duration::from_secs(10));
         assert_eq!(c.tls.stale_crl, StaleCrl::Serve);
         assert!(c.listen.load_balancers.is_empty());
+        assert!(c.services.is_collector("collector"));
+        assert!(!c.services.is_collector("reporter"));
     }
 
     #[test]

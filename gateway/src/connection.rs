@@ -74,9 +74,19 @@ async fn run(
         return (None, End::Refused(Refusal::BadIdentity));
     };
     shared.metrics.handshakes_completed.inc();
-    let end = match shared.slots.take(&peer.identity) {
-        Ok(_slot) => admit(shared, &mut tls, &peer).await,
-        Err(r) => End::Refused(r),
+    // A service certificate proves who issued it, not what it may do: only the named roles may
+    // take a service slot, so another service's certificate cannot crowd out the collectors.
+    let has_role = match &peer.identity {
+        Identity::Service { name } => shared.cfg.services.is_collector(name),
+        Identity::Device { .. } => true,
+    };
+    let end = if !has_role {
+        End::Refused(Refusal::ServiceWithoutRole)
+    } else {
+        match shared.slots.take(&peer.identity) {
+            Ok(_slot) => admit(shared, &mut tls, &peer).await,
+            Err(r) => End::Refused(r),
+        }
     };
     // close_notify, so a well-behaved client sees an orderly end.
     let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;

@@ -13,6 +13,8 @@ pub enum Refusal {
     BadCertificate,
     TlsProtocol,
     BadIdentity,
+    /// A service certificate whose name has no role here (`[services]`).
+    ServiceWithoutRole,
     CrlStale,
     // admission limits
     TooManyConnections,
@@ -50,7 +52,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every reason, for metrics that show zero counts too.
-    pub const ALL: [Refusal; 36] = [
+    pub const ALL: [Refusal; 37] = [
         Refusal::HandshakeTimeout,
         Refusal::NoClientCertificate,
         Refusal::UnknownIssuer,
@@ -59,6 +61,7 @@ impl Refusal {
         Refusal::BadCertificate,
         Refusal::TlsProtocol,
         Refusal::BadIdentity,
+        Refusal::ServiceWithoutRole,
         Refusal::CrlStale,
         Refusal::TooManyConnections,
         Refusal::TooManyServiceConnections,
@@ -100,6 +103,7 @@ impl Refusal {
             Refusal::BadCertificate => "bad_certificate",
             Refusal::TlsProtocol => "tls_protocol",
             Refusal::BadIdentity => "bad_identity",
+            Refusal::ServiceWithoutRole => "service_without_role",
             Refusal::CrlStale => "crl_stale",
             Refusal::TooManyConnections => "too_many_connections",
             Refusal::TooManyServiceConnections => "too_many_service_connections",

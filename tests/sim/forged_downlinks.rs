@@ -1,7 +1,7 @@
 //! Signed downlinks end to end: the firmware's own driver loop ([`Firmware`]) over
 //! [`MqttTransport`] (mutual TLS to the real gateway, embedded broker, collector and
-//! PostgreSQL) while an intruder holding a valid service certificate publishes on the device's
-//! ack and config topics, as any service may. A forged acknowledgement, another device's
+//! PostgreSQL) while an intruder holding the collector's own certificate (stolen: no other
+//! service certificate may publish there) publishes on the device's ack and config topics. A forged acknowledgement, another device's
 //! genuine one and a replay of the device's own all leave its queue intact and are counted; a
 //! forged configuration changes nothing and a replayed genuine one is refused; the genuine
 //! collector's acknowledgements still release the readings, and what was stored is exactly
@@ -28,7 +28,8 @@ use ring::signature::Ed25519KeyPair;
 const DEVICE: &str = "guarded-1";
 const OTHER_DEVICE: &str = "guarded-2";
 const LANDLORD: &str = "acme";
-const INTRUDER: &str = "intruder";
+/// The intruder's client id: a second collector's, as the stolen certificate allows.
+const INTRUDER: &str = "collector-intruder";
 /// Real time allowed for each thing the test waits for.
 const WAIT: Duration = Duration::from_secs(40);
 const STEP_PAUSE: Duration = Duration::from_millis(20);
@@ -46,7 +47,6 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
     let ids = [DEVICE.to_owned(), OTHER_DEVICE.to_owned()];
     let provisioned_at = chrono::Utc::now() - chrono::Duration::days(1);
     provision::provision(&pki, &pg.url(), LANDLORD, &ids, provisioned_at).await?;
-    dampwatch_pki::issue_service(&pki, INTRUDER, Default::default())?;
     let addr = GatewayAddr { host: "127.0.0.1".into(), port: gateway.local_addr().port() };
     let collector_cfg = {
         let mut c = dampwatch_collector::Config::default().with_pki_dir(&pki);
@@ -95,7 +95,7 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
     })
     .await??;
 
-    // 3. The intruder publishes on the device's topics with its service certificate.
+    // 3. The intruder publishes on the device's topics with the collector's certificate.
     let signer = DownlinkSigner::load(&pki)?;
     let forged_key = Ed25519KeyPair::from_seed_unchecked(&[0x66; 32]).expect("key");
     let forged = |kind, payload: Vec<u8>| -> anyhow::Result<Vec<u8>> {
@@ -198,7 +198,7 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
     Ok(())
 }
 
-/// A connection with the intruder's service certificate (through the firmware's transport
+/// A connection with the collector's stolen certificate (through the firmware's transport
 /// over rumqttc: the same mutual TLS and QoS 1 as a device's).
 fn intruder_link(pki: &std::path::Path, addr: &GatewayAddr) -> anyhow::Result<MqttTransport> {
     let paths = dampwatch_pki::Paths::new(pki);
@@ -209,8 +209,8 @@ fn intruder_link(pki: &std::path::Path, addr: &GatewayAddr) -> anyhow::Result<Mq
     let tls = tls_config(
         &Arc::new(rustls::crypto::ring::default_provider()),
         &Arc::new(roots),
-        dampwatch_pki::load_cert_chain(&paths.service_cert(INTRUDER))?,
-        dampwatch_pki::load_private_key(&paths.service_key(INTRUDER))?,
+        dampwatch_pki::load_cert_chain(&paths.collector_cert())?,
+        dampwatch_pki::load_private_key(&paths.collector_key())?,
     )?;
     Ok(MqttTransport::new(INTRUDER, addr.clone(), tls))
 }

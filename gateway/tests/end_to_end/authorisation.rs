@@ -4,6 +4,7 @@ use crate::common::*;
 use crate::raw::Raw;
 use dampwatch_gateway::mqtt::PacketType;
 use dampwatch_gateway::Refusal;
+use dampwatch_pki::IssueOptions;
 use rumqttc::{Packet, QoS};
 use std::time::Duration;
 
@@ -77,6 +78,34 @@ async fn a_device_cannot_publish_acks_but_the_collector_can() {
         c.publish(topic(LANDLORD, "ack-1", "ack"), QoS::AtLeastOnce, false, "x").await.unwrap();
     };
     misbehaving_device(act, Refusal::TopicNotAllowed, "ack-1").await;
+}
+
+/// A service certificate the CA issued for another purpose is not a collector: it is refused
+/// right after its handshake, so it can neither publish a device's acknowledgements nor hold
+/// the one connection kept for services while the collector needs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_certificate_without_a_role_is_refused_and_leaves_the_service_slot_free() {
+    let fx = Fixture::start_with(|c| c.limits.service_connections = 1).await;
+    dampwatch_pki::issue_service(fx.dir.path(), "reporter", IssueOptions::default()).unwrap();
+    let p = fx.paths();
+    let mut reporter =
+        fx.client(fx.tls_for(&p.service_cert("reporter"), &p.service_key("reporter")), "reporter");
+    let err = reporter.closed().await;
+    assert!(!err.is_empty());
+    fx.expect_refusal(Refusal::ServiceWithoutRole, 1).await;
+    // The collector still gets the only service connection and its traffic flows.
+    let mut good = fx.good_pair().await;
+    good.round_trip().await;
+    assert_eq!(fx.refusals(Refusal::TooManyServiceConnections), 0);
+    // Named as a collector, the same certificate is admitted.
+    drop(good);
+    let fx = Fixture::start_with(|c| c.services.collectors.push("reporter".into())).await;
+    dampwatch_pki::issue_service(fx.dir.path(), "reporter", IssueOptions::default()).unwrap();
+    let p = fx.paths();
+    let mut reporter =
+        fx.client(fx.tls_for(&p.service_cert("reporter"), &p.service_key("reporter")), "reporter");
+    reporter.connected().await;
+    assert_eq!(fx.refusals(Refusal::ServiceWithoutRole), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,18 @@ pub enum AlertsError {
 }
 
 impl AlertsError {
+    /// True for a deadlock or serialization failure: PostgreSQL rolled the transaction back to
+    /// resolve a conflict with another, and running it again is the remedy.
+    pub fn is_lock_conflict(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        match self {
+            AlertsError::Db(e) => {
+                matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> AlertsError {
         move |source| AlertsError::Json { what, source }
     }

@@ -20,10 +20,11 @@ pub struct InboxRange {
 }
 
 /// Deletes up to `limit` inbox rows, oldest first, skipping rows another worker holds; then
-/// also takes every older row of the same devices, waiting for a worker that holds one to
-/// finish. So a device's readings are folded in commit order even with several workers: a
-/// worker that took a newer range waits for the one folding the older range (and takes the
-/// older range itself if that worker rolled back).
+/// also takes every row of the same devices older than the newest one it took, waiting for a
+/// worker that holds one to finish. So a device's readings are folded in commit order even
+/// with several workers: a worker that took a newer range waits for the one folding an older
+/// range (and takes the older range itself if that worker rolled back). Below the newest, not
+/// the oldest: another worker may hold a range between two this one took.
 pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
     let rows = tx
         .query(
@@ -36,19 +37,22 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
         )
         .await?;
     let mut ranges: Vec<InboxRange> = rows.iter().map(range).collect();
-    let mut oldest: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut newest: BTreeMap<&str, i64> = BTreeMap::new();
     for r in &ranges {
-        let e = oldest.entry(r.device_id.as_str()).or_insert(r.id);
-        *e = (*e).min(r.id);
+        let e = newest.entry(r.device_id.as_str()).or_insert(r.id);
+        *e = (*e).max(r.id);
     }
-    if !oldest.is_empty() {
-        let devices: Vec<&str> = oldest.keys().copied().collect();
-        let below: Vec<i64> = oldest.values().copied().collect();
+    if !newest.is_empty() {
+        let devices: Vec<&str> = newest.keys().copied().collect();
+        let below: Vec<i64> = newest.values().copied().collect();
         let older = tx
             .query(
                 // Per device, through its index (device_id, id): usually there is nothing
-                // older, and finding that must not cost a scan of the backlog. Devices in
-                // sorted order, each's rows in id order, so workers lock in the same order.
+                // older, and finding that must not cost a scan of the backlog. The rows this
+                // transaction took above are already deleted for it, so only rows another
+                // worker holds are waited for. Two workers can still wait on each other
+                // (each holding an older row of the other's device): PostgreSQL then aborts
+                // one, which rolls back and takes its rows again (`worker.rs`).
                 "DELETE FROM hazard_inbox WHERE id = ANY(ARRAY(
                      SELECT o.id FROM unnest($1::text[], $2::int8[]) AS c (device_id, below)
                      CROSS JOIN LATERAL (

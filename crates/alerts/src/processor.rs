@@ -339,7 +339,7 @@ impl HazardProcessor {
             let count = rows.len();
             let mut changed = Vec::new();
             for r in rows {
-                let mut room = room_state::locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.try_get(4));
+                let mut room = room_state::locked_room(&r)?;
                 last_key.clone_from(&room.key);
                 let transitions = self.engine.evaluate(&mut room.state, now);
                 outcome.rooms += 1;

@@ -55,32 +55,31 @@ pub async fn lock(
             &[&keys],
         )
         .await?;
-    rows.iter()
-        .map(|r| locked_room(r.get(0), r.get(1), r.get(2), r.get(3), r.try_get(4)))
-        .map(|room| Ok((room.key.clone(), room)))
-        .collect()
+    rows.iter().map(|r| locked_room(r).map(|room| (room.key.clone(), room))).collect()
 }
 
-/// A state row as read from the database; an unreadable state (from an incompatible
-/// version) restarts the room from empty rather than stopping every room's processing.
-pub(crate) fn locked_room(
-    key: String,
-    landlord_id: String,
-    room_id: Option<i64>,
-    device_id: Option<String>,
-    state: Result<Json<RoomState>, tokio_postgres::Error>,
-) -> LockedRoom {
+/// A state row (`room_key, landlord_id, room_id, device_id, state`) as read from the
+/// database. A state this version cannot read (from an incompatible version) restarts the room
+/// from empty rather than stopping every room's processing; any other error (a column of the
+/// wrong type, a bug) stops the unit of work, so it can never silently wipe a room.
+pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsError> {
+    let (key, landlord_id, room_id, device_id): (String, String, Option<i64>, Option<String>) =
+        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
     // Read straight from the row's bytes into the state: no JSON tree in between.
-    let state = state.map(|Json(state)| state).unwrap_or_else(|e| {
-        tracing::error!(room = %key, error = %e, "stored room state unreadable; starting the room afresh");
-        RoomState::new()
-    });
+    let state = match r.try_get::<_, Json<RoomState>>(4) {
+        Ok(Json(state)) => state,
+        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<serde_json::Error>()) => {
+            tracing::error!(room = %key, error = %e, "stored room state unreadable; starting the room afresh");
+            RoomState::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
     let room = match (room_id, device_id) {
         (Some(id), _) => RoomRef::Room(id),
         (None, Some(d)) => RoomRef::Device(d),
         (None, None) => RoomRef::Device(String::new()),
     };
-    LockedRoom { key, room, landlord_id, state }
+    Ok(LockedRoom { key, room, landlord_id, state })
 }
 
 /// Writes the rooms' states back, all in one statement: at one reading per uplink a unit of

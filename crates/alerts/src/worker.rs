@@ -208,6 +208,13 @@ async fn hazard_loop(
                     continue;
                 }
             }
+            Err(e) if e.is_lock_conflict() => {
+                // Two loops waited on each other's rows and PostgreSQL chose this one to roll
+                // back: nothing is wrong, the rows are taken again at once.
+                tracing::warn!(error = %e, "hazard inbox batch rolled back by a lock conflict; retrying");
+                client = Some(c);
+                continue;
+            }
             Err(e) => {
                 // Rolled back: the inbox rows are still there and are taken again.
                 let wait = failures.next_delay();

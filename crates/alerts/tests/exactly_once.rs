@@ -133,3 +133,97 @@ async fn a_worker_that_dies_mid_transaction_leaves_its_inbox_rows_to_the_next() 
     assert_eq!(again.inbox_rows, 0);
     assert_eq!(db.count("SELECT count(*) FROM alerts", &[]).await, 1);
 }
+
+/// Another loop holds a device's middle range (it took it, then rolls back). A loop that takes
+/// the ranges on either side of it must wait for that loop and then fold all three in order:
+/// folding the newest before the middle one would apply the device's readings out of order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_held_by_another_loop_between_two_taken_ones_is_waited_for_and_kept_in_order() {
+    let db = Db::new().await;
+    let mut ids = Vec::new();
+    for seq in [1i64, 2, 3] {
+        let id: i64 = db
+            .client
+            .query_one(
+                "INSERT INTO hazard_inbox (device_id, boot, min_seq, max_seq) VALUES ('dev-1', 1, $1, $1) RETURNING id",
+                &[&seq],
+            )
+            .await
+            .expect("inbox row")
+            .get(0);
+        ids.push(id);
+    }
+    // The other loop: holds the middle range.
+    let mut other = connect(&db.url).await;
+    let other_tx = other.transaction().await.expect("begin");
+    other_tx
+        .query_one("SELECT id FROM hazard_inbox WHERE id = $1 FOR UPDATE", &[&ids[1]])
+        .await
+        .expect("lock");
+    let other_pid: i32 = other_tx.query_one("SELECT pg_backend_pid()", &[]).await.expect("pid").get(0);
+
+    // This loop takes what is free, the first and the last, and must then wait for the middle.
+    let url = db.url.clone();
+    let taking = tokio::spawn(async move {
+        let mut client = connect(&url).await;
+        let tx = client.transaction().await.expect("begin");
+        let taken = dampwatch_alerts::inbox::take(&tx, 10).await.expect("take");
+        tx.commit().await.expect("commit");
+        taken.iter().map(|r| r.id).collect::<Vec<i64>>()
+    });
+    let waiting = dampwatch_testkit::eventually_true(Duration::from_secs(20), || async {
+        db.client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> $1 AND pid <> pg_backend_pid()",
+                &[&other_pid],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0) > 0)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(waiting, "the loop that took the ranges around the held one never waited for it");
+    // The other loop gives its range back.
+    other_tx.rollback().await.expect("rollback");
+    let taken = taking.await.expect("join");
+    assert_eq!(taken, ids, "all three ranges, in order");
+}
+
+/// A stored room state this version cannot read (left by an incompatible version) restarts
+/// that room from empty: the unit of work goes on, the room is folded again from the new
+/// readings, and the state written back is readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_room_state_restarts_the_room_instead_of_stopping_the_inbox() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_detection").await;
+    let room = db.room("l", "home-1", "living").await;
+    db.device("dev-1", "l", Some(room)).await;
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    let start = Utc::now() - chrono::Duration::hours(2);
+    let first = series(start, start + chrono::Duration::hours(1), Duration::from_secs(600), |t| {
+        Sample::air(t, 20.0, 50.0)
+    });
+    db.store("dev-1", &first).await;
+    db.drain(&processor, Utc::now()).await;
+    // Valid JSON, but not a room state.
+    let changed = db
+        .client
+        .execute("UPDATE room_hazard_state SET state = '{\"from\": \"another version\"}'::jsonb", &[])
+        .await
+        .expect("spoil the state");
+    assert_eq!(changed, 1);
+    let second = series(start + chrono::Duration::hours(1), Utc::now(), Duration::from_secs(600), |t| {
+        Sample::air(t, 20.0, 50.0)
+    });
+    db.store("dev-1", &second).await;
+    let outcome = db.drain(&processor, Utc::now()).await;
+    assert_eq!(outcome.inbox_rows, 1);
+    assert_eq!(outcome.readings, second.len());
+    let readable: bool = db
+        .client
+        .query_one("SELECT state <> '{\"from\": \"another version\"}'::jsonb FROM room_hazard_state", &[])
+        .await
+        .expect("state")
+        .get(0);
+    assert!(readable, "the state written back replaced the unreadable one");
+}

@@ -13,7 +13,9 @@
 #   - python3-venv, and aiosmtpd (a real SMTP server, Apache-2.0) from PyPI with its two
 #     dependencies, each wheel pinned by version and SHA-256 (pip --require-hashes), in a virtual
 #     environment under ~/.cache/dampwatch: the e-mail tests and `dampwatch bench alerts` send
-#     to it.
+#     to it;
+#   - nats-server: the clustered message layer's tests run a three-node JetStream cluster on
+#     loopback (docs/message-layer.md).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -32,6 +34,7 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || missing+=(util-linux)
 command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 
 # The version the tests were written against; the browser tests read it from the same path.
 AXE_VERSION=4.14.1

@@ -1,0 +1,154 @@
+//! The uplink stream (`docs/message-layer.md`, "The contract"): subject
+//! `dw.v1.up.<landlord>.<device>`, one work-queue stream replicated on three nodes, a publish
+//! acknowledged once a quorum holds it, duplicates (the same message id within the window)
+//! reported and stored once; the collectors' durable pull consumer, each message acknowledged
+//! only after the batch that holds it has committed.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use crate::ClusterError;
+
+/// The stream's name.
+pub const UPLINK_STREAM: &str = "DW_UPLINKS";
+/// The collectors' durable consumer.
+const COLLECTORS: &str = "collectors";
+/// Subjects of the stream.
+const SUBJECTS: &str = "dw.v1.up.>";
+/// A resend within this window of the same uplink is recognised and stored once.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// What the stream said of a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub sequence: u64,
+    /// The same message id was stored already within the window: this copy was dropped.
+    pub duplicate: bool,
+}
+
+/// The gateway's side: publishes uplinks.
+#[derive(Clone)]
+pub struct UplinkStream {
+    js: jetstream::Context,
+}
+
+impl UplinkStream {
+    /// Creates the stream if it does not exist, with `replicas` copies.
+    pub async fn ensure(client: async_nats::Client, replicas: usize) -> Result<UplinkStream, ClusterError> {
+        let js = jetstream::new(client);
+        js.get_or_create_stream(stream::Config {
+            name: UPLINK_STREAM.into(),
+            subjects: vec![SUBJECTS.into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            num_replicas: replicas,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(ClusterError::stream)?;
+        Ok(UplinkStream { js })
+    }
+
+    /// Publishes one uplink's exact bytes under `message_id` and waits for the stream's
+    /// acknowledgement: only then may the device's publish be acknowledged.
+    pub async fn publish(
+        &self,
+        landlord: &str,
+        device: &str,
+        message_id: &str,
+        payload: Bytes,
+    ) -> Result<Stored, ClusterError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id);
+        let ack = self
+            .js
+            .publish_with_headers(format!("dw.v1.up.{landlord}.{device}"), headers, payload)
+            .await
+            .map_err(ClusterError::publish)?
+            .await
+            .map_err(ClusterError::publish)?;
+        Ok(Stored { sequence: ack.sequence, duplicate: ack.duplicate })
+    }
+
+    /// The name of the node leading the stream now, if one is.
+    pub async fn leader(&self) -> Result<Option<String>, ClusterError> {
+        let mut s = self.js.get_stream(UPLINK_STREAM).await.map_err(ClusterError::stream)?;
+        let info = s.info().await.map_err(ClusterError::stream)?;
+        Ok(info.cluster.as_ref().and_then(|c| c.leader.clone()))
+    }
+}
+
+/// One uplink handed to a collector.
+pub struct UplinkDelivery {
+    pub subject: String,
+    pub payload: Bytes,
+    /// 1 the first time; above 1 when a collector took it before and did not acknowledge it.
+    pub delivered: i64,
+    message: jetstream::Message,
+}
+
+impl UplinkDelivery {
+    /// Acknowledges it to the cluster, waiting for the cluster to confirm: call only after the
+    /// uplink's readings are committed.
+    pub async fn ack(&self) -> Result<(), ClusterError> {
+        self.message.double_ack().await.map_err(ClusterError::consume)
+    }
+}
+
+/// The collectors' side: one durable group, each uplink to one collector at a time.
+pub struct UplinkConsumer {
+    consumer: consumer::Consumer<consumer::pull::Config>,
+}
+
+impl UplinkConsumer {
+    /// Joins (or creates) the collectors' durable consumer. An uplink not acknowledged within
+    /// `ack_wait` goes to a collector again.
+    pub async fn join(
+        client: async_nats::Client,
+        ack_wait: Duration,
+    ) -> Result<UplinkConsumer, ClusterError> {
+        let js = jetstream::new(client);
+        let stream = js.get_stream(UPLINK_STREAM).await.map_err(ClusterError::consume)?;
+        let consumer = stream
+            .get_or_create_consumer(
+                COLLECTORS,
+                consumer::pull::Config {
+                    durable_name: Some(COLLECTORS.into()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(ClusterError::consume)?;
+        Ok(UplinkConsumer { consumer })
+    }
+
+    /// Up to `max` uplinks, waiting at most `wait` for the first.
+    pub async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<UplinkDelivery>, ClusterError> {
+        let mut batch = self
+            .consumer
+            .fetch()
+            .max_messages(max)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(ClusterError::consume)?;
+        let mut out = Vec::new();
+        while let Some(m) = batch.next().await {
+            let message = m.map_err(ClusterError::consume)?;
+            let delivered = message.info().map_err(ClusterError::consume)?.delivered;
+            out.push(UplinkDelivery {
+                subject: message.subject.to_string(),
+                payload: message.payload.clone(),
+                delivered,
+                message,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -150,7 +150,11 @@ impl Gateway {
             None => None,
         };
         tasks.spawn(accept_loop(listener, shared.clone(), tasks.clone()));
-        background.spawn(watch_crl(shared.clone(), stop_background.clone()));
+        // The SIGHUP handler is in place before `start` returns: a SIGHUP that arrived before a
+        // spawned task got round to installing it would take the default action and kill the
+        // gateway.
+        let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        background.spawn(watch_crl(shared.clone(), hup, stop_background.clone()));
         background.spawn(close_expired(shared.clone(), stop_background.clone()));
         tracing::info!(%local_addr, broker_v4 = %broker.v4, broker_v5 = %broker.v5, "gateway listening");
         Ok(Gateway { shared, local_addr, metrics_addr, tasks, background, stop_background })
@@ -321,11 +325,14 @@ fn crl_stamp(shared: &Shared) -> Option<(SystemTime, u64)> {
 
 /// Polls the CRL file (cheap, portable, works on every filesystem) and reloads on change;
 /// SIGHUP reloads at once.
-async fn watch_crl(shared: Arc<Shared>, stop: CancellationToken) {
+async fn watch_crl(
+    shared: Arc<Shared>,
+    mut hup: Option<tokio::signal::unix::Signal>,
+    stop: CancellationToken,
+) {
     let mut last = crl_stamp(&shared);
     let mut stale = StaleCrlReport { since_reported: None };
     stale.check(&shared);
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let hup_fired = async {
             match hup.as_mut() {

@@ -6,10 +6,12 @@
 //! [`NatsCluster`] runs a cluster of `nats-server` processes on loopback, for tests and for the
 //! cluster demo.
 
+mod downlinks;
 mod error;
 mod nats_cluster;
 mod uplinks;
 
+pub use downlinks::{Attached, DownlinkPublisher, DownlinkRoutes, CONFIG_BUCKET};
 pub use error::ClusterError;
 pub use nats_cluster::NatsCluster;
 pub use uplinks::{Stored, UplinkConsumer, UplinkDelivery, UplinkStream, UPLINK_STREAM};

@@ -20,8 +20,9 @@ async fn client(cluster: &NatsCluster) -> async_nats::Client {
         .expect("connect to the cluster")
 }
 
-/// Publishes `id`, retrying while the stream elects a new leader (as a gateway does, by not
-/// acknowledging the device, whose resend comes back); bounded.
+/// Publishes `id`; while the stream elects a new leader the publish is refused (a gateway then
+/// does not acknowledge the device, whose resend comes back), so it is sent again once the
+/// stream answers with a leader. Bounded.
 async fn publish(stream: &UplinkStream, id: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -29,7 +30,12 @@ async fn publish(stream: &UplinkStream, id: &str) -> bool {
             Ok(stored) => return stored.duplicate,
             Err(e) if Instant::now() < deadline => {
                 eprintln!("publish {id} refused while the cluster recovers: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let led = dampwatch_testkit::eventually_true(
+                    deadline.saturating_duration_since(Instant::now()),
+                    || async { matches!(stream.leader().await, Ok(Some(_))) },
+                )
+                .await;
+                assert!(led, "the stream had no leader again within 30 s");
             }
             Err(e) => panic!("publish {id}: {e}"),
         }

@@ -7,7 +7,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use age::x25519::Recipient;
-use tokio_postgres::IsolationLevel;
 
 use crate::error::BackupError;
 use crate::libpq::ClientProgram;
@@ -56,12 +55,7 @@ pub async fn backup(options: &BackupOptions, progress: Progress<'_>) -> Result<B
     }
     let program = ClientProgram::new("pg_dump", &options.database_url)?;
     let mut client = dampwatch_store::connect(&options.database_url).await?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = dampwatch_store::read_only_snapshot(&mut client).await?;
     let snapshot: String = tx.query_one("SELECT pg_export_snapshot()", &[]).await?.get(0);
     let manifest = describe(&tx).await?;
 

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{pin_mut, TryStreamExt as _};
-use tokio_postgres::{Client, IsolationLevel, Transaction};
+use tokio_postgres::{Client, Transaction};
 
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
@@ -62,12 +62,7 @@ pub enum Contents {
 /// A read-only repeatable-read transaction printing times in UTC: every dataset of an archive
 /// read in one snapshot, in one time zone.
 pub(crate) async fn utc_snapshot(client: &mut Client) -> Result<Transaction<'_>, PrivacyError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = dampwatch_store::read_only_snapshot(client).await?;
     tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
     Ok(tx)
 }

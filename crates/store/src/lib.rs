@@ -19,6 +19,7 @@ pub mod readings;
 mod redact;
 pub mod registry;
 pub mod roles;
+mod snapshot;
 
 pub use connect::{
     connect, describe, is_data_error, is_unavailable, prepare_database, prepare_database_when_up,
@@ -29,3 +30,4 @@ pub use migrate::{migrate, migrate_to, MigrateError, Migration, MIGRATIONS};
 pub use readings::{write_reading, Provenance, ReadingRow, READING_COLUMNS};
 pub use redact::redacted;
 pub use registry::{DeviceEntry, RegistryError};
+pub use snapshot::read_only_snapshot;

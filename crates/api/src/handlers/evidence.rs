@@ -73,12 +73,7 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
     let options =
         ExportOptions { clock: source.clock.clone(), now: Some(state.now()), ..ExportOptions::default() };
     let mut service = state.pool.get().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
-    let snapshot = service
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let snapshot = dampwatch_store::read_only_snapshot(&mut service).await?;
     // SET LOCAL: undone at the end of the snapshot, so the pooled connection is the service's
     // again.
     snapshot
@@ -87,7 +82,7 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
             &[&dampwatch_store::roles::EVIDENCE_ROLE, &landlord],
         )
         .await?;
-    let (pack, summary) = build(&*snapshot, &source.pki_dir, id, &options, &signer)
+    let (pack, summary) = build(&snapshot, &source.pki_dir, id, &options, &signer)
         .await
         .map_err(|e| ApiError::Internal(format!("evidence pack of case {id}: {e}")))?;
     snapshot.commit().await?;

@@ -9,6 +9,10 @@ pub enum ClusterError {
     Files(#[source] std::io::Error),
     #[error("node {node} was not ready within {limit:?}: {last}")]
     NotReady { node: String, limit: std::time::Duration, last: String },
+    #[error("cannot read the cluster password file {0}: {1}")]
+    PasswordFile(std::path::PathBuf, #[source] std::io::Error),
+    #[error("no node of the cluster accepted a connection within {0:?} (check upstream.servers, user and password_file)")]
+    Unreachable(std::time::Duration),
     #[error("connecting to the cluster: {0}")]
     Connect(#[from] async_nats::ConnectError),
     #[error("the uplink stream: {0}")]

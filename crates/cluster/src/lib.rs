@@ -9,9 +9,11 @@
 mod downlinks;
 mod error;
 mod nats_cluster;
+mod settings;
 mod uplinks;
 
-pub use downlinks::{Attached, DownlinkPublisher, DownlinkRoutes, CONFIG_BUCKET};
+pub use downlinks::{Attached, DownlinkKind, DownlinkPublisher, DownlinkRoutes, CONFIG_BUCKET};
 pub use error::ClusterError;
-pub use nats_cluster::NatsCluster;
-pub use uplinks::{Stored, UplinkConsumer, UplinkDelivery, UplinkStream, UPLINK_STREAM};
+pub use nats_cluster::{NatsCluster, Role};
+pub use settings::{UpstreamConfig, UpstreamKind, DEFAULT_CONFIG};
+pub use uplinks::{ConsumerState, Stored, UplinkConsumer, UplinkDelivery, UplinkStream, UPLINK_STREAM};

@@ -2,6 +2,10 @@
 //! store directory under one temporary directory, on ports the operating system picked. Nodes
 //! can be killed (SIGKILL) and restarted on the same ports and store, as a machine that died
 //! and came back.
+//!
+//! Nobody is trusted for being on loopback: every client logs in as one of the users of
+//! [`Role`], each allowed only the subjects its role needs, with a password generated for this
+//! cluster and kept in a 0600 file; the nodes' routes between themselves need a password too.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,49 @@ use crate::ClusterError;
 const CLUSTER_NAME: &str = "dampwatch";
 /// How often readiness is polled.
 const POLL: Duration = Duration::from_millis(100);
+
+/// Who connects to the cluster, each with its own user and permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Publishes uplinks, reads configurations, receives acknowledgements.
+    Gateway,
+    /// Consumes uplinks, sends acknowledgements and configurations, manages the streams.
+    Collector,
+}
+
+impl Role {
+    pub fn user(self) -> &'static str {
+        match self {
+            Role::Gateway => "gateway",
+            Role::Collector => "collector",
+        }
+    }
+
+    /// The subjects the role may publish to and subscribe to.
+    fn permissions(self) -> (Vec<String>, Vec<String>) {
+        let inbox = format!("{}.>", crate::settings::inbox_prefix(self.user()));
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match self {
+            // The JetStream API it needs: to check the streams exist, publish into the uplink
+            // stream, read one configuration. Not the acknowledgement of uplinks, not
+            // downlinks: a gateway cannot confirm or forge what only a collector may say.
+            Role::Gateway => (
+                s(&[
+                    "dw.v1.up.>",
+                    "$JS.API.INFO",
+                    "$JS.API.STREAM.INFO.*",
+                    "$JS.API.STREAM.CREATE.*",
+                    "$JS.API.DIRECT.GET.KV_DW_CONFIG.>",
+                    "$JS.API.STREAM.MSG.GET.KV_DW_CONFIG",
+                ]),
+                [s(&["dw.v1.down.>"]), vec![inbox]].concat(),
+            ),
+            Role::Collector => {
+                (s(&["dw.v1.down.>", "$KV.DW_CONFIG.>", "$JS.API.>", "$JS.ACK.DW_UPLINKS.>"]), vec![inbox])
+            }
+        }
+    }
+}
 
 struct Node {
     name: String,
@@ -28,6 +75,27 @@ pub struct NatsCluster {
     nodes: Vec<Node>,
 }
 
+/// A password for one user: 128 random bits in hex.
+fn new_password() -> Result<String, ClusterError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| ClusterError::Files(std::io::Error::other("no randomness for a password")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes `secret` to `path`, readable by its owner only.
+fn write_secret(path: &Path, secret: &str) -> Result<(), ClusterError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(ClusterError::Files)?;
+    f.write_all(secret.as_bytes()).map_err(ClusterError::Files)
+}
+
 impl NatsCluster {
     /// Starts `size` nodes, each routed to every other, and waits until JetStream answers
     /// through every node (a meta leader is elected).
@@ -37,6 +105,13 @@ impl NatsCluster {
         let ports: Vec<(u16, u16)> = (0..size)
             .map(|_| Ok::<_, ClusterError>((free_port()?, free_port()?)))
             .collect::<Result<_, _>>()?;
+        let mut users = Vec::new();
+        for role in [Role::Gateway, Role::Collector] {
+            let password = new_password()?;
+            write_secret(&dir.path().join(format!("{}.password", role.user())), &password)?;
+            users.push((role, password));
+        }
+        let route_password = new_password()?;
         let mut nodes = Vec::with_capacity(size);
         for (i, (client_port, cluster_port)) in ports.iter().enumerate() {
             let name = format!("n{i}");
@@ -44,12 +119,13 @@ impl NatsCluster {
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
-                .map(|(_, (_, p))| format!("\"nats-route://127.0.0.1:{p}\""))
+                .map(|(_, (_, p))| format!("\"nats-route://route:{route_password}@127.0.0.1:{p}\""))
                 .collect();
             let config = dir.path().join(format!("{name}.conf"));
             let store = dir.path().join(&name);
-            std::fs::write(&config, node_config(&name, *client_port, *cluster_port, &store, &routes))
-                .map_err(ClusterError::Files)?;
+            let text =
+                node_config(&name, (*client_port, *cluster_port), &store, &routes, &users, &route_password);
+            write_secret(&config, &text)?;
             nodes.push(Node { name, client_port: *client_port, config, process: None });
         }
         let mut cluster = NatsCluster { dir, nodes };
@@ -68,6 +144,23 @@ impl NatsCluster {
     /// Every node's URL, for a client that should fail over between them.
     pub fn urls(&self) -> Vec<String> {
         (0..self.nodes.len()).map(|i| self.url(i)).collect()
+    }
+
+    /// The `[upstream]` section a service of `role` uses to reach this cluster.
+    pub fn upstream(&self, role: Role) -> crate::UpstreamConfig {
+        crate::UpstreamConfig {
+            kind: crate::UpstreamKind::Cluster,
+            servers: self.urls(),
+            replicas: self.nodes.len().min(3),
+            user: role.user().to_owned(),
+            password_file: self.dir.path().join(format!("{}.password", role.user())),
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+
+    /// A client logged in as `role`.
+    pub async fn client(&self, role: Role) -> Result<async_nats::Client, ClusterError> {
+        self.upstream(role).connect("dampwatch-test").await
     }
 
     /// The index of the node whose server name is `name`.
@@ -118,7 +211,7 @@ impl NatsCluster {
                 continue;
             }
             loop {
-                let last = match jetstream_answers(&self.url(i)).await {
+                let last = match jetstream_answers(&self.url(i), &self.upstream(Role::Collector)).await {
                     Ok(()) => break,
                     Err(e) => e,
                 };
@@ -141,8 +234,12 @@ impl Drop for NatsCluster {
 }
 
 /// `Ok` once JetStream answers an account query through `url`; the reason otherwise.
-async fn jetstream_answers(url: &str) -> Result<(), String> {
-    let client = match tokio::time::timeout(Duration::from_secs(2), async_nats::connect(url)).await {
+async fn jetstream_answers(url: &str, login: &crate::UpstreamConfig) -> Result<(), String> {
+    let password = std::fs::read_to_string(&login.password_file).map_err(|e| e.to_string())?;
+    let options = async_nats::ConnectOptions::new()
+        .user_and_password(login.user.clone(), password)
+        .custom_inbox_prefix(crate::settings::inbox_prefix(&login.user));
+    let client = match tokio::time::timeout(Duration::from_secs(2), options.connect(url)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err("connecting timed out".into()),
@@ -181,19 +278,49 @@ fn free_port() -> Result<u16, ClusterError> {
     Ok(l.local_addr().map_err(ClusterError::Files)?.port())
 }
 
-fn node_config(name: &str, client_port: u16, cluster_port: u16, store: &Path, routes: &[String]) -> String {
+fn node_config(
+    name: &str,
+    (client_port, cluster_port): (u16, u16),
+    store: &Path,
+    routes: &[String],
+    users: &[(Role, String)],
+    route_password: &str,
+) -> String {
+    let quoted = |v: Vec<String>| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let users: Vec<String> = users
+        .iter()
+        .map(|(role, password)| {
+            let (publish, subscribe) = role.permissions();
+            format!(
+                "    {{ user: {user}, password: \"{password}\", permissions: {{ publish: {{ allow: [{publish}] }}, subscribe: {{ allow: [{subscribe}] }} }} }}",
+                user = role.user(),
+                publish = quoted(publish),
+                subscribe = quoted(subscribe),
+            )
+        })
+        .collect();
     format!(
         "server_name: {name}
 listen: 127.0.0.1:{client_port}
+authorization {{
+  users: [
+{users}
+  ]
+}}
 jetstream {{
   store_dir: \"{store}\"
 }}
 cluster {{
   name: {CLUSTER_NAME}
   listen: 127.0.0.1:{cluster_port}
+  authorization {{
+    user: route
+    password: \"{route_password}\"
+  }}
   routes: [{routes}]
 }}
 ",
+        users = users.join("\n"),
         store = store.display(),
         routes = routes.join(", "),
     )

@@ -92,6 +92,13 @@ pub struct UplinkDelivery {
 }
 
 impl UplinkDelivery {
+    /// The landlord and device of the subject, `dw.v1.up.<landlord>.<device>`.
+    pub fn device(&self) -> Option<(&str, &str)> {
+        let rest = self.subject.strip_prefix("dw.v1.up.")?;
+        let (landlord, device) = rest.split_once('.')?;
+        (!device.contains('.')).then_some((landlord, device))
+    }
+
     /// Acknowledges it to the cluster, waiting for the cluster to confirm: call only after the
     /// uplink's readings are committed.
     pub async fn ack(&self) -> Result<(), ClusterError> {
@@ -99,9 +106,24 @@ impl UplinkDelivery {
     }
 }
 
+/// How far the collectors are behind, from the cluster's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsumerState {
+    /// Uplinks stored that no collector has taken yet.
+    pub pending: u64,
+    /// Uplinks taken and not yet acknowledged.
+    pub ack_pending: u64,
+    /// Uplinks delivered more than once and still unacknowledged.
+    pub redelivered: u64,
+    /// Messages and bytes in the uplink stream (a work queue: what is not yet acknowledged).
+    pub stream_messages: u64,
+    pub stream_bytes: u64,
+}
+
 /// The collectors' side: one durable group, each uplink to one collector at a time.
 pub struct UplinkConsumer {
     consumer: consumer::Consumer<consumer::pull::Config>,
+    stream: stream::Stream,
 }
 
 impl UplinkConsumer {
@@ -113,6 +135,7 @@ impl UplinkConsumer {
     ) -> Result<UplinkConsumer, ClusterError> {
         let js = jetstream::new(client);
         let stream = js.get_stream(UPLINK_STREAM).await.map_err(ClusterError::consume)?;
+        let stream_handle = stream.clone();
         let consumer = stream
             .get_or_create_consumer(
                 COLLECTORS,
@@ -125,7 +148,20 @@ impl UplinkConsumer {
             )
             .await
             .map_err(ClusterError::consume)?;
-        Ok(UplinkConsumer { consumer })
+        Ok(UplinkConsumer { consumer, stream: stream_handle })
+    }
+
+    /// The group's lag and the stream's size, as the cluster reports them now.
+    pub async fn state(&self) -> Result<ConsumerState, ClusterError> {
+        let c = self.stream.consumer_info(COLLECTORS).await.map_err(ClusterError::consume)?;
+        let s = self.stream.get_info().await.map_err(ClusterError::consume)?;
+        Ok(ConsumerState {
+            pending: c.num_pending,
+            ack_pending: c.num_ack_pending as u64,
+            redelivered: c.num_redelivered as u64,
+            stream_messages: s.state.messages,
+            stream_bytes: s.state.bytes,
+        })
     }
 
     /// Up to `max` uplinks, waiting at most `wait` for the first.

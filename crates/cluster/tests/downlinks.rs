@@ -5,13 +5,16 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dampwatch_cluster::{DownlinkPublisher, DownlinkRoutes, NatsCluster};
+use dampwatch_cluster::{DownlinkKind, DownlinkPublisher, DownlinkRoutes, NatsCluster, Role};
 use futures_util::StreamExt;
 
 const READY: Duration = Duration::from_secs(30);
 
-async fn client(url: String) -> async_nats::Client {
-    async_nats::connect(url).await.expect("connect")
+/// A client of `role` connected to node `node` only.
+async fn client(cluster: &NatsCluster, role: Role, node: usize) -> async_nats::Client {
+    let upstream =
+        dampwatch_cluster::UpstreamConfig { servers: vec![cluster.url(node)], ..cluster.upstream(role) };
+    upstream.connect("test").await.expect("connect")
 }
 
 /// Publishes `payload` for `device` until `subscriber` receives it (interest reaches the
@@ -37,9 +40,12 @@ async fn send_until_received(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ack_reaches_only_the_gateway_holding_the_device_and_configurations_follow_it() {
     let cluster = NatsCluster::start(3, READY).await.expect("a three-node cluster");
-    let collector = DownlinkPublisher::ensure(client(cluster.url(2)).await, 3).await.expect("collector");
-    let gateway_a = DownlinkRoutes::open(client(cluster.url(0)).await, 3).await.expect("gateway a");
-    let gateway_b = DownlinkRoutes::open(client(cluster.url(1)).await, 3).await.expect("gateway b");
+    let collector =
+        DownlinkPublisher::ensure(client(&cluster, Role::Collector, 2).await, 3).await.expect("collector");
+    let gateway_a =
+        DownlinkRoutes::open(client(&cluster, Role::Gateway, 0).await, 3).await.expect("gateway a");
+    let gateway_b =
+        DownlinkRoutes::open(client(&cluster, Role::Gateway, 1).await, 3).await.expect("gateway b");
 
     let revision =
         collector.config("acme", "dev-x", Bytes::from_static(b"config-x-1")).await.expect("config");
@@ -49,16 +55,78 @@ async fn an_ack_reaches_only_the_gateway_holding_the_device_and_configurations_f
     let mut y_on_b = gateway_b.attach("acme", "dev-y").await.expect("attach y");
     assert_eq!(y_on_b.config, None);
 
-    send_until_received(&collector, "dev-x", "ack-x", &mut x_on_a.acks).await;
-    send_until_received(&collector, "dev-y", "ack-y", &mut y_on_b.acks).await;
+    send_until_received(&collector, "dev-x", "ack-x", &mut x_on_a.downlinks).await;
+    send_until_received(&collector, "dev-y", "ack-y", &mut y_on_b.downlinks).await;
     // Gateway B never had interest in dev-x: everything it got is dev-y's.
-    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), y_on_b.acks.next()).await {
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), y_on_b.downlinks.next()).await {
         assert_eq!(&m.payload[..], b"ack-y", "gateway b got another device's acknowledgement");
     }
 
     // dev-x reconnects through gateway B: its last configuration is there too.
     collector.config("acme", "dev-x", Bytes::from_static(b"config-x-2")).await.expect("config");
     drop(x_on_a);
-    let x_on_b = gateway_b.attach("acme", "dev-x").await.expect("attach x on b");
+    let mut x_on_b = gateway_b.attach("acme", "dev-x").await.expect("attach x on b");
     assert_eq!(x_on_b.config.as_deref(), Some(&b"config-x-2"[..]));
+    // A configuration sent while the device is connected reaches it live as well.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        collector.config("acme", "dev-x", Bytes::from_static(b"config-x-3")).await.expect("config");
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), x_on_b.downlinks.next()).await {
+            assert_eq!(&m.payload[..], b"config-x-3");
+            assert_eq!(DownlinkKind::of_subject(&m.subject), Some(DownlinkKind::Config));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the live configuration never reached gateway b");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_may_use_only_its_own_subjects_and_strangers_are_refused() {
+    let cluster = NatsCluster::start(3, READY).await.expect("a three-node cluster");
+    // No credentials: refused, loopback or not.
+    let stranger = dampwatch_cluster::UpstreamConfig {
+        user: String::new(),
+        password_file: Default::default(),
+        ..cluster.upstream(Role::Gateway)
+    };
+    assert!(matches!(
+        stranger.connect("stranger").await,
+        Err(dampwatch_cluster::ClusterError::Unreachable(_))
+    ));
+    // A gateway may not send downlinks: the server refuses the publish and says so.
+    let (gateway, mut errors) = client_with_errors(&cluster, Role::Gateway).await;
+    gateway.publish("dw.v1.down.acme.dev-x.ack", "forged".into()).await.expect("queued");
+    gateway.flush().await.expect("flushed");
+    let said = tokio::time::timeout(Duration::from_secs(10), errors.recv()).await.expect("an error in time");
+    assert!(said.is_some_and(|e| e.contains("Permissions Violation")), "the server refused it");
+    // A collector may not publish uplinks.
+    let collector = client(&cluster, Role::Collector, 0).await;
+    let js = async_nats::jetstream::new(collector);
+    let refused = js.publish("dw.v1.up.acme.dev-x", "forged".into()).await;
+    assert!(refused.is_err() || refused.unwrap().await.is_err(), "a collector published an uplink");
+}
+
+/// A client of `role` and the errors the server sends it.
+async fn client_with_errors(
+    cluster: &NatsCluster,
+    role: Role,
+) -> (async_nats::Client, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let upstream = cluster.upstream(role);
+    let password = std::fs::read_to_string(&upstream.password_file).expect("the password file");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = async_nats::ConnectOptions::new()
+        .user_and_password(upstream.user.clone(), password)
+        .custom_inbox_prefix(format!("_INBOX_{}", upstream.user))
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                if let async_nats::Event::ServerError(e) = event {
+                    let _ = tx.send(e.to_string());
+                }
+            }
+        })
+        .connect(cluster.url(0))
+        .await
+        .expect("connect");
+    (client, rx)
 }

@@ -7,17 +7,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dampwatch_cluster::{NatsCluster, UplinkConsumer, UplinkStream};
+use dampwatch_cluster::{NatsCluster, Role, UplinkConsumer, UplinkStream};
 
 const READY: Duration = Duration::from_secs(30);
 const PER_PHASE: usize = 100;
 
-async fn client(cluster: &NatsCluster) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(cluster.urls())
-        .await
-        .expect("connect to the cluster")
+async fn client(cluster: &NatsCluster, role: Role) -> async_nats::Client {
+    cluster.client(role).await.expect("connect to the cluster")
 }
 
 /// Publishes `id`; while the stream elects a new leader the publish is refused (a gateway then
@@ -45,7 +41,8 @@ async fn publish(stream: &UplinkStream, id: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_uplinks_survive_the_stream_leaders_death_and_unacknowledged_ones_come_back() {
     let mut cluster = NatsCluster::start(3, READY).await.expect("a three-node cluster");
-    let stream = UplinkStream::ensure(client(&cluster).await, 3).await.expect("the uplink stream");
+    let stream =
+        UplinkStream::ensure(client(&cluster, Role::Gateway).await, 3).await.expect("the uplink stream");
 
     // 1. Uplinks, then the same ones again (a device resending after a lost acknowledgement).
     for n in 0..PER_PHASE {
@@ -65,7 +62,9 @@ async fn acknowledged_uplinks_survive_the_stream_leaders_death_and_unacknowledge
     cluster.restart(dead, READY).await.expect("the node comes back");
 
     // 3. A collector takes some and dies before acknowledging; the group gets them again.
-    let consumer = UplinkConsumer::join(client(&cluster).await, Duration::from_secs(2)).await.expect("join");
+    let consumer = UplinkConsumer::join(client(&cluster, Role::Collector).await, Duration::from_secs(2))
+        .await
+        .expect("join");
     let taken = consumer.fetch(20, Duration::from_secs(5)).await.expect("fetch");
     assert_eq!(taken.len(), 20);
     drop(taken);

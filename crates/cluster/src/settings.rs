@@ -1,0 +1,128 @@
+//! The `[upstream]` section both the gateway and the collector read: which message layer they
+//! use, and for the cluster how to reach it and as whom.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ClusterError;
+
+/// The commented default `[upstream]` section, appended to the gateway's and the collector's
+/// default configuration files.
+pub const DEFAULT_CONFIG: &str = r#"
+[upstream]
+# The message layer between gateways and collectors. "broker": the gateway's embedded MQTT
+# broker, one machine (the collector reaches it through the gateway, see [mqtt]). "cluster": a
+# NATS JetStream cluster that several gateways and collectors share and that keeps accepted
+# uplinks when a node dies (docs/message-layer.md).
+kind = "broker"
+# kind = "cluster": the client URLs of the cluster's nodes; the client fails over between them.
+servers = ["nats://127.0.0.1:4222"]
+# Copies kept of the uplink stream and of the configuration bucket, when this service is the
+# first to make them: 3 survives the loss of any one node (at most the number of nodes).
+replicas = 3
+# This service's user in the cluster and the file holding its password (keep it 0600). The
+# gateways and the collectors have a user each, allowed only the subjects their role needs
+# (docs/message-layer.md). Empty user: connect without credentials (a cluster that asks for
+# none trusts anyone who can reach it: only for a test on one machine).
+user = ""
+password_file = ""
+# Collectors: an uplink taken but not acknowledged within this time (its collector died or its
+# database stalled) goes to a collector again.
+ack_wait = "30s"
+"#;
+
+/// Which message layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamKind {
+    /// The gateway's embedded MQTT broker.
+    Broker,
+    /// A NATS JetStream cluster.
+    Cluster,
+}
+
+/// `[upstream]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    pub kind: UpstreamKind,
+    pub servers: Vec<String>,
+    pub replicas: usize,
+    pub user: String,
+    pub password_file: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub ack_wait: Duration,
+}
+
+impl UpstreamConfig {
+    /// What is wrong with the section, if anything (only a cluster's settings matter).
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.kind == UpstreamKind::Broker {
+            return None;
+        }
+        if self.servers.is_empty() {
+            return Some("upstream.servers must name at least one node when upstream.kind is \"cluster\"");
+        }
+        if !(1..=5).contains(&self.replicas) {
+            return Some("upstream.replicas must be 1 to 5 (JetStream's limit)");
+        }
+        if self.user.is_empty() != self.password_file.as_os_str().is_empty() {
+            return Some("upstream.user and upstream.password_file go together");
+        }
+        if self.ack_wait < Duration::from_secs(1) {
+            return Some("upstream.ack_wait must be at least 1s");
+        }
+        None
+    }
+
+    /// Resolves a relative password file against the configuration file's directory.
+    pub fn resolve_paths(&mut self, config_file: &Path) {
+        if self.password_file.is_relative() && !self.password_file.as_os_str().is_empty() {
+            if let Some(dir) = config_file.parent() {
+                self.password_file = dir.join(&self.password_file);
+            }
+        }
+    }
+
+    /// Connects to the cluster as this service's user (`name` shows in the server's connection
+    /// list). Replies come to an inbox prefix of the user's own, so that the cluster can keep
+    /// each user's replies from the others.
+    pub async fn connect(&self, name: &str) -> Result<async_nats::Client, ClusterError> {
+        let mut options = async_nats::ConnectOptions::new()
+            .name(name)
+            .connection_timeout(Duration::from_secs(5))
+            .retry_on_initial_connect();
+        if !self.user.is_empty() {
+            let password = std::fs::read_to_string(&self.password_file)
+                .map_err(|e| ClusterError::PasswordFile(self.password_file.clone(), e))?;
+            options = options
+                .user_and_password(self.user.clone(), password.trim_end().to_owned())
+                .custom_inbox_prefix(inbox_prefix(&self.user));
+        }
+        let client = options.connect(self.servers.as_slice()).await?;
+        // With `retry_on_initial_connect` the client connects in the background and keeps
+        // trying; a service should still say at start when no node answers.
+        wait_connected(&client, Duration::from_secs(10)).await?;
+        Ok(client)
+    }
+}
+
+/// The inbox prefix of `user`: replies to its requests arrive under it.
+pub fn inbox_prefix(user: &str) -> String {
+    format!("_INBOX_{user}")
+}
+
+/// Waits for the client's first connection.
+async fn wait_connected(client: &async_nats::Client, limit: Duration) -> Result<(), ClusterError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut events = tokio::time::interval(Duration::from_millis(20));
+    while client.connection_state() != async_nats::connection::State::Connected {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ClusterError::Unreachable(limit));
+        }
+        events.tick().await;
+    }
+    Ok(())
+}

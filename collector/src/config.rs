@@ -137,12 +137,14 @@ pub struct Config {
     pub api: dampwatch_api::ApiConfig,
     /// People's e-mail notifications (off without an SMTP server).
     pub email: dampwatch_alerts::EmailConfig,
+    pub upstream: dampwatch_cluster::UpstreamConfig,
 }
 
 /// The whole commented default configuration, as `print-config` prints it.
 pub fn default_config() -> String {
     format!(
-        "{COLLECTOR_DEFAULTS}{}{}{}",
+        "{COLLECTOR_DEFAULTS}{}{}{}{}",
+        dampwatch_cluster::DEFAULT_CONFIG,
         dampwatch_alerts::DEFAULT_CONFIG,
         dampwatch_api::DEFAULT_CONFIG,
         dampwatch_alerts::email::DEFAULT_CONFIG
@@ -278,6 +280,9 @@ impl Config {
         ] {
             dampwatch_conf::resolve(p, path);
         }
+        if !cfg.upstream.password_file.as_os_str().is_empty() {
+            dampwatch_conf::resolve(&mut cfg.upstream.password_file, path);
+        }
         if !cfg.email.ca_file.is_empty() {
             let mut ca = PathBuf::from(&cfg.email.ca_file);
             dampwatch_conf::resolve(&mut ca, path);
@@ -311,6 +316,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if let Err(e) = self.email.validate() {
             return Err(ConfigError::Invalid(e.0));
+        }
+        if let Some(problem) = self.upstream.problem() {
+            return bad(problem);
         }
         if self.intake.max_batch_uplinks == 0 {
             return bad("intake.max_batch_uplinks must be at least 1");

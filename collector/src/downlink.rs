@@ -13,10 +13,8 @@ use std::path::Path;
 
 use dampwatch_proto::v1::{CommitAck, DeviceConfig};
 use dampwatch_proto::wire::DownlinkKind;
-use dampwatch_wire::topic::{Topic, TopicKind};
 use prost::Message;
 use ring::signature::Ed25519KeyPair;
-use rumqttc::{AsyncClient, QoS};
 
 /// The collector's downlink signing key. Deliberately no `Debug`: it holds a private key.
 pub struct DownlinkSigner {
@@ -35,8 +33,8 @@ pub enum SendConfigError {
     Db(#[from] tokio_postgres::Error),
     #[error("cannot sign: {0}")]
     Sign(#[from] dampwatch_proto::SignError),
-    #[error("cannot queue the configuration for publishing: {0}")]
-    Publish(#[from] rumqttc::ClientError),
+    #[error("cannot send the configuration: {0}")]
+    Publish(#[from] crate::upstream::SendError),
 }
 
 /// Why the downlink signing key cannot be used.
@@ -117,9 +115,9 @@ pub struct SentConfig {
 }
 
 /// Signs `settings` for the latest boot the database has readings of from `device`, with the
-/// device's next configuration counter, and publishes it retained on the device's config topic.
+/// device's next configuration counter, and sends it as the device's last configuration.
 pub async fn send_config(
-    client: &AsyncClient,
+    upstream: &crate::upstream::Upstream,
     db: &tokio_postgres::Client,
     signer: &DownlinkSigner,
     device: &str,
@@ -139,8 +137,7 @@ pub async fn send_config(
         boot.and_then(|b| u32::try_from(b).ok()).ok_or_else(|| SendConfigError::NoBoot(device.to_owned()))?;
     let counter = next_config_counter(db, device).await?;
     let payload = signer.config(device, &DeviceConfig { boot, counter, ..settings })?;
-    let topic = Topic { landlord: &landlord, device, kind: TopicKind::Config }.to_string();
-    client.publish(topic, QoS::AtLeastOnce, true, payload).await?;
+    upstream.send_config(&landlord, device, payload).await?;
     Ok(SentConfig { landlord, boot, counter })
 }
 

@@ -10,6 +10,9 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
 
+    #[error("the message cluster ([upstream]): {0}")]
+    Cluster(#[source] dampwatch_cluster::ClusterError),
+
     /// Without its downlink key the collector could confirm nothing: devices refuse unsigned
     /// acknowledgements.
     #[error("cannot load the collector's downlink signing key")]

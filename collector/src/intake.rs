@@ -19,9 +19,10 @@
 //! keep every reading until a commit position covers it.
 
 use crate::config::Config;
+use crate::upstream::Receipt;
 use dampwatch_wire::Backoff;
 use rumqttc::{
-    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, TlsConfiguration, Transport,
+    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,13 +30,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// A received uplink message.
+/// A received uplink message, from either upstream ([`crate::upstream`]).
 pub struct Incoming {
-    pub publish: Publish,
+    /// The MQTT topic, `dw/v1/<landlord>/<device>/up`.
+    pub topic: String,
+    pub payload: bytes::Bytes,
     pub received_at: chrono::DateTime<chrono::Utc>,
     pub arrived: Instant,
-    /// Which MQTT connection delivered it; acks go only on that same connection.
-    pub epoch: u64,
+    /// How it is acknowledged once committed.
+    pub receipt: Receipt,
 }
 
 /// Serialises acknowledgements with connection changes (see the module docs).
@@ -71,8 +74,12 @@ impl AckGate {
     ) -> usize {
         let epoch = self.lock();
         let mut queued = 0;
-        for m in messages.filter(|m| m.epoch == *epoch) {
-            if let Err(e) = client.try_ack(&m.publish) {
+        let on_this_connection = messages.filter_map(|m| match &m.receipt {
+            Receipt::Broker { publish, epoch: e } if *e == *epoch => Some(publish),
+            _ => None,
+        });
+        for publish in on_this_connection {
+            if let Err(e) = client.try_ack(publish) {
                 tracing::warn!(error = %e, "cannot queue an MQTT ack; the broker will redeliver the rest");
                 break;
             }
@@ -156,6 +163,7 @@ pub async fn run_event_loop(task: EventLoopTask) {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 reconnects.reset();
                 gate.connected.store(true, Ordering::Relaxed);
+                metrics.upstream_connected.set(1);
                 tracing::info!(
                     epoch = gate.epoch(),
                     session_present = ack.session_present,
@@ -175,10 +183,11 @@ pub async fn run_event_loop(task: EventLoopTask) {
                 metrics.uplinks_received.inc();
                 metrics.uplinks_pending.inc();
                 let msg = Incoming {
-                    publish,
+                    topic: publish.topic.clone(),
+                    payload: publish.payload.clone(),
                     received_at: chrono::Utc::now(),
                     arrived: Instant::now(),
-                    epoch: gate.epoch(),
+                    receipt: Receipt::Broker { publish, epoch: gate.epoch() },
                 };
                 // The broker has at most 100 messages in flight to us and the channel is larger,
                 // so this does not hold up the event loop in practice.
@@ -203,6 +212,7 @@ pub async fn run_event_loop(task: EventLoopTask) {
             Ok(_) => {}
             Err(e) => {
                 subscribed.send_replace(false);
+                metrics.upstream_connected.set(0);
                 gate.connection_lost(&mut eventloop);
                 if drain_started {
                     // Unacknowledged messages are redelivered to whoever connects next.

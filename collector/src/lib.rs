@@ -35,6 +35,7 @@ mod reject;
 pub mod retention;
 mod service;
 mod store;
+mod upstream;
 
 #[cfg(test)]
 mod schema_tests;

@@ -41,6 +41,19 @@ pub struct Metrics {
     /// Messages that could not even be quarantined (logged with their bytes instead).
     pub unstorable: Counter,
     pub acks_published: Counter,
+    /// Uplinks the message layer delivered again (taken before by a collector that did not
+    /// acknowledge them: it died, or its database stalled past the acknowledgement wait).
+    pub uplinks_redelivered: Counter,
+    /// Acknowledgements the cluster did not confirm (the uplink comes again).
+    pub upstream_ack_failures: Counter,
+    /// 1 while the collector is connected to its message layer (broker or cluster).
+    pub upstream_connected: Gauge,
+    /// Cluster only, read from the cluster every few seconds: uplinks stored that no collector
+    /// has taken yet, taken and not yet acknowledged, and the stream's size.
+    pub cluster_pending: Gauge,
+    pub cluster_ack_pending: Gauge,
+    pub cluster_stream_messages: Gauge,
+    pub cluster_stream_bytes: Gauge,
     /// Messages received and not yet acknowledged or abandoned.
     pub uplinks_pending: Gauge,
     pub db_connected: Gauge,
@@ -74,6 +87,13 @@ impl Default for Metrics {
             batch_splits: Counter::default(),
             unstorable: Counter::default(),
             acks_published: Counter::default(),
+            uplinks_redelivered: Counter::default(),
+            upstream_ack_failures: Counter::default(),
+            upstream_connected: Gauge::default(),
+            cluster_pending: Gauge::default(),
+            cluster_ack_pending: Gauge::default(),
+            cluster_stream_messages: Gauge::default(),
+            cluster_stream_bytes: Gauge::default(),
             uplinks_pending: Gauge::default(),
             db_connected: Gauge::default(),
             last_commit_unix_seconds: Gauge::default(),
@@ -135,6 +155,16 @@ impl Metrics {
                 &self.unstorable,
             ),
             ("acks_published", "Commit positions published to devices", &self.acks_published),
+            (
+                "uplinks_redelivered",
+                "Uplinks delivered again by the message layer (stored once all the same)",
+                &self.uplinks_redelivered,
+            ),
+            (
+                "upstream_ack_failures",
+                "Acknowledgements the cluster did not confirm (the uplink comes again)",
+                &self.upstream_ack_failures,
+            ),
         ];
         for (name, help, counter) in counters {
             r.register(name, help, counter.clone());
@@ -147,6 +177,19 @@ impl Metrics {
                 &self.uplinks_pending,
             ),
             ("database_connected", "1 while the intake has a database session", &self.db_connected),
+            ("upstream_connected", "1 while connected to the message layer", &self.upstream_connected),
+            (
+                "cluster_pending",
+                "Cluster: uplinks stored that no collector has taken yet (the group's lag)",
+                &self.cluster_pending,
+            ),
+            (
+                "cluster_ack_pending",
+                "Cluster: uplinks taken by a collector and not yet acknowledged",
+                &self.cluster_ack_pending,
+            ),
+            ("cluster_stream_messages", "Cluster: uplinks in the stream", &self.cluster_stream_messages),
+            ("cluster_stream_bytes", "Cluster: bytes in the uplink stream", &self.cluster_stream_bytes),
         ];
         for (name, help, gauge) in gauges {
             r.register(name, help, gauge.clone());

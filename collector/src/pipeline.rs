@@ -16,13 +16,13 @@ use crate::checks::check_uplink;
 use crate::config::Config;
 use crate::db::{self, describe, Session};
 use crate::downlink::DownlinkSigner;
-use crate::intake::{AckGate, Incoming};
+use crate::intake::Incoming;
 use crate::metrics::Metrics;
 use crate::reject::Reason;
 use crate::store::{self, Accepted, Outcome, Quarantined};
 use dampwatch_wire::backoff::Retries;
-use dampwatch_wire::topic::{Topic, TopicKind};
-use rumqttc::{AsyncClient, QoS};
+use crate::upstream::Upstream;
+use dampwatch_wire::topic::Topic;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
@@ -33,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Pipeline {
     pub cfg: Config,
     pub db_url: String,
-    pub client: AsyncClient,
-    pub gate: Arc<AckGate>,
+    /// Where acknowledgements and commit positions go.
+    pub upstream: Upstream,
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
     /// Signs every commit position before it goes to a device.
@@ -132,8 +132,8 @@ impl Pipeline {
 
         // Committed: now, and only now, acknowledge, in arrival order, on the connection that
         // delivered each message.
-        self.gate.ack_in_order(&self.client, batch.iter());
-        self.publish_positions(&done);
+        self.upstream.acknowledge(batch, &self.metrics);
+        self.publish_positions(&done).await;
         true
     }
 
@@ -148,7 +148,7 @@ impl Pipeline {
         loop {
             let now = Instant::now();
             let stale = cache
-                .stale(batch.iter().filter_map(|b| Topic::parse(&b.publish.topic).map(|t| t.device)), now);
+                .stale(batch.iter().filter_map(|b| Topic::parse(&b.topic).map(|t| t.device)), now);
             if stale.is_empty() {
                 return true;
             }
@@ -174,19 +174,19 @@ impl Pipeline {
         batch
             .iter()
             .map(|b| {
-                let raw = b.publish.payload.as_ref();
-                match check_uplink(&b.publish.topic, raw, b.received_at, skew, |d| cache.get(d)) {
+                let raw = b.payload.as_ref();
+                match check_uplink(&b.topic, raw, b.received_at, skew, |d| cache.get(d)) {
                     Ok(uplink) => Checked::Accepted(Accepted {
                         received_at: b.received_at,
-                        topic: b.publish.topic.clone(),
+                        topic: b.topic.clone(),
                         raw: raw.to_vec(),
                         uplink,
                     }),
                     Err(rejection) => {
-                        tracing::warn!(reason = %rejection.reason, detail = %rejection.detail, topic = %b.publish.topic, "uplink rejected");
+                        tracing::warn!(reason = %rejection.reason, detail = %rejection.detail, topic = %b.topic, "uplink rejected");
                         Checked::Rejected(Quarantined {
                             received_at: b.received_at,
-                            topic: b.publish.topic.clone(),
+                            topic: b.topic.clone(),
                             raw: raw.to_vec(),
                             rejection,
                         })
@@ -355,13 +355,12 @@ impl Pipeline {
         }
     }
 
-    fn publish_positions(&self, done: &Done) {
+    async fn publish_positions(&self, done: &Done) {
         for ((landlord, device, boot), seq) in &done.positions {
             let (Ok(boot), Ok(seq)) = (u32::try_from(*boot), u32::try_from(*seq)) else { continue };
             if seq == 0 {
                 continue;
             }
-            let topic = Topic { landlord, device, kind: TopicKind::Ack }.to_string();
             // Signed for this device and boot: the device releases nothing on anyone else's
             // word. Cannot fail for a registered device's id; were it to, the device resends.
             let ack = match self.signer.ack(device, boot, seq) {
@@ -371,7 +370,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            match self.client.try_publish(topic, QoS::AtLeastOnce, false, ack) {
+            match self.upstream.send_ack(landlord, device, ack).await {
                 Ok(()) => {
                     self.metrics.acks_published.inc();
                 }

@@ -10,6 +10,8 @@ use crate::error::StartError;
 use crate::intake::{self, AckGate, EventLoopTask};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
+use crate::upstream::{self, ClusterIntake, Upstream};
+use dampwatch_cluster::UpstreamKind;
 use axum::http::header;
 use axum::routing::get;
 use dampwatch_pg::{PgOptions, PrivatePostgres};
@@ -20,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// How often the collectors' group lag and the stream's size are read from the cluster.
+const CLUSTER_STATE_EVERY: Duration = Duration::from_secs(5);
 
 /// A running collector.
 pub struct Collector {
@@ -35,8 +40,8 @@ pub struct Collector {
     pipeline: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
     hazards: dampwatch_alerts::Worker,
-    /// The MQTT client, for downlinks the collector sends of its own accord.
-    client: rumqttc::AsyncClient,
+    /// The message layer, for downlinks the collector sends of its own accord.
+    upstream: Upstream,
     signer: Arc<DownlinkSigner>,
     /// Whether the uplink subscription is in place (see [`Collector::ready`]).
     ready: tokio::sync::watch::Receiver<bool>,
@@ -124,22 +129,49 @@ impl Collector {
         let metrics = Arc::new(Metrics::default());
         let stop = CancellationToken::new();
         let drain = CancellationToken::new();
-        let (client, eventloop) = intake::connect(&cfg)?;
-        let gate = Arc::new(AckGate::default());
         // Larger than the broker's in-flight window (100), so the event loop never waits on it.
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let (subscribed, ready) = tokio::sync::watch::channel(false);
-        let event_loop = tokio::spawn(intake::run_event_loop(EventLoopTask {
-            eventloop,
-            client: client.clone(),
-            filter: cfg.uplink_filter(),
-            tx,
-            gate: gate.clone(),
-            metrics: metrics.clone(),
-            subscribed,
-            drain: drain.clone(),
-            stop: stop.clone(),
-        }));
+        let mut background = Vec::new();
+        let (upstream, event_loop) = match cfg.upstream.kind {
+            UpstreamKind::Broker => {
+                let (client, eventloop) = intake::connect(&cfg)?;
+                let gate = Arc::new(AckGate::default());
+                let event_loop = tokio::spawn(intake::run_event_loop(EventLoopTask {
+                    eventloop,
+                    client: client.clone(),
+                    filter: cfg.uplink_filter(),
+                    tx,
+                    gate: gate.clone(),
+                    metrics: metrics.clone(),
+                    subscribed,
+                    drain: drain.clone(),
+                    stop: stop.clone(),
+                }));
+                (Upstream::Broker { client, gate }, event_loop)
+            }
+            UpstreamKind::Cluster => {
+                let (consumer, downlinks) = upstream::join_cluster(&cfg.upstream, &cfg.mqtt.client_id)
+                    .await
+                    .map_err(StartError::Cluster)?;
+                background.push(tokio::spawn(upstream::watch_cluster(
+                    consumer.clone(),
+                    metrics.clone(),
+                    CLUSTER_STATE_EVERY,
+                    stop.clone(),
+                )));
+                let event_loop = tokio::spawn(upstream::run_cluster_intake(ClusterIntake {
+                    consumer,
+                    fetch: cfg.intake.max_batch_uplinks,
+                    tx,
+                    metrics: metrics.clone(),
+                    ready: subscribed,
+                    drain: drain.clone(),
+                    stop: stop.clone(),
+                }));
+                (Upstream::Cluster { downlinks: Arc::new(downlinks) }, event_loop)
+            }
+        };
         // Hazard indicators, alerts, cases, webhooks and people's e-mails on committed readings
         // (reads the hazard inbox the pipeline writes in each commit).
         let hazards =
@@ -183,7 +215,7 @@ impl Collector {
                     header_read_timeout,
                     stats: Arc::default(),
                 };
-                Some(serve(addr, metrics_router(registry), options, stop.clone()).await?)
+                Some(serve(addr, metrics_router(registry, metrics.clone()), options, stop.clone()).await?)
             }
         };
         let api_addr = match api {
@@ -197,21 +229,19 @@ impl Collector {
                 Some((bound, scheme))
             }
         };
-        let mut background = vec![tokio::spawn(crate::retention::run(
+        background.push(tokio::spawn(crate::retention::run(
             db_url.clone(),
             cfg.retention.clone(),
             metrics.clone(),
             stop.clone(),
-        ))];
+        )));
         if let Some(audit_signer) = audit_signer {
             background.push(start_audit_checkpoints(audit_signer, &cfg, &db_url, &stop)?);
         }
-        let pipeline_client = client.clone();
         let pipeline = Pipeline {
             cfg,
             db_url: db_url.clone(),
-            client,
-            gate,
+            upstream: upstream.clone(),
             metrics: metrics.clone(),
             stop: stop.clone(),
             signer: signer.clone(),
@@ -229,7 +259,7 @@ impl Collector {
             pipeline,
             background,
             hazards,
-            client: pipeline_client,
+            upstream,
             signer,
             _url_file: url_file,
             _embedded: embedded,
@@ -283,7 +313,7 @@ impl Collector {
         settings: dampwatch_proto::v1::DeviceConfig,
     ) -> Result<SentConfig, SendConfigError> {
         let db = dampwatch_store::connect(&self.db_url).await?;
-        crate::downlink::send_config(&self.client, &db, &self.signer, device, settings).await
+        crate::downlink::send_config(&self.upstream, &db, &self.signer, device, settings).await
     }
 
     /// Stops gracefully: unsubscribes, stores and acknowledges what was already received (for at
@@ -332,8 +362,26 @@ fn api_transport(cfg: &Config, addr: SocketAddr) -> Result<dampwatch_api::Transp
     Ok(dampwatch_api::Transport::tls(config, cfg.http.handshake_timeout))
 }
 
+/// 200 while the collector can take uplinks (connected to its message layer and its database),
+/// 503 with what is missing otherwise, so an orchestrator can tell a collector that runs from
+/// one that only listens.
+fn health(metrics: &Metrics) -> (axum::http::StatusCode, String) {
+    let mut missing = Vec::new();
+    if metrics.upstream_connected.get() == 0 {
+        missing.push("message layer unreachable");
+    }
+    if metrics.db_connected.get() == 0 {
+        missing.push("database unreachable");
+    }
+    if missing.is_empty() {
+        (axum::http::StatusCode::OK, "ok\n".into())
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, format!("{}\n", missing.join("; ")))
+    }
+}
+
 /// `/metrics` (the whole service's registry) and `/health`.
-fn metrics_router(registry: Registry) -> axum::Router {
+fn metrics_router(registry: Registry, metrics: Arc<Metrics>) -> axum::Router {
     let registry = Arc::new(registry);
     axum::Router::new()
         .route(
@@ -345,7 +393,7 @@ fn metrics_router(registry: Registry) -> axum::Router {
                 )
             }),
         )
-        .route("/health", get(|| async { "ok\n" }))
+        .route("/health", get(move || async move { health(&metrics) }))
 }
 
 /// Binds `addr` and serves `app` on it with the API's server loop: every request learns its

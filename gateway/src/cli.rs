@@ -1,6 +1,6 @@
 //! The gateway's command line, shared by `dampwatch-gateway` and `dampwatch gateway`.
 
-use crate::{config::DEFAULT_CONFIG, Config, Gateway};
+use crate::{config::default_config, Config, Gateway};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -26,7 +26,7 @@ enum GatewayCommand {
 /// Prints the defaults, or serves until Ctrl-C or SIGTERM and then shuts down gracefully.
 pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     if let Some(GatewayCommand::PrintConfig) = args.command {
-        print!("{DEFAULT_CONFIG}");
+        print!("{}", default_config());
         return Ok(());
     }
     let _ = tracing_subscriber::fmt()

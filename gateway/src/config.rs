@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The commented default configuration.
-pub const DEFAULT_CONFIG: &str = r#"# dampwatch-gateway configuration. Every key is optional; these are the defaults.
+/// The commented default configuration of the gateway's own sections; [`default_config`] adds
+/// the `[upstream]` section it shares with the collector.
+pub const GATEWAY_DEFAULTS: &str = r#"# dampwatch-gateway configuration. Every key is optional; these are the defaults.
 
 [listen]
 # Where devices and services connect with mutual TLS. Use 0.0.0.0:8883 to accept devices
@@ -105,6 +106,11 @@ uplinks = 2
 uplink_inflight = 8192
 "#;
 
+/// The whole commented default configuration, as `print-config` prints it.
+pub fn default_config() -> String {
+    format!("{GATEWAY_DEFAULTS}{}", dampwatch_cluster::DEFAULT_CONFIG)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -113,6 +119,7 @@ pub struct Config {
     pub services: Services,
     pub limits: Limits,
     pub broker: Broker,
+    pub upstream: dampwatch_cluster::UpstreamConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,7 +203,7 @@ pub use dampwatch_conf::ConfigError;
 
 impl Default for Config {
     fn default() -> Self {
-        dampwatch_conf::defaults(DEFAULT_CONFIG)
+        dampwatch_conf::defaults(&default_config())
     }
 }
 
@@ -204,9 +211,12 @@ impl Config {
     /// Reads a file: its keys override the defaults, unknown keys are an error (a typo must not
     /// silently fall back to a default).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let mut cfg: Config = dampwatch_conf::load(DEFAULT_CONFIG, path)?;
+        let mut cfg: Config = dampwatch_conf::load(&default_config(), path)?;
         for p in [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key, &mut cfg.tls.crl] {
             dampwatch_conf::resolve(p, path);
+        }
+        if !cfg.upstream.password_file.as_os_str().is_empty() {
+            dampwatch_conf::resolve(&mut cfg.upstream.password_file, path);
         }
         cfg.validate()?;
         Ok(cfg)
@@ -214,7 +224,7 @@ impl Config {
 
     /// Parses TOML over the defaults.
     pub fn from_toml(text: &str) -> Result<Self, dampwatch_conf::ParseError> {
-        dampwatch_conf::from_toml(DEFAULT_CONFIG, text)
+        dampwatch_conf::from_toml(&default_config(), text)
     }
 
     /// Paths of the PKI files in a `dampwatch pki init` directory.
@@ -230,6 +240,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if let Some(problem) = self.upstream.problem() {
+            return bad(problem);
+        }
         if l.max_connections == 0 || l.max_handshakes == 0 || l.service_connections == 0 {
             return bad(
                 "limits.max_connections, limits.max_handshakes and limits.service_connections must be at least 1",

@@ -18,7 +18,7 @@ use crate::mqtt::{self, encode, FixedHeader, PacketType, LEVEL_V5};
 use crate::packet_io::{complete_packet, read_packet, release_if_idle, write_within, WriteError};
 use crate::refusal::Refusal;
 use crate::server::Shared;
-use crate::upstream::Link;
+use crate::upstream::UplinkRoute;
 use bytes::BytesMut;
 use dampwatch_wire::topic::{Topic, TopicKind};
 use std::collections::VecDeque;
@@ -43,7 +43,7 @@ struct Session<'a> {
     peer: &'a Peer,
     key: &'a str,
     level: u8,
-    link: &'a Arc<Link>,
+    link: UplinkRoute<'a>,
     mailbox: Arc<Mailbox>,
     /// Uplinks forwarded and not yet acknowledged by the broker.
     inflight: usize,
@@ -73,7 +73,7 @@ where
         receive_maximum: shared.cfg.limits.device_inflight,
         maximum_packet_size: u32::try_from(shared.cfg.limits.max_packet_bytes).unwrap_or(u32::MAX),
     };
-    let link = shared.upstream.link_for(key);
+    let link = shared.upstream.route_for(key);
     let mut out = BytesMut::new();
     if !link.is_up() {
         encode::connack(&mut out, hello.level, encode::ConnackCode::ServerUnavailable, limits);
@@ -89,6 +89,8 @@ where
         shared.metrics.sessions_taken_over.inc();
         tracing::info!(device = peer.name(), landlord = peer.landlord().unwrap_or("-"), "session taken over");
     }
+    // Stops taking the device's downlinks from the upstream when the session ends.
+    let _downlinks = shared.upstream.attach(key);
     shared.metrics.devices_connected.inc();
     encode::connack(&mut out, hello.level, encode::ConnackCode::Accepted, limits);
     let mut session = Session {

@@ -20,6 +20,9 @@ pub enum StartError {
     #[error("cannot connect to the embedded broker on {0}")]
     BrokerUnreachable(SocketAddr),
 
+    #[error("the message cluster ([upstream])")]
+    Cluster(#[source] dampwatch_cluster::ClusterError),
+
     #[error("cannot listen on {addr}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 

@@ -47,6 +47,7 @@ pub mod bench;
 pub mod broker;
 pub mod cidr;
 pub mod cli;
+pub mod cluster_link;
 pub mod config;
 mod connection;
 pub mod crl;

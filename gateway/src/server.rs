@@ -15,7 +15,9 @@ use crate::sessions::DeviceSessions;
 use crate::slots::Slots;
 use crate::source::SourceLimiter;
 use crate::tls::{self, TlsError, TlsState};
-use crate::upstream::{Upstream, UpstreamSettings};
+use crate::cluster_link::ClusterLink;
+use crate::upstream::{BrokerLinks, Upstream, UpstreamSettings};
+use dampwatch_cluster::UpstreamKind;
 use arc_swap::ArcSwap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -92,23 +94,42 @@ impl Gateway {
         let sessions = Arc::new(DeviceSessions::new(cfg.limits.remembered_configurations));
         let background = TaskTracker::new();
         let stop_background = CancellationToken::new();
-        let upstream = Upstream::start(
-            &UpstreamSettings {
-                broker: broker.v4,
-                login: broker_login.clone(),
-                uplinks: cfg.broker.uplinks,
-                inflight: cfg.broker.uplink_inflight,
-                instance: instance_id(),
-            },
-            sessions.clone(),
-            metrics.clone(),
-            &stop_background,
-            &background,
-        );
-        if !upstream.wait_until_up(Duration::from_secs(10)).await {
-            stop_background.cancel();
-            return Err(StartError::BrokerUnreachable(broker.v4));
-        }
+        let instance = instance_id();
+        let upstream = match cfg.upstream.kind {
+            UpstreamKind::Broker => {
+                let links = BrokerLinks::start(
+                    &UpstreamSettings {
+                        broker: broker.v4,
+                        login: broker_login.clone(),
+                        uplinks: cfg.broker.uplinks,
+                        inflight: cfg.broker.uplink_inflight,
+                        instance,
+                    },
+                    sessions.clone(),
+                    metrics.clone(),
+                    &stop_background,
+                    &background,
+                );
+                if !links.wait_until_up(Duration::from_secs(10)).await {
+                    stop_background.cancel();
+                    return Err(StartError::BrokerUnreachable(broker.v4));
+                }
+                Upstream::Broker(links)
+            }
+            UpstreamKind::Cluster => {
+                let link = ClusterLink::connect(
+                    &cfg.upstream,
+                    &format!("gateway-{instance}"),
+                    cfg.broker.uplink_inflight,
+                    sessions.clone(),
+                    metrics.clone(),
+                    background.clone(),
+                )
+                .await
+                .map_err(StartError::Cluster)?;
+                Upstream::Cluster(Arc::new(link))
+            }
+        };
         let addr = cfg.listen.address;
         let listen_error = |source| StartError::Listen { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(listen_error)?;

@@ -1,4 +1,8 @@
-//! The gateway's own connections to the broker ("links"), which carry every device's traffic.
+//! Where device traffic goes: [`Upstream`], by `[upstream] kind`, is either the embedded broker
+//! over the gateway's own connections to it ("links", below) or a NATS JetStream cluster
+//! ([`crate::cluster_link`]). A device session sees one interface, [`UplinkRoute`].
+//!
+//! The broker links:
 //!
 //! Devices do not get a broker connection each: a broker connection costs rumqttd about
 //! 20 KiB of buffers plus two file descriptors in this process, which alone would break the
@@ -15,6 +19,7 @@
 //! will never be acknowledged; the device resends after reconnecting) and the link reconnects
 //! with back-off.
 
+use crate::cluster_link::ClusterLink;
 use crate::mailbox::{Downlink, End, Event, Mailbox};
 use crate::metrics::Metrics;
 use crate::mqtt::{self, encode, PacketType, Publish, LEVEL_V4};
@@ -65,13 +70,94 @@ pub struct UpstreamSettings {
     pub instance: String,
 }
 
-/// All links.
-pub struct Upstream {
+/// The gateway's upstream.
+pub enum Upstream {
+    Broker(BrokerLinks),
+    Cluster(Arc<ClusterLink>),
+}
+
+/// Where one device's publishes go.
+#[derive(Clone, Copy)]
+pub enum UplinkRoute<'a> {
+    Broker(&'a Arc<Link>),
+    Cluster(&'a Arc<ClusterLink>),
+}
+
+impl Upstream {
+    /// The route a device's publishes take (always the same one for a device).
+    pub fn route_for(&self, device_key: &str) -> UplinkRoute<'_> {
+        match self {
+            Upstream::Broker(b) => UplinkRoute::Broker(b.link_for(device_key)),
+            Upstream::Cluster(c) => UplinkRoute::Cluster(c),
+        }
+    }
+
+    /// True when device traffic can flow.
+    pub fn is_up(&self) -> bool {
+        match self {
+            Upstream::Broker(b) => b.is_up(),
+            Upstream::Cluster(c) => c.is_up(),
+        }
+    }
+
+    /// Starts taking a connected device's downlinks, where the upstream needs the gateway to
+    /// ask for them (the cluster routes a device's downlinks by interest); the guard stops it.
+    /// The broker's downlink link takes every device's, so there is nothing to do.
+    pub fn attach(&self, device_key: &str) -> Option<tokio_util::sync::DropGuard> {
+        match self {
+            Upstream::Broker(_) => None,
+            Upstream::Cluster(c) => Some(c.attach(device_key)),
+        }
+    }
+}
+
+impl UplinkRoute<'_> {
+    pub fn is_up(&self) -> bool {
+        match self {
+            UplinkRoute::Broker(l) => l.is_up(),
+            UplinkRoute::Cluster(c) => c.is_up(),
+        }
+    }
+
+    /// Waits for room for one more QoS 1 publish in flight.
+    pub async fn reserve(&self, limit: Duration) -> Result<OwnedSemaphorePermit, LinkBusy> {
+        match self {
+            UplinkRoute::Broker(l) => l.reserve(limit).await,
+            UplinkRoute::Cluster(c) => c.reserve(limit).await,
+        }
+    }
+
+    /// Forwards a device's (checked) QoS 1 publish; its PUBACK reaches `mailbox` as
+    /// [`Event::Puback`] with `device_packet_id` once the upstream holds it.
+    pub fn publish_qos1(
+        &self,
+        publish: &Publish<'_>,
+        device_packet_id: u16,
+        mailbox: Arc<Mailbox>,
+        slot: OwnedSemaphorePermit,
+    ) {
+        match self {
+            UplinkRoute::Broker(l) => l.publish_qos1(publish, device_packet_id, mailbox, slot),
+            UplinkRoute::Cluster(c) => c.publish_qos1(publish, device_packet_id, mailbox, slot),
+        }
+    }
+
+    /// Forwards a device's (checked) QoS 0 publish; false if it was dropped.
+    pub fn publish_qos0(&self, publish: &Publish<'_>) -> bool {
+        match self {
+            UplinkRoute::Broker(l) => l.publish_qos0(publish),
+            UplinkRoute::Cluster(c) => c.publish_qos0(publish),
+        }
+    }
+}
+
+/// The links to the embedded broker.
+pub struct BrokerLinks {
     uplinks: Vec<Arc<Link>>,
     downlink: Arc<Link>,
 }
 
-impl Upstream {
+impl BrokerLinks {
     /// Starts every link on `tasks`; they run until `stop`.
     pub fn start(
         settings: &UpstreamSettings,
@@ -79,7 +165,7 @@ impl Upstream {
         metrics: Arc<Metrics>,
         stop: &CancellationToken,
         tasks: &TaskTracker,
-    ) -> Upstream {
+    ) -> BrokerLinks {
         let inflight = settings.inflight.clamp(1, usize::from(u16::MAX) - 1);
         let make = |name: String, role: Role| {
             let link = Arc::new(Link {
@@ -99,7 +185,7 @@ impl Upstream {
             .map(|n| make(format!("_gw{}-up{n}", settings.instance), Role::Uplinks))
             .collect();
         let downlink = make(format!("_gw{}-down", settings.instance), Role::Downlinks(sessions));
-        Upstream { uplinks, downlink }
+        BrokerLinks { uplinks, downlink }
     }
 
     /// The link a device's publishes go through (always the same one for a device).
@@ -442,7 +528,7 @@ mod tests {
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         let sessions = Arc::new(DeviceSessions::new(10));
-        let up = Upstream::start(&settings, sessions, Arc::new(Metrics::default()), &stop, &tasks);
+        let up = BrokerLinks::start(&settings, sessions, Arc::new(Metrics::default()), &stop, &tasks);
         let (mut a, mut abuf) = accept_link(&listener).await;
         let (b, bbuf) = accept_link(&listener).await;
         // One of the two is the downlink link: it subscribes right after CONNECT.

@@ -13,9 +13,9 @@ use dampwatch_fuzz::{check, config_files};
 
 #[test]
 fn gateway_files_never_panic_and_unknown_keys_are_errors() {
-    use dampwatch_gateway::config::{Config, DEFAULT_CONFIG};
+    use dampwatch_gateway::config::{default_config, Config};
     Config::default().validate().unwrap();
-    check("config/gateway", config_files(DEFAULT_CONFIG), |file| {
+    check("config/gateway", config_files(&default_config()), |file| {
         match Config::from_toml(&file.text) {
             Ok(cfg) => {
                 prop_assert!(!file.unknown_key, "an unknown key was accepted:\n{}", file.text);

@@ -1,7 +1,7 @@
 //! The `[upstream]` section both the gateway and the collector read: which message layer they
 //! use, and for the cluster how to reach it and as whom.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -75,15 +75,6 @@ impl UpstreamConfig {
             return Some("upstream.ack_wait must be at least 1s");
         }
         None
-    }
-
-    /// Resolves a relative password file against the configuration file's directory.
-    pub fn resolve_paths(&mut self, config_file: &Path) {
-        if self.password_file.is_relative() && !self.password_file.as_os_str().is_empty() {
-            if let Some(dir) = config_file.parent() {
-                self.password_file = dir.join(&self.password_file);
-            }
-        }
     }
 
     /// Connects to the cluster as this service's user (`name` shows in the server's connection

@@ -1,0 +1,178 @@
+//! The gateway's upstream when `[upstream] kind = "cluster"`: device publishes go into the
+//! cluster's replicated uplink stream, and a device's PUBACK is sent only once the stream says a
+//! quorum of its replicas holds the uplink; a device's acknowledgements and configurations come
+//! from the cluster, which routes them here only while the device is connected here (the
+//! gateway subscribes to the device's downlink subjects when it connects, and unsubscribes when
+//! it leaves). See `docs/message-layer.md`.
+//!
+//! Each uplink is published under a message id derived from its bytes: a device that resends an
+//! uplink whose PUBACK it never got (the gateway died, the link dropped) is recognised by the
+//! stream within its duplicate window and stored once; past the window the collector's
+//! idempotent store recognises it.
+
+use crate::mailbox::{Downlink, End, Event, Mailbox};
+use crate::metrics::Metrics;
+use crate::mqtt::Publish;
+use crate::refusal::Refusal;
+use crate::sessions::DeviceSessions;
+use crate::upstream::LinkBusy;
+use bytes::Bytes;
+use dampwatch_cluster::{DownlinkKind, DownlinkRoutes, UplinkStream, UpstreamConfig};
+use dampwatch_wire::topic::{Topic, TopicKind};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::task::TaskTracker;
+
+/// The gateway's connection to the cluster.
+pub struct ClusterLink {
+    stream: UplinkStream,
+    routes: DownlinkRoutes,
+    sessions: Arc<DeviceSessions>,
+    metrics: Arc<Metrics>,
+    /// Publishes in flight to the cluster, as for a broker link.
+    slots: Arc<Semaphore>,
+    tasks: TaskTracker,
+}
+
+impl ClusterLink {
+    /// Connects as the configured user, making the uplink stream and the configuration bucket
+    /// if this is the first service to come. `inflight` bounds the publishes waiting for the
+    /// cluster.
+    pub async fn connect(
+        cfg: &UpstreamConfig,
+        name: &str,
+        inflight: usize,
+        sessions: Arc<DeviceSessions>,
+        metrics: Arc<Metrics>,
+        tasks: TaskTracker,
+    ) -> Result<ClusterLink, dampwatch_cluster::ClusterError> {
+        let client = cfg.connect(name).await?;
+        let stream = UplinkStream::ensure(client.clone(), cfg.replicas).await?;
+        let routes = DownlinkRoutes::open(client, cfg.replicas).await?;
+        Ok(ClusterLink { stream, routes, sessions, metrics, slots: Arc::new(Semaphore::new(inflight.max(1))), tasks })
+    }
+
+    /// True while connected to a node of the cluster.
+    pub fn is_up(&self) -> bool {
+        self.routes.is_connected()
+    }
+
+    /// Waits for room for one more publish in flight.
+    pub async fn reserve(&self, limit: Duration) -> Result<OwnedSemaphorePermit, LinkBusy> {
+        match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(LinkBusy),
+        }
+    }
+
+    /// Publishes a device's (checked) QoS 1 uplink; once the stream holds it, the device's
+    /// PUBACK (`device_packet_id`) reaches `mailbox`. If the cluster refuses it or cannot be
+    /// reached, the device is disconnected: it keeps the uplink and sends it again.
+    pub fn publish_qos1(
+        &self,
+        publish: &Publish<'_>,
+        device_packet_id: u16,
+        mailbox: Arc<Mailbox>,
+        slot: OwnedSemaphorePermit,
+    ) {
+        let Some((landlord, device, id, payload)) = Self::uplink(publish) else {
+            // The ACL admitted only the device's own uplink topic, so this does not happen.
+            mailbox.close(End::Refused(Refusal::TopicNotAllowed));
+            return;
+        };
+        let stream = self.stream.clone();
+        let metrics = self.metrics.clone();
+        self.tasks.spawn(async move {
+            match stream.publish(&landlord, &device, &id, payload).await {
+                Ok(stored) => {
+                    if stored.duplicate {
+                        metrics.upstream_duplicates.inc();
+                    }
+                    mailbox.push(Event::Puback(device_packet_id));
+                }
+                Err(e) => {
+                    metrics.upstream_refused.inc();
+                    tracing::warn!(error = %e, device, "the cluster did not store an uplink; the device sends it again");
+                    mailbox.close(End::Refused(Refusal::UpstreamUnavailable));
+                }
+            }
+            drop(slot);
+        });
+    }
+
+    /// Publishes a device's QoS 0 uplink without waiting for the stream (the device asked for
+    /// no acknowledgement); false if too many publishes are in flight already.
+    pub fn publish_qos0(&self, publish: &Publish<'_>) -> bool {
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else { return false };
+        let Some((landlord, device, id, payload)) = Self::uplink(publish) else { return false };
+        let stream = self.stream.clone();
+        self.tasks.spawn(async move {
+            let _ = stream.publish(&landlord, &device, &id, payload).await;
+            drop(slot);
+        });
+        true
+    }
+
+    /// The landlord, device, message id and bytes of an uplink publish.
+    fn uplink(publish: &Publish<'_>) -> Option<(String, String, String, Bytes)> {
+        let topic = Topic::parse(publish.topic).filter(|t| t.kind == TopicKind::Up)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, publish.payload);
+        let id = format!("{}/{}/{}", topic.landlord, topic.device, hex::encode(&digest.as_ref()[..16]));
+        Some((topic.landlord.to_owned(), topic.device.to_owned(), id, Bytes::copy_from_slice(publish.payload)))
+    }
+
+    /// Takes a device's downlinks from the cluster while it is connected here (`key` is
+    /// `landlord/device`): its last configuration at once, then each acknowledgement and
+    /// configuration as the collectors send them. Dropping the guard stops it.
+    pub fn attach(&self, key: &str) -> DropGuard {
+        let stop = CancellationToken::new();
+        let guard = stop.clone().drop_guard();
+        let Some((landlord, device)) = key.split_once('/') else { return guard };
+        let (landlord, device, key) = (landlord.to_owned(), device.to_owned(), key.to_owned());
+        let routes = self.routes.clone();
+        let sessions = self.sessions.clone();
+        let metrics = self.metrics.clone();
+        self.tasks.spawn(async move {
+            let attached = tokio::select! {
+                a = routes.attach(&landlord, &device) => a,
+                _ = stop.cancelled() => return,
+            };
+            let mut attached = match attached {
+                Ok(a) => a,
+                Err(e) => {
+                    // The device gets no acknowledgement through this connection; it resends,
+                    // times out and reconnects, and is attached again then.
+                    metrics.upstream_refused.inc();
+                    tracing::warn!(error = %e, %key, "cannot take a device's downlinks from the cluster");
+                    return;
+                }
+            };
+            let deliver = |kind: TopicKind, payload: Bytes| {
+                let topic = Topic { landlord: &landlord, device: &device, kind }.to_string();
+                let downlink = Downlink { kind, topic: Bytes::from(topic), payload, qos: 1, retain: false };
+                if sessions.deliver(&key, downlink) == crate::sessions::Delivery::Dropped {
+                    metrics.downlinks_dropped.inc();
+                }
+            };
+            if let Some(config) = attached.config.take() {
+                deliver(TopicKind::Config, config);
+            }
+            loop {
+                let message = tokio::select! {
+                    m = attached.downlinks.next() => m,
+                    _ = stop.cancelled() => return,
+                };
+                let Some(message) = message else { return };
+                match DownlinkKind::of_subject(&message.subject) {
+                    Some(DownlinkKind::Ack) => deliver(TopicKind::Ack, message.payload),
+                    Some(DownlinkKind::Config) => deliver(TopicKind::Config, message.payload),
+                    None => {}
+                }
+            }
+        });
+        guard
+    }
+}

@@ -20,8 +20,8 @@ use crate::intake::Incoming;
 use crate::metrics::Metrics;
 use crate::reject::Reason;
 use crate::store::{self, Accepted, Outcome, Quarantined};
-use dampwatch_wire::backoff::Retries;
 use crate::upstream::Upstream;
+use dampwatch_wire::backoff::Retries;
 use dampwatch_wire::topic::Topic;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
@@ -147,8 +147,8 @@ impl Pipeline {
         let mut retries = self.cfg.intake.retry_backoff().retries();
         loop {
             let now = Instant::now();
-            let stale = cache
-                .stale(batch.iter().filter_map(|b| Topic::parse(&b.topic).map(|t| t.device)), now);
+            let stale =
+                cache.stale(batch.iter().filter_map(|b| Topic::parse(&b.topic).map(|t| t.device)), now);
             if stale.is_empty() {
                 return true;
             }

@@ -72,7 +72,9 @@ impl Upstream {
         match self {
             Upstream::Broker { client, .. } => {
                 let topic = Topic { landlord, device, kind: TopicKind::Ack }.to_string();
-                client.try_publish(topic, QoS::AtLeastOnce, false, signed).map_err(|e| SendError(e.to_string()))
+                client
+                    .try_publish(topic, QoS::AtLeastOnce, false, signed)
+                    .map_err(|e| SendError(e.to_string()))
             }
             Upstream::Cluster { downlinks } => {
                 downlinks.ack(landlord, device, signed.into()).await.map_err(|e| SendError(e.to_string()))
@@ -86,11 +88,16 @@ impl Upstream {
         match self {
             Upstream::Broker { client, .. } => {
                 let topic = Topic { landlord, device, kind: TopicKind::Config }.to_string();
-                client.publish(topic, QoS::AtLeastOnce, true, signed).await.map_err(|e| SendError(e.to_string()))
+                client
+                    .publish(topic, QoS::AtLeastOnce, true, signed)
+                    .await
+                    .map_err(|e| SendError(e.to_string()))
             }
-            Upstream::Cluster { downlinks } => {
-                downlinks.config(landlord, device, signed.into()).await.map(|_| ()).map_err(|e| SendError(e.to_string()))
-            }
+            Upstream::Cluster { downlinks } => downlinks
+                .config(landlord, device, signed.into())
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError(e.to_string())),
         }
     }
 }
@@ -173,7 +180,12 @@ pub async fn run_cluster_intake(task: ClusterIntake) {
 }
 
 /// Reports the collectors' group lag and the stream's size in the metrics, every `every`.
-pub async fn watch_cluster(consumer: Arc<UplinkConsumer>, metrics: Arc<Metrics>, every: Duration, stop: CancellationToken) {
+pub async fn watch_cluster(
+    consumer: Arc<UplinkConsumer>,
+    metrics: Arc<Metrics>,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {

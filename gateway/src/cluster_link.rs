@@ -52,7 +52,14 @@ impl ClusterLink {
         let client = cfg.connect(name).await?;
         let stream = UplinkStream::ensure(client.clone(), cfg.replicas).await?;
         let routes = DownlinkRoutes::open(client, cfg.replicas).await?;
-        Ok(ClusterLink { stream, routes, sessions, metrics, slots: Arc::new(Semaphore::new(inflight.max(1))), tasks })
+        Ok(ClusterLink {
+            stream,
+            routes,
+            sessions,
+            metrics,
+            slots: Arc::new(Semaphore::new(inflight.max(1))),
+            tasks,
+        })
     }
 
     /// True while connected to a node of the cluster.
@@ -121,7 +128,12 @@ impl ClusterLink {
         let topic = Topic::parse(publish.topic).filter(|t| t.kind == TopicKind::Up)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, publish.payload);
         let id = format!("{}/{}/{}", topic.landlord, topic.device, hex::encode(&digest.as_ref()[..16]));
-        Some((topic.landlord.to_owned(), topic.device.to_owned(), id, Bytes::copy_from_slice(publish.payload)))
+        Some((
+            topic.landlord.to_owned(),
+            topic.device.to_owned(),
+            id,
+            Bytes::copy_from_slice(publish.payload),
+        ))
     }
 
     /// Takes a device's downlinks from the cluster while it is connected here (`key` is

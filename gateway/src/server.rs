@@ -2,6 +2,7 @@
 //! expired certificates, the embedded broker, the metrics endpoint and graceful shutdown.
 
 use crate::broker::{self, BrokerAddrs, BrokerLogin};
+use crate::cluster_link::ClusterLink;
 use crate::config::{Config, StaleCrl};
 use crate::error::StartError;
 use crate::handshakes::Handshakes;
@@ -15,10 +16,9 @@ use crate::sessions::DeviceSessions;
 use crate::slots::Slots;
 use crate::source::SourceLimiter;
 use crate::tls::{self, TlsError, TlsState};
-use crate::cluster_link::ClusterLink;
 use crate::upstream::{BrokerLinks, Upstream, UpstreamSettings};
-use dampwatch_cluster::UpstreamKind;
 use arc_swap::ArcSwap;
+use dampwatch_cluster::UpstreamKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -4,6 +4,7 @@
 
 mod audit;
 mod bad_input;
+mod cluster;
 mod common;
 mod crafted;
 mod devices_cli;

@@ -81,7 +81,7 @@ impl Drop for GatewayProcess {
 
 /// Writes the configuration of a gateway listening on `port`, upstream the cluster.
 fn gateway_file(env: &Env, cluster: &NatsCluster, name: &str, port: u16) -> anyhow::Result<PathBuf> {
-    let pki = dampwatch_pki::Paths::new(&env.pki());
+    let pki = dampwatch_pki::Paths::new(env.pki());
     let text = format!(
         "[listen]\naddress = \"127.0.0.1:{port}\"\nmetrics_address = \"127.0.0.1:0\"\n\n\
          [tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\ncrl = {crl:?}\n\n\

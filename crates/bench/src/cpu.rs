@@ -42,6 +42,11 @@ pub fn this_process() -> Duration {
     stat("self").map_or(Duration::ZERO, |s| ticks(s.utime + s.stime))
 }
 
+/// CPU time of one process so far (every thread; not its children).
+pub fn process(pid: u32) -> Duration {
+    stat(&pid.to_string()).map_or(Duration::ZERO, |s| ticks(s.utime + s.stime))
+}
+
 /// CPU time of the child processes this process has waited for (a `pg_dump`, a `pg_restore`).
 pub fn waited_children() -> Duration {
     stat("self").map_or(Duration::ZERO, |s| ticks(s.cutime + s.cstime))

@@ -38,6 +38,7 @@ mod loadgen;
 mod replay;
 pub mod restore;
 mod statements;
+pub mod upstreams;
 mod world;
 
 use fleet::{Outcome, Plan};
@@ -124,6 +125,9 @@ struct Step {
     server_us_per_uplink: f64,
     /// Of which PostgreSQL.
     postgres_us_per_uplink: f64,
+    /// Of which the message cluster's nodes (0 with the embedded broker, which runs in this
+    /// process and counts with it).
+    message_layer_us_per_uplink: f64,
     load_us_per_uplink: f64,
     latencies: Option<Latencies>,
     lost: i64,
@@ -230,7 +234,7 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
         settings.devices
     )?;
     out.flush()?;
-    let mut world = World::build(settings.devices, settings.durable, settings.statements).await?;
+    let mut world = World::build(settings.devices, settings.durable, settings.statements, None).await?;
     let result = run_all(&mut world, &settings, out).await;
     let profiled = match &result {
         Ok(_) if settings.statements => profile(&world, out).await,
@@ -293,45 +297,10 @@ async fn one_run(
     };
 
     // 1. Shape 1: pace up until a step is no longer lossless.
-    let mut rate = s.start_rate;
-    for _ in 0..MAX_STEPS {
-        let step = step(world, collector, next_boot(), Shape::One, Some(rate), s.seconds, false).await?;
-        let ok = step.lossless(s.bound_ms);
-        f.search_lost += step.lost;
-        f.search_stored_twice += step.stored_twice;
-        writeln!(
-            out,
-            "  shape 1 at {rate:.0}/s: committed {:.0}/s, p99 {:.0} ms, {:.0} µs server CPU per uplink{}",
-            step.uplinks_per_s,
-            step.p99_ms(),
-            step.server_us_per_uplink,
-            if ok { "" } else { " (not lossless: the search stops)" }
-        )?;
-        out.flush()?;
-        if !ok {
-            break;
-        }
-        f.best = step;
-        rate *= STEP_FACTOR;
-    }
-    if f.best.offered == 0.0 {
-        // Nothing lossless even at the first rate: a rate of 0 and no CPU figure for this run,
-        // and the rest of the run measures at half the first rate instead.
-        writeln!(
-            out,
-            "  even the first step ({:.0}/s) was not lossless; the rest of the run uses half of it",
-            s.start_rate
-        )?;
-        f.best = Step {
-            offered: s.start_rate,
-            uplinks_per_s: 0.0,
-            readings_per_s: 0.0,
-            server_us_per_uplink: f64::NAN,
-            postgres_us_per_uplink: f64::NAN,
-            load_us_per_uplink: f64::NAN,
-            ..Step::default()
-        };
-    }
+    let search = search_shape_one(world, collector, &mut next_boot, s, out).await?;
+    f.best = search.best;
+    f.search_lost = search.lost;
+    f.search_stored_twice = search.stored_twice;
 
     // 2. Latency at half the highest lossless rate, then the hazard worker's backlog drained.
     f.latency =
@@ -380,10 +349,75 @@ async fn one_run(
     Ok(f)
 }
 
-/// Server CPU so far: this process without the load generator, and PostgreSQL.
-fn server_cpu(world: &World, load: &LoadRun) -> (Duration, Duration) {
+/// The shape-1 search of one run.
+struct Search {
+    /// The highest lossless step (or, when none was, a placeholder at the first rate with no
+    /// figures).
+    best: Step,
+    /// Over every step, lossless or not.
+    lost: i64,
+    stored_twice: i64,
+}
+
+/// Paces shape 1 up from the first rate, a quarter more each step, until a step is no longer
+/// lossless.
+async fn search_shape_one(
+    world: &mut World,
+    collector: &Hosted,
+    next_boot: &mut dyn FnMut() -> u32,
+    s: &Settings,
+    out: &mut dyn Write,
+) -> anyhow::Result<Search> {
+    let mut found = Search { best: Step::default(), lost: 0, stored_twice: 0 };
+    let mut rate = s.start_rate;
+    for _ in 0..MAX_STEPS {
+        let step = step(world, collector, next_boot(), Shape::One, Some(rate), s.seconds, false).await?;
+        let ok = step.lossless(s.bound_ms);
+        found.lost += step.lost;
+        found.stored_twice += step.stored_twice;
+        writeln!(
+            out,
+            "  shape 1 at {rate:.0}/s: committed {:.0}/s, p99 {:.0} ms, {:.0} µs server CPU per uplink{}",
+            step.uplinks_per_s,
+            step.p99_ms(),
+            step.server_us_per_uplink,
+            if ok { "" } else { " (not lossless: the search stops)" }
+        )?;
+        out.flush()?;
+        if !ok {
+            break;
+        }
+        found.best = step;
+        rate *= STEP_FACTOR;
+    }
+    if found.best.offered == 0.0 {
+        // Nothing lossless even at the first rate: a rate of 0 and no CPU figure for this run,
+        // and the rest of the run measures at half the first rate instead.
+        writeln!(
+            out,
+            "  even the first step ({:.0}/s) was not lossless; the rest of the run uses half of it",
+            s.start_rate
+        )?;
+        found.best = Step {
+            offered: s.start_rate,
+            uplinks_per_s: 0.0,
+            readings_per_s: 0.0,
+            server_us_per_uplink: f64::NAN,
+            postgres_us_per_uplink: f64::NAN,
+            load_us_per_uplink: f64::NAN,
+            message_layer_us_per_uplink: f64::NAN,
+            ..Step::default()
+        };
+    }
+    Ok(found)
+}
+
+/// Server CPU so far: this process without the load generator, PostgreSQL, and the message
+/// cluster's nodes when there is one; (all, PostgreSQL, message cluster).
+fn server_cpu(world: &World, load: &LoadRun) -> (Duration, Duration, Duration) {
     let postgres = world.stack.pg.postmaster_pid().map_or(Duration::ZERO, cpu::postgres);
-    (cpu::this_process().saturating_sub(load.cpu()) + postgres, postgres)
+    let cluster: Duration = world.cluster.iter().flat_map(|c| c.pids()).map(cpu::process).sum();
+    (cpu::this_process().saturating_sub(load.cpu()) + postgres + cluster, postgres, cluster)
 }
 
 /// Runs one step: `rate` readings a second in all (`None`: as fast as the queues allow) at
@@ -430,7 +464,7 @@ async fn step(
     let m = collector.metrics.clone();
     tokio::time::sleep_until(warm.into()).await;
     let (uplinks0, readings0, t0) = (m.uplinks_verified.get(), m.readings_stored.get(), Instant::now());
-    let ((server0, pg0), load0) = (server_cpu(world, &load), load.cpu());
+    let ((server0, pg0, mq0), load0) = (server_cpu(world, &load), load.cpu());
     if restart_gateway {
         tokio::time::sleep(Duration::from_secs(seconds) / 2).await;
         world.stack.stop_gateway().await;
@@ -438,7 +472,7 @@ async fn step(
     }
     tokio::time::sleep_until(end.into()).await;
     let (uplinks1, readings1, t1) = (m.uplinks_verified.get(), m.readings_stored.get(), Instant::now());
-    let ((server1, pg1), load1) = (server_cpu(world, &load), load.cpu());
+    let ((server1, pg1, mq1), load1) = (server_cpu(world, &load), load.cpu());
     let db = world.db().await?;
     let backlog: i64 = db.query_one("SELECT count(*) FROM hazard_inbox", &[]).await?.get(0);
     let outcomes = load.finish().await?;
@@ -458,6 +492,7 @@ async fn step(
         readings_per_s: (readings1 - readings0) as f64 / secs,
         server_us_per_uplink: (server1 - server0).as_secs_f64() * 1e6 / uplinks,
         postgres_us_per_uplink: (pg1 - pg0).as_secs_f64() * 1e6 / uplinks,
+        message_layer_us_per_uplink: (mq1 - mq0).as_secs_f64() * 1e6 / uplinks,
         load_us_per_uplink: (load1 - load0).as_secs_f64() * 1e6 / uplinks,
         latencies: (latencies.count() > 0).then_some(latencies),
         lost: (recorded - distinct).max(0),

@@ -1,8 +1,10 @@
 //! What the benchmark stands on: the whole-stack kit's stack (a temporary PKI, a private
 //! PostgreSQL, durable on disk unless asked otherwise, a gateway with relaxed limits on a free
-//! loopback port) and one credential per load device. All of it is removed when the world is dropped.
+//! loopback port) and one credential per load device; optionally a message cluster the gateway
+//! and the collector use instead of the embedded broker. All of it is removed when the world is dropped.
 
 use super::fleet::DeviceSpec;
+use dampwatch_cluster::{NatsCluster, Role};
 use dampwatch_collector::Config;
 use dampwatch_stack::{Limits, Stack};
 use std::path::PathBuf;
@@ -12,12 +14,24 @@ pub const LANDLORD: &str = "bench";
 pub struct World {
     pub stack: Stack,
     pub devices: Vec<DeviceSpec>,
+    /// The message cluster the gateway and the collector use instead of the embedded broker.
+    pub cluster: Option<NatsCluster>,
 }
 
 impl World {
-    pub async fn build(devices: usize, durable: bool, statement_statistics: bool) -> anyhow::Result<World> {
+    /// With `cluster`, the gateway and the collectors use it as their upstream.
+    pub async fn build(
+        devices: usize,
+        durable: bool,
+        statement_statistics: bool,
+        cluster: Option<NatsCluster>,
+    ) -> anyhow::Result<World> {
         let mut builder =
             Stack::builder().dir_prefix("dampwatch-bench-").limits(Limits::Relaxed).without_collector();
+        if let Some(c) = &cluster {
+            let upstream = c.upstream(Role::Gateway);
+            builder = builder.gateway_config(move |g| g.upstream = upstream.clone());
+        }
         if durable {
             builder = builder.durable_database();
         }
@@ -27,7 +41,7 @@ impl World {
         let stack = builder.start().await?;
         let ids: Vec<String> = (0..devices).map(|i| format!("bench-{i:05}")).collect();
         let devices = stack.provision_many_in(&stack.db_url(), LANDLORD, &ids).await?;
-        Ok(World { stack, devices })
+        Ok(World { stack, devices, cluster })
     }
 
     pub fn pki(&self) -> PathBuf {
@@ -49,6 +63,9 @@ impl World {
         // Each simulated device sends as fast as it can, thousands of readings a minute: far
         // past a real device's hourly budget, which is not what is measured here.
         c.intake.device_readings_per_hour = u32::MAX;
+        if let Some(cluster) = &self.cluster {
+            c.upstream = cluster.upstream(Role::Collector);
+        }
         c
     }
 

@@ -135,6 +135,9 @@ enum BenchCommand {
     Gateway(dampwatch_gateway::bench::GatewayBenchArgs),
     /// The ingest path: devices to committed rows, collector-only rate, latency, floors.
     Ingest(dampwatch_bench::IngestBenchArgs),
+    /// Shape 1 with the embedded broker and with a three-node NATS JetStream cluster as the
+    /// upstream, side by side in the same invocation.
+    Upstreams(dampwatch_bench::upstreams::UpstreamsBenchArgs),
     /// From the commit of a reading that crosses a hazard threshold to the landlord's webhook.
     Alerts(dampwatch_bench::alerts::AlertsBenchArgs),
     /// Server time of the dashboard's SLA board and room charts for a landlord of 100,000
@@ -298,6 +301,10 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Ingest(args)) => {
             init_logging("warn,rumqttd=off");
             multi_thread_runtime()?.block_on(dampwatch_bench::run(args, &mut out))?;
+        }
+        Command::Bench(BenchCommand::Upstreams(args)) => {
+            init_logging("warn,rumqttd=off");
+            multi_thread_runtime()?.block_on(dampwatch_bench::upstreams::run(args, &mut out))?;
         }
         Command::Pki(cmd) => dampwatch_pki::cli::run(cmd, &mut out)?,
         Command::Clock(cmd) => dampwatch_clock::cli::run(cmd, &mut out)?,

@@ -182,6 +182,11 @@ impl NatsCluster {
         self.wait_ready(limit).await
     }
 
+    /// The process ids of the running nodes (for counting their CPU time).
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().filter_map(|n| n.process.as_ref().map(Child::id)).collect()
+    }
+
     /// Where the nodes keep their files.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -1,5 +1,6 @@
 //! The operations endpoint: `/metrics` (Prometheus text) and `/health` (200 while the gateway
-//! can reach its broker, 503 otherwise, so a load balancer stops sending devices here).
+//! can reach its upstream, the embedded broker or the cluster; 503 otherwise, so a load
+//! balancer stops sending devices here).
 
 use crate::error::StartError;
 use crate::server::Shared;
@@ -25,7 +26,7 @@ pub async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> Result<SocketAddr, 
             if health.upstream.is_up() {
                 (StatusCode::OK, "ok\n")
             } else {
-                (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable\n")
+                (StatusCode::SERVICE_UNAVAILABLE, "message layer unreachable (broker or cluster)\n")
             }
         }),
     );

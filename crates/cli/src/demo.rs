@@ -136,8 +136,15 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "more devices:     dampwatch sim --data-dir {} --provision --devices 200", dir.display())?;
     out.flush()?;
 
-    let devices =
-        crate::demo_devices::start(&dir, &pki, &db_url, gateway.local_addr(), args.devices, args.duration);
+    let devices = crate::demo_devices::start(
+        &dir,
+        &pki,
+        &db_url,
+        gateway.local_addr(),
+        args.devices,
+        args.duration,
+        "demo-",
+    );
     let db = dampwatch_store::connect(&db_url).await?;
     let stored =
         || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };

@@ -16,7 +16,7 @@ pub struct DemoDevices {
 pub const UNBOUNDED_SAMPLING: Duration = Duration::from_secs(24 * 3600);
 const SPEED: u32 = 600;
 
-/// Starts `devices` simulated homes (provisioned on first use) at 600× speed.
+/// Starts `devices` simulated homes named `prefix`N (provisioned on first use) at 600× speed.
 pub fn start(
     data_dir: &Path,
     pki: &Path,
@@ -24,6 +24,7 @@ pub fn start(
     gateway: SocketAddr,
     devices: usize,
     duration: Option<Duration>,
+    prefix: &str,
 ) -> DemoDevices {
     // Without --for the demo runs until Ctrl-C; its devices stop sampling after a day (the
     // simulated span ends at the present and cannot reach back indefinitely).
@@ -39,7 +40,7 @@ pub fn start(
         format!("--database-url={db_url}"),
         "--provision".into(),
         format!("--landlord={}", crate::demo_landlord::LANDLORD),
-        "--device-prefix=demo-".into(),
+        format!("--device-prefix={prefix}"),
     ]);
     let (tx, result) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {

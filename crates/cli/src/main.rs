@@ -1,4 +1,5 @@
 //! `dampwatch`: the operator's command.
+mod cluster_demo;
 mod demo;
 mod demo_devices;
 mod demo_landlord;
@@ -22,6 +23,10 @@ enum Command {
     /// Run everything on embedded defaults: private PostgreSQL, PKI, gateway, collector and
     /// simulated devices.
     Demo(demo::DemoArgs),
+    /// Dampwatch across machines, on one: a three-node NATS JetStream cluster, two gateways
+    /// and two collectors on loopback (`dampwatch cluster demo`).
+    #[command(subcommand)]
+    Cluster(cluster_demo::ClusterCommand),
     /// Simulated homes running the real firmware core against a gateway (also the load
     /// generator). Defaults match `dampwatch demo`.
     Sim(dampwatch_sim::SimArgs),
@@ -172,6 +177,10 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => {
             init_logging("warn,rumqttd=off");
             multi_thread_runtime()?.block_on(demo::run(args, &mut out))?;
+        }
+        Command::Cluster(command) => {
+            init_logging("warn,rumqttd=off");
+            multi_thread_runtime()?.block_on(cluster_demo::run(command, &mut out))?;
         }
         Command::Sim(args) => {
             init_logging("warn,rumqttd=off");

@@ -280,8 +280,10 @@ impl Config {
         ] {
             dampwatch_conf::resolve(p, path);
         }
-        if !cfg.upstream.password_file.as_os_str().is_empty() {
-            dampwatch_conf::resolve(&mut cfg.upstream.password_file, path);
+        for p in [&mut cfg.upstream.password_file, &mut cfg.upstream.ca_file] {
+            if !p.as_os_str().is_empty() {
+                dampwatch_conf::resolve(p, path);
+            }
         }
         if !cfg.email.ca_file.is_empty() {
             let mut ca = PathBuf::from(&cfg.email.ca_file);

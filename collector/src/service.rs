@@ -129,8 +129,14 @@ impl Collector {
         let metrics = Arc::new(Metrics::default());
         let stop = CancellationToken::new();
         let drain = CancellationToken::new();
-        // Larger than the broker's in-flight window (100), so the event loop never waits on it.
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        // With the broker: larger than its in-flight window (100), so the event loop never waits
+        // on it. With the cluster, whose fetches take as much as they are given: one batch, so a
+        // collector holds little more than it is storing (what it holds, others cannot take).
+        let channel = match cfg.upstream.kind {
+            UpstreamKind::Broker => 1024,
+            UpstreamKind::Cluster => cfg.intake.max_batch_uplinks,
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(channel);
         let (subscribed, ready) = tokio::sync::watch::channel(false);
         let mut background = Vec::new();
         let (upstream, event_loop) = match cfg.upstream.kind {
@@ -154,8 +160,10 @@ impl Collector {
                 let (consumer, downlinks) = upstream::join_cluster(&cfg.upstream, &cfg.mqtt.client_id)
                     .await
                     .map_err(StartError::Cluster)?;
+                let downlinks = Arc::new(downlinks);
                 background.push(tokio::spawn(upstream::watch_cluster(
                     consumer.clone(),
+                    downlinks.clone(),
                     metrics.clone(),
                     CLUSTER_STATE_EVERY,
                     stop.clone(),
@@ -169,7 +177,7 @@ impl Collector {
                     drain: drain.clone(),
                     stop: stop.clone(),
                 }));
-                (Upstream::Cluster { downlinks: Arc::new(downlinks) }, event_loop)
+                (Upstream::Cluster { downlinks, acks: tokio_util::task::TaskTracker::new() }, event_loop)
             }
         };
         // Hazard indicators, alerts, cases, webhooks and people's e-mails on committed readings
@@ -326,6 +334,7 @@ impl Collector {
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut pipeline).await.is_err() {
             tracing::warn!("shutdown: the intake did not drain in time; the broker redelivers the rest");
         }
+        self.upstream.finish_acknowledging(Duration::from_secs(3)).await;
         self.stop.cancel();
         pipeline.abort();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.event_loop).await;

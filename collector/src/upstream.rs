@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How an uplink is acknowledged to the layer that delivered it.
 pub enum Receipt {
@@ -26,8 +27,16 @@ pub enum Receipt {
 /// Where acknowledgements and downlinks go.
 #[derive(Clone)]
 pub enum Upstream {
-    Broker { client: AsyncClient, gate: Arc<AckGate> },
-    Cluster { downlinks: Arc<DownlinkPublisher> },
+    Broker {
+        client: AsyncClient,
+        gate: Arc<AckGate>,
+    },
+    /// `acks`: the acknowledgements in flight, which a shutdown waits for (an uplink committed
+    /// and not acknowledged would go to another collector and be stored again for nothing).
+    Cluster {
+        downlinks: Arc<DownlinkPublisher>,
+        acks: TaskTracker,
+    },
 }
 
 /// A downlink the layer would not take.
@@ -36,6 +45,16 @@ pub enum Upstream {
 pub struct SendError(String);
 
 impl Upstream {
+    /// Waits (at most `limit`) for the acknowledgements still on their way to the cluster.
+    pub async fn finish_acknowledging(&self, limit: Duration) {
+        if let Upstream::Cluster { acks, .. } = self {
+            acks.close();
+            if tokio::time::timeout(limit, acks.wait()).await.is_err() {
+                tracing::warn!("shutdown: acknowledgements still unconfirmed; those uplinks come again");
+            }
+        }
+    }
+
     /// Acknowledges `batch` (committed) to the layer. MQTT: in arrival order, only on the
     /// connection that delivered each message. Cluster: each message, in the background (the
     /// cluster confirms each; one that is not confirmed is redelivered, and storing it again
@@ -45,7 +64,7 @@ impl Upstream {
             Upstream::Broker { client, gate } => {
                 gate.ack_in_order(client, batch.iter());
             }
-            Upstream::Cluster { .. } => {
+            Upstream::Cluster { acks, .. } => {
                 let deliveries: Vec<Arc<UplinkDelivery>> = batch
                     .iter()
                     .filter_map(|m| match &m.receipt {
@@ -54,7 +73,7 @@ impl Upstream {
                     })
                     .collect();
                 let metrics = metrics.clone();
-                tokio::spawn(async move {
+                acks.spawn(async move {
                     let acks = deliveries.iter().map(|d| d.ack());
                     for r in futures_util::future::join_all(acks).await {
                         if let Err(e) = r {
@@ -76,7 +95,7 @@ impl Upstream {
                     .try_publish(topic, QoS::AtLeastOnce, false, signed)
                     .map_err(|e| SendError(e.to_string()))
             }
-            Upstream::Cluster { downlinks } => {
+            Upstream::Cluster { downlinks, .. } => {
                 downlinks.ack(landlord, device, signed.into()).await.map_err(|e| SendError(e.to_string()))
             }
         }
@@ -93,7 +112,7 @@ impl Upstream {
                     .await
                     .map_err(|e| SendError(e.to_string()))
             }
-            Upstream::Cluster { downlinks } => downlinks
+            Upstream::Cluster { downlinks, .. } => downlinks
                 .config(landlord, device, signed.into())
                 .await
                 .map(|_| ())
@@ -126,21 +145,20 @@ const FETCH_WAIT: Duration = Duration::from_secs(1);
 pub async fn run_cluster_intake(task: ClusterIntake) {
     let ClusterIntake { consumer, fetch, tx, metrics, ready, drain, stop } = task;
     let mut retries = REFETCH.retries();
-    loop {
+    // Drain is checked between fetches only: a fetch cut short would leave the uplinks the
+    // cluster already sent for it with nobody, until the acknowledgement wait ran out.
+    while !drain.is_cancelled() {
         let fetched = tokio::select! {
             f = consumer.fetch(fetch, FETCH_WAIT) => f,
-            _ = drain.cancelled() => return,
             _ = stop.cancelled() => return,
         };
         let deliveries = match fetched {
             Ok(d) => {
                 retries.reset();
-                metrics.upstream_connected.set(1);
                 ready.send_replace(true);
                 d
             }
             Err(e) => {
-                metrics.upstream_connected.set(0);
                 let wait = retries.next_delay();
                 tracing::warn!(error = %e, retry_in = ?wait, "cannot fetch uplinks from the cluster");
                 tokio::select! {
@@ -179,19 +197,27 @@ pub async fn run_cluster_intake(task: ClusterIntake) {
     }
 }
 
-/// Reports the collectors' group lag and the stream's size in the metrics, every `every`.
+/// Reports the connection to the cluster every second, and the collectors' group lag and the
+/// stream's size every `every`, in the metrics.
 pub async fn watch_cluster(
     consumer: Arc<UplinkConsumer>,
+    downlinks: Arc<DownlinkPublisher>,
     metrics: Arc<Metrics>,
     every: Duration,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_state: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
+        metrics.upstream_connected.set(i64::from(downlinks.is_connected()));
+        if last_state.is_some_and(|t| t.elapsed() < every) {
+            continue;
+        }
+        last_state = Some(Instant::now());
         match consumer.state().await {
             Ok(s) => {
                 metrics.cluster_pending.set(i64::try_from(s.pending).unwrap_or(i64::MAX));

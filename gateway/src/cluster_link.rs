@@ -5,10 +5,11 @@
 //! gateway subscribes to the device's downlink subjects when it connects, and unsubscribes when
 //! it leaves). See `docs/message-layer.md`.
 //!
-//! Each uplink is published under a message id derived from its bytes: a device that resends an
-//! uplink whose PUBACK it never got (the gateway died, the link dropped) is recognised by the
-//! stream within its duplicate window and stored once; past the window the collector's
-//! idempotent store recognises it.
+//! Uplinks are published without a message id on purpose. A device resends an uplink whose
+//! commit acknowledgement it did not get (it was away when the collector sent it) with the same
+//! bytes; the stream's deduplication would drop that resend, the collector would never see it,
+//! and the device would wait for a later uplink's acknowledgement. Without it, the resend
+//! reaches a collector, whose idempotent store keeps nothing twice and acknowledges again.
 
 use crate::mailbox::{Downlink, End, Event, Mailbox};
 use crate::metrics::Metrics;
@@ -85,7 +86,7 @@ impl ClusterLink {
         mailbox: Arc<Mailbox>,
         slot: OwnedSemaphorePermit,
     ) {
-        let Some((landlord, device, id, payload)) = Self::uplink(publish) else {
+        let Some((landlord, device, payload)) = Self::uplink(publish) else {
             // The ACL admitted only the device's own uplink topic, so this does not happen.
             mailbox.close(End::Refused(Refusal::TopicNotAllowed));
             return;
@@ -93,11 +94,8 @@ impl ClusterLink {
         let stream = self.stream.clone();
         let metrics = self.metrics.clone();
         self.tasks.spawn(async move {
-            match stream.publish(&landlord, &device, &id, payload).await {
-                Ok(stored) => {
-                    if stored.duplicate {
-                        metrics.upstream_duplicates.inc();
-                    }
+            match stream.publish(&landlord, &device, None, payload).await {
+                Ok(_) => {
                     mailbox.push(Event::Puback(device_packet_id));
                 }
                 Err(e) => {
@@ -114,32 +112,28 @@ impl ClusterLink {
     /// no acknowledgement); false if too many publishes are in flight already.
     pub fn publish_qos0(&self, publish: &Publish<'_>) -> bool {
         let Ok(slot) = self.slots.clone().try_acquire_owned() else { return false };
-        let Some((landlord, device, id, payload)) = Self::uplink(publish) else { return false };
+        let Some((landlord, device, payload)) = Self::uplink(publish) else { return false };
         let stream = self.stream.clone();
         self.tasks.spawn(async move {
-            let _ = stream.publish(&landlord, &device, &id, payload).await;
+            let _ = stream.publish(&landlord, &device, None, payload).await;
             drop(slot);
         });
         true
     }
 
-    /// The landlord, device, message id and bytes of an uplink publish.
-    fn uplink(publish: &Publish<'_>) -> Option<(String, String, String, Bytes)> {
+    /// The landlord, device and bytes of an uplink publish.
+    fn uplink(publish: &Publish<'_>) -> Option<(String, String, Bytes)> {
         let topic = Topic::parse(publish.topic).filter(|t| t.kind == TopicKind::Up)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, publish.payload);
-        let id = format!("{}/{}/{}", topic.landlord, topic.device, hex::encode(&digest.as_ref()[..16]));
-        Some((
-            topic.landlord.to_owned(),
-            topic.device.to_owned(),
-            id,
-            Bytes::copy_from_slice(publish.payload),
-        ))
+        Some((topic.landlord.to_owned(), topic.device.to_owned(), Bytes::copy_from_slice(publish.payload)))
     }
 
     /// Takes a device's downlinks from the cluster while it is connected here (`key` is
     /// `landlord/device`): its last configuration at once, then each acknowledgement and
-    /// configuration as the collectors send them. Dropping the guard stops it.
-    pub fn attach(&self, key: &str) -> DropGuard {
+    /// configuration as the collectors send them. Dropping the guard stops it. If the cluster
+    /// cannot route the device's downlinks here, the device is disconnected (`mailbox`): a
+    /// device resends without reconnecting, so on a connection without downlinks it would wait
+    /// for acknowledgements that never come.
+    pub fn attach(&self, key: &str, mailbox: Arc<Mailbox>) -> DropGuard {
         let stop = CancellationToken::new();
         let guard = stop.clone().drop_guard();
         let Some((landlord, device)) = key.split_once('/') else { return guard };
@@ -155,10 +149,9 @@ impl ClusterLink {
             let mut attached = match attached {
                 Ok(a) => a,
                 Err(e) => {
-                    // The device gets no acknowledgement through this connection; it resends,
-                    // times out and reconnects, and is attached again then.
                     metrics.upstream_refused.inc();
-                    tracing::warn!(error = %e, %key, "cannot take a device's downlinks from the cluster");
+                    tracing::warn!(error = %e, %key, "cannot take a device's downlinks from the cluster; disconnecting it");
+                    mailbox.close(End::Refused(Refusal::UpstreamUnavailable));
                     return;
                 }
             };
@@ -177,7 +170,12 @@ impl ClusterLink {
                     m = attached.downlinks.next() => m,
                     _ = stop.cancelled() => return,
                 };
-                let Some(message) = message else { return };
+                let Some(message) = message else {
+                // The subscription ended under a live session (the client was closed): the
+                // device must reconnect to be attached again.
+                mailbox.close(End::Refused(Refusal::UpstreamUnavailable));
+                return;
+            };
                 match DownlinkKind::of_subject(&message.subject) {
                     Some(DownlinkKind::Ack) => deliver(TopicKind::Ack, message.payload),
                     Some(DownlinkKind::Config) => deliver(TopicKind::Config, message.payload),

@@ -215,8 +215,10 @@ impl Config {
         for p in [&mut cfg.tls.ca, &mut cfg.tls.cert, &mut cfg.tls.key, &mut cfg.tls.crl] {
             dampwatch_conf::resolve(p, path);
         }
-        if !cfg.upstream.password_file.as_os_str().is_empty() {
-            dampwatch_conf::resolve(&mut cfg.upstream.password_file, path);
+        for p in [&mut cfg.upstream.password_file, &mut cfg.upstream.ca_file] {
+            if !p.as_os_str().is_empty() {
+                dampwatch_conf::resolve(p, path);
+            }
         }
         cfg.validate()?;
         Ok(cfg)

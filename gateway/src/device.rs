@@ -90,7 +90,7 @@ where
         tracing::info!(device = peer.name(), landlord = peer.landlord().unwrap_or("-"), "session taken over");
     }
     // Stops taking the device's downlinks from the upstream when the session ends.
-    let _downlinks = shared.upstream.attach(key);
+    let _downlinks = shared.upstream.attach(key, &mailbox);
     shared.metrics.devices_connected.inc();
     encode::connack(&mut out, hello.level, encode::ConnackCode::Accepted, limits);
     let mut session = Session {

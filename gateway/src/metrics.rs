@@ -24,8 +24,6 @@ pub struct Metrics {
     pub uplinks_dropped: Counter,
     pub downlinks_dropped: Counter,
     pub upstream_reconnects: Counter,
-    /// Cluster upstream: uplinks the stream recognised as resends of one it holds (stored once).
-    pub upstream_duplicates: Counter,
     /// Cluster upstream: uplinks the cluster did not store, and devices whose downlinks could
     /// not be taken (each device resends).
     pub upstream_refused: Counter,
@@ -59,7 +57,6 @@ impl Default for Metrics {
             uplinks_dropped: Counter::default(),
             downlinks_dropped: Counter::default(),
             upstream_reconnects: Counter::default(),
-            upstream_duplicates: Counter::default(),
             upstream_refused: Counter::default(),
             crl_reloads: Counter::default(),
             crl_reload_failures: Counter::default(),
@@ -168,11 +165,7 @@ impl Metrics {
                 "Times a broker link was lost and reconnected",
                 &self.upstream_reconnects,
             ),
-            (
-                "upstream_duplicates",
-                "Uplinks the cluster recognised as resends of one it holds (stored once)",
-                &self.upstream_duplicates,
-            ),
+
             (
                 "upstream_refused",
                 "Uplinks the cluster did not store, or devices whose downlinks it could not route (each device resends)",

@@ -103,10 +103,10 @@ impl Upstream {
     /// Starts taking a connected device's downlinks, where the upstream needs the gateway to
     /// ask for them (the cluster routes a device's downlinks by interest); the guard stops it.
     /// The broker's downlink link takes every device's, so there is nothing to do.
-    pub fn attach(&self, device_key: &str) -> Option<tokio_util::sync::DropGuard> {
+    pub fn attach(&self, device_key: &str, mailbox: &Arc<Mailbox>) -> Option<tokio_util::sync::DropGuard> {
         match self {
             Upstream::Broker(_) => None,
-            Upstream::Cluster(c) => Some(c.attach(device_key)),
+            Upstream::Cluster(c) => Some(c.attach(device_key, mailbox.clone())),
         }
     }
 }

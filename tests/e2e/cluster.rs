@@ -23,11 +23,13 @@ fn upstream_section(cluster: &NatsCluster, role: Role) -> String {
     let u: UpstreamConfig = cluster.upstream(role);
     let servers: Vec<String> = u.servers.iter().map(|s| format!("{s:?}")).collect();
     format!(
-        "\n[upstream]\nkind = \"cluster\"\nservers = [{}]\nreplicas = {}\nuser = {:?}\npassword_file = {:?}\nack_wait = \"5s\"\n",
+        "\n[upstream]\nkind = \"cluster\"\nservers = [{}]\nreplicas = {}\nuser = {:?}\npassword_file = {:?}\n\
+         ca_file = {:?}\nack_wait = \"5s\"\n",
         servers.join(", "),
         u.replicas,
         u.user,
         u.password_file,
+        u.ca_file,
     )
 }
 
@@ -207,14 +209,15 @@ async fn a_cluster_node_a_gateway_and_a_collector_killed_while_devices_send() ->
 
     let redelivered = collector_1.metric("dampwatch_collector_uplinks_redelivered_total").await
         + collector_2.metric("dampwatch_collector_uplinks_redelivered_total").await;
-    let duplicates = gateway_a.metric("dampwatch_gateway_upstream_duplicates_total").await
-        + gateway_b.metric("dampwatch_gateway_upstream_duplicates_total").await;
+    let refused = gateway_a.metric("dampwatch_gateway_upstream_refused_total").await
+        + gateway_b.metric("dampwatch_gateway_upstream_refused_total").await;
     let disconnects: u32 = outcomes.iter().map(|o| o.disconnects).sum();
     let resent: u32 = outcomes.iter().map(|o| o.resent).sum();
     eprintln!(
         "cluster fault test: {} readings from {} devices stored once; uplinks redelivered by the cluster \
-         (counted by the collectors running at the end) {redelivered}, resends the stream recognised \
-         (gateways running at the end) {duplicates}, device reconnections {disconnects}, readings resent {resent}",
+         (counted by the collectors running at the end) {redelivered}, uplinks the cluster did not store \
+         (counted by the gateways running at the end; each device resent) {refused}, device reconnections \
+         {disconnects}, readings resent {resent}",
         outcomes.iter().map(|o| o.recorded).sum::<u32>(),
         outcomes.len(),
     );

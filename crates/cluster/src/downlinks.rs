@@ -61,7 +61,9 @@ async fn config_bucket(client: async_nats::Client, replicas: usize) -> Result<kv
         discard: jetstream::stream::DiscardPolicy::New,
         allow_rollup: true,
         deny_delete: true,
-        allow_direct: true,
+        // Reads go to the stream's leader: a follower that has not caught up could answer a
+        // gateway with an older configuration than the one just put.
+        allow_direct: false,
         num_replicas: replicas,
         storage: jetstream::stream::StorageType::File,
         ..Default::default()
@@ -143,6 +145,13 @@ impl DownlinkRoutes {
         Ok(Attached { downlinks, config })
     }
 
+    /// Whether the client is connected to a node now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+impl DownlinkPublisher {
     /// Whether the client is connected to a node now.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected

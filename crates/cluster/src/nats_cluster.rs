@@ -6,6 +6,10 @@
 //! Nobody is trusted for being on loopback: every client logs in as one of the users of
 //! [`Role`], each allowed only the subjects its role needs, with a password generated for this
 //! cluster and kept in a 0600 file; the nodes' routes between themselves need a password too.
+//! Clients reach the nodes over TLS only: the nodes present a server certificate for loopback
+//! from a PKI made for the cluster (`dampwatch pki init` in its directory), and clients check it
+//! against that PKI's CA. The routes between nodes are plain TCP on loopback (with their
+//! password): a route's TLS needs a certificate for client authentication as well.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -41,23 +45,42 @@ impl Role {
         let inbox = format!("{}.>", crate::settings::inbox_prefix(self.user()));
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match self {
-            // The JetStream API it needs: to check the streams exist, publish into the uplink
-            // stream, read one configuration. Not the acknowledgement of uplinks, not
-            // downlinks: a gateway cannot confirm or forge what only a collector may say.
+            // The JetStream API it needs, on the two streams by name: to make them if no
+            // collector has yet, publish into the uplink stream, read one configuration from
+            // the bucket's leader. Not the acknowledgement of uplinks, not downlinks, not any
+            // other stream: a gateway cannot confirm or forge what only a collector may say.
             Role::Gateway => (
                 s(&[
                     "dw.v1.up.>",
-                    "$JS.API.INFO",
-                    "$JS.API.STREAM.INFO.*",
-                    "$JS.API.STREAM.CREATE.*",
-                    "$JS.API.DIRECT.GET.KV_DW_CONFIG.>",
+                    "$JS.API.STREAM.INFO.DW_UPLINKS",
+                    "$JS.API.STREAM.CREATE.DW_UPLINKS",
+                    "$JS.API.STREAM.INFO.KV_DW_CONFIG",
+                    "$JS.API.STREAM.CREATE.KV_DW_CONFIG",
                     "$JS.API.STREAM.MSG.GET.KV_DW_CONFIG",
                 ]),
                 [s(&["dw.v1.down.>"]), vec![inbox]].concat(),
             ),
-            Role::Collector => {
-                (s(&["dw.v1.down.>", "$KV.DW_CONFIG.>", "$JS.API.>", "$JS.ACK.DW_UPLINKS.>"]), vec![inbox])
-            }
+            // Its group on the uplink stream (make, read, fetch, acknowledge), downlinks and
+            // configurations; not purging or deleting a stream or a consumer.
+            Role::Collector => (
+                s(&[
+                    "dw.v1.down.>",
+                    "$KV.DW_CONFIG.>",
+                    "$JS.API.INFO",
+                    "$JS.API.STREAM.INFO.DW_UPLINKS",
+                    "$JS.API.STREAM.CREATE.DW_UPLINKS",
+                    "$JS.API.STREAM.INFO.KV_DW_CONFIG",
+                    "$JS.API.STREAM.CREATE.KV_DW_CONFIG",
+                    "$JS.API.STREAM.MSG.GET.KV_DW_CONFIG",
+                    "$JS.API.CONSUMER.CREATE.DW_UPLINKS",
+                    "$JS.API.CONSUMER.CREATE.DW_UPLINKS.>",
+                    "$JS.API.CONSUMER.DURABLE.CREATE.DW_UPLINKS.>",
+                    "$JS.API.CONSUMER.INFO.DW_UPLINKS.>",
+                    "$JS.API.CONSUMER.MSG.NEXT.DW_UPLINKS.>",
+                    "$JS.ACK.DW_UPLINKS.>",
+                ]),
+                vec![inbox],
+            ),
         }
     }
 }
@@ -112,6 +135,10 @@ impl NatsCluster {
             users.push((role, password));
         }
         let route_password = new_password()?;
+        let pki = dir.path().join("pki");
+        dampwatch_pki::init(&pki, Default::default())
+            .map_err(|e| ClusterError::Files(std::io::Error::other(e)))?;
+        let tls = dampwatch_pki::Paths::new(&pki);
         let mut nodes = Vec::with_capacity(size);
         for (i, (client_port, cluster_port)) in ports.iter().enumerate() {
             let name = format!("n{i}");
@@ -123,8 +150,15 @@ impl NatsCluster {
                 .collect();
             let config = dir.path().join(format!("{name}.conf"));
             let store = dir.path().join(&name);
-            let text =
-                node_config(&name, (*client_port, *cluster_port), &store, &routes, &users, &route_password);
+            let text = node_config(
+                &name,
+                (*client_port, *cluster_port),
+                &store,
+                &routes,
+                &users,
+                &route_password,
+                (&tls.web_cert(), &tls.web_key()),
+            );
             write_secret(&config, &text)?;
             nodes.push(Node { name, client_port: *client_port, config, process: None });
         }
@@ -154,6 +188,7 @@ impl NatsCluster {
             replicas: self.nodes.len().min(3),
             user: role.user().to_owned(),
             password_file: self.dir.path().join(format!("{}.password", role.user())),
+            ca_file: self.ca_file(),
             ack_wait: Duration::from_secs(30),
         }
     }
@@ -180,6 +215,11 @@ impl NatsCluster {
     pub async fn restart(&mut self, i: usize, limit: Duration) -> Result<(), ClusterError> {
         self.spawn(i)?;
         self.wait_ready(limit).await
+    }
+
+    /// The CA that signed the nodes' certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        dampwatch_pki::Paths::new(self.dir.path().join("pki")).ca_cert()
     }
 
     /// The process ids of the running nodes (for counting their CPU time).
@@ -243,7 +283,9 @@ async fn jetstream_answers(url: &str, login: &crate::UpstreamConfig) -> Result<(
     let password = std::fs::read_to_string(&login.password_file).map_err(|e| e.to_string())?;
     let options = async_nats::ConnectOptions::new()
         .user_and_password(login.user.clone(), password)
-        .custom_inbox_prefix(crate::settings::inbox_prefix(&login.user));
+        .custom_inbox_prefix(crate::settings::inbox_prefix(&login.user))
+        .add_root_certificates(login.ca_file.clone())
+        .require_tls(true);
     let client = match tokio::time::timeout(Duration::from_secs(2), options.connect(url)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(e.to_string()),
@@ -290,6 +332,7 @@ fn node_config(
     routes: &[String],
     users: &[(Role, String)],
     route_password: &str,
+    (cert, key): (&Path, &Path),
 ) -> String {
     let quoted = |v: Vec<String>| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
     let users: Vec<String> = users
@@ -307,6 +350,11 @@ fn node_config(
     format!(
         "server_name: {name}
 listen: 127.0.0.1:{client_port}
+tls {{
+  cert_file: \"{cert}\"
+  key_file: \"{key}\"
+  timeout: 2
+}}
 authorization {{
   users: [
 {users}
@@ -326,6 +374,8 @@ cluster {{
 }}
 ",
         users = users.join("\n"),
+        cert = cert.display(),
+        key = key.display(),
         store = store.display(),
         routes = routes.join(", "),
     )

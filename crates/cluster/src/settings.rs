@@ -28,6 +28,10 @@ replicas = 3
 # none trusts anyone who can reach it: only for a test on one machine).
 user = ""
 password_file = ""
+# The CA that signed the nodes' certificates (PEM). Set: the connection must be TLS and the
+# node's certificate must chain to it and name the address in servers. Empty: plain TCP, for a
+# cluster on one machine only (passwords and uplinks would cross the network in clear).
+ca_file = ""
 # Collectors: an uplink taken but not acknowledged within this time (its collector died or its
 # database stalled) goes to a collector again.
 ack_wait = "30s"
@@ -52,6 +56,7 @@ pub struct UpstreamConfig {
     pub replicas: usize,
     pub user: String,
     pub password_file: PathBuf,
+    pub ca_file: PathBuf,
     #[serde(with = "humantime_serde")]
     pub ack_wait: Duration,
 }
@@ -74,6 +79,12 @@ impl UpstreamConfig {
         if self.ack_wait < Duration::from_secs(1) {
             return Some("upstream.ack_wait must be at least 1s");
         }
+        if self.ca_file.as_os_str().is_empty() && !self.servers.iter().all(|s| is_loopback(s)) {
+            return Some(
+                "upstream.ca_file is required for servers beyond this machine: passwords and uplinks \
+                 must not cross a network in clear",
+            );
+        }
         None
     }
 
@@ -92,12 +103,27 @@ impl UpstreamConfig {
                 .user_and_password(self.user.clone(), password.trim_end().to_owned())
                 .custom_inbox_prefix(inbox_prefix(&self.user));
         }
+        if !self.ca_file.as_os_str().is_empty() {
+            options = options.add_root_certificates(self.ca_file.clone()).require_tls(true);
+        }
         let client = options.connect(self.servers.as_slice()).await?;
         // With `retry_on_initial_connect` the client connects in the background and keeps
         // trying; a service should still say at start when no node answers.
         wait_connected(&client, Duration::from_secs(10)).await?;
         Ok(client)
     }
+}
+
+/// Whether a server URL (`nats://host:port`, `tls://...`, or `host:port`) names this machine.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => rest.split([':', '/']).next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The inbox prefix of `user`: replies to its requests arrive under it.
@@ -116,4 +142,40 @@ async fn wait_connected(client: &async_nats::Client, limit: Duration) -> Result<
         events.tick().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(servers: &[&str], ca_file: &str) -> UpstreamConfig {
+        UpstreamConfig {
+            kind: UpstreamKind::Cluster,
+            servers: servers.iter().map(|s| s.to_string()).collect(),
+            replicas: 3,
+            user: "gateway".into(),
+            password_file: "p".into(),
+            ca_file: ca_file.into(),
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn a_cluster_beyond_this_machine_needs_tls() {
+        for local in ["nats://127.0.0.1:4222", "nats://localhost:4222", "tls://[::1]:4222", "127.0.0.2:4222"]
+        {
+            assert_eq!(cluster(&[local], "").problem(), None, "{local}");
+        }
+        let remote = cluster(&["nats://127.0.0.1:4222", "nats://10.0.0.2:4222"], "");
+        assert!(remote.problem().is_some_and(|p| p.contains("ca_file")));
+        assert!(cluster(&["nats://user:pw@nats.example:4222"], "").problem().is_some());
+        assert_eq!(cluster(&["nats://10.0.0.2:4222"], "ca.pem").problem(), None);
+    }
+
+    #[test]
+    fn the_embedded_broker_needs_no_cluster_settings() {
+        let broker = UpstreamConfig { kind: UpstreamKind::Broker, servers: vec![], ..cluster(&[], "") };
+        assert_eq!(broker.problem(), None);
+        assert!(cluster(&[], "").problem().is_some());
+    }
 }

@@ -18,6 +18,11 @@ pub const UPLINK_STREAM: &str = "DW_UPLINKS";
 const COLLECTORS: &str = "collectors";
 /// Subjects of the stream.
 const SUBJECTS: &str = "dw.v1.up.>";
+/// Uplinks the whole group may hold unacknowledged at once. Each collector holds about three
+/// batches (one being stored, one fetched, one waiting); this leaves room for many collectors
+/// while bounding what one that stalls can keep from the others until its acknowledgement wait
+/// runs out.
+const MAX_ACK_PENDING: i64 = 10_000;
 /// A resend within this window of the same uplink is recognised and stored once.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
@@ -53,17 +58,20 @@ impl UplinkStream {
         Ok(UplinkStream { js })
     }
 
-    /// Publishes one uplink's exact bytes under `message_id` and waits for the stream's
-    /// acknowledgement: only then may the device's publish be acknowledged.
+    /// Publishes one uplink's exact bytes (under `message_id`, if given: a second publish
+    /// with the same id within the window is reported as a duplicate and not stored) and waits
+    /// for the stream's acknowledgement: only then may the device's publish be acknowledged.
     pub async fn publish(
         &self,
         landlord: &str,
         device: &str,
-        message_id: &str,
+        message_id: Option<&str>,
         payload: Bytes,
     ) -> Result<Stored, ClusterError> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id);
+        if let Some(id) = message_id {
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
+        }
         let ack = self
             .js
             .publish_with_headers(format!("dw.v1.up.{landlord}.{device}"), headers, payload)
@@ -128,7 +136,8 @@ pub struct UplinkConsumer {
 
 impl UplinkConsumer {
     /// Joins (or creates) the collectors' durable consumer. An uplink not acknowledged within
-    /// `ack_wait` goes to a collector again.
+    /// `ack_wait` goes to a collector again (the value of whoever created the consumer: an
+    /// existing consumer keeps its own).
     pub async fn join(
         client: async_nats::Client,
         ack_wait: Duration,
@@ -143,6 +152,7 @@ impl UplinkConsumer {
                     durable_name: Some(COLLECTORS.into()),
                     ack_policy: consumer::AckPolicy::Explicit,
                     ack_wait,
+                    max_ack_pending: MAX_ACK_PENDING,
                     ..Default::default()
                 },
             )

@@ -29,9 +29,13 @@ async fn send_until_received(
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         collector.ack("acme", device, Bytes::from_static(payload.as_bytes())).await.expect("publish");
-        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), subscriber.next()).await {
-            assert_eq!(&m.payload[..], payload.as_bytes());
-            return;
+        // A configuration may come on the same subscription (they are routed alike): only
+        // acknowledgements are checked here.
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), subscriber.next()).await {
+            if DownlinkKind::of_subject(&m.subject) == Some(DownlinkKind::Ack) {
+                assert_eq!(String::from_utf8_lossy(&m.payload), payload, "on {}", m.subject);
+                return;
+            }
         }
         assert!(Instant::now() < deadline, "{payload} never reached the gateway holding {device}");
     }
@@ -99,11 +103,17 @@ async fn each_role_may_use_only_its_own_subjects_and_strangers_are_refused() {
     gateway.flush().await.expect("flushed");
     let said = tokio::time::timeout(Duration::from_secs(10), errors.recv()).await.expect("an error in time");
     assert!(said.is_some_and(|e| e.contains("Permissions Violation")), "the server refused it");
-    // A collector may not publish uplinks.
+    // A collector may not publish uplinks, nor delete the stream that holds them.
+    dampwatch_cluster::UplinkStream::ensure(gateway.clone(), 3).await.expect("the uplink stream");
     let collector = client(&cluster, Role::Collector, 0).await;
     let js = async_nats::jetstream::new(collector);
     let refused = js.publish("dw.v1.up.acme.dev-x", "forged".into()).await;
     assert!(refused.is_err() || refused.unwrap().await.is_err(), "a collector published an uplink");
+    assert!(
+        js.delete_stream(dampwatch_cluster::UPLINK_STREAM).await.is_err(),
+        "a collector deleted the stream"
+    );
+    assert!(js.get_stream(dampwatch_cluster::UPLINK_STREAM).await.is_ok(), "the stream is still there");
 }
 
 /// A client of `role` and the errors the server sends it.
@@ -117,6 +127,8 @@ async fn client_with_errors(
     let client = async_nats::ConnectOptions::new()
         .user_and_password(upstream.user.clone(), password)
         .custom_inbox_prefix(format!("_INBOX_{}", upstream.user))
+        .add_root_certificates(upstream.ca_file.clone())
+        .require_tls(true)
         .event_callback(move |event| {
             let tx = tx.clone();
             async move {

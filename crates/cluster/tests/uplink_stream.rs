@@ -22,7 +22,7 @@ async fn client(cluster: &NatsCluster, role: Role) -> async_nats::Client {
 async fn publish(stream: &UplinkStream, id: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match stream.publish("acme", "dev-1", id, Bytes::from(id.to_owned())).await {
+        match stream.publish("acme", "dev-1", Some(id), Bytes::from(id.to_owned())).await {
             Ok(stored) => return stored.duplicate,
             Err(e) if Instant::now() < deadline => {
                 eprintln!("publish {id} refused while the cluster recovers: {e}");

@@ -237,7 +237,7 @@ pub async fn join_cluster(
     name: &str,
 ) -> Result<(Arc<UplinkConsumer>, DownlinkPublisher), dampwatch_cluster::ClusterError> {
     let client = cfg.connect(name).await?;
-    dampwatch_cluster::UplinkStream::ensure(client.clone(), cfg.replicas).await?;
+    dampwatch_cluster::UplinkStream::ensure(client.clone(), cfg.replicas, cfg.max_stream_bytes).await?;
     let consumer = UplinkConsumer::join(client.clone(), cfg.ack_wait).await?;
     let downlinks = DownlinkPublisher::ensure(client, cfg.replicas).await?;
     Ok((Arc::new(consumer), downlinks))

@@ -51,7 +51,7 @@ impl ClusterLink {
         tasks: TaskTracker,
     ) -> Result<ClusterLink, dampwatch_cluster::ClusterError> {
         let client = cfg.connect(name).await?;
-        let stream = UplinkStream::ensure(client.clone(), cfg.replicas).await?;
+        let stream = UplinkStream::ensure(client.clone(), cfg.replicas, cfg.max_stream_bytes).await?;
         let routes = DownlinkRoutes::open(client, cfg.replicas).await?;
         Ok(ClusterLink {
             stream,

@@ -167,7 +167,7 @@ async fn a_cluster_node_a_gateway_and_a_collector_killed_while_devices_send() ->
 
     // The node leading the uplink stream dies: the stream elects another leader among the
     // two left, and what a quorum held is still there.
-    let stream = UplinkStream::ensure(cluster.client(Role::Gateway).await?, 3).await?;
+    let stream = UplinkStream::ensure(cluster.client(Role::Gateway).await?, 3, 1 << 30).await?;
     let leader = stream.leader().await?.and_then(|name| cluster.node_named(&name)).unwrap_or(0);
     cluster.kill(leader);
     seen = progress(&db, seen, "with a cluster node down").await;

@@ -189,6 +189,7 @@ impl NatsCluster {
             user: role.user().to_owned(),
             password_file: self.dir.path().join(format!("{}.password", role.user())),
             ca_file: self.ca_file(),
+            max_stream_bytes: 1 << 30,
             ack_wait: Duration::from_secs(30),
         }
     }

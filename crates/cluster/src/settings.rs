@@ -32,6 +32,11 @@ password_file = ""
 # node's certificate must chain to it and name the address in servers. Empty: plain TCP, for a
 # cluster on one machine only (passwords and uplinks would cross the network in clear).
 ca_file = ""
+# The most the uplink stream holds, in bytes, when this service is the first to make it: once
+# full, the cluster refuses new uplinks (the gateways then disconnect the devices, which keep
+# their readings and resend) rather than dropping stored ones. It fills only while no
+# collector takes uplinks: 10 GiB holds about 24 million signed uplinks of one reading.
+max_stream_bytes = 10737418240
 # Collectors: an uplink taken but not acknowledged within this time (its collector died or its
 # database stalled) goes to a collector again.
 ack_wait = "30s"
@@ -57,6 +62,7 @@ pub struct UpstreamConfig {
     pub user: String,
     pub password_file: PathBuf,
     pub ca_file: PathBuf,
+    pub max_stream_bytes: u64,
     #[serde(with = "humantime_serde")]
     pub ack_wait: Duration,
 }
@@ -75,6 +81,9 @@ impl UpstreamConfig {
         }
         if self.user.is_empty() != self.password_file.as_os_str().is_empty() {
             return Some("upstream.user and upstream.password_file go together");
+        }
+        if self.max_stream_bytes < 1 << 20 || self.max_stream_bytes > i64::MAX as u64 {
+            return Some("upstream.max_stream_bytes must be at least 1 MiB");
         }
         if self.ack_wait < Duration::from_secs(1) {
             return Some("upstream.ack_wait must be at least 1s");
@@ -156,6 +165,7 @@ mod tests {
             user: "gateway".into(),
             password_file: "p".into(),
             ca_file: ca_file.into(),
+            max_stream_bytes: 1 << 30,
             ack_wait: Duration::from_secs(30),
         }
     }

@@ -41,8 +41,14 @@ pub struct UplinkStream {
 }
 
 impl UplinkStream {
-    /// Creates the stream if it does not exist, with `replicas` copies.
-    pub async fn ensure(client: async_nats::Client, replicas: usize) -> Result<UplinkStream, ClusterError> {
+    /// Creates the stream if it does not exist, with `replicas` copies and at most `max_bytes`.
+    /// A full stream refuses new uplinks instead of dropping stored ones (a work queue's
+    /// messages are uplinks no collector has committed yet).
+    pub async fn ensure(
+        client: async_nats::Client,
+        replicas: usize,
+        max_bytes: u64,
+    ) -> Result<UplinkStream, ClusterError> {
         let js = jetstream::new(client);
         js.get_or_create_stream(stream::Config {
             name: UPLINK_STREAM.into(),
@@ -51,6 +57,8 @@ impl UplinkStream {
             storage: stream::StorageType::File,
             num_replicas: replicas,
             duplicate_window: DUPLICATE_WINDOW,
+            max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
+            discard: stream::DiscardPolicy::New,
             ..Default::default()
         })
         .await

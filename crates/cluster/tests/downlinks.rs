@@ -104,7 +104,7 @@ async fn each_role_may_use_only_its_own_subjects_and_strangers_are_refused() {
     let said = tokio::time::timeout(Duration::from_secs(10), errors.recv()).await.expect("an error in time");
     assert!(said.is_some_and(|e| e.contains("Permissions Violation")), "the server refused it");
     // A collector may not publish uplinks, nor delete the stream that holds them.
-    dampwatch_cluster::UplinkStream::ensure(gateway.clone(), 3).await.expect("the uplink stream");
+    dampwatch_cluster::UplinkStream::ensure(gateway.clone(), 3, 1 << 30).await.expect("the uplink stream");
     let collector = client(&cluster, Role::Collector, 0).await;
     let js = async_nats::jetstream::new(collector);
     let refused = js.publish("dw.v1.up.acme.dev-x", "forged".into()).await;

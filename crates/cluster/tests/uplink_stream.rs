@@ -41,8 +41,9 @@ async fn publish(stream: &UplinkStream, id: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_uplinks_survive_the_stream_leaders_death_and_unacknowledged_ones_come_back() {
     let mut cluster = NatsCluster::start(3, READY).await.expect("a three-node cluster");
-    let stream =
-        UplinkStream::ensure(client(&cluster, Role::Gateway).await, 3).await.expect("the uplink stream");
+    let stream = UplinkStream::ensure(client(&cluster, Role::Gateway).await, 3, 1 << 30)
+        .await
+        .expect("the uplink stream");
 
     // 1. Uplinks, then the same ones again (a device resending after a lost acknowledgement).
     for n in 0..PER_PHASE {
@@ -83,4 +84,40 @@ async fn acknowledged_uplinks_survive_the_stream_leaders_death_and_unacknowledge
     let redelivered = seen.values().filter(|d| **d > 1).count();
     assert_eq!(redelivered, 20, "exactly the unacknowledged ones came again");
     assert!(consumer.fetch(10, Duration::from_millis(500)).await.expect("fetch").is_empty(), "nothing left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_stream_refuses_new_uplinks_and_keeps_every_stored_one() {
+    let cluster = NatsCluster::start(3, READY).await.expect("a three-node cluster");
+    // The smallest stream the configuration allows.
+    const MAX: u64 = 1 << 20;
+    let stream =
+        UplinkStream::ensure(client(&cluster, Role::Gateway).await, 3, MAX).await.expect("the stream");
+    let payload = Bytes::from(vec![7u8; 16 * 1024]);
+    let mut stored = 0usize;
+    let refused = loop {
+        match stream.publish("acme", "dev-1", None, payload.clone()).await {
+            Ok(_) => stored += 1,
+            Err(e) => break e,
+        }
+        assert!(stored < 1000, "a 1 MiB stream took {stored} uplinks of 16 KiB");
+    };
+    assert!(stored >= 10, "only {stored} uplinks before the stream was full: {refused}");
+
+    // Every stored uplink is still there for the collectors; once they take some, the stream
+    // has room again.
+    let consumer = UplinkConsumer::join(client(&cluster, Role::Collector).await, Duration::from_secs(30))
+        .await
+        .expect("join");
+    let mut taken = 0usize;
+    while taken < stored {
+        let batch = consumer.fetch(50, Duration::from_secs(5)).await.expect("fetch");
+        assert!(!batch.is_empty(), "only {taken} of {stored} stored uplinks came out");
+        for d in batch {
+            d.ack().await.expect("ack");
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, stored);
+    stream.publish("acme", "dev-1", None, payload).await.expect("room again once the collectors took them");
 }

@@ -91,7 +91,9 @@ remembered_configurations = 100000
 drain_timeout = "3s"
 
 [broker]
-# The embedded MQTT broker listens on loopback only; 0 picks a free port.
+# The embedded MQTT broker (with [upstream] kind = "broker"; with "cluster" none runs, and
+# service certificates have no role at the gateway). It listens on loopback only; 0 picks a
+# free port.
 v4_port = 0
 v5_port = 0
 # Per-subscription in-memory log: segment size in bytes and number of segments. It bounds the

@@ -76,8 +76,9 @@ async fn run(
     shared.metrics.handshakes_completed.inc();
     // A service certificate proves who issued it, not what it may do: only the named roles may
     // take a service slot, so another service's certificate cannot crowd out the collectors.
+    // With the cluster upstream no service has a role here (collectors use the cluster).
     let has_role = match &peer.identity {
-        Identity::Service { name } => shared.cfg.services.is_collector(name),
+        Identity::Service { name } => shared.broker.is_some() && shared.cfg.services.is_collector(name),
         Identity::Device { .. } => true,
     };
     let end = if !has_role {

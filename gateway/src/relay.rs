@@ -40,7 +40,11 @@ pub async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let upstream_addr = if level == mqtt::LEVEL_V5 { shared.broker.v5 } else { shared.broker.v4 };
+    // Services are admitted only where there is a broker (see `connection.rs`).
+    let Some((broker, broker_login)) = &shared.broker else {
+        return End::Refused(Refusal::ServiceWithoutRole);
+    };
+    let upstream_addr = if level == mqtt::LEVEL_V5 { broker.v5 } else { broker.v4 };
     let Ok(mut upstream) = TcpStream::connect(upstream_addr).await else {
         return End::Refused(Refusal::UpstreamUnavailable);
     };
@@ -55,7 +59,7 @@ where
     let Some(Ok(head)) = head else {
         return End::Refused(Refusal::MalformedPacket);
     };
-    mqtt::encode::connect_with_login(&mut login_connect, &head, shared.broker_login.pair());
+    mqtt::encode::connect_with_login(&mut login_connect, &head, broker_login.pair());
     let persistent = head.flags & 0x02 == 0;
     if upstream.write_all(&login_connect).await.is_err() {
         return End::Refused(Refusal::UpstreamUnavailable);

@@ -30,9 +30,10 @@ use tokio_util::task::TaskTracker;
 pub struct Shared {
     pub cfg: Config,
     pub tls: ArcSwap<TlsState>,
-    pub broker: BrokerAddrs,
-    /// What the broker asks of every connection (see [`crate::broker`]).
-    pub broker_login: BrokerLogin,
+    /// The embedded broker, where it listens and what it asks of every connection (see
+    /// [`crate::broker`]); none with the cluster upstream, whose collectors reach the cluster
+    /// directly and have nothing to do at a gateway.
+    pub broker: Option<(BrokerAddrs, BrokerLogin)>,
     pub upstream: Upstream,
     pub sessions: Arc<DeviceSessions>,
     pub metrics: Arc<Metrics>,
@@ -81,22 +82,23 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Loads TLS material, starts the broker on loopback, binds the listener and serves.
+    /// Loads TLS material, starts the broker on loopback (or connects to the cluster), binds the
+    /// listener and serves.
     pub async fn start(cfg: Config) -> Result<Gateway, StartError> {
         cfg.validate()?;
         tls::install_crypto_provider();
         let state = tls::load(&cfg.tls.ca, &cfg.tls.cert, &cfg.tls.key, &cfg.tls.crl)?;
-        let (broker, broker_login) = broker::start(&cfg).map_err(StartError::Broker)?;
-        wait_until_listening(broker.v4).await?;
-        wait_until_listening(broker.v5).await?;
         let metrics = Arc::new(Metrics::default());
         metrics.set_crl_next_update(state.crl_next_update);
         let sessions = Arc::new(DeviceSessions::new(cfg.limits.remembered_configurations));
         let background = TaskTracker::new();
         let stop_background = CancellationToken::new();
         let instance = instance_id();
-        let upstream = match cfg.upstream.kind {
+        let (upstream, broker) = match cfg.upstream.kind {
             UpstreamKind::Broker => {
+                let (broker, broker_login) = broker::start(&cfg).map_err(StartError::Broker)?;
+                wait_until_listening(broker.v4).await?;
+                wait_until_listening(broker.v5).await?;
                 let links = BrokerLinks::start(
                     &UpstreamSettings {
                         broker: broker.v4,
@@ -114,7 +116,7 @@ impl Gateway {
                     stop_background.cancel();
                     return Err(StartError::BrokerUnreachable(broker.v4));
                 }
-                Upstream::Broker(links)
+                (Upstream::Broker(links), Some((broker, broker_login)))
             }
             UpstreamKind::Cluster => {
                 let link = ClusterLink::connect(
@@ -127,7 +129,7 @@ impl Gateway {
                 )
                 .await
                 .map_err(StartError::Cluster)?;
-                Upstream::Cluster(Arc::new(link))
+                (Upstream::Cluster(Arc::new(link)), None)
             }
         };
         let addr = cfg.listen.address;
@@ -157,7 +159,6 @@ impl Gateway {
             slots: Slots::new(l.max_connections, l.service_connections),
             tls: ArcSwap::from_pointee(state),
             broker,
-            broker_login,
             upstream,
             sessions,
             metrics,
@@ -177,7 +178,12 @@ impl Gateway {
         let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         background.spawn(watch_crl(shared.clone(), hup, stop_background.clone()));
         background.spawn(close_expired(shared.clone(), stop_background.clone()));
-        tracing::info!(%local_addr, broker_v4 = %broker.v4, broker_v5 = %broker.v5, "gateway listening");
+        match &shared.broker {
+            Some((b, _)) => {
+                tracing::info!(%local_addr, broker_v4 = %b.v4, broker_v5 = %b.v5, "gateway listening")
+            }
+            None => tracing::info!(%local_addr, "gateway listening, upstream the cluster"),
+        }
         Ok(Gateway { shared, local_addr, metrics_addr, tasks, background, stop_background })
     }
 
@@ -193,15 +199,15 @@ impl Gateway {
         self.shared.metrics.clone()
     }
 
-    /// Where the embedded broker listens (loopback only).
-    pub fn broker_addrs(&self) -> BrokerAddrs {
-        self.shared.broker
+    /// Where the embedded broker listens (loopback only); none with the cluster upstream.
+    pub fn broker_addrs(&self) -> Option<BrokerAddrs> {
+        self.shared.broker.as_ref().map(|(addrs, _)| *addrs)
     }
 
     /// The login the embedded broker asks of every connection (for a benchmark's direct
     /// publisher in this process; nothing outside the process ever learns it).
-    pub fn broker_login(&self) -> BrokerLogin {
-        self.shared.broker_login.clone()
+    pub fn broker_login(&self) -> Option<BrokerLogin> {
+        self.shared.broker.as_ref().map(|(_, login)| login.clone())
     }
 
     /// Re-reads the CRL now (as on SIGHUP) and closes live connections it revokes.

@@ -54,7 +54,8 @@ impl World {
 
     /// The embedded broker's plain loopback listener and its login (for the replay publisher).
     pub fn broker_v4(&self) -> Option<(std::net::SocketAddr, dampwatch_gateway::broker::BrokerLogin)> {
-        self.stack.gateway.as_ref().map(|g| (g.broker_addrs().v4, g.broker_login()))
+        let gateway = self.stack.gateway.as_ref()?;
+        Some((gateway.broker_addrs()?.v4, gateway.broker_login()?))
     }
 
     /// A collector configuration for this world.

@@ -28,7 +28,7 @@ fn listening(table: &str, inodes: &HashSet<u64>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_listening_socket_of_the_gateway_is_on_loopback() {
     let fx = Fixture::start().await;
-    let broker = fx.gateway.broker_addrs();
+    let broker = fx.gateway.broker_addrs().expect("the embedded broker runs");
     assert!(broker.v4.ip().is_loopback() && broker.v5.ip().is_loopback(), "{broker:?}");
     let inodes = own_socket_inodes();
     let v4 = listening("/proc/self/net/tcp", &inodes);
@@ -78,7 +78,7 @@ fn connect_v5(client_id: &str) -> Vec<u8> {
 async fn a_local_process_without_the_gateways_login_cannot_use_the_broker() {
     use dampwatch_gateway::mqtt::encode;
     let fx = Fixture::start().await;
-    let broker = fx.gateway.broker_addrs();
+    let broker = fx.gateway.broker_addrs().expect("the embedded broker runs");
     let mut bare = bytes::BytesMut::new();
     encode::connect_v4(&mut bare, "collector", 30, false);
     assert_eq!(connack_code(broker.v4, &bare).await, None, "MQTT 3.1.1 without a login");
@@ -87,7 +87,7 @@ async fn a_local_process_without_the_gateways_login_cannot_use_the_broker() {
     encode::connect_v4_login(&mut wrong, "collector", 30, false, Some(("dampwatch-gateway", "guess")));
     assert_eq!(connack_code(broker.v4, &wrong).await, None, "a wrong password");
 
-    let login = fx.gateway.broker_login();
+    let login = fx.gateway.broker_login().expect("the embedded broker runs");
     let mut right = bytes::BytesMut::new();
     encode::connect_v4_login(&mut right, "probe", 30, true, Some(login.pair()));
     assert_eq!(connack_code(broker.v4, &right).await, Some(0), "the gateway's login is accepted");

@@ -3,6 +3,7 @@
 
 mod admission;
 mod authorisation;
+mod cluster;
 mod common;
 mod crl_file;
 mod expiry;

@@ -104,7 +104,8 @@ max_segment_count = 8
 # Device traffic shares a few gateway-to-broker connections instead of one per device (see the
 # crate docs): this many for device publishes, plus one for acks and configuration.
 uplinks = 2
-# QoS 1 device publishes in flight to the broker per uplink (at most 65534).
+# QoS 1 device publishes in flight to the broker per uplink (at most 65534); with the cluster,
+# publishes in flight to the cluster in all.
 uplink_inflight = 8192
 "#;
 

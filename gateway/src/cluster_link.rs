@@ -70,10 +70,7 @@ impl ClusterLink {
 
     /// Waits for room for one more publish in flight.
     pub async fn reserve(&self, limit: Duration) -> Result<OwnedSemaphorePermit, LinkBusy> {
-        match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(slot)) => Ok(slot),
-            _ => Err(LinkBusy),
-        }
+        crate::upstream::reserve_slot(&self.slots, limit).await
     }
 
     /// Publishes a device's (checked) QoS 1 uplink; once the stream holds it, the device's

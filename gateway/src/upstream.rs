@@ -251,6 +251,17 @@ pub struct Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkBusy;
 
+/// Waits at most `limit` for one of `slots`, the publishes a link may have in flight.
+pub(crate) async fn reserve_slot(
+    slots: &Arc<Semaphore>,
+    limit: Duration,
+) -> Result<OwnedSemaphorePermit, LinkBusy> {
+    match tokio::time::timeout(limit, slots.clone().acquire_owned()).await {
+        Ok(Ok(slot)) => Ok(slot),
+        _ => Err(LinkBusy),
+    }
+}
+
 impl Link {
     fn state(&self) -> MutexGuard<'_, LinkState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -262,10 +273,7 @@ impl Link {
 
     /// Waits for room for one more QoS 1 publish in flight.
     pub async fn reserve(&self, limit: Duration) -> Result<OwnedSemaphorePermit, LinkBusy> {
-        match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(slot)) => Ok(slot),
-            _ => Err(LinkBusy),
-        }
+        reserve_slot(&self.slots, limit).await
     }
 
     /// Queues a device's (checked) QoS 1 publish; the broker's PUBACK reaches `mailbox` as

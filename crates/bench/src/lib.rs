@@ -49,8 +49,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 use world::World;
 
+/// What the shape-1 search needs, shared by `bench ingest` and `bench upstreams`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct IngestBenchArgs {
+pub struct SearchArgs {
     /// Runs; medians are reported.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
@@ -74,6 +75,12 @@ pub struct IngestBenchArgs {
     /// A short check of the benchmark itself: one run, 40 devices, 2-second steps.
     #[arg(long)]
     pub quick: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestBenchArgs {
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Also count PostgreSQL's statements (`pg_stat_statements`) and print the heaviest, per
     /// committed uplink: where the database's time goes. Counting costs a little itself.
     #[arg(long)]
@@ -217,15 +224,7 @@ struct Settings {
 }
 
 pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let settings = Settings {
-        runs: if args.quick { 1 } else { args.runs.max(1) },
-        devices: if args.quick { args.devices.min(40) } else { args.devices.max(1) },
-        seconds: if args.quick { args.seconds.min(2) } else { args.seconds.max(1) },
-        start_rate: args.start_rate.max(1.0),
-        bound_ms: args.latency_bound_ms,
-        durable: !args.non_durable,
-        statements: args.statements,
-    };
+    let settings = Settings::new(&args.search, args.statements);
     let durability =
         if settings.durable { "durable (fsync on, on disk)" } else { "NON-DURABLE (in memory, fsync off)" };
     writeln!(
@@ -251,6 +250,20 @@ async fn profile(world: &World, out: &mut dyn Write) -> anyhow::Result<()> {
     let db = world.db().await?;
     let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
     statements::report(&db, uplinks as u64, out).await
+}
+
+impl Settings {
+    fn new(args: &SearchArgs, statements: bool) -> Settings {
+        Settings {
+            runs: if args.quick { 1 } else { args.runs.max(1) },
+            devices: if args.quick { args.devices.min(40) } else { args.devices.max(1) },
+            seconds: if args.quick { args.seconds.min(2) } else { args.seconds.max(1) },
+            start_rate: args.start_rate.max(1.0),
+            bound_ms: args.latency_bound_ms,
+            durable: !args.non_durable,
+            statements,
+        }
+    }
 }
 
 async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow::Result<Vec<RunFigures>> {

@@ -12,34 +12,16 @@
 
 use crate::host::Hosted;
 use crate::world::World;
-use crate::{median, search_shape_one, whole, Settings, Step};
+use crate::{median, search_shape_one, whole, SearchArgs, Settings, Step};
 use dampwatch_cluster::NatsCluster;
 use std::io::Write;
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct UpstreamsBenchArgs {
-    /// Runs; each runs the search once per upstream. Medians are reported.
-    #[arg(long, default_value_t = 3)]
-    pub runs: usize,
-    /// Load devices (each a firmware core on its own mutual-TLS connection).
-    #[arg(long, default_value_t = 1000)]
-    pub devices: usize,
-    /// Seconds each step measures (after a warm-up of two).
-    #[arg(long, default_value_t = 5)]
-    pub seconds: u64,
-    /// The first offered rate, uplinks a second; each step offers a quarter more.
-    #[arg(long, default_value_t = 200.0)]
-    pub start_rate: f64,
-    /// A step is lossless only if its p99 from sample to acknowledgement is within this.
-    #[arg(long, default_value_t = 1000)]
-    pub latency_bound_ms: u64,
-    /// PostgreSQL in memory with fsync off (labelled `durable=off`).
-    #[arg(long)]
-    pub non_durable: bool,
-    /// A short check of the benchmark itself: one run, 40 devices, 2-second steps.
-    #[arg(long)]
-    pub quick: bool,
+    /// Each run searches once per upstream.
+    #[command(flatten)]
+    pub search: SearchArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,15 +43,7 @@ impl Upstream {
 const CLUSTER_READY: Duration = Duration::from_secs(60);
 
 pub async fn run(args: UpstreamsBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let s = Settings {
-        runs: if args.quick { 1 } else { args.runs.max(1) },
-        devices: if args.quick { args.devices.min(40) } else { args.devices.max(1) },
-        seconds: if args.quick { args.seconds.min(2) } else { args.seconds.max(1) },
-        start_rate: args.start_rate.max(1.0),
-        bound_ms: args.latency_bound_ms,
-        durable: !args.non_durable,
-        statements: false,
-    };
+    let s = Settings::new(&args.search, false);
     let mut results: Vec<(Upstream, Step)> = Vec::new();
     for run in 0..s.runs {
         for upstream in [Upstream::Broker, Upstream::Cluster] {

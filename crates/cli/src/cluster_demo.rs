@@ -136,38 +136,22 @@ async fn report_until_done(
     collectors: &[Collector],
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut tick = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
-    tick.tick().await;
-    let ended = async {
-        match args.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    };
-    tokio::pin!(ended);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                let each: Vec<String> = collectors
-                    .iter()
-                    .map(|c| {
-                        let m = c.metrics();
-                        format!("{} stored ({} redelivered)", m.readings_stored.get(), m.uplinks_redelivered.get())
-                    })
-                    .collect();
-                let m = collectors[0].metrics();
-                writeln!(
-                    out,
-                    "collectors: {}; cluster: {} waiting, {} taken unacknowledged",
-                    each.join(", "),
-                    m.cluster_pending.get(),
-                    m.cluster_ack_pending.get()
-                )?;
-                out.flush()?;
-            }
-            _ = &mut ended => return Ok(()),
-        }
-    }
+    crate::demo::report_until_end(args.duration, args.report_every, out, |out| {
+        let each: Vec<String> = collectors
+            .iter()
+            .map(|c| {
+                let m = c.metrics();
+                format!("{} stored ({} redelivered)", m.readings_stored.get(), m.uplinks_redelivered.get())
+            })
+            .collect();
+        let m = collectors[0].metrics();
+        writeln!(
+            out,
+            "collectors: {}; cluster: {} waiting, {} taken unacknowledged",
+            each.join(", "),
+            m.cluster_pending.get(),
+            m.cluster_ack_pending.get()
+        )
+    })
+    .await
 }

@@ -148,28 +148,12 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let db = dampwatch_store::connect(&db_url).await?;
     let stored =
         || async { db.query_one("SELECT count(*) FROM readings", &[]).await.map(|r| r.get::<_, i64>(0)) };
-    let mut tick = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
-    tick.tick().await;
-    let ended = async {
-        match args.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    };
-    tokio::pin!(ended);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                // The collector's own counter: counting the table would scan a growing table
-                // every few seconds, competing with the ingest it reports on.
-                writeln!(out, "stored readings this run: {}", collector.metrics().readings_stored.get())?;
-                out.flush()?;
-            }
-            _ = &mut ended => break,
-        }
-    }
+    // The collector's own counter: counting the table would scan a growing table every few
+    // seconds, competing with the ingest it reports on.
+    report_until_end(args.duration, args.report_every, out, |out| {
+        writeln!(out, "stored readings this run: {}", collector.metrics().readings_stored.get())
+    })
+    .await?;
     let summary = devices.finish().await;
     if let Some(s) = summary {
         writeln!(out, "{s}")?;
@@ -182,6 +166,36 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     drop(db);
     drop(pg);
     Ok(())
+}
+
+/// Calls `report` every `every_s` seconds until `duration` has passed, or until Ctrl-C without
+/// one: the progress lines of `dampwatch demo` and `dampwatch cluster demo`.
+pub(crate) async fn report_until_end(
+    duration: Option<Duration>,
+    every_s: u64,
+    out: &mut dyn Write,
+    mut report: impl FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_secs(every_s.max(1)));
+    tick.tick().await;
+    let ended = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(ended);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                report(out)?;
+                out.flush()?;
+            }
+            _ = &mut ended => return Ok(()),
+        }
+    }
 }
 
 /// The default ports are convenient to remember, but a second demo (or a test) must

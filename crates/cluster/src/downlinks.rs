@@ -73,6 +73,11 @@ async fn config_bucket(client: async_nats::Client, replicas: usize) -> Result<kv
     js.get_key_value(CONFIG_BUCKET).await.map_err(ClusterError::stream)
 }
 
+/// Whether `client` is connected to a node now.
+pub(crate) fn is_connected(client: &async_nats::Client) -> bool {
+    client.connection_state() == async_nats::connection::State::Connected
+}
+
 /// The collector's side: sends what it signed.
 #[derive(Clone)]
 pub struct DownlinkPublisher {
@@ -96,6 +101,11 @@ impl DownlinkPublisher {
     pub async fn ack(&self, landlord: &str, device: &str, signed: Bytes) -> Result<(), ClusterError> {
         let subject = downlink_subject(landlord, device, DownlinkKind::Ack);
         self.client.publish(subject, signed).await.map_err(ClusterError::publish)
+    }
+
+    /// Whether the client is connected to a node now.
+    pub fn is_connected(&self) -> bool {
+        is_connected(&self.client)
     }
 
     /// Keeps a signed configuration as the device's last (returns its revision once a quorum
@@ -147,13 +157,6 @@ impl DownlinkRoutes {
 
     /// Whether the client is connected to a node now.
     pub fn is_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
-    }
-}
-
-impl DownlinkPublisher {
-    /// Whether the client is connected to a node now.
-    pub fn is_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
+        is_connected(&self.client)
     }
 }

@@ -144,7 +144,7 @@ pub fn inbox_prefix(user: &str) -> String {
 async fn wait_connected(client: &async_nats::Client, limit: Duration) -> Result<(), ClusterError> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut events = tokio::time::interval(Duration::from_millis(20));
-    while client.connection_state() != async_nats::connection::State::Connected {
+    while !crate::downlinks::is_connected(client) {
         if tokio::time::Instant::now() >= deadline {
             return Err(ClusterError::Unreachable(limit));
         }

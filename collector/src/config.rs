@@ -15,9 +15,20 @@ pub use dampwatch_conf::ConfigError;
 pub const COLLECTOR_DEFAULTS: &str = r#"# dampwatch-collector configuration. Every key is optional; these are the defaults.
 
 [database]
-# PostgreSQL connection URL, e.g. "postgres://dampwatch@db.example:5432/dampwatch".
-# Empty: run a private PostgreSQL cluster under data_dir (initialised on first use).
+# PostgreSQL connection URL, e.g. "postgres://dampwatch@db.example:5432/dampwatch". The
+# collector runs the schema's migrations with it at start, so it names the schema's owner.
+# Empty: run a private PostgreSQL cluster under data_dir (initialised on first use); the
+# collector and the API then each log in as their own role (below), made for them.
 url = ""
+# With url: the login the collector works as once migrated, e.g.
+# "postgres://dampwatch_collector@db.example/dampwatch" (the migrations make the role without
+# LOGIN; give it LOGIN and a password). It reads and writes rows and owns nothing, so it cannot
+# change the schema or switch off the case history's append-only triggers. Empty: url.
+collector_url = ""
+# With url: the login the landlord API connects as, e.g.
+# "postgres://dampwatch_api@db.example/dampwatch" (made the same way). It can reach landlords'
+# data only through the tenant role's row-level security. Empty: url (warned about at start).
+api_url = ""
 # Where the private cluster lives when url is empty.
 data_dir = "dampwatch-data"
 
@@ -155,6 +166,8 @@ pub fn default_config() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Database {
     pub url: String,
+    pub collector_url: String,
+    pub api_url: String,
     pub data_dir: PathBuf,
 }
 
@@ -321,6 +334,13 @@ impl Config {
         }
         if let Some(problem) = self.upstream.problem() {
             return bad(problem);
+        }
+        if self.database.url.is_empty()
+            && !(self.database.collector_url.is_empty() && self.database.api_url.is_empty())
+        {
+            return bad(
+                "database.collector_url and database.api_url go with database.url (the private cluster makes its own logins)",
+            );
         }
         if self.intake.max_batch_uplinks == 0 {
             return bad("intake.max_batch_uplinks must be at least 1");

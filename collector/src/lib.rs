@@ -28,6 +28,7 @@ mod db;
 mod downlink;
 mod error;
 mod intake;
+mod logins;
 mod metrics;
 mod pipeline;
 mod quarantine;

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::downlink::{DownlinkSigner, SendConfigError, SentConfig};
 use crate::error::StartError;
 use crate::intake::{self, AckGate, EventLoopTask};
+use crate::logins::Logins;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::upstream::{self, ClusterIntake, Upstream};
@@ -28,7 +29,8 @@ const CLUSTER_STATE_EVERY: Duration = Duration::from_secs(5);
 
 /// A running collector.
 pub struct Collector {
-    db_url: String,
+    /// Where each part connects; `owner` is the URL given or the private cluster's.
+    logins: Logins,
     metrics: Arc<Metrics>,
     metrics_addr: Option<SocketAddr>,
     /// The landlord API's listener and its URL scheme (`https`, or `http` behind a proxy).
@@ -110,21 +112,24 @@ impl Collector {
             }
         };
         let audit_signer = load_audit_signer(&cfg)?;
-        let (db_url, embedded) = if cfg.database.url.is_empty() {
+        let (owner_url, embedded) = if cfg.database.url.is_empty() {
             let pg = start_embedded_postgres(cfg.database.data_dir.join("postgres")).await?;
             (pg.url(), Some(pg))
         } else {
             (cfg.database.url.clone(), None)
         };
-        prepare_database_when_up(&db_url, cfg.intake.retry_backoff()).await?;
+        prepare_database_when_up(&owner_url, cfg.intake.retry_backoff()).await?;
+        let logins = Logins::prepare(&cfg.database, &owner_url, embedded.as_ref()).await?;
         // Like `dampwatch demo`, publish the private cluster's URL in the data directory, where
         // `dampwatch devices --data-dir` and `dampwatch sim --data-dir` look for it.
         let url_file = match &embedded {
-            Some(_) => {
-                Some(DatabaseUrlFile::write(&cfg.database.data_dir, &db_url).map_err(StartError::UrlFile)?)
-            }
+            Some(_) => Some(
+                DatabaseUrlFile::write(&cfg.database.data_dir, &logins.owner).map_err(StartError::UrlFile)?,
+            ),
             None => None,
         };
+        // Everything the collector does from here on, it does as its own login.
+        let db_url = logins.collector.clone();
 
         let metrics = Arc::new(Metrics::default());
         let stop = CancellationToken::new();
@@ -196,7 +201,7 @@ impl Collector {
                     pki_dir: cfg.audit.keys.clone(),
                     clock: cfg.alerts.clock.clone(),
                 };
-                let state = dampwatch_api::ApiState::connect(&db_url, clock, cfg.api.clone())?
+                let state = dampwatch_api::ApiState::connect(&logins.api, clock, cfg.api.clone())?
                     .with_hazard_engine(engine)
                     .with_evidence(evidence);
                 Some((addr, state, transport))
@@ -257,7 +262,7 @@ impl Collector {
         let pipeline = tokio::spawn(pipeline.run(rx));
         Ok(Collector {
             ready,
-            db_url,
+            logins,
             metrics,
             metrics_addr,
             api_addr,
@@ -274,8 +279,19 @@ impl Collector {
         })
     }
 
+    /// The database URL given, or the private cluster's: the schema owner's.
     pub fn db_url(&self) -> &str {
-        &self.db_url
+        &self.logins.owner
+    }
+
+    /// The URL the collector's own work connects with (its login, or the one configured).
+    pub fn collector_db_url(&self) -> &str {
+        &self.logins.collector
+    }
+
+    /// The URL the landlord API connects with.
+    pub fn api_db_url(&self) -> &str {
+        &self.logins.api
     }
 
     /// Resolves once the broker has acknowledged the uplink subscription (at once if it
@@ -320,7 +336,7 @@ impl Collector {
         device: &str,
         settings: dampwatch_proto::v1::DeviceConfig,
     ) -> Result<SentConfig, SendConfigError> {
-        let db = dampwatch_store::connect(&self.db_url).await?;
+        let db = dampwatch_store::connect(&self.logins.collector).await?;
         crate::downlink::send_config(&self.upstream, &db, &self.signer, device, settings).await
     }
 

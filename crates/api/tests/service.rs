@@ -90,7 +90,7 @@ async fn serve_listens_answers_and_stops() {
     let config = ApiConfig::default();
     // Plain HTTP, to read the answers as bytes; HTTPS is tested with the collector's listener.
     let (addr, clock) = ("127.0.0.1:0".parse().unwrap(), common::clock());
-    let addr = serve(addr, &f.db_url, config, clock, Transport::Plain, stop.clone()).await.expect("serve");
+    let addr = serve(addr, &f.api_url, config, clock, Transport::Plain, stop.clone()).await.expect("serve");
     assert_ne!(addr.port(), 0);
     // The fixture's router has the same configuration as the one served here.
     let contract = common::contract(&f.app).await;

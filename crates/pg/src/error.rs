@@ -94,6 +94,13 @@ pub enum PgError {
         name: String,
     },
 
+    /// A login role name this crate refuses (it must also be safe inside a URL).
+    #[error("invalid role name {name:?}: use 1 to 63 ASCII letters, digits or `_`")]
+    InvalidRoleName {
+        /// The rejected name.
+        name: String,
+    },
+
     /// A PostgreSQL tool ran and failed.
     #[error("`{command}` failed ({status}): {output}")]
     CommandFailed {

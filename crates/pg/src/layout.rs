@@ -9,6 +9,7 @@
 //!   dampwatch-pg.lock        held (flock) by the one live owner of this directory
 //!   dampwatch-pg.owner       the owner's pid, for error messages
 //!   password                 the superuser's password (0600, the caller's)
+//!   logins/ROLE              the password of login ROLE (0600, the caller's; see login.rs)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,11 @@ impl Layout {
     /// The superuser's password (see [`crate::password`]).
     pub(crate) fn password(&self) -> PathBuf {
         self.data_dir.join("password")
+    }
+
+    /// Where the password of login `role` is kept (see [`crate::login`]).
+    pub(crate) fn login_password(&self, role: &str) -> PathBuf {
+        self.data_dir.join("logins").join(role)
     }
 
     pub(crate) fn owner(&self) -> PathBuf {

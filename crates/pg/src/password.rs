@@ -54,6 +54,12 @@ pub(crate) fn set(
     single.arg("--single").arg("-D").arg(cluster).args(["-c", "exit_on_error=true", "postgres"]);
     run(&mut single, "postgres --single", Some(&format!("ALTER ROLE {SUPERUSER} PASSWORD '{password}';\n")))?;
     require_password(cluster)?;
+    keep(file, &password)?;
+    Ok(password)
+}
+
+/// Writes `password` to `file` (0600, the caller's), replacing it whole or not at all.
+pub(crate) fn keep(file: &Path, password: &str) -> Result<(), PgError> {
     let partial = file.with_extension("partial");
     let _ = fs::remove_file(&partial);
     let mut out = fs::OpenOptions::new()
@@ -65,8 +71,7 @@ pub(crate) fn set(
     out.write_all(format!("{password}\n").as_bytes())
         .and_then(|()| out.sync_all())
         .map_err(PgError::io("write", &partial))?;
-    fs::rename(&partial, file).map_err(PgError::io("rename into place", file))?;
-    Ok(password)
+    fs::rename(&partial, file).map_err(PgError::io("rename into place", file))
 }
 
 /// Rewrites `pg_hba.conf` so every line requires the password (an older cluster said `trust`).

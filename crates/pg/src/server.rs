@@ -155,6 +155,11 @@ impl PrivatePostgres {
         Ok(self.url_for(name))
     }
 
+    /// Where this cluster keeps its files.
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// Stops the server (`pg_ctl -m fast -w stop`): open transactions roll back, clients are
     /// disconnected, data is checkpointed. Stopping a stopped server does nothing.
     pub fn stop(&mut self) -> Result<(), PgError> {

@@ -5,7 +5,12 @@ use crate::SUPERUSER;
 /// `postgres://dampwatch:PASSWORD@127.0.0.1:PORT/DB`, with `db` percent-encoded (the password
 /// is hex, which needs no encoding).
 pub(crate) fn url(port: u16, db: &str, password: &str) -> String {
-    format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{}", percent_encode(db))
+    url_as(SUPERUSER, port, db, password)
+}
+
+/// The same for login `user` (a plain identifier, as [`crate::login`] accepts).
+pub(crate) fn url_as(user: &str, port: u16, db: &str, password: &str) -> String {
+    format!("postgres://{user}:{password}@127.0.0.1:{port}/{}", percent_encode(db))
 }
 
 fn percent_encode(text: &str) -> String {

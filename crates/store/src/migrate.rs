@@ -163,6 +163,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "hazard_state_lz4",
         sql: include_str!("../migrations/0450_hazard_state_lz4.sql"),
     },
+    // The roles the collector and the API log in as: neither owns the schema.
+    Migration {
+        version: 460,
+        name: "service_logins",
+        sql: include_str!("../migrations/0460_service_logins.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -1,6 +1,6 @@
 //! The cluster-wide roles the schema grants to. Roles belong to a cluster, not to a database,
 //! so a database restored into another cluster needs them before its grants and row-level
-//! security policies can be restored; migrations 0200 and 0432 create them the same way.
+//! security policies can be restored; migrations 0200, 0432 and 0460 create them the same way.
 
 use tokio_postgres::Client;
 
@@ -8,14 +8,27 @@ use tokio_postgres::Client;
 pub const TENANT_ROLE: &str = "dampwatch_api_tenant";
 /// The role evidence packs are read as (migration 0432).
 pub const EVIDENCE_ROLE: &str = "dampwatch_evidence_reader";
-/// Every cluster-wide role the schema grants to.
+/// The role the collector logs in as (migration 0460): every table's rows, owner of nothing.
+pub const COLLECTOR_LOGIN: &str = "dampwatch_collector";
+/// The role the landlord API logs in as (migration 0460): sign-in's tables, and may switch to
+/// [`TENANT_ROLE`] and [`EVIDENCE_ROLE`] without inheriting what they may do.
+pub const API_LOGIN: &str = "dampwatch_api";
+/// The roles a transaction switches to: the owner may switch to them too.
 pub const ROLES: [&str; 2] = [TENANT_ROLE, EVIDENCE_ROLE];
+/// The services' logins, which a restore also needs before the grants to them.
+pub const LOGINS: [&str; 2] = [COLLECTOR_LOGIN, API_LOGIN];
 
-/// Creates the roles the schema names if the cluster lacks them, and lets the connected role
-/// switch to them (as the service must). Harmless when they exist.
+/// Creates the roles the schema names if the cluster lacks them, lets the connected role
+/// switch to the ones transactions switch to, and lets the API's login switch to them.
+/// Harmless when they exist. The logins are made without LOGIN: the deployment gives them that
+/// and a password.
 pub async fn ensure_cluster_roles(client: &Client) -> Result<(), tokio_postgres::Error> {
-    for role in ROLES {
+    for role in ROLES.into_iter().chain(LOGINS) {
         ensure_role(client, role).await?;
+    }
+    for role in ROLES {
+        grant(client, role, "CURRENT_USER").await?;
+        grant(client, role, API_LOGIN).await?;
     }
     Ok(())
 }
@@ -29,14 +42,30 @@ async fn ensure_role(client: &Client, role: &str) -> Result<(), tokio_postgres::
              EXCEPTION WHEN duplicate_object OR unique_violation THEN
                  NULL;
              END
-             $$;
-             DO $$
+             $$;"
+        ))
+        .await
+}
+
+async fn grant(client: &Client, role: &str, to: &str) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "DO $$
              BEGIN
-                 GRANT {role} TO CURRENT_USER;
+                 GRANT {role} TO {to};
              EXCEPTION WHEN unique_violation THEN
                  NULL;
              END
              $$;"
         ))
         .await
+}
+
+/// Lets `role`, one of [`LOGINS`], log in with `password`. Run by a role that may alter it
+/// (the owner with CREATEROLE, or a superuser); the server stores only the password's
+/// SCRAM verifier.
+pub async fn allow_login(client: &Client, role: &str, password: &str) -> Result<(), tokio_postgres::Error> {
+    assert!(LOGINS.contains(&role), "{role} is not one of the services' logins");
+    let quoted = password.replace('\'', "''");
+    client.batch_execute(&format!("ALTER ROLE {role} LOGIN PASSWORD '{quoted}'")).await
 }

@@ -37,6 +37,10 @@ use tower::ServiceExt;
 pub const SERVICE_ROLE: &str = "dampwatch_service";
 /// Its password: every connection to a private cluster needs one (the cluster is this test's).
 pub const SERVICE_PASSWORD: &str = "service-role-password";
+/// The login the API connects as (migration 0460): owns nothing, may only switch to the
+/// tenant role and the evidence reader.
+pub const API_LOGIN: &str = dampwatch_store::roles::API_LOGIN;
+pub const API_PASSWORD: &str = "api-login-password";
 
 static CLUSTER: OnceCell<PrivatePostgres> = OnceCell::const_new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
@@ -95,7 +99,10 @@ pub struct Landlord {
 }
 
 pub struct Fixture {
+    /// The database as the service role, which ran the migrations and owns the tables.
     pub db_url: String,
+    /// The same database as the API's login, which the fixture's state connects as.
+    pub api_url: String,
     /// The same database as the cluster's superuser.
     pub superuser_url: String,
     /// Connected as the service role.
@@ -125,17 +132,22 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
     {
         let _one_at_a_time = MIGRATING.lock().await;
         dampwatch_store::migrate(&mut db).await.expect("migrate");
+        admin
+            .batch_execute(&format!("ALTER ROLE {API_LOGIN} LOGIN PASSWORD '{API_PASSWORD}'"))
+            .await
+            .expect("let the API's role log in");
     }
+    let api_url = format!("postgres://{API_LOGIN}:{API_PASSWORD}@127.0.0.1:{}/{name}", pg.port());
     let clock = clock();
     let north = seed(&mut db, &clock, "north-homes", "open_on_triage", 1).await;
     let south = seed(&mut db, &clock, "south-homes", "open_on_detection", 2).await;
     db.execute("INSERT INTO landlords (id, name) VALUES ('empty-homes', 'Empty Homes')", &[]).await.unwrap();
     let empty_key = create_api_key(&db, "empty-homes", "tests").await.unwrap();
     let empty = Landlord { id: "empty-homes".into(), key: empty_key, ..north.clone() };
-    let state = ApiState::connect(&db_url, clock, config).expect("state");
+    let state = ApiState::connect(&api_url, clock, config).expect("state");
     let app = router(state.clone());
     let superuser_url = pg.url_for(&name);
-    Fixture { db_url, superuser_url, db, state, app, north, south, empty }
+    Fixture { db_url, api_url, superuser_url, db, state, app, north, south, empty }
 }
 
 async fn insert_alert(

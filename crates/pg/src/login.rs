@@ -1,0 +1,74 @@
+//! Passwords of login roles besides the superuser. The services connect as roles the schema's
+//! migrations create without LOGIN (they own nothing and hold only what was granted); on a
+//! private cluster each such role gets a password of its own, generated once and kept in
+//! `DATA_DIR/logins/ROLE` (0600, the caller's) like the superuser's. Setting it on the role
+//! (`ALTER ROLE .. LOGIN PASSWORD`) is the schema's business: `dampwatch_store::roles`.
+
+use std::os::unix::fs::DirBuilderExt;
+
+use crate::error::PgError;
+use crate::server::PrivatePostgres;
+
+/// A login role of a private cluster: its password, and the URL that connects with it.
+#[derive(Clone)]
+pub struct Login {
+    pub role: String,
+    /// Hex: needs no quoting in SQL or a URL.
+    pub password: String,
+    /// Carries the password: print it only through `dampwatch_store::redacted`.
+    pub url: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login").field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+impl PrivatePostgres {
+    /// Login `role` to database `db`: the password in its file, made at the first call.
+    pub fn login(&self, role: &str, db: &str) -> Result<Login, PgError> {
+        if !is_valid_role_name(role) {
+            return Err(PgError::InvalidRoleName { name: role.to_owned() });
+        }
+        let file = self.layout().login_password(role);
+        let password = match crate::password::read(&file)? {
+            Some(password) if !password.is_empty() => password,
+            _ => {
+                let dir = file.parent().expect("logins/ROLE has a parent");
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(PgError::io("create", dir))?;
+                let password = crate::password::generate()?;
+                crate::password::keep(&file, &password)?;
+                password
+            }
+        };
+        let url = crate::url::url_as(role, self.port(), db, &password);
+        Ok(Login { role: role.to_owned(), password, url })
+    }
+}
+
+/// Role names this crate accepts: lower-case identifiers that need no quoting in SQL or a URL.
+fn is_valid_role_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_role_names_only() {
+        assert!(is_valid_role_name("dampwatch_api"));
+        assert!(!is_valid_role_name(""));
+        assert!(!is_valid_role_name("1role"));
+        assert!(!is_valid_role_name("Role"));
+        assert!(!is_valid_role_name("a;drop"));
+        assert!(!is_valid_role_name(&"a".repeat(64)));
+    }
+}

@@ -293,7 +293,9 @@ impl Config {
         ] {
             dampwatch_conf::resolve(p, path);
         }
-        for p in [&mut cfg.upstream.password_file, &mut cfg.upstream.ca_file] {
+        for p in
+            [&mut cfg.upstream.password_file, &mut cfg.upstream.ca_file, &mut cfg.alerts.webhooks.secrets_key]
+        {
             if !p.as_os_str().is_empty() {
                 dampwatch_conf::resolve(p, path);
             }
@@ -310,6 +312,15 @@ impl Config {
     /// Parses TOML over the defaults.
     pub fn from_toml(text: &str) -> Result<Self, dampwatch_conf::ParseError> {
         dampwatch_conf::from_toml(&default_config(), text)
+    }
+
+    /// The database at `owner` (migrated at start as its owner), the collector's work and the
+    /// API each on their login in `logins`.
+    pub fn with_database(mut self, owner: &str, logins: &dampwatch_store::roles::ServiceUrls) -> Self {
+        self.database.url = owner.to_owned();
+        self.database.collector_url = logins.collector.clone();
+        self.database.api_url = logins.api.clone();
+        self
     }
 
     /// Paths of the collector's files in a `dampwatch pki init` directory (its certificate and

@@ -24,11 +24,8 @@ pub enum StartError {
     #[error(transparent)]
     Database(#[from] dampwatch_store::PrepareError),
 
-    #[error("cannot keep the password of a login of the private PostgreSQL")]
-    LoginPassword(#[source] dampwatch_pg::PgError),
-
-    #[error("cannot let the collector's and the API's roles log in to the private PostgreSQL")]
-    Logins(#[source] tokio_postgres::Error),
+    #[error(transparent)]
+    Logins(#[from] dampwatch_store::roles::LoginError),
 
     #[error("cannot publish the database URL in the data directory")]
     UrlFile(#[source] std::io::Error),

@@ -8,7 +8,7 @@
 use crate::config::Database;
 use crate::error::StartError;
 use dampwatch_pg::PrivatePostgres;
-use dampwatch_store::roles::{allow_login, API_LOGIN, COLLECTOR_LOGIN};
+use dampwatch_store::roles::API_LOGIN;
 
 /// Where each part connects.
 #[derive(Clone)]
@@ -42,14 +42,7 @@ impl Logins {
                 api: or_owner(&cfg.api_url),
             });
         };
-        let client = dampwatch_store::connect(owner).await.map_err(StartError::Logins)?;
-        let mut urls = Vec::new();
-        for role in [COLLECTOR_LOGIN, API_LOGIN] {
-            let login = pg.login(role, dampwatch_pg::DATABASE).map_err(StartError::LoginPassword)?;
-            allow_login(&client, role, &login.password).await.map_err(StartError::Logins)?;
-            urls.push(login.url);
-        }
-        let [collector, api] = <[String; 2]>::try_from(urls).expect("two logins");
-        Ok(Logins { owner: owner.to_owned(), collector, api })
+        let urls = dampwatch_store::roles::private_logins(pg, owner).await?;
+        Ok(Logins { owner: owner.to_owned(), collector: urls.collector, api: urls.api })
     }
 }

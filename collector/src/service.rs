@@ -79,6 +79,16 @@ fn load_audit_signer(cfg: &Config) -> Result<Option<dampwatch_audit::CheckpointS
     dampwatch_audit::CheckpointSigner::load(&cfg.audit.keys).map(Some).map_err(StartError::AuditKey)
 }
 
+/// `[alerts]` as the hazard worker runs it: webhook secrets sealed under the key in the PKI
+/// directory unless `[alerts.webhooks] secrets_key` names another.
+fn alerts_config(cfg: &Config) -> dampwatch_alerts::config::AlertsConfig {
+    let mut alerts = cfg.alerts.clone();
+    if alerts.webhooks.secrets_key.as_os_str().is_empty() {
+        alerts.webhooks.secrets_key = cfg.tls.downlink_keys.join(dampwatch_alerts::secrets::SECRETS_KEY_FILE);
+    }
+    alerts
+}
+
 /// Signs the head of the audit log at once and then every `[audit] checkpoint_every`.
 fn start_audit_checkpoints(
     signer: dampwatch_audit::CheckpointSigner,
@@ -188,7 +198,8 @@ impl Collector {
         // Hazard indicators, alerts, cases, webhooks and people's e-mails on committed readings
         // (reads the hazard inbox the pipeline writes in each commit).
         let hazards =
-            dampwatch_alerts::start_with_email(&db_url, cfg.alerts.clone(), &cfg.email, stop.clone()).await?;
+            dampwatch_alerts::start_with_email(&db_url, alerts_config(&cfg), &cfg.email, stop.clone())
+                .await?;
         let api = match api_listener {
             None => None,
             Some((addr, transport)) => {

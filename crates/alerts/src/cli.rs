@@ -86,16 +86,20 @@ fn time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// Runs a `dampwatch webhooks` command on `db`, writing to `out`.
+/// Runs a `dampwatch webhooks` command on `db`, writing to `out`. New endpoints' secrets are
+/// sealed under the secrets key at `secrets_key` (made if there is none yet; the collector's
+/// is `PKI/secrets/webhooks.key`).
 pub async fn run(
     command: WebhooksCommand,
     db: &impl GenericClient,
+    secrets_key: &std::path::Path,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
         WebhooksCommand::Add { landlord, url, description, dev_loopback_http, allowed_networks } => {
             let policy = AddressPolicy { allowed_networks, allow_loopback: dev_loopback_http };
-            let endpoint = add_endpoint(db, &landlord, &url, &description, &policy).await?;
+            let key = dampwatch_privacy::SecretsKey::open_or_create(secrets_key)?;
+            let endpoint = add_endpoint(db, &landlord, &url, &description, &policy, &key).await?;
             let (id, url, secret) = (endpoint.id, endpoint.url, endpoint.secret);
             writeln!(out, "{secret}")?;
             writeln!(

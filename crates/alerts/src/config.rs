@@ -66,6 +66,11 @@ dev_loopback_http = false
 # network. Every address a receiver's name resolves to is checked at each delivery. The cloud
 # metadata addresses (169.254.169.254 and the like) stay refused inside these too.
 allowed_networks = []
+# The file (64 hexadecimal digits, mode 0600) whose key seals endpoints' signing secrets in the
+# database, made at first use; back it up with the PKI: without it every endpoint must be
+# registered again. The collector puts it in its PKI directory (secrets/webhooks.key) when this
+# is empty. Empty elsewhere: only secrets stored in clear before sealing existed can be read.
+secrets_key = ""
 
 [alerts.engine]
 # Hazard engine (dampwatch-indicators). The rules default to the built-in rule set; a
@@ -163,6 +168,8 @@ pub struct WebhookConfig {
     pub dev_loopback_http: bool,
     /// Non-public networks the operator lets webhooks reach.
     pub allowed_networks: Vec<IpNet>,
+    /// The key that seals signing secrets (see [`crate::secrets`]); empty: none.
+    pub secrets_key: std::path::PathBuf,
 }
 
 impl WorkerConfig {

@@ -21,10 +21,12 @@ use crate::error::AlertsError;
 use crate::failure::{Failure, FailureCounts, FailureReason};
 use crate::http::WebhookClient;
 use crate::resolve::{Resolve, SystemResolver};
+use crate::secrets::StoredSecret;
 use crate::signature::{
     Signed, ATTEMPT_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use crate::webhook_url::check_url;
+use dampwatch_privacy::SecretsKey;
 
 /// One claimed outbox row with its endpoint.
 #[derive(Debug, Clone)]
@@ -36,7 +38,7 @@ struct Claimed {
     body: String,
     attempt: i32,
     url: String,
-    secret: String,
+    secret: Option<StoredSecret>,
     active: bool,
 }
 
@@ -74,6 +76,8 @@ pub struct Deliverer {
     client: WebhookClient,
     config: WebhookConfig,
     policy: AddressPolicy,
+    /// Opens sealed signing secrets; without it only secrets stored in clear can be sent.
+    secrets_key: Option<Arc<SecretsKey>>,
 }
 
 impl Deliverer {
@@ -86,7 +90,13 @@ impl Deliverer {
     pub fn with_resolver(config: &WebhookConfig, resolver: Arc<dyn Resolve>) -> Result<Self, rustls::Error> {
         let policy = config.address_policy();
         let client = WebhookClient::new(config.request_timeout, policy.clone(), resolver)?;
-        Ok(Deliverer { client, config: config.clone(), policy })
+        Ok(Deliverer { client, config: config.clone(), policy, secrets_key: None })
+    }
+
+    /// The same sender opening sealed signing secrets with `key`.
+    pub fn with_secrets_key(mut self, key: Arc<SecretsKey>) -> Self {
+        self.secrets_key = Some(key);
+        self
     }
 
     /// The wait after failed attempt number `attempt` (1 for the first): `backoff_initial`
@@ -107,7 +117,7 @@ impl Deliverer {
                      SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= now()
                      ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
                  RETURNING o.id, o.landlord_id, o.endpoint_id, o.event_type, o.payload::text, o.attempts,
-                           e.url, e.secret, e.active",
+                           e.url, e.secret, e.secret_sealed, e.active",
                 &[&limit, &lease],
             )
             .await?;
@@ -121,8 +131,8 @@ impl Deliverer {
                 body: r.get(4),
                 attempt: r.get(5),
                 url: r.get(6),
-                secret: r.get(7),
-                active: r.get(8),
+                secret: StoredSecret::from_columns(r.get(7), r.get(8)),
+                active: r.get(9),
             })
             .collect();
         let mut round = DeliveryRound { claimed: claimed.len(), ..DeliveryRound::default() };
@@ -167,10 +177,18 @@ impl Deliverer {
             Ok(url) => url,
             Err(refusal) => return Outcome::Failed(Failure::refused_url(refusal)),
         };
+        let opened = match &c.secret {
+            Some(stored) => stored.open(self.secrets_key.as_deref(), &c.landlord_id, c.endpoint_id),
+            None => Err("the endpoint has no signing secret".to_owned()),
+        };
+        let secret = match opened {
+            Ok(secret) => secret,
+            Err(why) => return Outcome::Failed(Failure::secret(&why)),
+        };
         let timestamp = Utc::now().timestamp().to_string();
         let key = c.id.to_string();
-        let signature = Signed { timestamp: &timestamp, idempotency_key: &key, body: c.body.as_bytes() }
-            .sign(c.secret.as_bytes());
+        let signature =
+            Signed { timestamp: &timestamp, idempotency_key: &key, body: c.body.as_bytes() }.sign(&secret);
         let headers = [
             (TIMESTAMP_HEADER, timestamp),
             (SIGNATURE_HEADER, signature),

@@ -9,6 +9,7 @@ use tokio_postgres::GenericClient;
 use crate::address_policy::AddressPolicy;
 use crate::error::AlertsError;
 use crate::webhook_url::{check_url, UrlRefusal};
+use dampwatch_privacy::SecretsKey;
 
 /// Bytes of randomness in a signing secret (hex-encoded: 64 characters).
 const SECRET_BYTES: usize = 32;
@@ -24,6 +25,8 @@ pub enum EndpointError {
     UnknownEndpoint(i64),
     #[error("the system random number generator failed")]
     Random,
+    #[error("cannot seal the signing secret: {0}")]
+    Seal(String),
     #[error(transparent)]
     Db(#[from] AlertsError),
 }
@@ -70,17 +73,18 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-/// Registers an endpoint for `landlord`; returns it with its signing secret (stored for
-/// signing, shown to the operator this once). The URL must pass [`check_url`] under `policy`
-/// (https only, alerts carry tenants' addresses and health hazards; plain http to loopback
-/// with the development flag) and is stored in its normalised form. The sender checks it
-/// again, and the addresses its name resolves to, at every delivery.
+/// Registers an endpoint for `landlord`; returns it with its signing secret (stored sealed
+/// under `key`, shown to the operator this once). The URL must pass [`check_url`] under
+/// `policy` (https only, alerts carry tenants' addresses and health hazards; plain http to
+/// loopback with the development flag) and is stored in its normalised form. The sender checks
+/// it again, and the addresses its name resolves to, at every delivery.
 pub async fn add_endpoint(
     db: &impl GenericClient,
     landlord: &str,
     url: &str,
     description: &str,
     policy: &AddressPolicy,
+    key: &SecretsKey,
 ) -> Result<NewEndpoint, EndpointError> {
     let url = check_url(url, policy)
         .map_err(|refusal| EndpointError::BadUrl { url: url.to_owned(), refusal })?
@@ -91,14 +95,17 @@ pub async fn add_endpoint(
     let mut bytes = [0u8; SECRET_BYTES];
     SystemRandom::new().fill(&mut bytes).map_err(|_| EndpointError::Random)?;
     let secret = hex::encode(bytes);
-    let row = db
-        .query_one(
-            "INSERT INTO webhook_endpoints (landlord_id, url, secret, description) VALUES ($1, $2, $3, $4)
-             RETURNING id",
-            &[&landlord, &url, &secret, &description],
-        )
-        .await?;
-    Ok(NewEndpoint { id: row.get(0), url, secret })
+    // The row's id is bound into the sealed value, so it is taken first.
+    let id: i64 =
+        db.query_one("SELECT nextval(pg_get_serial_sequence('webhook_endpoints', 'id'))", &[]).await?.get(0);
+    let sealed =
+        crate::secrets::seal(key, landlord, id, &secret).map_err(|e| EndpointError::Seal(e.to_string()))?;
+    db.execute(
+        "INSERT INTO webhook_endpoints (id, landlord_id, url, secret_sealed, description) VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &landlord, &url, &sealed, &description],
+    )
+    .await?;
+    Ok(NewEndpoint { id, url, secret })
 }
 
 /// Stops sending to an endpoint; its queued webhooks stay, fail their remaining attempts

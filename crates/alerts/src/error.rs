@@ -22,6 +22,8 @@ pub enum AlertsError {
     UnknownValue { what: &'static str, value: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("webhook signing secret: {0}")]
+    Secret(String),
 }
 
 impl AlertsError {
@@ -54,4 +56,8 @@ pub enum StartError {
     Database(#[from] tokio_postgres::Error),
     #[error("cannot start the e-mail sender")]
     Email(#[from] crate::email::EmailConfigError),
+    #[error("cannot open or make the webhook secrets key")]
+    SecretsKey(#[from] dampwatch_privacy::PrivacyError),
+    #[error("cannot seal the webhook signing secrets stored in clear: {0}")]
+    Secrets(String),
 }

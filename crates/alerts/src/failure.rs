@@ -33,10 +33,13 @@ pub enum FailureReason {
     HttpStatus,
     /// The exchange broke off or was not valid HTTP.
     Protocol,
+    /// The endpoint's signing secret could not be read (no secrets key, or not the key that
+    /// sealed it): nothing unsigned is ever sent.
+    Secret,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 9] = [
+    pub const ALL: [FailureReason; 10] = [
         FailureReason::Deactivated,
         FailureReason::RefusedUrl,
         FailureReason::RefusedAddress,
@@ -46,6 +49,7 @@ impl FailureReason {
         FailureReason::Timeout,
         FailureReason::HttpStatus,
         FailureReason::Protocol,
+        FailureReason::Secret,
     ];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +63,7 @@ impl FailureReason {
             FailureReason::Timeout => "timeout",
             FailureReason::HttpStatus => "http_status",
             FailureReason::Protocol => "protocol",
+            FailureReason::Secret => "secret",
         }
     }
 
@@ -110,6 +115,13 @@ impl Failure {
 
     pub fn deactivated() -> Failure {
         Failure::new(FailureReason::Deactivated, "the endpoint is deactivated")
+    }
+
+    /// The operator's log gets why (`detail`); the landlord's delivery log only that the
+    /// secret could not be read.
+    pub fn secret(detail: &str) -> Failure {
+        Failure::new(FailureReason::Secret, "the endpoint's signing secret cannot be read by this sender")
+            .with_detail(detail)
     }
 
     pub fn refused_url(refusal: UrlRefusal) -> Failure {

@@ -67,6 +67,7 @@ pub mod resolve;
 pub mod room;
 pub mod room_readings;
 pub mod room_state;
+pub mod secrets;
 pub mod signature;
 pub mod stats;
 pub mod wake;

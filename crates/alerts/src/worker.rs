@@ -25,6 +25,7 @@ use crate::projection;
 use crate::room::Skipped;
 use crate::stats::WebhookStats;
 use crate::wake::{self, Wakers};
+use dampwatch_privacy::SecretsKey;
 
 /// Rooms re-judged per transaction by the offline loop.
 const OFFLINE_PAGE: i64 = 200;
@@ -100,7 +101,14 @@ pub async fn start_with_email(
         return Ok(Worker { stop, tasks: Vec::new(), wakers: Wakers::default(), webhooks, hazards });
     }
     let processor = Arc::new(HazardProcessor::new(&config, None)?);
-    let deliverer = Deliverer::new(&config.webhooks)?;
+    let mut deliverer = Deliverer::new(&config.webhooks)?;
+    let secrets_key = match config.webhooks.secrets_key.as_os_str().is_empty() {
+        true => None,
+        false => Some(Arc::new(SecretsKey::open_or_create(&config.webhooks.secrets_key)?)),
+    };
+    if let Some(key) = &secrets_key {
+        deliverer = deliverer.with_secrets_key(key.clone());
+    }
     let wakers = Wakers::default();
     let webhooks = Arc::new(WebhookStats::new());
     let hazards = Arc::new(HazardStats::new());
@@ -110,6 +118,20 @@ pub async fn start_with_email(
     // Connect before spawning anything, so an unreachable database fails the start.
     for _ in 0..config.worker.loops {
         hazard_loops.push(connect(db_url).await?);
+    }
+    if let (Some(key), Some(db)) = (&secrets_key, hazard_loops.first()) {
+        // Secrets written before sealing existed, or by a tool without the key.
+        let sealed = crate::secrets::seal_clear_secrets(db, key).await.map_err(|e| match e {
+            crate::AlertsError::Db(e) => StartError::Database(e),
+            other => StartError::Secrets(other.to_string()),
+        })?;
+        if sealed > 0 {
+            tracing::info!(
+                endpoints = sealed,
+                key = key.id(),
+                "sealed webhook signing secrets stored in clear"
+            );
+        }
     }
     let mut tasks = vec![
         tokio::spawn(wake::listen(url.clone(), wakers.clone(), retry, stop.clone())),

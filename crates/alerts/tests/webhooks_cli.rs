@@ -7,9 +7,15 @@ mod support;
 use dampwatch_alerts::cli::{run, WebhooksCommand};
 use support::Db;
 
+/// Where this process's tests keep the secrets key (made by the first `add`).
+fn secrets_key() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path().join("pki/secrets/webhooks.key")
+}
+
 async fn cli(db: &Db, command: WebhooksCommand) -> anyhow::Result<String> {
     let mut out = Vec::new();
-    run(command, &db.client, &mut out).await?;
+    run(command, &db.client, &secrets_key(), &mut out).await?;
     Ok(String::from_utf8(out).expect("utf8"))
 }
 
@@ -53,9 +59,25 @@ async fn an_operator_registers_endpoints_and_requeues_dead_letters() {
     assert_eq!(secret.len(), 64, "{out}");
     assert!(secret.chars().all(|c| c.is_ascii_hexdigit()), "{out}");
     assert!(out.contains("not shown again"), "{out}");
-    let stored: String =
-        db.client.query_one("SELECT secret FROM webhook_endpoints", &[]).await.expect("row").get(0);
-    assert_eq!(stored, secret, "the receiver's secret is the one the sender signs with");
+    // At rest only sealed: the table alone holds no secret; with the key it is the one shown.
+    let row = db
+        .client
+        .query_one("SELECT id, secret, secret_sealed FROM webhook_endpoints", &[])
+        .await
+        .expect("row");
+    let (id, clear, sealed): (i64, Option<String>, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(clear, None);
+    assert!(!sealed.windows(16).any(|w| w == &secret.as_bytes()[..16]), "no part of it in clear");
+    let key = dampwatch_privacy::SecretsKey::open(&secrets_key()).expect("the key the command made");
+    let stored = dampwatch_alerts::secrets::StoredSecret::Sealed(sealed);
+    let opened = stored.open(Some(&key), "north", id).expect("opens");
+    assert_eq!(
+        opened.as_slice(),
+        secret.as_bytes(),
+        "the receiver's secret is the one the sender signs with"
+    );
+    assert!(stored.open(Some(&key), "south", id).is_err(), "bound to its landlord");
+    assert!(stored.open(None, "north", id).is_err(), "nothing without the key");
     let south = cli(&db, dev("south", "http://127.0.0.1:9/hook")).await.expect("add");
     assert_ne!(south.lines().next(), Some(secret), "every endpoint its own secret");
 

@@ -44,6 +44,7 @@ pub async fn run(command: ClusterCommand, out: &mut dyn Write) -> anyhow::Result
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
     let db_url = pg.url();
     dampwatch_store::prepare_database(&db_url).await?;
+    let logins = dampwatch_store::roles::private_logins(&pg, &db_url).await?;
     writeln!(out, "starting a three-node NATS JetStream cluster ...")?;
     out.flush()?;
     let cluster = NatsCluster::start(3, Duration::from_secs(60)).await?;
@@ -58,8 +59,8 @@ pub async fn run(command: ClusterCommand, out: &mut dyn Write) -> anyhow::Result
     }
     let mut collectors = Vec::new();
     for (i, client_id) in ["collector", "collector-2"].into_iter().enumerate() {
-        let mut cfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
-        cfg.database.url = db_url.clone();
+        let mut cfg =
+            dampwatch_collector::Config::default().with_pki_dir(&pki).with_database(&db_url, &logins);
         cfg.mqtt.client_id = client_id.into();
         cfg.upstream = cluster.upstream(Role::Collector);
         cfg.metrics.address = ANY_LOOPBACK_PORT.into();

@@ -61,6 +61,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;
     let db_url = pg.url();
     dampwatch_store::prepare_database(&db_url).await?;
+    let logins = dampwatch_store::roles::private_logins(&pg, &db_url).await?;
     let url_file = dampwatch_store::DatabaseUrlFile::write(&dir, &db_url)?;
 
     let mut gcfg = dampwatch_gateway::Config::default().with_pki_dir(&pki);
@@ -69,8 +70,8 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let gateway = Gateway::start(gcfg).await.map_err(|e| {
         anyhow::anyhow!("{e:#}\n(is another demo or gateway already using {}? pass --gateway)", args.gateway)
     })?;
-    let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki);
-    ccfg.database.url = db_url.clone();
+    // The collector migrates as the owner, then works and serves the API on its own logins.
+    let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki).with_database(&db_url, &logins);
     ccfg.mqtt.port = gateway.local_addr().port();
     for address in [&mut ccfg.http.address, &mut ccfg.metrics.address] {
         if let Ok(addr) = address.parse() {

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 pub enum PrivacyError {
     #[error("database error: {0}")]
     Db(#[from] tokio_postgres::Error),
-    #[error("master key file {}: {source}", path.display())]
+    #[error("key file {}: {source}", path.display())]
     KeyFile { path: PathBuf, source: std::io::Error },
     #[error(
-        "master key file {} has mode {mode:04o}: others may read or change it; it must be 0600 (chmod 600)",
+        "key file {} has mode {mode:04o}: others may read or change it; it must be 0600 (chmod 600)",
         path.display()
     )]
     KeyFileOpen { path: PathBuf, mode: u32 },
-    #[error("master key file {} does not hold 64 hexadecimal digits (32 bytes)", path.display())]
+    #[error("key file {} does not hold 64 hexadecimal digits (32 bytes)", path.display())]
     KeyFileFormat { path: PathBuf },
     #[error("the system's random number generator failed")]
     Random,

@@ -16,14 +16,17 @@ pub mod consent;
 pub mod device_data;
 pub mod erase;
 pub mod error;
+mod key_file;
 pub mod keys;
 pub mod master;
 pub mod portability;
 pub mod seal;
+pub mod secrets_key;
 pub mod tenancy;
 
 pub use device_data::{erase_device_data, DeviceDataErased};
 pub use error::PrivacyError;
 pub use keys::{create_first_key, erase_landlord, rewrap_all, rotate_landlord_key, Erasure, Rotation};
 pub use master::{DataKey, MasterKey, MasterKeyFile, WrapContext};
+pub use secrets_key::SecretsKey;
 pub use tenancy::{add_tenancy, open_tenancy, tenancies_of_dwelling, NewTenancy, Personal, Tenancy};

@@ -6,7 +6,6 @@
 //! wrapped key copied to another landlord's row does not unwrap.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -97,48 +96,16 @@ impl fmt::Debug for MasterKeyFile {
 impl MasterKeyFile {
     /// Writes a new random master key to `path`, which must not exist yet, with mode 0600.
     pub fn generate(path: &Path) -> Result<Self, PrivacyError> {
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        SystemRandom::new().fill(key.as_mut()).map_err(|_| PrivacyError::Random)?;
-        let io = |source| PrivacyError::KeyFile { path: path.to_owned(), source };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(io)?;
-        let mut text = Zeroizing::new(hex::encode(key.as_ref()));
-        text.push('\n');
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        Ok(Self::from_key(key))
+        crate::key_file::write_new(path).map(Self::from_key)
     }
 
     /// Reads a master key file, refusing one that others may read or write.
     pub fn open(path: &Path) -> Result<Self, PrivacyError> {
-        let io = |source| PrivacyError::KeyFile { path: path.to_owned(), source };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(PrivacyError::KeyFileOpen { path: path.to_owned(), mode });
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = meta;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        let digits = text.trim();
-        if digits.len() != 2 * KEY_LEN || hex::decode_to_slice(digits, key.as_mut()).is_err() {
-            return Err(PrivacyError::KeyFileFormat { path: path.to_owned() });
-        }
-        Ok(Self::from_key(key))
+        crate::key_file::read(path).map(Self::from_key)
     }
 
     fn from_key(key: Zeroizing<[u8; KEY_LEN]>) -> Self {
-        // The id names the key without revealing it: a prefix of its SHA-256.
-        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_ref());
-        let id = format!("file:{}", hex::encode(&digest.as_ref()[..8]));
+        let id = crate::key_file::id_of(&key);
         MasterKeyFile { key, id }
     }
 

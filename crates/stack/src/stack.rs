@@ -95,6 +95,7 @@ impl StackBuilder {
         let kind = Temporary { durable: self.durable, statement_statistics: self.statement_statistics };
         let pg = tokio::task::spawn_blocking(move || PrivatePostgres::temporary_with(kind)).await??;
         dampwatch_store::prepare_database(&pg.url()).await?;
+        let logins = dampwatch_store::roles::private_logins(&pg, &pg.url()).await?;
         if self.statement_statistics {
             let db = dampwatch_store::connect(&pg.url()).await?;
             db.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
@@ -102,6 +103,7 @@ impl StackBuilder {
         let mut stack = Stack {
             dir,
             pg,
+            logins,
             gateway: None,
             port: 0,
             collector: None,
@@ -128,6 +130,8 @@ impl StackBuilder {
 pub struct Stack {
     pub dir: tempfile::TempDir,
     pub pg: PrivatePostgres,
+    /// The collector's and the API's own logins (the owner is `pg.url()`).
+    pub logins: dampwatch_store::roles::ServiceUrls,
     pub gateway: Option<Gateway>,
     /// The gateway's port on 127.0.0.1 (kept across [`Stack::restart_gateway`]).
     pub port: u16,
@@ -193,12 +197,13 @@ impl Stack {
         g
     }
 
-    /// A collector configuration for this stack: its database and gateway, no API or metrics
-    /// listener,
-    /// quick retries; `share_group` empty for a persistent session.
+    /// A collector configuration for this stack: its database (each part on its own login)
+    /// and gateway, no API or metrics listener, quick retries; `share_group` empty for a
+    /// persistent session.
     pub fn collector_config(&self, client_id: &str, share_group: &str) -> dampwatch_collector::Config {
-        let mut c = dampwatch_collector::Config::default().with_pki_dir(&self.pki());
-        c.database.url = self.pg.url();
+        let mut c = dampwatch_collector::Config::default()
+            .with_pki_dir(&self.pki())
+            .with_database(&self.pg.url(), &self.logins);
         c.mqtt.port = self.port;
         c.mqtt.client_id = client_id.into();
         c.mqtt.share_group = share_group.into();

@@ -169,6 +169,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "service_logins",
         sql: include_str!("../migrations/0460_service_logins.sql"),
     },
+    // Webhook signing secrets sealed under the secrets key; clear ones sealed by the sender.
+    Migration {
+        version: 461,
+        name: "sealed_webhook_secrets",
+        sql: include_str!("../migrations/0461_sealed_webhook_secrets.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -69,3 +69,45 @@ pub async fn allow_login(client: &Client, role: &str, password: &str) -> Result<
     let quoted = password.replace('\'', "''");
     client.batch_execute(&format!("ALTER ROLE {role} LOGIN PASSWORD '{quoted}'")).await
 }
+
+/// Where the services connect on one database.
+#[derive(Clone)]
+pub struct ServiceUrls {
+    /// As [`COLLECTOR_LOGIN`].
+    pub collector: String,
+    /// As [`API_LOGIN`].
+    pub api: String,
+}
+
+impl std::fmt::Debug for ServiceUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceUrls")
+            .field("collector", &crate::redacted(&self.collector))
+            .field("api", &crate::redacted(&self.api))
+            .finish()
+    }
+}
+
+/// Why a private cluster's logins could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("cannot keep the password of a login of the private PostgreSQL")]
+    Password(#[from] dampwatch_pg::PgError),
+    #[error("cannot let the services' roles log in to the private PostgreSQL")]
+    Database(#[from] tokio_postgres::Error),
+}
+
+/// The services' logins to the private cluster `pg`'s database, migrated: each role given
+/// LOGIN and its password (kept in the cluster's data directory), as the owner at `owner`.
+pub async fn private_logins(
+    pg: &dampwatch_pg::PrivatePostgres,
+    owner: &str,
+) -> Result<ServiceUrls, LoginError> {
+    let client = crate::connect(owner).await?;
+    let collector = pg.login(COLLECTOR_LOGIN, dampwatch_pg::DATABASE)?;
+    let api = pg.login(API_LOGIN, dampwatch_pg::DATABASE)?;
+    for login in [&collector, &api] {
+        allow_login(&client, &login.role, &login.password).await?;
+    }
+    Ok(ServiceUrls { collector: collector.url, api: api.url })
+}

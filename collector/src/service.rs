@@ -84,7 +84,7 @@ fn load_audit_signer(cfg: &Config) -> Result<Option<dampwatch_audit::CheckpointS
 fn alerts_config(cfg: &Config) -> dampwatch_alerts::config::AlertsConfig {
     let mut alerts = cfg.alerts.clone();
     if alerts.webhooks.secrets_key.as_os_str().is_empty() {
-        alerts.webhooks.secrets_key = cfg.tls.downlink_keys.join(dampwatch_alerts::secrets::SECRETS_KEY_FILE);
+        alerts.webhooks.secrets_key = cfg.tls.downlink_keys.join(dampwatch_alerts::secrets::KEY_FILE);
     }
     alerts
 }

@@ -88,7 +88,7 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 
 /// Runs a `dampwatch webhooks` command on `db`, writing to `out`. New endpoints' secrets are
 /// sealed under the secrets key at `secrets_key` (made if there is none yet; the collector's
-/// is `PKI/secrets/webhooks.key`).
+/// is `PKI/secrets/sealing.key`).
 pub async fn run(
     command: WebhooksCommand,
     db: &impl GenericClient,

@@ -68,7 +68,7 @@ dev_loopback_http = false
 allowed_networks = []
 # The file (64 hexadecimal digits, mode 0600) whose key seals endpoints' signing secrets in the
 # database, made at first use; back it up with the PKI: without it every endpoint must be
-# registered again. The collector puts it in its PKI directory (secrets/webhooks.key) when this
+# registered again. The collector puts it in its PKI directory (secrets/sealing.key) when this
 # is empty. Empty elsewhere: only secrets stored in clear before sealing existed can be read.
 secrets_key = ""
 

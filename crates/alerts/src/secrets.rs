@@ -8,7 +8,7 @@ use tokio_postgres::GenericClient;
 use zeroize::Zeroizing;
 
 /// Where the collector keeps the secrets key, relative to its PKI directory.
-pub const SECRETS_KEY_FILE: &str = "secrets/webhooks.key";
+pub use dampwatch_privacy::secrets_key::KEY_FILE;
 
 fn place(landlord_id: &str, endpoint_id: i64) -> Place<'_> {
     Place { landlord_id, table: "webhook_endpoints", column: "secret_sealed", row_id: endpoint_id }

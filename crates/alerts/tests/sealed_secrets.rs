@@ -35,7 +35,7 @@ async fn a_sealed_secret_signs_the_webhook_and_without_its_key_nothing_is_sent()
     let db = Db::new().await;
     db.landlord("l", "open_on_triage").await;
     let dir = tempfile::tempdir().unwrap();
-    let key = Arc::new(SecretsKey::open_or_create(&dir.path().join("webhooks.key")).unwrap());
+    let key = Arc::new(SecretsKey::open_or_create(&dir.path().join("sealing.key")).unwrap());
     let receiver = Receiver::start(0).await;
     let endpoint = add_endpoint(&db.client, "l", &receiver.url, "", &loopback(), &key).await.expect("add");
     queue(&db, "l", endpoint.id).await;
@@ -82,7 +82,7 @@ async fn a_secret_stored_in_clear_is_sealed_when_the_worker_starts_and_still_sig
     let id = db.endpoint("l", &receiver.url, clear).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = fast_config();
-    config.webhooks.secrets_key = dir.path().join("pki/secrets/webhooks.key");
+    config.webhooks.secrets_key = dir.path().join("pki/secrets/sealing.key");
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = dampwatch_alerts::start(&db.url, config, stop.clone()).await.expect("start");
 

@@ -10,7 +10,7 @@ use support::Db;
 /// Where this process's tests keep the secrets key (made by the first `add`).
 fn secrets_key() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path().join("pki/secrets/webhooks.key")
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path().join("pki/secrets/sealing.key")
 }
 
 async fn cli(db: &Db, command: WebhooksCommand) -> anyhow::Result<String> {

@@ -228,7 +228,7 @@ fn main() -> anyhow::Result<()> {
             multi_thread_runtime()?.block_on(async {
                 let db = dampwatch_store::connect(&args.target.database_url()?).await?;
                 let change = dampwatch::people::webhook_change(&args.command);
-                let secrets_key = args.target.pki_dir().join(dampwatch_alerts::secrets::SECRETS_KEY_FILE);
+                let secrets_key = args.target.pki_dir().join(dampwatch_privacy::secrets_key::KEY_FILE);
                 dampwatch_alerts::cli::run(args.command, &db, &secrets_key, &mut out).await?;
                 if let Some(change) = change {
                     dampwatch_audit::append(&db, &change).await?;

@@ -18,6 +18,9 @@ use crate::error::PrivacyError;
 use crate::master::DataKey;
 use crate::seal::{self, Place};
 
+/// Where the services keep the secrets key, relative to their PKI directory.
+pub const KEY_FILE: &str = "secrets/sealing.key";
+
 /// The one generation the secrets key has: it is not rotated in place.
 const GENERATION: u32 = 1;
 
@@ -94,7 +97,7 @@ mod tests {
     #[test]
     fn a_key_made_once_opens_what_it_sealed_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("secrets/webhooks.key");
+        let path = dir.path().join("secrets/sealing.key");
         let key = SecretsKey::open_or_create(&path).unwrap();
         #[cfg(unix)]
         {

@@ -3,8 +3,9 @@
 //! 0460). Shown against a real cluster: each part is connected as its own login; neither login
 //! can change the schema, switch off the case history's triggers, run programs or become
 //! another role; the API's login holds nothing of any landlord's homes, cases, readings or
-//! webhook secrets of its own, so leaving the tenant role (`RESET ROLE`) gains it nothing, and
-//! inside the tenant role it sees one landlord's rows.
+//! webhook secrets of its own, and reaches keys only through the function that finds the one
+//! presented, so leaving the tenant role (`RESET ROLE`) gains it nothing, and inside the
+//! tenant role it sees one landlord's rows.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -122,6 +123,11 @@ async fn each_part_connects_as_its_own_login_and_neither_can_leave_what_it_was_g
         "SELECT * FROM dwellings LIMIT 1",
         "SELECT * FROM cases LIMIT 1",
         "SELECT secret FROM webhook_endpoints",
+        // Keys and OAuth credentials only through the functions that find the one presented.
+        "SELECT key_hash FROM api_keys",
+        "SELECT secret_hash FROM oauth_clients",
+        "SELECT token_hash FROM oauth_tokens",
+        "UPDATE api_keys SET revoked_at = NULL",
         "SET ROLE dampwatch_api_tenant; RESET ROLE; SELECT * FROM dwellings LIMIT 1",
         "BEGIN; SET LOCAL ROLE dampwatch_api_tenant; COMMIT; SELECT * FROM cases LIMIT 1",
     ] {

@@ -229,20 +229,12 @@ pub async fn find_key_owner(
         return Ok(None);
     }
     let hash = hash_key(presented);
-    // An OAuth token is looked up among tokens, anything else among keys; both by hash.
+    // An OAuth token is looked up among tokens, anything else among keys; both by hash, each
+    // through a function that returns the one row presented (migration 0460).
     let (sql, credential) = if presented.starts_with(crate::oauth::TOKEN_PREFIX) {
-        (
-            "SELECT t.client, t.landlord_id, c.last_used_at, 'write' = ANY (t.scopes), t.expires_at
-             FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.client
-             WHERE t.token_hash = $1 AND c.revoked_at IS NULL AND t.expires_at > now()",
-            Credential::OAuthToken,
-        )
+        ("SELECT * FROM oauth_token_owner($1)", Credential::OAuthToken)
     } else {
-        (
-            "SELECT id, landlord_id, last_used_at, 'write' = ANY (scopes), expires_at FROM api_keys
-             WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
-            Credential::ApiKey,
-        )
+        ("SELECT * FROM api_key_owner($1)", Credential::ApiKey)
     };
     let row = db.query_opt(sql, &[&hash.as_slice()]).await?;
     Ok(row.map(|r| KeyOwner {
@@ -264,11 +256,8 @@ pub async fn touch_key(
 ) -> Result<(), tokio_postgres::Error> {
     let stale = owner.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(5));
     if stale {
-        let sql = match owner.credential {
-            Credential::ApiKey => "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
-            Credential::OAuthToken => "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1",
-        };
-        db.execute(sql, &[&owner.key_id, &now]).await?;
+        let oauth = owner.credential == Credential::OAuthToken;
+        db.execute("SELECT credential_used($1, $2, $3)", &[&oauth, &owner.key_id, &now]).await?;
     }
     Ok(())
 }

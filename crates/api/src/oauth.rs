@@ -135,22 +135,18 @@ pub async fn issue_token(
     if client_id.len() > 128 || secret.len() > 128 {
         return Ok(Err(TokenRefusal::InvalidClient));
     }
+    // The database compares the digests (oauth_client_check, migration 0460): the API's login
+    // never reads a client's secret hash.
     let row = db
         .query_opt(
-            "SELECT id, landlord_id, secret_hash, 'write' = ANY (scopes) FROM oauth_clients
-             WHERE client_id = $1 AND revoked_at IS NULL",
-            &[&client_id],
+            "SELECT id, landlord_id, can_write FROM oauth_client_check($1, $2)",
+            &[&client_id, &hash_key(secret).as_slice()],
         )
         .await?;
     let Some(row) = row else {
         return Ok(Err(TokenRefusal::InvalidClient));
     };
-    let stored: Vec<u8> = row.get(2);
-    // Digests are compared: how much of the digest of a guess matches says nothing of the secret.
-    if hash_key(secret)[..] != stored[..] {
-        return Ok(Err(TokenRefusal::InvalidClient));
-    }
-    let allowed = Scopes { write: row.get(3) };
+    let allowed = Scopes { write: row.get(2) };
     let scopes = match requested.map(Scopes::parse) {
         None => allowed,
         Some(Ok(asked)) if asked.write && !allowed.write => return Ok(Err(TokenRefusal::InvalidScope)),
@@ -174,7 +170,7 @@ pub async fn issue_token(
         ],
     )
     .await?;
-    db.execute("UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1", &[&client, &now]).await?;
+    db.execute("SELECT credential_used(true, $1, $2)", &[&client, &now]).await?;
     // Expired tokens are of no use to anyone: drop them as new ones are made.
     db.execute("DELETE FROM oauth_tokens WHERE expires_at < $1", &[&(now - TOKEN_LIFETIME)]).await?;
     Ok(Ok(Issued { token, scopes, client, landlord_id }))

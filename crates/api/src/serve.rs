@@ -215,9 +215,9 @@ impl Connection {
 /// connection role that may not switch to the tenant role.
 async fn check_database(state: &ApiState) -> anyhow::Result<()> {
     let client = state.pool().get().await.context("cannot connect to the database")?;
-    client.execute("SELECT 1 FROM api_keys LIMIT 0", &[]).await.context(
-        "cannot read api_keys: run the migrations (dampwatch_store::migrate) and connect as the \
-             role that ran them",
+    client.execute("SELECT 1 FROM api_key_owner(''::bytea)", &[]).await.context(
+        "cannot look up API keys (api_key_owner): run the migrations (dampwatch_store::migrate) and \
+             connect as the API's login, dampwatch_api",
     )?;
     let can_switch: bool = client
         .query_one("SELECT pg_has_role($1, 'MEMBER')", &[&TENANT_ROLE])

@@ -137,7 +137,7 @@ async fn serve_refuses_a_database_user_that_cannot_switch_to_the_tenant_role() {
     let f = fixture().await;
     let role = format!("reader_{}", std::process::id());
     f.db.batch_execute(&format!(
-        "CREATE ROLE {role} LOGIN PASSWORD 'reader-password'; GRANT SELECT ON api_keys TO {role}"
+        "CREATE ROLE {role} LOGIN PASSWORD 'reader-password'; GRANT EXECUTE ON FUNCTION api_key_owner(bytea) TO {role}"
     ))
     .await
     .unwrap();

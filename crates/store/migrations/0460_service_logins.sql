@@ -3,8 +3,9 @@
 --   dampwatch_collector: reads and writes every table's rows (ingest, hazards, alerts, cases,
 --     webhooks, e-mail, the audit log through its triggers); owns nothing, so it can neither
 --     change the schema nor switch a trigger off; no role to switch to.
---   dampwatch_api: what the landlord API needs outside a request's tenant transaction (key
---     and session lookup, people's sign-in, the audit log through audit_append) and nothing
+--   dampwatch_api: what the landlord API needs outside a request's tenant transaction (people's
+--     sign-in and sessions, a presented key or token through narrow functions, the audit log
+--     through audit_append) and nothing
 --     of any landlord's cases, homes, readings or webhooks. It may switch to the tenant role
 --     and the evidence reader, and does not inherit their privileges (NOINHERIT): once a
 --     transaction's SET LOCAL ROLE ends, or after RESET ROLE, it holds only its own.
@@ -44,15 +45,58 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENC
 REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM dampwatch_collector;
 GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text) TO dampwatch_collector;
 
--- The API outside a tenant transaction: people, their sessions and second factors, keys and
--- OAuth clients (found by hash), and appending to the audit log. Every one of these tables
--- has row-level security whose `service_access` policy lets this role through: it is the
--- sign-in service, which finds a person or key before knowing their landlord.
-GRANT SELECT, INSERT, UPDATE, DELETE ON users, recovery_codes, sessions, password_resets, oauth_tokens
-    TO dampwatch_api;
-GRANT SELECT, UPDATE ON api_keys, oauth_clients TO dampwatch_api;
+-- The API outside a tenant transaction: people, their sessions and second factors (sign-in
+-- finds a person before knowing their landlord), and appending to the audit log. Each of these
+-- tables has row-level security whose `service_access` policy lets this role through.
+GRANT SELECT, INSERT, UPDATE, DELETE ON users, recovery_codes, sessions, password_resets TO dampwatch_api;
+GRANT USAGE ON SEQUENCE users_id_seq TO dampwatch_api;
+GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text) TO dampwatch_api;
 -- A person's landlord by name, shown at sign-in; a person's own e-mail choices.
 GRANT SELECT ON landlords TO dampwatch_api;
 GRANT SELECT, INSERT, UPDATE ON email_preferences TO dampwatch_api;
-GRANT USAGE ON SEQUENCE users_id_seq TO dampwatch_api;
-GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text) TO dampwatch_api;
+
+-- Keys, OAuth clients and tokens only through these functions: the API's login finds the one
+-- credential whose hash was presented, and cannot list hashes or read another's row. SECURITY
+-- DEFINER, run as the schema's owner, whose `service_access` policy sees every landlord's row.
+CREATE FUNCTION api_key_owner(p_hash bytea)
+RETURNS TABLE (id bigint, landlord_id text, last_used_at timestamptz, can_write boolean, expires_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT k.id, k.landlord_id, k.last_used_at, 'write' = ANY (k.scopes), k.expires_at FROM api_keys k
+    WHERE k.key_hash = p_hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+$$;
+CREATE FUNCTION oauth_token_owner(p_hash bytea)
+RETURNS TABLE (client bigint, landlord_id text, last_used_at timestamptz, can_write boolean, expires_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT t.client, t.landlord_id, c.last_used_at, 'write' = ANY (t.scopes), t.expires_at
+    FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.client
+    WHERE t.token_hash = p_hash AND c.revoked_at IS NULL AND t.expires_at > now()
+$$;
+-- The client whose id and secret's digest were presented (digests are compared: how much of
+-- a guess's digest matches says nothing of the secret).
+CREATE FUNCTION oauth_client_check(p_client_id text, p_secret_hash bytea)
+RETURNS TABLE (id bigint, landlord_id text, can_write boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT c.id, c.landlord_id, 'write' = ANY (c.scopes) FROM oauth_clients c
+    WHERE c.client_id = p_client_id AND c.secret_hash = p_secret_hash AND c.revoked_at IS NULL
+$$;
+-- When a key or an OAuth client was last used.
+CREATE FUNCTION credential_used(p_oauth boolean, p_id bigint, p_at timestamptz) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    UPDATE api_keys SET last_used_at = p_at WHERE NOT p_oauth AND id = p_id;
+    UPDATE oauth_clients SET last_used_at = p_at WHERE p_oauth AND id = p_id;
+$$;
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['api_key_owner(bytea)', 'oauth_token_owner(bytea)',
+        'oauth_client_check(text, bytea)', 'credential_used(boolean, bigint, timestamptz)']
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO dampwatch_api', f);
+    END LOOP;
+END
+$$;
+-- Issuing a token writes it (never reads one back) and drops expired ones.
+GRANT INSERT, DELETE ON oauth_tokens TO dampwatch_api;
+GRANT SELECT (expires_at) ON oauth_tokens TO dampwatch_api;

@@ -27,6 +27,9 @@ pub enum StartError {
     #[error(transparent)]
     Logins(#[from] dampwatch_store::roles::LoginError),
 
+    #[error("cannot seal the TOTP secrets stored in clear")]
+    SealSecrets(#[source] tokio_postgres::Error),
+
     #[error("cannot publish the database URL in the data directory")]
     UrlFile(#[source] std::io::Error),
 

@@ -89,6 +89,23 @@ fn alerts_config(cfg: &Config) -> dampwatch_alerts::config::AlertsConfig {
     alerts
 }
 
+/// Seals people's TOTP secrets stored in clear (by a release before they were sealed).
+async fn seal_clear_totp_secrets(
+    db_url: &str,
+    key: &dampwatch_privacy::SecretsKey,
+) -> Result<(), StartError> {
+    let client = dampwatch_store::connect(db_url).await.map_err(StartError::SealSecrets)?;
+    let sealed =
+        dampwatch_accounts::totp_secret::seal_clear_secrets(&client, key).await.map_err(|e| match e {
+            dampwatch_accounts::totp_secret::TotpSecretError::Db(e) => StartError::SealSecrets(e),
+            other => StartError::Alerts(dampwatch_alerts::StartError::Secrets(other.to_string())),
+        })?;
+    if sealed > 0 {
+        tracing::info!(people = sealed, key = key.id(), "sealed TOTP secrets stored in clear");
+    }
+    Ok(())
+}
+
 /// Signs the head of the audit log at once and then every `[audit] checkpoint_every`.
 fn start_audit_checkpoints(
     signer: dampwatch_audit::CheckpointSigner,
@@ -197,9 +214,15 @@ impl Collector {
         };
         // Hazard indicators, alerts, cases, webhooks and people's e-mails on committed readings
         // (reads the hazard inbox the pipeline writes in each commit).
-        let hazards =
-            dampwatch_alerts::start_with_email(&db_url, alerts_config(&cfg), &cfg.email, stop.clone())
-                .await?;
+        let alerts = alerts_config(&cfg);
+        // One secrets key seals webhook secrets (the hazard worker) and people's TOTP secrets
+        // (the API); any TOTP secret still in clear is sealed before the API answers.
+        let secrets_key = Arc::new(
+            dampwatch_privacy::SecretsKey::open_or_create(&alerts.webhooks.secrets_key)
+                .map_err(dampwatch_alerts::StartError::SecretsKey)?,
+        );
+        seal_clear_totp_secrets(&db_url, &secrets_key).await?;
+        let hazards = dampwatch_alerts::start_with_email(&db_url, alerts, &cfg.email, stop.clone()).await?;
         let api = match api_listener {
             None => None,
             Some((addr, transport)) => {
@@ -214,7 +237,8 @@ impl Collector {
                 };
                 let state = dampwatch_api::ApiState::connect(&logins.api, clock, cfg.api.clone())?
                     .with_hazard_engine(engine)
-                    .with_evidence(evidence);
+                    .with_evidence(evidence)
+                    .with_secrets_key(secrets_key.clone());
                 Some((addr, state, transport))
             }
         };

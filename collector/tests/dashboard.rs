@@ -20,6 +20,7 @@ use dampwatch_alerts::room::RoomRef;
 use dampwatch_clock::case::TriageCategory;
 use dampwatch_clock::{AwarenessPolicy, CaseEvent, Clock, ClockConfig, Hazard};
 use dampwatch_collector::{Collector, Config};
+use dampwatch_privacy::SecretsKey;
 use dampwatch_testkit::eventually;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -142,7 +143,7 @@ async fn accessible(c: &Client, page: &str) {
 
 /// A landlord with an overdue case (triaged 31 days ago, never investigated) and one on track,
 /// and a housing officer with a TOTP second factor. Returns (overdue case, TOTP secret).
-async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
+async fn seed(db: &mut tokio_postgres::Client, pki: &std::path::Path) -> (i64, Vec<u8>) {
     let clock = Clock::from_config(&ClockConfig::default(), None).unwrap();
     let now = Utc::now();
     db.execute("INSERT INTO landlords (id, name) VALUES ('north-homes', 'North Homes')", &[]).await.unwrap();
@@ -183,7 +184,7 @@ async fn seed(db: &mut tokio_postgres::Client) -> (i64, Vec<u8>) {
         tx.commit().await.unwrap();
         cases.push(id);
     }
-    let secret = person(db, "officer@north.example", "Olu Officer", Role::HousingOfficer).await;
+    let secret = person(db, pki, "officer@north.example", "Olu Officer", Role::HousingOfficer).await;
     (cases[0], secret)
 }
 
@@ -223,8 +224,16 @@ async fn week_of_readings(db: &tokio_postgres::Client, room: i64) {
     .unwrap();
 }
 
-/// A person of north-homes with [`PASSWORD`] and a TOTP second factor; the TOTP secret.
-async fn person(db: &tokio_postgres::Client, email: &str, name: &str, role: Role) -> Vec<u8> {
+/// A person of north-homes with [`PASSWORD`] and a TOTP second factor, enrolled as the
+/// account page does (sealed under the collector's secrets key in `pki`); the TOTP secret, as
+/// the authenticator app takes it from the enrolment.
+async fn person(
+    db: &tokio_postgres::Client,
+    pki: &std::path::Path,
+    email: &str,
+    name: &str,
+    role: Role,
+) -> Vec<u8> {
     let now = Utc::now();
     let new = NewUser {
         landlord_id: Some("north-homes".into()),
@@ -235,11 +244,14 @@ async fn person(db: &tokio_postgres::Client, email: &str, name: &str, role: Role
     let user = users::create(db, &new).await.unwrap();
     let token = reset::issue(db, user.id, now, RESET_TOKEN_LIFETIME).await.unwrap();
     reset::redeem(db, &token, &Password::new(PASSWORD), now).await.unwrap();
-    mfa::start_enrolment(db, user.id).await.unwrap();
-    let pending: Vec<u8> =
-        db.query_one("SELECT totp_pending FROM users WHERE id = $1", &[&user.id]).await.unwrap().get(0);
-    mfa::confirm_enrolment(db, user.id, &totp::code_at(&pending, now.timestamp()), now).await.unwrap();
-    pending
+    let key = SecretsKey::open(&pki.join(dampwatch_alerts::secrets::KEY_FILE))
+        .expect("the collector's secrets key");
+    let enrolment = mfa::start_enrolment(db, Some(&key), user.id).await.unwrap();
+    let secret = totp::secret_from_base32(&enrolment.secret_base32).expect("base32");
+    mfa::confirm_enrolment(db, Some(&key), user.id, &totp::code_at(&secret, now.timestamp()), now)
+        .await
+        .unwrap();
+    secret
 }
 
 /// A collector on its own ports and directory, with `seed`'s landlord; (collector, API base URL,
@@ -257,7 +269,7 @@ async fn stack() -> (Collector, String, tokio_postgres::Client, i64, Vec<u8>, te
     let collector = Collector::start(cfg).await.expect("the collector starts");
     let base = collector.api_url().expect("the API listens");
     let mut db = dampwatch_store::connect(collector.db_url()).await.unwrap();
-    let (overdue, secret) = seed(&mut db).await;
+    let (overdue, secret) = seed(&mut db, &pki).await;
     (collector, base, db, overdue, secret, dir)
 }
 
@@ -351,7 +363,8 @@ async fn an_officer_signs_in_finds_the_overdue_case_first_records_the_investigat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_an_administrator_reaches_passes_the_accessibility_check() {
     let (collector, base, db, _, _, dir) = stack().await;
-    let secret = person(&db, "admin@north.example", "Ada Admin", Role::LandlordAdmin).await;
+    let secret =
+        person(&db, &dir.path().join("pki"), "admin@north.example", "Ada Admin", Role::LandlordAdmin).await;
     let driver = chromedriver();
     let c = browser(&driver, &dir.path().join("profile")).await;
     sign_in(&c, &base, "admin@north.example", &secret).await;

@@ -190,3 +190,44 @@ async fn the_logins_passwords_are_kept_by_their_owner_alone_and_survive_a_restar
     assert_eq!(password(again.api_db_url()), password(&before));
     connect(again.api_db_url()).await;
 }
+
+/// A person's TOTP secret stored in clear (as before secrets were sealed) is sealed under the
+/// secrets key in the PKI directory when the collector starts, and opens to the same secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_totp_secret_stored_in_clear_is_sealed_at_the_next_start() {
+    let Running { collector, _dir: dir } = start().await;
+    let owner = connect(collector.db_url()).await;
+    let secret = b"twenty-bytes-secret!".to_vec();
+    owner.batch_execute("INSERT INTO landlords (id, name) VALUES ('north', 'North')").await.unwrap();
+    let id: i64 = owner
+        .query_one(
+            "INSERT INTO users (landlord_id, email, display_name, role, totp_secret)
+             VALUES ('north', 'olu@north.example', 'Olu', 'housing_officer', $1) RETURNING id",
+            &[&secret],
+        )
+        .await
+        .expect("a person with a clear secret")
+        .get(0);
+    drop(owner);
+    collector.shutdown().await;
+
+    let pki = dir.path().join("pki");
+    let mut cfg = Config::default().with_pki_dir(&pki);
+    cfg.database.data_dir = dir.path().join("data");
+    cfg.mqtt.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    cfg.http.address = String::new();
+    cfg.metrics.address = String::new();
+    let again = Collector::start(cfg).await.expect("starts again");
+    let owner = connect(again.db_url()).await;
+    let row = owner
+        .query_one("SELECT totp_secret, totp_sealed, mfa_enabled FROM users WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<Vec<u8>>>(0), None, "no longer in clear");
+    assert!(row.get::<_, bool>(2), "still a second factor in use");
+    let key = dampwatch_privacy::SecretsKey::open(&pki.join(dampwatch_alerts::secrets::KEY_FILE)).unwrap();
+    let opened = dampwatch_accounts::totp_secret::open(Some(&key), Some("north"), id, None, row.get(1))
+        .unwrap()
+        .expect("a secret");
+    assert_eq!(opened.as_slice(), secret.as_slice());
+}

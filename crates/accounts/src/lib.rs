@@ -18,6 +18,7 @@ pub mod session;
 pub mod signin;
 pub mod token;
 pub mod totp;
+pub mod totp_secret;
 pub mod users;
 
 pub use lockout::LockoutPolicy;

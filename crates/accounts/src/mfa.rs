@@ -8,12 +8,15 @@
 use chrono::{DateTime, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio_postgres::GenericClient;
+use zeroize::Zeroizing;
 
 use crate::lockout::LockoutPolicy;
 use crate::password::Password;
 use crate::signin::record_failure;
 use crate::token::token_hash;
 use crate::totp::{self, Enrolment};
+use crate::totp_secret::{self, TotpSecretError};
+use dampwatch_privacy::SecretsKey;
 
 /// Recovery codes made at each enrolment.
 pub const RECOVERY_CODES: usize = 10;
@@ -28,15 +31,28 @@ pub enum MfaError {
     Reauthentication,
     #[error("no such user")]
     NotFound,
+    #[error(transparent)]
+    Secret(TotpSecretError),
     #[error("database error")]
     Db(#[from] tokio_postgres::Error),
+}
+
+impl From<TotpSecretError> for MfaError {
+    fn from(e: TotpSecretError) -> Self {
+        match e {
+            TotpSecretError::Db(e) => MfaError::Db(e),
+            other => MfaError::Secret(other),
+        }
+    }
 }
 
 /// Proves the person at the keyboard is the account's owner before a change to how they sign
 /// in (OWASP ASVS 7.5.1): the current password and, when a second factor is in use, a current
 /// code (or recovery code). A failure counts towards lockout like a wrong sign-in.
+/// `key` opens a sealed secret.
 pub async fn reauthenticate(
     client: &impl GenericClient,
+    key: Option<&SecretsKey>,
     user_id: i64,
     password: &Password,
     code: Option<&str>,
@@ -45,13 +61,15 @@ pub async fn reauthenticate(
 ) -> Result<(), MfaError> {
     let row = client
         .query_opt(
-            "SELECT password_hash, totp_secret, totp_last_step FROM users WHERE id = $1 FOR UPDATE",
+            "SELECT password_hash, totp_secret, totp_sealed, totp_last_step, landlord_id FROM users
+             WHERE id = $1 FOR UPDATE",
             &[&user_id],
         )
         .await?
         .ok_or(MfaError::NotFound)?;
-    let (stored, secret, last): (Option<String>, Option<Vec<u8>>, Option<i64>) =
-        (row.get(0), row.get(1), row.get(2));
+    let (stored, last, landlord): (Option<String>, Option<i64>, Option<String>) =
+        (row.get(0), row.get(3), row.get(4));
+    let secret = totp_secret::open(key, landlord.as_deref(), user_id, row.get(1), row.get(2))?;
     let password_ok = crate::password::verify_off_thread(password.clone(), stored)
         .await
         .map_err(|_| MfaError::Reauthentication)?;
@@ -76,15 +94,26 @@ pub async fn reauthenticate(
     }
 }
 
-/// Starts (or restarts) enrolment: a new pending secret, shown for the person's app. Call
-/// [`reauthenticate`] first.
-pub async fn start_enrolment(client: &impl GenericClient, user_id: i64) -> Result<Enrolment, MfaError> {
-    let secret = totp::new_secret();
+/// Starts (or restarts) enrolment: a new pending secret, stored sealed under `key` and shown
+/// for the person's app. Call [`reauthenticate`] first.
+pub async fn start_enrolment(
+    client: &impl GenericClient,
+    key: Option<&SecretsKey>,
+    user_id: i64,
+) -> Result<Enrolment, MfaError> {
     let row = client
-        .query_opt("UPDATE users SET totp_pending = $2 WHERE id = $1 RETURNING email", &[&user_id, &secret])
+        .query_opt("SELECT email, landlord_id FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
         .await?
         .ok_or(MfaError::NotFound)?;
-    let email: String = row.get(0);
+    let (email, landlord): (String, Option<String>) = (row.get(0), row.get(1));
+    let secret = Zeroizing::new(totp::new_secret());
+    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, &secret)?;
+    client
+        .execute(
+            "UPDATE users SET totp_pending_sealed = $2, totp_pending = NULL WHERE id = $1",
+            &[&user_id, &sealed],
+        )
+        .await?;
     Ok(totp::enrolment(&secret, &email))
 }
 
@@ -92,24 +121,32 @@ pub async fn start_enrolment(client: &impl GenericClient, user_id: i64) -> Resul
 /// recovery codes (any older ones are void) are returned, to be shown once.
 pub async fn confirm_enrolment(
     client: &impl GenericClient,
+    key: Option<&SecretsKey>,
     user_id: i64,
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, MfaError> {
     let row = client
-        .query_opt("SELECT totp_pending FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+        .query_opt(
+            "SELECT totp_pending, totp_pending_sealed, landlord_id FROM users WHERE id = $1 FOR UPDATE",
+            &[&user_id],
+        )
         .await?
         .ok_or(MfaError::NotFound)?;
-    let pending: Option<Vec<u8>> = row.get(0);
+    let landlord: Option<String> = row.get(2);
+    let pending = totp_secret::open(key, landlord.as_deref(), user_id, row.get(0), row.get(1))?;
     let pending = pending.ok_or(MfaError::NothingPending)?;
+    // In use from now on, sealed for the same place as the pending one.
+    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, &pending)?;
     // The new secret has never produced an accepted code: no step of it is used yet (the step
     // stored belongs to the old secret). Its step is stored below, so this code is not
     // accepted again at sign-in.
     let step = totp::accept(&pending, code, now.timestamp(), None).ok_or(MfaError::WrongCode)?;
     client
         .execute(
-            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $2 WHERE id = $1",
-            &[&user_id, &step],
+            "UPDATE users SET totp_sealed = $3, totp_secret = NULL, totp_pending = NULL, totp_pending_sealed = NULL,
+                 totp_last_step = $2 WHERE id = $1",
+            &[&user_id, &step, &sealed],
         )
         .await?;
     Ok(replace_recovery_codes(client, user_id).await?)
@@ -120,7 +157,8 @@ pub async fn confirm_enrolment(
 pub async fn reset(client: &impl GenericClient, user_id: i64) -> Result<(), MfaError> {
     let n = client
         .execute(
-            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE id = $1",
+            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_sealed = NULL, totp_pending_sealed = NULL,
+                 totp_last_step = NULL WHERE id = $1",
             &[&user_id],
         )
         .await?;

@@ -104,6 +104,8 @@ pub enum SignInError {
     Db(#[from] tokio_postgres::Error),
     #[error("the password check did not finish")]
     Hashing,
+    #[error(transparent)]
+    Secret(crate::totp_secret::TotpSecretError),
 }
 
 struct Account {
@@ -111,42 +113,55 @@ struct Account {
     landlord_id: Option<String>,
     role: String,
     password_hash: Option<String>,
-    totp_secret: Option<Vec<u8>>,
+    totp_secret: Option<zeroize::Zeroizing<Vec<u8>>>,
     totp_last_step: Option<i64>,
     locked_until: Option<DateTime<Utc>>,
     disabled: bool,
 }
 
 /// One sign-in attempt at `now`. Run it in a transaction as the service role and commit
-/// whatever the result: failures must be counted.
+/// whatever the result: failures must be counted. `key` opens sealed second-factor secrets.
 pub async fn sign_in(
     client: &impl GenericClient,
+    key: Option<&dampwatch_privacy::SecretsKey>,
     credentials: &Credentials,
     origin: &Origin,
     now: DateTime<Utc>,
     sessions: &SessionPolicy,
     lockout: &LockoutPolicy,
 ) -> Result<SignIn, SignInError> {
-    let account = match normalise_email(&credentials.email) {
-        Ok(email) => client
-            .query_opt(
-                "SELECT id, landlord_id, role, password_hash, totp_secret, totp_last_step, locked_until,
-                        disabled_at IS NOT NULL
-                 FROM users WHERE email = $1 FOR UPDATE",
-                &[&email],
-            )
-            .await?
-            .map(|r| Account {
-                id: r.get(0),
-                landlord_id: r.get(1),
+    let row =
+        match normalise_email(&credentials.email) {
+            Ok(email) => client
+                .query_opt(
+                    "SELECT id, landlord_id, role, password_hash, totp_secret, totp_sealed, totp_last_step,
+                            locked_until, disabled_at IS NOT NULL
+                     FROM users WHERE email = $1 FOR UPDATE",
+                    &[&email],
+                )
+                .await?,
+            Err(_) => None,
+        };
+    let account = match row {
+        Some(r) => {
+            let (id, landlord_id): (i64, Option<String>) = (r.get(0), r.get(1));
+            let totp_secret = crate::totp_secret::open(key, landlord_id.as_deref(), id, r.get(4), r.get(5))
+                .map_err(|e| match e {
+                crate::totp_secret::TotpSecretError::Db(e) => SignInError::Db(e),
+                other => SignInError::Secret(other),
+            })?;
+            Some(Account {
+                id,
+                landlord_id,
                 role: r.get(2),
                 password_hash: r.get(3),
-                totp_secret: r.get(4),
-                totp_last_step: r.get(5),
-                locked_until: r.get(6),
-                disabled: r.get(7),
-            }),
-        Err(_) => None,
+                totp_secret,
+                totp_last_step: r.get(6),
+                locked_until: r.get(7),
+                disabled: r.get(8),
+            })
+        }
+        None => None,
     };
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let password_ok = password::verify_off_thread(credentials.password.clone(), stored)

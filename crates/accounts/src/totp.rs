@@ -55,6 +55,12 @@ pub fn enrolment(secret: &[u8], account: &str) -> Enrolment {
     Enrolment { secret_base32: t.secret().to_base32(), otpauth_uri, qr_svg }
 }
 
+/// The secret an authenticator app takes from `secret_base32` (typed in by hand, or from the
+/// URI's `secret=`); None if it is not base32.
+pub fn secret_from_base32(secret_base32: &str) -> Option<Vec<u8>> {
+    Secret::try_from_base32(secret_base32).ok().map(|s| s.as_ref().to_vec())
+}
+
 /// The time step `code` matches at `unix_seconds`, if it matches one and that step is after
 /// `last_step` (the last one accepted for this person): otherwise the code is refused.
 pub fn accept(secret: &[u8], code: &str, unix_seconds: i64, last_step: Option<i64>) -> Option<i64> {

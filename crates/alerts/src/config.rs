@@ -67,9 +67,11 @@ dev_loopback_http = false
 # metadata addresses (169.254.169.254 and the like) stay refused inside these too.
 allowed_networks = []
 # The file (64 hexadecimal digits, mode 0600) whose key seals endpoints' signing secrets in the
-# database, made at first use; back it up with the PKI: without it every endpoint must be
-# registered again. The collector puts it in its PKI directory (secrets/sealing.key) when this
-# is empty. Empty elsewhere: only secrets stored in clear before sealing existed can be read.
+# database (and, in the collector, people's TOTP secrets), made at first use; back it up with
+# the PKI: without it every endpoint must be registered again and every person enrol their
+# authenticator app again. The collector puts it in its PKI directory (secrets/sealing.key)
+# when this is empty. Empty elsewhere: only secrets stored in clear before sealing existed can
+# be read.
 secrets_key = ""
 
 [alerts.engine]

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use dampwatch_privacy::SecretsKey;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +34,9 @@ pub struct ApiState {
     pub(crate) time: WallClock,
     /// Where evidence packs are sealed from; without it the API cannot export them.
     pub(crate) evidence: Option<Arc<EvidenceSource>>,
+    /// Seals and opens people's TOTP secrets; without it no one can enrol a second factor and
+    /// a sealed one cannot be checked (the service answers 503, and says why in its log).
+    pub(crate) secrets_key: Option<Arc<SecretsKey>>,
 }
 
 /// What sealing a case's evidence pack needs besides the database: the PKI directory (the
@@ -74,6 +79,7 @@ impl ApiState {
             engine: Arc::new(default_engine()),
             time: Arc::new(Utc::now),
             evidence: None,
+            secrets_key: None,
         }
     }
 
@@ -81,6 +87,18 @@ impl ApiState {
     pub fn with_evidence(mut self, source: EvidenceSource) -> Self {
         self.evidence = Some(Arc::new(source));
         self
+    }
+
+    /// The same state sealing and opening people's TOTP secrets with `key` (the collector's
+    /// secrets key, `PKI/secrets/sealing.key`).
+    pub fn with_secrets_key(mut self, key: Arc<SecretsKey>) -> Self {
+        self.secrets_key = Some(key);
+        self
+    }
+
+    /// The key that seals people's TOTP secrets, if this service has one.
+    pub fn secrets_key(&self) -> Option<&SecretsKey> {
+        self.secrets_key.as_deref()
     }
 
     /// The same state with the hazard engine the hazard worker runs (the collector passes its

@@ -231,9 +231,16 @@ async fn the_tenant_role_reaches_no_secret_column_session_or_token() {
     let privilege = |table: &str, column: &str, what: &str| {
         format!("SELECT has_column_privilege('dampwatch_api_tenant', '{table}', '{column}', '{what}')")
     };
-    for column in
-        ["password_hash", "totp_secret", "totp_pending", "totp_last_step", "failed_attempts", "lockouts"]
-    {
+    for column in [
+        "password_hash",
+        "totp_secret",
+        "totp_pending",
+        "totp_sealed",
+        "totp_pending_sealed",
+        "totp_last_step",
+        "failed_attempts",
+        "lockouts",
+    ] {
         for what in ["SELECT", "UPDATE", "INSERT"] {
             let granted: bool = f.db.query_one(&privilege("users", column, what), &[]).await.unwrap().get(0);
             assert!(!granted, "{what} on users.{column}");

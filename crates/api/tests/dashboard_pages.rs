@@ -299,8 +299,7 @@ async fn an_administrator_sets_up_an_authenticator_app_on_the_account_page_befor
     let start =
         b.send(Method::POST, "/account/totp", &[("csrf_token", &csrf), ("current_password", PASSWORD)]).await;
     assert_eq!(start.status, StatusCode::OK, "{}", start.text);
-    let secret: Vec<u8> =
-        p.f.db.query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email]).await.unwrap().get(0);
+    let secret = p.f.pending_totp(email).await;
     let shown = dampwatch_accounts::totp::enrolment(&secret, email).secret_base32;
     assert!(start.text.contains(&shown), "the page shows the secret to type in");
     assert!(start.text.contains("data:image/svg+xml;base64,"), "and its QR code");

@@ -8,6 +8,7 @@ use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use common::people::{People, Signed, PASSWORD};
 use dampwatch_accounts::{totp, Role};
+use dampwatch_api::{router, ApiConfig, ApiState};
 use serde_json::json;
 
 #[tokio::test]
@@ -331,12 +332,7 @@ async fn changing_the_second_factor_needs_the_password_and_current_code_and_ends
         )
         .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text);
-    let pending: Vec<u8> =
-        p.f.db
-            .query_one("SELECT totp_pending FROM users WHERE email = 'admin@north.example'", &[])
-            .await
-            .unwrap()
-            .get(0);
+    let pending = p.f.pending_totp("admin@north.example").await;
     let confirm = json!({"code": totp::code_at(&pending, p.at().timestamp())});
     let confirmed = p.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&s), true, Some(confirm)).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
@@ -558,4 +554,68 @@ async fn a_person_sets_their_own_email_notifications_and_admins_see_only_their_l
     assert_eq!(bounces.len(), 1, "{}", failures.text);
     assert_eq!(bounces[0]["address"], "officer@north.example");
     assert!(!failures.text.contains("south"), "{}", failures.text);
+}
+
+#[tokio::test]
+async fn a_second_factor_is_stored_sealed_and_a_service_without_its_key_refuses_rather_than_guesses() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let (_, secret, _) = p.sign_in_enrolled("admin@north.example").await;
+
+    // At rest: sealed only, nothing of it in clear, and still shown as a second factor in use.
+    let row =
+        p.f.db
+            .query_one(
+                "SELECT totp_secret, totp_pending, totp_pending_sealed, totp_sealed, mfa_enabled FROM users
+             WHERE email = 'admin@north.example'",
+                &[],
+            )
+            .await
+            .unwrap();
+    for (i, column) in ["totp_secret", "totp_pending", "totp_pending_sealed"].iter().enumerate() {
+        assert_eq!(row.get::<_, Option<Vec<u8>>>(i), None, "{column}");
+    }
+    let sealed: Vec<u8> = row.get(3);
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_slice()), "the secret is not in the row");
+    assert!(row.get::<_, bool>(4), "mfa_enabled");
+
+    // A service without the key (or with another) cannot check the code: it says so (503)
+    // instead of refusing the person, and counts nothing against the account.
+    let other = {
+        let dir = tempfile::tempdir().unwrap();
+        std::sync::Arc::new(dampwatch_privacy::SecretsKey::open_or_create(&dir.path().join("k")).unwrap())
+    };
+    let clock = p.now.clone();
+    for state in [
+        ApiState::connect(&p.f.api_url, common::clock(), ApiConfig::default()).unwrap(),
+        ApiState::connect(&p.f.api_url, common::clock(), ApiConfig::default())
+            .unwrap()
+            .with_secrets_key(other),
+    ] {
+        let clock = clock.clone();
+        let app = router(state.with_wall_clock(std::sync::Arc::new(move || *clock.lock().unwrap())));
+        p.advance(Duration::seconds(30));
+        let code = totp::code_at(&secret, p.at().timestamp());
+        let body = json!({"email": "admin@north.example", "password": PASSWORD, "totp_code": code});
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/session")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let reply = common::send(&app, request).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    }
+    let failed: i32 =
+        p.f.db
+            .query_one("SELECT failed_attempts FROM users WHERE email = 'admin@north.example'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(failed, 0);
+    // With the key, the same person signs in.
+    p.advance(Duration::seconds(30));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let signed = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text);
 }

@@ -22,6 +22,10 @@ use crate::ClusterError;
 const CLUSTER_NAME: &str = "dampwatch";
 /// How often readiness is polled.
 const POLL: Duration = Duration::from_millis(100);
+/// Each node's file store, stated: left out, a node sizes it from the disk free when it starts,
+/// so a nearly full disk (a build beside the tests) left it too little to place the uplink
+/// stream (1 GiB here) and the cluster refused it ("insufficient storage").
+const MAX_FILE_STORE: u64 = 4 << 30;
 
 /// Who connects to the cluster, each with its own user and permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,6 +367,7 @@ authorization {{
 }}
 jetstream {{
   store_dir: \"{store}\"
+  max_file_store: {MAX_FILE_STORE}
 }}
 cluster {{
   name: {CLUSTER_NAME}

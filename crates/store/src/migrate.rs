@@ -175,6 +175,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sealed_webhook_secrets",
         sql: include_str!("../migrations/0461_sealed_webhook_secrets.sql"),
     },
+    // People's TOTP secrets sealed under the same key; clear ones sealed by the collector.
+    Migration {
+        version: 462,
+        name: "sealed_totp_secrets",
+        sql: include_str!("../migrations/0462_sealed_totp_secrets.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -300,8 +300,16 @@ pub(crate) async fn begin_totp_enrolment(
     let now = state.now();
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let proven =
-        mfa::reauthenticate(&*tx, session.user_id, current_password, code, now, &state.config.lockout).await;
+    let proven = mfa::reauthenticate(
+        &*tx,
+        state.secrets_key(),
+        session.user_id,
+        current_password,
+        code,
+        now,
+        &state.config.lockout,
+    )
+    .await;
     if let Err(e) = proven {
         let entry =
             Entry::of(caller, "mfa.enrolment_started", None, json!({"reason": "reauthentication_failed"}))
@@ -310,7 +318,8 @@ pub(crate) async fn begin_totp_enrolment(
         tx.commit().await?;
         return Err(mfa_error(e));
     }
-    let enrolment = mfa::start_enrolment(&*tx, session.user_id).await.map_err(mfa_error)?;
+    let enrolment =
+        mfa::start_enrolment(&*tx, state.secrets_key(), session.user_id).await.map_err(mfa_error)?;
     record(&*tx, &Entry::of(caller, "mfa.enrolment_started", None, json!({}))).await?;
     tx.commit().await?;
     Ok(enrolment)
@@ -367,7 +376,9 @@ pub(crate) async fn finish_totp_enrolment(
     let now = state.now();
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let codes = mfa::confirm_enrolment(&*tx, session.user_id, code, now).await.map_err(mfa_error)?;
+    let codes = mfa::confirm_enrolment(&*tx, state.secrets_key(), session.user_id, code, now)
+        .await
+        .map_err(mfa_error)?;
     // Privilege step-up: the old session id stops working and a new one is issued; the
     // person's other sessions end too, since how they sign in has changed.
     session::end_all(&*tx, session.user_id).await?;
@@ -388,6 +399,7 @@ pub(crate) fn user_error(e: users::UserError) -> ApiError {
 fn mfa_error(e: MfaError) -> ApiError {
     match e {
         MfaError::Db(e) => e.into(),
+        MfaError::Secret(e) => ApiError::Unavailable(e.to_string()),
         other => ApiError::Unprocessable(other.to_string()),
     }
 }

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use dampwatch_accounts::signin::{sign_in, Credentials, Origin, SecondFactor, SignIn};
+use dampwatch_accounts::signin::{sign_in, Credentials, Origin, SecondFactor, SignIn, SignInError};
 use dampwatch_accounts::{session, Password};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -110,6 +110,9 @@ pub fn cleared_cookie_header() -> HeaderValue {
             (`type` ...:second-factor-needed).", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "The body is not a sign-in request.", body = ProblemDocument,
             content_type = "application/problem+json"),
+        (status = 503, description = "The service cannot check this person's second factor now (it has no \
+            secrets key, or not the one that sealed it), or is busy; nothing is counted against the account.",
+            body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn post(
@@ -166,9 +169,20 @@ pub(crate) async fn attempt(
     if let Some(old) = &from.old_cookie {
         session::end(&*tx, &dampwatch_accounts::token::token_hash(old)).await?;
     }
-    let result = sign_in(&*tx, credentials, &from.origin, now, &state.config.sessions, &state.config.lockout)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = sign_in(
+        &*tx,
+        state.secrets_key(),
+        credentials,
+        &from.origin,
+        now,
+        &state.config.sessions,
+        &state.config.lockout,
+    )
+    .await
+    .map_err(|e| match e {
+        SignInError::Secret(e) => ApiError::Unavailable(e.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    })?;
     record(&*tx, &Entry::sign_in(&result, &from.origin)).await?;
     if let Some(lockout) = Entry::lockout(&result, &from.origin) {
         record(&*tx, &lockout).await?;

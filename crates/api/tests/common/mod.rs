@@ -73,6 +73,34 @@ async fn cluster() -> &'static PrivatePostgres {
         .await
 }
 
+impl Fixture {
+    /// The TOTP secret `email` is enrolling, as stored: sealed (never in clear), opened with the
+    /// state's key.
+    pub async fn pending_totp(&self, email: &str) -> Vec<u8> {
+        let row = self
+            .db
+            .query_one(
+                "SELECT id, landlord_id, totp_pending, totp_pending_sealed FROM users WHERE email = $1",
+                &[&email],
+            )
+            .await
+            .expect("user");
+        let clear: Option<Vec<u8>> = row.get(2);
+        assert_eq!(clear, None, "a pending TOTP secret is stored sealed only");
+        let landlord: Option<String> = row.get(1);
+        dampwatch_accounts::totp_secret::open(
+            Some(&self.secrets_key),
+            landlord.as_deref(),
+            row.get(0),
+            None,
+            row.get(3),
+        )
+        .expect("opens with the state's key")
+        .expect("an enrolment is pending")
+        .to_vec()
+    }
+}
+
 pub fn clock() -> Clock {
     Clock::from_config(&ClockConfig::default(), None).expect("clock")
 }
@@ -113,6 +141,8 @@ pub struct Fixture {
     pub south: Landlord,
     /// A landlord with a key and no data at all.
     pub empty: Landlord,
+    /// The key the state seals people's TOTP secrets with.
+    pub secrets_key: std::sync::Arc<dampwatch_privacy::SecretsKey>,
 }
 
 pub async fn fixture() -> Fixture {
@@ -144,10 +174,17 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
     db.execute("INSERT INTO landlords (id, name) VALUES ('empty-homes', 'Empty Homes')", &[]).await.unwrap();
     let empty_key = create_api_key(&db, "empty-homes", "tests").await.unwrap();
     let empty = Landlord { id: "empty-homes".into(), key: empty_key, ..north.clone() };
-    let state = ApiState::connect(&api_url, clock, config).expect("state");
+    let secrets_key = {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::sync::Arc::new(
+            dampwatch_privacy::SecretsKey::open_or_create(&dir.path().join("sealing.key")).expect("key"),
+        )
+    };
+    let state =
+        ApiState::connect(&api_url, clock, config).expect("state").with_secrets_key(secrets_key.clone());
     let app = router(state.clone());
     let superuser_url = pg.url_for(&name);
-    Fixture { db_url, api_url, superuser_url, db, state, app, north, south, empty }
+    Fixture { db_url, api_url, superuser_url, db, state, app, north, south, empty, secrets_key }
 }
 
 async fn insert_alert(

@@ -114,13 +114,7 @@ impl People {
         let start = json!({"current_password": PASSWORD});
         let reply = self.call(Method::POST, "/v1/me/mfa/totp", Some(&first), true, Some(start)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        let secret: Vec<u8> = self
-            .f
-            .db
-            .query_one("SELECT totp_pending FROM users WHERE email = $1", &[&email])
-            .await
-            .unwrap()
-            .get(0);
+        let secret = self.f.pending_totp(email).await;
         let code = totp::code_at(&secret, self.at().timestamp());
         let reply = self
             .call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&first), true, Some(json!({"code": code})))

@@ -24,12 +24,14 @@ fn upstream_section(cluster: &NatsCluster, role: Role) -> String {
     let servers: Vec<String> = u.servers.iter().map(|s| format!("{s:?}")).collect();
     format!(
         "\n[upstream]\nkind = \"cluster\"\nservers = [{}]\nreplicas = {}\nuser = {:?}\npassword_file = {:?}\n\
-         ca_file = {:?}\nack_wait = \"5s\"\n",
+         ca_file = {:?}\nmax_stream_bytes = {}\nack_wait = \"5s\"\n",
         servers.join(", "),
         u.replicas,
         u.user,
         u.password_file,
         u.ca_file,
+        // The test cluster's size, not the 10 GiB default its nodes' stores are smaller than.
+        u.max_stream_bytes,
     )
 }
 

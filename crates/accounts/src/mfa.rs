@@ -15,7 +15,7 @@ use crate::password::Password;
 use crate::signin::record_failure;
 use crate::token::token_hash;
 use crate::totp::{self, Enrolment};
-use crate::totp_secret::{self, TotpSecretError};
+use crate::totp_secret::{self, Slot, TotpSecretError};
 use dampwatch_privacy::SecretsKey;
 
 /// Recovery codes made at each enrolment.
@@ -69,7 +69,7 @@ pub async fn reauthenticate(
         .ok_or(MfaError::NotFound)?;
     let (stored, last, landlord): (Option<String>, Option<i64>, Option<String>) =
         (row.get(0), row.get(3), row.get(4));
-    let secret = totp_secret::open(key, landlord.as_deref(), user_id, row.get(1), row.get(2))?;
+    let secret = totp_secret::open(key, landlord.as_deref(), user_id, Slot::InUse, row.get(1), row.get(2))?;
     let password_ok = crate::password::verify_off_thread(password.clone(), stored)
         .await
         .map_err(|_| MfaError::Reauthentication)?;
@@ -107,7 +107,7 @@ pub async fn start_enrolment(
         .ok_or(MfaError::NotFound)?;
     let (email, landlord): (String, Option<String>) = (row.get(0), row.get(1));
     let secret = Zeroizing::new(totp::new_secret());
-    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, &secret)?;
+    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, Slot::Pending, &secret)?;
     client
         .execute(
             "UPDATE users SET totp_pending_sealed = $2, totp_pending = NULL WHERE id = $1",
@@ -134,10 +134,11 @@ pub async fn confirm_enrolment(
         .await?
         .ok_or(MfaError::NotFound)?;
     let landlord: Option<String> = row.get(2);
-    let pending = totp_secret::open(key, landlord.as_deref(), user_id, row.get(0), row.get(1))?;
+    let pending =
+        totp_secret::open(key, landlord.as_deref(), user_id, Slot::Pending, row.get(0), row.get(1))?;
     let pending = pending.ok_or(MfaError::NothingPending)?;
-    // In use from now on, sealed for the same place as the pending one.
-    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, &pending)?;
+    // In use from now on: sealed again, for its own column.
+    let sealed = totp_secret::seal(key, landlord.as_deref(), user_id, Slot::InUse, &pending)?;
     // The new secret has never produced an accepted code: no step of it is used yet (the step
     // stored belongs to the old secret). Its step is stored below, so this code is not
     // accepted again at sign-in.

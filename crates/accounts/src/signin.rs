@@ -145,8 +145,15 @@ pub async fn sign_in(
     let account = match row {
         Some(r) => {
             let (id, landlord_id): (i64, Option<String>) = (r.get(0), r.get(1));
-            let totp_secret = crate::totp_secret::open(key, landlord_id.as_deref(), id, r.get(4), r.get(5))
-                .map_err(|e| match e {
+            let totp_secret = crate::totp_secret::open(
+                key,
+                landlord_id.as_deref(),
+                id,
+                crate::totp_secret::Slot::InUse,
+                r.get(4),
+                r.get(5),
+            )
+            .map_err(|e| match e {
                 crate::totp_secret::TotpSecretError::Db(e) => SignInError::Db(e),
                 other => SignInError::Secret(other),
             })?;

@@ -1,7 +1,8 @@
 //! A person's TOTP secret at rest (migration 0462): sealed under the services' secrets key
-//! ([`dampwatch_privacy::SecretsKey`]), bound to the person's landlord and row, so the table
-//! alone holds no second factor. The secret in use and the one being enrolled are sealed for
-//! the same place: enrolment's confirmation moves the sealed value as it is.
+//! ([`dampwatch_privacy::SecretsKey`]), bound to the person's landlord, row and column, so the
+//! table alone holds no second factor. The secret in use and the one being enrolled are sealed
+//! for their own columns: a pending secret copied into the one in use does not open there, so
+//! enrolment cannot be completed without a code (its confirmation seals the secret again).
 
 use dampwatch_privacy::seal::Place;
 use dampwatch_privacy::{PrivacyError, SecretsKey};
@@ -21,34 +22,49 @@ pub enum TotpSecretError {
     Db(#[from] tokio_postgres::Error),
 }
 
-fn place(landlord_id: Option<&str>, user_id: i64) -> Place<'_> {
-    // Operators belong to no landlord: the platform's empty name.
-    Place { landlord_id: landlord_id.unwrap_or(""), table: "users", column: "totp", row_id: user_id }
+/// Which of a person's two secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The secret in use (`totp_sealed`).
+    InUse,
+    /// The secret being enrolled (`totp_pending_sealed`).
+    Pending,
 }
 
-/// `secret` of person `user_id` (of `landlord_id`), sealed.
+fn place(landlord_id: Option<&str>, user_id: i64, slot: Slot) -> Place<'_> {
+    let column = match slot {
+        Slot::InUse => "totp_sealed",
+        Slot::Pending => "totp_pending_sealed",
+    };
+    // Operators belong to no landlord: the platform's empty name.
+    Place { landlord_id: landlord_id.unwrap_or(""), table: "users", column, row_id: user_id }
+}
+
+/// `secret` of person `user_id` (of `landlord_id`), sealed for `slot`.
 pub fn seal(
     key: Option<&SecretsKey>,
     landlord_id: Option<&str>,
     user_id: i64,
+    slot: Slot,
     secret: &[u8],
 ) -> Result<Vec<u8>, TotpSecretError> {
     let key = key.ok_or(TotpSecretError::NoKey)?;
-    key.seal(&place(landlord_id, user_id), secret).map_err(|e| TotpSecretError::Seal(e.to_string()))
+    key.seal(&place(landlord_id, user_id, slot), secret).map_err(|e| TotpSecretError::Seal(e.to_string()))
 }
 
-/// The secret a row holds in the columns `clear` and `sealed` (at most one set), if any.
+/// The secret a row holds for `slot` in the columns `clear` and `sealed` (at most one set).
 pub fn open(
     key: Option<&SecretsKey>,
     landlord_id: Option<&str>,
     user_id: i64,
+    slot: Slot,
     clear: Option<Vec<u8>>,
     sealed: Option<Vec<u8>>,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, TotpSecretError> {
     match (sealed, clear) {
         (Some(sealed), _) => {
             let key = key.ok_or(TotpSecretError::NoKey)?;
-            match key.open_sealed(&place(landlord_id, user_id), &sealed) {
+            match key.open_sealed(&place(landlord_id, user_id, slot), &sealed) {
                 Ok(secret) => Ok(Some(secret)),
                 Err(PrivacyError::DoesNotOpen(_)) => Err(TotpSecretError::DoesNotOpen(key.id().to_owned())),
                 Err(e) => Err(TotpSecretError::Seal(e.to_string())),
@@ -75,10 +91,11 @@ pub async fn seal_clear_secrets(
     for row in rows {
         let (id, landlord): (i64, Option<String>) = (row.get(0), row.get(1));
         let (secret, pending): (Option<Vec<u8>>, Option<Vec<u8>>) = (row.get(2), row.get(3));
-        let seal_one = |s: &Option<Vec<u8>>| {
-            s.as_deref().map(|s| seal(Some(key), landlord.as_deref(), id, s)).transpose()
+        let seal_one = |s: &Option<Vec<u8>>, slot| {
+            s.as_deref().map(|s| seal(Some(key), landlord.as_deref(), id, slot, s)).transpose()
         };
-        let (secret_sealed, pending_sealed) = (seal_one(&secret)?, seal_one(&pending)?);
+        let (secret_sealed, pending_sealed) =
+            (seal_one(&secret, Slot::InUse)?, seal_one(&pending, Slot::Pending)?);
         sealed += client
             .execute(
                 "UPDATE users SET
@@ -90,4 +107,32 @@ pub async fn seal_clear_secrets(
             .await?;
     }
     Ok(sealed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_secret_copied_into_the_one_in_use_does_not_open_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretsKey::open_or_create(&dir.path().join("k")).unwrap();
+        let secret = b"twenty-bytes-secret!";
+        let pending = seal(Some(&key), Some("north"), 7, Slot::Pending, secret).unwrap();
+        let opened = open(Some(&key), Some("north"), 7, Slot::Pending, None, Some(pending.clone())).unwrap();
+        assert_eq!(opened.unwrap().as_slice(), secret);
+        for (landlord, user, slot) in [
+            (Some("north"), 7, Slot::InUse),
+            (Some("south"), 7, Slot::Pending),
+            (Some("north"), 8, Slot::Pending),
+            (None, 7, Slot::Pending),
+        ] {
+            let moved = open(Some(&key), landlord, user, slot, None, Some(pending.clone()));
+            assert!(matches!(moved, Err(TotpSecretError::DoesNotOpen(_))), "{landlord:?} {user} {slot:?}");
+        }
+        assert!(matches!(
+            open(None, Some("north"), 7, Slot::Pending, None, Some(pending)),
+            Err(TotpSecretError::NoKey)
+        ));
+    }
 }

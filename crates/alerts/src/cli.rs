@@ -98,6 +98,14 @@ pub async fn run(
     match command {
         WebhooksCommand::Add { landlord, url, description, dev_loopback_http, allowed_networks } => {
             let policy = AddressPolicy { allowed_networks, allow_loopback: dev_loopback_http };
+            if !secrets_key.exists() {
+                // Said, since the collector must seal and open with this same file.
+                eprintln!(
+                    "made a new secrets key at {}: the collector must use this file ([alerts.webhooks] secrets_key, \
+                     by default secrets/sealing.key in its PKI directory)",
+                    secrets_key.display()
+                );
+            }
             let key = dampwatch_privacy::SecretsKey::open_or_create(secrets_key)?;
             let endpoint = add_endpoint(db, &landlord, &url, &description, &policy, &key).await?;
             let (id, url, secret) = (endpoint.id, endpoint.url, endpoint.secret);

@@ -73,7 +73,7 @@ impl StoredSecret {
 }
 
 /// Seals every secret still stored in clear; returns how many. Each row is sealed and cleared
-/// in one statement, and only if it is still in clear.
+/// in one statement, and only if it still holds the secret that was sealed.
 pub async fn seal_clear_secrets(
     db: &impl GenericClient,
     key: &SecretsKey,
@@ -91,8 +91,8 @@ pub async fn seal_clear_secrets(
             seal(key, &landlord, id, &secret).map_err(|e| crate::AlertsError::Secret(e.to_string()))?;
         sealed += db
             .execute(
-                "UPDATE webhook_endpoints SET secret = NULL, secret_sealed = $2 WHERE id = $1 AND secret IS NOT NULL",
-                &[&id, &value],
+                "UPDATE webhook_endpoints SET secret = NULL, secret_sealed = $2 WHERE id = $1 AND secret = $3",
+                &[&id, &value, &secret],
             )
             .await?;
     }

@@ -156,22 +156,27 @@ pub async fn issue_token(
     let Ok(token) = random(TOKEN_PREFIX) else {
         return Ok(Err(TokenRefusal::InvalidRequest("the random number generator failed".into())));
     };
-    let (client, landlord_id): (i64, String) = (row.get(0), row.get(1));
-    db.execute(
-        "INSERT INTO oauth_tokens (token_hash, client, landlord_id, scopes, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &hash_key(&token).as_slice(),
-            &client,
-            &landlord_id,
-            &scopes.names(),
-            &now,
-            &(now + TOKEN_LIFETIME),
-        ],
-    )
-    .await?;
-    db.execute("SELECT credential_used(true, $1, $2)", &[&client, &now]).await?;
-    // Expired tokens are of no use to anyone: drop them as new ones are made.
-    db.execute("DELETE FROM oauth_tokens WHERE expires_at < $1", &[&(now - TOKEN_LIFETIME)]).await?;
+    // Written by the database, which checks the client and its scopes again, stamps its use
+    // and drops expired tokens (oauth_token_issue): the API's login has no privilege on
+    // oauth_tokens itself.
+    let issued = db
+        .query_opt(
+            "SELECT client, landlord_id FROM oauth_token_issue($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &client_id,
+                &hash_key(secret).as_slice(),
+                &hash_key(&token).as_slice(),
+                &scopes.names(),
+                &now,
+                &(now + TOKEN_LIFETIME),
+                &(now - TOKEN_LIFETIME),
+            ],
+        )
+        .await?;
+    let Some(issued) = issued else {
+        // Revoked between the check and the issue.
+        return Ok(Err(TokenRefusal::InvalidClient));
+    };
+    let (client, landlord_id): (i64, String) = (issued.get(0), issued.get(1));
     Ok(Ok(Issued { token, scopes, client, landlord_id }))
 }

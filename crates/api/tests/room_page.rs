@@ -179,4 +179,38 @@ async fn the_tenant_role_reads_readings_only_through_functions_confined_to_its_l
     tx.batch_execute(&as_tenant("north-homes")).await.unwrap();
     let direct = tx.query("SELECT 1 FROM readings LIMIT 1", &[]).await;
     assert!(direct.is_err(), "the tenant role has no grant on readings");
+    tx.rollback().await.unwrap();
+
+    // A temporary `devices` claiming north's device for south's room does not reach the
+    // functions: they search the caller's temporary schema last.
+    let tx = db.transaction().await.unwrap();
+    tx.batch_execute(&as_tenant("south-homes")).await.unwrap();
+    let south_room = p.f.south.room_id;
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE devices (id text, room_id bigint, landlord_id text) ON COMMIT DROP;
+         INSERT INTO devices VALUES ('{}', {south_room}, 'south-homes');",
+        north.device_id
+    ))
+    .await
+    .unwrap();
+    let window = (p.at() - Duration::days(3), p.at() + Duration::hours(1));
+    let n: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM tenant_room_readings($1, $2, $3) WHERE device_id = $4",
+            &[&south_room, &window.0, &window.1, &north.device_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "north's readings through a shadowing temporary table");
+    let d: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM tenant_room_device_latest($1) WHERE device_id = $2",
+            &[&south_room, &north.device_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(d, 0, "north's device through a shadowing temporary table");
+    tx.rollback().await.unwrap();
 }

@@ -119,10 +119,15 @@ async fn an_operator_adds_a_landlord_and_its_people() {
     let landlords = succeeds(&url, &["landlords", "list"]);
     assert!(landlords.contains("north-homes") && landlords.contains("North Homes"), "{landlords}");
 
+    // The secrets key the endpoint's signing secret is sealed under is made in this PKI
+    // directory, not in the working directory.
+    let pki = tempfile::tempdir().unwrap();
     succeeds(
         &url,
         &[
             "webhooks",
+            "--pki-dir",
+            pki.path().to_str().unwrap(),
             "add",
             "--landlord",
             "north-homes",
@@ -131,6 +136,7 @@ async fn an_operator_adds_a_landlord_and_its_people() {
             "--dev-loopback-http",
         ],
     );
+    assert!(pki.path().join(dampwatch_alerts::secrets::KEY_FILE).exists(), "the key is made beside the PKI");
     succeeds(&url, &["webhooks", "list"]);
 
     let actions: Vec<String> = db

@@ -11,20 +11,33 @@ use zeroize::Zeroizing;
 use crate::error::PrivacyError;
 use crate::master::KEY_LEN;
 
-/// Writes a new random key to `path`, which must not exist yet, with mode 0600.
+/// Writes a new random key to `path`, which must not exist yet, with mode 0600. The key is
+/// written whole to a file of its own first and then linked into place, so another process
+/// never reads a half-written key: it finds either no file or the whole one (and `path`
+/// existing already is an error of kind `AlreadyExists`).
 pub(crate) fn write_new(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, PrivacyError> {
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     SystemRandom::new().fill(key.as_mut()).map_err(|_| PrivacyError::Random)?;
     let io = |source| PrivacyError::KeyFile { path: path.to_owned(), source };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io)?;
-    let mut text = Zeroizing::new(hex::encode(key.as_ref()));
-    text.push('\n');
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    let mut suffix = [0u8; 8];
+    SystemRandom::new().fill(&mut suffix).map_err(|_| PrivacyError::Random)?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", hex::encode(suffix)));
+    let partial = std::path::PathBuf::from(partial);
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&partial)?;
+        let mut text = Zeroizing::new(hex::encode(key.as_ref()));
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&partial, path)
+    })();
+    let _ = std::fs::remove_file(&partial);
+    written.map_err(io)?;
     Ok(key)
 }
 

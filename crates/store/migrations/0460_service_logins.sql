@@ -5,12 +5,13 @@
 --     change the schema nor switch a trigger off; no role to switch to.
 --   dampwatch_api: what the landlord API needs outside a request's tenant transaction (people's
 --     sign-in and sessions, a presented key or token through narrow functions, the audit log
---     through audit_append) and nothing
---     of any landlord's cases, homes, readings or webhooks. It may switch to the tenant role
---     and the evidence reader, and does not inherit their privileges (NOINHERIT): once a
---     transaction's SET LOCAL ROLE ends, or after RESET ROLE, it holds only its own.
+--     through audit_append) and nothing of any landlord's cases, homes, readings or webhooks.
+--     It may switch to the tenant role and the evidence reader, and does not inherit their
+--     privileges (NOINHERIT): once a transaction's SET LOCAL ROLE ends, or after RESET ROLE,
+--     it holds only its own. It names the landlord of a tenant transaction, so row-level
+--     security guards against a faulty query, not against code running as the API.
 -- Both are NOLOGIN here: a deployment gives them LOGIN and a password (the private cluster
--- does so itself, `dampwatch_pg::PrivatePostgres::login_url`). Roles are cluster-wide, so they
+-- does so itself, `dampwatch_store::roles::private_logins`). Roles are cluster-wide, so they
 -- may exist already (another Dampwatch database, a concurrent migration, a restore).
 DO $$
 BEGIN
@@ -26,6 +27,19 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;
 END
 $$;
+-- Whatever made them (an operator may have created them with LOGIN first, inheriting by
+-- default): neither inherits or makes roles, and a superuser, row-level-security-bypassing
+-- or replication role stops the migration (only a superuser could change those).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN ('dampwatch_collector', 'dampwatch_api')
+               AND (rolsuper OR rolbypassrls OR rolreplication)) THEN
+        RAISE EXCEPTION 'dampwatch_collector and dampwatch_api must not be superusers, bypass row-level security or replicate: ALTER ROLE them first';
+    END IF;
+END
+$$;
+ALTER ROLE dampwatch_collector NOINHERIT NOCREATEDB NOCREATEROLE;
+ALTER ROLE dampwatch_api NOINHERIT NOCREATEDB NOCREATEROLE;
 DO $$
 BEGIN
     GRANT dampwatch_api_tenant, dampwatch_evidence_reader TO dampwatch_api;
@@ -38,9 +52,10 @@ GRANT USAGE ON SCHEMA public TO dampwatch_collector, dampwatch_api;
 
 -- The collector: rows of every table, now and of tables later migrations add.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dampwatch_collector;
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO dampwatch_collector;
+-- nextval, never setval (which could move a sequence back onto existing ids).
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dampwatch_collector;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO dampwatch_collector;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO dampwatch_collector;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO dampwatch_collector;
 -- The migrations' own record is the owner's.
 REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM dampwatch_collector;
 GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text) TO dampwatch_collector;
@@ -85,18 +100,45 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $
     UPDATE api_keys SET last_used_at = p_at WHERE NOT p_oauth AND id = p_id;
     UPDATE oauth_clients SET last_used_at = p_at WHERE p_oauth AND id = p_id;
 $$;
+-- Issues a token to the client whose id and secret's digest were presented, within the
+-- client's scopes and for at most an hour; drops tokens expired before `p_prune_before`.
+-- Nothing is issued to a client whose secret the caller does not hold.
+CREATE FUNCTION oauth_token_issue(p_client_id text, p_secret_hash bytea, p_token_hash bytea, p_scopes text[],
+    p_issued_at timestamptz, p_expires_at timestamptz, p_prune_before timestamptz)
+RETURNS TABLE (client bigint, landlord_id text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    c oauth_clients%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM oauth_clients oc
+    WHERE oc.client_id = p_client_id AND oc.secret_hash = p_secret_hash AND oc.revoked_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF NOT (p_scopes <@ c.scopes) OR cardinality(p_scopes) = 0 THEN
+        RAISE EXCEPTION 'scopes % are not within the client''s %', p_scopes, c.scopes
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_expires_at <= p_issued_at OR p_expires_at - p_issued_at > interval '1 hour' THEN
+        RAISE EXCEPTION 'a token lives at most an hour' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO oauth_tokens (token_hash, client, landlord_id, scopes, issued_at, expires_at)
+    VALUES (p_token_hash, c.id, c.landlord_id, p_scopes, p_issued_at, p_expires_at);
+    UPDATE oauth_clients SET last_used_at = p_issued_at WHERE id = c.id;
+    DELETE FROM oauth_tokens WHERE expires_at < p_prune_before;
+    RETURN QUERY SELECT c.id, c.landlord_id;
+END
+$$;
 DO $$
 DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['api_key_owner(bytea)', 'oauth_token_owner(bytea)',
-        'oauth_client_check(text, bytea)', 'credential_used(boolean, bigint, timestamptz)']
+        'oauth_client_check(text, bytea)', 'credential_used(boolean, bigint, timestamptz)',
+        'oauth_token_issue(text, bytea, bytea, text[], timestamptz, timestamptz, timestamptz)']
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO dampwatch_api', f);
     END LOOP;
 END
 $$;
--- Issuing a token writes it (never reads one back) and drops expired ones.
-GRANT INSERT, DELETE ON oauth_tokens TO dampwatch_api;
-GRANT SELECT (expires_at) ON oauth_tokens TO dampwatch_api;

@@ -181,6 +181,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sealed_totp_secrets",
         sql: include_str!("../migrations/0462_sealed_totp_secrets.sql"),
     },
+    // The tenant's reading functions search the caller's temporary schema last.
+    Migration {
+        version: 463,
+        name: "definer_search_paths",
+        sql: include_str!("../migrations/0463_definer_search_paths.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -42,7 +42,8 @@ async fn ensure_role(client: &Client, role: &str) -> Result<(), tokio_postgres::
              EXCEPTION WHEN duplicate_object OR unique_violation THEN
                  NULL;
              END
-             $$;"
+             $$;
+             ALTER ROLE {role} NOINHERIT NOCREATEDB NOCREATEROLE;"
         ))
         .await
 }
@@ -62,11 +63,14 @@ async fn grant(client: &Client, role: &str, to: &str) -> Result<(), tokio_postgr
 }
 
 /// Lets `role`, one of [`LOGINS`], log in with `password`. Run by a role that may alter it
-/// (the owner with CREATEROLE, or a superuser); the server stores only the password's
-/// SCRAM verifier.
+/// (the owner with CREATEROLE, or a superuser). Only the password's SCRAM-SHA-256 verifier is
+/// sent (computed here, with a fresh salt), so the password itself never reaches the server's
+/// log or statement statistics.
 pub async fn allow_login(client: &Client, role: &str, password: &str) -> Result<(), tokio_postgres::Error> {
     assert!(LOGINS.contains(&role), "{role} is not one of the services' logins");
-    let quoted = password.replace('\'', "''");
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    // The verifier is base64 and `$`/`:` separated: no quote to escape, checked all the same.
+    let quoted = verifier.replace('\'', "''");
     client.batch_execute(&format!("ALTER ROLE {role} LOGIN PASSWORD '{quoted}'")).await
 }
 

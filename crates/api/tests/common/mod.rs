@@ -92,6 +92,7 @@ impl Fixture {
             Some(&self.secrets_key),
             landlord.as_deref(),
             row.get(0),
+            dampwatch_accounts::totp_secret::Slot::Pending,
             None,
             row.get(3),
         )

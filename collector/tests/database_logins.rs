@@ -110,6 +110,16 @@ async fn each_part_connects_as_its_own_login_and_neither_can_leave_what_it_was_g
         "{:?}",
         logins_in_use().await
     );
+    // The key's use is recorded, through the function that takes the presented key's hash.
+    assert!(
+        dampwatch_testkit::eventually_true(PATIENCE, || async {
+            let used: Option<chrono::DateTime<chrono::Utc>> =
+                owner.query_one("SELECT last_used_at FROM api_keys", &[]).await.unwrap().get(0);
+            used.is_some()
+        })
+        .await,
+        "api_keys.last_used_at is set"
+    );
     let owner_name: String = owner.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
     assert!(
         logins_in_use().await.iter().all(|(_, user)| user != &owner_name),

@@ -225,9 +225,10 @@ impl KeyDirectory {
         self.cache.mark_used(hash, now);
         let pool = self.pool.clone();
         let owner = owner.clone();
+        let hash = *hash;
         tokio::spawn(async move {
             let touched = match pool.get().await {
-                Ok(client) => touch_key(&**client, &owner, now).await.map_err(|e| e.to_string()),
+                Ok(client) => touch_key(&**client, &hash, &owner, now).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(e) = touched {

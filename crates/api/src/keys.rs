@@ -247,17 +247,17 @@ pub async fn find_key_owner(
     }))
 }
 
-/// Notes that a key was used, at most once every few minutes per key (so reads do not turn
-/// into a write per request).
+/// Notes that the key (or the OAuth client of the token) whose hash is `hash` was used, at
+/// most once every few minutes per key (so reads do not turn into a write per request).
 pub async fn touch_key(
     db: &impl GenericClient,
+    hash: &[u8; 32],
     owner: &KeyOwner,
     now: DateTime<Utc>,
 ) -> Result<(), tokio_postgres::Error> {
     let stale = owner.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(5));
     if stale {
-        let oauth = owner.credential == Credential::OAuthToken;
-        db.execute("SELECT credential_used($1, $2, $3)", &[&oauth, &owner.key_id, &now]).await?;
+        db.execute("SELECT credential_used($1, $2)", &[&hash.as_slice(), &now]).await?;
     }
     Ok(())
 }

@@ -94,11 +94,13 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
     SELECT c.id, c.landlord_id, 'write' = ANY (c.scopes) FROM oauth_clients c
     WHERE c.client_id = p_client_id AND c.secret_hash = p_secret_hash AND c.revoked_at IS NULL
 $$;
--- When a key or an OAuth client was last used.
-CREATE FUNCTION credential_used(p_oauth boolean, p_id bigint, p_at timestamptz) RETURNS void
+-- When the key, or the OAuth client of the token, whose hash was presented was last used:
+-- only a credential the caller holds.
+CREATE FUNCTION credential_used(p_hash bytea, p_at timestamptz) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-    UPDATE api_keys SET last_used_at = p_at WHERE NOT p_oauth AND id = p_id;
-    UPDATE oauth_clients SET last_used_at = p_at WHERE p_oauth AND id = p_id;
+    UPDATE api_keys SET last_used_at = p_at WHERE key_hash = p_hash;
+    UPDATE oauth_clients SET last_used_at = p_at
+    WHERE id = (SELECT t.client FROM oauth_tokens t WHERE t.token_hash = p_hash);
 $$;
 -- Issues a token to the client whose id and secret's digest were presented, within the
 -- client's scopes and for at most an hour; drops tokens expired before `p_prune_before`.
@@ -134,7 +136,7 @@ DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['api_key_owner(bytea)', 'oauth_token_owner(bytea)',
-        'oauth_client_check(text, bytea)', 'credential_used(boolean, bigint, timestamptz)',
+        'oauth_client_check(text, bytea)', 'credential_used(bytea, timestamptz)',
         'oauth_token_issue(text, bytea, bytea, text[], timestamptz, timestamptz, timestamptz)']
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);

@@ -28,7 +28,7 @@ pub enum StartError {
     Logins(#[from] dampwatch_store::roles::LoginError),
 
     #[error("cannot seal the TOTP secrets stored in clear")]
-    SealSecrets(#[source] tokio_postgres::Error),
+    SealTotpSecrets(#[source] dampwatch_accounts::totp_secret::TotpSecretError),
 
     #[error("cannot publish the database URL in the data directory")]
     UrlFile(#[source] std::io::Error),

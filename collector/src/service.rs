@@ -94,12 +94,11 @@ async fn seal_clear_totp_secrets(
     db_url: &str,
     key: &dampwatch_privacy::SecretsKey,
 ) -> Result<(), StartError> {
-    let client = dampwatch_store::connect(db_url).await.map_err(StartError::SealSecrets)?;
-    let sealed =
-        dampwatch_accounts::totp_secret::seal_clear_secrets(&client, key).await.map_err(|e| match e {
-            dampwatch_accounts::totp_secret::TotpSecretError::Db(e) => StartError::SealSecrets(e),
-            other => StartError::Alerts(dampwatch_alerts::StartError::Secrets(other.to_string())),
-        })?;
+    use dampwatch_accounts::totp_secret::{seal_clear_secrets, TotpSecretError};
+    let client = dampwatch_store::connect(db_url)
+        .await
+        .map_err(|e| StartError::SealTotpSecrets(TotpSecretError::Db(e)))?;
+    let sealed = seal_clear_secrets(&client, key).await.map_err(StartError::SealTotpSecrets)?;
     if sealed > 0 {
         tracing::info!(people = sealed, key = key.id(), "sealed TOTP secrets stored in clear");
     }

@@ -27,17 +27,21 @@ struct Running {
 
 async fn start() -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pki = dir.path().join("pki");
-    dampwatch_pki::init(&pki, Default::default()).expect("pki init");
-    let mut cfg = Config::default().with_pki_dir(&pki);
-    cfg.database.data_dir = dir.path().join("data");
+    dampwatch_pki::init(&dir.path().join("pki"), Default::default()).expect("pki init");
+    Running { collector: start_in(dir.path()).await, _dir: dir }
+}
+
+/// A collector with its PKI in `dir/pki` and its private PostgreSQL in `dir/data` (made at the
+/// first start, kept by a restart), the API in plain HTTP on a free port.
+async fn start_in(dir: &std::path::Path) -> Collector {
+    let mut cfg = Config::default().with_pki_dir(&dir.join("pki"));
+    cfg.database.data_dir = dir.join("data");
     // A port nobody listens on: the intake retries in the background, which nothing here needs.
     cfg.mqtt.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     cfg.http.address = "127.0.0.1:0".into();
     cfg.http.plain_http = true;
     cfg.metrics.address = String::new();
-    let collector = Collector::start(cfg).await.expect("the collector starts");
-    Running { collector, _dir: dir }
+    Collector::start(cfg).await.expect("the collector starts")
 }
 
 async fn connect(url: &str) -> Client {
@@ -193,13 +197,7 @@ async fn the_logins_passwords_are_kept_by_their_owner_alone_and_survive_a_restar
     assert!(dampwatch_store::connect(&bare).await.is_err(), "a wrong password is refused");
     let Running { collector, _dir: dir } = run;
     collector.shutdown().await;
-    let pki = dir.path().join("pki");
-    let mut cfg = Config::default().with_pki_dir(&pki);
-    cfg.database.data_dir = dir.path().join("data");
-    cfg.mqtt.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    cfg.http.address = String::new();
-    cfg.metrics.address = String::new();
-    let again = Collector::start(cfg).await.expect("starts again");
+    let again = start_in(dir.path()).await;
     // Same password, on a new port: the file, not a new secret each start.
     let password = |url: &str| url.split(['@', ':']).nth(2).map(str::to_owned);
     assert_eq!(password(again.api_db_url()), password(&before));
@@ -226,13 +224,7 @@ async fn a_totp_secret_stored_in_clear_is_sealed_at_the_next_start() {
     drop(owner);
     collector.shutdown().await;
 
-    let pki = dir.path().join("pki");
-    let mut cfg = Config::default().with_pki_dir(&pki);
-    cfg.database.data_dir = dir.path().join("data");
-    cfg.mqtt.port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    cfg.http.address = String::new();
-    cfg.metrics.address = String::new();
-    let again = Collector::start(cfg).await.expect("starts again");
+    let again = start_in(dir.path()).await;
     let owner = connect(again.db_url()).await;
     let row = owner
         .query_one("SELECT totp_secret, totp_sealed, mfa_enabled FROM users WHERE id = $1", &[&id])
@@ -240,7 +232,10 @@ async fn a_totp_secret_stored_in_clear_is_sealed_at_the_next_start() {
         .unwrap();
     assert_eq!(row.get::<_, Option<Vec<u8>>>(0), None, "no longer in clear");
     assert!(row.get::<_, bool>(2), "still a second factor in use");
-    let key = dampwatch_privacy::SecretsKey::open(&pki.join(dampwatch_alerts::secrets::KEY_FILE)).unwrap();
+    let key = dampwatch_privacy::SecretsKey::open(
+        &dir.path().join("pki").join(dampwatch_alerts::secrets::KEY_FILE),
+    )
+    .unwrap();
     let opened = dampwatch_accounts::totp_secret::open(
         Some(&key),
         Some("north"),

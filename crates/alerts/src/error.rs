@@ -56,7 +56,7 @@ pub enum StartError {
     Database(#[from] tokio_postgres::Error),
     #[error("cannot start the e-mail sender")]
     Email(#[from] crate::email::EmailConfigError),
-    #[error("cannot open or make the webhook secrets key")]
+    #[error("cannot open or make the secrets key (webhook and TOTP secrets are sealed under it)")]
     SecretsKey(#[from] dampwatch_privacy::PrivacyError),
     #[error("cannot seal the webhook signing secrets stored in clear: {0}")]
     Secrets(String),

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use common::people::{People, Signed, PASSWORD};
 use dampwatch_accounts::{totp, Role};
-use dampwatch_api::{router, ApiConfig, ApiState};
+use dampwatch_api::{ApiConfig, ApiState};
 use serde_json::json;
 
 #[tokio::test]
@@ -585,25 +585,17 @@ async fn a_second_factor_is_stored_sealed_and_a_service_without_its_key_refuses_
         let dir = tempfile::tempdir().unwrap();
         std::sync::Arc::new(dampwatch_privacy::SecretsKey::open_or_create(&dir.path().join("k")).unwrap())
     };
-    let clock = p.now.clone();
     for state in [
         ApiState::connect(&p.f.api_url, common::clock(), ApiConfig::default()).unwrap(),
         ApiState::connect(&p.f.api_url, common::clock(), ApiConfig::default())
             .unwrap()
             .with_secrets_key(other),
     ] {
-        let clock = clock.clone();
-        let app = router(state.with_wall_clock(std::sync::Arc::new(move || *clock.lock().unwrap())));
+        let app = p.router_for(state);
         p.advance(Duration::seconds(30));
         let code = totp::code_at(&secret, p.at().timestamp());
         let body = json!({"email": "admin@north.example", "password": PASSWORD, "totp_code": code});
-        let request = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri("/v1/session")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap();
-        let reply = common::send(&app, request).await;
+        let reply = p.call_on(&app, Method::POST, "/v1/session", None, false, Some(body)).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
     }
     let failed: i32 =

@@ -95,7 +95,7 @@ pub enum PgError {
     },
 
     /// A login role name this crate refuses (it must also be safe inside a URL).
-    #[error("invalid role name {name:?}: use 1 to 63 ASCII letters, digits or `_`")]
+    #[error("invalid role name {name:?}: use 1 to 63 ASCII letters, digits, `_` or `-`")]
     InvalidRoleName {
         /// The rejected name.
         name: String,

@@ -28,7 +28,7 @@ impl std::fmt::Debug for Login {
 impl PrivatePostgres {
     /// Login `role` to database `db`: the password in its file, made at the first call.
     pub fn login(&self, role: &str, db: &str) -> Result<Login, PgError> {
-        if !is_valid_role_name(role) {
+        if !crate::sql::is_plain_name(role) {
             return Err(PgError::InvalidRoleName { name: role.to_owned() });
         }
         let file = self.layout().login_password(role);
@@ -48,27 +48,5 @@ impl PrivatePostgres {
         };
         let url = crate::url::url_as(role, self.port(), db, &password);
         Ok(Login { role: role.to_owned(), password, url })
-    }
-}
-
-/// Role names this crate accepts: lower-case identifiers that need no quoting in SQL or a URL.
-fn is_valid_role_name(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !name.as_bytes()[0].is_ascii_digit()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_plain_role_names_only() {
-        assert!(is_valid_role_name("dampwatch_api"));
-        assert!(!is_valid_role_name(""));
-        assert!(!is_valid_role_name("1role"));
-        assert!(!is_valid_role_name("Role"));
-        assert!(!is_valid_role_name("a;drop"));
-        assert!(!is_valid_role_name(&"a".repeat(64)));
     }
 }

@@ -145,7 +145,7 @@ impl PrivatePostgres {
     /// Creates database `name` (ASCII letters, digits, `_`, `-`; at most 63) and returns its URL.
     /// Gives a test its own database on a shared server.
     pub fn create_database(&self, name: &str) -> Result<String, PgError> {
-        if !sql::is_valid_database_name(name) {
+        if !sql::is_plain_name(name) {
             return Err(PgError::InvalidDatabaseName { name: name.to_owned() });
         }
         if !self.running {

@@ -54,8 +54,9 @@ fn psql(bins: &PgBinaries, port: u16, password: &str, db: &str, script: &str) ->
     run(&mut command, "psql", Some(script)).map(drop)
 }
 
-/// Names this crate accepts: plain identifiers that need no escaping in a URL either.
-pub(crate) fn is_valid_database_name(name: &str) -> bool {
+/// Names this crate accepts for databases and logins: plain identifiers that need no escaping
+/// in a URL or a file name either.
+pub(crate) fn is_plain_name(name: &str) -> bool {
     (1..=63).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
@@ -66,9 +67,9 @@ mod tests {
 
     #[test]
     fn database_names() {
-        assert!(is_valid_database_name("readings_test-1"));
-        assert!(!is_valid_database_name(""));
-        assert!(!is_valid_database_name("a;drop"));
-        assert!(!is_valid_database_name(&"a".repeat(64)));
+        assert!(is_plain_name("readings_test-1"));
+        assert!(!is_plain_name(""));
+        assert!(!is_plain_name("a;drop"));
+        assert!(!is_plain_name(&"a".repeat(64)));
     }
 }

@@ -11,10 +11,16 @@ use chrono::{DateTime, Duration, Utc};
 use dampwatch_accounts::reset::{self, RESET_TOKEN_LIFETIME};
 use dampwatch_accounts::users::{self, NewUser};
 use dampwatch_accounts::{totp, Password, Role};
-use dampwatch_api::router;
+use dampwatch_api::{router, ApiState};
 use serde_json::{json, Value};
 
 use super::{fixture, send, Fixture, Reply};
+
+/// `state`'s router judging time by `now`.
+fn clocked_router(state: ApiState, now: &Arc<Mutex<DateTime<Utc>>>) -> Router {
+    let clock = now.clone();
+    router(state.with_wall_clock(Arc::new(move || *clock.lock().unwrap())))
+}
 
 /// Every test person's password.
 pub const PASSWORD: &str = "velvet thunder over the moor";
@@ -31,9 +37,13 @@ impl People {
         let f = fixture().await;
         // The fixture's alerts and cases are dated by the real clock: start from it.
         let now = Arc::new(Mutex::new(Utc::now()));
-        let clock = now.clone();
-        let app = router(f.state.clone().with_wall_clock(Arc::new(move || *clock.lock().unwrap())));
+        let app = clocked_router(f.state.clone(), &now);
         People { f, app, now }
+    }
+
+    /// A router over `state` (another configuration of the fixture's) on this test's clock.
+    pub fn router_for(&self, state: ApiState) -> Router {
+        clocked_router(state, &self.now)
     }
 
     pub fn at(&self) -> DateTime<Utc> {
@@ -72,6 +82,19 @@ impl People {
         csrf: bool,
         body: Option<Value>,
     ) -> Reply {
+        self.call_on(&self.app, method, uri, session, csrf, body).await
+    }
+
+    /// [`People::call`] on `app`.
+    pub async fn call_on(
+        &self,
+        app: &Router,
+        method: Method,
+        uri: &str,
+        session: Option<&Signed>,
+        csrf: bool,
+        body: Option<Value>,
+    ) -> Reply {
         let mut builder = Request::builder().method(method).uri(uri);
         if let Some(s) = session {
             builder = builder.header(header::COOKIE, format!("__Host-dampwatch_session={}", s.cookie));
@@ -85,7 +108,7 @@ impl People {
             }
             None => builder.body(Body::empty()),
         };
-        send(&self.app, request.unwrap()).await
+        send(app, request.unwrap()).await
     }
 
     /// `POST /v1/session` with `extra` fields (a code), from a browser holding `cookie`.

@@ -8,13 +8,16 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::{
-    audit_keys, init, issue_device, issue_service, issue_web, list, revoke, rotate_audit_key,
+    audit_keys, init, issue_device, issue_service, move_device_keys, issue_web, list, revoke, rotate_audit_key,
     rotate_downlink_key, trusted_downlink_keys, Credential, InitOptions, IssueOptions, Revocation, WebNames,
     DEFAULT_VALIDITY_DAYS,
 };
 
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).
 pub const DEFAULT_DIR: &str = "certs";
+/// Where devices' provisioning bundles are written unless `--bundles` says otherwise (ignored
+/// by git); it must lie outside the PKI directory.
+pub const DEFAULT_BUNDLES_DIR: &str = "device-bundles";
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum PkiCommand {
@@ -32,10 +35,15 @@ pub enum PkiCommand {
         #[arg(long)]
         seal_ca_key: bool,
     },
-    /// Issue a device's TLS client certificate and Ed25519 signing key.
+    /// Issue a device's TLS client certificate and Ed25519 signing key. The private keys go
+    /// into the device's provisioning bundle (BUNDLES/DEVICE: copy it onto the device, then
+    /// delete it); the PKI keeps the certificate and the public key.
     IssueDevice {
         #[arg(long, default_value = DEFAULT_DIR)]
         dir: PathBuf,
+        /// Where the device's provisioning bundle is written, outside the PKI directory.
+        #[arg(long, default_value = DEFAULT_BUNDLES_DIR)]
+        bundles: PathBuf,
         /// Landlord id (becomes the certificate's O).
         #[arg(long)]
         landlord: String,
@@ -88,6 +96,15 @@ pub enum PkiCommand {
         dir: PathBuf,
         #[arg(long)]
         device: String,
+    },
+    /// Move the device private keys an earlier release kept in the PKI directory into each
+    /// device's provisioning bundle, and delete them from the PKI directory.
+    MoveDeviceKeys {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Where the devices' provisioning bundles are written, outside the PKI directory.
+        #[arg(long, default_value = DEFAULT_BUNDLES_DIR)]
+        bundles: PathBuf,
     },
     /// Show every credential with its age, expiry and rotation status.
     List {
@@ -157,8 +174,9 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                 key.public_key_hex()
             )?;
         }
-        PkiCommand::IssueDevice { dir, landlord, device, days, force } => {
-            let issued = issue_device(&dir, &landlord, &device, IssueOptions { validity_days: days, force })?;
+        PkiCommand::IssueDevice { dir, bundles, landlord, device, days, force } => {
+            let options = IssueOptions { validity_days: days, force };
+            let issued = issue_device(&dir, &bundles, &landlord, &device, options)?;
             writeln!(
                 out,
                 "issued device {} of landlord {} (serial {}, {} days): {}",
@@ -172,6 +190,27 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
                 writeln!(out, "superseded serial {old}; revoke it once the device uses the new one")?;
             }
             writeln!(out, "signing public key: {}", issued.signing_public_key_hex())?;
+            writeln!(
+                out,
+                "provisioning bundle (private keys, certificate, CA): {}; copy it onto the device, \
+                 then delete it here",
+                issued.bundle.dir().display()
+            )?;
+        }
+        PkiCommand::MoveDeviceKeys { dir, bundles } => {
+            let moved = move_device_keys(&dir, &bundles)?;
+            if moved.is_empty() {
+                writeln!(out, "no device private keys in {}", dir.display())?;
+            } else {
+                writeln!(
+                    out,
+                    "moved the private keys of {} devices from {} into their bundles in {}: {}",
+                    moved.len(),
+                    dir.display(),
+                    bundles.display(),
+                    moved.join(", ")
+                )?;
+            }
         }
         PkiCommand::IssueService { dir, name, days, force } => {
             let issued = issue_service(&dir, &name, IssueOptions { validity_days: days, force })?;

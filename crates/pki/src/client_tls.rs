@@ -1,6 +1,7 @@
 //! The client side of mutual TLS from a PKI's files: trusting the PKI's CA and presenting one
-//! holder's certificate. Devices, the collector and every test or benchmark client connect to
-//! the gateway with this one configuration.
+//! holder's certificate. Devices (from their provisioning bundle, [`crate::Bundle::client_tls`]),
+//! the collector and every test or benchmark client connect to the gateway with this one
+//! configuration.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use crate::paths::Paths;
 /// Whose certificate a client presents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder<'a> {
-    Device(&'a str),
     /// A service such as the collector ([`crate::COLLECTOR_SERVICE`]).
     Service(&'a str),
     /// No client certificate (what an anonymous client or a scanner presents).
@@ -23,7 +23,6 @@ pub enum Holder<'a> {
 pub fn client_tls(pki_dir: &Path, holder: Holder<'_>) -> Result<Arc<rustls::ClientConfig>, PkiError> {
     let paths = Paths::new(pki_dir);
     let identity = match holder {
-        Holder::Device(d) => Some((paths.device_cert(d), paths.device_key(d))),
         Holder::Service(s) => Some((paths.service_cert(s), paths.service_key(s))),
         Holder::Anonymous => None,
     };
@@ -60,16 +59,16 @@ mod tests {
     #[test]
     fn a_device_and_the_collector_get_their_own_certificates() {
         let dir = tempfile::tempdir().unwrap();
-        let pki = dir.path().join("pki");
+        let (pki, bundles) = (dir.path().join("pki"), dir.path().join("bundles"));
         crate::init(&pki, Default::default()).unwrap();
-        crate::issue_device(&pki, "acme", "dev-1", crate::IssueOptions::default()).unwrap();
+        crate::issue_device(&pki, &bundles, "acme", "dev-1", crate::IssueOptions::default()).unwrap();
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let device = client_tls(&pki, Holder::Device("dev-1")).unwrap();
+        let device = crate::Bundle::of(&bundles, "dev-1").client_tls().unwrap();
         assert!(device.client_auth_cert_resolver.has_certs());
         let collector = client_tls(&pki, Holder::Service(crate::COLLECTOR_SERVICE)).unwrap();
         assert!(collector.client_auth_cert_resolver.has_certs());
         assert!(!client_tls(&pki, Holder::Anonymous).unwrap().client_auth_cert_resolver.has_certs());
-        let missing = client_tls(&pki, Holder::Device("dev-2")).unwrap_err();
+        let missing = crate::Bundle::of(&bundles, "dev-2").client_tls().unwrap_err();
         assert!(missing.to_string().contains("dev-2"), "{missing}");
     }
 }

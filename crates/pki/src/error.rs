@@ -111,6 +111,22 @@ pub enum PkiError {
         dir.display()
     )]
     NoAuditKey { dir: PathBuf },
+
+    #[error(
+        "device bundles cannot be written to {} inside the PKI directory {}: the server keeps no \
+         device's private keys; choose a directory outside it",
+        bundles.display(),
+        pki.display()
+    )]
+    BundlesInsidePki { bundles: PathBuf, pki: PathBuf },
+
+    #[error(
+        "device {device:?} has a certificate in {} but no provisioning bundle in {} and no private \
+         keys to move there; re-issue it with --force (and register its new signing key)",
+        pki.display(),
+        bundle.display()
+    )]
+    NoBundle { device: String, pki: PathBuf, bundle: PathBuf },
 }
 
 impl PkiError {

@@ -64,6 +64,10 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PkiError> {
+    fs::read(path).map_err(|e| PkiError::io("cannot read", path, e))
+}
+
 pub(crate) fn read_to_string(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|e| PkiError::io("cannot read", path, e))
 }

@@ -10,8 +10,9 @@
 //! - service client certificates (CN = service name, O = `dampwatch`, OU = `service`; EKU
 //!   clientAuth), the collector's made by [`init`], more by [`issue_service`];
 //! - per device a TLS client certificate (ECDSA P-256, CN = device id, O = landlord id, no OU,
-//!   EKU clientAuth, key usage digitalSignature) and an Ed25519 signing key for uplinks
-//!   ([`issue_device`]);
+//!   EKU clientAuth, key usage digitalSignature) and the public half of an Ed25519 signing key
+//!   for uplinks ([`issue_device`]); the device's private keys go into its provisioning
+//!   [`Bundle`], outside this directory, and are not kept by the server;
 //! - the collector's Ed25519 downlink signing keys, in generations (`downlink/key-N.*`): the
 //!   collector signs every acknowledgement and configuration with the newest, devices are
 //!   provisioned with the newest two ([`trusted_downlink_keys`]), [`rotate_downlink_key`] makes
@@ -40,6 +41,7 @@
 //! device CSRs.
 
 mod audit_key;
+mod bundle;
 mod ca;
 pub mod ca_key;
 mod cert_info;
@@ -65,6 +67,7 @@ mod validity;
 mod web;
 
 pub use audit_key::{audit_keys, has_audit_signing_key, load_audit_signing_key, rotate_audit_key, AuditKey};
+pub use bundle::{device_keys_in_pki, move_device_key, move_device_keys, Bundle};
 pub use client_tls::{client_tls, client_tls_from_files, Holder};
 pub use crl::CRL_NEXT_UPDATE;
 pub use device::{issue_device, IssuedDevice};

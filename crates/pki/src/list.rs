@@ -212,7 +212,7 @@ fn credential(
 }
 
 /// Sorted names of the directories inside `dir` (none if it does not exist).
-fn subdirectories(dir: &Path) -> Result<Vec<String>, PkiError> {
+pub(crate) fn subdirectories(dir: &Path) -> Result<Vec<String>, PkiError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -8,9 +8,9 @@
 //! DIR/gateway/{cert,key}.pem          gateway TLS server certificate
 //! DIR/web/{cert,key}.pem              HTTPS server certificate of the landlord API listener
 //! DIR/services/NAME/{cert,key}.pem    service client certificates (NAME = collector, ...)
-//! DIR/devices/D/{cert,key}.pem        device TLS client certificate
-//! DIR/devices/D/signing-key.pem       device Ed25519 signing key (PKCS#8)
-//! DIR/devices/D/signing-key.pub       its public key, hex
+//! DIR/devices/D/cert.pem             device TLS client certificate (its key is in the device's
+//!                                     provisioning bundle, outside this directory: `Bundle`)
+//! DIR/devices/D/signing-key.pub       the device's Ed25519 signing public key, hex
 //! DIR/downlink/key-N.pem              collector's downlink signing key, generation N (PKCS#8)
 //! DIR/downlink/key-N.pub              its public key, hex
 //! DIR/audit/key-N.pem                 the platform's audit checkpoint key, generation N (PKCS#8)
@@ -119,14 +119,6 @@ impl Paths {
 
     pub fn device_cert(&self, device: &str) -> PathBuf {
         self.device_dir(device).join("cert.pem")
-    }
-
-    pub fn device_key(&self, device: &str) -> PathBuf {
-        self.device_dir(device).join("key.pem")
-    }
-
-    pub fn device_signing_key(&self, device: &str) -> PathBuf {
-        self.device_dir(device).join("signing-key.pem")
     }
 
     pub fn device_signing_public_key(&self, device: &str) -> PathBuf {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use dampwatch_pki::{
-    init, issue_device, list, load_ca_certs, load_cert_chain, load_crls, load_private_key, revoke,
+    init, issue_device, list, Bundle, load_ca_certs, load_cert_chain, load_crls, load_private_key, revoke,
     CredentialKind, InitOptions, IssueOptions, Paths, Revocation, RotationStatus,
 };
 use rustls::server::WebPkiClientVerifier;
@@ -15,9 +15,14 @@ use x509_parser::prelude::*;
 
 fn initialised() -> (tempfile::TempDir, Paths) {
     let dir = tempfile::tempdir().expect("tempdir");
-    init(dir.path(), InitOptions::default()).expect("init");
-    let paths = Paths::new(dir.path());
+    let paths = Paths::new(dir.path().join("pki"));
+    init(paths.dir(), InitOptions::default()).expect("init");
     (dir, paths)
+}
+
+/// Where the devices' provisioning bundles go: beside the PKI directory, not in it.
+fn bundles(paths: &Paths) -> std::path::PathBuf {
+    paths.dir().with_file_name("bundles")
 }
 
 fn crl_serials_and_number(paths: &Paths) -> (Vec<Vec<u8>>, u64) {
@@ -42,7 +47,7 @@ fn revoking_puts_the_serial_on_the_crl_and_in_list() {
     let (serials, number) = crl_serials_and_number(&paths);
     assert!(serials.is_empty(), "init writes an empty CRL");
 
-    let issued = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    let issued = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
     let outcome = revoke(paths.dir(), "d").expect("revoke");
     let Revocation::Revoked { serials: revoked, .. } = outcome else {
         panic!("expected Revoked, got {outcome:?}")
@@ -64,7 +69,7 @@ fn revoking_puts_the_serial_on_the_crl_and_in_list() {
 #[test]
 fn revoking_twice_is_harmless() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
+    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
     revoke(paths.dir(), "d").expect("revoke");
     let crl_before = std::fs::read(paths.crl()).expect("crl");
     let again = revoke(paths.dir(), "d").expect("revoke again");
@@ -75,8 +80,8 @@ fn revoking_twice_is_harmless() {
 #[test]
 fn revoking_after_rotation_covers_the_superseded_certificate_too() {
     let (_dir, paths) = initialised();
-    let old = issue_device(paths.dir(), "l", "d", IssueOptions::default()).expect("issue");
-    let new = issue_device(paths.dir(), "l", "d", IssueOptions { force: true, ..IssueOptions::default() })
+    let old = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    let new = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { force: true, ..IssueOptions::default() })
         .expect("rotate");
     revoke(paths.dir(), "d").expect("revoke");
     let (serials, _) = crl_serials_and_number(&paths);
@@ -87,13 +92,13 @@ fn revoking_after_rotation_covers_the_superseded_certificate_too() {
 fn concurrent_issues_and_revocations_lose_nothing() {
     // Several processes may change one directory at once (the demo, `sim --provision`,
     // `devices revoke`): no serial may be handed out twice and no revocation lost.
-    let (dir, paths) = initialised();
+    let (_dir, paths) = initialised();
     let threads: Vec<_> = (0..8)
         .map(|i| {
-            let dir = dir.path().to_owned();
+            let (dir, bundles) = (paths.dir().to_owned(), bundles(&paths));
             std::thread::spawn(move || {
                 let device = format!("race-{i}");
-                let issued = issue_device(&dir, "acme", &device, IssueOptions::default()).expect("issue");
+                let issued = issue_device(&dir, &bundles, "acme", &device, IssueOptions::default()).expect("issue");
                 revoke(&dir, &device).expect("revoke");
                 issued.serial
             })
@@ -119,7 +124,7 @@ fn revoking_an_unknown_device_is_an_error() {
 #[test]
 fn list_shows_every_credential_with_rotation_status_by_age() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), "l", "d", IssueOptions { validity_days: 100, force: false }).expect("issue");
+    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { validity_days: 100, force: false }).expect("issue");
     let status_at = |days: i64| {
         let creds = list(paths.dir(), Utc::now() + Duration::days(days)).expect("list");
         let kinds: Vec<_> = creds.iter().map(|c| (c.kind, c.name.as_str())).collect();
@@ -183,7 +188,7 @@ fn client_config(paths: &Paths, device: &str) -> Arc<ClientConfig> {
         .with_root_certificates(roots)
         .with_client_auth_cert(
             load_cert_chain(&paths.device_cert(device)).expect("device cert"),
-            load_private_key(&paths.device_key(device)).expect("device key"),
+            load_private_key(&Bundle::of(&bundles(paths), device).key()).expect("device key"),
         )
         .expect("client config");
     Arc::new(config)
@@ -224,8 +229,8 @@ fn handshake(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> Result<(),
 fn a_rustls_server_built_from_the_files_rejects_a_device_after_revoke() {
     install_provider();
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), "landlord-1", "dev-1", IssueOptions::default()).expect("issue");
-    issue_device(paths.dir(), "landlord-1", "dev-2", IssueOptions::default()).expect("issue");
+    issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-1", IssueOptions::default()).expect("issue");
+    issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-2", IssueOptions::default()).expect("issue");
 
     handshake(server_config(&paths), client_config(&paths, "dev-1")).expect("valid device accepted");
 

@@ -45,6 +45,7 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     let ids = dampwatch_sim::fleet::device_ids(&args.device_prefix, args.devices).expect("ids");
     dampwatch_sim::provision::provision(
         &stack.pki(),
+        &stack.bundles(),
         &url,
         "demo",
         &ids,

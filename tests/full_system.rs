@@ -93,7 +93,7 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     // Register the device as installed before the simulated span, as `--provision` does.
     let ids = dampwatch_sim::fleet::device_ids(&args.device_prefix, args.devices).expect("ids");
     let installed = Utc::now() - chrono::Duration::days(11);
-    dampwatch_sim::provision::provision(&stack.pki(), &url, "demo", &ids, installed)
+    dampwatch_sim::provision::provision(&stack.pki(), &stack.bundles(), &url, "demo", &ids, installed)
         .await
         .expect("provision");
 

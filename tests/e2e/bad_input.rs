@@ -24,9 +24,8 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
     let revoked = env.provision("acme", "revoked").await?;
     let late = env.provision("acme", "late").await?;
     // Registered now (not at the epoch): readings dated before this are implausible.
-    let fresh_issue = dampwatch_pki::issue_device(&env.pki(), "acme", "fresh", Default::default())?;
-    let fresh_seed =
-        dampwatch_pki::load_signing_seed(&dampwatch_pki::Paths::new(env.pki()).device_signing_key("fresh"))?;
+    let fresh_issue = dampwatch_pki::issue_device(&env.pki(), &env.bundles(), "acme", "fresh", Default::default())?;
+    let fresh_seed = fresh_issue.bundle.signing_seed()?;
     dampwatch_store::registry::add_device(
         &env.db().await?,
         &dampwatch_store::registry::NewDevice {
@@ -44,19 +43,19 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
         device: "fresh".into(),
         seed: fresh_seed,
         boot: 1,
-        tls: fleet::device_tls(&env.pki(), "fresh")?,
+        tls: fleet::device_tls(&env.bundles(), "fresh")?,
     };
     // A certificate from the PKI, but never registered.
-    dampwatch_pki::issue_device(&env.pki(), "acme", "stranger", Default::default())?;
-    let stranger_seed = dampwatch_pki::load_signing_seed(
-        &dampwatch_pki::Paths::new(env.pki()).device_signing_key("stranger"),
-    )?;
+    let stranger_seed =
+        dampwatch_pki::issue_device(&env.pki(), &env.bundles(), "acme", "stranger", Default::default())?
+            .bundle
+            .signing_seed()?;
     let stranger = DeviceSpec {
         landlord: "acme".into(),
         device: "stranger".into(),
         seed: stranger_seed,
         boot: 1,
-        tls: fleet::device_tls(&env.pki(), "stranger")?,
+        tls: fleet::device_tls(&env.bundles(), "stranger")?,
     };
     dampwatch_store::registry::revoke_device(&env.db().await?, "revoked").await?;
 

@@ -19,7 +19,7 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
     // The demo's layout: DIR/database-url and DIR/pki.
     let data_dir = env.dir.path().to_path_buf();
     std::fs::write(data_dir.join("database-url"), format!("{}\n", env.pg.url()))?;
-    let target = Target { database_url: None, data_dir: Some(data_dir), pki_dir: None };
+    let target = Target { database_url: None, data_dir: Some(data_dir), pki_dir: None, bundles_dir: None };
 
     let out = devices(DevicesCommand::Add {
         target: target.clone(),
@@ -34,7 +34,15 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
     assert!(out.contains("issued certificate serial"), "{out}");
     assert!(out.contains("registered kitchen-1 (landlord acme)"), "{out}");
     assert!(out.contains("placed kitchen-1 in FLAT-7 / kitchen"), "{out}");
-    assert!(dampwatch_pki::Paths::new(env.pki()).device_cert("kitchen-1").exists());
+    let pki = dampwatch_pki::Paths::new(env.pki());
+    assert!(pki.device_cert("kitchen-1").exists());
+    // The device's private keys are in its bundle (DIR/device-bundles), not in the PKI.
+    let bundle = dampwatch_pki::Bundle::of(&env.bundles(), "kitchen-1");
+    assert!(bundle.is_complete() && out.contains(&bundle.dir().display().to_string()), "{out}");
+    assert!(dampwatch_pki::device_keys_in_pki(&env.pki())?.is_empty());
+    let mut kept: Vec<_> = std::fs::read_dir(pki.device_dir("kitchen-1"))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+    kept.sort();
+    assert_eq!(kept, ["cert.pem", "signing-key.pub"]);
     // A device whose keys were made elsewhere.
     let out = devices(DevicesCommand::Add {
         target: target.clone(),
@@ -65,15 +73,13 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
     let mut config = env.collector_config("collector", "");
     config.intake.registry_cache = Duration::ZERO;
     let collector = dampwatch_collector::Collector::start(config).await?;
-    let seed = dampwatch_pki::load_signing_seed(
-        &dampwatch_pki::Paths::new(env.pki()).device_signing_key("kitchen-1"),
-    )?;
+    let seed = bundle.signing_seed()?;
     let spec = DeviceSpec {
         landlord: "acme".into(),
         device: "kitchen-1".into(),
         seed,
         boot: 1,
-        tls: fleet::device_tls(&env.pki(), "kitchen-1")?,
+        tls: fleet::device_tls(&env.bundles(), "kitchen-1")?,
     };
     let outcomes = run_fleet(vec![spec.clone()], env.plan(12, None, 60), CancellationToken::new()).await?;
     assert_exactly_once(&env, &outcomes).await?;

@@ -50,6 +50,18 @@ async fn every_reading_sent_is_confirmed_and_stored_exactly_once() -> anyhow::Re
         db.query_one("SELECT count(*) FROM rejected_messages WHERE reason <> 'replayed'", &[]).await?.get(0);
     assert_eq!(refused, 0, "every uplink passed the collector's checks");
 
+    // The devices' private keys are in their bundles, none in the PKI.
+    assert!(dampwatch_pki::device_keys_in_pki(&stack.pki())?.is_empty());
+    let bundle = dampwatch_pki::Bundle::of(&stack.bundles(), "sim-00001");
+    assert!(bundle.is_complete());
+    // One device as an earlier release left it: its keys in the PKI, no bundle. Provisioning
+    // moves them back into the bundle and the device runs on.
+    let old = dampwatch_pki::Paths::new(stack.pki()).device_dir("sim-00001");
+    std::fs::copy(bundle.key(), old.join("key.pem"))?;
+    std::fs::copy(bundle.signing_key(), old.join("signing-key.pem"))?;
+    std::fs::remove_dir_all(bundle.dir())?;
+    assert_eq!(dampwatch_pki::device_keys_in_pki(&stack.pki())?, ["sim-00001"]);
+
     // Again with the same devices: provisioning reuses them, and the new run is a new boot, so
     // its readings are stored next to the first run's rather than taken for duplicates.
     let args = stack.sim_args(Scenario::Healthy, 20, 600.0, Duration::from_secs(3));
@@ -63,5 +75,7 @@ async fn every_reading_sent_is_confirmed_and_stored_exactly_once() -> anyhow::Re
         .await?
         .get(0);
     assert_eq!(boots, 2);
+    assert!(dampwatch_pki::device_keys_in_pki(&stack.pki())?.is_empty());
+    assert!(bundle.is_complete());
     Ok(())
 }

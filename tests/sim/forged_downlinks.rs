@@ -41,12 +41,13 @@ type Device = Firmware<Room, Recording>;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks_still_do(
 ) -> anyhow::Result<()> {
-    let Stack { dir, pg, gateway, collector, .. } = Stack::start().await?;
+    let stack = Stack::start().await?;
+    let (pki, bundles) = (stack.pki(), stack.bundles());
+    let Stack { pg, gateway, collector, .. } = stack;
     let (gateway, collector) = (gateway.expect("a gateway"), collector.expect("a collector"));
-    let pki = dir.path().join("pki");
     let ids = [DEVICE.to_owned(), OTHER_DEVICE.to_owned()];
     let provisioned_at = chrono::Utc::now() - chrono::Duration::days(1);
-    provision::provision(&pki, &pg.url(), LANDLORD, &ids, provisioned_at).await?;
+    provision::provision(&pki, &bundles, &pg.url(), LANDLORD, &ids, provisioned_at).await?;
     let addr = GatewayAddr { host: "127.0.0.1".into(), port: gateway.local_addr().port() };
     let collector_cfg = {
         let mut c = dampwatch_collector::Config::default().with_pki_dir(&pki);
@@ -60,9 +61,9 @@ async fn forged_misbound_and_replayed_downlinks_release_nothing_and_genuine_acks
     // 1. The device starts, samples once and the collector confirms it: the genuine
     // acknowledgement is recorded on its way into the device.
     let mut fw = {
-        let (pki, addr) = (pki.clone(), addr.clone());
+        let (pki, bundles, addr) = (pki.clone(), bundles.clone(), addr.clone());
         tokio::task::spawn_blocking(move || -> anyhow::Result<Device> {
-            let creds = fleet::load(&pki, LANDLORD, &[DEVICE.to_owned()])?.remove(0);
+            let creds = fleet::load(&bundles, LANDLORD, &[DEVICE.to_owned()])?.remove(0);
             let identity = Identity::new(
                 DEVICE,
                 LANDLORD,

@@ -82,9 +82,9 @@ pub struct Outcome {
     pub disconnects: u32,
 }
 
-/// The TLS client configuration of device `device` in a `dampwatch pki` directory.
-pub fn device_tls(pki: &Path, device: &str) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    Ok(dampwatch_pki::client_tls(pki, dampwatch_pki::Holder::Device(device))?)
+/// The TLS client configuration of device `device` from its bundle in `bundles`.
+pub fn device_tls(bundles: &Path, device: &str) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    Ok(dampwatch_pki::Bundle::of(bundles, device).client_tls()?)
 }
 
 /// An MQTT client connected as `device` (clean session, as devices do), for tests that speak

@@ -56,6 +56,14 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             dampwatch_pki::issue_web(&pki, &dampwatch_pki::WebNames::loopback(), Default::default())?;
         writeln!(out, "issued the landlord API's HTTPS certificate {}", issued.cert.display())?;
     }
+    // A data directory from before devices' private keys left the PKI: the simulated devices
+    // keep them in their bundles, beside the PKI.
+    let bundles = dir.join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR);
+    let moved = dampwatch_pki::move_device_keys(&pki, &bundles)?;
+    if !moved.is_empty() {
+        let (n, from, to) = (moved.len(), pki.display(), bundles.display());
+        writeln!(out, "moved the private keys of {n} simulated devices from {from} into their bundles in {to}")?;
+    }
 
     let pg_dir = dir.join("postgres");
     let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(PgOptions::new(pg_dir))).await??;

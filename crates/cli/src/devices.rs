@@ -8,7 +8,7 @@
 use anyhow::Context as _;
 use dampwatch_store::registry::{self, DeviceSummary, NewDevice};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The file in which a running `dampwatch demo`, or a collector running its private PostgreSQL
 /// (no `database.url`; the file is then in `database.data_dir`), publishes its database URL.
@@ -27,6 +27,10 @@ pub struct Target {
     /// The PKI directory (default: DIR/pki with --data-dir, else `certs`).
     #[arg(long)]
     pub pki_dir: Option<PathBuf>,
+    /// Where `add` writes the device's provisioning bundle, outside the PKI directory
+    /// (default: DIR/device-bundles with --data-dir, else `device-bundles`).
+    #[arg(long)]
+    pub bundles_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -52,11 +56,20 @@ impl Target {
             (None, None) => PathBuf::from(dampwatch_pki::cli::DEFAULT_DIR),
         }
     }
+
+    pub fn bundles_dir(&self) -> PathBuf {
+        match (&self.bundles_dir, &self.data_dir) {
+            (Some(b), _) => b.clone(),
+            (None, Some(d)) => d.join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR),
+            (None, None) => PathBuf::from(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum DevicesCommand {
     /// Issue a device's certificate and signing key (or take its public key) and register it.
+    /// Issued keys go into the device's provisioning bundle, not the PKI directory.
     Add {
         #[command(flatten)]
         target: Target,
@@ -125,15 +138,16 @@ pub async fn run(cmd: DevicesCommand, out: &mut dyn Write) -> anyhow::Result<()>
             let (key, serial) = match public_key {
                 Some(hex) => (parse_key(&hex)?, None),
                 None => {
-                    let pki = target.pki_dir();
+                    let (pki, bundles) = (target.pki_dir(), target.bundles_dir());
                     let options = dampwatch_pki::IssueOptions { validity_days: days, force: false };
-                    let issued = dampwatch_pki::issue_device(&pki, &landlord, &device, options)
+                    let issued = dampwatch_pki::issue_device(&pki, &bundles, &landlord, &device, options)
                         .with_context(|| format!("cannot issue credentials in {}", pki.display()))?;
                     writeln!(
                         out,
-                        "issued certificate serial {} and signing key for {device} in {}",
+                        "issued certificate serial {} and signing key for {device}; its provisioning bundle \
+                         (private keys, certificate, CA) is {}: copy it onto the device, then delete it here",
                         issued.serial,
-                        issued.cert.parent().unwrap_or(Path::new(".")).display()
+                        issued.bundle.dir().display()
                     )?;
                     (issued.signing_public_key, Some(issued.serial.to_string()))
                 }

@@ -16,7 +16,8 @@ use crate::{
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).
 pub const DEFAULT_DIR: &str = "certs";
 /// Where devices' provisioning bundles are written unless `--bundles` says otherwise (ignored
-/// by git); it must lie outside the PKI directory.
+/// by git), and their directory's name in a demo's data directory (beside `pki`); it must lie
+/// outside the PKI directory.
 pub const DEFAULT_BUNDLES_DIR: &str = "device-bundles";
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
@@ -249,6 +250,17 @@ pub fn run(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             let credentials = list(&dir, Utc::now())
                 .with_context(|| format!("cannot list credentials in {}", dir.display()))?;
             write_table(&credentials, out)?;
+            let keys_left = crate::device_keys_in_pki(&dir)?;
+            if !keys_left.is_empty() {
+                writeln!(
+                    out,
+                    "warning: {} devices' private keys are still in {}; move them into their bundles with \
+                     `dampwatch pki move-device-keys --dir {}`",
+                    keys_left.len(),
+                    dir.display(),
+                    dir.display()
+                )?;
+            }
         }
         PkiCommand::RotateDownlinkKey { dir } => {
             let rotation = rotate_downlink_key(&dir)?;

@@ -58,13 +58,19 @@ pub struct SimArgs {
     pub gateway: String,
 
     /// The demo's data directory: the PKI is DIR/pki, the database URL is in DIR/database-url
-    /// while the demo runs, and the devices' boot counters are kept in DIR/sim.
+    /// while the demo runs, the devices' provisioning bundles are in DIR/device-bundles and
+    /// their boot counters in DIR/sim.
     #[arg(long, value_name = "DIR", default_value_os_t = default_data_dir())]
     pub data_dir: PathBuf,
 
     /// The PKI directory, if not DATA_DIR/pki.
     #[arg(long, value_name = "DIR")]
     pub pki_dir: Option<PathBuf>,
+
+    /// Where the simulated devices keep their provisioning bundles (private keys, certificate,
+    /// CA), if not DATA_DIR/device-bundles; outside the PKI directory, as on real devices.
+    #[arg(long, value_name = "DIR")]
+    pub bundles_dir: Option<PathBuf>,
 
     /// The collector's database, if not the one named in DATA_DIR/database-url.
     #[arg(long, value_name = "URL")]
@@ -119,6 +125,11 @@ impl SimArgs {
         self.pki_dir.clone().unwrap_or_else(|| self.data_dir.join("pki"))
     }
 
+    /// Where the simulated devices keep their provisioning bundles.
+    pub fn bundles_dir(&self) -> PathBuf {
+        self.bundles_dir.clone().unwrap_or_else(|| self.data_dir.join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR))
+    }
+
     /// Where the simulated devices keep their boot counters.
     pub fn boot_dir(&self) -> PathBuf {
         self.data_dir.join("sim").join("boot")
@@ -147,6 +158,7 @@ mod tests {
         assert_eq!((a.devices, a.speed, a.duration), (10, 600.0, Duration::from_secs(60)));
         assert_eq!((a.scenario, a.gateway.as_str()), (Scenario::Mixed, "127.0.0.1:8883"));
         assert_eq!(a.pki_dir(), default_data_dir().join("pki"));
+        assert_eq!(a.bundles_dir(), default_data_dir().join("device-bundles"));
         assert_eq!(a.database_url_file(), default_data_dir().join("database-url"));
         if dampwatch_pg::running_as_root() {
             assert_eq!(default_data_dir(), PathBuf::from("/var/lib/dampwatch"), "reachable by postgres");
@@ -176,6 +188,7 @@ mod tests {
         assert_eq!((a.devices, a.speed, a.duration), (200, 1200.0, Duration::from_secs(120)));
         assert_eq!(a.scenario, Scenario::DampBedroom);
         assert_eq!(a.pki_dir(), PathBuf::from("/tmp/d/pki"));
+        assert_eq!(a.bundles_dir(), PathBuf::from("/tmp/d/device-bundles"));
         assert!(a.provision);
         let err = SimArgs::try_parse_from(["sim", "--scenario", "wet"]).unwrap_err().to_string();
         assert!(err.contains("cold-home"), "{err}");

@@ -28,7 +28,7 @@ pub enum SimError {
     )]
     NoDatabaseUrl { file: PathBuf },
 
-    #[error("device {device} has no credentials in {}; run again with --provision", dir.display())]
+    #[error("device {device} has no provisioning bundle in {}; run again with --provision", dir.display())]
     NotProvisioned { device: String, dir: PathBuf },
 
     #[error(

@@ -1,12 +1,11 @@
-//! The fleet of a run: device ids from the prefix, and each device's credentials read from the
-//! PKI directory (TLS certificate and key, Ed25519 signing seed).
+//! The fleet of a run: device ids from the prefix, and each device's credentials read from its
+//! provisioning bundle (TLS certificate and key, the CA, Ed25519 signing seed), as a real device
+//! holds them; the PKI directory has none of them.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use dampwatch_pki::{
-    identity_of, load_ca_certs, load_cert_chain, load_private_key, load_signing_seed, Identity, Paths,
-};
+use dampwatch_pki::{identity_of, load_ca_certs, load_cert_chain, load_private_key, Bundle, Identity};
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
 
@@ -36,35 +35,33 @@ pub struct Credentials {
     pub signing_seed: [u8; 32],
 }
 
-/// Reads every device's credentials (blocking: call from a blocking task). Each certificate
-/// must name `landlord`, or the gateway would refuse the device's topics.
-pub fn load(pki: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Credentials>, SimError> {
-    let paths = Paths::new(pki);
+/// Reads every device's credentials from its bundle in `bundles` (blocking: call from a
+/// blocking task). Each certificate must name `landlord`, or the gateway would refuse the
+/// device's topics.
+pub fn load(bundles: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Credentials>, SimError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    for ca in load_ca_certs(&paths.ca_cert())? {
-        roots.add(ca).map_err(|source| SimError::Tls { device: "(CA)".into(), source })?;
-    }
-    let roots = Arc::new(roots);
-    ids.iter().map(|id| load_one(&paths, &provider, &roots, landlord, id)).collect()
+    ids.iter().map(|id| load_one(&Bundle::of(bundles, id), &provider, bundles, landlord, id)).collect()
 }
 
 fn load_one(
-    paths: &Paths,
+    bundle: &Bundle,
     provider: &Arc<CryptoProvider>,
-    roots: &Arc<RootCertStore>,
+    bundles: &Path,
     landlord: &str,
     id: &str,
 ) -> Result<Credentials, SimError> {
-    let cert = paths.device_cert(id);
-    if !cert.exists() {
-        return Err(SimError::NotProvisioned { device: id.to_owned(), dir: paths.dir().to_owned() });
+    if !bundle.is_complete() {
+        return Err(SimError::NotProvisioned { device: id.to_owned(), dir: bundles.to_owned() });
     }
-    let chain = load_cert_chain(&cert)?;
+    let chain = load_cert_chain(&bundle.cert())?;
     check_landlord(&chain[0], id, landlord)?;
-    let key = load_private_key(&paths.device_key(id))?;
-    let signing_seed = load_signing_seed(&paths.device_signing_key(id))?;
-    let tls = tls_config(provider, roots, chain, key)
+    let mut roots = RootCertStore::empty();
+    for ca in load_ca_certs(&bundle.ca_cert())? {
+        roots.add(ca).map_err(|source| SimError::Tls { device: id.to_owned(), source })?;
+    }
+    let key = load_private_key(&bundle.key())?;
+    let signing_seed = bundle.signing_seed()?;
+    let tls = tls_config(provider, &Arc::new(roots), chain, key)
         .map_err(|source| SimError::Tls { device: id.to_owned(), source })?;
     Ok(Credentials { id: id.to_owned(), tls, signing_seed })
 }

@@ -1,6 +1,7 @@
 //! `--provision`: the devices a run needs, in one step. Each gets a certificate and signing key
-//! in the PKI (unless it has them) and an entry in the collector's device registry (unless it
-//! has one). Idempotent: a second run reuses everything, so a newcomer can repeat the command.
+//! (unless it has them: its provisioning bundle holds the private keys, the PKI the certificate
+//! and public key; keys an earlier release left in the PKI are moved into the bundle) and an
+//! entry in the collector's device registry (unless it has one). Idempotent: a second run reuses everything, so a newcomer can repeat the command.
 //! Every device is also given the collector's downlink public keys ([`collector_keys`]), as a
 //! real sensor is at provisioning, so it trusts the collector's acknowledgements and
 //! configurations and nobody else's.
@@ -11,7 +12,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use dampwatch_firmware::{CollectorKey, CollectorKeys};
 use dampwatch_pki::{
-    issue_device, load_cert_chain, load_signing_public_key, trusted_downlink_keys, IssueOptions, Paths,
+    issue_device, load_cert_chain, load_signing_public_key, move_device_key, trusted_downlink_keys, Bundle,
+    IssueOptions, Paths, PkiError,
 };
 use dampwatch_store::registry::{self, NewDevice};
 
@@ -52,8 +54,8 @@ struct Issued {
     fresh: bool,
 }
 
-/// Issues what is missing in the PKI (blocking: call from a blocking task).
-fn issue_missing(pki: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Issued>, SimError> {
+/// Issues what is missing (blocking: call from a blocking task).
+fn issue_missing(pki: &Path, bundles: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Issued>, SimError> {
     let paths = Paths::new(pki);
     ids.iter()
         .map(|id| {
@@ -61,29 +63,35 @@ fn issue_missing(pki: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Issue
             if cert.exists() {
                 let chain = load_cert_chain(&cert)?;
                 check_landlord(&chain[0], id, landlord)?;
+                let bundle = Bundle::of(bundles, id);
+                if !bundle.is_complete() && !move_device_key(pki, bundles, id)? {
+                    let bundle = bundle.dir().to_owned();
+                    return Err(PkiError::NoBundle { device: id.clone(), pki: pki.to_owned(), bundle }.into());
+                }
                 let public_key = load_signing_public_key(&paths.device_signing_public_key(id))?;
                 Ok(Issued { public_key, serial: None, fresh: false })
             } else {
-                let d = issue_device(pki, landlord, id, IssueOptions::default())?;
+                let d = issue_device(pki, bundles, landlord, id, IssueOptions::default())?;
                 Ok(Issued { public_key: d.signing_public_key, serial: Some(d.serial), fresh: true })
             }
         })
         .collect()
 }
 
-/// Provisions `ids` for `landlord`: PKI under `pki`, registry in the database at `db_url`
-/// (its schema is created if the collector has not run yet). New registry entries get
-/// `provisioned_at`, which must lie before the simulated span.
+/// Provisions `ids` for `landlord`: PKI under `pki`, the devices' bundles under `bundles`,
+/// registry in the database at `db_url` (its schema is created if the collector has not run
+/// yet). New registry entries get `provisioned_at`, which must lie before the simulated span.
 pub async fn provision(
     pki: &Path,
+    bundles: &Path,
     db_url: &str,
     landlord: &str,
     ids: &[String],
     provisioned_at: DateTime<Utc>,
 ) -> Result<Provisioned, SimError> {
     let issued = {
-        let (pki, landlord, ids) = (pki.to_owned(), landlord.to_owned(), ids.to_vec());
-        tokio::task::spawn_blocking(move || issue_missing(&pki, &landlord, &ids)).await??
+        let (pki, bundles, landlord, ids) = (pki.to_owned(), bundles.to_owned(), landlord.to_owned(), ids.to_vec());
+        tokio::task::spawn_blocking(move || issue_missing(&pki, &bundles, &landlord, &ids)).await??
     };
     let mut report = Provisioned {
         certificates_issued: issued.iter().filter(|i| i.fresh).count(),

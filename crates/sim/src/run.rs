@@ -54,7 +54,7 @@ pub async fn run(args: SimArgs, out: &mut dyn Write) -> Result<SimSummary, SimEr
         let provisioned_at =
             DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis() - span_ms - DAY_MS)
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let p = provision(&pki, &url, &args.landlord, &ids, provisioned_at).await?;
+        let p = provision(&pki, &args.bundles_dir(), &url, &args.landlord, &ids, provisioned_at).await?;
         writeln!(
             out,
             "sim: provisioned {} devices: {} certificates issued, {} reused; {} registered, {} already registered",
@@ -76,8 +76,8 @@ pub async fn run(args: SimArgs, out: &mut dyn Write) -> Result<SimSummary, SimEr
     }
 
     let credentials = {
-        let (pki, landlord, ids) = (pki.clone(), args.landlord.clone(), ids.clone());
-        tokio::task::spawn_blocking(move || fleet::load(&pki, &landlord, &ids)).await??
+        let (bundles, landlord, ids) = (args.bundles_dir(), args.landlord.clone(), ids.clone());
+        tokio::task::spawn_blocking(move || fleet::load(&bundles, &landlord, &ids)).await??
     };
     let collector_keys = crate::provision::collector_keys(&pki)?;
     let boots = {

@@ -163,6 +163,12 @@ impl Stack {
         self.dir.path().join("pki")
     }
 
+    /// Where the devices' provisioning bundles are (`DIR/device-bundles`, as in the demo's data
+    /// directory): outside the PKI directory, as on real devices.
+    pub fn bundles(&self) -> PathBuf {
+        self.dir.path().join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR)
+    }
+
     pub fn db_url(&self) -> String {
         self.pg.url()
     }
@@ -266,7 +272,8 @@ impl Stack {
         self.provision_many_in(&self.pg.url(), landlord, &ids).await
     }
 
-    /// Provisions `ids` in this stack's PKI and in the registry of the database at `db_url`.
+    /// Provisions `ids` in this stack's PKI and bundles directory and in the registry of the
+    /// database at `db_url`.
     pub async fn provision_many_in(
         &self,
         db_url: &str,
@@ -274,8 +281,8 @@ impl Stack {
         ids: &[String],
     ) -> anyhow::Result<Vec<DeviceSpec>> {
         let long_ago = DateTime::<Utc>::UNIX_EPOCH;
-        dampwatch_sim::provision::provision(&self.pki(), db_url, landlord, ids, long_ago).await?;
-        credentials(&self.pki(), landlord, ids).await
+        dampwatch_sim::provision::provision(&self.pki(), &self.bundles(), db_url, landlord, ids, long_ago).await?;
+        credentials(&self.bundles(), landlord, ids).await
     }
 
     /// The collector's downlink public keys a device of this stack trusts.
@@ -285,7 +292,7 @@ impl Stack {
 
     /// An MQTT client speaking mutual TLS with `device`'s certificate, not yet connected.
     pub fn device_client(&self, device: &str) -> anyhow::Result<(AsyncClient, EventLoop)> {
-        let tls = dampwatch_pki::client_tls(&self.pki(), dampwatch_pki::Holder::Device(device))?;
+        let tls = dampwatch_pki::Bundle::of(&self.bundles(), device).client_tls()?;
         let mut opts = MqttOptions::new(device, "127.0.0.1", self.port);
         opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
         Ok(AsyncClient::new(opts, 64))
@@ -302,11 +309,11 @@ impl Stack {
     }
 }
 
-/// The devices' credentials from the PKI (blocking reads, off the runtime).
-async fn credentials(pki: &Path, landlord: &str, ids: &[String]) -> anyhow::Result<Vec<DeviceSpec>> {
-    let (pki, landlord, ids) = (pki.to_owned(), landlord.to_owned(), ids.to_vec());
+/// The devices' credentials from their bundles (blocking reads, off the runtime).
+async fn credentials(bundles: &Path, landlord: &str, ids: &[String]) -> anyhow::Result<Vec<DeviceSpec>> {
+    let (bundles, landlord, ids) = (bundles.to_owned(), landlord.to_owned(), ids.to_vec());
     tokio::task::spawn_blocking(move || {
-        Ok(dampwatch_sim::fleet::load(&pki, &landlord, &ids)?
+        Ok(dampwatch_sim::fleet::load(&bundles, &landlord, &ids)?
             .into_iter()
             .map(|c| DeviceSpec {
                 landlord: landlord.clone(),

@@ -77,7 +77,7 @@ async fn an_expired_certificate_is_refused() {
 async fn a_revoked_certificate_is_refused_at_once() {
     let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
     fx.issue(LANDLORD, "bad-1");
-    dampwatch_pki::revoke(fx.dir.path(), "bad-1").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "bad-1").unwrap();
     // As on SIGHUP; the file poller is slowed down above so that this is what applies it.
     fx.gateway.reload_crl().unwrap();
     let tls = fx.device_tls("bad-1");

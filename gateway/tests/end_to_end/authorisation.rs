@@ -86,7 +86,7 @@ async fn a_device_cannot_publish_acks_but_the_collector_can() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_certificate_without_a_role_is_refused_and_leaves_the_service_slot_free() {
     let fx = Fixture::start_with(|c| c.limits.service_connections = 1).await;
-    dampwatch_pki::issue_service(fx.dir.path(), "reporter", IssueOptions::default()).unwrap();
+    dampwatch_pki::issue_service(&fx.pki(), "reporter", IssueOptions::default()).unwrap();
     let p = fx.paths();
     let mut reporter =
         fx.client(fx.tls_for(&p.service_cert("reporter"), &p.service_key("reporter")), "reporter");
@@ -100,7 +100,7 @@ async fn a_service_certificate_without_a_role_is_refused_and_leaves_the_service_
     // Named as a collector, the same certificate is admitted.
     drop(good);
     let fx = Fixture::start_with(|c| c.services.collectors.push("reporter".into())).await;
-    dampwatch_pki::issue_service(fx.dir.path(), "reporter", IssueOptions::default()).unwrap();
+    dampwatch_pki::issue_service(&fx.pki(), "reporter", IssueOptions::default()).unwrap();
     let p = fx.paths();
     let mut reporter =
         fx.client(fx.tls_for(&p.service_cert("reporter"), &p.service_key("reporter")), "reporter");

@@ -1,7 +1,7 @@
 //! A gateway with its own temporary PKI on 127.0.0.1 port 0, and real clients for it.
 
 use dampwatch_gateway::{Config, Gateway, Refusal};
-use dampwatch_pki::{IssueOptions, Paths};
+use dampwatch_pki::{Bundle, IssueOptions, Paths};
 use rcgen::{
     CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
@@ -64,8 +64,9 @@ impl Fixture {
         init_logging();
         dampwatch_gateway::tls::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
-        dampwatch_pki::init(dir.path(), Default::default()).unwrap();
-        let mut cfg = Config::default().with_pki_dir(dir.path());
+        let pki = dir.path().join("pki");
+        dampwatch_pki::init(&pki, Default::default()).unwrap();
+        let mut cfg = Config::default().with_pki_dir(&pki);
         cfg.listen.address = "127.0.0.1:0".parse().unwrap();
         cfg.listen.metrics_address = None;
         cfg.tls.crl_poll_interval = Duration::from_millis(100);
@@ -77,8 +78,18 @@ impl Fixture {
         fx
     }
 
+    /// The fixture's PKI directory.
+    pub fn pki(&self) -> PathBuf {
+        self.dir.path().join("pki")
+    }
+
+    /// Where its devices' provisioning bundles are: outside the PKI directory.
+    pub fn bundles(&self) -> PathBuf {
+        self.dir.path().join("device-bundles")
+    }
+
     pub fn paths(&self) -> Paths {
-        Paths::new(self.dir.path())
+        Paths::new(self.pki())
     }
 
     pub fn port(&self) -> u16 {
@@ -87,7 +98,7 @@ impl Fixture {
 
     /// Issues a device certificate in this fixture's PKI.
     pub fn issue(&self, landlord: &str, device: &str) {
-        dampwatch_pki::issue_device(self.dir.path(), landlord, device, IssueOptions::default()).unwrap();
+        dampwatch_pki::issue_device(&self.pki(), &self.bundles(), landlord, device, IssueOptions::default()).unwrap();
     }
 
     /// The fixture's CA, to sign what the PKI crate would not issue.
@@ -122,9 +133,15 @@ impl Fixture {
         client_tls(&self.paths().ca_cert(), Some((cert, key)))
     }
 
+    /// The device's certificate and private key, from its provisioning bundle.
+    pub fn device_identity(&self, device: &str) -> (PathBuf, PathBuf) {
+        let bundle = Bundle::of(&self.bundles(), device);
+        (bundle.cert(), bundle.key())
+    }
+
     pub fn device_tls(&self, device: &str) -> Arc<rustls::ClientConfig> {
-        let p = self.paths();
-        self.tls_for(&p.device_cert(device), &p.device_key(device))
+        let (cert, key) = self.device_identity(device);
+        self.tls_for(&cert, &key)
     }
 
     pub fn collector_tls(&self) -> Arc<rustls::ClientConfig> {
@@ -299,11 +316,10 @@ impl GoodPair {
 /// A second, unrelated PKI (another CA) with one device in it.
 pub fn foreign_pki(landlord: &str, device: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    dampwatch_pki::init(dir.path(), Default::default()).unwrap();
-    dampwatch_pki::issue_device(dir.path(), landlord, device, IssueOptions::default()).unwrap();
-    let p = Paths::new(dir.path());
-    let (cert, key) = (p.device_cert(device), p.device_key(device));
-    (dir, cert, key)
+    let (pki, bundles) = (dir.path().join("pki"), dir.path().join("device-bundles"));
+    dampwatch_pki::init(&pki, Default::default()).unwrap();
+    let bundle = dampwatch_pki::issue_device(&pki, &bundles, landlord, device, IssueOptions::default()).unwrap().bundle;
+    (dir, bundle.cert(), bundle.key())
 }
 
 /// A device certificate signed by the fixture's CA that expired yesterday (the PKI crate only

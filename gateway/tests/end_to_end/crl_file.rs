@@ -19,7 +19,7 @@ async fn reload_attempts(fx: &Fixture, n: u64) {
 async fn a_deleted_crl_keeps_the_last_one_in_force() {
     let fx = Fixture::start().await;
     fx.issue(LANDLORD, "stolen-1");
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-1").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-1").unwrap();
     reload_attempts(&fx, 1).await;
     let mut good = fx.good_pair().await;
     std::fs::remove_file(fx.paths().crl()).unwrap();
@@ -65,7 +65,7 @@ async fn the_gateway_does_not_start_without_a_crl() {
 async fn a_damaged_crl_is_refused_and_the_last_good_one_kept() {
     let fx = Fixture::start().await;
     fx.issue(LANDLORD, "stolen-3");
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-3").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-3").unwrap();
     reload_attempts(&fx, 1).await;
     let mut good = fx.good_pair().await;
     assert!(metrics_text(&fx).contains("dampwatch_gateway_crl_file_rejected 0\n"));
@@ -83,7 +83,7 @@ async fn a_damaged_crl_is_refused_and_the_last_good_one_kept() {
     good.round_trip().await;
     // A good file again: taken, and the alarm clears.
     fx.issue(LANDLORD, "stolen-4");
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-4").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-4").unwrap();
     reload_attempts(&fx, 3).await;
     assert!(metrics_text(&fx).contains("dampwatch_gateway_crl_file_rejected 0\n"));
 }
@@ -111,7 +111,7 @@ async fn a_stale_crl_is_reported_and_still_enforced() {
     again.connected().await;
     // A current CRL clears the report.
     fx.issue(LANDLORD, "stolen-6");
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-6").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-6").unwrap();
     fx.gateway.reload_crl().unwrap();
     assert!(metrics_text(&fx).contains("dampwatch_gateway_crl_stale 0\n"));
 }
@@ -129,7 +129,7 @@ async fn a_stale_crl_can_be_set_to_refuse_devices_but_not_services() {
     collector.connected().await;
     // A current CRL lets devices in again.
     fx.issue(LANDLORD, "stolen-7");
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-7").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-7").unwrap();
     fx.gateway.reload_crl().unwrap();
     let mut device = fx.device(GOOD);
     device.connected().await;

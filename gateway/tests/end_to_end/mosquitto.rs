@@ -22,8 +22,7 @@ fn mosquitto(fx: &Fixture, program: &str, identity: Option<(&Path, &Path)>) -> C
 }
 
 fn device_mosquitto(fx: &Fixture, program: &str, device: &str) -> Command {
-    let p = fx.paths();
-    let (cert, key) = (p.device_cert(device), p.device_key(device));
+    let (cert, key) = fx.device_identity(device);
     mosquitto(fx, program, Some((&cert, &key)))
 }
 
@@ -178,10 +177,9 @@ async fn mosquitto_pub_with_an_expired_certificate_is_refused() {
 async fn mosquitto_pub_with_a_revoked_certificate_is_refused() {
     let fx = Fixture::start_with(|c| c.tls.crl_poll_interval = Duration::from_secs(3600)).await;
     fx.issue(LANDLORD, "mq-revoked");
-    dampwatch_pki::revoke(fx.dir.path(), "mq-revoked").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "mq-revoked").unwrap();
     fx.gateway.reload_crl().unwrap();
-    let p = fx.paths();
-    let (cert, key) = (p.device_cert("mq-revoked"), p.device_key("mq-revoked"));
+    let (cert, key) = fx.device_identity("mq-revoked");
     mosquitto_refused_at_handshake(&fx, &cert, &key, "mq-revoked", Refusal::CertificateRevoked).await;
 }
 
@@ -211,7 +209,7 @@ async fn a_mosquitto_sub_is_closed_when_its_device_is_revoked() {
     .expect("mosquitto_sub received an ack within 10 s");
     assert_eq!(first.as_deref(), Some("hello"));
 
-    dampwatch_pki::revoke(fx.dir.path(), "mq-stolen").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "mq-stolen").unwrap();
     assert_eq!(fx.gateway.reload_crl().unwrap(), 1, "the reload closed the live connection");
     // Well before its own 30 s timeout.
     let status = tokio::time::timeout(Duration::from_secs(10), sub.wait())

@@ -15,7 +15,7 @@ async fn revoking_a_connected_device_closes_its_connection() {
     // Registered as live before its CONNACK is sent, so the revocation below finds it.
     stolen.connected().await;
     // Only the file changes: the gateway notices by itself (it polls every 100 ms here).
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-1").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-1").unwrap();
     stolen.closed().await;
     fx.expect_refusal(Refusal::RevokedWhileConnected, 1).await;
     // And it cannot come back.
@@ -33,7 +33,7 @@ async fn an_explicit_reload_closes_revoked_connections_and_reports_how_many() {
     let mut good = fx.good_pair().await;
     let mut stolen = fx.device("stolen-2");
     stolen.connected().await;
-    dampwatch_pki::revoke(fx.dir.path(), "stolen-2").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "stolen-2").unwrap();
     assert_eq!(fx.gateway.reload_crl().unwrap(), 1);
     stolen.closed().await;
     fx.expect_refusal(Refusal::RevokedWhileConnected, 1).await;
@@ -58,7 +58,7 @@ async fn a_device_revoked_between_its_handshake_and_its_connect_is_refused() {
         fx.gateway.metrics().handshakes_completed.get() > handshakes
     });
     assert!(done.await, "the gateway finished the handshake");
-    dampwatch_pki::revoke(fx.dir.path(), "slow-1").unwrap();
+    dampwatch_pki::revoke(&fx.pki(), "slow-1").unwrap();
     assert_eq!(fx.gateway.reload_crl().unwrap(), 0, "nothing live to close yet");
     // Its CONNECT comes after the reload: refused, not admitted past the revocation.
     raw.send(&crate::raw::connect_v4("slow-1")).await;

@@ -177,10 +177,17 @@ pub async fn damp_bedroom() -> Scenario {
     let db = database().await;
     let pki = tempfile::tempdir().expect("temp dir");
     dampwatch_pki::init(pki.path(), dampwatch_pki::InitOptions::default()).expect("pki init");
-    let issued =
-        dampwatch_pki::issue_device(pki.path(), LANDLORD, DEVICE, dampwatch_pki::IssueOptions::default())
-            .expect("issue");
-    let seed = dampwatch_pki::load_signing_seed(&issued.signing_key).expect("seed");
+    // The device's bundle is the device's: outside the PKI, gone once its seed is read.
+    let bundles = tempfile::tempdir().expect("temp dir");
+    let issued = dampwatch_pki::issue_device(
+        pki.path(),
+        bundles.path(),
+        LANDLORD,
+        DEVICE,
+        dampwatch_pki::IssueOptions::default(),
+    )
+    .expect("issue");
+    let seed = issued.bundle.signing_seed().expect("seed");
     let key = Ed25519KeyPair::from_seed_unchecked(&seed).expect("key");
 
     let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("now");

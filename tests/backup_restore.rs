@@ -69,8 +69,12 @@ async fn a_backup_restores_after_the_database_is_dropped_and_everything_in_it_ve
     let (_, said) = run(BackupCommand::Keygen { out: key.clone() }).await?;
     let recipient =
         said.lines().find_map(|l| l.strip_prefix("public key: ")).expect("the public key").to_owned();
-    let target =
-        dampwatch::devices::Target { database_url: Some(url.clone()), data_dir: None, pki_dir: None, bundles_dir: None };
+    let target = dampwatch::devices::Target {
+        database_url: Some(url.clone()),
+        data_dir: None,
+        pki_dir: None,
+        bundles_dir: None,
+    };
     let (_, said) = run(BackupCommand::Create {
         target,
         recipients: vec![recipient],

@@ -40,6 +40,7 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     args.gateway = stack.gateway_addr().to_string();
     args.data_dir = data.path().to_path_buf();
     args.pki_dir = Some(stack.pki());
+    args.bundles_dir = Some(stack.bundles());
     args.database_url = Some(url.clone());
     args.landlord = "demo".to_owned();
     let ids = dampwatch_sim::fleet::device_ids(&args.device_prefix, args.devices).expect("ids");

@@ -87,6 +87,7 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     args.gateway = stack.gateway_addr().to_string();
     args.data_dir = data.path().to_path_buf();
     args.pki_dir = Some(stack.pki());
+    args.bundles_dir = Some(stack.bundles());
     args.database_url = Some(url.clone());
     args.landlord = "demo".to_owned();
 

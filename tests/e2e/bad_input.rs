@@ -24,7 +24,8 @@ async fn bad_input_is_refused_or_corrected_counted_and_quarantined() -> anyhow::
     let revoked = env.provision("acme", "revoked").await?;
     let late = env.provision("acme", "late").await?;
     // Registered now (not at the epoch): readings dated before this are implausible.
-    let fresh_issue = dampwatch_pki::issue_device(&env.pki(), &env.bundles(), "acme", "fresh", Default::default())?;
+    let fresh_issue =
+        dampwatch_pki::issue_device(&env.pki(), &env.bundles(), "acme", "fresh", Default::default())?;
     let fresh_seed = fresh_issue.bundle.signing_seed()?;
     dampwatch_store::registry::add_device(
         &env.db().await?,

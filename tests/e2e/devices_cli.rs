@@ -40,7 +40,9 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
     let bundle = dampwatch_pki::Bundle::of(&env.bundles(), "kitchen-1");
     assert!(bundle.is_complete() && out.contains(&bundle.dir().display().to_string()), "{out}");
     assert!(dampwatch_pki::device_keys_in_pki(&env.pki())?.is_empty());
-    let mut kept: Vec<_> = std::fs::read_dir(pki.device_dir("kitchen-1"))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+    let mut kept: Vec<_> = std::fs::read_dir(pki.device_dir("kitchen-1"))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
     kept.sort();
     assert_eq!(kept, ["cert.pem", "signing-key.pub"]);
     // A device whose keys were made elsewhere.

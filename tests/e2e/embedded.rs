@@ -114,8 +114,12 @@ async fn without_a_database_url_the_collector_runs_and_stops_its_own_postgres() 
     );
 
     // `dampwatch devices --data-dir` finds the registry through the published URL.
-    let target =
-        Target { database_url: None, data_dir: Some(data.path().to_owned()), pki_dir: Some(env.pki()), bundles_dir: None };
+    let target = Target {
+        database_url: None,
+        data_dir: Some(data.path().to_owned()),
+        pki_dir: Some(env.pki()),
+        bundles_dir: None,
+    };
     let mut out = Vec::new();
     run(DevicesCommand::List { target, landlord: Some("acme".into()) }, &mut out).await?;
     let list = String::from_utf8(out)?;

@@ -30,7 +30,12 @@ async fn inbox(env: &Env, device: &str) -> anyhow::Result<Vec<(i64, i64, i64)>> 
 /// `dampwatch devices list`, the line of `device`.
 async fn devices_line(env: &Env, device: &str) -> anyhow::Result<String> {
     let mut out = Vec::new();
-    let target = Target { database_url: Some(env.pg.url()), data_dir: None, pki_dir: Some(env.pki()), bundles_dir: None };
+    let target = Target {
+        database_url: Some(env.pg.url()),
+        data_dir: None,
+        pki_dir: Some(env.pki()),
+        bundles_dir: None,
+    };
     run(DevicesCommand::List { target, landlord: None }, &mut out).await?;
     let text = String::from_utf8(out)?;
     let line = text.lines().find(|l| l.starts_with(&format!("{device} ")));

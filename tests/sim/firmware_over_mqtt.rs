@@ -47,7 +47,8 @@ async fn the_firmware_loop_over_rumqttc_stores_its_readings_once_and_empties_its
     let stack = Stack::start().await?;
     let ids = [DEVICE.to_owned()];
     let provisioned_at = chrono::Utc::now() - chrono::Duration::days(1);
-    provision::provision(&stack.pki(), &stack.bundles(), &stack.pg.url(), LANDLORD, &ids, provisioned_at).await?;
+    provision::provision(&stack.pki(), &stack.bundles(), &stack.pg.url(), LANDLORD, &ids, provisioned_at)
+        .await?;
     let (pki, bundles) = (stack.pki(), stack.bundles());
     let gateway =
         GatewayAddr { host: stack.gateway_addr().ip().to_string(), port: stack.gateway_addr().port() };

@@ -62,7 +62,10 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let moved = dampwatch_pki::move_device_keys(&pki, &bundles)?;
     if !moved.is_empty() {
         let (n, from, to) = (moved.len(), pki.display(), bundles.display());
-        writeln!(out, "moved the private keys of {n} simulated devices from {from} into their bundles in {to}")?;
+        writeln!(
+            out,
+            "moved the private keys of {n} simulated devices from {from} into their bundles in {to}"
+        )?;
     }
 
     let pg_dir = dir.join("postgres");

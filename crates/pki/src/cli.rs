@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::{
-    audit_keys, init, issue_device, issue_service, move_device_keys, issue_web, list, revoke, rotate_audit_key,
-    rotate_downlink_key, trusted_downlink_keys, Credential, InitOptions, IssueOptions, Revocation, WebNames,
-    DEFAULT_VALIDITY_DAYS,
+    audit_keys, init, issue_device, issue_service, issue_web, list, move_device_keys, revoke,
+    rotate_audit_key, rotate_downlink_key, trusted_downlink_keys, Credential, InitOptions, IssueOptions,
+    Revocation, WebNames, DEFAULT_VALIDITY_DAYS,
 };
 
 /// Where development credentials live unless `--dir` says otherwise (ignored by git).

@@ -56,7 +56,8 @@ fn private_keys_in(dir: &Path) -> Vec<PathBuf> {
 fn the_pki_keeps_a_devices_certificate_and_public_key_and_the_bundle_its_private_keys() {
     let d = initialised();
     let keys_before = private_keys_in(d.paths.dir());
-    let issued = issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", IssueOptions::default()).expect("issue");
+    let issued =
+        issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", IssueOptions::default()).expect("issue");
 
     assert_eq!(private_keys_in(d.paths.dir()), keys_before, "issuing added no private key to the PKI");
     let mut kept: Vec<String> = fs::read_dir(d.paths.device_dir("hall-1"))
@@ -73,25 +74,37 @@ fn the_pki_keeps_a_devices_certificate_and_public_key_and_the_bundle_its_private
     for key in [bundle.key(), bundle.signing_key()] {
         assert_eq!(mode(&key), 0o600, "{}", key.display());
     }
-    assert_eq!(load_cert_chain(&bundle.cert()).unwrap(), load_cert_chain(&d.paths.device_cert("hall-1")).unwrap());
+    assert_eq!(
+        load_cert_chain(&bundle.cert()).unwrap(),
+        load_cert_chain(&d.paths.device_cert("hall-1")).unwrap()
+    );
     assert_eq!(load_ca_certs(&bundle.ca_cert()).unwrap(), load_ca_certs(&d.paths.ca_cert()).unwrap());
     let seed = bundle.signing_seed().expect("seed");
     let pair = Ed25519KeyPair::from_seed_unchecked(&seed).expect("pair");
-    assert_eq!(pair.public_key().as_ref(), load_signing_public_key(&d.paths.device_signing_public_key("hall-1")).unwrap());
+    assert_eq!(
+        pair.public_key().as_ref(),
+        load_signing_public_key(&d.paths.device_signing_public_key("hall-1")).unwrap()
+    );
 
     let _ = rustls::crypto::ring::default_provider().install_default();
-    assert!(bundle.client_tls().expect("the bundle alone makes a TLS client").client_auth_cert_resolver.has_certs());
+    assert!(bundle
+        .client_tls()
+        .expect("the bundle alone makes a TLS client")
+        .client_auth_cert_resolver
+        .has_certs());
 }
 
 #[test]
 fn bundles_inside_the_pki_directory_or_holding_it_are_refused() {
     let d = initialised();
     let inside = d.paths.dir().join("devices");
-    let err = issue_device(d.paths.dir(), &inside, "acme", "hall-1", IssueOptions::default()).expect_err("inside");
+    let err =
+        issue_device(d.paths.dir(), &inside, "acme", "hall-1", IssueOptions::default()).expect_err("inside");
     assert!(matches!(err, PkiError::BundlesInsidePki { .. }), "{err}");
     assert!(err.to_string().contains("outside"), "{err}");
     let holding = d.paths.dir().parent().expect("parent").to_owned();
-    let err = issue_device(d.paths.dir(), &holding, "acme", "hall-1", IssueOptions::default()).expect_err("holding");
+    let err = issue_device(d.paths.dir(), &holding, "acme", "hall-1", IssueOptions::default())
+        .expect_err("holding");
     assert!(matches!(err, PkiError::BundlesInsidePki { .. }), "{err}");
     assert!(!d.paths.device_dir("hall-1").exists(), "nothing was issued");
 }
@@ -99,10 +112,12 @@ fn bundles_inside_the_pki_directory_or_holding_it_are_refused() {
 #[test]
 fn keys_an_earlier_release_left_in_the_pki_are_moved_into_bundles() {
     let d = initialised();
-    let issued = issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", IssueOptions::default()).expect("issue");
+    let issued =
+        issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", IssueOptions::default()).expect("issue");
     issue_device(d.paths.dir(), &d.bundles, "acme", "hall-2", IssueOptions::default()).expect("issue");
     // The earlier layout: both private keys beside the certificate, no bundle.
-    let (key, seed) = (fs::read(issued.bundle.key()).unwrap(), fs::read(issued.bundle.signing_key()).unwrap());
+    let (key, seed) =
+        (fs::read(issued.bundle.key()).unwrap(), fs::read(issued.bundle.signing_key()).unwrap());
     let old = d.paths.device_dir("hall-1");
     fs::write(old.join("key.pem"), &key).unwrap();
     fs::write(old.join("signing-key.pem"), &seed).unwrap();

@@ -1,29 +1,20 @@
 //! What `init`, `issue_device`, `issue_service` and `issue_web` put on disk: subjects, extensions, modes,
 //! and the refusals.
 
+mod common;
+use common::{bundles, initialised, issue};
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use dampwatch_pki::{
-    identity_of, init, issue_device, issue_service, issue_web, load_cert_chain, load_signing_public_key, Bundle,
-    load_signing_seed, Identity, InitOptions, IssueOptions, Paths, PkiError, WebNames,
+    identity_of, init, issue_device, issue_service, issue_web, load_cert_chain, load_signing_public_key,
+    load_signing_seed, Bundle, Identity, InitOptions, IssueOptions, PkiError, WebNames,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::*;
-
-fn initialised() -> (tempfile::TempDir, Paths) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let paths = Paths::new(dir.path().join("pki"));
-    init(paths.dir(), InitOptions::default()).expect("init");
-    (dir, paths)
-}
-
-/// Where the devices' provisioning bundles go: beside the PKI directory, not in it.
-fn bundles(paths: &Paths) -> std::path::PathBuf {
-    paths.dir().with_file_name("bundles")
-}
 
 fn der(path: &Path) -> CertificateDer<'static> {
     load_cert_chain(path).expect("cert").remove(0)
@@ -40,9 +31,8 @@ fn attrs<'a>(it: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>) -> Vec<Str
 #[test]
 fn device_certificate_has_the_device_subject_and_client_auth_only() {
     let (_dir, paths) = initialised();
-    let issued =
-        issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
-            .expect("issue");
+    let issued = issue(&paths, "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
+        .expect("issue");
     let der = der(&paths.device_cert("dev-1"));
     let (_, cert) = parse_x509_certificate(&der).expect("x509");
 
@@ -77,7 +67,7 @@ fn device_certificate_has_the_device_subject_and_client_auth_only() {
 #[test]
 fn default_device_validity_is_365_days() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
     let der = der(&paths.device_cert("d"));
     let (_, cert) = parse_x509_certificate(&der).expect("x509");
     let v = cert.validity();
@@ -168,7 +158,7 @@ fn the_api_https_certificate_is_a_server_certificate_for_its_names() {
 #[test]
 fn every_private_key_is_0600() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
     issue_service(paths.dir(), "reporter", IssueOptions::default()).expect("service");
     for key in [
         paths.ca_key(),
@@ -188,7 +178,7 @@ fn every_private_key_is_0600() {
 #[test]
 fn signing_key_matches_the_returned_public_key() {
     let (_dir, paths) = initialised();
-    let issued = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    let issued = issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
     let seed = load_signing_seed(&issued.bundle.signing_key()).expect("seed");
     let pair = Ed25519KeyPair::from_seed_unchecked(&seed).expect("pair");
     assert_eq!(pair.public_key().as_ref(), issued.signing_public_key);
@@ -217,9 +207,9 @@ fn init_refuses_to_replace_a_ca_unless_forced() {
 #[test]
 fn serials_stay_unique_across_a_forced_init() {
     let (_dir, paths) = initialised();
-    let first = issue_device(paths.dir(), &bundles(&paths), "l", "a", IssueOptions::default()).expect("issue").serial;
+    let first = issue(&paths, "l", "a", IssueOptions::default()).expect("issue").serial;
     init(paths.dir(), InitOptions { force: true, ..InitOptions::default() }).expect("forced");
-    let second = issue_device(paths.dir(), &bundles(&paths), "l", "b", IssueOptions::default()).expect("issue").serial;
+    let second = issue(&paths, "l", "b", IssueOptions::default()).expect("issue").serial;
     assert!(second > first, "{second} after {first}");
 }
 
@@ -234,13 +224,13 @@ fn issuing_needs_an_initialised_directory() {
 #[test]
 fn reissuing_a_device_needs_force_and_keeps_the_old_serial() {
     let (_dir, paths) = initialised();
-    let first = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
-    let err = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect_err("exists");
+    let first = issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
+    let err = issue(&paths, "l", "d", IssueOptions::default()).expect_err("exists");
     assert!(matches!(err, PkiError::AlreadyIssued { .. }), "{err:?}");
     assert!(err.to_string().contains("--force"), "{err}");
 
-    let second = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { force: true, ..IssueOptions::default() })
-        .expect("rotate");
+    let second =
+        issue(&paths, "l", "d", IssueOptions { force: true, ..IssueOptions::default() }).expect("rotate");
     assert_ne!(second.serial, first.serial);
     assert_eq!(second.superseded_serial, Some(first.serial));
     assert_ne!(second.signing_public_key, first.signing_public_key, "rotation makes a new signing key");
@@ -258,17 +248,15 @@ fn reissuing_a_device_needs_force_and_keeps_the_old_serial() {
 #[test]
 fn invalid_ids_are_refused_naming_which_id_and_the_rule() {
     let (_dir, paths) = initialised();
-    let err =
-        issue_device(paths.dir(), &bundles(&paths), "landlord", "Dev/1", IssueOptions::default()).expect_err("bad device");
+    let err = issue(&paths, "landlord", "Dev/1", IssueOptions::default()).expect_err("bad device");
     let msg = err.to_string();
     assert!(msg.starts_with("device id \"Dev/1\" has a character not allowed at position 1"), "{msg}");
     assert!(msg.contains("an id must be 1 to 32 characters"), "{msg}");
 
-    let err =
-        issue_device(paths.dir(), &bundles(&paths), "-landlord", "dev", IssueOptions::default()).expect_err("bad landlord");
+    let err = issue(&paths, "-landlord", "dev", IssueOptions::default()).expect_err("bad landlord");
     assert!(err.to_string().starts_with("landlord id \"-landlord\" starts or ends with '-'"), "{err}");
 
-    let err = issue_device(paths.dir(), &bundles(&paths), "l", "../../etc", IssueOptions::default()).expect_err("traversal");
+    let err = issue(&paths, "l", "../../etc", IssueOptions::default()).expect_err("traversal");
     assert!(matches!(err, PkiError::InvalidId { .. }), "{err:?}");
     assert!(!paths.dir().join("devices").exists(), "nothing written for refused ids");
 
@@ -279,8 +267,7 @@ fn invalid_ids_are_refused_naming_which_id_and_the_rule() {
 #[test]
 fn validity_days_must_be_in_range() {
     let (_dir, paths) = initialised();
-    let err =
-        issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { validity_days: 0, force: false }).expect_err("0");
+    let err = issue(&paths, "l", "d", IssueOptions { validity_days: 0, force: false }).expect_err("0");
     assert!(matches!(err, PkiError::InvalidValidity { days: 0, .. }), "{err:?}");
 }
 
@@ -288,7 +275,7 @@ fn validity_days_must_be_in_range() {
 fn a_lost_index_stops_issuing_rather_than_repeating_serials() {
     let (_dir, paths) = initialised();
     fs::remove_file(paths.index()).expect("remove index");
-    let err = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect_err("no index");
+    let err = issue(&paths, "l", "d", IssueOptions::default()).expect_err("no index");
     assert!(matches!(err, PkiError::MissingIndex { .. }), "{err:?}");
     assert!(!paths.device_cert("d").exists());
 }
@@ -297,9 +284,8 @@ fn a_lost_index_stops_issuing_rather_than_repeating_serials() {
 fn openssl_reads_the_device_certificate_as_issued() {
     // What a reviewer sees with `openssl x509 -text` (Debian's openssl, installed by the setup).
     let (_dir, paths) = initialised();
-    let issued =
-        issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
-            .expect("issue");
+    let issued = issue(&paths, "landlord-1", "dev-1", IssueOptions { validity_days: 30, force: false })
+        .expect("issue");
     let out = std::process::Command::new("openssl")
         .args(["x509", "-noout", "-text", "-in"])
         .arg(&issued.cert)

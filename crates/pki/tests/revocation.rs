@@ -1,29 +1,20 @@
 //! Revocation end to end: the CRL file, `list`, and a real rustls server that trusts the files
 //! and stops accepting a device once it is revoked.
 
+mod common;
+use common::{bundles, initialised, issue};
+
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use dampwatch_pki::{
-    init, issue_device, list, Bundle, load_ca_certs, load_cert_chain, load_crls, load_private_key, revoke,
-    CredentialKind, InitOptions, IssueOptions, Paths, Revocation, RotationStatus,
+    issue_device, list, load_ca_certs, load_cert_chain, load_crls, load_private_key, revoke, Bundle,
+    CredentialKind, IssueOptions, Paths, Revocation, RotationStatus,
 };
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 use rustls_pki_types::ServerName;
 use x509_parser::prelude::*;
-
-fn initialised() -> (tempfile::TempDir, Paths) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let paths = Paths::new(dir.path().join("pki"));
-    init(paths.dir(), InitOptions::default()).expect("init");
-    (dir, paths)
-}
-
-/// Where the devices' provisioning bundles go: beside the PKI directory, not in it.
-fn bundles(paths: &Paths) -> std::path::PathBuf {
-    paths.dir().with_file_name("bundles")
-}
 
 fn crl_serials_and_number(paths: &Paths) -> (Vec<Vec<u8>>, u64) {
     let crls = load_crls(&paths.crl()).expect("crl");
@@ -47,7 +38,7 @@ fn revoking_puts_the_serial_on_the_crl_and_in_list() {
     let (serials, number) = crl_serials_and_number(&paths);
     assert!(serials.is_empty(), "init writes an empty CRL");
 
-    let issued = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    let issued = issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
     let outcome = revoke(paths.dir(), "d").expect("revoke");
     let Revocation::Revoked { serials: revoked, .. } = outcome else {
         panic!("expected Revoked, got {outcome:?}")
@@ -69,7 +60,7 @@ fn revoking_puts_the_serial_on_the_crl_and_in_list() {
 #[test]
 fn revoking_twice_is_harmless() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
+    issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
     revoke(paths.dir(), "d").expect("revoke");
     let crl_before = std::fs::read(paths.crl()).expect("crl");
     let again = revoke(paths.dir(), "d").expect("revoke again");
@@ -80,9 +71,9 @@ fn revoking_twice_is_harmless() {
 #[test]
 fn revoking_after_rotation_covers_the_superseded_certificate_too() {
     let (_dir, paths) = initialised();
-    let old = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions::default()).expect("issue");
-    let new = issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { force: true, ..IssueOptions::default() })
-        .expect("rotate");
+    let old = issue(&paths, "l", "d", IssueOptions::default()).expect("issue");
+    let new =
+        issue(&paths, "l", "d", IssueOptions { force: true, ..IssueOptions::default() }).expect("rotate");
     revoke(paths.dir(), "d").expect("revoke");
     let (serials, _) = crl_serials_and_number(&paths);
     assert_eq!(serials, vec![minimal_bytes(old.serial), minimal_bytes(new.serial)]);
@@ -98,7 +89,8 @@ fn concurrent_issues_and_revocations_lose_nothing() {
             let (dir, bundles) = (paths.dir().to_owned(), bundles(&paths));
             std::thread::spawn(move || {
                 let device = format!("race-{i}");
-                let issued = issue_device(&dir, &bundles, "acme", &device, IssueOptions::default()).expect("issue");
+                let issued =
+                    issue_device(&dir, &bundles, "acme", &device, IssueOptions::default()).expect("issue");
                 revoke(&dir, &device).expect("revoke");
                 issued.serial
             })
@@ -124,7 +116,7 @@ fn revoking_an_unknown_device_is_an_error() {
 #[test]
 fn list_shows_every_credential_with_rotation_status_by_age() {
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), &bundles(&paths), "l", "d", IssueOptions { validity_days: 100, force: false }).expect("issue");
+    issue(&paths, "l", "d", IssueOptions { validity_days: 100, force: false }).expect("issue");
     let status_at = |days: i64| {
         let creds = list(paths.dir(), Utc::now() + Duration::days(days)).expect("list");
         let kinds: Vec<_> = creds.iter().map(|c| (c.kind, c.name.as_str())).collect();
@@ -229,8 +221,8 @@ fn handshake(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> Result<(),
 fn a_rustls_server_built_from_the_files_rejects_a_device_after_revoke() {
     install_provider();
     let (_dir, paths) = initialised();
-    issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-1", IssueOptions::default()).expect("issue");
-    issue_device(paths.dir(), &bundles(&paths), "landlord-1", "dev-2", IssueOptions::default()).expect("issue");
+    issue(&paths, "landlord-1", "dev-1", IssueOptions::default()).expect("issue");
+    issue(&paths, "landlord-1", "dev-2", IssueOptions::default()).expect("issue");
 
     handshake(server_config(&paths), client_config(&paths, "dev-1")).expect("valid device accepted");
 

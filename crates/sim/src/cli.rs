@@ -127,7 +127,9 @@ impl SimArgs {
 
     /// Where the simulated devices keep their provisioning bundles.
     pub fn bundles_dir(&self) -> PathBuf {
-        self.bundles_dir.clone().unwrap_or_else(|| self.data_dir.join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR))
+        self.bundles_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(dampwatch_pki::cli::DEFAULT_BUNDLES_DIR))
     }
 
     /// Where the simulated devices keep their boot counters.

@@ -55,7 +55,12 @@ struct Issued {
 }
 
 /// Issues what is missing (blocking: call from a blocking task).
-fn issue_missing(pki: &Path, bundles: &Path, landlord: &str, ids: &[String]) -> Result<Vec<Issued>, SimError> {
+fn issue_missing(
+    pki: &Path,
+    bundles: &Path,
+    landlord: &str,
+    ids: &[String],
+) -> Result<Vec<Issued>, SimError> {
     let paths = Paths::new(pki);
     ids.iter()
         .map(|id| {
@@ -90,7 +95,8 @@ pub async fn provision(
     provisioned_at: DateTime<Utc>,
 ) -> Result<Provisioned, SimError> {
     let issued = {
-        let (pki, bundles, landlord, ids) = (pki.to_owned(), bundles.to_owned(), landlord.to_owned(), ids.to_vec());
+        let (pki, bundles, landlord, ids) =
+            (pki.to_owned(), bundles.to_owned(), landlord.to_owned(), ids.to_vec());
         tokio::task::spawn_blocking(move || issue_missing(&pki, &bundles, &landlord, &ids)).await??
     };
     let mut report = Provisioned {

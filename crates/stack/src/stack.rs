@@ -281,7 +281,8 @@ impl Stack {
         ids: &[String],
     ) -> anyhow::Result<Vec<DeviceSpec>> {
         let long_ago = DateTime::<Utc>::UNIX_EPOCH;
-        dampwatch_sim::provision::provision(&self.pki(), &self.bundles(), db_url, landlord, ids, long_ago).await?;
+        dampwatch_sim::provision::provision(&self.pki(), &self.bundles(), db_url, landlord, ids, long_ago)
+            .await?;
         credentials(&self.bundles(), landlord, ids).await
     }
 

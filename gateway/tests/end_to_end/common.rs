@@ -98,7 +98,8 @@ impl Fixture {
 
     /// Issues a device certificate in this fixture's PKI.
     pub fn issue(&self, landlord: &str, device: &str) {
-        dampwatch_pki::issue_device(&self.pki(), &self.bundles(), landlord, device, IssueOptions::default()).unwrap();
+        dampwatch_pki::issue_device(&self.pki(), &self.bundles(), landlord, device, IssueOptions::default())
+            .unwrap();
     }
 
     /// The fixture's CA, to sign what the PKI crate would not issue.
@@ -318,7 +319,9 @@ pub fn foreign_pki(landlord: &str, device: &str) -> (tempfile::TempDir, PathBuf,
     let dir = tempfile::tempdir().unwrap();
     let (pki, bundles) = (dir.path().join("pki"), dir.path().join("device-bundles"));
     dampwatch_pki::init(&pki, Default::default()).unwrap();
-    let bundle = dampwatch_pki::issue_device(&pki, &bundles, landlord, device, IssueOptions::default()).unwrap().bundle;
+    let bundle = dampwatch_pki::issue_device(&pki, &bundles, landlord, device, IssueOptions::default())
+        .unwrap()
+        .bundle;
     (dir, bundle.cert(), bundle.key())
 }
 

@@ -18,6 +18,7 @@ use dampwatch_wire::downlink::{
 };
 use dampwatch_wire::ids::MAX_ID_LEN;
 use dampwatch_wire::limits::{PUBLIC_KEY_LEN, SIGNATURE_LEN};
+use dampwatch_wire::public_key::is_prime_order;
 use ed25519_compact::{PublicKey, Signature};
 use micropb::MessageDecode;
 
@@ -47,13 +48,14 @@ pub enum CollectorKeysError {
     TooMany,
     #[error("two collector keys have the same key id {0}")]
     DuplicateKeyId(u32),
-    #[error("collector key {0} is not a usable Ed25519 public key (a point of small order, or none)")]
+    #[error("collector key {0} is not an Ed25519 public key of prime order (of small or mixed order, or no point)")]
     WeakKey(u32),
 }
 
 /// The collector keys a device trusts: one, or two while a rotation overlaps. Built only
-/// through [`CollectorKeys::new`], so it is never empty, its key ids are distinct and no key is
-/// of small order (anyone could sign for such a key).
+/// through [`CollectorKeys::new`], so it is never empty, its key ids are distinct and every key
+/// is of prime order (`dampwatch_wire::public_key`: anyone could sign for a key of small order,
+/// and under one of mixed order this verifier and the servers' could disagree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CollectorKeys {
     keys: [CollectorKey; MAX_COLLECTOR_KEYS],
@@ -62,7 +64,7 @@ pub struct CollectorKeys {
 
 impl CollectorKeys {
     pub fn new(keys: &[CollectorKey]) -> Result<Self, CollectorKeysError> {
-        if let Some(weak) = keys.iter().find(|k| PublicKey::new(k.public_key).validate().is_err()) {
+        if let Some(weak) = keys.iter().find(|k| !is_prime_order(&k.public_key)) {
             return Err(CollectorKeysError::WeakKey(weak.key_id));
         }
         let (first, rest) = keys.split_first().ok_or(CollectorKeysError::None)?;

@@ -45,29 +45,25 @@ async fn add_list_move_and_revoke_a_device() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     kept.sort();
     assert_eq!(kept, ["cert.pem", "signing-key.pub"]);
-    // A device whose keys were made elsewhere.
-    let out = devices(DevicesCommand::Add {
+    // A device whose keys were made elsewhere (RFC 8032's first test key).
+    let add_elsewhere = |device: &str, key: &str| DevicesCommand::Add {
         target: target.clone(),
         landlord: "acme".into(),
-        device: "hall-1".into(),
-        public_key: Some("11".repeat(32)),
+        device: device.into(),
+        public_key: Some(key.into()),
         days: 90,
         dwelling: None,
         room: None,
-    })
-    .await?;
+    };
+    let made_elsewhere = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let out = devices(add_elsewhere("hall-1", made_elsewhere)).await?;
     assert!(out.contains("registered hall-1") && !out.contains("issued"), "{out}");
-    let dup = devices(DevicesCommand::Add {
-        target: target.clone(),
-        landlord: "acme".into(),
-        device: "hall-1".into(),
-        public_key: Some("11".repeat(32)),
-        days: 90,
-        dwelling: None,
-        room: None,
-    })
-    .await;
+    let dup = devices(add_elsewhere("hall-1", made_elsewhere)).await;
     assert!(dup.is_err(), "a device is registered once");
+    // A key of mixed order (ed25519-speccheck case 2), under which the verifiers disagree.
+    let mixed = "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43";
+    let refused = devices(add_elsewhere("hall-2", mixed)).await.expect_err("refused");
+    assert!(format!("{refused:#}").contains("prime order"), "{refused:#}");
 
     // The issued credentials work end to end.
     // Registry entries are not cached (read at every batch), so the revocation below holds

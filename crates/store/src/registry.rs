@@ -38,6 +38,11 @@ pub enum RegistryError {
     InvalidId(String),
     #[error("signing public key must be 32 bytes, got {0}")]
     BadKey(usize),
+    #[error(
+        "signing public key {0} is not an Ed25519 key of prime order (of small or mixed order, or no \
+         point); a key made from a random seed, as RFC 8032 makes it, always is"
+    )]
+    KeyNotPrimeOrder(String),
     #[error(transparent)]
     Db(#[from] tokio_postgres::Error),
 }
@@ -55,8 +60,13 @@ pub async fn ensure_landlord(db: &impl GenericClient, id: &str, name: &str) -> R
 pub async fn add_device(db: &impl GenericClient, d: &NewDevice<'_>) -> Result<(), RegistryError> {
     dampwatch_wire::validate_device_id(d.id)
         .map_err(|e| RegistryError::InvalidId(format!("device {:?} {e}", d.id)))?;
-    if d.public_key.len() != 32 {
+    let Ok(key) = <&[u8; 32]>::try_from(d.public_key) else {
         return Err(RegistryError::BadKey(d.public_key.len()));
+    };
+    // Under a key not of prime order the collector's verifier and the firmware's could
+    // disagree, and anyone can sign for a key of small order (`dampwatch_wire::public_key`).
+    if !dampwatch_wire::public_key::is_prime_order(key) {
+        return Err(RegistryError::KeyNotPrimeOrder(hex::encode(key)));
     }
     ensure_landlord(db, d.landlord, "").await?;
     let n = db

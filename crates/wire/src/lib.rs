@@ -4,14 +4,16 @@
 //! values mean (the plausible range of each value). Beside them, the one back-off policy every
 //! reconnecting or retrying loop of the servers and the simulator shares ([`backoff`]).
 //!
-//! `#![no_std]` with no allocator and no dependencies, so the firmware and the servers use the
-//! very same code. It must never gain a dependency that needs `std`.
+//! `#![no_std]` with no allocator, so the firmware and the servers use the very same code; its
+//! one dependency, curve25519-dalek without default features, decides which Ed25519 public
+//! keys both ends accept ([`public_key`]). It must never gain a dependency that needs `std`.
 #![no_std]
 
 pub mod backoff;
 pub mod downlink;
 pub mod ids;
 pub mod limits;
+pub mod public_key;
 pub mod reading;
 pub mod signing;
 pub mod topic;

@@ -285,6 +285,33 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     )
     .await?;
 
+    // The audit log over the same eight years, one entry a month, a signed checkpoint every
+    // fourth (the database does not check signatures; the offline verifier does).
+    let mut prev = vec![0u8; 32];
+    for k in (0..MONTHS).rev() {
+        let seq = MONTHS - k;
+        let hash: Vec<u8> = db
+            .query_one(
+                "INSERT INTO audit_log (seq, at, actor, landlord_id, source, action, target, outcome, details,
+                                        prev_hash, hash)
+                 SELECT $1, t, 'user:1', 'acme', NULL, 'case.update', NULL, 'success', '{}', $3,
+                        audit_entry_hash($1, t, $3, 'user:1', 'acme', NULL, 'case.update', NULL, 'success', '{}')
+                 FROM (SELECT date_trunc('microseconds', $2::timestamptz - $4::int8 * interval '30 days') AS t) x
+                 RETURNING hash",
+                &[&seq, &now, &prev, &k],
+            )
+            .await?
+            .get(0);
+        if seq % 4 == 0 {
+            db.execute(
+                "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, now(), 'k', $3)",
+                &[&seq, &hash, &vec![0u8; 64]],
+            )
+            .await?;
+        }
+        prev = hash;
+    }
+
     // What the policy says, counted here from its periods alone.
     let policy = Policy::builtin();
     let version = policy.in_force(now.date_naive());
@@ -298,6 +325,11 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     let old_delivered = older(Class::OperationalLogs, &|k| k % 2 == 0);
     let old_failed = older(Class::ErrorLogs, &|k| k % 2 == 1);
     assert!(old_readings > 0 && old_readings < MONTHS, "eight years span the six-year period");
+    // Audit entries go up to the newest checkpoint (every fourth seq) among those older than
+    // seven years; the older ones after it wait for the next checkpoint.
+    let old_audit = older(Class::AuditLogs, &|_| true);
+    let audit_cut = old_audit / 4 * 4;
+    assert!(audit_cut > 0 && audit_cut < old_audit, "the test covers both: {old_audit}");
 
     let cfg = Config::default().retention;
     let plan = retention::plan::plan(db, session.layout, &policy, &cfg, now).await?;
@@ -307,6 +339,9 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     assert_eq!(plan.delete_from("readings_hourly_totals"), old_readings, "{plan}");
     assert_eq!(plan.delete_from("rejected_messages"), old_rejected, "{plan}");
     assert_eq!(plan.delete_from("webhook_deliveries"), old_delivered + old_failed, "{plan}");
+    assert_eq!(plan.delete_from("audit_log"), audit_cut, "{plan}");
+    let audit_line = plan.lines.iter().find(|l| l.table == "audit_log").expect("audit line");
+    assert_eq!(audit_line.kept, old_audit - audit_cut, "{plan}");
     let text = plan.to_string();
     assert!(text.contains("dry run: nothing deleted") && text.contains("audit_logs"), "{text}");
     let before: i64 = db.query_one("SELECT count(*) FROM readings", &[]).await?.get(0);
@@ -314,8 +349,14 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
 
     let report =
         retention::run_once(db, session.layout, &policy, &cfg, now, &CancellationToken::new()).await?;
-    for table in ["readings", "uplinks", "readings_hourly_totals", "rejected_messages", "webhook_deliveries"]
-    {
+    for table in [
+        "readings",
+        "uplinks",
+        "readings_hourly_totals",
+        "rejected_messages",
+        "webhook_deliveries",
+        "audit_log",
+    ] {
         assert_eq!(
             report.deleted_from(table) as i64,
             plan.delete_from(table),
@@ -339,6 +380,8 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     let left: Vec<String> =
         db.query("SELECT outcome FROM webhook_deliveries", &[]).await?.iter().map(|r| r.get(0)).collect();
     assert_eq!(left.len() as i64, MONTHS - old_delivered - old_failed);
+    let first_audit: i64 = db.query_one("SELECT min(seq) FROM audit_log", &[]).await?.get(0);
+    assert_eq!(first_audit, audit_cut + 1, "the log starts after the anchor checkpoint");
 
     // The hold released, the next round takes that home's old evidence; the open case's stays.
     dampwatch_store::holds::release(db, hold, "cli:test").await?;

@@ -178,6 +178,17 @@ async fn each_part_connects_as_its_own_login_and_neither_can_leave_what_it_was_g
         }
     }
     assert_eq!(refused(&collector, &format!("SET ROLE {TENANT_ROLE}")).await, INSUFFICIENT_PRIVILEGE);
+    // Only the retention cut deletes audit entries, running as the owner: the collector's
+    // login cannot delete one itself by claiming to be the cut.
+    collector
+        .execute("SELECT audit_append('test', NULL, NULL, 'test', NULL, 'success', '{}')", &[])
+        .await
+        .unwrap();
+    let claim = "SET dampwatch.audit_cut = 'on'; DELETE FROM audit_log";
+    assert_eq!(refused(&collector, claim).await, INSUFFICIENT_PRIVILEGE);
+    let cut: i64 =
+        collector.query_one("SELECT audit_cut(now() + interval '1 day', NULL)", &[]).await.unwrap().get(0);
+    assert_eq!(cut, 0, "the collector may ask for a cut; with no checkpoint there is none to make");
     // What the collector is for, it may do.
     let n: i64 = collector.query_one("SELECT count(*) FROM dwellings", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);

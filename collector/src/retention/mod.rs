@@ -8,10 +8,14 @@
 //! lock lets one of them do a round at a time. [`plan`] is the dry run: what a round would
 //! delete now, and what it keeps and why, without deleting anything.
 //!
+//! The audit log is cut only at a signed checkpoint ([`audit_cut`]), so what is left still
+//! verifies offline.
+//!
 //! TimescaleDB: whole-chunk retention cannot spare a held home's rows, so the job deletes
 //! rows there too (and removes the chunk policies earlier releases set); the hourly continuous
 //! aggregate is not trimmed (it can only lose whole chunks), which the plan says.
 
+mod audit_cut;
 pub mod plan;
 pub mod policy;
 mod targets;
@@ -103,6 +107,11 @@ async fn delete_all(
         let held = version.rule(target.class).held;
         let total = delete(client, &target, held, cutoff, cfg.chunk_rows, stop).await?;
         report.deleted.push((target.table, total));
+    }
+    let (keep, _) = period(policy, cfg, Class::AuditLogs, now);
+    if let Some(cutoff) = cutoff(keep, now) {
+        let total = audit_cut::cut(client, cutoff, cfg.chunk_rows, stop).await?;
+        report.deleted.push((audit_cut::TABLE, total));
     }
     Ok(report)
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
 use super::policy::{Class, Keep, Policy};
-use super::{cutoff, period, targets};
+use super::{audit_cut, cutoff, period, targets};
 use crate::config::Retention;
 use crate::db::Layout;
 
@@ -46,9 +46,9 @@ impl Plan {
     }
 }
 
-/// Why a class is kept by this release whatever its age.
-const AUDIT_KEPT: &str = "kept: the audit log is one hash chain from its first entry; this release \
-     does not cut it";
+/// Why old rows of a class are kept.
+const AUDIT_KEPT: &str = "the audit log is cut only at a signed checkpoint: older entries after the \
+     newest checkpoint older than the period wait for the next one";
 const CASES_KEPT: &str = "kept: a closed case's hash-chained log is deleted only with its chain's \
      anchor kept, which this release does not do";
 const ROLLUPS_KEPT: &str = "kept: TimescaleDB's hourly aggregate loses only whole chunks, which \
@@ -93,12 +93,27 @@ pub async fn plan(
             note: None,
         });
     }
+    let (keep, configured) = period(policy, cfg, Class::AuditLogs, now);
+    let cut = cutoff(keep, now);
+    let (delete, kept) = match cut {
+        None => (0, 0),
+        Some(c) => audit_cut::plan(client, c).await?,
+    };
+    let note = (kept > 0).then_some(AUDIT_KEPT);
+    lines.push(Line {
+        class: Class::AuditLogs,
+        table: audit_cut::TABLE,
+        keep,
+        configured,
+        cutoff: cut,
+        delete,
+        held: 0,
+        kept,
+        note,
+    });
     // Classes this release does not delete: counted, so the plan says what their period covers.
     let kept_classes: Vec<(Class, &'static str, &'static str, &'static str)> = {
-        let mut k = vec![
-            (Class::AuditLogs, "audit_log", "at < $1", AUDIT_KEPT),
-            (Class::ClosedCases, "cases", "state = 'closed' AND updated_at < $1", CASES_KEPT),
-        ];
+        let mut k = vec![(Class::ClosedCases, "cases", "state = 'closed' AND updated_at < $1", CASES_KEPT)];
         if layout == Layout::Timescale {
             k.push((Class::HourlyRollups, "readings_hourly", "hour < $1", ROLLUPS_KEPT));
         }

@@ -2,8 +2,11 @@
 //!
 //! One line per entry in seq order, `{"entry": {...}}` with every column (hashes in hex, `at`
 //! as RFC 3339 with six decimals, `details` as the exact stored JSON text), then one line per
-//! checkpoint, `{"checkpoint": {...}}`. Entries are streamed from the server row by row, so an
-//! export of any length holds one row in memory at a time.
+//! checkpoint, `{"checkpoint": {...}}`. When retention has cut the log's start (migration 0464:
+//! only ever at a checkpointed entry), the first line is that checkpoint, the anchor the first
+//! entry's `prev_hash` continues. Entries are streamed from the server row by row, so an export
+//! of any length holds one row in memory at a time. Run it in one snapshot (a repeatable-read
+//! transaction), so that a cut or an append while it runs cannot tear it.
 
 use std::io::Write;
 
@@ -26,6 +29,8 @@ pub enum Line {
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportSummary {
+    /// The entry the export starts after (the anchor checkpoint's seq), 0 when it starts at 1.
+    pub starts_after: i64,
     pub entries: u64,
     pub checkpoints: u64,
     /// The last entry written (0 for an empty log).
@@ -34,6 +39,21 @@ pub struct ExportSummary {
 
 /// Writes every entry, then every checkpoint, as JSON Lines to `out`.
 pub async fn export(client: &impl GenericClient, mut out: impl Write) -> Result<ExportSummary, AuditError> {
+    let first: Option<i64> = client.query_one("SELECT min(seq) FROM audit_log", &[]).await?.get(0);
+    let starts_after = first.map_or(0, |seq| seq - 1);
+    if starts_after > 0 {
+        let anchor = client
+            .query_opt(
+                &format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq = $1 LIMIT 1"),
+                &[&starts_after],
+            )
+            .await?;
+        // Without it the verifier says the log starts at `first`, which is the truth.
+        if let Some(row) = anchor {
+            let anchor = Checkpoint::from_row(&row).map_err(AuditError::BadRow)?;
+            write_line(&mut out, &Line::Checkpoint(anchor))?;
+        }
+    }
     let rows = client
         .query_raw(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq"), Vec::<i64>::new())
         .await?;
@@ -49,8 +69,10 @@ pub async fn export(client: &impl GenericClient, mut out: impl Write) -> Result<
     // an entry the export does not hold, and would fail verification for no fault of the log.
     let rows = client
         .query_raw(
-            &format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq <= $1 ORDER BY seq"),
-            [last_seq],
+            &format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq"
+            ),
+            [starts_after, last_seq],
         )
         .await?;
     pin_mut!(rows);
@@ -61,7 +83,7 @@ pub async fn export(client: &impl GenericClient, mut out: impl Write) -> Result<
         checkpoints += 1;
     }
     out.flush()?;
-    Ok(ExportSummary { entries, checkpoints, last_seq })
+    Ok(ExportSummary { starts_after, entries, checkpoints, last_seq })
 }
 
 fn write_line(out: &mut impl Write, line: &Line) -> Result<(), AuditError> {

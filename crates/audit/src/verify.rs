@@ -1,6 +1,8 @@
 //! Offline verification of an export: every entry's hash from its contents, the chain from seq
 //! 1 without gaps, and every checkpoint's signature against keys the verifier trusts (never
-//! keys taken from the export itself).
+//! keys taken from the export itself). An export of a log whose start retention has cut begins
+//! with the checkpoint the cut ended at (the anchor): its signature is checked, and the chain
+//! from the entry after it, which must continue its hash.
 //!
 //! It stops at the first problem and names it: the first entry that is not what the chain
 //! says. A rewrite that recomputed every later hash is caught by the first checkpoint after
@@ -10,6 +12,7 @@
 use std::fmt;
 use std::io::BufRead;
 
+use chrono::{DateTime, Utc};
 use ring::signature::{UnparsedPublicKey, ED25519};
 
 use crate::checkpoint::{checkpoint_message, Checkpoint};
@@ -19,6 +22,12 @@ use crate::export::Line;
 /// What an intact export holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
+    /// The seq of the anchor checkpoint the export starts after (entries up to it were removed
+    /// by retention); 0 when it starts at seq 1.
+    pub starts_after: i64,
+    /// When that checkpoint was signed: every removed entry is older. A reader who knows the
+    /// retention period can tell a cut that came too early.
+    pub anchor_signed_at: Option<DateTime<Utc>>,
     pub entries: u64,
     /// Checkpoints whose signature and hash were verified.
     pub checkpoints: u64,
@@ -34,7 +43,17 @@ impl fmt::Display for Report {
             f,
             "{} entries, {} checkpoints, {} entries after the last checkpoint",
             self.entries, self.checkpoints, self.unsigned_tail
-        )
+        )?;
+        if let (true, Some(signed)) = (self.starts_after > 0, self.anchor_signed_at) {
+            write!(
+                f,
+                " (seq 1 to {} removed by retention, all written before {}; the chain starts from the \
+                 checkpoint signed there)",
+                self.starts_after,
+                signed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -63,8 +82,9 @@ impl std::error::Error for Break {}
 ///
 /// Memory: 32 bytes per entry (the hashes checkpoints are compared with), never the entries.
 pub fn verify(reader: impl BufRead, trusted: &[[u8; 32]]) -> Result<Report, Break> {
-    // hashes[i] is the hash of seq i + 1.
+    // hashes[i] is the hash of seq base + i + 1; `anchor` the hash of seq base.
     let mut hashes: Vec<[u8; 32]> = Vec::new();
+    let (mut base, mut anchor, mut anchor_signed_at) = (0i64, GENESIS_HASH, None);
     let mut checkpoints = 0u64;
     let mut last_checkpoint = 0i64;
     for (index, line) in reader.lines().enumerate() {
@@ -78,13 +98,23 @@ pub fn verify(reader: impl BufRead, trusted: &[[u8; 32]]) -> Result<Report, Brea
             serde_json::from_str(&line).map_err(|e| at(seq_in(&line), format!("unreadable: {e}")))?;
         match parsed {
             Line::Entry(entry) => {
-                let expected = hashes.len() as i64 + 1;
-                let previous = hashes.last().unwrap_or(&GENESIS_HASH);
+                let expected = base + hashes.len() as i64 + 1;
+                let previous = hashes.last().unwrap_or(&anchor);
                 check_entry(&entry, expected, previous).map_err(|(seq, reason)| at(Some(seq), reason))?;
                 hashes.push(entry.hash);
             }
+            Line::Checkpoint(checkpoint) if hashes.is_empty() && base == 0 && checkpoint.seq > 0 => {
+                // Before any entry: the anchor of a cut. Its signature vouches for its hash,
+                // which the first entry must continue.
+                check_signature(&checkpoint, trusted).map_err(|reason| {
+                    at(Some(checkpoint.seq), format!("anchor checkpoint at seq {}: {reason}", checkpoint.seq))
+                })?;
+                (base, anchor, anchor_signed_at) = (checkpoint.seq, checkpoint.hash, Some(checkpoint.at));
+                checkpoints += 1;
+                last_checkpoint = checkpoint.seq;
+            }
             Line::Checkpoint(checkpoint) => {
-                check_checkpoint(&checkpoint, &hashes, trusted).map_err(|reason| {
+                check_checkpoint(&checkpoint, base, &hashes, trusted).map_err(|reason| {
                     at(Some(checkpoint.seq), format!("checkpoint at seq {}: {reason}", checkpoint.seq))
                 })?;
                 checkpoints += 1;
@@ -92,8 +122,10 @@ pub fn verify(reader: impl BufRead, trusted: &[[u8; 32]]) -> Result<Report, Brea
             }
         }
     }
-    let last_seq = hashes.len() as i64;
+    let last_seq = base + hashes.len() as i64;
     Ok(Report {
+        starts_after: base,
+        anchor_signed_at,
         entries: hashes.len() as u64,
         checkpoints,
         last_seq,
@@ -142,17 +174,24 @@ fn seq_in(line: &str) -> Option<i64> {
 
 fn check_checkpoint(
     checkpoint: &Checkpoint,
+    base: i64,
     hashes: &[[u8; 32]],
     trusted: &[[u8; 32]],
 ) -> Result<(), String> {
-    let stored = usize::try_from(checkpoint.seq)
-        .ok()
-        .and_then(|seq| seq.checked_sub(1))
+    let stored = checkpoint
+        .seq
+        .checked_sub(base + 1)
+        .and_then(|i| usize::try_from(i).ok())
         .and_then(|i| hashes.get(i))
         .ok_or("no such entry before it in the export")?;
     if *stored != checkpoint.hash {
         return Err("its hash is not the entry's".into());
     }
+    check_signature(checkpoint, trusted)
+}
+
+/// The checkpoint is signed, over its seq, hash and time, by a key the verifier trusts.
+fn check_signature(checkpoint: &Checkpoint, trusted: &[[u8; 32]]) -> Result<(), String> {
     let message = checkpoint_message(checkpoint.seq, &checkpoint.hash, checkpoint.at);
     let signed_by_trusted = trusted
         .iter()

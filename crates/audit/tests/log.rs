@@ -105,7 +105,17 @@ async fn an_export_verifies_with_the_platform_key_and_counts_the_unsigned_tail()
 
     let export = export_text(&db).await;
     let report = verify(export.as_bytes(), &[signer(9).public_key(), key.public_key()]).expect("intact");
-    assert_eq!(report, Report { entries: 7, checkpoints: 1, last_seq: 7, unsigned_tail: 2 });
+    assert_eq!(
+        report,
+        Report {
+            starts_after: 0,
+            anchor_signed_at: None,
+            entries: 7,
+            checkpoints: 1,
+            last_seq: 7,
+            unsigned_tail: 2
+        }
+    );
     assert_eq!(report.to_string(), "7 entries, 1 checkpoints, 2 entries after the last checkpoint");
 }
 

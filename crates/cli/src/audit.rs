@@ -44,14 +44,23 @@ pub enum Verdict {
 pub async fn run(cmd: AuditCommand, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cmd {
         AuditCommand::Export { target, out: path } => {
-            let db = dampwatch_store::connect(&target.database_url()?).await?;
+            let mut db = dampwatch_store::connect(&target.database_url()?).await?;
+            // One snapshot: a retention cut or an append while it runs cannot tear the export.
+            let snapshot = db
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
             // Written beside the target and renamed, so an interrupted export never leaves a
             // truncated file under the name a verifier will read.
             let dir =
                 path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             let mut file = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-            let summary = dampwatch_audit::export(&db, std::io::BufWriter::new(file.as_file_mut())).await?;
+            let summary =
+                dampwatch_audit::export(&snapshot, std::io::BufWriter::new(file.as_file_mut())).await?;
+            snapshot.commit().await?;
             file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
             writeln!(
                 out,
@@ -60,6 +69,13 @@ pub async fn run(cmd: AuditCommand, out: &mut dyn Write) -> anyhow::Result<Verdi
                 summary.checkpoints,
                 path.display()
             )?;
+            if summary.starts_after > 0 {
+                writeln!(
+                    out,
+                    "seq 1 to {} were removed by retention; the export starts with the checkpoint signed there",
+                    summary.starts_after
+                )?;
+            }
         }
         AuditCommand::Verify { file, public_keys } => {
             let trusted = public_keys

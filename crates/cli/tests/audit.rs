@@ -112,4 +112,15 @@ async fn export_verify_and_a_tampered_export() {
         path(&hex),
     ]);
     assert!(ok.starts_with("ok: 6 entries"), "{ok}");
+
+    // Retention cuts the start at the checkpoint (seq 5); the export of what is left still
+    // verifies, starting from that signed checkpoint, and says what was removed.
+    let cut: i64 =
+        db.query_one("SELECT audit_cut(now() + interval '1 day', NULL)", &[]).await.expect("cut").get(0);
+    assert_eq!(cut, 5);
+    let rest = dir.path().join("audit-after-retention.jsonl");
+    let exported = succeeds(&["audit", "export", "--database-url", &url, "--out", path(&rest)]);
+    assert!(exported.contains("seq 1 to 5 were removed by retention"), "{exported}");
+    let ok = succeeds(&["audit", "verify", path(&rest), "--public-key", path(&hex)]);
+    assert!(ok.starts_with("ok: 1 entries, 1 checkpoints, 1 entries after the last checkpoint (seq 1 to 5 removed by retention"), "{ok}");
 }

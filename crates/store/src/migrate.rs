@@ -187,6 +187,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "definer_search_paths",
         sql: include_str!("../migrations/0463_definer_search_paths.sql"),
     },
+    Migration {
+        version: 464,
+        name: "audit_log_retention",
+        sql: include_str!("../migrations/0464_audit_log_retention.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

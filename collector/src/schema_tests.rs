@@ -285,6 +285,43 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     )
     .await?;
 
+    // A closed case in each home every month, closed k months ago; the oldest in the free
+    // home with two events (its chain) and a queued webhook pointing at it.
+    db.execute(
+        "INSERT INTO cases (landlord_id, room_key, room_id, hazard, opened_at, awareness_policy, case_policy, state,
+                            view, view_at, calendar_version, rules_version, updated_at)
+         SELECT 'acme', 'room:' || r.id, r.id, 'damp_and_mould_growth', t, 'at_detection', 'open_on_detection',
+                'closed', '{}', t, 'v', 'v', t
+         FROM rooms r, generate_series(0, $1::int8 - 1) k,
+              LATERAL (SELECT $2::timestamptz - k * interval '30 days' AS t) x",
+        &[&MONTHS, &now],
+    )
+    .await?;
+    let oldest_free: i64 = db
+        .query_one(
+            "SELECT c.id FROM cases c JOIN rooms r ON r.id = c.room_id JOIN dwellings d ON d.id = r.dwelling_id
+             WHERE d.reference = 'H-FREE' AND c.state = 'closed' ORDER BY c.updated_at LIMIT 1",
+            &[],
+        )
+        .await?
+        .get(0);
+    for seq in 1..=2 {
+        db.execute(
+            "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor)
+             VALUES ($1, 'acme', $2, 'note', false, '{}', now(), 'user:1')",
+            &[&oldest_free, &seq],
+        )
+        .await?;
+    }
+    let head_hash: String = db
+        .query_one(
+            "SELECT encode(hash, 'hex') FROM case_events WHERE case_id = $1 AND seq = 2",
+            &[&oldest_free],
+        )
+        .await?
+        .get(0);
+    db.execute("UPDATE webhook_outbox SET case_id = $1", &[&oldest_free]).await?;
+
     // The audit log over the same eight years, one entry a month, a signed checkpoint every
     // fourth (the database does not check signatures; the offline verifier does).
     let mut prev = vec![0u8; 32];
@@ -330,6 +367,7 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     let old_audit = older(Class::AuditLogs, &|_| true);
     let audit_cut = old_audit / 4 * 4;
     assert!(audit_cut > 0 && audit_cut < old_audit, "the test covers both: {old_audit}");
+    let old_closed = older(Class::ClosedCases, &|_| true);
 
     let cfg = Config::default().retention;
     let plan = retention::plan::plan(db, session.layout, &policy, &cfg, now).await?;
@@ -342,6 +380,8 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     assert_eq!(plan.delete_from("audit_log"), audit_cut, "{plan}");
     let audit_line = plan.lines.iter().find(|l| l.table == "audit_log").expect("audit line");
     assert_eq!(audit_line.kept, old_audit - audit_cut, "{plan}");
+    assert_eq!(plan.delete_from("cases"), old_closed, "the free home's: {plan}");
+    assert_eq!(plan.held_in("cases"), 2 * old_closed, "the case's home and the held home: {plan}");
     let text = plan.to_string();
     assert!(text.contains("dry run: nothing deleted") && text.contains("audit_logs"), "{text}");
     let before: i64 = db.query_one("SELECT count(*) FROM readings", &[]).await?.get(0);
@@ -382,12 +422,38 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     assert_eq!(left.len() as i64, MONTHS - old_delivered - old_failed);
     let first_audit: i64 = db.query_one("SELECT min(seq) FROM audit_log", &[]).await?.get(0);
     assert_eq!(first_audit, audit_cut + 1, "the log starts after the anchor checkpoint");
+    // The oldest free case went whole, its chain's head anchored in the audit log first; the
+    // webhook that pointed at it stays, without the link.
+    let gone: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM cases WHERE id = $1) + (SELECT count(*) FROM case_events WHERE case_id = $1)
+                  + (SELECT count(*) FROM webhook_outbox WHERE case_id = $1)",
+            &[&oldest_free],
+        )
+        .await?
+        .get(0);
+    assert_eq!(gone, 0);
+    assert_eq!(db.query_one("SELECT count(*) FROM webhook_outbox", &[]).await?.get::<_, i64>(0), 1);
+    let anchor: String = db
+        .query_one(
+            "SELECT details FROM audit_log WHERE action = 'retention.case_deleted' AND target = $1",
+            &[&format!("case:{oldest_free}")],
+        )
+        .await?
+        .get(0);
+    let anchor: serde_json::Value = serde_json::from_str(&anchor)?;
+    assert_eq!(anchor["events"], 2);
+    assert_eq!(anchor["head_hash"], head_hash.as_str());
+    let closed_left: i64 =
+        db.query_one("SELECT count(*) FROM cases WHERE state = 'closed'", &[]).await?.get(0);
+    assert_eq!(closed_left, 3 * MONTHS - old_closed);
 
     // The hold released, the next round takes that home's old evidence; the open case's stays.
     dampwatch_store::holds::release(db, hold, "cli:test").await?;
     let after =
         retention::run_once(db, session.layout, &policy, &cfg, now, &CancellationToken::new()).await?;
     assert_eq!(after.deleted_from("readings") as i64, old_readings);
+    assert_eq!(after.deleted_from("cases") as i64, old_closed, "the held home's closed cases go too");
     let held: i64 =
         db.query_one("SELECT count(*) FROM readings WHERE device_id = 'dev-H-CASE'", &[]).await?.get(0);
     assert_eq!(held, MONTHS);

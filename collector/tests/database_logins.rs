@@ -189,6 +189,12 @@ async fn each_part_connects_as_its_own_login_and_neither_can_leave_what_it_was_g
     let cut: i64 =
         collector.query_one("SELECT audit_cut(now() + interval '1 day', NULL)", &[]).await.unwrap().get(0);
     assert_eq!(cut, 0, "the collector may ask for a cut; with no checkpoint there is none to make");
+    let cases: i64 = collector
+        .query_one("SELECT case_cut(now() - interval '100 years', true, 10)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cases, 0, "the collector may ask for closed cases' cut");
     // What the collector is for, it may do.
     let n: i64 = collector.query_one("SELECT count(*) FROM dwellings", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);

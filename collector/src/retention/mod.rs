@@ -9,13 +9,15 @@
 //! delete now, and what it keeps and why, without deleting anything.
 //!
 //! The audit log is cut only at a signed checkpoint ([`audit_cut`]), so what is left still
-//! verifies offline.
+//! verifies offline; a closed case goes whole, its chain's head anchored in the audit log
+//! first ([`case_cut`]).
 //!
 //! TimescaleDB: whole-chunk retention cannot spare a held home's rows, so the job deletes
 //! rows there too (and removes the chunk policies earlier releases set); the hourly continuous
 //! aggregate is not trimmed (it can only lose whole chunks), which the plan says.
 
 mod audit_cut;
+mod case_cut;
 pub mod plan;
 pub mod policy;
 mod targets;
@@ -112,6 +114,12 @@ async fn delete_all(
     if let Some(cutoff) = cutoff(keep, now) {
         let total = audit_cut::cut(client, cutoff, cfg.chunk_rows, stop).await?;
         report.deleted.push((audit_cut::TABLE, total));
+    }
+    let (keep, _) = period(policy, cfg, Class::ClosedCases, now);
+    if let Some(cutoff) = cutoff(keep, now) {
+        let held = version.rule(Class::ClosedCases).held;
+        let total = case_cut::cut(client, cutoff, held, stop).await?;
+        report.deleted.push((case_cut::TABLE, total));
     }
     Ok(report)
 }

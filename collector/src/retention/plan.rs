@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
 use super::policy::{Class, Keep, Policy};
-use super::{audit_cut, cutoff, period, targets};
+use super::{audit_cut, case_cut, cutoff, period, targets};
 use crate::config::Retention;
 use crate::db::Layout;
 
@@ -49,8 +49,6 @@ impl Plan {
 /// Why old rows of a class are kept.
 const AUDIT_KEPT: &str = "the audit log is cut only at a signed checkpoint: older entries after the \
      newest checkpoint older than the period wait for the next one";
-const CASES_KEPT: &str = "kept: a closed case's hash-chained log is deleted only with its chain's \
-     anchor kept, which this release does not do";
 const ROLLUPS_KEPT: &str = "kept: TimescaleDB's hourly aggregate loses only whole chunks, which \
      cannot spare a held home";
 
@@ -63,83 +61,58 @@ pub async fn plan(
     now: DateTime<Utc>,
 ) -> Result<Plan, tokio_postgres::Error> {
     let version = policy.in_force(now.date_naive());
-    let mut lines = Vec::new();
-    for target in targets::all(layout) {
-        let (keep, configured) = period(policy, cfg, target.class, now);
-        let cut = cutoff(keep, now);
-        let held_applies = version.rule(target.class).held;
-        let (delete, held) = match cut {
-            None => (0, 0),
-            Some(c) => {
-                let sql = format!(
-                    "SELECT (SELECT count(*) FROM {t} WHERE {d}), (SELECT count(*) FROM {t} WHERE {h})",
-                    t = target.table,
-                    d = target.condition(held_applies, false),
-                    h = target.condition(held_applies, true),
-                );
-                let row = client.query_one(&sql, &[&c]).await?;
-                (row.get(0), row.get(1))
-            }
-        };
-        lines.push(Line {
-            class: target.class,
-            table: target.table,
-            keep,
-            configured,
-            cutoff: cut,
-            delete,
-            held,
-            kept: 0,
-            note: None,
-        });
-    }
-    let (keep, configured) = period(policy, cfg, Class::AuditLogs, now);
-    let cut = cutoff(keep, now);
-    let (delete, kept) = match cut {
-        None => (0, 0),
-        Some(c) => audit_cut::plan(client, c).await?,
-    };
-    let note = (kept > 0).then_some(AUDIT_KEPT);
-    lines.push(Line {
-        class: Class::AuditLogs,
-        table: audit_cut::TABLE,
-        keep,
-        configured,
-        cutoff: cut,
-        delete,
-        held: 0,
-        kept,
-        note,
-    });
-    // Classes this release does not delete: counted, so the plan says what their period covers.
-    let kept_classes: Vec<(Class, &'static str, &'static str, &'static str)> = {
-        let mut k = vec![(Class::ClosedCases, "cases", "state = 'closed' AND updated_at < $1", CASES_KEPT)];
-        if layout == Layout::Timescale {
-            k.push((Class::HourlyRollups, "readings_hourly", "hour < $1", ROLLUPS_KEPT));
-        }
-        k
-    };
-    for (class, table, condition, note) in kept_classes {
+    // A line with the class's period and cutoff and nothing counted yet.
+    let line = |class: Class, table: &'static str| {
         let (keep, configured) = period(policy, cfg, class, now);
-        let cut = cutoff(keep, now);
-        let kept = match cut {
-            None => 0,
-            Some(c) => client
-                .query_one(&format!("SELECT count(*) FROM {table} WHERE {condition}"), &[&c])
-                .await?
-                .get(0),
-        };
-        lines.push(Line {
+        Line {
             class,
             table,
             keep,
             configured,
-            cutoff: cut,
+            cutoff: cutoff(keep, now),
             delete: 0,
             held: 0,
-            kept,
-            note: Some(note),
-        });
+            kept: 0,
+            note: None,
+        }
+    };
+    let mut lines = Vec::new();
+    for target in targets::all(layout) {
+        let mut l = line(target.class, target.table);
+        if let Some(c) = l.cutoff {
+            let held_applies = version.rule(target.class).held;
+            let sql = format!(
+                "SELECT (SELECT count(*) FROM {t} WHERE {d}), (SELECT count(*) FROM {t} WHERE {h})",
+                t = target.table,
+                d = target.condition(held_applies, false),
+                h = target.condition(held_applies, true),
+            );
+            let row = client.query_one(&sql, &[&c]).await?;
+            (l.delete, l.held) = (row.get(0), row.get(1));
+        }
+        lines.push(l);
+    }
+    let mut audit = line(Class::AuditLogs, audit_cut::TABLE);
+    if let Some(c) = audit.cutoff {
+        (audit.delete, audit.kept) = audit_cut::plan(client, c).await?;
+        audit.note = (audit.kept > 0).then_some(AUDIT_KEPT);
+    }
+    lines.push(audit);
+    let mut cases = line(Class::ClosedCases, case_cut::TABLE);
+    if let Some(c) = cases.cutoff {
+        (cases.delete, cases.held) = case_cut::plan(client, c, version.rule(Class::ClosedCases).held).await?;
+    }
+    lines.push(cases);
+    // Under TimescaleDB the hourly aggregate is not trimmed: counted, so the plan says what its
+    // period covers.
+    if layout == Layout::Timescale {
+        let mut rollups = line(Class::HourlyRollups, "readings_hourly");
+        if let Some(c) = rollups.cutoff {
+            rollups.kept =
+                client.query_one("SELECT count(*) FROM readings_hourly WHERE hour < $1", &[&c]).await?.get(0);
+        }
+        rollups.note = Some(ROLLUPS_KEPT);
+        lines.push(rollups);
     }
     Ok(Plan { at: now, version: version.id.clone(), lines })
 }

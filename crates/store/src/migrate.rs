@@ -192,6 +192,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_log_retention",
         sql: include_str!("../migrations/0464_audit_log_retention.sql"),
     },
+    Migration {
+        version: 465,
+        name: "closed_case_retention",
+        sql: include_str!("../migrations/0465_closed_case_retention.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

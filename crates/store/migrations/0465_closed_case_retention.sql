@@ -1,0 +1,84 @@
+-- Retention of closed cases (class `closed_cases`: six years after closure by default,
+-- `[retention] closed_cases` may change it; a legal hold applies: collector/data/retention.toml).
+--
+-- A case's events are a hash chain of their own (0101), so a case goes whole: its events, its
+-- deadlines and the case row, in one transaction; alerts, queued webhooks and e-mails that
+-- pointed at it keep their own periods and lose only the link. The chain's end is anchored
+-- before it goes: an audit entry `retention.case_deleted` (actor `system:retention`, target
+-- `case:ID`) records how many events it had and its head hash, so whoever holds an earlier
+-- evidence pack of the case can show it is the record that was deleted, and the audit log's
+-- signed checkpoints cover that entry. Nothing of a held home is deleted (an open case there,
+-- or an unreleased legal hold: the views of 0440).
+--
+-- Only `case_cut` deletes events, running as the table's owner (SECURITY DEFINER), as
+-- `audit_cut` does for the audit log (0464): the append-only trigger lets a DELETE through
+-- only then.
+
+CREATE OR REPLACE FUNCTION case_events_refuse_change() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('dampwatch.case_cut', true) = 'on'
+       AND current_user = (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                           WHERE c.oid = TG_RELID) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'case_events is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+-- The closed cases a cut at `p_before` may delete: closed before it and, when `p_held`, not of
+-- a held home (nor of a held device, for a case without a room).
+CREATE FUNCTION case_cut_candidates(p_before timestamptz, p_held boolean) RETURNS SETOF bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT c.id FROM cases c LEFT JOIN rooms r ON r.id = c.room_id
+    WHERE c.state = 'closed' AND c.updated_at < p_before
+      AND (NOT p_held OR (
+              (r.dwelling_id IS NULL OR r.dwelling_id NOT IN (SELECT dwelling_id FROM retention_held_dwellings))
+          AND (c.device_id IS NULL OR c.device_id NOT IN (SELECT device_id FROM retention_held_devices))))
+    ORDER BY c.id
+$$;
+
+-- Deletes at most `p_limit` of those cases, each anchored in the audit log first. Returns how
+-- many.
+CREATE FUNCTION case_cut(p_before timestamptz, p_held boolean, p_limit integer) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    doomed record;
+    head_hash bytea;
+    head_seq integer;
+    n bigint := 0;
+BEGIN
+    FOR doomed IN
+        SELECT c.id, c.landlord_id, c.hazard, c.opened_at, c.updated_at FROM cases c
+        WHERE c.id IN (SELECT case_cut_candidates(p_before, p_held) LIMIT p_limit)
+        ORDER BY c.id FOR UPDATE
+    LOOP
+        SELECT e.hash, e.seq INTO head_hash, head_seq FROM case_events e
+        WHERE e.case_id = doomed.id ORDER BY e.seq DESC LIMIT 1;
+        PERFORM audit_append('system:retention', doomed.landlord_id, NULL, 'retention.case_deleted',
+            'case:' || doomed.id, 'success',
+            json_build_object('events', coalesce(head_seq, 0), 'head_hash', encode(head_hash, 'hex'),
+                              'hazard', doomed.hazard, 'opened_at', doomed.opened_at,
+                              'closed_at', doomed.updated_at, 'closed_before', p_before)::text);
+        UPDATE alerts SET case_id = NULL WHERE case_id = doomed.id;
+        UPDATE webhook_outbox SET case_id = NULL WHERE case_id = doomed.id;
+        UPDATE email_outbox SET case_id = NULL WHERE case_id = doomed.id;
+        UPDATE email_digest_items SET case_id = NULL WHERE case_id = doomed.id;
+        DELETE FROM case_deadlines WHERE case_id = doomed.id;
+        PERFORM set_config('dampwatch.case_cut', 'on', true);
+        DELETE FROM case_events WHERE case_id = doomed.id;
+        PERFORM set_config('dampwatch.case_cut', '', true);
+        DELETE FROM cases WHERE id = doomed.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION case_cut_candidates(timestamptz, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION case_cut(timestamptz, boolean, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION case_cut_candidates(timestamptz, boolean) TO dampwatch_collector;
+GRANT EXECUTE ON FUNCTION case_cut(timestamptz, boolean, integer) TO dampwatch_collector;

@@ -178,23 +178,48 @@ async fn each_part_connects_as_its_own_login_and_neither_can_leave_what_it_was_g
         }
     }
     assert_eq!(refused(&collector, &format!("SET ROLE {TENANT_ROLE}")).await, INSUFFICIENT_PRIVILEGE);
-    // Only the retention cut deletes audit entries, running as the owner: the collector's
-    // login cannot delete one itself by claiming to be the cut.
+    // Only the retention cuts delete audit entries and case events, running as the owner, and
+    // never closer than the owner's floor: the collector's login cannot delete either by
+    // claiming to be a cut, nor make a cut take recent history by the cutoff it asks for, a
+    // checkpoint of its own, or a closure it dates back.
+    owner
+        .batch_execute(
+            "INSERT INTO rooms (dwelling_id, name) SELECT id, 'bedroom' FROM dwellings WHERE reference = 'N1';
+             INSERT INTO cases (landlord_id, room_key, room_id, hazard, opened_at, awareness_policy, case_policy,
+                                state, view, view_at, calendar_version, rules_version, updated_at)
+             SELECT 'north', 'room:' || id, id, 'damp_and_mould_growth', now(), 'at_detection',
+                    'open_on_detection', 'closed', '{}', now(), 'v', 'v', now() FROM rooms;
+             INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor)
+             SELECT id, 'north', 1, 'note', false, '{}', now(), 'user:1' FROM cases;",
+        )
+        .await
+        .expect("a closed case with an event");
     collector
-        .execute("SELECT audit_append('test', NULL, NULL, 'test', NULL, 'success', '{}')", &[])
+        .batch_execute(
+            "SELECT audit_append('test', NULL, NULL, 'test', NULL, 'success', '{}');
+             INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature)
+             SELECT seq, hash, '2000-01-01', 'forged', decode(repeat('00', 64), 'hex')
+             FROM audit_log ORDER BY seq DESC LIMIT 1;
+             SELECT audit_append('test', NULL, NULL, 'test', NULL, 'success', '{}');
+             UPDATE cases SET updated_at = '2000-01-01', closed_at = '2000-01-01';",
+        )
         .await
         .unwrap();
-    let claim = "SET dampwatch.audit_cut = 'on'; DELETE FROM audit_log";
-    assert_eq!(refused(&collector, claim).await, INSUFFICIENT_PRIVILEGE);
-    let cut: i64 =
-        collector.query_one("SELECT audit_cut(now() + interval '1 day', NULL)", &[]).await.unwrap().get(0);
-    assert_eq!(cut, 0, "the collector may ask for a cut; with no checkpoint there is none to make");
-    let cases: i64 = collector
-        .query_one("SELECT case_cut(now() - interval '100 years', true, 10)", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(cases, 0, "the collector may ask for closed cases' cut");
+    for claim in [
+        "SET dampwatch.audit_cut = 'on'; DELETE FROM audit_log",
+        "SET dampwatch.case_cut = 'on'; DELETE FROM case_events",
+    ] {
+        assert_eq!(refused(&collector, claim).await, INSUFFICIENT_PRIVILEGE, "{claim}");
+    }
+    let history = "SELECT (SELECT count(*) FROM audit_log) + (SELECT count(*) FROM case_events)";
+    let before: i64 = owner.query_one(history, &[]).await.unwrap().get(0);
+    for (sql, why) in [
+        ("SELECT audit_cut('infinity', NULL)", "the floor keeps recent entries, forged checkpoint or not"),
+        ("SELECT case_cut('infinity', 100)", "a case closed now is kept, whatever date it is given"),
+    ] {
+        assert_eq!(collector.query_one(sql, &[]).await.unwrap().get::<_, i64>(0), 0, "{why}");
+    }
+    assert_eq!(owner.query_one(history, &[]).await.unwrap().get::<_, i64>(0), before);
     // What the collector is for, it may do.
     let n: i64 = collector.query_one("SELECT count(*) FROM dwellings", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);

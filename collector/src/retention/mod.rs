@@ -117,8 +117,7 @@ async fn delete_all(
     }
     let (keep, _) = period(policy, cfg, Class::ClosedCases, now);
     if let Some(cutoff) = cutoff(keep, now) {
-        let held = version.rule(Class::ClosedCases).held;
-        let total = case_cut::cut(client, cutoff, held, stop).await?;
+        let total = case_cut::cut(client, cutoff, stop).await?;
         report.deleted.push((case_cut::TABLE, total));
     }
     Ok(report)

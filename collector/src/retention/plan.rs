@@ -100,7 +100,7 @@ pub async fn plan(
     lines.push(audit);
     let mut cases = line(Class::ClosedCases, case_cut::TABLE);
     if let Some(c) = cases.cutoff {
-        (cases.delete, cases.held) = case_cut::plan(client, c, version.rule(Class::ClosedCases).held).await?;
+        (cases.delete, cases.held) = case_cut::plan(client, c).await?;
     }
     lines.push(cases);
     // Under TimescaleDB the hourly aggregate is not trimmed: counted, so the plan says what its

@@ -37,6 +37,27 @@ pub struct Report {
     pub unsigned_tail: u64,
 }
 
+impl Report {
+    /// Whether a cut start is one retention with `period` could have made by `now`: every
+    /// removed entry predates the anchor's signature, which must be at least `period` old. An
+    /// export from seq 1 passes. A verifier gives the period it knows applies, so an export
+    /// whose recent entries were removed (and a signed checkpoint put first) fails.
+    pub fn check_cut(&self, period: std::time::Duration, now: DateTime<Utc>) -> Result<(), String> {
+        let Some(signed) = self.anchor_signed_at.filter(|_| self.starts_after > 0) else { return Ok(()) };
+        let period = chrono::Duration::from_std(period).map_err(|e| format!("period out of range: {e}"))?;
+        if signed + period > now {
+            return Err(format!(
+                "seq 1 to {} were removed, and the checkpoint at seq {} was signed {}, less than the \
+                 retention period before now: entries were removed before their period ended",
+                self.starts_after,
+                self.starts_after,
+                signed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -63,6 +63,22 @@ async fn a_direct_insert_that_does_not_continue_the_chain_is_refused() {
     assert!(wrong_prev.contains("prev_hash is not the hash of seq 2"), "{wrong_prev}");
     let wrong_hash = refused(&db, &insert("3", "hash", "hash")).await;
     assert!(wrong_hash.contains("hash does not match its contents"), "{wrong_hash}");
+    // Time in order (retention goes by it): not before the head, not in the future.
+    for shift in ["- interval '1 day'", "+ interval '1 day'"] {
+        let dated = refused(
+            &db,
+            &format!(
+                "INSERT INTO audit_log (seq, at, actor, landlord_id, source, action, target, outcome, details,
+                                        prev_hash, hash)
+                 SELECT 3, at {shift}, actor, landlord_id, source, action, target, outcome, details, hash,
+                        audit_entry_hash(3, at {shift}, hash, actor, landlord_id, source, action, target, outcome,
+                                         details)
+                 FROM audit_log WHERE seq = 2"
+            ),
+        )
+        .await;
+        assert!(dated.contains("is before seq 2's or in the future"), "{shift}: {dated}");
+    }
     // A checkpoint must name an entry's real hash.
     let bad_checkpoint = refused(
         &db,

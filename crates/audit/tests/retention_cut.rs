@@ -8,6 +8,14 @@ use common::{append_many, database, export_text, signer};
 use dampwatch_audit::{checkpoint, verify};
 use tokio_postgres::Client;
 
+/// The owner lowers the floor below which no cut goes (seven years) so that entries made now
+/// can be cut.
+async fn floor_lowered(db: &Client) {
+    db.execute("UPDATE retention_floors SET at_least = '1 microsecond' WHERE class = 'audit_logs'", &[])
+        .await
+        .expect("the owner sets the floor");
+}
+
 /// Cuts the entries older than a day from now (all of them) at most `limit` at a time.
 async fn cut(db: &Client, limit: Option<i64>) -> i64 {
     db.query_one("SELECT audit_cut(now() + interval '1 day', $1)", &[&limit]).await.expect("cut").get(0)
@@ -23,11 +31,12 @@ async fn a_log_cut_at_a_checkpoint_exports_and_verifies_from_it() {
     let (_, db) = database().await;
     let key = signer(1);
     append_many(&db, 5).await;
-    assert_eq!(cut(&db, None).await, 0, "no checkpoint yet: nothing can be cut");
     checkpoint(&db, &key).await.expect("checkpoint").expect("seq 5 signed");
     append_many(&db, 3).await;
     checkpoint(&db, &key).await.expect("checkpoint").expect("seq 8 signed");
     append_many(&db, 2).await;
+    assert_eq!(cut(&db, None).await, 0, "nothing younger than seven years is cut, whatever is asked");
+    floor_lowered(&db).await;
 
     // At most five at a time: the first cut ends at the checkpoint at 5, the next at 8; the
     // head (10) and what follows the last checkpoint stay.
@@ -79,7 +88,9 @@ async fn a_log_cut_at_a_checkpoint_exports_and_verifies_from_it() {
 async fn the_cut_removes_only_entries_older_than_asked_and_never_the_head() {
     let (_, db) = database().await;
     let key = signer(1);
+    floor_lowered(&db).await;
     append_many(&db, 3).await;
+    assert_eq!(cut(&db, None).await, 0, "no checkpoint yet: nothing can be cut");
     checkpoint(&db, &key).await.expect("checkpoint").expect("seq 3 signed");
     // The head is the newest checkpointed entry: it stays, so nothing is cut.
     assert_eq!(cut(&db, None).await, 0);

@@ -26,6 +26,12 @@ pub enum AuditCommand {
         /// "PUBLIC KEY". Repeat it for every generation the platform has used.
         #[arg(long = "public-key", value_name = "PEM_FILE", required = true)]
         public_keys: Vec<PathBuf>,
+        /// Accept an export whose start retention cut (it begins with a signed checkpoint)
+        /// when the cut removed only entries older than this period (the audit log's is
+        /// `7years`). Without it such an export fails: its removed start cannot be told from a
+        /// truncation.
+        #[arg(long, value_name = "PERIOD", value_parser = humantime::parse_duration)]
+        retained_for: Option<std::time::Duration>,
     },
     /// Sign the head of the log now with the PKI directory's audit key.
     Checkpoint {
@@ -77,20 +83,34 @@ pub async fn run(cmd: AuditCommand, out: &mut dyn Write) -> anyhow::Result<Verdi
                 )?;
             }
         }
-        AuditCommand::Verify { file, public_keys } => {
+        AuditCommand::Verify { file, public_keys, retained_for } => {
             let trusted = public_keys
                 .iter()
                 .map(|p| dampwatch_audit::load_public_key(p))
                 .collect::<Result<Vec<_>, _>>()?;
             let reader =
                 std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            match dampwatch_audit::verify(std::io::BufReader::new(reader), &trusted) {
-                Ok(report) => writeln!(out, "ok: {report}")?,
+            let report = match dampwatch_audit::verify(std::io::BufReader::new(reader), &trusted) {
+                Ok(report) => report,
                 Err(broken) => {
                     writeln!(out, "TAMPERED: {broken}")?;
                     return Ok(Verdict::Tampered);
                 }
+            };
+            let cut = match retained_for {
+                Some(period) => report.check_cut(period, chrono::Utc::now()),
+                None if report.starts_after > 0 => Err(format!(
+                    "the export starts after seq {}: give --retained-for with the retention period to \
+                     accept a start retention removed",
+                    report.starts_after
+                )),
+                None => Ok(()),
+            };
+            if let Err(why) = cut {
+                writeln!(out, "TAMPERED: {why}")?;
+                return Ok(Verdict::Tampered);
             }
+            writeln!(out, "ok: {report}")?;
         }
         AuditCommand::Checkpoint { target } => {
             let signer = dampwatch_audit::CheckpointSigner::load(&target.pki_dir())?;

@@ -114,13 +114,26 @@ async fn export_verify_and_a_tampered_export() {
     assert!(ok.starts_with("ok: 6 entries"), "{ok}");
 
     // Retention cuts the start at the checkpoint (seq 5); the export of what is left still
-    // verifies, starting from that signed checkpoint, and says what was removed.
+    // verifies, starting from that signed checkpoint, and says what was removed. (The owner
+    // lowers the seven-year floor, so that entries made now can go.)
+    db.execute("UPDATE retention_floors SET at_least = '1 microsecond' WHERE class = 'audit_logs'", &[])
+        .await
+        .expect("floor");
     let cut: i64 =
         db.query_one("SELECT audit_cut(now() + interval '1 day', NULL)", &[]).await.expect("cut").get(0);
     assert_eq!(cut, 5);
     let rest = dir.path().join("audit-after-retention.jsonl");
     let exported = succeeds(&["audit", "export", "--database-url", &url, "--out", path(&rest)]);
     assert!(exported.contains("seq 1 to 5 were removed by retention"), "{exported}");
-    let ok = succeeds(&["audit", "verify", path(&rest), "--public-key", path(&hex)]);
+    // Without the retention period it cannot be told from a truncation; with a period longer
+    // than the anchor's age the cut came too early; with one it satisfies, it verifies.
+    let out = dampwatch(&["audit", "verify", path(&rest), "--public-key", path(&hex)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("TAMPERED: the export starts after seq 5"), "{}", stdout(&out));
+    let out =
+        dampwatch(&["audit", "verify", path(&rest), "--public-key", path(&hex), "--retained-for", "7years"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("removed before their period ended"), "{}", stdout(&out));
+    let ok = succeeds(&["audit", "verify", path(&rest), "--public-key", path(&hex), "--retained-for", "1us"]);
     assert!(ok.starts_with("ok: 1 entries, 1 checkpoints, 1 entries after the last checkpoint (seq 1 to 5 removed by retention"), "{ok}");
 }

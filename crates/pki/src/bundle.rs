@@ -88,6 +88,34 @@ pub(crate) fn prepare(pki: &Path, bundles: &Path) -> Result<(), PkiError> {
     Ok(())
 }
 
+/// Device `device`'s bundle under `bundles` (already [`prepare`]d), its directory made (0700) if
+/// new. Refuses a symbolic link or anything but a directory there: it could lead the keys into
+/// the PKI directory.
+pub(crate) fn prepare_device(bundles: &Path, device: &str) -> Result<Bundle, PkiError> {
+    let bundle = Bundle::of(bundles, device);
+    create_private_dir(bundle.dir())?;
+    let meta =
+        fs::symlink_metadata(bundle.dir()).map_err(|e| PkiError::io("cannot inspect", bundle.dir(), e))?;
+    if !meta.is_dir() || meta.file_type().is_symlink() {
+        return Err(PkiError::UnsafeBundle { path: bundle.dir().to_owned() });
+    }
+    Ok(bundle)
+}
+
+/// Deletes the private keys an earlier release kept for `device` in the PKI directory, once a
+/// new issue has replaced them (a later move would otherwise put the superseded keys over the
+/// new ones).
+pub(crate) fn remove_old_keys(paths: &Paths, device: &str) -> Result<(), PkiError> {
+    for old in old_keys(paths, device) {
+        match fs::remove_file(&old) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(PkiError::io("cannot remove", old, e)),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> Result<(), PkiError> {
     use std::os::unix::fs::DirBuilderExt;
@@ -154,7 +182,7 @@ pub fn move_device_key(pki: &Path, bundles: &Path, device: &str) -> Result<bool,
 }
 
 fn move_one(paths: &Paths, bundles: &Path, device: &str) -> Result<(), PkiError> {
-    let bundle = Bundle::of(bundles, device);
+    let bundle = prepare_device(bundles, device)?;
     let [key, signing_key] = old_keys(paths, device);
     for (from, to) in [(&key, bundle.key()), (&signing_key, bundle.signing_key())] {
         if from.exists() {
@@ -162,12 +190,5 @@ fn move_one(paths: &Paths, bundles: &Path, device: &str) -> Result<(), PkiError>
         }
     }
     write_public(paths, &bundle, &files::read(&paths.device_cert(device))?)?;
-    for old in [key, signing_key] {
-        match fs::remove_file(&old) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(PkiError::io("cannot remove", old, e)),
-        }
-    }
-    Ok(())
+    remove_old_keys(paths, device)
 }

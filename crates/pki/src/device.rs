@@ -86,7 +86,7 @@ pub(crate) fn issue_device_at(
 
     // The PKI's certificate is written last: until it exists the device counts as not issued,
     // so an interrupted issue is simply repeated.
-    let bundle = Bundle::of(bundles, device);
+    let bundle = bundle::prepare_device(bundles, device)?;
     let signing = SigningKey::generate()?;
     let signing_public_key_file = paths.device_signing_public_key(device);
     signing.write(&bundle.signing_key(), &signing_public_key_file)?;
@@ -101,6 +101,7 @@ pub(crate) fn issue_device_at(
     let cert_pem = crate::files::read(&bundle.cert())?;
     bundle::write_public(&paths, &bundle, &cert_pem)?;
     crate::files::write_atomic(&cert, &cert_pem, crate::files::Secrecy::Public)?;
+    bundle::remove_old_keys(&paths, device)?;
 
     Ok(IssuedDevice {
         landlord: landlord.to_owned(),

@@ -127,6 +127,9 @@ pub enum PkiError {
         bundle.display()
     )]
     NoBundle { device: String, pki: PathBuf, bundle: PathBuf },
+
+    #[error("{} is a symbolic link or not a directory: a device's bundle is written only into a plain directory", path.display())]
+    UnsafeBundle { path: PathBuf },
 }
 
 impl PkiError {

@@ -136,3 +136,35 @@ fn keys_an_earlier_release_left_in_the_pki_are_moved_into_bundles() {
     assert_eq!(mode(&bundle.signing_key()), 0o600);
     assert!(move_device_keys(d.paths.dir(), &d.bundles).unwrap().is_empty(), "a second run moves nothing");
 }
+
+#[test]
+fn a_forced_reissue_drops_old_keys_so_that_no_move_can_bring_them_back() {
+    let d = initialised();
+    let first =
+        issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", IssueOptions::default()).expect("issue");
+    let old_key = fs::read(first.bundle.key()).unwrap();
+    let old = d.paths.device_dir("hall-1");
+    fs::write(old.join("key.pem"), &old_key).unwrap();
+    fs::write(old.join("signing-key.pem"), fs::read(first.bundle.signing_key()).unwrap()).unwrap();
+
+    let forced = IssueOptions { force: true, ..IssueOptions::default() };
+    let second = issue_device(d.paths.dir(), &d.bundles, "acme", "hall-1", forced).expect("re-issue");
+    assert!(device_keys_in_pki(d.paths.dir()).unwrap().is_empty(), "the superseded keys are gone");
+    assert!(move_device_keys(d.paths.dir(), &d.bundles).unwrap().is_empty());
+    assert_ne!(fs::read(second.bundle.key()).unwrap(), old_key, "the bundle keeps the new key");
+}
+
+#[test]
+fn a_bundle_that_is_a_symbolic_link_is_refused() {
+    let d = initialised();
+    // A device's bundle pointing into the PKI directory.
+    let inside = d.paths.device_dir("hall-9");
+    fs::create_dir_all(&inside).unwrap();
+    fs::create_dir_all(&d.bundles).unwrap();
+    std::os::unix::fs::symlink(&inside, d.bundles.join("hall-9")).unwrap();
+    let err =
+        issue_device(d.paths.dir(), &d.bundles, "acme", "hall-9", IssueOptions::default()).expect_err("link");
+    assert!(matches!(err, PkiError::UnsafeBundle { .. }), "{err}");
+    assert!(private_keys_in(&inside).is_empty(), "no key was written through the link");
+    assert!(!d.paths.device_cert("hall-9").exists());
+}

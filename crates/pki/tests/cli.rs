@@ -10,6 +10,12 @@ struct Dampwatch {
     pki: PkiCommand,
 }
 
+/// `issue-device` of `device` (landlord acme) in the PKI `d`, its bundle in `b`, with `more`.
+fn issue(d: &str, b: &str, device: &str, more: &[&str]) -> anyhow::Result<String> {
+    let args = ["issue-device", "--dir", d, "--bundles", b, "--landlord", "acme", "--device", device];
+    pki(&[&args[..], more].concat())
+}
+
 fn pki(args: &[&str]) -> anyhow::Result<String> {
     let cmd = Dampwatch::try_parse_from(std::iter::once("pki").chain(args.iter().copied()))?.pki;
     let mut out = Vec::new();
@@ -23,6 +29,9 @@ fn pki(args: &[&str]) -> anyhow::Result<String> {
 fn init_issue_revoke_list_read_as_one_line_confirmations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf8 path");
+    // Devices' bundles outside the PKI directory (and outside the source tree).
+    let bundles = tempfile::tempdir().expect("tempdir");
+    let b = bundles.path().to_str().expect("utf8 path");
 
     let out = pki(&["init", "--dir", d]).expect("init");
     assert!(out.lines().next().is_some_and(|l| l.starts_with("created CA ")), "{out}");
@@ -31,8 +40,7 @@ fn init_issue_revoke_list_read_as_one_line_confirmations() {
     let err = pki(&["init", "--dir", d]).expect_err("second init");
     assert!(format!("{err:#}").contains("pass --force"), "{err:#}");
 
-    let out = pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-7", "--days", "90"])
-        .expect("issue");
+    let out = issue(d, b, "dev-7", &["--days", "90"]).expect("issue");
     assert!(out.contains("issued device dev-7 of landlord acme"), "{out}");
     let key_line = out.lines().find(|l| l.starts_with("signing public key: ")).expect("key line");
     let hex = key_line.trim_start_matches("signing public key: ");
@@ -89,9 +97,11 @@ fn the_downlink_key_is_printed_rotated_and_listed() {
 fn a_bad_device_id_is_reported_with_the_rule() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf8 path");
+    // Devices' bundles outside the PKI directory (and outside the source tree).
+    let bundles = tempfile::tempdir().expect("tempdir");
+    let b = bundles.path().to_str().expect("utf8 path");
     pki(&["init", "--dir", d]).expect("init");
-    let err =
-        pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "Dev/1"]).expect_err("bad id");
+    let err = issue(d, b, "Dev/1", &[]).expect_err("bad id");
     assert!(format!("{err:#}").contains("device id \"Dev/1\" has a character not allowed"), "{err:#}");
 }
 
@@ -99,10 +109,12 @@ fn a_bad_device_id_is_reported_with_the_rule() {
 fn reissue_with_force_mentions_the_superseded_serial() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf8 path");
+    // Devices' bundles outside the PKI directory (and outside the source tree).
+    let bundles = tempfile::tempdir().expect("tempdir");
+    let b = bundles.path().to_str().expect("utf8 path");
     pki(&["init", "--dir", d]).expect("init");
-    pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1"]).expect("issue");
-    let out = pki(&["issue-device", "--dir", d, "--landlord", "acme", "--device", "dev-1", "--force"])
-        .expect("rotate");
+    issue(d, b, "dev-1", &[]).expect("issue");
+    let out = issue(d, b, "dev-1", &["--force"]).expect("rotate");
     assert!(out.contains("superseded serial 5"), "{out}");
 }
 

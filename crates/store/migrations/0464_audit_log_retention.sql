@@ -12,7 +12,40 @@
 -- Only `audit_cut` may delete, and only running as the table's owner (SECURITY DEFINER): the
 -- append-only trigger lets a DELETE through only when the caller is the owner and the cut has
 -- said so for its own transaction. The collector's login, which may call the function, still
--- cannot delete an entry itself, setting or no setting.
+-- cannot delete an entry itself, setting or no setting. Nor can it make the cut take more than
+-- the period allows: the cutoff it asks for is moved back to the floor the owner keeps in
+-- `retention_floors` (seven years for the audit log), the cut ends only at an entry whose own
+-- time and whose checkpoint's signing time are both before it, and an entry's time can no
+-- longer be set before its predecessor's or in the future, so an entry before the cutoff has
+-- only older entries before it.
+
+-- The least period a service login may ask a cut for, per class: the owner's to change.
+CREATE TABLE retention_floors (
+    class    text PRIMARY KEY,
+    at_least interval NOT NULL CHECK (at_least > interval '0')
+);
+INSERT INTO retention_floors (class, at_least) VALUES ('audit_logs', '7 years'), ('closed_cases', '6 years');
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON retention_floors FROM dampwatch_collector;
+GRANT SELECT ON retention_floors TO dampwatch_collector;
+
+-- Now that age decides what retention removes, time in order beside the chain rule of 0300:
+-- an entry is not older than the head nor later than now (a minute's grace for clocks). Fires
+-- after `audit_log_chain` (triggers go by name), which holds the appenders' lock.
+CREATE FUNCTION audit_log_in_time_order() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    head_at timestamptz;
+BEGIN
+    SELECT l.at INTO head_at FROM audit_log l ORDER BY l.seq DESC LIMIT 1;
+    IF NEW.at < head_at OR NEW.at > clock_timestamp() + interval '1 minute' THEN
+        RAISE EXCEPTION 'audit_log seq %: its time % is before seq %''s or in the future', NEW.seq, NEW.at, NEW.seq - 1
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audit_log_time_order BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_in_time_order();
 
 -- A checkpoint outlives the entries it names once they are cut (it is the anchor): it no longer
 -- references the entry by key. That it named a stored entry when it was made is still checked
@@ -49,16 +82,20 @@ BEGIN
 END
 $$;
 
--- Where a cut of the entries older than `p_before` ends: the newest entry older than it that
--- a checkpoint names and that is not the head; with `p_limit`, the newest such that removes at
--- most that many entries, or else the oldest such (a cut always makes progress). NULL: none.
+-- Where a cut of the entries older than `p_before` (moved back to the floor) ends: the newest
+-- entry older than it that a checkpoint signed before it names and that is not the head; with
+-- `p_limit`, the newest such that removes at most that many entries, or else the oldest such (a
+-- cut always makes progress). NULL: none.
 CREATE FUNCTION audit_cut_point(p_before timestamptz, p_limit bigint) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp AS $$
     WITH bounds AS (SELECT min(seq) AS first, max(seq) AS head FROM audit_log),
+    cutoff AS (
+        SELECT least(p_before, now() - (SELECT at_least FROM retention_floors WHERE class = 'audit_logs')) AS at
+    ),
     candidates AS (
-        SELECT DISTINCT c.seq FROM audit_checkpoints c JOIN audit_log l ON l.seq = c.seq, bounds b
-        WHERE l.at < p_before AND c.seq < b.head
+        SELECT DISTINCT c.seq FROM audit_checkpoints c JOIN audit_log l ON l.seq = c.seq, bounds b, cutoff x
+        WHERE l.at < x.at AND c.at < x.at AND c.seq < b.head
     )
     SELECT coalesce(
         (SELECT max(seq) FROM candidates, bounds b WHERE p_limit IS NULL OR seq - b.first + 1 <= p_limit),

@@ -1,14 +1,15 @@
 //! Which Ed25519 public keys either end accepts: points of prime order only.
 //!
 //! The servers verify with `ring`, which checks the cofactorless equation; the firmware with
-//! ed25519-compact, which checks the cofactored one. Under a public key of prime order the two
-//! equations agree on every signature; under a key of small order (anyone can sign for it) or of
-//! mixed order (a prime-order point plus a torsion component) they can give different answers
-//! for the same bytes (5 of the 10 cases of the ed25519-speccheck set). An honest key generator
-//! never makes such a key (RFC 8032 derives the key from a seed: prime order), so a key that is
-//! not of prime order is refused wherever one is taken in: the collector keys a device is
-//! provisioned with and the device keys the registry holds. Then both verifiers only ever see
-//! keys on which they agree.
+//! ed25519-compact, which checks the cofactored one. Under a key of small order (anyone can
+//! sign for it) or of mixed order (a prime-order point plus a torsion component) they give
+//! different answers for bytes anyone can make (5 of the 10 cases of the ed25519-speccheck
+//! set). An honest key generator never makes such a key (RFC 8032 derives the key from a seed:
+//! prime order), so a key that is not of prime order is refused wherever one is taken in: the
+//! collector keys a device is provisioned with and the device keys the registry holds. Under a
+//! prime-order key the two can still differ on a signature whose R carries a small-order
+//! component, but only the key's holder can make one: it cannot make either side accept what
+//! the holder did not sign.
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 

@@ -100,6 +100,8 @@ device_quarantine_per_hour = 100
 # their signed uplinks 6 years, rejected messages 90 days, ...). Nothing of a home with an open
 # case or a legal hold (`dampwatch holds`) is deleted. Uncomment to override a period for this
 # installation ("0s" keeps for ever); `dampwatch retention plan` marks overridden periods.
+# Closed cases and the audit log are never cut closer than the database's floors (6 and 7
+# years, `retention_floors`, which only the database owner may lower), whatever is set here.
 # readings = "6years"
 # rollups = "6years"
 # quarantine = "90d"

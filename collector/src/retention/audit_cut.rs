@@ -18,14 +18,12 @@ pub async fn cut(
     chunk_rows: i64,
     stop: &CancellationToken,
 ) -> Result<u64, tokio_postgres::Error> {
-    let mut total = 0u64;
-    loop {
+    // A chunk ends at a checkpoint, so one shorter than `chunk_rows` may not be the last.
+    super::in_chunks(stop, || async move {
         let n: i64 = client.query_one("SELECT audit_cut($1, $2)", &[&cutoff, &chunk_rows]).await?.get(0);
-        total += n as u64;
-        if n == 0 || stop.is_cancelled() {
-            return Ok(total);
-        }
-    }
+        Ok((n as u64, n > 0))
+    })
+    .await
 }
 
 /// What a cut at `cutoff` would remove now, and the entries past the period it would keep

@@ -18,15 +18,12 @@ pub async fn cut(
     cutoff: DateTime<Utc>,
     stop: &CancellationToken,
 ) -> Result<u64, tokio_postgres::Error> {
-    let mut total = 0u64;
-    loop {
+    super::in_chunks(stop, || async move {
         let n: i64 =
             client.query_one("SELECT case_cut($1, $2)", &[&cutoff, &CASES_PER_STATEMENT]).await?.get(0);
-        total += n as u64;
-        if n < i64::from(CASES_PER_STATEMENT) || stop.is_cancelled() {
-            return Ok(total);
-        }
-    }
+        Ok((n as u64, n >= i64::from(CASES_PER_STATEMENT)))
+    })
+    .await
 }
 
 /// What a cut at `cutoff` would delete now, and the closed cases past the period a hold keeps.

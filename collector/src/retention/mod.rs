@@ -138,18 +138,31 @@ async fn delete(
         table = target.table,
         condition = target.condition(held, false),
     );
-    let statement = client.prepare(&sql).await?;
+    let statement = &client.prepare(&sql).await?;
+    in_chunks(stop, || async move {
+        let n = client.execute(statement, &[&cutoff, &chunk_rows]).await?;
+        Ok((n, n >= chunk_rows as u64))
+    })
+    .await
+}
+
+/// Runs `chunk` (one short statement) again and again until it says it was the last or `stop`
+/// is asked, pausing between chunks so that ingest has the server. A chunk returns the rows it
+/// removed and whether more may be left. Returns the rows removed in all.
+async fn in_chunks<F, Fut>(stop: &CancellationToken, mut chunk: F) -> Result<u64, tokio_postgres::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(u64, bool), tokio_postgres::Error>>,
+{
     let mut total = 0u64;
     loop {
-        let n = client.execute(&statement, &[&cutoff, &chunk_rows]).await?;
+        let (n, more) = chunk().await?;
         total += n;
-        if n < chunk_rows as u64 || stop.is_cancelled() {
-            break;
+        if !more || stop.is_cancelled() {
+            return Ok(total);
         }
-        // Let ingest have the server between chunks.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    Ok(total)
 }
 
 /// The dry run on the database `url` names, as of `now`.

@@ -37,8 +37,8 @@
 //!   components, MQTT topic levels and certificate subjects).
 //!
 //! It is a development and small-fleet tool: one operator at a time per directory; the CA key
-//! sits on disk unencrypted. A production fleet would keep the CA key in an HSM and issue from
-//! device CSRs.
+//! sits on disk, sealed under a passphrase only when asked ([`ca_key`]). A production fleet
+//! would keep the CA key in an HSM and issue from device CSRs.
 
 mod audit_key;
 mod bundle;

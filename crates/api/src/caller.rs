@@ -44,15 +44,20 @@ pub enum Principal {
         write: bool,
         expires_at: Option<chrono::DateTime<Utc>>,
         credential: Credential,
+        /// A third party's OAuth token: the recipient it fetches shares for; it may do nothing
+        /// else.
+        share_recipient: Option<String>,
     },
     Person(Box<Session>),
 }
 
 impl Caller {
     /// Whether the caller may do `permission`. Keys: reading with any key, changing cases with
-    /// the `write` scope, never managing people, keys or the platform. People: their role.
+    /// the `write` scope, never managing people, keys or the platform; a third party's token
+    /// nothing (it only fetches shares, [`Caller::share_recipient`]). People: their role.
     pub fn allows(&self, permission: Permission) -> bool {
         match &self.principal {
+            Principal::Key { share_recipient: Some(_), .. } => false,
             Principal::Key { write, .. } => {
                 permission.is_read() && permission != Permission::ReadAuditLog
                     || *write
@@ -74,6 +79,14 @@ impl Caller {
             Principal::Key { id, credential: Credential::ApiKey, .. } => format!("key:{id}"),
             Principal::Key { id, credential: Credential::OAuthToken, .. } => format!("client:{id}"),
             Principal::Person(session) => format!("user:{}", session.user_id),
+        }
+    }
+
+    /// The recipient a third party's token fetches shares for, if the caller is one.
+    pub fn share_recipient(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::Key { share_recipient, .. } => share_recipient.as_deref(),
+            Principal::Person(_) => None,
         }
     }
 
@@ -112,6 +125,7 @@ impl From<&KeyOwner> for Caller {
                 write: owner.write,
                 expires_at: owner.expires_at,
                 credential: owner.credential,
+                share_recipient: owner.share_recipient.clone(),
             },
         }
     }

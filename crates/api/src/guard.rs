@@ -103,6 +103,15 @@ pub async fn authenticate(
                 return Err(ApiError::Forbidden("this is a person's own account: sign in to use it".into()));
             }
         }
+        Some(Access::ThirdParty) => {
+            if caller.share_recipient().is_none() {
+                return Err(ApiError::Forbidden(
+                    "only a third party's OAuth client (registered with a recipient) fetches shares; \
+                     the landlord's own staff use `dampwatch tenancies share`"
+                        .into(),
+                ));
+            }
+        }
         Some(Access::Permission(permission)) => {
             if !caller.allows(permission) {
                 let detail = match caller.session() {

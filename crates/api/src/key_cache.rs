@@ -120,6 +120,7 @@ mod tests {
             write: true,
             expires_at: None,
             credential: crate::keys::Credential::ApiKey,
+            share_recipient: None,
         }
     }
 

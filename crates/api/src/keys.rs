@@ -32,6 +32,11 @@ pub enum ApiKeyError {
     UnknownKey(i64),
     #[error("unknown scope {0:?}: scopes are read and write")]
     BadScope(String),
+    #[error(
+        "the recipient must be 1 to {MAX_LABEL_LEN} characters without control characters or surrounding spaces, \
+         as the tenants' consents name it"
+    )]
+    BadRecipient,
     #[error("a key must expire within {} days", MAX_KEY_LIFETIME_DAYS)]
     BadExpiry,
     #[error("the system random number generator failed")]
@@ -125,6 +130,9 @@ pub struct KeyOwner {
     /// When the key stops working (None: keys made before keys expired).
     pub expires_at: Option<DateTime<Utc>>,
     pub credential: Credential,
+    /// A third party's token (scope `share`): the recipient it fetches shares for. Such a
+    /// caller may do nothing else.
+    pub share_recipient: Option<String>,
 }
 
 /// SHA-256 of a presented key.
@@ -140,7 +148,7 @@ fn generate_key() -> Result<String, ApiKeyError> {
     Ok(format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)))
 }
 
-fn valid_label(label: &str) -> bool {
+pub(crate) fn valid_label(label: &str) -> bool {
     !label.trim().is_empty() && label.chars().count() <= MAX_LABEL_LEN && !label.chars().any(char::is_control)
 }
 
@@ -244,6 +252,10 @@ pub async fn find_key_owner(
         write: r.get(3),
         expires_at: r.get(4),
         credential,
+        share_recipient: match credential {
+            Credential::OAuthToken => r.get(5),
+            Credential::ApiKey => None,
+        },
     }))
 }
 

@@ -32,6 +32,35 @@ fn random(prefix: &str) -> Result<String, ApiKeyError> {
     Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(raw)))
 }
 
+/// What a client is for: a landlord's own system, with [`Scopes`], or a third party's (an
+/// insurer, say), which may only fetch tenancies' shares under a consent naming its recipient
+/// (scope `share`, `GET /v1/tenancies/{id}/share`) and read nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientGrant<'a> {
+    System(Scopes),
+    Share { recipient: &'a str },
+}
+
+/// The scope a third party's client holds, alone.
+pub const SHARE_SCOPE: &str = "share";
+
+impl ClientGrant<'_> {
+    /// The stored scope names.
+    pub fn names(self) -> Vec<String> {
+        match self {
+            ClientGrant::System(scopes) => scopes.names(),
+            ClientGrant::Share { .. } => vec![SHARE_SCOPE.to_owned()],
+        }
+    }
+
+    fn recipient(self) -> Option<String> {
+        match self {
+            ClientGrant::System(_) => None,
+            ClientGrant::Share { recipient } => Some(recipient.to_owned()),
+        }
+    }
+}
+
 /// A registered client as listed (never its secret).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ClientInfo {
@@ -39,6 +68,8 @@ pub struct ClientInfo {
     pub client_id: String,
     pub label: String,
     pub scopes: Vec<String>,
+    /// A third party's client: the recipient it fetches shares for, as consents name it.
+    pub recipient: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -52,6 +83,7 @@ pub struct NewClient {
     /// Shown this once: only its hash is kept.
     pub client_secret: String,
     pub scopes: Vec<String>,
+    pub recipient: Option<String>,
 }
 
 /// Registers a client of `landlord` (in a landlord admin's tenant transaction).
@@ -59,27 +91,47 @@ pub async fn create_client(
     db: &impl GenericClient,
     landlord: &str,
     label: &str,
-    scopes: Scopes,
+    grant: ClientGrant<'_>,
 ) -> Result<NewClient, ApiKeyError> {
-    if label.trim().is_empty() || label.chars().count() > 200 || label.chars().any(char::is_control) {
+    if !crate::keys::valid_label(label) {
         return Err(ApiKeyError::BadLabel);
+    }
+    if let ClientGrant::Share { recipient } = grant {
+        // Matched exactly against consents' recipients: no padding that would never match.
+        if !crate::keys::valid_label(recipient) || recipient.trim() != recipient {
+            return Err(ApiKeyError::BadRecipient);
+        }
     }
     let client_id = random(CLIENT_PREFIX)?;
     let secret = random(SECRET_PREFIX)?;
     let row = db
         .query_one(
-            "INSERT INTO oauth_clients (landlord_id, client_id, secret_hash, label, scopes)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[&landlord, &client_id, &hash_key(&secret).as_slice(), &label, &scopes.names()],
+            "INSERT INTO oauth_clients (landlord_id, client_id, secret_hash, label, scopes, recipient)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &landlord,
+                &client_id,
+                &hash_key(&secret).as_slice(),
+                &label,
+                &grant.names(),
+                &grant.recipient(),
+            ],
         )
         .await?;
-    Ok(NewClient { id: row.get(0), client_id, client_secret: secret, scopes: scopes.names() })
+    Ok(NewClient {
+        id: row.get(0),
+        client_id,
+        client_secret: secret,
+        scopes: grant.names(),
+        recipient: grant.recipient(),
+    })
 }
 
 pub async fn list_clients(db: &impl GenericClient) -> Result<Vec<ClientInfo>, ApiKeyError> {
     let rows = db
         .query(
-            "SELECT id, client_id, label, scopes, created_at, last_used_at, revoked_at FROM oauth_clients ORDER BY id",
+            "SELECT id, client_id, label, scopes, created_at, last_used_at, revoked_at, recipient
+             FROM oauth_clients ORDER BY id",
             &[],
         )
         .await?;
@@ -93,6 +145,7 @@ pub async fn list_clients(db: &impl GenericClient) -> Result<Vec<ClientInfo>, Ap
             created_at: r.get(4),
             last_used_at: r.get(5),
             revoked_at: r.get(6),
+            recipient: r.get(7),
         })
         .collect())
 }
@@ -118,7 +171,8 @@ pub enum TokenRefusal {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub token: String,
-    pub scopes: Scopes,
+    /// The scope names granted.
+    pub scopes: Vec<String>,
     pub client: i64,
     pub landlord_id: String,
 }
@@ -139,19 +193,16 @@ pub async fn issue_token(
     // never reads a client's secret hash.
     let row = db
         .query_opt(
-            "SELECT id, landlord_id, can_write FROM oauth_client_check($1, $2)",
+            "SELECT id, landlord_id, scopes FROM oauth_client_check($1, $2)",
             &[&client_id, &hash_key(secret).as_slice()],
         )
         .await?;
     let Some(row) = row else {
         return Ok(Err(TokenRefusal::InvalidClient));
     };
-    let allowed = Scopes { write: row.get(2) };
-    let scopes = match requested.map(Scopes::parse) {
-        None => allowed,
-        Some(Ok(asked)) if asked.write && !allowed.write => return Ok(Err(TokenRefusal::InvalidScope)),
-        Some(Ok(asked)) => asked,
-        Some(Err(_)) => return Ok(Err(TokenRefusal::InvalidScope)),
+    let held: Vec<String> = row.get(2);
+    let Some(scopes) = granted(&held, requested) else {
+        return Ok(Err(TokenRefusal::InvalidScope));
     };
     let Ok(token) = random(TOKEN_PREFIX) else {
         return Ok(Err(TokenRefusal::InvalidRequest("the random number generator failed".into())));
@@ -166,7 +217,7 @@ pub async fn issue_token(
                 &client_id,
                 &hash_key(secret).as_slice(),
                 &hash_key(&token).as_slice(),
-                &scopes.names(),
+                &scopes,
                 &now,
                 &(now + TOKEN_LIFETIME),
                 &(now - TOKEN_LIFETIME),
@@ -179,4 +230,53 @@ pub async fn issue_token(
     };
     let (client, landlord_id): (i64, String) = (issued.get(0), issued.get(1));
     Ok(Ok(Issued { token, scopes, client, landlord_id }))
+}
+
+/// The scope names a token gets from a client holding `held` that asked for `requested` (None:
+/// all it holds); None when it asked for more, or for something else. A third party's client
+/// holds `share` alone and gets only that; a landlord's system gets `read`, with `write` if it
+/// holds it and asked.
+fn granted(held: &[String], requested: Option<&str>) -> Option<Vec<String>> {
+    if held == [SHARE_SCOPE] {
+        return match requested.map(str::trim) {
+            None | Some(SHARE_SCOPE) => Some(held.to_vec()),
+            Some(_) => None,
+        };
+    }
+    let allowed = Scopes { write: held.iter().any(|s| s == "write") };
+    match requested.map(Scopes::parse) {
+        None => Some(allowed.names()),
+        Some(Ok(asked)) if asked.write && !allowed.write => None,
+        Some(Ok(asked)) => Some(asked.names()),
+        Some(Err(_)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_third_partys_client_is_granted_share_alone() {
+        let share = held(&["share"]);
+        assert_eq!(granted(&share, None), Some(share.clone()));
+        assert_eq!(granted(&share, Some("share")), Some(share.clone()));
+        assert_eq!(granted(&share, Some("read")), None);
+        assert_eq!(granted(&share, Some("share read")), None);
+    }
+
+    #[test]
+    fn a_landlords_system_is_granted_within_its_scopes_and_never_share() {
+        let read = held(&["read"]);
+        let both = held(&["read", "write"]);
+        assert_eq!(granted(&read, None), Some(read.clone()));
+        assert_eq!(granted(&read, Some("read write")), None);
+        assert_eq!(granted(&both, Some("read")), Some(read.clone()));
+        assert_eq!(granted(&both, None), Some(both.clone()));
+        assert_eq!(granted(&both, Some("share")), None);
+    }
 }

@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::body::read_body;
 use crate::guard::{authenticate, limit_source};
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, signin, sla,
-    token, triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, share, signin,
+    sla, token, triage, users, webhooks,
 };
 use crate::middleware::{finish_response, no_route, SecurityHeaders};
 use crate::openapi;
@@ -68,6 +68,9 @@ pub enum Access {
     /// An API key or a fully signed-in person allowed this permission
     /// ([`dampwatch_accounts::role::MATRIX`], key scopes in [`crate::caller::Caller::allows`]).
     Permission(Permission),
+    /// A third party's OAuth token (scope `share`), and nothing else: the tenancy shares its
+    /// recipient was given consent for.
+    ThirdParty,
 }
 
 impl Endpoint {
@@ -317,6 +320,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         operation_id: "revokeOAuthClient",
         access: Access::Permission(Permission::ManageApiKeys),
         handler: || delete(credentials::revoke_oauth_client),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/v1/tenancies/{id}/share",
+        operation_id: "getTenancyShare",
+        access: Access::ThirdParty,
+        handler: || get(share::get),
     },
     Endpoint {
         verb: Verb::Post,

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{fixture, request, send, Reply};
 use dampwatch_api::keys::{create_key, KeySpec, Scopes};
+use dampwatch_api::oauth::ClientGrant;
 use serde_json::json;
 
 async fn token_request(app: &axum::Router, form: &str, basic: Option<(&str, &str)>) -> Reply {
@@ -52,9 +53,14 @@ async fn a_read_key_reads_but_cannot_change_a_case_and_an_expired_key_is_refused
 #[tokio::test]
 async fn an_oauth_client_gets_a_token_within_its_scopes_and_revoking_it_voids_the_token() {
     let f = fixture().await;
-    let client = dampwatch_api::oauth::create_client(&f.db, "north-homes", "housing system", Scopes::READ)
-        .await
-        .unwrap();
+    let client = dampwatch_api::oauth::create_client(
+        &f.db,
+        "north-homes",
+        "housing system",
+        ClientGrant::System(Scopes::READ),
+    )
+    .await
+    .unwrap();
 
     let wrong =
         token_request(&f.app, "grant_type=client_credentials", Some((&client.client_id, "dwcs_wrong"))).await;

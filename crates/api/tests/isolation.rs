@@ -94,12 +94,12 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
     common::request(method, &path, key, body.as_ref())
 }
 
-/// Whether an API key (full scopes) may call the endpoint: not a person's own account, and
-/// never managing people or machine credentials.
+/// Whether an API key (full scopes) may call the endpoint: not a person's own account, not a
+/// third party's share, and never managing people or machine credentials.
 fn key_may_call(endpoint: &Endpoint) -> bool {
     match endpoint.access {
         Access::Public => true,
-        Access::Person => false,
+        Access::Person | Access::ThirdParty => false,
         Access::Permission(p) => !matches!(p, Permission::ManageUsers | Permission::ManageApiKeys),
     }
 }
@@ -425,7 +425,7 @@ async fn another_landlords_people_see_and_change_nothing_by_any_endpoint() {
         &f.db,
         "north-homes",
         "north system",
-        dampwatch_api::keys::Scopes::READ,
+        dampwatch_api::oauth::ClientGrant::System(dampwatch_api::keys::Scopes::READ),
     )
     .await
     .unwrap();

@@ -125,8 +125,6 @@ pub enum TenanciesCommand {
     Share {
         #[command(flatten)]
         target: Target,
-        #[command(flatten)]
-        master_key: MasterKeyArg,
         id: i64,
         /// The third party, as the consent names it.
         #[arg(long = "to")]
@@ -308,12 +306,10 @@ pub async fn run_tenancies(command: TenanciesCommand, out: &mut impl Write) -> a
                 writeln!(out, "  {dataset}: {n} rows (CSV and JSON Lines)")?;
             }
         }
-        TenanciesCommand::Share { target, master_key, id, recipient, purpose, out: path } => {
-            let master = master_key.open()?;
+        TenanciesCommand::Share { target, id, recipient, purpose, out: path } => {
             let mut db = dampwatch_store::connect(&target.database_url()?).await?;
             let landlord = tenancy_landlord(&db, id).await?;
-            let shared =
-                dampwatch_privacy::consent::share(&mut db, &master, id, &recipient, &purpose, &path).await;
+            let shared = dampwatch_privacy::consent::share(&mut db, id, &recipient, &purpose, &path).await;
             let mut audit = event(
                 "tenancy.share",
                 landlord.as_deref(),

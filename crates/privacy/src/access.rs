@@ -16,7 +16,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{pin_mut, TryStreamExt as _};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
@@ -51,7 +51,7 @@ pub(crate) fn literal(at: DateTime<Utc>) -> String {
 
 /// What an archive holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Contents {
+enum Contents {
     /// For the tenants themselves: everything, their personal data and the audit entries too.
     SubjectAccess,
     /// For a third party with the tenants' consent: the home's data over the tenancy, never the
@@ -67,36 +67,70 @@ pub(crate) async fn utc_snapshot(client: &mut Client) -> Result<Transaction<'_>,
     Ok(tx)
 }
 
-/// Writes the subject access archive of tenancy `id` to `out`.
+/// What an archive of a tenancy covers: the tenancy, its home and its period, all in clear
+/// columns (no key needed to read them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenancySpan {
+    pub tenancy_id: i64,
+    pub landlord_id: String,
+    pub dwelling_id: i64,
+    pub dwelling_reference: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+}
+
+/// The span of tenancy `id`, if this transaction can see it (as the tenant role, only the
+/// landlord's own).
+pub async fn span_of(db: &impl GenericClient, id: i64) -> Result<Option<TenancySpan>, PrivacyError> {
+    let row = db
+        .query_opt(
+            "SELECT t.id, t.landlord_id, t.dwelling_id, d.reference, t.starts_on, t.ends_on
+             FROM tenancies t JOIN dwellings d ON d.id = t.dwelling_id WHERE t.id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(row.map(|r| TenancySpan {
+        tenancy_id: r.get(0),
+        landlord_id: r.get(1),
+        dwelling_id: r.get(2),
+        dwelling_reference: r.get(3),
+        starts_on: r.get(4),
+        ends_on: r.get(5),
+    }))
+}
+
+/// Writes the subject access archive of tenancy `id` to `out`, its personal data opened with
+/// `master`.
 pub async fn export_tenancy(
     client: &mut Client,
     master: &dyn MasterKey,
     id: i64,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
-    export(client, master, id, Contents::SubjectAccess, out).await
-}
-
-/// Writes tenancy `id`'s archive with `contents` to `out`.
-pub async fn export(
-    client: &mut Client,
-    master: &dyn MasterKey,
-    id: i64,
-    contents: Contents,
-    out: &Path,
-) -> Result<AccessSummary, PrivacyError> {
     let tx = utc_snapshot(client).await?;
     let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
-    let dwelling: i64 = tx
-        .query_one(
-            "SELECT id FROM dwellings WHERE landlord_id = $1 AND reference = $2",
-            &[&tenancy.landlord_id, &tenancy.dwelling_reference],
-        )
-        .await?
-        .get(0);
-    let from = start_of(tenancy.starts_on);
+    let span = span_of(&tx, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
+    let summary = write_archive(&tx, &span, Some(&tenancy.personal), out).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// Writes the archive of `span` to `out` from the snapshot `tx`: with the tenants' personal
+/// data and the audit entries when `personal` is given (subject access), without them and
+/// without the home's address and vulnerabilities otherwise (a share with a third party). The
+/// datasets are read with times in UTC.
+pub async fn write_archive(
+    tx: &Transaction<'_>,
+    span: &TenancySpan,
+    personal: Option<&crate::tenancy::Personal>,
+    out: &Path,
+) -> Result<AccessSummary, PrivacyError> {
+    tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
+    let contents = if personal.is_some() { Contents::SubjectAccess } else { Contents::ForThirdParty };
+    let (id, dwelling) = (span.tenancy_id, span.dwelling_id);
+    let from = start_of(span.starts_on);
     // A tenancy that has not ended runs to now; one that has, to the end of its last day.
-    let to = tenancy.ends_on.map_or_else(Utc::now, |d| start_of(d) + chrono::Duration::days(1));
+    let to = span.ends_on.map_or_else(Utc::now, |d| start_of(d) + chrono::Duration::days(1));
     let (f, t) = (literal(from), literal(to));
     let rooms = format!("SELECT id FROM rooms WHERE dwelling_id = {dwelling}");
     let cases = format!(
@@ -152,7 +186,7 @@ pub async fn export(
                  WHERE a.landlord_id = '{landlord}'
                    AND (a.target = 'tenancy:{id}' OR a.target IN (SELECT 'case:' || x.id FROM ({cases}) x))
                  ORDER BY a.seq",
-                landlord = tenancy.landlord_id.replace('\'', "''"),
+                landlord = span.landlord_id.replace('\'', "''"),
             ),
         ),
     ];
@@ -172,43 +206,36 @@ pub async fn export(
         files.push(csv);
         files.push(json);
     }
+    // A third party gets the home's character, not its occupants' vulnerabilities or address.
+    let home_fields = match contents {
+        Contents::SubjectAccess => {
+            "'reference', reference, 'address', address, 'jurisdiction', jurisdiction, 'tenure', tenure, \
+             'vulnerabilities', vulnerabilities"
+        }
+        Contents::ForThirdParty => "'reference', reference, 'jurisdiction', jurisdiction, 'tenure', tenure",
+    };
     let home = tx
         .query_one(
-            "SELECT json_build_object('reference', reference, 'address', address, 'jurisdiction', jurisdiction,
-                                      'tenure', tenure, 'vulnerabilities', vulnerabilities)::text
-             FROM dwellings WHERE id = $1",
+            &format!("SELECT json_build_object({home_fields})::text FROM dwellings WHERE id = $1"),
             &[&dwelling],
         )
         .await?
         .get::<_, String>(0);
-    tx.commit().await?;
-
     let mut tenancy_json = serde_json::json!({
-        "id": tenancy.id,
-        "landlord": tenancy.landlord_id,
-        "home": tenancy.dwelling_reference,
-        "starts_on": tenancy.starts_on,
-        "ends_on": tenancy.ends_on,
+        "id": span.tenancy_id,
+        "landlord": span.landlord_id,
+        "home": span.dwelling_reference,
+        "starts_on": span.starts_on,
+        "ends_on": span.ends_on,
     });
-    if contents == Contents::SubjectAccess {
-        tenancy_json["personal"] = serde_json::to_value(&tenancy.personal)?;
+    if let Some(personal) = personal {
+        tenancy_json["personal"] = serde_json::to_value(personal)?;
     }
     write_file(&dir.path().join("tenancy.json"), serde_json::to_vec_pretty(&tenancy_json)?.as_slice())?;
-    // A third party gets the home's character, not its occupants' vulnerabilities or address.
-    let home = if contents == Contents::SubjectAccess {
-        home
-    } else {
-        let mut value: serde_json::Value = serde_json::from_str(&home)?;
-        if let Some(fields) = value.as_object_mut() {
-            fields.remove("vulnerabilities");
-            fields.remove("address");
-        }
-        value.to_string()
-    };
     write_file(&dir.path().join("home.json"), home.as_bytes())?;
     write_file(
         &dir.path().join("README.txt"),
-        readme(&summary, &tenancy.dwelling_reference, contents).as_bytes(),
+        readme(&summary, &span.dwelling_reference, contents).as_bytes(),
     )?;
     let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
     names.extend(files);

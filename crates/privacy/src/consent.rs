@@ -6,11 +6,10 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::access::{export, AccessSummary, Contents};
+use crate::access::{span_of, write_archive, AccessSummary, TenancySpan};
 use crate::error::PrivacyError;
-use crate::master::MasterKey;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
@@ -132,23 +131,50 @@ pub async fn valid_consent(
 
 /// Shares tenancy `tenancy_id`'s home data with `recipient` for `purpose` into `out`, if a
 /// consent allows it now; refused ([`PrivacyError::NoConsent`]) otherwise. Returns the consent
-/// relied on and what was written.
+/// relied on and what was written. No key is needed: a share carries no personal data.
 pub async fn share(
     client: &mut Client,
-    master: &dyn MasterKey,
     tenancy_id: i64,
     recipient: &str,
     purpose: &str,
     out: &Path,
 ) -> Result<(Consent, AccessSummary), PrivacyError> {
-    let consent =
-        valid_consent(&*client, tenancy_id, recipient, purpose, Utc::now()).await?.ok_or_else(|| {
-            PrivacyError::NoConsent {
-                tenancy: tenancy_id,
-                recipient: recipient.to_owned(),
-                purpose: purpose.to_owned(),
-            }
-        })?;
-    let summary = export(client, master, tenancy_id, Contents::ForThirdParty, out).await?;
+    let tx = dampwatch_store::read_only_snapshot(client).await?;
+    let (span, consent) = allowed_share(&tx, tenancy_id, recipient, purpose, Utc::now()).await?;
+    let summary = write_share(&tx, &span, out).await?;
+    tx.commit().await?;
     Ok((consent, summary))
+}
+
+/// The tenancy's span and the consent that allows sharing it with `recipient` for `purpose`
+/// at `at`: [`PrivacyError::UnknownTenancy`] when this transaction cannot see the tenancy,
+/// [`PrivacyError::NoConsent`] when no consent is in force.
+pub async fn allowed_share(
+    db: &impl GenericClient,
+    tenancy_id: i64,
+    recipient: &str,
+    purpose: &str,
+    at: DateTime<Utc>,
+) -> Result<(TenancySpan, Consent), PrivacyError> {
+    let span = span_of(db, tenancy_id).await?.ok_or(PrivacyError::UnknownTenancy(tenancy_id))?;
+    let consent = valid_consent(db, tenancy_id, recipient, purpose, at).await?.ok_or_else(|| {
+        PrivacyError::NoConsent {
+            tenancy: tenancy_id,
+            recipient: recipient.to_owned(),
+            purpose: purpose.to_owned(),
+        }
+    })?;
+    Ok((span, consent))
+}
+
+/// Writes the share of `span` (its home's data over the tenancy, no personal data, no audit
+/// log) to `out` from the snapshot `tx`, once [`allowed_share`] has found the consent. It
+/// reads only rooms, readings, devices, alerts, cases, case events and the home: the evidence
+/// reader's tables.
+pub async fn write_share(
+    tx: &Transaction<'_>,
+    span: &TenancySpan,
+    out: &Path,
+) -> Result<AccessSummary, PrivacyError> {
+    write_archive(tx, span, None, out).await
 }

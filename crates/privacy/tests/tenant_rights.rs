@@ -159,7 +159,7 @@ async fn a_subject_access_export_holds_everything_about_the_tenancy_as_csv_and_j
 async fn a_share_needs_a_valid_consent_and_never_carries_personal_data() {
     let mut w = world().await;
     let out = w.dir.path().join("share.tar");
-    let refused = consent::share(&mut w.db, &w.master, w.tenancy, "Acme Insurance", "claim 77", &out).await;
+    let refused = consent::share(&mut w.db, w.tenancy, "Acme Insurance", "claim 77", &out).await;
     assert!(matches!(refused, Err(PrivacyError::NoConsent { .. })), "{refused:?}");
     assert!(!out.exists());
 
@@ -178,13 +178,11 @@ async fn a_share_needs_a_valid_consent_and_never_carries_personal_data() {
     .await
     .expect("consent");
     // Another purpose or recipient is not covered.
-    let other = consent::share(&mut w.db, &w.master, w.tenancy, "Acme Insurance", "marketing", &out).await;
+    let other = consent::share(&mut w.db, w.tenancy, "Acme Insurance", "marketing", &out).await;
     assert!(matches!(other, Err(PrivacyError::NoConsent { .. })));
 
     let (relied_on, summary) =
-        consent::share(&mut w.db, &w.master, w.tenancy, "Acme Insurance", "claim 77", &out)
-            .await
-            .expect("share");
+        consent::share(&mut w.db, w.tenancy, "Acme Insurance", "claim 77", &out).await.expect("share");
     assert_eq!(relied_on.id, given);
     assert_eq!(summary.rows_of("readings"), tenancy_days());
     let files = files(&out);
@@ -195,7 +193,7 @@ async fn a_share_needs_a_valid_consent_and_never_carries_personal_data() {
     assert!(files.iter().all(|(n, _)| !n.starts_with("audit")), "the audit log is not shared");
 
     consent::withdraw(&w.db, given, "user:1").await.expect("withdraw");
-    let after = consent::share(&mut w.db, &w.master, w.tenancy, "Acme Insurance", "claim 77", &out).await;
+    let after = consent::share(&mut w.db, w.tenancy, "Acme Insurance", "claim 77", &out).await;
     assert!(matches!(after, Err(PrivacyError::NoConsent { .. })), "withdrawn");
 }
 

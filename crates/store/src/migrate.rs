@@ -197,6 +197,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "closed_case_retention",
         sql: include_str!("../migrations/0465_closed_case_retention.sql"),
     },
+    Migration {
+        version: 466,
+        name: "third_party_clients",
+        sql: include_str!("../migrations/0466_third_party_clients.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

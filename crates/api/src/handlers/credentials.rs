@@ -14,7 +14,9 @@ use crate::extract::{parse_id, JsonBody};
 use crate::keys::{
     create_key, list_api_keys, ApiKeyError, ApiKeyInfo, KeySpec, Scopes, DEFAULT_KEY_LIFETIME_DAYS,
 };
-use crate::oauth::{create_client, list_clients, revoke_client, ClientInfo, NewClient};
+use crate::oauth::{
+    create_client, list_clients, revoke_client, ClientGrant, ClientInfo, NewClient, SHARE_SCOPE,
+};
 use crate::openapi::ProblemDocument;
 use crate::problem::ApiError;
 use crate::state::ApiState;
@@ -34,8 +36,12 @@ fn key_error(e: ApiKeyError) -> ApiError {
 pub struct CredentialRequest {
     /// What it is for ("housing management system").
     pub label: String,
-    /// `read` or `read write` (default `read`).
+    /// `read` or `read write` (default `read`); for a third party's client, `share` or nothing.
     pub scope: Option<String>,
+    /// OAuth clients only: registers a third party's client (an insurer, say) for this
+    /// recipient, exactly as the tenants' consents name it. It may only fetch tenancies'
+    /// shares under those consents (`GET /v1/tenancies/{id}/share`) and read nothing else.
+    pub recipient: Option<String>,
     /// Keys only: days until it stops working (default 90, at most 365).
     pub expires_in_days: Option<i64>,
 }
@@ -71,6 +77,12 @@ pub async fn create_key_handler(
     mut tenant: Tenant,
     JsonBody(body): JsonBody<CredentialRequest>,
 ) -> Result<(StatusCode, Json<NewKey>), ApiError> {
+    if body.recipient.is_some() {
+        return Err(ApiError::Unprocessable(
+            "a recipient names a third party's OAuth client (POST /v1/oauth-clients); API keys are the landlord's own"
+                .into(),
+        ));
+    }
     let scopes = Scopes::parse(body.scope.as_deref().unwrap_or("read")).map_err(key_error)?;
     let landlord = tenant.landlord_id().to_owned();
     let caller = tenant.caller().clone();
@@ -130,7 +142,8 @@ pub async fn list_oauth_clients(mut tenant: Tenant) -> Result<Json<Vec<ClientInf
 /// Register an OAuth client
 ///
 /// For a housing-management system: it exchanges the id and secret at `POST /oauth/token` for
-/// short-lived bearer tokens.
+/// short-lived bearer tokens. With a `recipient`, for a third party instead: its tokens only
+/// fetch tenancies' shares under a consent naming that recipient.
 #[utoipa::path(post, path = "/v1/oauth-clients", operation_id = "createOAuthClient", tag = "credentials",
     request_body = CredentialRequest,
     responses(
@@ -147,12 +160,24 @@ pub async fn create_oauth_client(
             "a client does not expire; its tokens do (revoke the client to stop it)".into(),
         ));
     }
-    let scopes = Scopes::parse(body.scope.as_deref().unwrap_or("read")).map_err(key_error)?;
+    let grant = match body.recipient.as_deref() {
+        Some(recipient) => match body.scope.as_deref().map(str::trim) {
+            None | Some(SHARE_SCOPE) => ClientGrant::Share { recipient },
+            Some(_) => {
+                return Err(ApiError::Unprocessable(
+                    "a third party's client (with a recipient) holds the scope share alone".into(),
+                ))
+            }
+        },
+        None => {
+            ClientGrant::System(Scopes::parse(body.scope.as_deref().unwrap_or("read")).map_err(key_error)?)
+        }
+    };
     let landlord = tenant.landlord_id().to_owned();
     let caller = tenant.caller().clone();
     let tx = tenant.transaction().await?;
-    let client = create_client(&*tx, &landlord, &body.label, scopes).await.map_err(key_error)?;
-    let details = json!({"scope": scopes.names().join(" ")});
+    let client = create_client(&*tx, &landlord, &body.label, grant).await.map_err(key_error)?;
+    let details = json!({"scope": grant.names().join(" "), "recipient": client.recipient});
     record(&*tx, &Entry::of(&caller, "oauth_client.create", Some(format!("client:{}", client.id)), details))
         .await?;
     tx.commit().await?;

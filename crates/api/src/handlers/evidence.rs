@@ -74,14 +74,7 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
         ExportOptions { clock: source.clock.clone(), now: Some(state.now()), ..ExportOptions::default() };
     let mut service = state.pool.get().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
     let snapshot = dampwatch_store::read_only_snapshot(&mut service).await?;
-    // SET LOCAL: undone at the end of the snapshot, so the pooled connection is the service's
-    // again.
-    snapshot
-        .execute(
-            "SELECT set_config('role', $1, true), set_config('dampwatch.landlord', $2, true)",
-            &[&dampwatch_store::roles::EVIDENCE_ROLE, &landlord],
-        )
-        .await?;
+    as_evidence_reader(&snapshot, &landlord).await?;
     let (pack, summary) = build(&snapshot, &source.pki_dir, id, &options, &signer)
         .await
         .map_err(|e| ApiError::Internal(format!("evidence pack of case {id}: {e}")))?;
@@ -101,6 +94,22 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
     record(&*tx, &Entry::of(&caller, "case.evidence_export", Some(format!("case:{id}")), details)).await?;
     tx.commit().await?;
     Ok(bytes)
+}
+
+/// Makes the rest of `snapshot` run as the evidence reader for `landlord` (migration 0432):
+/// SELECT on what a pack or a share holds and only that landlord's rows. SET LOCAL: undone at
+/// the end of the snapshot, so the pooled connection is the service's again.
+pub(crate) async fn as_evidence_reader(
+    snapshot: &tokio_postgres::Transaction<'_>,
+    landlord: &str,
+) -> Result<(), ApiError> {
+    snapshot
+        .execute(
+            "SELECT set_config('role', $1, true), set_config('dampwatch.landlord', $2, true)",
+            &[&dampwatch_store::roles::EVIDENCE_ROLE, &landlord],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Why no pack can be sealed here, with the way that still works.

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod me;
 pub mod notifications;
 pub mod rooms;
+pub mod share;
 pub mod signin;
 pub mod sla;
 pub mod token;

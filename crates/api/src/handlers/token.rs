@@ -31,7 +31,7 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until it expires.
     pub expires_in: i64,
-    /// The scopes granted: `read` or `read write`.
+    /// The scopes granted: `read` or `read write`; `share` for a third party's client.
     pub scope: String,
 }
 
@@ -80,7 +80,7 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 /// Get an access token
 ///
 /// OAuth 2.0 client credentials grant (RFC 6749 §4.4): `grant_type=client_credentials` and an
-/// optional `scope` (`read` or `read write`), form-encoded; the client's id and secret by HTTP
+/// optional `scope` (`read` or `read write`; `share` for a third party's client), form-encoded; the client's id and secret by HTTP
 /// Basic or as `client_id` and `client_secret`.
 #[utoipa::path(post, path = "/oauth/token", operation_id = "getToken", tag = "oauth",
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
@@ -160,7 +160,7 @@ pub async fn post(
                 action: "oauth.token".into(),
                 target: None,
                 outcome: dampwatch_audit::Outcome::Success,
-                details: json!({"scope": issued.scopes.names().join(" ")}),
+                details: json!({"scope": issued.scopes.join(" ")}),
             };
             dampwatch_audit::append(&*tx, &entry)
                 .await
@@ -170,7 +170,7 @@ pub async fn post(
                 access_token: issued.token,
                 token_type: "Bearer".into(),
                 expires_in: TOKEN_LIFETIME.num_seconds(),
-                scope: issued.scopes.names().join(" "),
+                scope: issued.scopes.join(" "),
             };
             let mut response = Json(body).into_response();
             no_store(&mut response);

@@ -21,8 +21,8 @@ use crate::handlers::events::EventRequest;
 use crate::handlers::triage::TriageRequest;
 use crate::handlers::webhooks::WebhookMessage;
 use crate::handlers::{
-    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, signin, sla,
-    token, triage, users, webhooks,
+    alerts, assign, cases, credentials, devices, events, evidence, me, notifications, rooms, share, signin,
+    sla, token, triage, users, webhooks,
 };
 use crate::routes::{Access, Verb, ENDPOINTS};
 use crate::state::ApiState;
@@ -102,6 +102,7 @@ page!(WebhookMessagePage, WebhookMessage, "webhook messages");
         cases::list,
         cases::get,
         evidence::get,
+        share::get,
         events::post,
         sla::get,
         devices::list,
@@ -181,6 +182,7 @@ pub fn document(config: &ApiConfig) -> Value {
         if endpoint.authenticated() {
             operation["security"] = match endpoint.access {
                 Access::Person => json!([{"session": []}]),
+                Access::ThirdParty => json!([{"apiKey": []}]),
                 _ => json!([{"apiKey": []}, {"session": []}]),
             };
             add_response(operation, "401", problem_response("No API key or session, or not a valid one."));

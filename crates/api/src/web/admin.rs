@@ -150,7 +150,8 @@ async fn render(state: &ApiState, viewer: &Viewer, notice: Option<Markup>) -> Re
                     tbody {
                         @for c in &clients {
                             tr {
-                                td { (c.label) } td { code { (c.client_id) } } td { (c.scopes.join(" ")) }
+                                td { (c.label) } td { code { (c.client_id) } }
+                                td { (c.scopes.join(" ")) @if let Some(r) = &c.recipient { " (third party: " (r) ")" } }
                                 td { (c.last_used_at.map(when).unwrap_or_else(|| "never".into())) }
                                 td {
                                     @if c.revoked_at.is_some() { "revoked" } @else {
@@ -216,6 +217,10 @@ fn credential_form(action: &str, what: &str, expires: bool, token: &str) -> Mark
             @if expires {
                 label for={(what) "-days"} { "Days until it stops working (at most 365)" }
                 input id={(what) "-days"} name="days" type="number" min="1" max="365" value="90";
+            } @else {
+                label for={(what) "-recipient"} { "For a third party (an insurer, say): its name, as the tenants' consents give it" }
+                input id={(what) "-recipient"} name="recipient" autocomplete="off" aria-describedby={(what) "-recipient-help"};
+                p id={(what) "-recipient-help"} { "Leave it empty for your own system. A third party's client only fetches the shares of tenancies whose tenants consented to that recipient (the scope above does not apply to it)." }
             }
             p { button type="submit" { "Make the " (what) } }
         }
@@ -352,6 +357,9 @@ pub struct NewCredential {
     label: String,
     scope: String,
     days: Option<i64>,
+    /// Clients only: a third party's name (empty for the landlord's own system).
+    #[serde(default)]
+    recipient: String,
 }
 
 /// `POST /admin/api-keys`: the key, shown once.
@@ -362,7 +370,8 @@ pub async fn add_key(
 ) -> Result<Response, ApiError> {
     viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
-    let request = CredentialRequest { label: f.label, scope: Some(f.scope), expires_in_days: f.days };
+    let request =
+        CredentialRequest { label: f.label, scope: Some(f.scope), expires_in_days: f.days, recipient: None };
     let result = credentials::create_key_handler(State(state.clone()), viewer.tenant(&state), JsonBody(request))
         .await
         .map(|(_, Json(new))| {
@@ -382,7 +391,10 @@ pub async fn add_client(
 ) -> Result<Response, ApiError> {
     viewer.check_csrf(&f.csrf_token)?;
     viewer.require(Permission::ManageApiKeys)?;
-    let request = CredentialRequest { label: f.label, scope: Some(f.scope), expires_in_days: None };
+    let recipient = Some(f.recipient.trim().to_owned()).filter(|r| !r.is_empty());
+    // A third party's client holds `share` alone, whatever the scope list says.
+    let scope = if recipient.is_some() { None } else { Some(f.scope) };
+    let request = CredentialRequest { label: f.label, scope, expires_in_days: None, recipient };
     let result = credentials::create_oauth_client(viewer.tenant(&state), JsonBody(request)).await.map(
         |(_, Json(new))| {
             html! {

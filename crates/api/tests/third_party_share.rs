@@ -1,0 +1,263 @@
+//! A third party (an insurer) fetching a tenancy's share through the API: its OAuth client,
+//! registered by the landlord's admin for one recipient, gets a `share` token that fetches a
+//! tenancy's home data only under a consent the tenants gave that recipient for that purpose,
+//! in force now; it reads nothing else, never another landlord's tenancy, never personal data;
+//! every fetch, refused or not, is audited.
+
+mod common;
+
+use std::io::Read as _;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{Duration, NaiveDate, Utc};
+use common::people::People;
+use common::{request, send, Reply};
+use dampwatch_accounts::Role;
+use dampwatch_privacy::consent::{self, NewConsent};
+use dampwatch_privacy::{add_tenancy, MasterKeyFile, NewTenancy, Personal};
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+const NAME: &str = "Ada Quinlan-Okafor";
+const RECIPIENT: &str = "Acme Insurance";
+
+/// A tenancy of `landlord`'s home `home` from 3 to 7 January 2026, its tenants' names sealed.
+async fn tenancy(p: &People, master: &MasterKeyFile, landlord: &str, home: &str) -> i64 {
+    let mut db = dampwatch_store::connect(&p.f.db_url).await.expect("connect");
+    let tx = db.transaction().await.unwrap();
+    let personal = Personal {
+        names: vec![NAME.into()],
+        phones: vec!["+44 7700 900123".into()],
+        emails: vec!["ada@example.org".into()],
+        notes: vec!["asthma".into()],
+    };
+    let new = NewTenancy {
+        landlord_id: landlord,
+        dwelling_reference: home,
+        starts_on: NaiveDate::from_ymd_opt(2026, 1, 3).unwrap(),
+        ends_on: Some(NaiveDate::from_ymd_opt(2026, 1, 7).unwrap()),
+        personal: &personal,
+    };
+    let id = add_tenancy(&tx, master, &new).await.expect("tenancy");
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn token(p: &People, client_id: &str, secret: &str, scope: Option<&str>) -> Reply {
+    let form = match scope {
+        Some(s) => format!("grant_type=client_credentials&scope={s}"),
+        None => "grant_type=client_credentials".to_owned(),
+    };
+    let basic = STANDARD.encode(format!("{client_id}:{secret}"));
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::AUTHORIZATION, format!("Basic {basic}"))
+        .body(Body::from(form))
+        .unwrap();
+    send(&p.app, req).await
+}
+
+fn share_uri(tenancy: i64, purpose: &str) -> String {
+    format!("/v1/tenancies/{tenancy}/share?purpose={}", purpose.replace(' ', "%20"))
+}
+
+/// The archive's files by name.
+fn files(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut archive = tar::Archive::new(bytes);
+    archive
+        .entries()
+        .expect("a tar archive")
+        .map(|e| {
+            let mut e = e.expect("entry");
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut text = String::new();
+            e.read_to_string(&mut text).expect("text");
+            (name, text)
+        })
+        .collect()
+}
+
+/// The `tenancy.share` audit entries, oldest first: outcome and details.
+async fn audited(p: &People) -> Vec<(String, Value)> {
+    let rows =
+        p.f.db
+            .query(
+                "SELECT outcome, details::text FROM audit_log WHERE action = 'tenancy.share' ORDER BY seq",
+                &[],
+            )
+            .await
+            .unwrap();
+    rows.iter().map(|r| (r.get(0), serde_json::from_str(r.get::<_, &str>(1)).unwrap())).collect()
+}
+
+#[tokio::test]
+async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_nothing_else() {
+    let p = People::new().await;
+    let f = &p.f;
+    let dir = tempfile::tempdir().unwrap();
+    let master = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
+    // North's bedroom sensor, a reading a day from 1 to 10 January 2026: five fall in the tenancy.
+    f.db.batch_execute(
+        "INSERT INTO readings
+         SELECT 'north-homes-dev-1', 1, s, t, t, false, t, 1850, 7200, 1500, 900, 3000, 0, int8send(s)
+         FROM generate_series(0, 9) s, LATERAL (SELECT '2026-01-01 12:00+00'::timestamptz + s * interval '1 day' AS t) x",
+    )
+    .await
+    .expect("readings");
+    let north_tenancy = tenancy(&p, &master, "north-homes", "D-1").await;
+    let south_tenancy = tenancy(&p, &master, "south-homes", "D-2").await;
+
+    // North's admin registers the insurer's client; it holds `share` alone.
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let (admin, _, _) = p.sign_in_enrolled("admin@north.example").await;
+    let widened = json!({"label": "Acme claims", "recipient": RECIPIENT, "scope": "read"});
+    let refused = p.call(Method::POST, "/v1/oauth-clients", Some(&admin), true, Some(widened)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    let made = json!({"label": "Acme claims", "recipient": RECIPIENT});
+    let client = p.call(Method::POST, "/v1/oauth-clients", Some(&admin), true, Some(made)).await;
+    assert_eq!(client.status, StatusCode::CREATED, "{}", client.text);
+    assert_eq!(client.json["scopes"], json!(["share"]));
+    assert_eq!(client.json["recipient"], RECIPIENT);
+    let (client_id, secret) =
+        (client.json["client_id"].as_str().unwrap(), client.json["client_secret"].as_str().unwrap());
+    let key = json!({"label": "not a key", "recipient": RECIPIENT});
+    let no_key = p.call(Method::POST, "/v1/api-keys", Some(&admin), true, Some(key)).await;
+    assert_eq!(
+        no_key.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an API key names no recipient: {}",
+        no_key.text
+    );
+
+    let wider = token(&p, client_id, secret, Some("read")).await;
+    assert_eq!(wider.json["error"], "invalid_scope", "{}", wider.text);
+    let issued = token(&p, client_id, secret, None).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    assert_eq!(issued.json["scope"], "share");
+    let share_token = issued.json["access_token"].as_str().unwrap().to_owned();
+
+    // Without a consent: refused, and audited.
+    let none =
+        send(&p.app, request(Method::GET, &share_uri(north_tenancy, "claim 77"), Some(&share_token), None))
+            .await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN, "{}", none.text);
+    assert!(none.text.contains("no consent in force"), "{}", none.text);
+
+    let consent_id = consent::give(
+        &f.db,
+        &NewConsent {
+            tenancy_id: north_tenancy,
+            recipient: RECIPIENT,
+            purpose: "claim 77",
+            evidence: "signed form, 2 January 2026",
+            given_at: Utc::now() - Duration::hours(1),
+            expires_at: None,
+            recorded_by: "user:officer",
+        },
+    )
+    .await
+    .expect("consent");
+    // South's tenants consented too: still not north's client's to fetch.
+    consent::give(
+        &f.db,
+        &NewConsent {
+            tenancy_id: south_tenancy,
+            recipient: RECIPIENT,
+            purpose: "claim 77",
+            evidence: "signed form",
+            given_at: Utc::now() - Duration::hours(1),
+            expires_at: None,
+            recorded_by: "user:officer",
+        },
+    )
+    .await
+    .expect("south's consent");
+
+    // Under the consent: the home's data over the tenancy, no personal data, no audit log.
+    let fetched = p
+        .app
+        .clone()
+        .oneshot(request(Method::GET, &share_uri(north_tenancy, "claim 77"), Some(&share_token), None))
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()[header::CONTENT_TYPE], "application/x-tar");
+    let bytes = fetched.into_body().collect().await.unwrap().to_bytes();
+    let files = files(&bytes);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"readings.csv") && names.contains(&"cases.jsonl"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("audit")), "the audit log is not shared: {names:?}");
+    let readings = &files.iter().find(|(n, _)| n == "readings.jsonl").unwrap().1;
+    assert_eq!(readings.lines().count(), 5, "only the tenancy's days: {readings}");
+    let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
+    for private in [NAME, "+44 7700 900123", "1 Mill Lane"] {
+        assert!(!all.contains(private), "{private} was shared");
+    }
+
+    // Another purpose, another landlord's tenancy, another endpoint: refused.
+    let other =
+        send(&p.app, request(Method::GET, &share_uri(north_tenancy, "marketing"), Some(&share_token), None))
+            .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    let south =
+        send(&p.app, request(Method::GET, &share_uri(south_tenancy, "claim 77"), Some(&share_token), None))
+            .await;
+    assert_eq!(south.status, StatusCode::NOT_FOUND, "{}", south.text);
+    assert!(!south.text.contains("south"), "{}", south.text);
+    for path in
+        ["/v1/alerts".to_owned(), "/v1/cases".to_owned(), format!("/v1/cases/{}/evidence", f.north.case_id)]
+    {
+        let read = send(&p.app, request(Method::GET, &path, Some(&share_token), None)).await;
+        assert_eq!(read.status, StatusCode::FORBIDDEN, "{path}: {}", read.text);
+    }
+    // North's own read-and-write key does not fetch shares: that is the operator's command.
+    let own =
+        send(&p.app, request(Method::GET, &share_uri(north_tenancy, "claim 77"), Some(&f.north.key), None))
+            .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text);
+
+    // Withdrawn: refused from then on.
+    consent::withdraw(&f.db, consent_id, "user:officer").await.expect("withdraw");
+    // The withdrawal is dated by the database's clock; the state's clock moves past it.
+    *p.now.lock().unwrap() = Utc::now() + Duration::seconds(1);
+    let withdrawn =
+        send(&p.app, request(Method::GET, &share_uri(north_tenancy, "claim 77"), Some(&share_token), None))
+            .await;
+    assert_eq!(withdrawn.status, StatusCode::FORBIDDEN, "{}", withdrawn.text);
+
+    let entries = audited(&p).await;
+    let outcomes: Vec<&str> = entries.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(outcomes, ["refused", "success", "refused", "refused", "refused"], "{entries:?}");
+    let (_, shared) = &entries[1];
+    assert_eq!(shared["consent"], consent_id);
+    assert_eq!(shared["recipient"], RECIPIENT);
+    assert_eq!(shared["purpose"], "claim 77");
+    assert_eq!(shared["rows"]["readings"], 5);
+    assert_eq!(shared["bytes"], bytes.len());
+    assert_eq!(entries[3].1["reason"], "unknown tenancy", "{entries:?}");
+    let south_entries: i64 =
+        f.db.query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'tenancy.share' AND landlord_id = 'south-homes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(south_entries, 0, "north's client probing is north's record, not south's");
+
+    // Revoking the client voids its token.
+    let clients = p.call(Method::GET, "/v1/oauth-clients", Some(&admin), false, None).await;
+    let id =
+        clients.json.as_array().unwrap().iter().find(|c| c["recipient"] == RECIPIENT).unwrap()["id"].clone();
+    let revoked = p.call(Method::DELETE, &format!("/v1/oauth-clients/{id}"), Some(&admin), true, None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text);
+    // The key cache may remember the token for its TTL; the database refuses it at once.
+    let owner = dampwatch_api::keys::find_key_owner(&f.db, &share_token).await.unwrap();
+    assert!(owner.is_none(), "a revoked client's token has no owner");
+}

@@ -565,6 +565,39 @@ async fn an_administrator_manages_people_and_keys_from_the_admin_page() {
         .get(0);
     assert_eq!(audited, 5, "every change is in the audit log");
 
+    // A third party's client: the recipient given, it holds `share` alone whatever the scope
+    // list said, and the page lists it as the third party's.
+    let insurer = b
+        .send(
+            Method::POST,
+            "/admin/oauth-clients",
+            &[
+                ("csrf_token", &csrf),
+                ("label", "insurer"),
+                ("scope", "read write"),
+                ("recipient", " Acme Insurance "),
+            ],
+        )
+        .await;
+    assert_eq!(insurer.status, StatusCode::OK, "{}", insurer.text);
+    let (scopes, recipient): (Vec<String>, Option<String>) =
+        p.f.db
+            .query_one("SELECT scopes, recipient FROM oauth_clients WHERE label = 'insurer'", &[])
+            .await
+            .map(|r| (r.get(0), r.get(1)))
+            .unwrap();
+    assert_eq!((scopes, recipient.as_deref()), (vec!["share".to_owned()], Some("Acme Insurance")));
+    let own_system = b
+        .send(
+            Method::POST,
+            "/admin/oauth-clients",
+            &[("csrf_token", &csrf), ("label", "housing system"), ("scope", "read"), ("recipient", "")],
+        )
+        .await;
+    assert_eq!(own_system.status, StatusCode::OK, "{}", own_system.text);
+    let listed = b.send(Method::GET, "/admin", &[]).await;
+    assert!(listed.text.contains("share (third party: Acme Insurance)"), "{}", listed.text);
+
     p.user(Some("north-homes"), "officer@north.example", Role::HousingOfficer).await;
     let mut officer = Browser::new(&p);
     officer.sign_in("officer@north.example", "").await;

@@ -76,6 +76,9 @@ fn request_for(endpoint: &Endpoint, target: &Landlord, key: Option<&str>) -> Req
             (endpoint.verb == Verb::Post).then(|| json!({"label": "intruder"})),
         ),
         "revokeOAuthClient" => ("/v1/oauth-clients/1".to_owned(), None),
+        // North's tenancy 1 (the purpose is not reached: only a third party's token gets past
+        // authentication; `tests/third_party_share.rs` covers those).
+        "getTenancyShare" => ("/v1/tenancies/1/share".to_owned(), None),
         "getToken" => ("/oauth/token".to_owned(), Some(json!({"grant_type": "client_credentials"}))),
         other => panic!("no isolation check for endpoint {other}: add one here"),
     };

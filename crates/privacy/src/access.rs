@@ -199,9 +199,9 @@ pub async fn write_archive(
             continue;
         }
         let csv = format!("{name}.csv");
-        copy_csv(&tx, query, &dir.path().join(&csv)).await?;
+        copy_csv(tx, query, &dir.path().join(&csv)).await?;
         let json = format!("{name}.jsonl");
-        let n = copy_jsonl(&tx, query, &dir.path().join(&json)).await?;
+        let n = copy_jsonl(tx, query, &dir.path().join(&json)).await?;
         summary.rows.push((name, n));
         files.push(csv);
         files.push(json);

@@ -227,7 +227,7 @@ impl Collector {
             Some((addr, transport)) => {
                 let clock = dampwatch_clock::Clock::from_config(&cfg.alerts.clock, None)?;
                 // The hazard worker started above with the same section, so it is valid.
-                let engine = dampwatch_indicators::HazardEngine::new(cfg.alerts.engine.clone())
+                let engines = dampwatch_alerts::occupant_engines::OccupantEngines::new(&cfg.alerts.engine)
                     .map_err(|e| dampwatch_alerts::StartError::Config(e.into()))?;
                 // Packs are sealed with the audit key the checkpoints are signed with.
                 let evidence = dampwatch_api::state::EvidenceSource {
@@ -235,7 +235,7 @@ impl Collector {
                     clock: cfg.alerts.clock.clone(),
                 };
                 let state = dampwatch_api::ApiState::connect(&logins.api, clock, cfg.api.clone())?
-                    .with_hazard_engine(engine)
+                    .with_hazard_engines(engines)
                     .with_evidence(evidence)
                     .with_secrets_key(secrets_key.clone());
                 Some((addr, state, transport))

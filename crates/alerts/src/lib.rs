@@ -59,6 +59,7 @@ pub mod home_cli;
 pub mod http;
 pub mod inbox;
 pub mod metrics;
+pub mod occupant_engines;
 pub mod outbox;
 pub mod payload;
 pub mod processor;

@@ -30,16 +30,17 @@ use crate::alert_store::{self, RoomContext};
 use crate::config::{AlertsConfig, ConfigError};
 use crate::error::AlertsError;
 use crate::inbox;
+use crate::occupant_engines::OccupantEngines;
 use crate::room::{LeftOut, RoomRef, Skipped, StoredReading};
 use crate::room_readings;
-use crate::room_state::{self, LockedRoom};
+use crate::room_state::{self, LockedRoom, LOCKED_ROOM_SELECT};
 
-/// The engine and clock, built once from configuration.
+/// The engines and clock, built once from configuration.
 #[derive(Debug, Clone)]
 pub struct HazardProcessor {
-    engine: HazardEngine,
+    /// The configured engine, and one per set of occupants' vulnerabilities a home records.
+    engines: OccupantEngines,
     clock: Clock,
-    ruleset_version: String,
     /// Shortest "no data" period of the rules, and the hazards those rules raise.
     no_data: Option<(chrono::Duration, Vec<String>)>,
     /// A raise this soon (data time) after the clear of the room's last alert of the hazard
@@ -127,37 +128,49 @@ struct Folded {
 }
 
 impl HazardProcessor {
-    /// Builds the engine and the clock; `govuk_bank_holidays` is the text of a gov.uk
-    /// `bank-holidays.json`, if the operator supplies one.
+    /// Builds the engines and the clock; `govuk_bank_holidays` is the text of a gov.uk
+    /// `bank-holidays.json`, if the operator supplies one. The occupant rules are the data
+    /// compiled into `dampwatch-indicators` ([`OccupantEngines::new`]).
     pub fn new(config: &AlertsConfig, govuk_bank_holidays: Option<&str>) -> Result<Self, ConfigError> {
-        let engine_config = config.engine.clone();
-        // The offline period (`[alerts.engine] offline_after`) is part of it when not the default.
-        let ruleset_version = engine_config.effective_ruleset_version();
-        let hazards: Vec<String> = engine_config
+        let hazards: Vec<String> = config
+            .engine
             .rules
             .iter()
             .filter(|r| matches!(r.condition, Condition::NoData { .. }))
             .map(|r| r.hazard.slug().to_owned())
             .collect();
-        let engine = HazardEngine::new(engine_config)?;
+        let engines = OccupantEngines::new(&config.engine)?;
         let clock = Clock::from_config(&config.clock, govuk_bank_holidays)?;
-        let no_data = engine.shortest_silence().map(|s| (s, hazards));
+        // Occupants change only cold and heat rules, never the "no data" ones.
+        let no_data = engines.base().engine.shortest_silence().map(|s| (s, hazards));
         let quiet_period = chrono::TimeDelta::from_std(config.stories.quiet_period)
             .map_err(|_| ConfigError::Invalid("alerts.stories.quiet_period is too long".to_owned()))?;
-        Ok(HazardProcessor { engine, clock, ruleset_version, no_data, quiet_period })
+        Ok(HazardProcessor { engines, clock, no_data, quiet_period })
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
 
+    /// The configured engine (a home recording no vulnerabilities is judged by it).
     pub fn engine(&self) -> &HazardEngine {
-        &self.engine
+        &self.engines.base().engine
     }
 
-    /// The rule set version stored with alerts.
+    /// The rule set version stored with the alerts of a home recording no vulnerabilities
+    /// (the offline period included when not the default).
     pub fn ruleset_version(&self) -> &str {
-        &self.ruleset_version
+        &self.engines.base().ruleset_version
+    }
+
+    /// The engine `room` is judged by: its home's occupants' (see [`OccupantEngines`]).
+    fn engine_for(&self, room: &LockedRoom) -> &HazardEngine {
+        &self.engines.for_occupants(&room.occupants).engine
+    }
+
+    /// The rule set version `room` records.
+    fn version_for(&self, room: &LockedRoom) -> &str {
+        &self.engines.for_occupants(&room.occupants).ruleset_version
     }
 
     /// Consumes up to `limit` inbox rows in one transaction; `now` is the detection instant.
@@ -186,7 +199,7 @@ impl HazardProcessor {
             .iter()
             .map(|(k, (room, landlord, _))| (k.clone(), (room.clone(), landlord.clone())))
             .collect();
-        let mut locked = room_state::lock(&tx, &rooms, &self.ruleset_version, now).await?;
+        let mut locked = room_state::lock(&tx, &rooms, self.ruleset_version(), now).await?;
         outcome.rooms = by_room.len();
         for (key, (_, _, room_readings)) in by_room {
             let Some(room) = locked.get_mut(&key) else { continue };
@@ -200,7 +213,7 @@ impl HazardProcessor {
             }
         }
         let folded: Vec<&LockedRoom> = locked.values().collect();
-        room_state::save_all(&tx, &folded, &self.ruleset_version, now).await?;
+        room_state::save_all(&tx, &folded, |room| self.version_for(room), now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -210,6 +223,7 @@ impl HazardProcessor {
     /// reading of the batch.
     fn fold(&self, room: &mut LockedRoom, readings: &[StoredReading], outcome: &mut BatchOutcome) -> Folded {
         let mut folded = Folded::default();
+        let engine = self.engine_for(room);
         let settled = room.state.settled_until();
         for stored in readings {
             let reading = match stored.for_rules() {
@@ -227,7 +241,7 @@ impl HazardProcessor {
             }
             // Judge "no data" at data time: a backlog is not silence.
             let data_now = room.state.last_reading_at().map_or(reading.time, |t| t.max(reading.time));
-            match self.engine.ingest(&mut room.state, &reading, data_now) {
+            match engine.ingest(&mut room.state, &reading, data_now) {
                 Ok(ingested) => {
                     outcome.readings += 1;
                     folded.transitions.extend(ingested.transitions);
@@ -256,6 +270,7 @@ impl HazardProcessor {
         folded: &mut Folded,
         outcome: &mut BatchOutcome,
     ) -> Result<(), AlertsError> {
+        let engine = self.engine_for(room);
         let start = match from.after() {
             Some(at) => room_state::checkpoint(tx, &room.key, at).await?,
             None => None,
@@ -265,7 +280,7 @@ impl HazardProcessor {
         } else {
             let stored = room_readings::after(tx, &room.room, &room.landlord_id, from.after()).await?;
             let readings: Vec<RoomReading> = stored.iter().filter_map(|s| s.for_rules().ok()).collect();
-            self.engine.replay(&mut room.state, start.as_ref(), &readings).ok()
+            engine.replay(&mut room.state, start.as_ref(), &readings).ok()
         };
         let Some(replayed) = replayed else {
             // The state names a checkpoint the table does not hold (a state restarted afresh
@@ -274,7 +289,7 @@ impl HazardProcessor {
             tracing::error!(room = %room.key, ?from, late = folded.late, "no checkpoint to place late readings from");
             for reading in std::mem::take(&mut folded.deferred) {
                 let data_now = room.state.last_reading_at().map_or(reading.time, |t| t.max(reading.time));
-                match self.engine.ingest(&mut room.state, &reading, data_now) {
+                match engine.ingest(&mut room.state, &reading, data_now) {
                     Ok(ingested) => {
                         outcome.readings += 1;
                         folded.transitions.extend(ingested.transitions);
@@ -330,9 +345,11 @@ impl HazardProcessor {
             let tx = client.transaction().await?;
             let rows = tx
                 .query(
-                    "SELECT room_key, landlord_id, room_id, device_id, state FROM room_hazard_state
-                     WHERE last_reading_at <= $1 AND NOT (open_hazards @> $2) AND room_key > $3
-                     ORDER BY room_key LIMIT $4 FOR UPDATE SKIP LOCKED",
+                    &format!(
+                        "{LOCKED_ROOM_SELECT}
+                         WHERE s.last_reading_at <= $1 AND NOT (s.open_hazards @> $2) AND s.room_key > $3
+                         ORDER BY s.room_key LIMIT $4 FOR UPDATE OF s SKIP LOCKED"
+                    ),
                     &[&cutoff, hazards, &last_key, &page],
                 )
                 .await?;
@@ -341,7 +358,7 @@ impl HazardProcessor {
             for r in rows {
                 let mut room = room_state::locked_room(&r)?;
                 last_key.clone_from(&room.key);
-                let transitions = self.engine.evaluate(&mut room.state, now);
+                let transitions = self.engine_for(&room).evaluate(&mut room.state, now);
                 outcome.rooms += 1;
                 if !transitions.is_empty() {
                     self.apply(&tx, &room, &transitions, now, &mut outcome).await?;
@@ -349,7 +366,7 @@ impl HazardProcessor {
                 }
             }
             let changed: Vec<&LockedRoom> = changed.iter().collect();
-            room_state::save_all(&tx, &changed, &self.ruleset_version, now).await?;
+            room_state::save_all(&tx, &changed, |room| self.version_for(room), now).await?;
             tx.commit().await?;
             if i64::try_from(count).unwrap_or(i64::MAX) < page {
                 return Ok(outcome);
@@ -366,11 +383,11 @@ mod tests {
     #[test]
     fn the_configured_offline_period_is_watched_and_recorded_in_the_ruleset_version() {
         let default = HazardProcessor::new(&AlertsConfig::default(), None).expect("valid");
-        assert_eq!(default.ruleset_version, EngineConfig::default().ruleset_version);
+        assert_eq!(default.ruleset_version(), EngineConfig::default().ruleset_version);
         assert_eq!(default.no_data.as_ref().map(|(s, _)| *s), Some(chrono::TimeDelta::hours(48)));
         let config = AlertsConfig::from_toml("[alerts.engine]\noffline_after = \"6h\"\n").expect("parses");
         let changed = HazardProcessor::new(&config, None).expect("valid");
-        assert!(changed.ruleset_version.ends_with("+offline_after=6h"), "{}", changed.ruleset_version);
+        assert!(changed.ruleset_version().ends_with("+offline_after=6h"), "{}", changed.ruleset_version());
         let (silence, hazards) = changed.no_data.expect("a no-data rule");
         assert_eq!((silence, hazards), (chrono::TimeDelta::hours(6), vec!["device_offline".to_owned()]));
     }

@@ -3,10 +3,10 @@
 //! rooms wait for each other instead of deadlocking, and a room's readings are folded by one
 //! worker at a time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use dampwatch_indicators::{Checkpoint, RoomState};
+use dampwatch_indicators::{Checkpoint, RoomState, Vulnerability};
 use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::Transaction;
@@ -21,7 +21,16 @@ pub struct LockedRoom {
     pub room: RoomRef,
     pub landlord_id: String,
     pub state: RoomState,
+    /// The vulnerabilities its home records for its occupants, as they are now (none for a
+    /// device not placed in a room): they pick the rules the room is judged by.
+    pub occupants: BTreeSet<Vulnerability>,
 }
+
+/// The columns [`locked_room`] reads, from `room_hazard_state s` with the home's recorded
+/// vulnerabilities; lock with `FOR UPDATE OF s` (the home and room are only read).
+pub(crate) const LOCKED_ROOM_SELECT: &str =
+    "SELECT s.room_key, s.landlord_id, s.room_id, s.device_id, s.state, coalesce(d.vulnerabilities, '{}')
+     FROM room_hazard_state s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN dwellings d ON d.id = r.dwelling_id";
 
 /// Creates missing state rows for `rooms` (key → room and landlord), then locks them all and
 /// returns their states.
@@ -50,16 +59,14 @@ pub async fn lock(
     .await?;
     let rows = tx
         .query(
-            "SELECT room_key, landlord_id, room_id, device_id, state FROM room_hazard_state
-             WHERE room_key = ANY($1) ORDER BY room_key FOR UPDATE",
+            &format!("{LOCKED_ROOM_SELECT} WHERE s.room_key = ANY($1) ORDER BY s.room_key FOR UPDATE OF s"),
             &[&keys],
         )
         .await?;
     rows.iter().map(|r| locked_room(r).map(|room| (room.key.clone(), room))).collect()
 }
 
-/// A state row (`room_key, landlord_id, room_id, device_id, state`) as read from the
-/// database. A state this version cannot read (from an incompatible version) restarts the room
+/// A state row ([`LOCKED_ROOM_SELECT`]) as read from the database. A state this version cannot read (from an incompatible version) restarts the room
 /// from empty rather than stopping every room's processing; any other error (a column of the
 /// wrong type, a bug) stops the unit of work, so it can never silently wipe a room.
 pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsError> {
@@ -79,16 +86,30 @@ pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsE
         (None, Some(d)) => RoomRef::Device(d),
         (None, None) => RoomRef::Device(String::new()),
     };
-    Ok(LockedRoom { key, room, landlord_id, state })
+    // The column's CHECK admits only known names; one this build does not know (a newer
+    // release's) selects nothing rather than stopping the room.
+    let occupants = r
+        .try_get::<_, Vec<String>>(5)?
+        .iter()
+        .filter_map(|v| match v.parse::<Vulnerability>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(room = %key, error = %e, "recorded vulnerability not known to this release");
+                None
+            }
+        })
+        .collect();
+    Ok(LockedRoom { key, room, landlord_id, state, occupants })
 }
 
 /// Writes the rooms' states back, all in one statement: at one reading per uplink a unit of
 /// work touches as many rooms as it takes readings, and a statement per room would cost a
-/// round trip, a parse and a plan for every reading.
-pub async fn save_all(
+/// round trip, a parse and a plan for every reading. Each room records the rule set version
+/// it was judged by (`version_of`: its occupants may select stricter rules).
+pub async fn save_all<'v>(
     tx: &Transaction<'_>,
     rooms: &[&LockedRoom],
-    ruleset_version: &str,
+    version_of: impl Fn(&LockedRoom) -> &'v str,
     now: DateTime<Utc>,
 ) -> Result<(), AlertsError> {
     if rooms.is_empty() {
@@ -97,7 +118,8 @@ pub async fn save_all(
     let mut sorted: Vec<&LockedRoom> = rooms.to_vec();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let n = sorted.len();
-    let (mut keys, mut states, mut last, mut open, mut coverage, mut levels, mut risks) = (
+    let (mut keys, mut states, mut last, mut open, mut coverage, mut levels, mut risks, mut versions) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -110,6 +132,7 @@ pub async fn save_all(
         let json =
             |what: &'static str, v: Result<Value, serde_json::Error>| v.map_err(AlertsError::json(what));
         keys.push(room.key.as_str());
+        versions.push(version_of(room));
         // Written straight from the state: no JSON tree in between.
         states.push(Json(&room.state));
         last.push(room.state.last_reading_at());
@@ -124,13 +147,14 @@ pub async fn save_all(
     }
     tx.execute(
         "UPDATE room_hazard_state t
-         SET state = n.state, ruleset_version = $8, last_reading_at = n.last_reading_at,
+         SET state = n.state, ruleset_version = n.ruleset_version, last_reading_at = n.last_reading_at,
              open_hazards = ARRAY(SELECT jsonb_array_elements_text(n.open_hazards)), evaluated_at = $9,
              coverage = n.coverage, risk_level = n.risk_level, risk = n.risk
-         FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[])
-             AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk)
+         FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[],
+                     $8::text[])
+             AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk, ruleset_version)
          WHERE t.room_key = n.room_key",
-        &[&keys, &states, &last, &open, &coverage, &levels, &risks, &ruleset_version, &now],
+        &[&keys, &states, &last, &open, &coverage, &levels, &risks, &versions, &now],
     )
     .await?;
     Ok(())

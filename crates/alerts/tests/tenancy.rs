@@ -142,3 +142,67 @@ async fn a_cold_home_is_a_significant_hazard_only_from_phase_2() {
         assert!(rules_version.starts_with("awaab"), "{label}: {rules_version}");
     }
 }
+
+/// (rule ids, rule set version, explanation) of the open cold alert in `room`, if any.
+async fn open_cold_alert(db: &Db, room: i64) -> Option<(Vec<String>, String, String)> {
+    db.client
+        .query_opt(
+            "SELECT rule_ids, ruleset_version, explanation::text FROM alerts
+             WHERE room_id = $1 AND hazard = 'excess_cold' AND status = 'open'",
+            &[&room],
+        )
+        .await
+        .expect("alerts")
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+}
+
+async fn room_ruleset_version(db: &Db, room: i64) -> String {
+    db.client
+        .query_one("SELECT ruleset_version FROM room_hazard_state WHERE room_id = $1", &[&room])
+        .await
+        .expect("the room's state")
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_recording_an_occupant_over_65_is_judged_by_the_stricter_cold_rule() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_triage").await;
+    let older = db.room("l", "flat-older", "lounge").await;
+    let younger = db.room("l", "flat-younger", "lounge").await;
+    db.device("dev-older", "l", Some(older)).await;
+    db.device("dev-younger", "l", Some(younger)).await;
+    let over_65 = HomeChange {
+        vulnerabilities: Some([dampwatch_indicators::Vulnerability::Over65].into_iter().collect()),
+        ..HomeChange::default()
+    };
+    set_home(&db.client, "l", "flat-older", &over_65).await.expect("set home").expect("the home exists");
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+
+    // 10 h at 17 °C in both homes: above the default rule's 16 °C, below the stricter 18 °C.
+    let from = Utc::now() - hours(22);
+    let step = Duration::from_secs(600);
+    for dev in ["dev-older", "dev-younger"] {
+        db.store(dev, &series(from, from + hours(10), step, |t| Sample::air(t, 17.0, 50.0))).await;
+    }
+    db.drain(&processor, from + hours(10) + chrono::Duration::minutes(5)).await;
+
+    let (rules, version, explanation) =
+        open_cold_alert(&db, older).await.expect("a cold alert in the older home");
+    assert_eq!(rules, ["cold.below_18c_vulnerable"]);
+    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
+    assert!(explanation.contains("because the home records an occupant aged 65 or over"), "{explanation}");
+    assert!(room_ruleset_version(&db, older).await.ends_with("+occupants-2026-12:over_65"));
+    assert_eq!(open_cold_alert(&db, younger).await, None, "17 °C is no hazard under the default rule");
+    assert_eq!(room_ruleset_version(&db, younger).await, processor.ruleset_version());
+
+    // The record corrected (no such occupant): the next readings face the default rules again,
+    // under which 17 °C raises nothing, and the stricter rule's alert clears.
+    let none = HomeChange { vulnerabilities: Some(Default::default()), ..HomeChange::default() };
+    set_home(&db.client, "l", "flat-older", &none).await.expect("set home").expect("the home exists");
+    let later = from + hours(10);
+    db.store("dev-older", &series(later, later + hours(4), step, |t| Sample::air(t, 17.0, 50.0))).await;
+    db.drain(&processor, later + hours(4) + chrono::Duration::minutes(5)).await;
+    assert_eq!(open_cold_alert(&db, older).await, None, "no rule in force holds it open");
+    assert_eq!(room_ruleset_version(&db, older).await, processor.ruleset_version());
+}

@@ -8,6 +8,7 @@ use dampwatch_privacy::SecretsKey;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use dampwatch_alerts::occupant_engines::OccupantEngines;
 use dampwatch_clock::{Clock, ClockConfig};
 use dampwatch_indicators::{EngineConfig, HazardEngine};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -27,9 +28,10 @@ pub struct ApiState {
     pub(crate) stats: Arc<ApiStats>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) config: Arc<ApiConfig>,
-    /// The hazard engine's configuration (`[alerts.engine]`): the rules whose thresholds the
-    /// room page draws and the settings its indicators are computed with.
-    pub(crate) engine: Arc<HazardEngine>,
+    /// The hazard engines (`[alerts.engine]`, and one per set of occupants' vulnerabilities
+    /// a home records): the rules whose thresholds the room page draws and the settings its
+    /// indicators are computed with, as the hazard worker judges that room.
+    pub(crate) engines: Arc<OccupantEngines>,
     /// The wall clock sessions, lockouts and TOTP codes are judged by; tests move it.
     pub(crate) time: WallClock,
     /// Where evidence packs are sealed from; without it the API cannot export them.
@@ -76,7 +78,7 @@ impl ApiState {
             stats,
             clock: Arc::new(clock),
             config: Arc::new(config),
-            engine: Arc::new(default_engine()),
+            engines: Arc::new(default_engines()),
             time: Arc::new(Utc::now),
             evidence: None,
             secrets_key: None,
@@ -101,11 +103,16 @@ impl ApiState {
         self.secrets_key.as_deref()
     }
 
-    /// The same state with the hazard engine the hazard worker runs (the collector passes its
-    /// `[alerts.engine]`); without it, the engine's defaults.
-    pub fn with_hazard_engine(mut self, engine: HazardEngine) -> Self {
-        self.engine = Arc::new(engine);
+    /// The same state with the hazard engines the hazard worker runs (the collector passes
+    /// its `[alerts.engine]`); without it, the engine's defaults.
+    pub fn with_hazard_engines(mut self, engines: OccupantEngines) -> Self {
+        self.engines = Arc::new(engines);
         self
+    }
+
+    /// The configured engine: what a room whose home records no vulnerabilities is judged by.
+    pub(crate) fn engine(&self) -> &HazardEngine {
+        &self.engines.base().engine
     }
 
     /// The same state judging time by `time` instead of the system clock.
@@ -159,9 +166,9 @@ impl ApiState {
     }
 }
 
-fn default_engine() -> HazardEngine {
+fn default_engines() -> OccupantEngines {
     // The defaults are checked to validate by the indicators crate's own tests.
-    HazardEngine::new(EngineConfig::default()).expect("the default engine configuration is valid")
+    OccupantEngines::new(&EngineConfig::default()).expect("the default engine configuration is valid")
 }
 
 fn new_pool(mut pg: tokio_postgres::Config, size: usize, wait: Duration) -> Result<Pool, StateError> {

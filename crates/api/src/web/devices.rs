@@ -69,7 +69,7 @@ impl Attention {
 }
 
 fn offline_after(state: &ApiState) -> TimeDelta {
-    TimeDelta::from_std(state.engine.config().offline_after).unwrap_or(TimeDelta::hours(48))
+    TimeDelta::from_std(state.engine().config().offline_after).unwrap_or(TimeDelta::hours(48))
 }
 
 /// The devices as a table: battery (flagged when low), newest reading (flagged when silent too
@@ -80,7 +80,7 @@ pub fn device_table(
     now: DateTime<Utc>,
     with_room: bool,
 ) -> Markup {
-    let silent = humantime_serde::re::humantime::format_duration(state.engine.config().offline_after);
+    let silent = humantime_serde::re::humantime::format_duration(state.engine().config().offline_after);
     html! {
         @if devices.is_empty() {
             p { "No device." }

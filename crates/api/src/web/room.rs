@@ -21,8 +21,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use dampwatch_accounts::Permission;
+use dampwatch_alerts::occupant_engines::{OccupantEngines, RoomEngine};
 use dampwatch_alerts::room::{RoomRef, StoredReading};
-use dampwatch_indicators::{Comparison, Condition, Indicators, Metric, RoomReading, Rule, Severity};
+use dampwatch_indicators::{
+    Comparison, Condition, HazardEngine, Indicators, Metric, RoomReading, Rule, Severity,
+};
 use dampwatch_store::read_model::{alert, device_health, room_history, Alert, DeviceHealth, RoomHome};
 use maud::html;
 use serde::Deserialize;
@@ -139,7 +142,7 @@ async fn load(
     tx.commit().await?;
     let read = reading.elapsed();
 
-    let mut history = state.engine.history();
+    let mut history = room_engine(state, &home).engine.history();
     let mut indicators = Vec::new();
     let mut left_out = 0;
     for mean in &hourly {
@@ -206,11 +209,16 @@ fn rule_words(rule: &Rule) -> String {
     format!("{severity}: {condition} ({})", rule.id)
 }
 
+/// The engine the hazard worker judges the room by: its home's occupants' (stricter cold and
+/// heat rules for the vulnerabilities the home records).
+fn room_engine<'a>(state: &'a ApiState, home: &RoomHome) -> &'a RoomEngine {
+    state.engines.for_occupants(&OccupantEngines::parse(&home.vulnerabilities))
+}
+
 /// The engine's rules on `metric`, as lines to draw.
-fn thresholds(state: &ApiState, metric: Option<Metric>) -> Vec<Threshold> {
+fn thresholds(engine: &HazardEngine, metric: Option<Metric>) -> Vec<Threshold> {
     let Some(metric) = metric else { return Vec::new() };
-    state
-        .engine
+    engine
         .config()
         .rules
         .iter()
@@ -225,9 +233,8 @@ fn thresholds(state: &ApiState, metric: Option<Metric>) -> Vec<Threshold> {
 
 /// The indicator hazards whose alert windows a chart of `metric` shades: the hazards of the
 /// rules that watch it, and silence, which leaves every chart without data.
-fn hazards_of(state: &ApiState, metric: Option<Metric>) -> BTreeSet<&'static str> {
-    let mut hazards: BTreeSet<&'static str> = state
-        .engine
+fn hazards_of(engine: &HazardEngine, metric: Option<Metric>) -> BTreeSet<&'static str> {
+    let mut hazards: BTreeSet<&'static str> = engine
         .config()
         .rules
         .iter()
@@ -272,7 +279,8 @@ const SERIES: [Series; 5] = [
 ];
 
 fn charts(state: &ApiState, data: &RoomData, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Chart> {
-    let max_gap = TimeDelta::from_std(state.engine.config().max_gap).unwrap_or(TimeDelta::hours(2));
+    let engine = &room_engine(state, &data.home).engine;
+    let max_gap = TimeDelta::from_std(engine.config().max_gap).unwrap_or(TimeDelta::hours(2));
     SERIES
         .iter()
         .map(|&(id, title, unit, decimals, metric, value)| Chart {
@@ -285,8 +293,11 @@ fn charts(state: &ApiState, data: &RoomData, from: DateTime<Utc>, to: DateTime<U
             points: data.indicators.iter().filter_map(|i| value(i).map(|v| (i.time, v))).collect(),
             max_gap,
             floor: (metric == Some(Metric::MouldIndex)).then_some((0.0, 1.0)),
-            thresholds: thresholds(state, metric),
-            windows: data.alerts.as_deref().map_or_else(Vec::new, |a| windows(a, &hazards_of(state, metric))),
+            thresholds: thresholds(engine, metric),
+            windows: data
+                .alerts
+                .as_deref()
+                .map_or_else(Vec::new, |a| windows(a, &hazards_of(engine, metric))),
         })
         .collect()
 }
@@ -319,7 +330,14 @@ fn render(state: &ApiState, viewer: &Viewer, data: &RoomData, range: Range, now:
             (range.words()) ", " (when(from)) " to " (when(now)) ". "
             @if range.charts_every_reading() { "Charted from every stored reading" } @else { "Charted from hourly means" }
             " of the devices placed in the room now; indicators and thresholds are the hazard engine's ("
-            (state.engine.config().effective_ruleset_version()) "). The mould index is integrated through the year before the period first."
+            (room_engine(state, home).ruleset_version) "). The mould index is integrated through the year before the period first."
+            @let occupants = OccupantEngines::parse(&home.vulnerabilities);
+            @if !occupants.is_empty() {
+                " The home records "
+                (occupants.iter().map(|v| state.engines.describe(*v)).collect::<Vec<_>>().join(", "))
+                ": the stricter cold and heat rules for its occupants apply ("
+                (state.engines.occupant_rules_version()) ")."
+            }
             @if data.left_out > 0 { " " (data.left_out) " readings were left out, as the alert rules leave them out (flagged by the device or the collector, or incomplete)." }
         }
         @if data.alerts.is_none() {

@@ -22,6 +22,9 @@ pub struct RoomHome {
     /// The landlord's reference for the home.
     pub dwelling_reference: String,
     pub dwelling_address: String,
+    /// The vulnerabilities the home records for its occupants (`over_65`, …): they select the
+    /// stricter cold and heat rules the room is judged by.
+    pub vulnerabilities: Vec<String>,
 }
 
 impl RoomHome {
@@ -62,7 +65,7 @@ where
 {
     client
         .query_opt(
-            "SELECT r.id, r.name, d.id, d.reference, d.address
+            "SELECT r.id, r.name, d.id, d.reference, d.address, d.vulnerabilities
              FROM rooms r JOIN dwellings d ON d.id = r.dwelling_id WHERE r.id = $1",
             &[&room_id],
         )
@@ -74,6 +77,7 @@ where
                 dwelling_id: row.try_get(2)?,
                 dwelling_reference: row.try_get(3)?,
                 dwelling_address: row.try_get(4)?,
+                vulnerabilities: row.try_get(5)?,
             })
         })
         .transpose()

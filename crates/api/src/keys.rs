@@ -238,9 +238,9 @@ pub async fn find_key_owner(
     }
     let hash = hash_key(presented);
     // An OAuth token is looked up among tokens, anything else among keys; both by hash, each
-    // through a function that returns the one row presented (migration 0460).
+    // through a function that returns the one row presented (migrations 0460 and 0466).
     let (sql, credential) = if presented.starts_with(crate::oauth::TOKEN_PREFIX) {
-        ("SELECT * FROM oauth_token_owner($1)", Credential::OAuthToken)
+        ("SELECT * FROM oauth_token_holder($1)", Credential::OAuthToken)
     } else {
         ("SELECT * FROM api_key_owner($1)", Credential::ApiKey)
     };

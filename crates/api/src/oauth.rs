@@ -189,11 +189,11 @@ pub async fn issue_token(
     if client_id.len() > 128 || secret.len() > 128 {
         return Ok(Err(TokenRefusal::InvalidClient));
     }
-    // The database compares the digests (oauth_client_check, migration 0460): the API's login
+    // The database compares the digests (oauth_client_scopes, migration 0466): the API's login
     // never reads a client's secret hash.
     let row = db
         .query_opt(
-            "SELECT id, landlord_id, scopes FROM oauth_client_check($1, $2)",
+            "SELECT id, landlord_id, scopes FROM oauth_client_scopes($1, $2)",
             &[&client_id, &hash_key(secret).as_slice()],
         )
         .await?;

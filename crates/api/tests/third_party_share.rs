@@ -14,8 +14,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{Duration, NaiveDate, Utc};
 use common::people::People;
-use common::{request, send, Reply};
+use common::{raw, request, send, Reply};
 use dampwatch_accounts::Role;
+use dampwatch_api::routes::{Access, Verb, ENDPOINTS};
 use dampwatch_privacy::consent::{self, NewConsent};
 use dampwatch_privacy::{add_tenancy, MasterKeyFile, NewTenancy, Personal};
 use http_body_util::BodyExt as _;
@@ -25,8 +26,9 @@ use tower::ServiceExt as _;
 const NAME: &str = "Ada Quinlan-Okafor";
 const RECIPIENT: &str = "Acme Insurance";
 
-/// A tenancy of `landlord`'s home `home` from 3 to 7 January 2026, its tenants' names sealed.
-async fn tenancy(p: &People, master: &MasterKeyFile, landlord: &str, home: &str) -> i64 {
+/// A tenancy of `landlord`'s home `home` from 3 January 2026 (to 7 January when `ended`), its
+/// tenants' personal data sealed.
+async fn tenancy(p: &People, master: &MasterKeyFile, landlord: &str, home: &str, ended: bool) -> i64 {
     let mut db = dampwatch_store::connect(&p.f.db_url).await.expect("connect");
     let tx = db.transaction().await.unwrap();
     let personal = Personal {
@@ -39,7 +41,7 @@ async fn tenancy(p: &People, master: &MasterKeyFile, landlord: &str, home: &str)
         landlord_id: landlord,
         dwelling_reference: home,
         starts_on: NaiveDate::from_ymd_opt(2026, 1, 3).unwrap(),
-        ends_on: Some(NaiveDate::from_ymd_opt(2026, 1, 7).unwrap()),
+        ends_on: ended.then(|| NaiveDate::from_ymd_opt(2026, 1, 7).unwrap()),
         personal: &personal,
     };
     let id = add_tenancy(&tx, master, &new).await.expect("tenancy");
@@ -102,7 +104,8 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     let f = &p.f;
     let dir = tempfile::tempdir().unwrap();
     let master = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
-    // North's bedroom sensor, a reading a day from 1 to 10 January 2026: five fall in the tenancy.
+    // North's bedroom sensor, a reading a day from 1 to 10 January 2026; the home records an
+    // occupant with a lung condition.
     f.db.batch_execute(
         "INSERT INTO readings
          SELECT 'north-homes-dev-1', 1, s, t, t, false, t, 1850, 7200, 1500, 900, 3000, 0, int8send(s)
@@ -110,8 +113,36 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     )
     .await
     .expect("readings");
-    let north_tenancy = tenancy(&p, &master, "north-homes", "D-1").await;
-    let south_tenancy = tenancy(&p, &master, "south-homes", "D-2").await;
+    f.db.execute(
+        "UPDATE dwellings SET vulnerabilities = '{respiratory_condition}' WHERE reference = 'D-1'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let north_tenancy = tenancy(&p, &master, "north-homes", "D-1", false).await;
+    let south_tenancy = tenancy(&p, &master, "south-homes", "D-2", true).await;
+    // What the share must not carry in words: an alert raised under the stricter rule the lung
+    // condition selected, and a case event naming an officer and a note about the tenant.
+    f.db.execute(
+        "INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, status, severity, since, raised_at,
+             updated_at, rule_ids, ruleset_version, summary, explanation, triage)
+         VALUES ('north-homes', $3, $1, NULL, 'excess_cold', 'open', 'amber', now(), now(),
+             now(), ARRAY['cold.below_18c_vulnerable'], 'rules-1+occupants-2026-12:respiratory_condition',
+             'Below 18 °C for 6 h', $2, 'awaiting_triage')",
+        &[
+            &f.north.room_id,
+            &json!({"findings": [{"rule": {"id": "cold.below_18c_vulnerable",
+                "basis": "Applies because the home records an occupant with a respiratory (lung) condition"}}]}),
+            &format!("room:{}", f.north.room_id),
+        ],
+    )
+    .await
+    .expect("an occupant-rule alert");
+    let triage = json!({"type": "triage_decided", "category": "significant", "actor": "Ann Officer",
+                        "evidence": {"note": "inhaler by the bed"}});
+    let path = format!("/v1/cases/{}/events", f.north.case_id);
+    let triaged = send(&p.app, request(Method::POST, &path, Some(&f.north.key), Some(&triage))).await;
+    assert_eq!(triaged.status, StatusCode::CREATED, "{}", triaged.text);
 
     // North's admin registers the insurer's client; it holds `share` alone.
     p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
@@ -193,10 +224,34 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"readings.csv") && names.contains(&"cases.jsonl"), "{names:?}");
     assert!(!names.iter().any(|n| n.starts_with("audit")), "the audit log is not shared: {names:?}");
+    let in_tenancy: i64 = f
+        .db
+        .query_one("SELECT count(*) FROM readings WHERE device_id = 'north-homes-dev-1' AND sampled_at >= '2026-01-03'", &[])
+        .await
+        .unwrap()
+        .get(0);
     let readings = &files.iter().find(|(n, _)| n == "readings.jsonl").unwrap().1;
-    assert_eq!(readings.lines().count(), 5, "only the tenancy's days: {readings}");
+    assert_eq!(readings.lines().count() as i64, in_tenancy, "only the tenancy's readings: {readings}");
+    let text = |name: &str| files.iter().find(|(n, _)| n == name).map_or("", |(_, t)| t.as_str());
+    assert!(text("alerts.jsonl").contains("excess_cold"), "the alert is shared: {}", text("alerts.jsonl"));
+    assert!(
+        text("case_events.jsonl").contains("triage_decided"),
+        "the event is shared: {}",
+        text("case_events.jsonl")
+    );
     let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
-    for private in [NAME, "+44 7700 900123", "1 Mill Lane"] {
+    for private in [
+        NAME,
+        "+44 7700 900123",
+        "ada@example.org",
+        "asthma",
+        "1 Mill Lane",
+        "respiratory",
+        "occupants-2026-12",
+        "cold.below_18c_vulnerable",
+        "Ann Officer",
+        "inhaler",
+    ] {
         assert!(!all.contains(private), "{private} was shared");
     }
 
@@ -210,12 +265,27 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
             .await;
     assert_eq!(south.status, StatusCode::NOT_FOUND, "{}", south.text);
     assert!(!south.text.contains("south"), "{}", south.text);
-    for path in
-        ["/v1/alerts".to_owned(), "/v1/cases".to_owned(), format!("/v1/cases/{}/evidence", f.north.case_id)]
-    {
-        let read = send(&p.app, request(Method::GET, &path, Some(&share_token), None)).await;
-        assert_eq!(read.status, StatusCode::FORBIDDEN, "{path}: {}", read.text);
+    // Every other endpoint refuses the token.
+    for endpoint in ENDPOINTS.iter().filter(|e| !matches!(e.access, Access::Public | Access::ThirdParty)) {
+        let path = endpoint
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let method = match endpoint.verb {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        };
+        let body = (endpoint.verb != Verb::Get).then(|| json!({}));
+        let reply = send(&p.app, request(method, &path, Some(&share_token), body.as_ref())).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{} {path}: {}", endpoint.operation_id, reply.text);
     }
+    // Nor through the dashboard, which takes only a person's session.
+    let page = raw(&p.app, request(Method::GET, "/", Some(&share_token), None)).await;
+    assert!(!page.status.is_success(), "{}", page.text);
     // North's own read-and-write key does not fetch shares: that is the operator's command.
     let own =
         send(&p.app, request(Method::GET, &share_uri(north_tenancy, "claim 77"), Some(&f.north.key), None))
@@ -238,7 +308,7 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     assert_eq!(shared["consent"], consent_id);
     assert_eq!(shared["recipient"], RECIPIENT);
     assert_eq!(shared["purpose"], "claim 77");
-    assert_eq!(shared["rows"]["readings"], 5);
+    assert_eq!(shared["rows"]["readings"], in_tenancy);
     assert_eq!(shared["bytes"], bytes.len());
     assert_eq!(entries[3].1["reason"], "unknown tenancy", "{entries:?}");
     let south_entries: i64 =
@@ -250,6 +320,16 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
         .unwrap()
         .get(0);
     assert_eq!(south_entries, 0, "north's client probing is north's record, not south's");
+
+    // An API of the previous release looks tokens up with `oauth_token_owner`, which would take
+    // a share token for a read token: it does not answer for one.
+    let hash = dampwatch_api::keys::hash_key(&share_token);
+    let old: i64 =
+        f.db.query_one("SELECT count(*) FROM oauth_token_owner($1)", &[&hash.as_slice()])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(old, 0, "the previous release's lookup does not see a share token");
 
     // Revoking the client voids its token.
     let clients = p.call(Method::GET, "/v1/oauth-clients", Some(&admin), false, None).await;

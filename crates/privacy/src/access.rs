@@ -136,6 +136,13 @@ pub async fn write_archive(
     let cases = format!(
         "SELECT id FROM cases WHERE room_id IN ({rooms}) AND opened_at < {t} AND (state <> 'closed' OR updated_at >= {f})"
     );
+    // A third party gets what happened and when, not the words: an alert's summary and
+    // explanation name the rules a home's recorded vulnerabilities selected (and why), and a
+    // case event's record, actor and evidence may name people or say anything.
+    let (alert_words, event_details) = match contents {
+        Contents::SubjectAccess => ("a.summary, a.explanation,", "e.event, e.actor, e.evidence,"),
+        Contents::ForThirdParty => ("", ""),
+    };
     let datasets: [(&'static str, String); 6] = [
         (
             "rooms",
@@ -157,7 +164,7 @@ pub async fn write_archive(
             "alerts",
             format!(
                 "SELECT a.id, rm.name AS room, a.hazard, a.status, a.severity, a.since, a.raised_at, a.cleared_at,
-                        a.summary, a.explanation, a.case_id
+                        {alert_words} a.case_id
                  FROM alerts a JOIN rooms rm ON rm.id = a.room_id
                  WHERE rm.dwelling_id = {dwelling} AND a.since < {t} AND (a.cleared_at IS NULL OR a.cleared_at >= {f})
                  ORDER BY a.since, a.id"
@@ -174,8 +181,10 @@ pub async fn write_archive(
         (
             "case_events",
             format!(
-                "SELECT e.case_id, e.seq, e.kind, e.event, e.occurred_at, e.recorded_at, e.actor, e.evidence
-                 FROM case_events e WHERE e.case_id IN ({cases}) ORDER BY e.case_id, e.seq"
+                "SELECT e.case_id, e.seq, e.kind, {event_details} e.occurred_at, e.recorded_at
+                 FROM case_events e
+                 WHERE e.case_id IN ({cases}) AND e.occurred_at >= {f} AND e.occurred_at < {t}
+                 ORDER BY e.case_id, e.seq"
             ),
         ),
         (
@@ -239,7 +248,12 @@ pub async fn write_archive(
     )?;
     let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
     names.extend(files);
-    archive(dir.path(), &names, out)?;
+    // Building and syncing the tar is blocking file work: off the async threads.
+    let (dir_path, out) = (dir.path().to_owned(), out.to_owned());
+    tokio::task::spawn_blocking(move || archive(&dir_path, &names, &out))
+        .await
+        .map_err(|e| PrivacyError::Export(e.to_string()))??;
+    drop(dir);
     Ok(summary)
 }
 
@@ -324,13 +338,24 @@ fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
         text.push_str(&format!("  {name:<12} {n} rows\n"));
     }
     text.push_str(
-        "\nreadings: every reading of the sensors placed in the home's rooms during the tenancy \
-         (temperature and relative humidity, surface temperature, CO2, battery, status bits).\n\
+        "\nreadings: every reading of the sensors placed in the home's rooms now, over the tenancy \
+         (temperature and relative humidity, surface temperature, CO2, battery, status bits). A \
+         sensor moved into the home during the tenancy brings its readings from before, too.\n\
          alerts, cases, case_events: the home's hazard alerts and the landlord's cases about them, \
-         with every event recorded, during the tenancy.\n\
-         audit: entries of the landlord's audit log about this tenancy or those cases.\n\
-         Not included: other tenancies' personal data, and the signed messages the readings came \
-         in (ask for a case's evidence pack for those).\n",
+         with the events recorded during the tenancy.\n",
     );
+    text.push_str(match contents {
+        Contents::SubjectAccess => {
+            "audit: entries of the landlord's audit log about this tenancy or those cases.\n\
+             Not included: other tenancies' personal data, and the signed messages the readings came \
+             in (ask for a case's evidence pack for those).\n"
+        }
+        Contents::ForThirdParty => {
+            "What happened and when, not the words: alerts without their summaries and explanations \
+             (which name the rules the occupants' recorded vulnerabilities select), case events \
+             without their records, actors and evidence. Not included: the landlord's audit log, and \
+             the signed messages the readings came in.\n"
+        }
+    });
     text
 }

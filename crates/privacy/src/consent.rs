@@ -65,8 +65,13 @@ fn from_row(r: &tokio_postgres::Row) -> Consent {
     }
 }
 
-/// Records a consent; returns its id.
+/// Records a consent; returns its id. The recipient and purpose are kept without surrounding
+/// spaces: a share matches them exactly.
 pub async fn give(client: &impl GenericClient, new: &NewConsent<'_>) -> Result<i64, PrivacyError> {
+    let (recipient, purpose) = (new.recipient.trim(), new.purpose.trim());
+    if recipient.is_empty() || purpose.is_empty() {
+        return Err(PrivacyError::ConsentUnnamed);
+    }
     let row = client
         .query_opt(
             "INSERT INTO sharing_consents (landlord_id, tenancy_id, recipient, purpose, evidence, given_at,
@@ -75,8 +80,8 @@ pub async fn give(client: &impl GenericClient, new: &NewConsent<'_>) -> Result<i
              RETURNING id",
             &[
                 &new.tenancy_id,
-                &new.recipient,
-                &new.purpose,
+                &recipient,
+                &purpose,
                 &new.evidence,
                 &new.given_at,
                 &new.expires_at,

@@ -47,6 +47,8 @@ pub enum PrivacyError {
     UnknownLandlord(String),
     #[error("no tenancy {0}")]
     UnknownTenancy(i64),
+    #[error("a consent must name its recipient and its purpose")]
+    ConsentUnnamed,
     #[error("no consent {0} in force to withdraw")]
     NoOpenConsent(i64),
     #[error(

@@ -1,13 +1,14 @@
 //! `GET /v1/tenancies/{id}/share?purpose=P`: a third party (an insurer, say) fetches a
 //! tenancy's share, the archive `dampwatch tenancies share` writes: the home's rooms, readings,
-//! alerts, cases and case events over the tenancy as CSV and JSON Lines, never the tenants'
-//! names, contacts or notes, the home's address or vulnerabilities, or the audit log.
+//! alerts, cases and case events over the tenancy as CSV and JSON Lines, without the alerts'
+//! and events' words, and never the tenants' names, contacts or notes, the home's address or
+//! vulnerabilities, or the audit log.
 //!
 //! Only a third party's OAuth token reaches it (scope `share`, [`crate::routes::Access`]), and
 //! it answers only under a consent recorded for that tenancy, naming the client's recipient and
 //! this purpose, in force now (`sharing_consents`); otherwise 403, and another landlord's or an
-//! unknown tenancy 404. Every fetch, refused or not, is in the landlord's audit log with the
-//! consent relied on.
+//! unknown tenancy 404. Each share sent, and each refusal for want of a consent or of the
+//! tenancy, is in the landlord's audit log with the consent relied on.
 //!
 //! The tenancy and the consent are found in the caller's tenant transaction; the share is read
 //! on a service connection as the evidence reader (migration 0432: the landlord's rooms,
@@ -51,7 +52,8 @@ pub struct ShareQuery {
 ///
 /// For a third party's OAuth client only: the home's data over the tenancy, under a consent the
 /// tenants gave this client's recipient for this purpose, in force now. A tar archive of CSV and
-/// JSON Lines with a README; it holds no names, contacts, notes, address or vulnerabilities.
+/// JSON Lines with a README; it holds no names, contacts, notes, address or vulnerabilities,
+/// and no words of alerts or case events.
 #[utoipa::path(
     get,
     path = "/v1/tenancies/{id}/share",

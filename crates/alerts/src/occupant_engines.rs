@@ -111,7 +111,9 @@ mod tests {
     fn a_home_without_vulnerabilities_is_judged_by_the_configured_rules() {
         let e = engines();
         let none = e.for_occupants(&BTreeSet::new());
-        assert_eq!(none.engine.config(), &EngineConfig::default());
+        assert_eq!(rule_ids(none), rule_ids(e.base()));
+        let defaults: Vec<String> = EngineConfig::default().rules.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(rule_ids(none), defaults);
         assert_eq!(none.ruleset_version, EngineConfig::default().effective_ruleset_version());
     }
 
@@ -128,7 +130,25 @@ mod tests {
         assert!(a.ruleset_version.ends_with("+occupants-2026-12:over_65"), "{}", a.ruleset_version);
         assert!(b.ruleset_version.ends_with(":under_5,cardiovascular_condition"), "{}", b.ruleset_version);
         assert_eq!(e.occupant_rules_version(), "occupants-2026-12");
-        let all: BTreeSet<_> = Vulnerability::ALL.into_iter().collect();
-        assert_eq!(index(&all), (1 << Vulnerability::ALL.len()) - 1, "every set has a place");
+    }
+
+    #[test]
+    fn every_set_of_vulnerabilities_finds_the_engine_built_for_it() {
+        let e = engines();
+        let rules = OccupantRules::embedded().unwrap();
+        let base = EngineConfig::default();
+        for bits in 0..1usize << Vulnerability::ALL.len() {
+            let set: BTreeSet<Vulnerability> = Vulnerability::ALL
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, v)| *v)
+                .collect();
+            let built = e.for_occupants(&set);
+            let wanted = rules.config_for(&base, &set);
+            let ids = |c: &EngineConfig| c.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(built.engine.config()), ids(&wanted), "{set:?}");
+            assert_eq!(built.ruleset_version, wanted.effective_ruleset_version(), "{set:?}");
+        }
     }
 }

@@ -94,7 +94,8 @@ pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsE
         .filter_map(|v| match v.parse::<Vulnerability>() {
             Ok(v) => Some(v),
             Err(e) => {
-                tracing::warn!(room = %key, error = %e, "recorded vulnerability not known to this release");
+                // Debug: during an upgrade it would be said for every room of every batch.
+                tracing::debug!(room = %key, error = %e, "recorded vulnerability not known to this release");
                 None
             }
         })

@@ -206,3 +206,39 @@ async fn a_home_recording_an_occupant_over_65_is_judged_by_the_stricter_cold_rul
     assert_eq!(open_cold_alert(&db, older).await, None, "no rule in force holds it open");
     assert_eq!(room_ruleset_version(&db, older).await, processor.ruleset_version());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_an_occupant_over_65_in_a_cold_home_keeps_its_alert_open_under_the_stricter_rule() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_triage").await;
+    let room = db.room("l", "flat-1", "lounge").await;
+    db.device("dev", "l", Some(room)).await;
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    // 10 h at 15 °C: the default cold rule (below 16 °C for 6 h) raises.
+    let from = Utc::now() - hours(30);
+    let step = Duration::from_secs(600);
+    db.store("dev", &series(from, from + hours(10), step, |t| Sample::air(t, 15.0, 50.0))).await;
+    db.drain(&processor, from + hours(10) + chrono::Duration::minutes(5)).await;
+    let (rules, ..) = open_cold_alert(&db, room).await.expect("a cold alert");
+    assert_eq!(rules, ["cold.below_16c"]);
+
+    // An occupant over 65 recorded while the home stays at 15 °C: the stricter rule has been
+    // following the readings all along, so the same alert goes on under it, never cleared.
+    let over_65 = HomeChange {
+        vulnerabilities: Some([dampwatch_indicators::Vulnerability::Over65].into_iter().collect()),
+        ..HomeChange::default()
+    };
+    set_home(&db.client, "l", "flat-1", &over_65).await.expect("set home").expect("the home exists");
+    let later = from + hours(10);
+    db.store("dev", &series(later, later + hours(2), step, |t| Sample::air(t, 15.0, 50.0))).await;
+    db.drain(&processor, later + hours(2) + chrono::Duration::minutes(5)).await;
+    let (rules, version, _) = open_cold_alert(&db, room).await.expect("still open");
+    assert_eq!(rules, ["cold.below_18c_vulnerable"]);
+    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
+    let cold_alerts = db.count("SELECT count(*) FROM alerts WHERE hazard = 'excess_cold'", &[]).await;
+    assert_eq!(cold_alerts, 1, "one alert, revised, not a clear and a new raise");
+    let cleared = db
+        .count("SELECT count(*) FROM alerts WHERE hazard = 'excess_cold' AND cleared_at IS NOT NULL", &[])
+        .await;
+    assert_eq!(cleared, 0);
+}

@@ -251,6 +251,8 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
         "cold.below_18c_vulnerable",
         "Ann Officer",
         "inhaler",
+        "Below 18",
+        "\"category\"",
     ] {
         assert!(!all.contains(private), "{private} was shared");
     }

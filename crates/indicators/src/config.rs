@@ -50,6 +50,13 @@ pub struct EngineConfig {
     /// Version label of `rules`, stored with every alert.
     pub ruleset_version: String,
     pub rules: Vec<Rule>,
+    /// Rules whose trackers follow every reading but which raise nothing: the occupant rules
+    /// not in force for this home and the defaults those in force replace
+    /// ([`crate::OccupantRules::config_for`]). A room whose home's record changes is then
+    /// judged at once by trackers that have seen its readings, whichever engine folded them.
+    /// Never read from or written to a configuration file.
+    #[serde(skip)]
+    pub tracked_rules: Vec<Rule>,
 }
 
 impl Default for EngineConfig {
@@ -65,11 +72,18 @@ impl Default for EngineConfig {
             offline_after: Duration::from_secs(48 * 3600),
             ruleset_version: DEFAULT_RULESET_VERSION.to_owned(),
             rules: default_rules(),
+            tracked_rules: Vec::new(),
         }
     }
 }
 
 impl EngineConfig {
+    /// Every rule whose trackers a reading moves: those that raise alerts, then those only
+    /// tracked.
+    pub(crate) fn tracked(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().chain(&self.tracked_rules)
+    }
+
     /// The rule set version to store with alerts: `ruleset_version`, plus the offline period
     /// when it is not the default, so stored alerts stay traceable to the numbers that raised
     /// them.
@@ -158,7 +172,7 @@ impl Settings {
             delta("late_horizon", config.late_horizon, config.reorder_window.max(MIN_LATE_HORIZON))?;
         let checkpoint_every = late_horizon / CHECKPOINTS_PER_HORIZON;
         let mut ids = BTreeSet::new();
-        for rule in &config.rules {
+        for rule in config.rules.iter().chain(&config.tracked_rules) {
             if rule.id.is_empty() {
                 return Err(ConfigError::EmptyRuleId);
             }

@@ -136,7 +136,7 @@ impl Evaluation {
             let (t, rh) = prev.mould_conditions();
             self.mould.advance(config.material, t, rh, hours(held));
             now.mould_index_basis = Some(prev.conditions_basis);
-            for rule in &config.rules {
+            for rule in config.tracked() {
                 if let Some((metric, _)) = daily_params(&rule.condition) {
                     if let Some((value, estimate)) = prev.metric(metric) {
                         self.daily.entry(rule.id.clone()).or_default().add_interval(
@@ -159,7 +159,7 @@ impl Evaluation {
             }
         }
         now.mould_index = self.mould.index;
-        for rule in &config.rules {
+        for rule in config.tracked() {
             if let Some((metric, params)) = sustained_params(&rule.condition, settings.max_gap) {
                 if let Some((value, estimate)) = now.metric(metric) {
                     self.sustained

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::EngineConfig;
-use crate::rule::Rule;
+use crate::rule::{Condition, Rule};
 
 /// The occupant rules compiled into the crate.
 pub const EMBEDDED_OCCUPANT_RULES: &str = include_str!("../data/occupants.toml");
@@ -200,27 +200,35 @@ impl OccupantRules {
     /// with each default rule replaced by the stricter rule that applies, if any. Each stricter
     /// rule's basis gains which recorded vulnerabilities selected it; the rule set version
     /// gains `+occupants-2026-12:over_65` so every alert can be traced to the rules that raised
-    /// it. Without vulnerabilities (or with none that matter) `base` comes back unchanged.
+    /// it. Without vulnerabilities (or with none that matter) `base`'s rules and version come
+    /// back unchanged.
+    ///
+    /// A stricter rule replaces a default only when it is at least as strict ([`at_least_as_strict`]):
+    /// an operator who tightened a default beyond it keeps theirs. Every stricter rule not in
+    /// force, and every default one replaced, is kept as a tracked rule (it follows the readings
+    /// and raises nothing), so every home's configuration tracks the same rules and a room whose
+    /// home's record changes is judged at once with trackers that saw its readings.
     pub fn config_for(&self, base: &EngineConfig, vulnerabilities: &BTreeSet<Vulnerability>) -> EngineConfig {
         let mut config = base.clone();
         let mut applied = false;
         for stricter in &self.stricter {
-            let because: Vec<Vulnerability> =
-                stricter.applies_to.intersection(vulnerabilities).copied().collect();
-            if because.is_empty() {
-                continue;
-            }
             let Some(slot) = config.rules.iter_mut().find(|r| r.id == stricter.replaces) else {
                 // The operator removed the default this tightens; nothing to make stricter.
                 continue;
             };
-            let who = because.iter().map(|v| self.describe(*v)).collect::<Vec<_>>().join(", ");
+            let because: Vec<Vulnerability> =
+                stricter.applies_to.intersection(vulnerabilities).copied().collect();
             let mut rule = stricter.rule.clone();
+            if because.is_empty() || !at_least_as_strict(&rule, slot) {
+                config.tracked_rules.push(rule);
+                continue;
+            }
+            let who = because.iter().map(|v| self.describe(*v)).collect::<Vec<_>>().join(", ");
             rule.basis = format!(
                 "{} Applies instead of {} because the home records {who} ({}). Source: {}",
                 rule.basis, stricter.replaces, self.version, stricter.source
             );
-            *slot = rule;
+            config.tracked_rules.push(std::mem::replace(slot, rule));
             applied = true;
         }
         if applied {
@@ -228,6 +236,22 @@ impl OccupantRules {
             config.ruleset_version = format!("{}+{}:{list}", base.ruleset_version, self.version);
         }
         config
+    }
+}
+
+/// Whether `stricter` raises at least whenever `default` does: both sustained, on the same
+/// metric and in the same direction, with a threshold no further from the safe side and a
+/// hold no longer. Anything else is not comparable, and the default stays.
+fn at_least_as_strict(stricter: &Rule, default: &Rule) -> bool {
+    match (&stricter.condition, &default.condition) {
+        (
+            Condition::Sustained { metric: m1, comparison: c1, threshold: t1, raise_after: r1, .. },
+            Condition::Sustained { metric: m2, comparison: c2, threshold: t2, raise_after: r2, .. },
+        ) if m1 == m2 && c1.is_upward() == c2.is_upward() => {
+            let threshold_ok = if c1.is_upward() { t1 <= t2 } else { t1 >= t2 };
+            threshold_ok && r1 <= r2
+        }
+        _ => false,
     }
 }
 
@@ -255,10 +279,51 @@ mod tests {
     }
 
     #[test]
-    fn a_home_without_vulnerabilities_keeps_the_default_rules() {
+    fn a_home_without_vulnerabilities_keeps_the_default_rules_and_tracks_the_stricter_ones() {
         let rules = OccupantRules::embedded().unwrap();
         let base = EngineConfig::default();
-        assert_eq!(rules.config_for(&base, &BTreeSet::new()), base);
+        let config = rules.config_for(&base, &BTreeSet::new());
+        assert_eq!((&config.rules, &config.ruleset_version), (&base.rules, &base.ruleset_version));
+        let tracked: Vec<&str> = config.tracked_rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(tracked, ["cold.below_18c_vulnerable", "heat.above_24c_vulnerable"]);
+    }
+
+    #[test]
+    fn every_home_tracks_the_same_rules() {
+        let rules = OccupantRules::embedded().unwrap();
+        let base = EngineConfig::default();
+        let ids = |c: &EngineConfig| {
+            let mut ids: Vec<String> = c.rules.iter().chain(&c.tracked_rules).map(|r| r.id.clone()).collect();
+            ids.sort();
+            ids
+        };
+        let none = ids(&rules.config_for(&base, &BTreeSet::new()));
+        let older = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        assert_eq!(ids(&older), none);
+        let tracked: Vec<&str> = older.tracked_rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(tracked, ["cold.below_16c", "heat.above_25c"], "the replaced defaults are tracked");
+    }
+
+    #[test]
+    fn an_operators_stricter_default_is_kept() {
+        let rules = OccupantRules::embedded().unwrap();
+        let mut base = EngineConfig::default();
+        let cold = base.rules.iter_mut().find(|r| r.id == "cold.below_16c").unwrap();
+        if let Condition::Sustained { threshold, clear_at, .. } = &mut cold.condition {
+            (*threshold, *clear_at) = (19.0, 20.0);
+        }
+        let config = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        assert_eq!(
+            threshold(&config, "cold.below_16c"),
+            Some(19.0),
+            "19 °C is stricter than the occupant rule's 18"
+        );
+        assert_eq!(threshold(&config, "cold.below_18c_vulnerable"), None);
+        assert_eq!(
+            threshold(&config, "heat.above_24c_vulnerable"),
+            Some(24.0),
+            "the heat rule still applies"
+        );
     }
 
     #[test]

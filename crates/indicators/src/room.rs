@@ -266,11 +266,13 @@ impl RoomState {
         let gone: Vec<Hazard> = self.open.keys().filter(|h| !by_hazard.contains_key(h)).copied().collect();
         for hazard in gone {
             let Some(alert) = self.open.remove(&hazard) else { continue };
+            // When the rules that held the alert last saw the data clear (a rule of the hazard
+            // that never held it may have cleared long before).
+            let held_by = alert.rule_ids();
             let cleared_at = settings
                 .config
-                .rules
-                .iter()
-                .filter(|r| r.hazard == hazard)
+                .tracked()
+                .filter(|r| r.hazard == hazard && held_by.contains(&r.id.as_str()))
                 .filter_map(|r| self.current.last_cleared_at(r))
                 .max()
                 .or(self.current.last_time());

@@ -139,9 +139,14 @@ pub async fn write_archive(
     // A third party gets what happened and when, not the words: an alert's summary and
     // explanation name the rules a home's recorded vulnerabilities selected (and why), and a
     // case event's record, actor and evidence may name people or say anything.
-    let (alert_words, event_details) = match contents {
-        Contents::SubjectAccess => ("a.summary, a.explanation,", "e.event, e.actor, e.evidence,"),
-        Contents::ForThirdParty => ("", ""),
+    // A third party also gets only the events that occurred during the tenancy: a case still
+    // open after it is the next household's. The tenants themselves get every event of the
+    // cases of their tenancy.
+    let (alert_words, event_details, event_window) = match contents {
+        Contents::SubjectAccess => {
+            ("a.summary, a.explanation,", "e.event, e.actor, e.evidence,", String::new())
+        }
+        Contents::ForThirdParty => ("", "", format!("AND e.occurred_at >= {f} AND e.occurred_at < {t}")),
     };
     let datasets: [(&'static str, String); 6] = [
         (
@@ -183,7 +188,7 @@ pub async fn write_archive(
             format!(
                 "SELECT e.case_id, e.seq, e.kind, {event_details} e.occurred_at, e.recorded_at
                  FROM case_events e
-                 WHERE e.case_id IN ({cases}) AND e.occurred_at >= {f} AND e.occurred_at < {t}
+                 WHERE e.case_id IN ({cases}) {event_window}
                  ORDER BY e.case_id, e.seq"
             ),
         ),
@@ -248,12 +253,12 @@ pub async fn write_archive(
     )?;
     let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
     names.extend(files);
-    // Building and syncing the tar is blocking file work: off the async threads.
-    let (dir_path, out) = (dir.path().to_owned(), out.to_owned());
-    tokio::task::spawn_blocking(move || archive(&dir_path, &names, &out))
+    // Building and syncing the tar is blocking file work: off the async threads. The files go
+    // with it, removed when it ends, even if the caller stopped waiting.
+    let out = out.to_owned();
+    tokio::task::spawn_blocking(move || archive(dir.path(), &names, &out))
         .await
         .map_err(|e| PrivacyError::Export(e.to_string()))??;
-    drop(dir);
     Ok(summary)
 }
 
@@ -342,7 +347,7 @@ fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
          (temperature and relative humidity, surface temperature, CO2, battery, status bits). A \
          sensor moved into the home during the tenancy brings its readings from before, too.\n\
          alerts, cases, case_events: the home's hazard alerts and the landlord's cases about them, \
-         with the events recorded during the tenancy.\n",
+         with their events.\n",
     );
     text.push_str(match contents {
         Contents::SubjectAccess => {
@@ -352,8 +357,9 @@ fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
         }
         Contents::ForThirdParty => {
             "What happened and when, not the words: alerts without their summaries and explanations \
-             (which name the rules the occupants' recorded vulnerabilities select), case events \
-             without their records, actors and evidence. Not included: the landlord's audit log, and \
+             (which name the rules the occupants' recorded vulnerabilities select), and only the case \
+             events that occurred during the tenancy, without their records, actors and evidence. \
+             Not included: the landlord's audit log, and \
              the signed messages the readings came in.\n"
         }
     });

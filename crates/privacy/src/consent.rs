@@ -126,9 +126,11 @@ pub async fn valid_consent(
     let rows = client
         .query(
             &format!(
-                "SELECT {COLUMNS} FROM sharing_consents WHERE tenancy_id = $1 AND recipient = $2 AND purpose = $3 ORDER BY given_at DESC"
+                "SELECT {COLUMNS} FROM sharing_consents
+                 WHERE tenancy_id = $1 AND btrim(recipient) = $2 AND btrim(purpose) = $3 ORDER BY given_at DESC"
             ),
-            &[&tenancy_id, &recipient, &purpose],
+            // Trimmed both sides: consents recorded before they were kept trimmed still match.
+            &[&tenancy_id, &recipient.trim(), &purpose.trim()],
         )
         .await?;
     Ok(rows.iter().map(from_row).find(|c| c.valid_at(at)))

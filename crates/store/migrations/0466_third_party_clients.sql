@@ -26,7 +26,7 @@ RETURNS TABLE (client bigint, landlord_id text, last_used_at timestamptz, can_wr
                share_recipient text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
     SELECT t.client, t.landlord_id, c.last_used_at, 'write' = ANY (t.scopes), t.expires_at,
-           CASE WHEN t.scopes = '{share}'::text[] THEN c.recipient END
+           CASE WHEN 'share' = ANY (t.scopes) THEN c.recipient END
     FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.client
     WHERE t.token_hash = p_hash AND c.revoked_at IS NULL AND t.expires_at > now()
 $$;
@@ -36,7 +36,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
     SELECT t.client, t.landlord_id, c.last_used_at, 'write' = ANY (t.scopes), t.expires_at
     FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.client
     WHERE t.token_hash = p_hash AND c.revoked_at IS NULL AND t.expires_at > now()
-      AND t.scopes <> '{share}'::text[]
+      AND NOT ('share' = ANY (t.scopes))
 $$;
 -- The client whose id and secret's digest were presented, with its scopes (a share client's
 -- are `{share}`, which the token endpoint grants as they are). A new function beside

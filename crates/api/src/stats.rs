@@ -44,6 +44,31 @@ pub struct ApiStats {
     /// By `reason`: timeout, too_large, unreadable.
     bodies_refused: Family<Label, Counter>,
     bodies_in_progress: Gauge,
+    /// Tenancy shares third parties' clients asked for, by `outcome`: [`ShareOutcome::as_str`].
+    shares: Family<Label, Counter>,
+}
+
+/// How a third party's request for a tenancy's share ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareOutcome {
+    Sent,
+    /// No consent in force for the client's recipient and that purpose (403).
+    NoConsent,
+    /// No such tenancy of the client's landlord (404).
+    UnknownTenancy,
+}
+
+impl ShareOutcome {
+    pub const ALL: [ShareOutcome; 3] =
+        [ShareOutcome::Sent, ShareOutcome::NoConsent, ShareOutcome::UnknownTenancy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareOutcome::Sent => "sent",
+            ShareOutcome::NoConsent => "no_consent",
+            ShareOutcome::UnknownTenancy => "unknown_tenancy",
+        }
+    }
 }
 
 impl Default for ApiStats {
@@ -55,6 +80,7 @@ impl Default for ApiStats {
             key_resolutions: counters_by("source", ["cache", "database", "unavailable"]),
             bodies_refused: counters_by("reason", ["timeout", "too_large", "unreadable"]),
             bodies_in_progress: Gauge::default(),
+            shares: counters_by("outcome", ShareOutcome::ALL.map(ShareOutcome::as_str)),
         }
     }
 }
@@ -82,6 +108,12 @@ pub struct StatsSnapshot {
     pub bodies_unreadable: u64,
     /// Bodies being received right now.
     pub bodies_in_progress: i64,
+    /// Tenancy shares sent to third parties' clients.
+    pub shares_sent: u64,
+    /// Tenancy shares refused for want of a consent in force.
+    pub shares_without_consent: u64,
+    /// Tenancy shares refused for want of the tenancy (another landlord's, or none).
+    pub shares_of_unknown_tenancies: u64,
 }
 
 fn counter(family: &Family<Label, Counter>, key: &'static str, value: &'static str) -> Counter {
@@ -125,6 +157,10 @@ impl ApiStats {
         counter(&self.bodies_refused, "reason", "unreadable").inc();
     }
 
+    pub fn share(&self, outcome: ShareOutcome) {
+        counter(&self.shares, "outcome", outcome.as_str()).inc();
+    }
+
     /// Counts a body as being received until the returned guard is dropped.
     pub fn body_started(&self) -> BodyInProgress<'_> {
         self.bodies_in_progress.inc();
@@ -146,6 +182,9 @@ impl ApiStats {
             bodies_too_large: get(&self.bodies_refused, "reason", "too_large"),
             bodies_unreadable: get(&self.bodies_refused, "reason", "unreadable"),
             bodies_in_progress: self.bodies_in_progress.get(),
+            shares_sent: get(&self.shares, "outcome", ShareOutcome::Sent.as_str()),
+            shares_without_consent: get(&self.shares, "outcome", ShareOutcome::NoConsent.as_str()),
+            shares_of_unknown_tenancies: get(&self.shares, "outcome", ShareOutcome::UnknownTenancy.as_str()),
         }
     }
 
@@ -170,6 +209,12 @@ impl ApiStats {
                 "bodies_refused",
                 "Request bodies refused: too slow (408), too large (413), broken off (400)",
                 &self.bodies_refused,
+            ),
+            (
+                "tenancy_shares",
+                "Tenancy shares third parties' clients asked for: sent, or refused for want of a consent in \
+                 force (403) or of the tenancy (404)",
+                &self.shares,
             ),
         ];
         for (name, help, family) in families {

@@ -303,6 +303,17 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
             .await;
     assert_eq!(withdrawn.status, StatusCode::FORBIDDEN, "{}", withdrawn.text);
 
+    // Counted for the operator as well.
+    let stats = f.state.stats().snapshot();
+    assert_eq!(
+        (stats.shares_sent, stats.shares_without_consent, stats.shares_of_unknown_tenancies),
+        (1, 3, 1)
+    );
+    assert!(f
+        .state
+        .render_metrics()
+        .contains("dampwatch_api_tenancy_shares_total{outcome=\"no_consent\"} 3"));
+
     let entries = audited(&p).await;
     let outcomes: Vec<&str> = entries.iter().map(|(o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["refused", "success", "refused", "refused", "refused"], "{entries:?}");

@@ -33,6 +33,7 @@ use crate::extract::{parse_id, QueryParams};
 use crate::openapi::ProblemDocument;
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
+use crate::stats::ShareOutcome;
 use crate::tenant::Tenant;
 
 /// Longest purpose taken (consents name purposes in a few words).
@@ -97,11 +98,12 @@ pub async fn get(
     let (span, consent) = match allowed_share(&*tx, id, recipient, &purpose, state.now()).await {
         Ok(found) => found,
         Err(refused @ (PrivacyError::NoConsent { .. } | PrivacyError::UnknownTenancy(_))) => {
-            let reason = if matches!(refused, PrivacyError::NoConsent { .. }) {
-                "no consent"
+            let (reason, outcome) = if matches!(refused, PrivacyError::NoConsent { .. }) {
+                ("no consent", ShareOutcome::NoConsent)
             } else {
-                "unknown tenancy"
+                ("unknown tenancy", ShareOutcome::UnknownTenancy)
             };
+            state.stats.share(outcome);
             let details = json!({"recipient": recipient, "purpose": purpose, "reason": reason});
             record(
                 &*tx,
@@ -149,6 +151,7 @@ pub async fn get(
     });
     record(&*tx, &Entry::of(&caller, "tenancy.share", target, details)).await?;
     tx.commit().await?;
+    state.stats.share(ShareOutcome::Sent);
 
     let stream = ReaderStream::new(tokio::fs::File::from_std(file));
     let mut response = Response::new(Body::from_stream(stream));

@@ -210,6 +210,12 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     .await
     .expect("south's consent");
 
+    // A HEAD would build and audit a share that is never sent: refused.
+    let head =
+        raw(&p.app, request(Method::HEAD, &share_uri(north_tenancy, "claim 77"), Some(&share_token), None))
+            .await;
+    assert_eq!(head.status, StatusCode::METHOD_NOT_ALLOWED);
+
     // Under the consent: the home's data over the tenancy, no personal data, no audit log.
     let fetched = p
         .app

@@ -17,7 +17,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use dampwatch_audit::Outcome;
 use dampwatch_privacy::consent::{allowed_share, write_share};
@@ -75,10 +75,21 @@ pub struct ShareQuery {
 )]
 pub async fn get(
     State(state): State<ApiState>,
+    method: Method,
     mut tenant: Tenant,
     Path(id): Path<String>,
     QueryParams(query): QueryParams<ShareQuery>,
 ) -> Result<Response, ApiError> {
+    if method == Method::HEAD {
+        // The router answers HEAD with the GET handler; a share would be built and audited as
+        // sent without being sent.
+        return Err(ApiError::problem(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method Not Allowed",
+            "a share is fetched with GET",
+        )));
+    }
     let id = parse_id("tenancy", &id)?;
     let purpose = query.purpose;
     if purpose.trim().is_empty()

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use dampwatch_clock::{Jurisdiction, Tenure};
-use dampwatch_indicators::Vulnerability;
+use dampwatch_indicators::{OccupantRules, Vulnerability};
 use tokio_postgres::GenericClient;
 
 use crate::home::{list_homes, parse_jurisdiction, parse_tenure, set_home, HomeChange};
@@ -85,6 +85,23 @@ pub async fn run(command: HomesCommand, db: &impl GenericClient, out: &mut dyn W
                 profile.tenancy.tenure,
                 if list.is_empty() { "none" } else { &list }
             )?;
+            // What the record changes for the hazard rules, so the operator sees it at once.
+            let rules = OccupantRules::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let selected: Vec<String> = rules
+                .stricter()
+                .iter()
+                .filter(|s| !s.applies_to.is_disjoint(&profile.vulnerabilities))
+                .map(|s| format!("{} instead of {}", s.rule.id, s.replaces))
+                .collect();
+            if !selected.is_empty() {
+                writeln!(
+                    out,
+                    "its rooms are judged from their next reading by the stricter rules for these occupants \
+                     ({}): {} (each where at least as strict as the configured rule)",
+                    rules.version(),
+                    selected.join(", ")
+                )?;
+            }
         }
         HomesCommand::List { landlord } => {
             writeln!(

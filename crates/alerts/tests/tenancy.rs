@@ -242,3 +242,36 @@ async fn recording_an_occupant_over_65_in_a_cold_home_keeps_its_alert_open_under
         .await;
     assert_eq!(cleared, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_occupants_says_which_stricter_rules_will_judge_the_home() {
+    use dampwatch_alerts::home_cli::{run, HomesCommand};
+    let db = Db::new().await;
+    db.landlord("l", "open_on_triage").await;
+    db.room("l", "flat-1", "lounge").await;
+    let set = |vulnerable: Option<std::collections::BTreeSet<dampwatch_indicators::Vulnerability>>| {
+        HomesCommand::Set {
+            landlord: "l".into(),
+            dwelling: "flat-1".into(),
+            jurisdiction: None,
+            tenure: None,
+            vulnerable,
+            area: None,
+        }
+    };
+    let mut out = Vec::new();
+    let over_65 = [dampwatch_indicators::Vulnerability::Over65].into_iter().collect();
+    run(set(Some(over_65)), &db.client, &mut out).await.expect("homes set");
+    let said = String::from_utf8(out).unwrap();
+    assert!(said.contains("vulnerabilities: over_65"), "{said}");
+    assert!(
+        said.contains("cold.below_18c_vulnerable instead of cold.below_16c, heat.above_24c_vulnerable instead of heat.above_25c"),
+        "{said}"
+    );
+    assert!(said.contains("occupants-2026-12"), "{said}");
+
+    let mut out = Vec::new();
+    run(set(Some(Default::default())), &db.client, &mut out).await.expect("homes set");
+    let said = String::from_utf8(out).unwrap();
+    assert!(said.contains("vulnerabilities: none") && !said.contains("stricter"), "{said}");
+}

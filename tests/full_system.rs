@@ -1,13 +1,15 @@
 //! The whole system: the simulator's homes (the real firmware core, signing and sending over
 //! mutual-TLS MQTT) through the gateway and the collector into PostgreSQL, then this worker,
 //! to the landlord's webhook receiver: a damp bedroom and a cold home each reach the landlord
-//! as a signed alert with its case and deadlines; an unplugged sensor reaches it as "device
-//! offline". Every body the receiver gets is checked against the `WebhookEvent` schema of the
+//! as a signed alert with its case and deadlines (a cold home recording an occupant over 65
+//! by the stricter rule, saying why); an unplugged sensor reaches it as "device offline". Every body the receiver gets is checked against the `WebhookEvent` schema of the
 //! API's OpenAPI document, whose alert, case and deadlines are the API's own view types.
 
 use std::time::Duration;
 
 use chrono::Utc;
+use dampwatch_alerts::home::{set_home, HomeChange};
+use dampwatch_indicators::Vulnerability;
 use dampwatch_sim::{Scenario, SimArgs};
 use dampwatch_testkit::{eventually, Received, Receiver};
 use dampwatch_tests::{fast_alerts_config, signed_by};
@@ -27,6 +29,33 @@ async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_wi
 async fn a_simulated_cold_home_reaches_a_failing_receiver_exactly_once_as_a_signed_cold_alert() {
     let run = scenario_reaches_the_landlord(Scenario::ColdHome, "excess_cold", 3).await;
     run.assert_case_with_deadlines("excess_cold");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_simulated_cold_home_recording_an_occupant_over_65_is_judged_by_the_stricter_rule() {
+    let over_65 = HomeChange {
+        vulnerabilities: Some([Vulnerability::Over65].into_iter().collect()),
+        ..HomeChange::default()
+    };
+    let run = scenario_in_a_home(Scenario::ColdHome, "excess_cold", 0, Some(over_65)).await;
+    run.assert_case_with_deadlines("excess_cold");
+    // The cold alert's findings over its life (raised, then updated as more rules hold): the
+    // stricter rule among them, never the default it replaces.
+    let findings: Vec<Value> = run
+        .requests
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["alert"]["hazard"] == "excess_cold")
+        .flat_map(|b| b["explanation"]["alert"]["findings"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let ids: Vec<&str> = findings.iter().filter_map(|f| f["rule"]["id"].as_str()).collect();
+    assert!(ids.contains(&"cold.below_18c_vulnerable"), "{ids:?}");
+    assert!(!ids.contains(&"cold.below_16c"), "the default is replaced for this home: {ids:?}");
+    let stricter = findings.iter().find(|f| f["rule"]["id"] == "cold.below_18c_vulnerable").unwrap();
+    let basis = stricter["rule"]["basis"].as_str().unwrap_or_default();
+    assert!(basis.contains("because the home records an occupant aged 65 or over"), "{basis}");
+    let version = stricter["rule"]["ruleset_version"].as_str().unwrap_or_default();
+    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -75,6 +104,17 @@ impl Run {
 /// Runs `scenario` through the whole system to a receiver that answers 500 to its first
 /// `fail_first` requests, and checks the `hazard` alert arrives, signed, exactly once.
 async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_first: usize) -> Run {
+    scenario_in_a_home(scenario, hazard, fail_first, None).await
+}
+
+/// [`scenario_reaches_the_landlord`] with the device placed in a home recorded with `home`
+/// (when given) instead of watched as its own room.
+async fn scenario_in_a_home(
+    scenario: Scenario,
+    hazard: &str,
+    fail_first: usize,
+    home: Option<HomeChange>,
+) -> Run {
     let stack = dampwatch_tests::Stack::start().await.expect("gateway, collector and PostgreSQL");
     let url = stack.pg.url();
     let data = tempfile::tempdir().expect("tempdir");
@@ -101,6 +141,12 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     // The collector of the stack applied the whole schema (its own, this crate's and the API's)
     // and runs a hazard worker with the default configuration beside the one started below.
     let db = stack.db().await.expect("database");
+    if let Some(change) = &home {
+        dampwatch_store::registry::place_device(&db, &ids[0], "flat-1", "living room", None)
+            .await
+            .expect("place");
+        set_home(&db, "demo", "flat-1", change).await.expect("set home").expect("the home exists");
+    }
     let receiver = Receiver::start(fail_first).await;
     db.execute(
         "INSERT INTO webhook_endpoints (landlord_id, url, secret) VALUES ('demo', $1, $2)",
@@ -132,6 +178,17 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     })
     .await;
     assert!(consumed.is_some(), "every committed reading range consumed");
+    // And every webhook those ranges queued delivered, so the receiver has the whole story.
+    let delivered = eventually(Duration::from_secs(60), || async {
+        let pending: i64 = db
+            .query_one("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", &[])
+            .await
+            .ok()?
+            .get(0);
+        (pending == 0).then_some(())
+    })
+    .await;
+    assert!(delivered.is_some(), "every queued webhook delivered");
     stop.cancel();
     worker.join().await.expect("join");
 
@@ -143,9 +200,13 @@ async fn scenario_reaches_the_landlord(scenario: Scenario, hazard: &str, fail_fi
     assert_eq!(delivered, 1, "the alert is delivered exactly once");
     assert_eq!(requests.iter().filter(|r| r.status != 200).count(), fail_first, "the failures were retried");
     let body = raised.json();
-    // The simulated device has no room: it is watched as its own room.
-    assert_eq!(body["alert"]["room"]["device_id"], ids[0].as_str());
-    assert_eq!(body["alert"]["room"]["key"], format!("device:{}", ids[0]));
+    if home.is_none() {
+        // The simulated device has no room: it is watched as its own room.
+        assert_eq!(body["alert"]["room"]["device_id"], ids[0].as_str());
+        assert_eq!(body["alert"]["room"]["key"], format!("device:{}", ids[0]));
+    } else {
+        assert!(body["alert"]["room"]["key"].as_str().is_some_and(|k| k.starts_with("room:")), "{body}");
+    }
     let stored: i64 = db
         .query_one("SELECT count(*) FROM readings WHERE device_id = $1", &[&ids[0]])
         .await

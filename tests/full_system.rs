@@ -1,9 +1,11 @@
 //! The whole system: the simulator's homes (the real firmware core, signing and sending over
 //! mutual-TLS MQTT) through the gateway and the collector into PostgreSQL, then this worker,
 //! to the landlord's webhook receiver: a damp bedroom and a cold home each reach the landlord
-//! as a signed alert with its case and deadlines (a cold home recording an occupant over 65
-//! by the stricter rule, saying why); an unplugged sensor reaches it as "device offline". Every body the receiver gets is checked against the `WebhookEvent` schema of the
-//! API's OpenAPI document, whose alert, case and deadlines are the API's own view types.
+//! as a signed alert with its case and deadlines (a cold home found after phase 2 of Awaab's
+//! Law on its significant-hazard clock; one recording an occupant over 65 by the stricter
+//! rule, saying why); an unplugged sensor reaches it as "device offline". Every body the
+//! receiver gets is checked against the `WebhookEvent` schema of the API's OpenAPI document,
+//! whose alert, case and deadlines are the API's own view types.
 
 use std::time::Duration;
 
@@ -26,9 +28,25 @@ async fn a_simulated_damp_bedroom_reaches_the_landlord_as_a_signed_damp_alert_wi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_simulated_cold_home_reaches_a_failing_receiver_exactly_once_as_a_signed_cold_alert() {
+async fn a_simulated_cold_home_reaches_a_failing_receiver_exactly_once_as_a_signed_cold_alert_on_the_phase_2_clock(
+) {
     let run = scenario_reaches_the_landlord(Scenario::ColdHome, "excess_cold", 3).await;
     run.assert_case_with_deadlines("excess_cold");
+    // Found after phase 2's date of effect (`awaab.toml`, 30 November 2026: the case's awareness
+    // is its detection on the worker's clock), excess cold is a significant hazard: the case
+    // runs the significant-hazard investigation in working days, in scope by phase 2, and
+    // says which law version computed it. (Awareness before that date, which needs the
+    // worker's clock set back, is shown in `crates/alerts/tests/tenancy.rs`.)
+    let deadlines = run.raised["deadlines"].as_array().expect("deadlines");
+    let investigate = deadlines
+        .iter()
+        .find(|d| d["track"] == "significant" && d["step"] == "investigate")
+        .unwrap_or_else(|| panic!("a significant investigation: {deadlines:?}"));
+    assert_ne!(investigate["status"], "not_required", "{investigate}");
+    assert_eq!(investigate["basis"], "working_days", "{investigate}");
+    assert_eq!(investigate["detail"]["status"]["scope"]["phase"], "phase_2", "{investigate}");
+    let law = investigate["rules_version"].as_str().unwrap_or_default();
+    assert!(law.starts_with("awaab-"), "the law version the clock used: {investigate}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

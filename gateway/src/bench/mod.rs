@@ -25,8 +25,8 @@ use measure::{Idle, Load};
 use std::io::Write;
 
 /// Targets on a 2-core machine.
-pub const TARGET_CONNECTIONS: usize = 10_000;
-pub const TARGET_BYTES_PER_CONNECTION: f64 = 16.0 * 1024.0;
+pub const TARGET_CONNECTIONS: usize = 100_000;
+pub const TARGET_BYTES_PER_CONNECTION: f64 = 8.0 * 1024.0;
 
 /// Options of `dampwatch bench gateway`.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,9 +34,10 @@ pub struct GatewayBenchArgs {
     /// Runs of every measurement; the table shows medians.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Concurrent idle device connections to open and hold.
-    #[arg(long, default_value_t = 10_000)]
-    pub connections: usize,
+    /// Concurrent idle device connections to open and hold (default: the target, or as many
+    /// as the open-file limit allows where this process cannot raise it that far).
+    #[arg(long)]
+    pub connections: Option<usize>,
     /// QoS 1 messages published in the throughput measurement.
     #[arg(long, default_value_t = 100_000)]
     pub publishes: usize,
@@ -54,19 +55,34 @@ pub struct GatewayBenchArgs {
 impl GatewayBenchArgs {
     fn effective(&self) -> GatewayBenchArgs {
         let mut a = self.clone();
+        let mut connections = a.connections();
         if a.quick {
             a.runs = 1;
-            a.connections = a.connections.min(500);
+            connections = connections.min(500);
             a.handshakes = a.handshakes.min(300);
             a.publishes = a.publishes.min(10_000);
         }
         a.runs = a.runs.max(1);
-        a.connections = a.connections.max(1);
-        a.publishers = a.publishers.clamp(1, a.connections);
-        a.publishes = a.publishes.max(a.publishers);
+        a.set_connections(connections);
         a
     }
+
+    /// The idle connections to hold.
+    fn connections(&self) -> usize {
+        self.connections.unwrap_or(TARGET_CONNECTIONS)
+    }
+
+    fn set_connections(&mut self, n: usize) {
+        let n = n.max(1);
+        self.connections = Some(n);
+        self.publishers = self.publishers.clamp(1, n);
+        self.publishes = self.publishes.max(self.publishers);
+    }
 }
+
+/// Open files a process needs beyond one per idle connection (broker links, the handshake and
+/// throughput clients, the runtime's own).
+const FD_HEADROOM: u64 = 256;
 
 /// One run's figures for one broker.
 #[derive(Debug, Clone, Copy)]
@@ -147,22 +163,35 @@ fn progress(msg: &str) {
 
 /// Runs the benchmark and writes the table to `out`.
 pub async fn run(args: GatewayBenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let a = args.effective();
+    let mut a = args.effective();
     crate::tls::install_crypto_provider();
     brokers::gateway_command()?;
     brokers::mosquitto_binary()?;
-    let open_files = crate::rlimit::raise_open_files_limit()?;
-    let needed = a.connections as u64 + 256;
+    // The brokers, started from here, inherit the limit.
+    let needed = a.connections() as u64 + FD_HEADROOM;
+    let open_files = crate::rlimit::raise_open_files_limit_to(needed)?;
+    let mut limited_by = None;
     if open_files < needed {
-        anyhow::bail!(
-            "--connections {} needs about {needed} open files in this process and in each broker, \
-             but the limit is {open_files} (raise the hard limit with `ulimit -Hn` as root)",
-            a.connections
-        );
+        let allowed = open_files.saturating_sub(FD_HEADROOM) as usize;
+        if args.connections.is_some() || allowed == 0 {
+            anyhow::bail!(
+                "--connections {} needs about {needed} open files in this process and in each broker, \
+                 but the limit is {open_files} and this process may not raise it (raising the hard \
+                 limit needs CAP_SYS_RESOURCE, or `ulimit -Hn` in a shell that has it)",
+                a.connections()
+            );
+        }
+        progress(&format!(
+            "warning: the open-file limit is {open_files} and this process may not raise it, so it \
+             holds {allowed} idle connections, not the target's {}",
+            thousands(TARGET_CONNECTIONS as f64)
+        ));
+        a.set_connections(allowed);
+        limited_by = Some(open_files);
     }
     let mosquitto_name = brokers::mosquitto_version().await;
-    progress(&format!("issuing {} device certificates", a.connections));
-    let creds = devices::create(a.connections)?;
+    progress(&format!("issuing {} device certificates", a.connections()));
+    let creds = devices::create(a.connections())?;
     let scratch = tempfile::tempdir()?;
     let load = Load { publishes: a.publishes, publishers: a.publishers, window: 16, payload: 200 };
     // rumqttd drops what a subscriber has not read once its log is full: size the log for the
@@ -174,7 +203,7 @@ pub async fn run(args: GatewayBenchArgs, out: &mut dyn Write) -> anyhow::Result<
             let name = if kind == Kind::Gateway { "dampwatch-gateway" } else { mosquitto_name.as_str() };
             progress(&format!("run {run}/{}: {name}", a.runs));
             let broker = match kind {
-                Kind::Gateway => brokers::start_gateway(&creds, a.connections + 1024, segments).await?,
+                Kind::Gateway => brokers::start_gateway(&creds, a.connections() + 1024, segments).await?,
                 Kind::Mosquitto => brokers::start_mosquitto(&creds, scratch.path()).await?,
             };
             let figures = measure_one(&broker, &creds, &a, load).await;
@@ -191,7 +220,7 @@ pub async fn run(args: GatewayBenchArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     }
     let (g, m) = (Summary::of(&results[0]), Summary::of(&results[1]));
-    write_table(out, &a, load, &mosquitto_name, &g, &m)?;
+    write_table(out, &a, limited_by, load, &mosquitto_name, &g, &m)?;
     Ok(())
 }
 
@@ -201,8 +230,8 @@ async fn measure_one(
     a: &GatewayBenchArgs,
     load: Load,
 ) -> anyhow::Result<Figures> {
-    progress(&format!("  opening {} idle device connections", a.connections));
-    let idle = measure::idle(broker, creds, a.connections).await?;
+    progress(&format!("  opening {} idle device connections", a.connections()));
+    let idle = measure::idle(broker, creds, a.connections()).await?;
     progress(&format!("  {} connections opened and closed, one after another", a.handshakes));
     let handshakes_per_s = measure::handshakes(broker, creds, a.handshakes).await?;
     progress(&format!("  {} QoS 1 messages from {} devices", load.publishes, load.publishers));
@@ -213,19 +242,25 @@ async fn measure_one(
 fn write_table(
     out: &mut dyn Write,
     a: &GatewayBenchArgs,
+    limited_by: Option<u64>,
     load: Load,
     mosquitto: &str,
     g: &Summary,
     m: &Summary,
 ) -> std::io::Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let limit = limited_by.map_or(String::new(), |n| {
+        format!(" (as many as an open-file limit of {} per process allows)", thousands(n as f64))
+    });
     writeln!(
         out,
-        "Gateway benchmark: medians of {} run(s) on {cores} cores; {} idle device connections (each \
-         subscribed to its ack and config topics); {} connect+handshake cycles, {} at a time; \
+        "Gateway benchmark: medians of {} run(s) on {cores} cores; {} idle device connections{limit}, each \
+         subscribed to its ack and config topics, from 200 loopback source addresses; {} \
+         connect+handshake cycles, {} at a time, each a full handshake (no session resumption on \
+         either side: the gateway refuses it, the clients offer none); \
          {} QoS 1 messages of {} bytes from {} devices ({} in flight each) to one subscriber.\n",
         a.runs,
-        a.connections,
+        a.connections(),
         a.handshakes,
         measure::HANDSHAKE_CONCURRENCY,
         load.publishes,
@@ -306,13 +341,15 @@ mod tests {
     fn quick_shrinks_the_load() {
         let a = GatewayBenchArgs {
             runs: 3,
-            connections: 10_000,
+            connections: Some(10_000),
             publishes: 100_000,
             publishers: 100,
             handshakes: 3_000,
             quick: true,
         }
         .effective();
-        assert_eq!((a.runs, a.connections, a.handshakes, a.publishes), (1, 500, 300, 10_000));
+        assert_eq!((a.runs, a.connections(), a.handshakes, a.publishes), (1, 500, 300, 10_000));
+        let default = GatewayBenchArgs { connections: None, quick: false, ..a.clone() }.effective();
+        assert_eq!(default.connections(), TARGET_CONNECTIONS, "the target unless told otherwise");
     }
 }

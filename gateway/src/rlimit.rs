@@ -13,7 +13,7 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
 }
 
 /// Raises the open-file limit to at least `wanted` where the process may: raising the hard
-/// limit needs `CAP_SYS_RESOURCE` (root has it) and stops at the kernel's `fs.nr_open`.
+/// limit needs `CAP_SYS_RESOURCE` (root usually has it) and stops at the kernel's `fs.nr_open`.
 /// Otherwise the soft limit goes to the hard one. Returns the limit now in force; children
 /// started afterwards inherit it.
 pub fn raise_open_files_limit_to(wanted: u64) -> std::io::Result<u64> {

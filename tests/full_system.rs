@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use dampwatch_alerts::home::{set_home, HomeChange};
 use dampwatch_indicators::Vulnerability;
+use dampwatch_privacy::MasterKeyFile;
 use dampwatch_sim::{Scenario, SimArgs};
 use dampwatch_testkit::{eventually, Received, Receiver};
 use dampwatch_tests::{fast_alerts_config, signed_by};
@@ -71,9 +72,16 @@ async fn a_simulated_cold_home_recording_an_occupant_over_65_is_judged_by_the_st
     assert!(!ids.contains(&"cold.below_16c"), "the default is replaced for this home: {ids:?}");
     let stricter = findings.iter().find(|f| f["rule"]["id"] == "cold.below_18c_vulnerable").unwrap();
     let basis = stricter["rule"]["basis"].as_str().unwrap_or_default();
-    assert!(basis.contains("because the home records an occupant aged 65 or over"), "{basis}");
+    assert!(basis.contains("because the home records an occupant it protects"), "{basis}");
+    assert!(
+        !basis.contains("over_65"),
+        "the landlord is told whom the rule protects, not which occupant: {basis}"
+    );
     let version = stricter["rule"]["ruleset_version"].as_str().unwrap_or_default();
-    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
+    assert!(
+        version.ends_with("+occupants-2026-12:cold.below_18c_vulnerable,heat.above_24c_vulnerable"),
+        "{version}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -158,12 +166,20 @@ async fn scenario_in_a_home(
 
     // The collector of the stack applied the whole schema (its own, this crate's and the API's)
     // and runs a hazard worker with the default configuration beside the one started below.
-    let db = stack.db().await.expect("database");
+    let mut db = stack.db().await.expect("database");
     if let Some(change) = &home {
         dampwatch_store::registry::place_device(&db, &ids[0], "flat-1", "living room", None)
             .await
             .expect("place");
-        set_home(&db, "demo", "flat-1", change).await.expect("set home").expect("the home exists");
+        // The vulnerabilities are sealed under the landlord's data key: a master key of the run's.
+        let keys = tempfile::tempdir().expect("key directory");
+        let master = MasterKeyFile::generate(&keys.path().join("master.key")).expect("master key");
+        let tx = db.transaction().await.expect("begin");
+        set_home(&tx, Some(&master), "demo", "flat-1", change)
+            .await
+            .expect("set home")
+            .expect("the home exists");
+        tx.commit().await.expect("commit");
     }
     let receiver = Receiver::start(fail_first).await;
     db.execute(

@@ -24,6 +24,9 @@ pub enum AlertsError {
     Config(#[from] crate::config::ConfigError),
     #[error("webhook signing secret: {0}")]
     Secret(String),
+    /// Sealing a home's record of its occupants under the landlord's data key.
+    #[error("{0}")]
+    Sealed(#[from] dampwatch_privacy::PrivacyError),
 }
 
 impl AlertsError {

@@ -2,15 +2,22 @@
 //! what decides which law's clock a case runs under and which cold and heat rules judge its
 //! rooms.
 //!
+//! The vulnerabilities are health data: they are kept sealed under the landlord's data key
+//! (`dampwatch_privacy::occupants`), so recording them needs the master key. What the rules
+//! need is kept in clear beside them, written in the same statement: the stricter rules they
+//! select (`dwellings.occupant_rules`, from the occupant data of `dampwatch-indicators`).
+//!
 //! A device that is not placed in a home has no recorded tenancy; its alerts and cases run
 //! under the default, an English social home (what every home was before tenancies were
-//! recorded), with no vulnerabilities.
+//! recorded), with no stricter rules.
 
 use std::collections::BTreeSet;
 
 use dampwatch_clock::{Jurisdiction, Tenancy, Tenure};
-use dampwatch_indicators::Vulnerability;
-use tokio_postgres::GenericClient;
+use dampwatch_indicators::{OccupantRules, Vulnerability};
+use dampwatch_privacy::occupants::record_occupants;
+use dampwatch_privacy::MasterKey;
+use tokio_postgres::{GenericClient, Transaction};
 
 use crate::error::AlertsError;
 
@@ -19,8 +26,8 @@ use crate::error::AlertsError;
 pub struct HomeProfile {
     /// Where it is and how it is let.
     pub tenancy: Tenancy,
-    /// Its occupants' recorded vulnerabilities.
-    pub vulnerabilities: BTreeSet<Vulnerability>,
+    /// The ids of the stricter rules its occupants' (sealed) vulnerabilities select.
+    pub occupant_rules: BTreeSet<String>,
 }
 
 /// A home as listed by `dampwatch homes list`.
@@ -54,20 +61,11 @@ pub fn parse_tenure(value: &str) -> Result<Tenure, AlertsError> {
 fn profile_from(
     jurisdiction: &str,
     tenure: &str,
-    vulnerabilities: &[String],
+    occupant_rules: Vec<String>,
 ) -> Result<HomeProfile, AlertsError> {
-    let vulnerabilities = vulnerabilities
-        .iter()
-        .map(|v| {
-            v.parse::<Vulnerability>().map_err(|_| AlertsError::UnknownValue {
-                what: "dwellings.vulnerabilities",
-                value: v.clone(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
     Ok(HomeProfile {
         tenancy: Tenancy::new(parse_jurisdiction(jurisdiction)?, parse_tenure(tenure)?),
-        vulnerabilities,
+        occupant_rules: occupant_rules.into_iter().collect(),
     })
 }
 
@@ -81,13 +79,13 @@ pub async fn profile_of_room<C: GenericClient>(
     };
     let row = client
         .query_opt(
-            "SELECT d.jurisdiction, d.tenure, d.vulnerabilities
+            "SELECT d.jurisdiction, d.tenure, d.occupant_rules
              FROM rooms r JOIN dwellings d ON d.id = r.dwelling_id WHERE r.id = $1",
             &[&room_id],
         )
         .await?;
     match row {
-        Some(row) => profile_from(row.get(0), row.get(1), &row.get::<_, Vec<String>>(2)),
+        Some(row) => profile_from(row.get(0), row.get(1), row.get(2)),
         None => Ok(HomeProfile::default()),
     }
 }
@@ -102,33 +100,45 @@ pub struct HomeChange {
     pub area: Option<String>,
 }
 
-/// Records a home's tenancy and occupants. Open cases keep the tenancy they were opened
-/// under; new cases and the rules from the next reading on use the new values.
-pub async fn set_home<C: GenericClient>(
-    client: &C,
+/// Records a home's tenancy and occupants, in `tx`. The vulnerabilities are sealed under the
+/// landlord's data key, so changing them to anything but none needs `master`; the stricter
+/// rules they select are recorded with them. Open cases keep the tenancy they were opened
+/// under; new cases and the rules from the next reading on use the new values. `None` when
+/// the landlord has no such home.
+pub async fn set_home(
+    tx: &Transaction<'_>,
+    master: Option<&dyn MasterKey>,
     landlord_id: &str,
     reference: &str,
     change: &HomeChange,
 ) -> Result<Option<HomeProfile>, AlertsError> {
-    let vulnerabilities: Option<Vec<&str>> =
-        change.vulnerabilities.as_ref().map(|set| set.iter().map(|v| v.slug()).collect());
-    let row = client
+    let row = tx
         .query_opt(
             "UPDATE dwellings SET jurisdiction = coalesce($3, jurisdiction), tenure = coalesce($4, tenure),
-                 vulnerabilities = coalesce($5, vulnerabilities), area = coalesce($6, area)
+                 area = coalesce($5, area)
              WHERE landlord_id = $1 AND reference = $2
-             RETURNING jurisdiction, tenure, vulnerabilities",
+             RETURNING id, jurisdiction, tenure, occupant_rules",
             &[
                 &landlord_id,
                 &reference,
                 &change.jurisdiction.map(Jurisdiction::as_str),
                 &change.tenure.map(Tenure::as_str),
-                &vulnerabilities,
                 &change.area.as_deref().map(str::trim),
             ],
         )
         .await?;
-    row.map(|r| profile_from(r.get(0), r.get(1), &r.get::<_, Vec<String>>(2))).transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut profile = profile_from(row.get(1), row.get(2), row.get(3))?;
+    if let Some(vulnerabilities) = &change.vulnerabilities {
+        let rules = OccupantRules::embedded().expect("the embedded occupant rules are valid");
+        let selected = rules.select(vulnerabilities);
+        let names: BTreeSet<String> = vulnerabilities.iter().map(|v| v.slug().to_owned()).collect();
+        record_occupants(tx, master, landlord_id, row.get(0), &names, &selected).await?;
+        profile.occupant_rules = selected;
+    }
+    Ok(Some(profile))
 }
 
 /// Every home (of one landlord, if given), by landlord and reference.
@@ -138,7 +148,7 @@ pub async fn list_homes<C: GenericClient>(
 ) -> Result<Vec<Home>, AlertsError> {
     let rows = client
         .query(
-            "SELECT d.landlord_id, d.reference, d.address, d.jurisdiction, d.tenure, d.vulnerabilities,
+            "SELECT d.landlord_id, d.reference, d.address, d.jurisdiction, d.tenure, d.occupant_rules,
                     (SELECT count(*) FROM rooms r WHERE r.dwelling_id = d.id), d.area
              FROM dwellings d WHERE $1::text IS NULL OR d.landlord_id = $1
              ORDER BY d.landlord_id, d.reference",
@@ -151,7 +161,7 @@ pub async fn list_homes<C: GenericClient>(
                 landlord_id: r.get(0),
                 reference: r.get(1),
                 address: r.get(2),
-                profile: profile_from(r.get(3), r.get(4), &r.get::<_, Vec<String>>(5))?,
+                profile: profile_from(r.get(3), r.get(4), r.get(5))?,
                 rooms: r.get(6),
                 area: r.get(7),
             })

@@ -38,7 +38,7 @@ use crate::room_state::{self, LockedRoom, LOCKED_ROOM_SELECT};
 /// The engines and clock, built once from configuration.
 #[derive(Debug, Clone)]
 pub struct HazardProcessor {
-    /// The configured engine, and one per set of occupants' vulnerabilities a home records.
+    /// The configured engine, and one per set of stricter rules a home's occupants select.
     engines: OccupantEngines,
     clock: Clock,
     /// Shortest "no data" period of the rules, and the hazards those rules raise.
@@ -165,12 +165,12 @@ impl HazardProcessor {
 
     /// The engine `room` is judged by: its home's occupants' (see [`OccupantEngines`]).
     fn engine_for(&self, room: &LockedRoom) -> &HazardEngine {
-        &self.engines.for_occupants(&room.occupants).engine
+        &self.engines.for_occupants(&room.occupant_rules).engine
     }
 
     /// The rule set version `room` records.
     fn version_for(&self, room: &LockedRoom) -> &str {
-        &self.engines.for_occupants(&room.occupants).ruleset_version
+        &self.engines.for_occupants(&room.occupant_rules).ruleset_version
     }
 
     /// Consumes up to `limit` inbox rows in one transaction; `now` is the detection instant.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use dampwatch_indicators::{Checkpoint, RoomState, Vulnerability};
+use dampwatch_indicators::{Checkpoint, RoomState};
 use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::Transaction;
@@ -21,15 +21,16 @@ pub struct LockedRoom {
     pub room: RoomRef,
     pub landlord_id: String,
     pub state: RoomState,
-    /// The vulnerabilities its home records for its occupants, as they are now (none for a
-    /// device not placed in a room): they pick the rules the room is judged by.
-    pub occupants: BTreeSet<Vulnerability>,
+    /// The stricter rules its home's record of its occupants selects, as it is now (none for a
+    /// device not placed in a room): they pick the rules the room is judged by. The
+    /// vulnerabilities behind them are sealed; the worker never sees them.
+    pub occupant_rules: BTreeSet<String>,
 }
 
 /// The columns [`locked_room`] reads, from `room_hazard_state s` with the home's recorded
-/// vulnerabilities; lock with `FOR UPDATE OF s` (the home and room are only read).
+/// selection of stricter rules; lock with `FOR UPDATE OF s` (the home and room are only read).
 pub(crate) const LOCKED_ROOM_SELECT: &str =
-    "SELECT s.room_key, s.landlord_id, s.room_id, s.device_id, s.state, coalesce(d.vulnerabilities, '{}')
+    "SELECT s.room_key, s.landlord_id, s.room_id, s.device_id, s.state, coalesce(d.occupant_rules, '{}')
      FROM room_hazard_state s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN dwellings d ON d.id = r.dwelling_id";
 
 /// Creates missing state rows for `rooms` (key → room and landlord), then locks them all and
@@ -86,21 +87,10 @@ pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsE
         (None, Some(d)) => RoomRef::Device(d),
         (None, None) => RoomRef::Device(String::new()),
     };
-    // The column's CHECK admits only known names; one this build does not know (a newer
-    // release's) selects nothing rather than stopping the room.
-    let occupants = r
-        .try_get::<_, Vec<String>>(5)?
-        .iter()
-        .filter_map(|v| match v.parse::<Vulnerability>() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                // Debug: during an upgrade it would be said for every room of every batch.
-                tracing::debug!(room = %key, error = %e, "recorded vulnerability not known to this release");
-                None
-            }
-        })
-        .collect();
-    Ok(LockedRoom { key, room, landlord_id, state, occupants })
+    // An id this release's occupant data does not know (a newer release's) selects nothing
+    // (`OccupantEngines::for_occupants`) rather than stopping the room.
+    let occupant_rules = r.try_get::<_, Vec<String>>(5)?.into_iter().collect();
+    Ok(LockedRoom { key, room, landlord_id, state, occupant_rules })
 }
 
 /// Writes the rooms' states back, all in one statement: at one reading per uplink a unit of

@@ -9,7 +9,24 @@ use chrono::{DateTime, TimeZone, Utc};
 use dampwatch_alerts::home::{set_home, HomeChange};
 use dampwatch_alerts::HazardProcessor;
 use dampwatch_clock::{Jurisdiction, Tenure};
+use dampwatch_privacy::{MasterKeyFile, PrivacyError};
 use support::{fast_config, series, Db, Sample};
+
+/// A master key for the test, in a directory of its own.
+fn master_key() -> (tempfile::TempDir, MasterKeyFile) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
+    (dir, key)
+}
+
+/// Records `change` for landlord l's home `home` in one transaction, sealing any
+/// vulnerabilities under `master`.
+async fn record(db: &mut Db, master: Option<&MasterKeyFile>, home: &str, change: &HomeChange) {
+    let tx = db.client.transaction().await.expect("begin");
+    let master = master.map(|m| m as &dyn dampwatch_privacy::MasterKey);
+    set_home(&tx, master, "l", home, change).await.expect("set home").expect("the home exists");
+    tx.commit().await.expect("commit");
+}
 
 fn hours(h: i64) -> chrono::Duration {
     chrono::Duration::hours(h)
@@ -51,7 +68,7 @@ async fn a_damp_home_in_scotland_runs_its_case_under_scottish_law() {
         vulnerabilities: None,
         area: None,
     };
-    set_home(&db.client, "l", "flat-1", &change).await.expect("set home").expect("the home exists");
+    record(&mut db, None, "flat-1", &change).await;
     let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
     // 30 h above 70 % RH raises the sustained-damp alert, which opens a case at detection.
     conditions(&mut db, &processor, Utc::now() - hours(31), 30, 20.0, 85.0).await;
@@ -164,6 +181,48 @@ async fn room_ruleset_version(db: &Db, room: i64) -> String {
         .get(0)
 }
 
+/// The rule set version's end for a home whose occupants select both stricter rules.
+const STRICTER_VERSION: &str = "+occupants-2026-12:cold.below_18c_vulnerable,heat.above_24c_vulnerable";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_homes_vulnerabilities_are_kept_only_sealed_and_need_the_master_key() {
+    let mut db = Db::new().await;
+    db.landlord("l", "open_on_triage").await;
+    db.room("l", "flat-1", "lounge").await;
+    let over_65 = HomeChange {
+        vulnerabilities: Some([dampwatch_indicators::Vulnerability::Over65].into_iter().collect()),
+        ..HomeChange::default()
+    };
+    let tx = db.client.transaction().await.expect("begin");
+    let refused = set_home(&tx, None, "l", "flat-1", &over_65).await;
+    assert!(
+        matches!(refused, Err(dampwatch_alerts::AlertsError::Sealed(PrivacyError::MasterKeyNeeded(_)))),
+        "{refused:?}"
+    );
+    drop(tx);
+
+    let (_dir, master) = master_key();
+    record(&mut db, Some(&master), "flat-1", &over_65).await;
+    let row = db
+        .client
+        .query_one(
+            "SELECT occupants, occupants_key_generation, occupant_rules, unsealed_vulnerabilities, id
+             FROM dwellings WHERE reference = 'flat-1'",
+            &[],
+        )
+        .await
+        .expect("the home");
+    let sealed: Vec<u8> = row.get(0);
+    assert!(!String::from_utf8_lossy(&sealed).contains("over_65"), "no vulnerability in clear");
+    assert_eq!(row.get::<_, i32>(1), 1, "sealed under the landlord's first data key");
+    assert_eq!(row.get::<_, Vec<String>>(2), ["cold.below_18c_vulnerable", "heat.above_24c_vulnerable"]);
+    assert!(row.get::<_, Vec<String>>(3).is_empty());
+    let opened = dampwatch_privacy::occupants::open_occupants(&db.client, &master, "l", row.get(4))
+        .await
+        .expect("opens with the master key");
+    assert_eq!(opened, ["over_65".to_owned()].into());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_home_recording_an_occupant_over_65_is_judged_by_the_stricter_cold_rule() {
     let mut db = Db::new().await;
@@ -176,7 +235,8 @@ async fn a_home_recording_an_occupant_over_65_is_judged_by_the_stricter_cold_rul
         vulnerabilities: Some([dampwatch_indicators::Vulnerability::Over65].into_iter().collect()),
         ..HomeChange::default()
     };
-    set_home(&db.client, "l", "flat-older", &over_65).await.expect("set home").expect("the home exists");
+    let (_dir, master) = master_key();
+    record(&mut db, Some(&master), "flat-older", &over_65).await;
     let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
 
     // 10 h at 17 °C in both homes: above the default rule's 16 °C, below the stricter 18 °C.
@@ -190,16 +250,17 @@ async fn a_home_recording_an_occupant_over_65_is_judged_by_the_stricter_cold_rul
     let (rules, version, explanation) =
         open_cold_alert(&db, older).await.expect("a cold alert in the older home");
     assert_eq!(rules, ["cold.below_18c_vulnerable"]);
-    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
-    assert!(explanation.contains("because the home records an occupant aged 65 or over"), "{explanation}");
-    assert!(room_ruleset_version(&db, older).await.ends_with("+occupants-2026-12:over_65"));
+    assert!(version.ends_with(STRICTER_VERSION), "{version}");
+    assert!(explanation.contains("because the home records an occupant it protects"), "{explanation}");
+    assert!(!explanation.contains("over_65"), "the alert never says which vulnerability: {explanation}");
+    assert!(room_ruleset_version(&db, older).await.ends_with(STRICTER_VERSION));
     assert_eq!(open_cold_alert(&db, younger).await, None, "17 °C is no hazard under the default rule");
     assert_eq!(room_ruleset_version(&db, younger).await, processor.ruleset_version());
 
     // The record corrected (no such occupant): the next readings face the default rules again,
     // under which 17 °C raises nothing, and the stricter rule's alert clears.
     let none = HomeChange { vulnerabilities: Some(Default::default()), ..HomeChange::default() };
-    set_home(&db.client, "l", "flat-older", &none).await.expect("set home").expect("the home exists");
+    record(&mut db, None, "flat-older", &none).await;
     let later = from + hours(10);
     db.store("dev-older", &series(later, later + hours(4), step, |t| Sample::air(t, 17.0, 50.0))).await;
     db.drain(&processor, later + hours(4) + chrono::Duration::minutes(5)).await;
@@ -228,13 +289,14 @@ async fn recording_an_occupant_over_65_in_a_cold_home_keeps_its_alert_open_under
         vulnerabilities: Some([dampwatch_indicators::Vulnerability::Over65].into_iter().collect()),
         ..HomeChange::default()
     };
-    set_home(&db.client, "l", "flat-1", &over_65).await.expect("set home").expect("the home exists");
+    let (_dir, master) = master_key();
+    record(&mut db, Some(&master), "flat-1", &over_65).await;
     let later = from + hours(10);
     db.store("dev", &series(later, later + hours(2), step, |t| Sample::air(t, 15.0, 50.0))).await;
     db.drain(&processor, later + hours(2) + chrono::Duration::minutes(5)).await;
     let (rules, version, _) = open_cold_alert(&db, room).await.expect("still open");
     assert_eq!(rules, ["cold.below_18c_vulnerable"]);
-    assert!(version.ends_with("+occupants-2026-12:over_65"), "{version}");
+    assert!(version.ends_with(STRICTER_VERSION), "{version}");
     let cold_alerts = db.count("SELECT count(*) FROM alerts WHERE hazard = 'excess_cold'", &[]).await;
     assert_eq!(cold_alerts, 1, "one alert, revised, not a clear and a new raise");
     let cleared = db
@@ -246,9 +308,11 @@ async fn recording_an_occupant_over_65_in_a_cold_home_keeps_its_alert_open_under
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recording_occupants_says_which_stricter_rules_will_judge_the_home() {
     use dampwatch_alerts::home_cli::{run, HomesCommand};
-    let db = Db::new().await;
+    let mut db = Db::new().await;
     db.landlord("l", "open_on_triage").await;
     db.room("l", "flat-1", "lounge").await;
+    let (dir, _) = master_key();
+    let key_path = dir.path().join("master.key");
     let set = |vulnerable: Option<std::collections::BTreeSet<dampwatch_indicators::Vulnerability>>| {
         HomesCommand::Set {
             landlord: "l".into(),
@@ -256,14 +320,15 @@ async fn recording_occupants_says_which_stricter_rules_will_judge_the_home() {
             jurisdiction: None,
             tenure: None,
             vulnerable,
+            master_key: Some(key_path.clone()),
             area: None,
         }
     };
     let mut out = Vec::new();
     let over_65 = [dampwatch_indicators::Vulnerability::Over65].into_iter().collect();
-    run(set(Some(over_65)), &db.client, &mut out).await.expect("homes set");
+    run(set(Some(over_65)), &mut db.client, &mut out).await.expect("homes set");
     let said = String::from_utf8(out).unwrap();
-    assert!(said.contains("vulnerabilities: over_65"), "{said}");
+    assert!(said.contains("vulnerabilities: over_65 (sealed)"), "{said}");
     assert!(
         said.contains("cold.below_18c_vulnerable instead of cold.below_16c, heat.above_24c_vulnerable instead of heat.above_25c"),
         "{said}"
@@ -271,7 +336,12 @@ async fn recording_occupants_says_which_stricter_rules_will_judge_the_home() {
     assert!(said.contains("occupants-2026-12"), "{said}");
 
     let mut out = Vec::new();
-    run(set(Some(Default::default())), &db.client, &mut out).await.expect("homes set");
+    run(set(Some(Default::default())), &mut db.client, &mut out).await.expect("homes set");
     let said = String::from_utf8(out).unwrap();
     assert!(said.contains("vulnerabilities: none") && !said.contains("stricter"), "{said}");
+
+    let mut out = Vec::new();
+    run(HomesCommand::List { landlord: None }, &mut db.client, &mut out).await.expect("homes list");
+    let listed = String::from_utf8(out).unwrap();
+    assert!(listed.contains("STRICTER RULES") && !listed.contains("over_65"), "{listed}");
 }

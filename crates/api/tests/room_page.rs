@@ -101,17 +101,29 @@ async fn the_room_page_charts_a_week_and_a_year_with_thresholds_alert_windows_an
     let bad = raw(&p.app, get(&format!("/rooms/{}?range=2y", north.room_id), Some(&s))).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
-    // A home recording an occupant over 65 is drawn with the rules the hazard worker judges it
-    // by: the stricter cold line instead of the default one, and why.
+    // A home whose (sealed) record of its occupants selects the stricter rules is drawn with the
+    // rules the hazard worker judges it by: the stricter cold line instead of the default one,
+    // and whom it protects (the API cannot open the record, and says nothing of it).
     p.f.db
-        .execute("UPDATE dwellings SET vulnerabilities = '{over_65}' WHERE reference = 'D-1'", &[])
+        .execute(
+            "UPDATE dwellings SET occupant_rules = '{cold.below_18c_vulnerable,heat.above_24c_vulnerable}'
+             WHERE reference = 'D-1'",
+            &[],
+        )
         .await
         .unwrap();
     let older = raw(&p.app, get(&format!("/rooms/{}", north.room_id), Some(&s))).await;
     assert!(older.text.contains("Amber: below 18 °C for 6 h (cold.below_18c_vulnerable)"), "{}", older.text);
     assert!(!older.text.contains("(cold.below_16c)"), "the default cold rule does not apply here");
-    assert!(older.text.contains("The home records an occupant aged 65 or over"), "{}", older.text);
-    assert!(older.text.contains("+occupants-2026-12:over_65"), "the rule set version it is judged by");
+    assert!(
+        older.text.contains("The home records an occupant the stricter cold and heat rules protect (an occupant aged 65 or over, a child under 5,"),
+        "{}",
+        older.text
+    );
+    assert!(
+        older.text.contains("+occupants-2026-12:cold.below_18c_vulnerable,heat.above_24c_vulnerable"),
+        "the rule set version it is judged by"
+    );
     assert!(!page.contains("The home records"), "nothing said of a home recording no one");
 
     // The case page and the board link to the room.

@@ -100,12 +100,29 @@ async fn audited(p: &People) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_nothing_else() {
-    let p = People::new().await;
-    let f = &p.f;
+    let mut p = People::new().await;
     let dir = tempfile::tempdir().unwrap();
     let master = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
-    // North's bedroom sensor, a reading a day from 1 to 10 January 2026; the home records an
-    // occupant with a lung condition.
+    // The home records an occupant with a lung condition, sealed; the stricter rules it
+    // selects in clear.
+    let tx = p.f.db.transaction().await.expect("begin");
+    let home: i64 =
+        tx.query_one("SELECT id FROM dwellings WHERE reference = 'D-1'", &[]).await.expect("D-1").get(0);
+    let vulnerabilities = ["respiratory_condition".to_owned()].into();
+    let rules = ["cold.below_18c_vulnerable".to_owned(), "heat.above_24c_vulnerable".to_owned()].into();
+    dampwatch_privacy::occupants::record_occupants(
+        &tx,
+        Some(&master),
+        "north-homes",
+        home,
+        &vulnerabilities,
+        &rules,
+    )
+    .await
+    .expect("record the occupants");
+    tx.commit().await.expect("commit");
+    let f = &p.f;
+    // North's bedroom sensor, a reading a day from 1 to 10 January 2026.
     f.db.batch_execute(
         "INSERT INTO readings
          SELECT 'north-homes-dev-1', 1, s, t, t, false, t, 1850, 7200, 1500, 900, 3000, 0, int8send(s)
@@ -113,12 +130,6 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     )
     .await
     .expect("readings");
-    f.db.execute(
-        "UPDATE dwellings SET vulnerabilities = '{respiratory_condition}' WHERE reference = 'D-1'",
-        &[],
-    )
-    .await
-    .unwrap();
     let north_tenancy = tenancy(&p, &master, "north-homes", "D-1", false).await;
     let south_tenancy = tenancy(&p, &master, "south-homes", "D-2", true).await;
     // What the share must not carry in words: an alert raised under the stricter rule the lung

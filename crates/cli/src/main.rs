@@ -255,8 +255,8 @@ fn main() -> anyhow::Result<()> {
         Command::Homes(args) => {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
-                let db = dampwatch_store::connect(&args.target.database_url()?).await?;
-                dampwatch_alerts::home_cli::run(args.command, &db, &mut out).await
+                let mut db = dampwatch_store::connect(&args.target.database_url()?).await?;
+                dampwatch_alerts::home_cli::run(args.command, &mut db, &mut out).await
             })?;
         }
         Command::Audit(cmd) => {

@@ -5,8 +5,11 @@
 //! that is only uncomfortable for a healthy adult is a hazard for someone aged 80. The
 //! stricter rules are data (`data/occupants.toml`): each replaces one default rule for the
 //! vulnerabilities it names, carries its own id, version, numbers and source, and says in its
-//! basis why it applied. The engine itself knows nothing of occupants: callers build one
-//! [`EngineConfig`] per set of vulnerabilities with [`OccupantRules::config_for`].
+//! basis whom it protects. The engine itself knows nothing of occupants: callers build one
+//! [`EngineConfig`] per set of stricter rules a home's record selects
+//! ([`OccupantRules::select`], [`OccupantRules::config_for`]). The vulnerabilities are health
+//! data and are kept sealed; only the selection is kept in clear, so the rules and alerts name
+//! the stricter rule and whom it protects, never which vulnerability a home records.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -196,44 +199,74 @@ impl OccupantRules {
         self.titles.get(&vulnerability).map(String::as_str).unwrap_or_else(|| vulnerability.slug())
     }
 
-    /// The engine configuration for a home whose occupants have `vulnerabilities`: `base`
-    /// with each default rule replaced by the stricter rule that applies, if any. Each stricter
-    /// rule's basis gains which recorded vulnerabilities selected it; the rule set version
-    /// gains `+occupants-2026-12:over_65` so every alert can be traced to the rules that raised
-    /// it. Without vulnerabilities (or with none that matter) `base`'s rules and version come
-    /// back unchanged.
+    /// The ids of the stricter rules that `vulnerabilities` select (each rule any of whose
+    /// vulnerabilities is recorded): what a home's record keeps in clear for the hazard worker
+    /// (`dwellings.occupant_rules`), while the vulnerabilities themselves are sealed.
+    pub fn select(&self, vulnerabilities: &BTreeSet<Vulnerability>) -> BTreeSet<String> {
+        self.stricter
+            .iter()
+            .filter(|s| !s.applies_to.is_disjoint(vulnerabilities))
+            .map(|s| s.rule.id.clone())
+            .collect()
+    }
+
+    /// The ids among `names` (as a home's record keeps them) that are stricter rules of this
+    /// data; a name it does not know selects nothing.
+    pub fn known(&self, names: &[String]) -> BTreeSet<String> {
+        names.iter().filter(|n| self.stricter.iter().any(|s| &s.rule.id == *n)).cloned().collect()
+    }
+
+    /// Who a stricter rule protects, as the data words it: "an occupant aged 65 or over, a
+    /// child under 5, …".
+    pub fn protects(&self, stricter: &StricterRule) -> String {
+        let who: Vec<&str> = stricter.applies_to.iter().map(|v| self.describe(*v)).collect();
+        match who.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => who.concat(),
+        }
+    }
+
+    /// The engine configuration for a home whose record selects the stricter rules `selected`
+    /// (their ids, from [`OccupantRules::select`]): `base` with each default rule replaced by
+    /// the stricter rule selected, if any. Each stricter rule's basis says whom it protects
+    /// (never which of them the home records: that stays sealed); the rule set version gains
+    /// `+occupants-2026-12:cold.below_18c_vulnerable,…` so every alert can be traced to the
+    /// rules that raised it. With nothing selected (or nothing that applies) `base`'s rules and
+    /// version come back unchanged.
     ///
     /// A stricter rule replaces a default only when it is at least as strict ([`at_least_as_strict`]):
     /// an operator who tightened a default beyond it keeps theirs. Every stricter rule not in
     /// force, and every default one replaced, is kept as a tracked rule (it follows the readings
     /// and raises nothing), so every home's configuration tracks the same rules and a room whose
     /// home's record changes is judged at once with trackers that saw its readings.
-    pub fn config_for(&self, base: &EngineConfig, vulnerabilities: &BTreeSet<Vulnerability>) -> EngineConfig {
+    pub fn config_for(&self, base: &EngineConfig, selected: &BTreeSet<String>) -> EngineConfig {
         let mut config = base.clone();
-        let mut applied = false;
+        let mut applied = Vec::new();
         for stricter in &self.stricter {
             let Some(slot) = config.rules.iter_mut().find(|r| r.id == stricter.replaces) else {
                 // The operator removed the default this tightens; nothing to make stricter.
                 continue;
             };
-            let because: Vec<Vulnerability> =
-                stricter.applies_to.intersection(vulnerabilities).copied().collect();
             let mut rule = stricter.rule.clone();
-            if because.is_empty() || !at_least_as_strict(&rule, slot) {
+            if !selected.contains(&rule.id) || !at_least_as_strict(&rule, slot) {
                 config.tracked_rules.push(rule);
                 continue;
             }
-            let who = because.iter().map(|v| self.describe(*v)).collect::<Vec<_>>().join(", ");
             rule.basis = format!(
-                "{} Applies instead of {} because the home records {who} ({}). Source: {}",
-                rule.basis, stricter.replaces, self.version, stricter.source
+                "{} Applies instead of {} because the home records an occupant it protects: {} ({}). \
+                 Source: {}",
+                rule.basis,
+                stricter.replaces,
+                self.protects(stricter),
+                self.version,
+                stricter.source
             );
+            applied.push(rule.id.clone());
             config.tracked_rules.push(std::mem::replace(slot, rule));
-            applied = true;
         }
-        if applied {
-            let list = vulnerabilities.iter().map(|v| v.slug()).collect::<Vec<_>>().join(",");
-            config.ruleset_version = format!("{}+{}:{list}", base.ruleset_version, self.version);
+        if !applied.is_empty() {
+            config.ruleset_version =
+                format!("{}+{}:{}", base.ruleset_version, self.version, applied.join(","));
         }
         config
     }
@@ -278,11 +311,28 @@ mod tests {
         assert!(rules.stricter().iter().all(|s| !s.source.is_empty()));
     }
 
+    fn over_65(rules: &OccupantRules) -> BTreeSet<String> {
+        rules.select(&[Vulnerability::Over65].into_iter().collect())
+    }
+
+    #[test]
+    fn each_vulnerability_selects_the_stricter_rules_that_name_it_and_the_selection_says_no_more() {
+        let rules = OccupantRules::embedded().unwrap();
+        let both: BTreeSet<String> =
+            ["cold.below_18c_vulnerable", "heat.above_24c_vulnerable"].map(String::from).into();
+        for v in Vulnerability::ALL {
+            assert_eq!(rules.select(&[v].into_iter().collect()), both, "{v}");
+        }
+        assert!(rules.select(&BTreeSet::new()).is_empty());
+        let stored = ["heat.above_24c_vulnerable".to_owned(), "gone.in_a_later_version".to_owned()];
+        assert_eq!(rules.known(&stored), ["heat.above_24c_vulnerable".to_owned()].into());
+    }
+
     #[test]
     fn a_home_without_vulnerabilities_keeps_the_default_rules_and_tracks_the_stricter_ones() {
         let rules = OccupantRules::embedded().unwrap();
         let base = EngineConfig::default();
-        let config = rules.config_for(&base, &BTreeSet::new());
+        let config = rules.config_for(&base, &rules.select(&BTreeSet::new()));
         assert_eq!((&config.rules, &config.ruleset_version), (&base.rules, &base.ruleset_version));
         let tracked: Vec<&str> = config.tracked_rules.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(tracked, ["cold.below_18c_vulnerable", "heat.above_24c_vulnerable"]);
@@ -298,7 +348,7 @@ mod tests {
             ids
         };
         let none = ids(&rules.config_for(&base, &BTreeSet::new()));
-        let older = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        let older = rules.config_for(&base, &over_65(&rules));
         assert_eq!(ids(&older), none);
         let tracked: Vec<&str> = older.tracked_rules.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(tracked, ["cold.below_16c", "heat.above_25c"], "the replaced defaults are tracked");
@@ -312,7 +362,7 @@ mod tests {
         if let Condition::Sustained { threshold, clear_at, .. } = &mut cold.condition {
             (*threshold, *clear_at) = (19.0, 20.0);
         }
-        let config = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        let config = rules.config_for(&base, &over_65(&rules));
         assert_eq!(
             threshold(&config, "cold.below_16c"),
             Some(19.0),
@@ -330,16 +380,26 @@ mod tests {
     fn an_occupant_over_65_selects_the_stricter_cold_and_heat_rules() {
         let rules = OccupantRules::embedded().unwrap();
         let base = EngineConfig::default();
-        let config = rules.config_for(&base, &[Vulnerability::Over65].into_iter().collect());
+        let config = rules.config_for(&base, &over_65(&rules));
         assert_eq!(threshold(&config, "cold.below_16c"), None, "the default cold rule is replaced");
         assert_eq!(threshold(&config, "cold.below_18c_vulnerable"), Some(18.0));
         assert_eq!(threshold(&config, "heat.above_24c_vulnerable"), Some(24.0));
         assert_eq!(threshold(&config, "cold.below_10c"), Some(10.0), "the red rule stays");
         assert_eq!(config.rules.len(), base.rules.len());
-        assert_eq!(config.ruleset_version, format!("{}+occupants-2026-12:over_65", base.ruleset_version));
+        assert_eq!(
+            config.ruleset_version,
+            format!(
+                "{}+occupants-2026-12:cold.below_18c_vulnerable,heat.above_24c_vulnerable",
+                base.ruleset_version
+            )
+        );
         let cold = config.rules.iter().find(|r| r.id == "cold.below_18c_vulnerable").unwrap();
         assert!(
-            cold.basis.contains("because the home records an occupant aged 65 or over"),
+            cold.basis.contains(
+                "because the home records an occupant it protects: an occupant aged 65 or over, a child \
+                 under 5, an occupant with a respiratory (lung) condition or an occupant with a \
+                 cardiovascular (heart) condition (occupants-2026-12)"
+            ),
             "{}",
             cold.basis
         );

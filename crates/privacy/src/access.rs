@@ -10,6 +10,7 @@
 //! Datasets are streamed to files in a private temporary directory (a tar entry needs its
 //! size first), never held whole in memory.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -20,6 +21,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
+use crate::occupants::open_occupants;
 use crate::tenancy::open_tenancy;
 
 /// What an export held.
@@ -110,23 +112,33 @@ pub async fn export_tenancy(
     let tx = utc_snapshot(client).await?;
     let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let span = span_of(&tx, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
-    let summary = write_archive(&tx, &span, Some(&tenancy.personal), out).await?;
+    let vulnerabilities = open_occupants(&tx, master, &span.landlord_id, span.dwelling_id).await?;
+    let opened = Opened { personal: &tenancy.personal, vulnerabilities: &vulnerabilities };
+    let summary = write_archive(&tx, &span, Some(opened), out).await?;
     tx.commit().await?;
     Ok(summary)
 }
 
+/// What a subject access archive holds beyond a share: the tenants' own data, opened.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened<'a> {
+    pub personal: &'a crate::tenancy::Personal,
+    /// The vulnerabilities the home records for its occupants ([`crate::occupants`]).
+    pub vulnerabilities: &'a BTreeSet<String>,
+}
+
 /// Writes the archive of `span` to `out` from the snapshot `tx`: with the tenants' personal
-/// data and the audit entries when `personal` is given (subject access), without them and
-/// without the home's address and vulnerabilities otherwise (a share with a third party). The
-/// datasets are read with times in UTC.
+/// data, the home's recorded vulnerabilities and the audit entries when `opened` is given
+/// (subject access), without them and without the home's address otherwise (a share with a
+/// third party). The datasets are read with times in UTC.
 pub async fn write_archive(
     tx: &Transaction<'_>,
     span: &TenancySpan,
-    personal: Option<&crate::tenancy::Personal>,
+    opened: Option<Opened<'_>>,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
     tx.batch_execute("SET LOCAL TIME ZONE 'UTC'").await?;
-    let contents = if personal.is_some() { Contents::SubjectAccess } else { Contents::ForThirdParty };
+    let contents = if opened.is_some() { Contents::SubjectAccess } else { Contents::ForThirdParty };
     let (id, dwelling) = (span.tenancy_id, span.dwelling_id);
     let from = start_of(span.starts_on);
     // A tenancy that has not ended runs to now; one that has, to the end of its last day.
@@ -224,7 +236,7 @@ pub async fn write_archive(
     let home_fields = match contents {
         Contents::SubjectAccess => {
             "'reference', reference, 'address', address, 'jurisdiction', jurisdiction, 'tenure', tenure, \
-             'vulnerabilities', vulnerabilities"
+             'stricter_rules', occupant_rules"
         }
         Contents::ForThirdParty => "'reference', reference, 'jurisdiction', jurisdiction, 'tenure', tenure",
     };
@@ -235,6 +247,14 @@ pub async fn write_archive(
         )
         .await?
         .get::<_, String>(0);
+    let home = match opened {
+        Some(opened) => {
+            let mut home: serde_json::Value = serde_json::from_str(&home)?;
+            home["vulnerabilities"] = serde_json::to_value(opened.vulnerabilities)?;
+            serde_json::to_string(&home)?
+        }
+        None => home,
+    };
     let mut tenancy_json = serde_json::json!({
         "id": span.tenancy_id,
         "landlord": span.landlord_id,
@@ -242,8 +262,8 @@ pub async fn write_archive(
         "starts_on": span.starts_on,
         "ends_on": span.ends_on,
     });
-    if let Some(personal) = personal {
-        tenancy_json["personal"] = serde_json::to_value(personal)?;
+    if let Some(opened) = opened {
+        tenancy_json["personal"] = serde_json::to_value(opened.personal)?;
     }
     write_file(&dir.path().join("tenancy.json"), serde_json::to_vec_pretty(&tenancy_json)?.as_slice())?;
     write_file(&dir.path().join("home.json"), home.as_bytes())?;
@@ -326,7 +346,7 @@ fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
         Contents::SubjectAccess => format!(
             "Everything Dampwatch holds about tenancy {} of home {home}, for {period} (UTC).\n\n\
              tenancy.json   the tenancy and the tenants' personal data (names, phones, e-mail addresses, notes)\n\
-             home.json      the home: reference, address, jurisdiction, tenure, recorded vulnerabilities\n\
+             home.json      the home: reference, address, jurisdiction, tenure, recorded vulnerabilities, stricter rules\n\
              Each dataset below is given as CSV and as JSON Lines, with the same rows:\n",
             summary.tenancy_id
         ),

@@ -19,6 +19,10 @@ pub enum PrivacyError {
     Random,
     #[error("encryption failed")]
     Seal,
+    #[error(
+        "{0} needs the master key (--master-key or DAMPWATCH_MASTER_KEY_FILE): they are kept only sealed"
+    )]
+    MasterKeyNeeded(&'static str),
     #[error("no data key for landlord {0}")]
     NoKey(String),
     #[error("landlord {0} already has a data key")]

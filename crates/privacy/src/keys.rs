@@ -167,10 +167,12 @@ pub struct Rotation {
     pub to: u32,
     /// Tenancies re-sealed under the new generation.
     pub resealed: u64,
+    /// Homes' records of their occupants re-sealed under it.
+    pub homes_resealed: u64,
 }
 
-/// Rotates the landlord's data key: a new generation, every tenancy of the landlord re-sealed
-/// under it, the old generation retired and its wrapped key deleted, all in `tx` (the caller
+/// Rotates the landlord's data key: a new generation, every tenancy of the landlord and every
+/// home's record of its occupants re-sealed under it, the old generation retired and its wrapped key deleted, all in `tx` (the caller
 /// commits; until then nothing is visible, and a failure leaves the old key in use).
 pub async fn rotate_landlord_key(
     tx: &Transaction<'_>,
@@ -211,6 +213,7 @@ pub async fn rotate_landlord_key(
     .await?;
 
     let resealed = crate::tenancy::reseal_all(tx, master, landlord, to, &key).await?;
+    let homes_resealed = crate::occupants::reseal_all(tx, master, landlord, to, &key).await?;
 
     // Only now, with nothing left under them, do the old generations' keys go.
     tx.execute(
@@ -219,7 +222,7 @@ pub async fn rotate_landlord_key(
         &[&landlord, &(to as i32)],
     )
     .await?;
-    Ok(Rotation { from, to, resealed })
+    Ok(Rotation { from, to, resealed, homes_resealed })
 }
 
 /// Re-wraps every data key still held (every landlord, every live generation) from `old` to
@@ -270,13 +273,16 @@ pub struct Erasure {
     pub keys_destroyed: u64,
     /// The landlord's tenancies, whose sealed personal data can no longer be opened.
     pub tenancies: i64,
+    /// The landlord's homes that recorded their occupants: the sealed records can no longer be
+    /// opened, and the stricter rules they selected no longer apply.
+    pub homes: u64,
     pub erased_at: DateTime<Utc>,
 }
 
 /// Cryptographic erasure of the landlord's personal data, in `tx`: every wrapped data key of
 /// the landlord is deleted and its destruction recorded, so no master key can open its
 /// tenancies again and no new key is made for it. The ciphertext stays (it is useless without
-/// the key); the caller commits, and may append an audit entry in the same transaction.
+/// the key), and the stricter rules its homes' sealed records selected are cleared; the caller commits, and may append an audit entry in the same transaction.
 pub async fn erase_landlord(tx: &Transaction<'_>, landlord: &str) -> Result<Erasure, PrivacyError> {
     landlord_exists(tx, landlord).await?;
     lock_keys(tx).await?;
@@ -298,5 +304,15 @@ pub async fn erase_landlord(tx: &Transaction<'_>, landlord: &str) -> Result<Eras
     let erased_at = erased_at(tx, landlord).await?.expect("recorded above");
     let tenancies: i64 =
         tx.query_one("SELECT count(*) FROM tenancies WHERE landlord_id = $1", &[&landlord]).await?.get(0);
-    Ok(Erasure { keys_destroyed, tenancies, erased_at })
+    // The clear selection was derived from the sealed record: it goes with it.
+    let homes = tx
+        .execute(
+            "UPDATE dwellings SET occupant_rules = '{}', unsealed_vulnerabilities = '{}'
+             WHERE landlord_id = $1
+               AND (occupants IS NOT NULL OR cardinality(occupant_rules) > 0
+                    OR cardinality(unsealed_vulnerabilities) > 0)",
+            &[&landlord],
+        )
+        .await?;
+    Ok(Erasure { keys_destroyed, tenancies, homes, erased_at })
 }

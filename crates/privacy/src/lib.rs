@@ -1,9 +1,10 @@
 //! Personal data, encrypted per landlord (`crates/privacy/README.md`).
 //!
-//! Tenants' names, phone numbers, e-mail addresses and notes are stored only sealed
+//! Tenants' names, phone numbers, e-mail addresses and notes, and the vulnerabilities a home
+//! records for its occupants ([`occupants`]), are stored only sealed
 //! (AES-256-GCM, [`seal`]) under their landlord's data key; data keys are stored only wrapped
 //! under a master key that the database never holds ([`master`]). A landlord's key rotates
-//! (every tenancy re-sealed under a new generation, the old key deleted), the master key
+//! (every tenancy and home's record re-sealed under a new generation, the old key deleted), the master key
 //! rotates (every data key re-wrapped), and a landlord's personal data is erased by destroying
 //! its keys ([`keys::erase_landlord`]), which also makes every copy of the ciphertext, in
 //! replicas and later backups, unreadable.
@@ -19,6 +20,7 @@ pub mod error;
 mod key_file;
 pub mod keys;
 pub mod master;
+pub mod occupants;
 pub mod portability;
 pub mod seal;
 pub mod secrets_key;

@@ -28,7 +28,14 @@ pub async fn export_landlord(
     let devices = format!("SELECT id FROM devices WHERE landlord_id = {l}");
     let datasets: Vec<(&'static str, String)> = vec![
         ("landlord", format!("SELECT id, name, case_policy, created_at FROM landlords WHERE id = {l}")),
-        ("homes", format!("SELECT * FROM dwellings WHERE landlord_id = {l} ORDER BY id")),
+        // A home's sealed record of its occupants goes opened, in homes_occupants.json.
+        (
+            "homes",
+            format!(
+                "SELECT id, landlord_id, reference, address, jurisdiction, tenure, area, occupant_rules
+                 FROM dwellings WHERE landlord_id = {l} ORDER BY id"
+            ),
+        ),
         ("rooms", format!("SELECT r.* FROM rooms r JOIN dwellings d ON d.id = r.dwelling_id WHERE d.landlord_id = {l} ORDER BY r.id")),
         (
             "devices",
@@ -97,7 +104,8 @@ pub async fn export_landlord(
     ];
     let dir = tempfile::tempdir().map_err(|e| PrivacyError::Export(e.to_string()))?;
     let mut summary = AccessSummary::default();
-    let mut names = vec!["README.txt".to_owned(), "tenancies.json".to_owned()];
+    let mut names =
+        vec!["README.txt".to_owned(), "tenancies.json".to_owned(), "homes_occupants.json".to_owned()];
     for (name, query) in &datasets {
         copy_csv(&tx, query, &dir.path().join(format!("{name}.csv"))).await?;
         let n = copy_jsonl(&tx, query, &dir.path().join(format!("{name}.jsonl"))).await?;
@@ -122,12 +130,28 @@ pub async fn export_landlord(
         }
     }
     summary.rows.push(("tenancies", tenancies.len() as u64));
+    let homes = tx
+        .query(
+            "SELECT id, reference FROM dwellings
+             WHERE landlord_id = $1 AND (occupants IS NOT NULL OR cardinality(unsealed_vulnerabilities) > 0)
+             ORDER BY id",
+            &[&landlord],
+        )
+        .await?;
+    let mut occupants = Vec::with_capacity(homes.len());
+    for home in &homes {
+        let vulnerabilities = crate::occupants::open_occupants(&tx, master, landlord, home.get(0)).await?;
+        occupants
+            .push(serde_json::json!({"home": home.get::<_, String>(1), "vulnerabilities": vulnerabilities}));
+    }
+    summary.rows.push(("homes_occupants", occupants.len() as u64));
     tx.commit().await?;
     write_file(&dir.path().join("tenancies.json"), serde_json::to_vec_pretty(&tenancies)?.as_slice())?;
+    write_file(&dir.path().join("homes_occupants.json"), serde_json::to_vec_pretty(&occupants)?.as_slice())?;
     let mut readme = format!(
         "Everything Dampwatch holds for landlord {landlord}, in one snapshot (UTC). Each dataset is given \
          as CSV and as JSON Lines with the same rows; tenancies.json holds the tenancies with their \
-         people's details opened.\n\n"
+         people's details opened, homes_occupants.json each home's recorded vulnerabilities opened.\n\n"
     );
     for (name, n) in &summary.rows {
         readme.push_str(&format!("  {name:<18} {n} rows\n"));

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use dampwatch_pg::PrivatePostgres;
+use dampwatch_privacy::occupants::{open_occupants, record_occupants};
 use dampwatch_privacy::{
     add_tenancy, erase_device_data, erase_landlord, open_tenancy, rewrap_all, rotate_landlord_key,
     tenancies_of_dwelling, MasterKeyFile, NewTenancy, Personal, PrivacyError,
@@ -88,6 +89,41 @@ async fn add(db: &mut Client, master: &MasterKeyFile, landlord: &str, home: &str
     .expect("add tenancy");
     tx.commit().await.unwrap();
     id
+}
+
+/// Records `vulnerability` for the occupants of `landlord`'s home `home`, sealed; returns the
+/// home's id.
+async fn record_occupant(
+    db: &mut Client,
+    master: &MasterKeyFile,
+    landlord: &str,
+    home: &str,
+    vulnerability: &str,
+) -> i64 {
+    let tx = db.transaction().await.unwrap();
+    let id: i64 = tx
+        .query_one("SELECT id FROM dwellings WHERE landlord_id = $1 AND reference = $2", &[&landlord, &home])
+        .await
+        .unwrap()
+        .get(0);
+    let rules = ["cold.below_18c_vulnerable".to_owned()].into();
+    record_occupants(&tx, Some(master), landlord, id, &[vulnerability.to_owned()].into(), &rules)
+        .await
+        .expect("record occupants");
+    tx.commit().await.unwrap();
+    id
+}
+
+/// (sealed record, its key generation, the clear selection) of home `id`.
+async fn home_record(db: &Client, id: i64) -> (Option<Vec<u8>>, Option<i32>, Vec<String>) {
+    let row = db
+        .query_one(
+            "SELECT occupants, occupants_key_generation, occupant_rules FROM dwellings WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
 }
 
 async fn stored(db: &Client, id: i64) -> Vec<u8> {
@@ -182,11 +218,19 @@ async fn rotation_reseals_under_generation_2_and_deletes_the_old_wrapped_key() {
     let s = add(&mut db, &master, SOUTH, "S-1", "Another Person").await;
     let before = stored(&db, a).await;
     let south_before = stored(&db, s).await;
+    let north_home = record_occupant(&mut db, &master, NORTH, "N-1", "over_65").await;
+    let home_before = home_record(&db, north_home).await;
 
     let tx = db.transaction().await.unwrap();
     let rotation = rotate_landlord_key(&tx, &master, NORTH).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!((rotation.from, rotation.to, rotation.resealed), (1, 2, 2));
+    assert_eq!((rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed), (1, 2, 2, 1));
+    // The home's record of its occupants went with the tenancies, to generation 2.
+    let home_after = home_record(&db, north_home).await;
+    assert_ne!(home_after.0, home_before.0);
+    assert_eq!((home_before.1, home_after.1), (Some(1), Some(2)));
+    assert_eq!(home_after.2, home_before.2, "the rules' selection is unchanged");
+    assert_eq!(open_occupants(&db, &master, NORTH, north_home).await.unwrap(), ["over_65".to_owned()].into());
 
     let after = stored(&db, a).await;
     assert_ne!(before, after);
@@ -381,11 +425,22 @@ async fn after_erasure_a_landlord_s_tenancies_never_open_and_its_readings_are_go
     let s = add(&mut db, &master, SOUTH, "S-1", "Another Person").await;
     add_device_data(&db, NORTH, "north-bedroom", 25).await;
     add_device_data(&db, SOUTH, "south-bedroom", 5).await;
+    let north_home = record_occupant(&mut db, &master, NORTH, "N-1", "respiratory_condition").await;
+    let south_home = record_occupant(&mut db, &master, SOUTH, "S-1", "under_5").await;
 
     let tx = db.transaction().await.unwrap();
     let erasure = erase_landlord(&tx, NORTH).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!((erasure.keys_destroyed, erasure.tenancies), (1, 2));
+    assert_eq!((erasure.keys_destroyed, erasure.tenancies, erasure.homes), (1, 2, 1));
+    // The home's sealed record never opens again, and the stricter rules it selected are gone
+    // with it; the other landlord's home keeps both.
+    let err = open_occupants(&db, &master, NORTH, north_home).await.unwrap_err();
+    assert!(matches!(err, PrivacyError::KeyErased { .. }), "{err}");
+    let (sealed, _, rules) = home_record(&db, north_home).await;
+    assert!(sealed.is_some_and(|c| !contains(&c, "respiratory")), "only ciphertext is left");
+    assert!(rules.is_empty(), "{rules:?}");
+    assert_eq!(open_occupants(&db, &master, SOUTH, south_home).await.unwrap(), ["under_5".to_owned()].into());
+    assert_eq!(home_record(&db, south_home).await.2, ["cold.below_18c_vulnerable"]);
     let erased = erase_device_data(&db, NORTH, 10).await.unwrap();
     assert_eq!((erased.devices, erased.readings, erased.uplinks, erased.hourly_rollups), (1, 25, 25, 25));
 
@@ -454,11 +509,22 @@ async fn the_tenant_role_sees_only_its_landlord_s_tenancies_and_never_the_keys()
         .map(|r| r.get(0))
         .collect();
     assert_eq!(landlords, [NORTH]);
-    let err = tx.query("SELECT * FROM landlord_data_keys", &[]).await.unwrap_err();
-    assert!(
-        err.to_string().contains("permission denied") || format!("{err:?}").contains("permission denied"),
-        "{err:?}"
-    );
+    // A home's clear columns, the rules' selection among them, but not its occupants' record
+    // nor the keys.
+    let homes =
+        tx.query("SELECT reference, occupant_rules FROM dwellings ORDER BY reference", &[]).await.unwrap();
+    let references: Vec<String> = homes.iter().map(|r| r.get(0)).collect();
+    assert_eq!(references, ["N-1", "N-2"], "its landlord's homes only");
+    tx.batch_execute("SAVEPOINT refused").await.unwrap();
+    for query in [
+        "SELECT * FROM landlord_data_keys",
+        "SELECT occupants FROM dwellings",
+        "SELECT unsealed_vulnerabilities FROM dwellings",
+    ] {
+        let err = tx.query(query, &[]).await.unwrap_err();
+        assert!(format!("{err:?}").contains("permission denied"), "{query}: {err:?}");
+        tx.batch_execute("ROLLBACK TO SAVEPOINT refused").await.unwrap();
+    }
 }
 
 #[cfg(unix)]

@@ -34,8 +34,8 @@ async fn world() -> World {
     dampwatch_store::migrate(&mut db).await.expect("migrate");
     db.batch_execute(
         "INSERT INTO landlords (id) VALUES ('north');
-         INSERT INTO dwellings (landlord_id, reference, address, vulnerabilities)
-             VALUES ('north', 'N-1', '1 North Road', '{respiratory_condition}');
+         INSERT INTO dwellings (landlord_id, reference, address, unsealed_vulnerabilities, occupant_rules)
+             VALUES ('north', 'N-1', '1 North Road', '{respiratory_condition}', '{cold.below_18c_vulnerable}');
          INSERT INTO rooms (dwelling_id, name) SELECT id, 'bedroom' FROM dwellings;
          INSERT INTO devices (id, landlord_id, room_id, signing_public_key)
          SELECT 'dev-1', 'north', id, '\\x0000000000000000000000000000000000000000000000000000000000000000' FROM rooms;
@@ -67,6 +67,18 @@ async fn world() -> World {
     )
     .await
     .expect("tenancy");
+    // The home's vulnerability was recorded in clear before sealing began (as the schema
+    // upgrade leaves it): sealing it is the operator's first step after the upgrade.
+    let sealed = dampwatch_privacy::occupants::seal_unsealed(&tx, &master, None).await.expect("seal");
+    assert_eq!(sealed, 1);
+    assert_eq!(dampwatch_privacy::occupants::seal_unsealed(&tx, &master, None).await.expect("again"), 0);
+    let row = tx
+        .query_one("SELECT occupants, unsealed_vulnerabilities, occupant_rules FROM dwellings", &[])
+        .await
+        .expect("home");
+    assert!(!String::from_utf8_lossy(&row.get::<_, Vec<u8>>(0)).contains("respiratory"), "sealed");
+    assert!(row.get::<_, Vec<String>>(1).is_empty(), "nothing left in clear");
+    assert_eq!(row.get::<_, Vec<String>>(2), ["cold.below_18c_vulnerable"], "the rules' selection kept");
     tx.commit().await.expect("commit");
     let case_id: i64 = db
         .query_one(
@@ -262,6 +274,16 @@ async fn a_landlord_s_export_carries_everything_it_owns_and_no_secret() {
     assert_eq!(summary.rows_of("people"), 1);
     let files = files(&out);
     assert!(file(&files, "tenancies.json").contains(NAME), "the landlord's tenancies, opened");
+    assert_eq!(summary.rows_of("homes_occupants"), 1);
+    assert!(
+        file(&files, "homes_occupants.json").contains("respiratory_condition"),
+        "its homes' records, opened"
+    );
+    assert!(
+        !file(&files, "homes.csv").contains("respiratory"),
+        "homes.csv carries only the rules' selection"
+    );
+    assert!(file(&files, "homes.csv").contains("cold.below_18c_vulnerable"));
     assert!(file(&files, "webhook_endpoints.csv").contains("https://hooks.north.example/in"));
     let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
     for secret in ["secret-hash", "webhook-signing-secret-xyz", "9 South Street", "S-1"] {

@@ -202,6 +202,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "third_party_clients",
         sql: include_str!("../migrations/0466_third_party_clients.sql"),
     },
+    Migration {
+        version: 467,
+        name: "sealed_occupants",
+        sql: include_str!("../migrations/0467_sealed_occupants.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -21,7 +21,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use dampwatch_accounts::Permission;
-use dampwatch_alerts::occupant_engines::{OccupantEngines, RoomEngine};
+use dampwatch_alerts::occupant_engines::RoomEngine;
 use dampwatch_alerts::room::{RoomRef, StoredReading};
 use dampwatch_indicators::{
     Comparison, Condition, HazardEngine, Indicators, Metric, RoomReading, Rule, Severity,
@@ -209,10 +209,25 @@ fn rule_words(rule: &Rule) -> String {
     format!("{severity}: {condition} ({})", rule.id)
 }
 
-/// The engine the hazard worker judges the room by: its home's occupants' (stricter cold and
-/// heat rules for the vulnerabilities the home records).
+/// The engine the hazard worker judges the room by: its home's occupants' (the stricter cold
+/// and heat rules the home's record selects).
 fn room_engine<'a>(state: &'a ApiState, home: &RoomHome) -> &'a RoomEngine {
-    state.engines.for_occupants(&OccupantEngines::parse(&home.vulnerabilities))
+    state.engines.for_occupants(&state.engines.parse(&home.occupant_rules))
+}
+
+/// Whom the stricter rules that apply to the home protect, as the occupant data words it (the
+/// home's own record of which is sealed, and not the API's to open).
+fn protected(state: &ApiState, home: &RoomHome) -> Vec<String> {
+    let selected = state.engines.parse(&home.occupant_rules);
+    let rules = state.engines.rules();
+    let mut who: Vec<String> = Vec::new();
+    for stricter in rules.stricter().iter().filter(|s| selected.contains(&s.rule.id)) {
+        let protects = rules.protects(stricter);
+        if !who.contains(&protects) {
+            who.push(protects);
+        }
+    }
+    who
 }
 
 /// The engine's rules on `metric`, as lines to draw.
@@ -331,11 +346,11 @@ fn render(state: &ApiState, viewer: &Viewer, data: &RoomData, range: Range, now:
             @if range.charts_every_reading() { "Charted from every stored reading" } @else { "Charted from hourly means" }
             " of the devices placed in the room now; indicators and thresholds are the hazard engine's ("
             (room_engine(state, home).ruleset_version) "). The mould index is integrated through the year before the period first."
-            @let occupants = OccupantEngines::parse(&home.vulnerabilities);
-            @if !occupants.is_empty() {
-                " The home records "
-                (occupants.iter().map(|v| state.engines.describe(*v)).collect::<Vec<_>>().join(", "))
-                ": the stricter cold and heat rules for its occupants apply ("
+            @let protected = protected(state, home);
+            @if !protected.is_empty() {
+                " The home records an occupant the stricter cold and heat rules protect ("
+                (protected.join("; "))
+                "): they apply ("
                 (state.engines.occupant_rules_version()) ")."
             }
             @if data.left_out > 0 { " " (data.left_out) " readings were left out, as the alert rules leave them out (flagged by the device or the collector, or incomplete)." }

@@ -22,9 +22,9 @@ pub struct RoomHome {
     /// The landlord's reference for the home.
     pub dwelling_reference: String,
     pub dwelling_address: String,
-    /// The vulnerabilities the home records for its occupants (`over_65`, …): they select the
-    /// stricter cold and heat rules the room is judged by.
-    pub vulnerabilities: Vec<String>,
+    /// The stricter cold and heat rules the home's record of its occupants selects (their ids;
+    /// the vulnerabilities behind them are sealed): the rules the room is judged by.
+    pub occupant_rules: Vec<String>,
 }
 
 impl RoomHome {
@@ -65,7 +65,7 @@ where
 {
     client
         .query_opt(
-            "SELECT r.id, r.name, d.id, d.reference, d.address, d.vulnerabilities
+            "SELECT r.id, r.name, d.id, d.reference, d.address, d.occupant_rules
              FROM rooms r JOIN dwellings d ON d.id = r.dwelling_id WHERE r.id = $1",
             &[&room_id],
         )
@@ -77,7 +77,7 @@ where
                 dwelling_id: row.try_get(2)?,
                 dwelling_reference: row.try_get(3)?,
                 dwelling_address: row.try_get(4)?,
-                vulnerabilities: row.try_get(5)?,
+                occupant_rules: row.try_get(5)?,
             })
         })
         .transpose()

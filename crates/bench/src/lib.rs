@@ -35,8 +35,10 @@ mod footprint;
 mod host;
 pub mod latency;
 mod loadgen;
+mod preload;
 mod replay;
 pub mod restore;
+mod rollups;
 mod statements;
 pub mod upstreams;
 mod world;
@@ -85,6 +87,14 @@ pub struct IngestBenchArgs {
     /// committed uplink: where the database's time goes. Counting costs a little itself.
     #[arg(long)]
     pub statements: bool,
+    /// Readings already stored before the runs (another landlord's 2,000 homes, signed uplinks
+    /// copied in with their hourly rollups), to show whether the cost per uplink grows with
+    /// the database: 50000000 for fifty million. The figures' heading says how many.
+    #[arg(long, default_value_t = 0)]
+    pub preload: u64,
+    /// Readings per signed uplink of the preloaded readings.
+    #[arg(long, default_value_t = 10)]
+    pub preload_per_uplink: u32,
 }
 
 /// Pre-signed uplinks per device for the replay and the floors.
@@ -234,6 +244,20 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     )?;
     out.flush()?;
     let mut world = World::build(settings.devices, settings.durable, settings.statements, None).await?;
+    let preloaded = match args.preload {
+        0 => Ok(None),
+        n => match world.db().await {
+            Ok(mut db) => preload::preload(&mut db, n, args.preload_per_uplink, out).await.map(Some),
+            Err(e) => Err(e),
+        },
+    };
+    let preloaded = match preloaded {
+        Ok(p) => p,
+        Err(e) => {
+            world.shutdown().await;
+            return Err(e.context("preloading the database"));
+        }
+    };
     let result = run_all(&mut world, &settings, out).await;
     let profiled = match &result {
         Ok(_) if settings.statements => profile(&world, out).await,
@@ -242,6 +266,13 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     world.shutdown().await;
     profiled?;
     let figures = result?;
+    if let Some(p) = preloaded {
+        writeln!(
+            out,
+            "with {} readings already stored ({} uplinks of {}, {} hourly rollup rows) before the runs",
+            p.readings, p.uplinks, p.per_uplink, p.rollups
+        )?;
+    }
     report(out, &figures, &settings)
 }
 
@@ -343,7 +374,7 @@ async fn one_run(
         anyhow::ensure!(Instant::now() < deadline, "the collector did not store every replayed reading");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let (rows, distinct) = stored_rows(&world.db().await?, replay_boot).await?;
+    let (rows, distinct) = stored_rows(&world.db().await?, &world.devices, replay_boot).await?;
     f.replay_lost = readings - distinct;
     f.replayed = readings;
     f.replay_twice_stored = rows - distinct;
@@ -498,7 +529,7 @@ async fn step(
         latencies.record(*l);
     }
     let recorded: i64 = outcomes.iter().map(|o| i64::from(o.recorded)).sum();
-    let (rows, distinct) = stored_rows(&db, boot).await?;
+    let (rows, distinct) = stored_rows(&db, &world.devices, boot).await?;
     Ok(Step {
         offered: rate.unwrap_or(0.0),
         uplinks_per_s: (uplinks1 - uplinks0) as f64 / secs,
@@ -537,12 +568,19 @@ async fn drain_hazard_inbox(world: &World) -> anyhow::Result<f64> {
 
 /// (rows, distinct keys) stored for `boot` by the benchmark's devices: rows are counted, not
 /// assumed unique (with TimescaleDB the table has no primary key; the key table guards it).
-async fn stored_rows(db: &tokio_postgres::Client, boot: u32) -> anyhow::Result<(i64, i64)> {
+///
+/// By the devices' ids, so the count reads the key's index, however many readings are stored.
+async fn stored_rows(
+    db: &tokio_postgres::Client,
+    devices: &[fleet::DeviceSpec],
+    boot: u32,
+) -> anyhow::Result<(i64, i64)> {
+    let ids: Vec<&str> = devices.iter().map(|d| d.device.as_str()).collect();
     let r = db
         .query_one(
             "SELECT count(*), count(DISTINCT (device_id, seq)) FROM readings
-             WHERE boot = $1 AND device_id LIKE 'bench-%'",
-            &[&i64::from(boot)],
+             WHERE device_id = ANY($2) AND boot = $1",
+            &[&i64::from(boot), &ids],
         )
         .await?;
     Ok((r.get(0), r.get(1)))

@@ -54,3 +54,20 @@ fn bench_restore_runs_the_whole_drill_and_ends_with_its_summary_line() {
         "{last}"
     );
 }
+
+/// `dampwatch bench ingest --quick --preload N` stores N readings before its runs (signed
+/// uplinks with their rollups, another landlord's), says so in the figures' heading, and still
+/// finds every reading of its runs stored once.
+#[test]
+fn bench_ingest_preloads_the_database_before_its_runs_and_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dampwatch"))
+        .args(["bench", "ingest", "--quick", "--non-durable", "--preload", "20000"])
+        .output()
+        .expect("dampwatch runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("preloaded: 20000 readings, 2000 uplinks, "), "{stdout}");
+    assert!(stdout.contains("with 20000 readings already stored (2000 uplinks of 10, "), "{stdout}");
+    let summary = stdout.lines().find(|l| l.starts_with("ingest: shape=1 ")).unwrap_or_default();
+    assert!(summary.contains(" lost=0 ") && summary.contains(" stored_twice=0 "), "{stdout}");
+}

@@ -110,26 +110,7 @@ async fn chart_readings(
             &[&CHART_DEVICE, &first, &count],
         )
         .await?;
-    let hourly = if tx
-        .query_one("SELECT to_regclass('readings_hourly_totals') IS NOT NULL", &[])
-        .await?
-        .get(0)
-    {
-        tx.execute(
-            "INSERT INTO readings_hourly_totals (device_id, hour, readings, temperature_n, temperature_centi_sum,
-                 temperature_centi_min, temperature_centi_max, rh_n, rh_centi_sum, rh_centi_min, rh_centi_max,
-                 surface_temperature_n, surface_temperature_centi_sum)
-             SELECT device_id, date_trunc('hour', sampled_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
-                    count(temperature_centi_c), sum(temperature_centi_c), min(temperature_centi_c),
-                    max(temperature_centi_c), count(rh_centi_pct), sum(rh_centi_pct), min(rh_centi_pct),
-                    max(rh_centi_pct), count(surface_temperature_centi_c), sum(surface_temperature_centi_c)
-             FROM readings WHERE device_id = $1 GROUP BY 1, 2",
-            &[&CHART_DEVICE],
-        )
-        .await?
-    } else {
-        0
-    };
+    let hourly = crate::rollups::roll_up(&tx, &[CHART_DEVICE]).await?;
     tx.commit().await?;
     if hourly == 0 {
         // TimescaleDB's continuous aggregate: filled by its refresh.

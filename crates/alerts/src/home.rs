@@ -90,14 +90,26 @@ pub async fn profile_of_room<C: GenericClient>(
     }
 }
 
-/// What `dampwatch homes set` changes; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What `dampwatch homes set` changes; `None` leaves a field as it is. Its `Debug` says how
+/// many vulnerabilities, never which (they are health data, kept only sealed).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct HomeChange {
     pub jurisdiction: Option<Jurisdiction>,
     pub tenure: Option<Tenure>,
     pub vulnerabilities: Option<BTreeSet<Vulnerability>>,
     /// The landlord's area for the home (`Some("")` clears it).
     pub area: Option<String>,
+}
+
+impl std::fmt::Debug for HomeChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeChange")
+            .field("jurisdiction", &self.jurisdiction)
+            .field("tenure", &self.tenure)
+            .field("vulnerabilities", &self.vulnerabilities.as_ref().map(|v| format!("{} recorded", v.len())))
+            .field("area", &self.area)
+            .finish()
+    }
 }
 
 /// Records a home's tenancy and occupants, in `tx`. The vulnerabilities are sealed under the
@@ -112,33 +124,39 @@ pub async fn set_home(
     reference: &str,
     change: &HomeChange,
 ) -> Result<Option<HomeProfile>, AlertsError> {
-    let row = tx
+    let Some(home) = tx
         .query_opt(
-            "UPDATE dwellings SET jurisdiction = coalesce($3, jurisdiction), tenure = coalesce($4, tenure),
-                 area = coalesce($5, area)
-             WHERE landlord_id = $1 AND reference = $2
-             RETURNING id, jurisdiction, tenure, occupant_rules",
+            "SELECT id FROM dwellings WHERE landlord_id = $1 AND reference = $2",
+            &[&landlord_id, &reference],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let dwelling_id: i64 = home.get(0);
+    // The occupants first: sealing takes the landlord's key before the home's row, the order a
+    // rotation takes them in.
+    if let Some(vulnerabilities) = &change.vulnerabilities {
+        let rules = OccupantRules::embedded().expect("the embedded occupant rules are valid");
+        let names: BTreeSet<String> = vulnerabilities.iter().map(|v| v.slug().to_owned()).collect();
+        record_occupants(tx, master, landlord_id, dwelling_id, &names, &rules.select(vulnerabilities))
+            .await?;
+    }
+    let row = tx
+        .query_one(
+            "UPDATE dwellings SET jurisdiction = coalesce($2, jurisdiction), tenure = coalesce($3, tenure),
+                 area = coalesce($4, area)
+             WHERE id = $1
+             RETURNING jurisdiction, tenure, occupant_rules",
             &[
-                &landlord_id,
-                &reference,
+                &dwelling_id,
                 &change.jurisdiction.map(Jurisdiction::as_str),
                 &change.tenure.map(Tenure::as_str),
                 &change.area.as_deref().map(str::trim),
             ],
         )
         .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let mut profile = profile_from(row.get(1), row.get(2), row.get(3))?;
-    if let Some(vulnerabilities) = &change.vulnerabilities {
-        let rules = OccupantRules::embedded().expect("the embedded occupant rules are valid");
-        let selected = rules.select(vulnerabilities);
-        let names: BTreeSet<String> = vulnerabilities.iter().map(|v| v.slug().to_owned()).collect();
-        record_occupants(tx, master, landlord_id, row.get(0), &names, &selected).await?;
-        profile.occupant_rules = selected;
-    }
-    Ok(Some(profile))
+    profile_from(row.get(0), row.get(1), row.get(2)).map(Some)
 }
 
 /// Every home (of one landlord, if given), by landlord and reference.

@@ -34,7 +34,12 @@ pub struct Preloaded {
 
 /// Stores `readings` readings (rounded up to whole uplinks of every device) before the runs,
 /// saying what it does as it goes.
-pub async fn preload(db: &mut Client, readings: u64, per_uplink: u32, out: &mut dyn Write) -> anyhow::Result<Preloaded> {
+pub async fn preload(
+    db: &mut Client,
+    readings: u64,
+    per_uplink: u32,
+    out: &mut dyn Write,
+) -> anyhow::Result<Preloaded> {
     let per_uplink = per_uplink.max(1);
     let per_device = readings.div_ceil(u64::from(DEVICES));
     let uplinks_per_device = u32::try_from(per_device.div_ceil(u64::from(per_uplink)))?;

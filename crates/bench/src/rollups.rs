@@ -6,7 +6,8 @@ use tokio_postgres::GenericClient;
 /// Adds the hourly rollups of every reading of `devices`; returns the rows added (0 under
 /// TimescaleDB, whose continuous aggregate is filled by its own refresh).
 pub async fn roll_up(db: &impl GenericClient, devices: &[&str]) -> anyhow::Result<u64> {
-    if !db.query_one("SELECT to_regclass('readings_hourly_totals') IS NOT NULL", &[]).await?.get::<_, bool>(0) {
+    if !db.query_one("SELECT to_regclass('readings_hourly_totals') IS NOT NULL", &[]).await?.get::<_, bool>(0)
+    {
         return Ok(0);
     }
     let added = db

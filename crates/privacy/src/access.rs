@@ -10,7 +10,6 @@
 //! Datasets are streamed to files in a private temporary directory (a tar entry needs its
 //! size first), never held whole in memory.
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -21,7 +20,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
-use crate::occupants::open_occupants;
+use crate::occupants::{open_occupants, Categories};
 use crate::tenancy::open_tenancy;
 
 /// What an export held.
@@ -119,12 +118,13 @@ pub async fn export_tenancy(
     Ok(summary)
 }
 
-/// What a subject access archive holds beyond a share: the tenants' own data, opened.
+/// What a subject access archive holds beyond a share: the tenants' own data, opened. Its
+/// `Debug` shows only how much there is (the parts' own).
 #[derive(Debug, Clone, Copy)]
 pub struct Opened<'a> {
     pub personal: &'a crate::tenancy::Personal,
     /// The vulnerabilities the home records for its occupants ([`crate::occupants`]).
-    pub vulnerabilities: &'a BTreeSet<String>,
+    pub vulnerabilities: &'a Categories,
 }
 
 /// Writes the archive of `span` to `out` from the snapshot `tx`: with the tenants' personal

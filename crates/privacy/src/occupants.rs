@@ -12,9 +12,11 @@
 
 use std::collections::BTreeSet;
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use tokio_postgres::{GenericClient, Transaction};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::PrivacyError;
 use crate::keys;
@@ -28,16 +30,61 @@ fn place(landlord_id: &str, dwelling_id: i64) -> Place<'_> {
     Place { landlord_id, table: TABLE, column: COLUMN, row_id: dwelling_id }
 }
 
-/// The sealed record's plaintext.
+/// The sealed record's plaintext, wiped when dropped.
 #[derive(Serialize, Deserialize)]
 struct Record {
     vulnerabilities: Vec<String>,
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        self.vulnerabilities.zeroize();
+    }
+}
+
+/// A home's recorded vulnerabilities, opened: sorted, each once. Wiped from memory when
+/// dropped; `Debug` shows only how many there are.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Categories(Vec<String>);
+
+impl Categories {
+    fn from_names(names: impl IntoIterator<Item = String>) -> Categories {
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names.dedup();
+        Categories(names)
+    }
+
+    /// The names (`over_65`, …), sorted.
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Drop for Categories {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for Categories {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Categories {{ {} recorded }}", self.0.len())
+    }
 }
 
 /// Records the vulnerabilities of landlord `landlord`'s home `dwelling_id`, sealed under the
 /// landlord's current data key (made now if it has none), and in clear the stricter rules
 /// `occupant_rules` they select; whatever was waiting unsealed from before goes. An empty set
 /// clears the record and needs no key. Returns false when the landlord has no such home.
+///
+/// The key is taken (`FOR SHARE`) before the home's row, as a rotation takes them (the key
+/// `FOR UPDATE`, then the rows): a caller must not have locked the row before.
 pub async fn record_occupants(
     tx: &Transaction<'_>,
     master: Option<&dyn MasterKey>,
@@ -82,7 +129,7 @@ pub async fn open_occupants(
     master: &dyn MasterKey,
     landlord: &str,
     dwelling_id: i64,
-) -> Result<BTreeSet<String>, PrivacyError> {
+) -> Result<Categories, PrivacyError> {
     let row = db
         .query_opt(
             "SELECT occupants, unsealed_vulnerabilities FROM dwellings WHERE id = $1 AND landlord_id = $2",
@@ -90,14 +137,14 @@ pub async fn open_occupants(
         )
         .await?;
     let Some(row) = row else {
-        return Ok(BTreeSet::new());
+        return Ok(Categories::default());
     };
-    let mut out: BTreeSet<String> = row.get::<_, Vec<String>>(1).into_iter().collect();
+    let mut names: Vec<String> = row.get(1);
     if let Some(sealed) = row.get::<_, Option<Vec<u8>>>(0) {
         let key = keys::data_key(db, master, landlord, seal::generation_of(&sealed)?).await?;
-        out.extend(open_with(&key, landlord, dwelling_id, &sealed)?);
+        names.extend(open_with(&key, landlord, dwelling_id, &sealed)?);
     }
-    Ok(out)
+    Ok(Categories::from_names(names))
 }
 
 fn open_with(
@@ -107,37 +154,38 @@ fn open_with(
     sealed: &[u8],
 ) -> Result<Vec<String>, PrivacyError> {
     let plaintext = seal::open(key, &place(landlord, dwelling_id), sealed)?;
-    let record: Record = serde_json::from_slice(&plaintext)?;
-    Ok(record.vulnerabilities)
+    let mut record: Record = serde_json::from_slice(&plaintext)?;
+    Ok(std::mem::take(&mut record.vulnerabilities))
 }
 
 /// Seals what was recorded in clear before sealing began (`unsealed_vulnerabilities`), for
 /// every landlord or one, leaving the clear selection as it is; returns how many homes. A
 /// landlord whose keys were erased has its clear record emptied instead, as its sealed data
-/// is. Idempotent: a second run finds nothing.
+/// is. One landlord at a time, its key before its rows (as [`record_occupants`]). Idempotent:
+/// a second run finds nothing.
 pub async fn seal_unsealed(
     tx: &Transaction<'_>,
     master: &dyn MasterKey,
     landlord: Option<&str>,
 ) -> Result<u64, PrivacyError> {
-    let rows = tx
+    let landlords: Vec<String> = tx
         .query(
-            "SELECT id, landlord_id, unsealed_vulnerabilities, occupants IS NOT NULL, occupant_rules FROM dwellings
+            "SELECT DISTINCT landlord_id FROM dwellings
              WHERE cardinality(unsealed_vulnerabilities) > 0 AND ($1::text IS NULL OR landlord_id = $1)
-             ORDER BY id FOR UPDATE",
+             ORDER BY landlord_id",
             &[&landlord],
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let mut sealed = 0;
-    for row in rows {
-        let (id, landlord_id): (i64, String) = (row.get(0), row.get(1));
-        let mut all: BTreeSet<String> = row.get::<_, Vec<String>>(2).into_iter().collect();
-        let rules: BTreeSet<String> = row.get::<_, Vec<String>>(4).into_iter().collect();
+    for landlord_id in landlords {
         match keys::current_or_first_key(tx, master, &landlord_id).await {
             Err(PrivacyError::KeyErased { .. }) => {
                 tx.execute(
-                    "UPDATE dwellings SET unsealed_vulnerabilities = '{}', occupant_rules = '{}' WHERE id = $1",
-                    &[&id],
+                    "UPDATE dwellings SET unsealed_vulnerabilities = '{}', occupant_rules = '{}' WHERE landlord_id = $1",
+                    &[&landlord_id],
                 )
                 .await?;
                 continue;
@@ -145,11 +193,24 @@ pub async fn seal_unsealed(
             Err(e) => return Err(e),
             Ok(_) => {}
         }
-        if row.get::<_, bool>(3) {
-            all.extend(open_occupants(tx, master, &landlord_id, id).await?);
+        let rows = tx
+            .query(
+                "SELECT id, unsealed_vulnerabilities, occupants IS NOT NULL, occupant_rules FROM dwellings
+                 WHERE landlord_id = $1 AND cardinality(unsealed_vulnerabilities) > 0
+                 ORDER BY id FOR NO KEY UPDATE",
+                &[&landlord_id],
+            )
+            .await?;
+        for row in rows {
+            let id: i64 = row.get(0);
+            let mut all: BTreeSet<String> = row.get::<_, Vec<String>>(1).into_iter().collect();
+            if row.get::<_, bool>(2) {
+                all.extend(open_occupants(tx, master, &landlord_id, id).await?.names().iter().cloned());
+            }
+            let rules: BTreeSet<String> = row.get::<_, Vec<String>>(3).into_iter().collect();
+            record_occupants(tx, Some(master), &landlord_id, id, &all, &rules).await?;
+            sealed += 1;
         }
-        record_occupants(tx, Some(master), &landlord_id, id, &all, &rules).await?;
-        sealed += 1;
     }
     Ok(sealed)
 }
@@ -166,7 +227,7 @@ pub(crate) async fn reseal_all(
     let rows = tx
         .query(
             "SELECT id, occupants FROM dwellings WHERE landlord_id = $1 AND occupants IS NOT NULL
-             ORDER BY id FOR UPDATE",
+             ORDER BY id FOR NO KEY UPDATE",
             &[&landlord],
         )
         .await?;

@@ -29,6 +29,12 @@ async fn database() -> Client {
 
 /// A fresh, migrated database and its URL (for a second connection).
 async fn database_and_url() -> (Client, String) {
+    database_at(None).await
+}
+
+/// A fresh database migrated to `version` (all of them for `None`), with its landlords and
+/// homes, and its URL.
+async fn database_at(version: Option<i32>) -> (Client, String) {
     let pg = CLUSTER
         .get_or_init(|| async {
             tokio::task::spawn_blocking(|| PrivatePostgres::temporary().expect("start PostgreSQL"))
@@ -46,7 +52,10 @@ async fn database_and_url() -> (Client, String) {
     let url = pg.url_for(&name);
     let mut db = dampwatch_store::connect(&url).await.expect("connect");
     let _one_at_a_time = MIGRATING.lock().await;
-    dampwatch_store::migrate(&mut db).await.expect("migrate");
+    match version {
+        None => dampwatch_store::migrate(&mut db).await.expect("migrate"),
+        Some(v) => dampwatch_store::migrate_to(&mut db, v).await.expect("migrate"),
+    };
     db.batch_execute(
         "INSERT INTO landlords (id) VALUES ('north-homes'), ('south-homes');
          INSERT INTO dwellings (landlord_id, reference, address) VALUES
@@ -230,7 +239,7 @@ async fn rotation_reseals_under_generation_2_and_deletes_the_old_wrapped_key() {
     assert_ne!(home_after.0, home_before.0);
     assert_eq!((home_before.1, home_after.1), (Some(1), Some(2)));
     assert_eq!(home_after.2, home_before.2, "the rules' selection is unchanged");
-    assert_eq!(open_occupants(&db, &master, NORTH, north_home).await.unwrap(), ["over_65".to_owned()].into());
+    assert_eq!(open_occupants(&db, &master, NORTH, north_home).await.unwrap().names(), ["over_65"]);
 
     let after = stored(&db, a).await;
     assert_ne!(before, after);
@@ -439,7 +448,7 @@ async fn after_erasure_a_landlord_s_tenancies_never_open_and_its_readings_are_go
     let (sealed, _, rules) = home_record(&db, north_home).await;
     assert!(sealed.is_some_and(|c| !contains(&c, "respiratory")), "only ciphertext is left");
     assert!(rules.is_empty(), "{rules:?}");
-    assert_eq!(open_occupants(&db, &master, SOUTH, south_home).await.unwrap(), ["under_5".to_owned()].into());
+    assert_eq!(open_occupants(&db, &master, SOUTH, south_home).await.unwrap().names(), ["under_5"]);
     assert_eq!(home_record(&db, south_home).await.2, ["cold.below_18c_vulnerable"]);
     let erased = erase_device_data(&db, NORTH, 10).await.unwrap();
     assert_eq!((erased.devices, erased.readings, erased.uplinks, erased.hourly_rollups), (1, 25, 25, 25));
@@ -547,4 +556,84 @@ fn a_master_key_file_that_others_may_read_is_refused() {
     // Never overwritten.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(MasterKeyFile::generate(&path).is_err());
+}
+
+/// (clear selection, categories waiting unsealed, no sealed record) of home `reference`.
+async fn upgraded_home(db: &Client, reference: &str) -> (Vec<String>, Vec<String>, bool) {
+    let row = db
+        .query_one(
+            "SELECT occupant_rules, unsealed_vulnerabilities, occupants IS NULL FROM dwellings WHERE reference = $1",
+            &[&reference],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// The upgrade that seals the categories (migration 467) on a database of the release before:
+/// rooms keep the stricter rules at once, the categories wait apart until `seal-occupants`,
+/// an erased landlord's are gone, and what the hazard worker wrote no longer names them.
+#[tokio::test]
+async fn the_upgrade_keeps_the_stricter_rules_and_takes_the_categories_out_of_what_the_worker_wrote() {
+    let (mut db, _) = database_at(Some(466)).await;
+    db.batch_execute(
+        "UPDATE dwellings SET vulnerabilities = '{over_65,respiratory_condition}' WHERE reference = 'N-1';
+         UPDATE dwellings SET vulnerabilities = '{under_5}' WHERE reference = 'S-1';
+         INSERT INTO landlord_data_keys (landlord_id, generation, wrapped_key, master_key_id, destroyed_at)
+             VALUES ('south-homes', 1, NULL, '', now());
+         INSERT INTO rooms (dwelling_id, name) SELECT id, 'lounge' FROM dwellings WHERE reference = 'N-1';
+         INSERT INTO room_hazard_state (room_key, landlord_id, room_id, state, ruleset_version, evaluated_at)
+             SELECT 'room:' || id, 'north-homes', id, '{}', 'rules-1+occupants-2026-12:over_65,respiratory_condition',
+                    now() FROM rooms;
+         INSERT INTO alerts (landlord_id, room_key, room_id, device_id, hazard, status, severity, since, raised_at,
+                 updated_at, rule_ids, ruleset_version, summary, explanation, triage)
+             SELECT 'north-homes', 'room:' || id, id, NULL, 'excess_cold', 'open', 'amber', now(), now(), now(),
+                    ARRAY['cold.below_18c_vulnerable'], 'rules-1+occupants-2026-12:over_65,respiratory_condition',
+                    'Below 18 °C for 6 h',
+                    jsonb_build_object('findings', jsonb_build_array(jsonb_build_object('rule', jsonb_build_object(
+                        'id', 'cold.below_18c_vulnerable',
+                        'basis', 'Below 18 °C sustained for 6 h. Applies instead of cold.below_16c because the home records an occupant aged 65 or over, an occupant with a respiratory (lung) condition (occupants-2026-12). Source: UKHSA.')))),
+                    'awaiting_triage'
+             FROM rooms;",
+    )
+    .await
+    .expect("a home, its room's state and an alert as the release before wrote them");
+    dampwatch_store::migrate(&mut db).await.expect("migrate");
+
+    let both = ["cold.below_18c_vulnerable", "heat.above_24c_vulnerable"].map(String::from).to_vec();
+    let waiting = ["over_65", "respiratory_condition"].map(String::from).to_vec();
+    assert_eq!(
+        upgraded_home(&db, "N-1").await,
+        (both.clone(), waiting, true),
+        "the rules at once; the categories wait apart"
+    );
+    assert_eq!(
+        upgraded_home(&db, "S-1").await,
+        (Vec::new(), Vec::new(), true),
+        "an erased landlord's categories are gone"
+    );
+
+    let alert = db.query_one("SELECT ruleset_version, explanation::text FROM alerts", &[]).await.unwrap();
+    let (version, explanation): (String, String) = (alert.get(0), alert.get(1));
+    assert_eq!(version, "rules-1+occupants-2026-12:sealed");
+    assert!(
+        explanation.contains(
+            "because the home records an occupant these rules protect (occupants-2026-12). Source: UKHSA."
+        ),
+        "{explanation}"
+    );
+    for category in ["aged 65", "respiratory", "over_65"] {
+        assert!(!explanation.contains(category), "{category} left in {explanation}");
+    }
+    let state: String =
+        db.query_one("SELECT ruleset_version FROM room_hazard_state", &[]).await.unwrap().get(0);
+    assert_eq!(state, "rules-1+occupants-2026-12:sealed");
+
+    // Sealing them is the operator's next step: afterwards nothing waits in clear.
+    let dir = tempfile::tempdir().unwrap();
+    let master = master_key(&dir, "master.key");
+    let tx = db.transaction().await.unwrap();
+    assert_eq!(dampwatch_privacy::occupants::seal_unsealed(&tx, &master, None).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(upgraded_home(&db, "N-1").await, (both, Vec::new(), false));
 }

@@ -22,9 +22,30 @@ ALTER TABLE dwellings
 
 -- Homes recorded before keep judging their rooms by the stricter rules at once: the selection
 -- is derived here from the occupant data version in force (occupants-2026-12, where every
--- vulnerability selects both stricter rules).
+-- vulnerability selects both stricter rules). A landlord erased before has nothing left to
+-- seal or select: its categories go now.
+UPDATE dwellings d SET vulnerabilities = '{}'
+WHERE EXISTS (SELECT 1 FROM landlord_data_keys k WHERE k.landlord_id = d.landlord_id AND k.destroyed_at IS NOT NULL);
 UPDATE dwellings SET occupant_rules = ARRAY['cold.below_18c_vulnerable', 'heat.above_24c_vulnerable']
 WHERE cardinality(vulnerabilities) > 0;
+
+-- What the hazard worker wrote before named the categories: the rule set version of alerts
+-- and rooms (`…+occupants-2026-12:over_65`) and each stricter rule's basis ("because the home
+-- records an occupant aged 65 or over"). They are rewritten as the worker writes them now:
+-- the version ends `:sealed` (which categories selected the rules is in the home's sealed
+-- record), the basis says "an occupant these rules protect". Case events that copied an
+-- alert's explanation before are hash-chained and keep their words, as do messages already
+-- queued for a webhook or an e-mail (crates/privacy/README.md).
+UPDATE alerts SET ruleset_version = regexp_replace(ruleset_version, '\+occupants-2026-12:[a-z0-9_,]+$', '+occupants-2026-12:sealed')
+WHERE ruleset_version ~ '\+occupants-2026-12:(over_65|under_5|respiratory_condition|cardiovascular_condition)';
+UPDATE room_hazard_state SET ruleset_version = regexp_replace(ruleset_version, '\+occupants-2026-12:[a-z0-9_,]+$', '+occupants-2026-12:sealed')
+WHERE ruleset_version ~ '\+occupants-2026-12:(over_65|under_5|respiratory_condition|cardiovascular_condition)';
+UPDATE alerts SET explanation = regexp_replace(
+        explanation::text,
+        'because the home records (?:(?:an occupant aged 65 or over|a child under 5|an occupant with a respiratory \(lung\) condition|an occupant with a cardiovascular \(heart\) condition)(?:, )?)+ \(occupants-2026-12\)',
+        'because the home records an occupant these rules protect (occupants-2026-12)',
+        'g')::jsonb
+WHERE explanation::text LIKE '%because the home records %(occupants-2026-12)%';
 
 -- A migration cannot seal (the master key is outside the database): what was recorded in
 -- clear waits under this name until `dampwatch homes seal-occupants` seals it and empties it.

@@ -32,7 +32,8 @@ pub async fn connect_with_root(
 }
 
 /// The TLS side of a connection made from `config`, for callers that drive the connection
-/// themselves (a LISTEN loop, a pool): verified TLS when the URL says `sslmode=require`, the
+/// themselves (a LISTEN loop, a pool), with Dampwatch's session settings added to `config`
+/// ([`SESSION_OPTIONS`]): verified TLS when the URL says `sslmode=require`, the
 /// roots as in [`connect`]; otherwise `config` is set to `sslmode=disable`, so `prefer` means
 /// plaintext everywhere, never a TLS attempt that could fail on an unverifiable certificate in
 /// one process and not another.
@@ -41,10 +42,29 @@ pub fn tls_connector(config: &mut tokio_postgres::Config) -> MakeRustlsConnect {
     tls_connector_with_root(config, root_ca.as_deref())
 }
 
+/// Session settings every Dampwatch connection runs with, added to any the URL gives.
+///
+/// JIT compilation off: PostgreSQL compiles a query to machine code once its estimated cost
+/// passes `jit_above_cost`, and the estimates of the hazard worker's and the collector's
+/// statements grow with the tables. With 50 million readings stored, the worker's read-back
+/// of a batch was compiled on every call and cost milliseconds of CPU per uplink for a query
+/// that reads a few hundred rows by their key (`dampwatch bench ingest --preload 50000000`).
+/// None of Dampwatch's statements is the long analytic scan JIT pays off for.
+const SESSION_OPTIONS: &str = "-c jit=off";
+
+fn with_session_options(config: &mut tokio_postgres::Config) {
+    let options = match config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} {SESSION_OPTIONS}"),
+        _ => SESSION_OPTIONS.to_owned(),
+    };
+    config.options(&options);
+}
+
 fn tls_connector_with_root(
     config: &mut tokio_postgres::Config,
     root_ca: Option<&std::path::Path>,
 ) -> MakeRustlsConnect {
+    with_session_options(config);
     if config.get_ssl_mode() != SslMode::Require {
         config.ssl_mode(SslMode::Disable);
         // Never used; the root file is not read for a connection that will not use it.

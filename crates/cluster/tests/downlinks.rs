@@ -71,11 +71,19 @@ async fn an_ack_reaches_only_the_gateway_holding_the_device_and_configurations_f
     drop(x_on_a);
     let mut x_on_b = gateway_b.attach("acme", "dev-x").await.expect("attach x on b");
     assert_eq!(x_on_b.config.as_deref(), Some(&b"config-x-2"[..]));
-    // A configuration sent while the device is connected reaches it live as well.
+    // A configuration sent while the device is connected reaches it live as well. The one it
+    // was given on attaching may also arrive live, once, if its publication was still on its
+    // way when the gateway subscribed: the same configuration again, which a device applies
+    // as a no-op. Nothing else may arrive.
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut repeated = 0;
     loop {
         collector.config("acme", "dev-x", Bytes::from_static(b"config-x-3")).await.expect("config");
         if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), x_on_b.downlinks.next()).await {
+            if &m.payload[..] == b"config-x-2" && repeated == 0 {
+                repeated += 1;
+                continue;
+            }
             assert_eq!(&m.payload[..], b"config-x-3");
             assert_eq!(DownlinkKind::of_subject(&m.subject), Some(DownlinkKind::Config));
             break;

@@ -24,7 +24,9 @@
 //!    binary COPY rows per second.
 //!
 //! Every phase checks the database afterwards: lost = recorded − stored. Medians over the runs
-//! are reported, and one summary line per shape.
+//! are reported, and one summary line per shape. With `--preload N` the runs write into a
+//! database that already holds N readings (`preload`), to show whether the cost per uplink
+//! grows with what is stored.
 
 pub mod alerts;
 mod cpu;

@@ -14,13 +14,13 @@ use crate::packet_io::{read_packet, write_within};
 use crate::proxy_protocol::{self, Origin};
 use crate::refusal::Refusal;
 use crate::server::Shared;
+use crate::tls_stream::TlsStream;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 
 /// Serves one accepted TCP connection to the end. Never panics on client input. `handshake`
 /// is its place in the budget of connections still in their TLS handshake.
@@ -69,7 +69,7 @@ async fn run(
         Ok(None) => return (None, End::Closed),
         Err(r) => return (None, End::Refused(r)),
     };
-    let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+    let leaf = tls.peer_certificates().and_then(|c| c.first());
     let Some(Ok(peer)) = leaf.map(Peer::from_certificate) else {
         return (None, End::Refused(Refusal::BadIdentity));
     };
@@ -102,7 +102,7 @@ async fn open(
     mut tcp: TcpStream,
     from: SocketAddr,
     source: &mut SocketAddr,
-) -> Result<Option<TlsStream<TcpStream>>, Refusal> {
+) -> Result<Option<TlsStream>, Refusal> {
     let _ = tcp.set_nodelay(true);
     if shared.cfg.listen.is_load_balancer(from.ip()) {
         match proxy_protocol::read(&mut tcp).await? {
@@ -117,8 +117,8 @@ async fn open(
         // Anyone could claim any address: only configured balancers are believed.
         return Err(Refusal::ProxyHeaderNotAllowed);
     }
-    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.load().config.clone());
-    acceptor.accept(tcp).await.map(Some).map_err(|e| Refusal::from_tls_error(&e))
+    let config = shared.tls.load().config.clone();
+    TlsStream::accept(tcp, config).await.map(Some).map_err(|e| Refusal::from_tls_error(&e))
 }
 
 /// Everything after the handshake.

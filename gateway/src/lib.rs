@@ -72,6 +72,7 @@ pub mod sessions;
 pub mod slots;
 pub mod source;
 pub mod tls;
+mod tls_stream;
 pub mod upstream;
 
 pub use config::Config;

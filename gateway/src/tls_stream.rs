@@ -1,0 +1,519 @@
+//! A client's TLS connection, on rustls's unbuffered API with buffers this type owns and frees
+//! whenever they are empty.
+//!
+//! Why not `tokio-rustls`: rustls's buffered `ServerConnection` keeps a 4 KiB receive buffer for
+//! as long as the connection lives, whether or not anything is arriving, and an idle device
+//! connection is most of what a gateway holds: that buffer was a third of an idle device's
+//! memory (`dampwatch bench gateway`). Here the TLS bytes received and not yet processed, the TLS
+//! bytes waiting to be sent and the decrypted bytes not yet read each live in a `Vec` that is
+//! dropped as soon as it is empty, so an idle connection holds its socket, the connection state
+//! and its keys, and no buffer at all.
+//!
+//! rustls still does all of TLS (handshake, certificate checks, records, alerts, key updates,
+//! close_notify); this type only moves bytes between the socket and rustls, in order.
+
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError};
+use rustls::ServerConfig;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// How much to ask the socket for at least, once something is arriving.
+const READ_SIZE: usize = 4096;
+/// The most received TLS bytes held unprocessed: rustls accepts handshake messages of up to
+/// 64 KiB (the largest a client's certificate chain may take), and one more read.
+const MAX_INCOMING: usize = 0x1_0000 + READ_SIZE;
+/// Encrypted bytes queued for the socket beyond which a write waits for the socket first.
+const MAX_OUTGOING: usize = 64 * 1024;
+/// The length of a TLS record's header; its last two bytes are the length of what follows.
+const RECORD_HEADER: usize = 5;
+
+/// A server-side TLS stream over TCP.
+pub struct TlsStream {
+    tcp: TcpStream,
+    conn: UnbufferedServerConnection,
+    /// TLS bytes received and not yet processed.
+    incoming: Vec<u8>,
+    /// TLS bytes to send; `outgoing[..sent]` are already sent.
+    outgoing: Vec<u8>,
+    sent: usize,
+    /// Decrypted bytes; `plaintext[..taken]` are already read.
+    plaintext: Vec<u8>,
+    taken: usize,
+    /// The client sent close_notify: the stream ends after `plaintext`.
+    peer_closed: bool,
+    /// rustls says the connection is closed both ways.
+    closed: bool,
+    /// `poll_shutdown` has queued close_notify (or found it could not).
+    closing: bool,
+    /// What rustls failed with; the stream answers it from then on.
+    failed: Option<rustls::Error>,
+}
+
+/// Where the connection stands after the TLS bytes received so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Handshaking, and the next handshake message has not arrived whole.
+    Blocked,
+    /// Application data may flow (and any complete records received were processed).
+    Traffic,
+    /// Closed both ways.
+    Closed,
+}
+
+/// What to encrypt once the connection is ready for application data.
+enum Output<'a> {
+    Nothing,
+    Data(&'a [u8]),
+    CloseNotify,
+}
+
+impl TlsStream {
+    /// Runs the handshake on `tcp` as a TLS server under `config`. An error from rustls comes
+    /// back as `InvalidData` carrying the `rustls::Error` (as `tokio-rustls` reports it), after
+    /// the alert that tells the client why has been sent, where the socket takes it.
+    pub async fn accept(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<TlsStream> {
+        let conn = UnbufferedServerConnection::new(config).map_err(invalid_data)?;
+        let mut s = TlsStream {
+            tcp,
+            conn,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            sent: 0,
+            plaintext: Vec::new(),
+            taken: 0,
+            peer_closed: false,
+            closed: false,
+            closing: false,
+            failed: None,
+        };
+        loop {
+            let step = match s.process(Output::Nothing) {
+                Ok(step) => step,
+                Err(e) => {
+                    let _ = poll_fn(|cx| s.poll_send(cx)).await;
+                    return Err(invalid_data(e));
+                }
+            };
+            poll_fn(|cx| s.poll_send(cx)).await?;
+            if !s.conn.is_handshaking() {
+                return Ok(s);
+            }
+            if step == Step::Closed || s.peer_closed {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if poll_fn(|cx| s.poll_fill(cx)).await? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+
+    /// The client's certificate chain, leaf first (the handshake required one).
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        self.conn.peer_certificates()
+    }
+
+    /// Processes the received TLS bytes until rustls needs more or is ready for application
+    /// data, and then encrypts `send`. Decrypted data goes to `plaintext` and handshake or alert
+    /// records to `outgoing`.
+    fn process(&mut self, send: Output<'_>) -> Result<Step, rustls::Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let result = self.process_records(send);
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+        }
+        result
+    }
+
+    fn process_records(&mut self, mut send: Output<'_>) -> Result<Step, rustls::Error> {
+        loop {
+            let status = self.conn.process_tls_records(&mut self.incoming);
+            let mut discard = status.discard;
+            let step = match status.state {
+                Err(e) => {
+                    consume(&mut self.incoming, discard);
+                    self.queue_alert();
+                    return Err(e);
+                }
+                Ok(ConnectionState::ReadTraffic(mut records)) => {
+                    while let Some(record) = records.next_record() {
+                        let record = record?;
+                        discard += record.discard;
+                        self.plaintext.extend_from_slice(record.payload);
+                    }
+                    None
+                }
+                Ok(ConnectionState::EncodeTlsData(mut data)) => {
+                    append(&mut self.outgoing, |out| data.encode(out), encode_needs).map_err(general)?;
+                    None
+                }
+                // The bytes are in `outgoing`, ahead of anything queued after them, and go out
+                // before this stream reads or finishes a write or a flush again.
+                Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                    transmit.done();
+                    None
+                }
+                Ok(ConnectionState::PeerClosed) => {
+                    self.peer_closed = true;
+                    None
+                }
+                Ok(ConnectionState::Closed) => Some(Step::Closed),
+                Ok(ConnectionState::BlockedHandshake) => Some(Step::Blocked),
+                Ok(ConnectionState::WriteTraffic(mut traffic)) => {
+                    match std::mem::replace(&mut send, Output::Nothing) {
+                        Output::Nothing => {}
+                        Output::Data(data) => {
+                            append(&mut self.outgoing, |out| traffic.encrypt(data, out), encrypt_needs)
+                                .map_err(general)?
+                        }
+                        Output::CloseNotify => {
+                            append(&mut self.outgoing, |out| traffic.queue_close_notify(out), encrypt_needs)
+                                .map_err(general)?
+                        }
+                    }
+                    Some(Step::Traffic)
+                }
+                // Early data is never enabled in the gateway's configuration.
+                Ok(_) => return Err(rustls::Error::General("unexpected early data".into())),
+            };
+            consume(&mut self.incoming, discard);
+            if let Some(step) = step {
+                self.closed |= step == Step::Closed;
+                return Ok(step);
+            }
+        }
+    }
+
+    /// After an error: the alert rustls queued for the client (one record, which rustls hands
+    /// out before it would look at `incoming` again), into `outgoing`. rustls is not called
+    /// again after this: it would process the rest of the input and fail a second time.
+    fn queue_alert(&mut self) {
+        let status = self.conn.process_tls_records(&mut self.incoming);
+        if let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state {
+            let _ = append(&mut self.outgoing, |out| data.encode(out), encode_needs);
+        }
+    }
+
+    /// Reads from the socket into `incoming`; `Ok(0)` at the end of the TCP stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.tcp.poll_read_ready(cx))?;
+            let want = self.record_remainder().max(READ_SIZE);
+            if self.incoming.len() + want > MAX_INCOMING {
+                return Poll::Ready(Err(invalid_data("received TLS message too large")));
+            }
+            self.incoming.reserve_exact(want);
+            match self.tcp.try_read_buf(&mut self.incoming) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Nothing after all: an idle connection keeps no buffer.
+                    if self.incoming.is_empty() {
+                        self.incoming = Vec::new();
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// The bytes still missing from the record `incoming` begins with, once its header is in.
+    fn record_remainder(&self) -> usize {
+        match self.incoming.get(..RECORD_HEADER) {
+            Some(h) => (RECORD_HEADER + usize::from(u16::from_be_bytes([h[3], h[4]])))
+                .saturating_sub(self.incoming.len()),
+            None => 0,
+        }
+    }
+
+    /// Sends everything in `outgoing`, then drops the buffer.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sent < self.outgoing.len() {
+            let n = ready!(Pin::new(&mut self.tcp).poll_write(cx, &self.outgoing[self.sent..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.sent += n;
+        }
+        self.outgoing = Vec::new();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Copies decrypted bytes to `buf`; true when there were any.
+    fn take_plaintext(&mut self, buf: &mut ReadBuf<'_>) -> bool {
+        let available = &self.plaintext[self.taken..];
+        if available.is_empty() {
+            return false;
+        }
+        let n = available.len().min(buf.remaining());
+        buf.put_slice(&available[..n]);
+        self.taken += n;
+        if self.taken == self.plaintext.len() {
+            self.plaintext = Vec::new();
+            self.taken = 0;
+        }
+        true
+    }
+}
+
+impl AsyncRead for TlsStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let s = self.get_mut();
+        loop {
+            if s.take_plaintext(buf) || s.peer_closed || s.closed {
+                return Poll::Ready(Ok(()));
+            }
+            s.process(Output::Nothing).map_err(invalid_data)?;
+            if !s.plaintext.is_empty() || s.peer_closed || s.closed {
+                continue;
+            }
+            // What processing queued (the answer to a key update, an alert) goes out first;
+            // a socket not taking it yet does not stop the read.
+            if let Poll::Ready(Err(e)) = s.poll_send(cx) {
+                return Poll::Ready(Err(e));
+            }
+            if ready!(s.poll_fill(cx))? == 0 {
+                // The TCP stream ended without close_notify: the data may be truncated.
+                return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TlsStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let s = self.get_mut();
+        if s.outgoing.len() - s.sent >= MAX_OUTGOING {
+            ready!(s.poll_send(cx))?;
+        }
+        match s.process(Output::Data(data)).map_err(invalid_data)? {
+            Step::Traffic => Poll::Ready(Ok(data.len())),
+            Step::Blocked => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+            Step::Closed => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let s = self.get_mut();
+        ready!(s.poll_send(cx))?;
+        Pin::new(&mut s.tcp).poll_flush(cx)
+    }
+
+    /// close_notify, then the end of the TCP stream.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let s = self.get_mut();
+        if !s.closing {
+            s.closing = true;
+            // After a failure the alert queued then is what goes out.
+            if !s.closed && s.failed.is_none() && !s.conn.is_handshaking() {
+                let _ = s.process(Output::CloseNotify);
+            }
+        }
+        ready!(s.poll_send(cx))?;
+        Pin::new(&mut s.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Drops the first `n` bytes of `buf`, and the buffer itself once it is empty.
+fn consume(buf: &mut Vec<u8>, n: usize) {
+    if n >= buf.len() {
+        *buf = Vec::new();
+    } else if n > 0 {
+        buf.drain(..n);
+    }
+}
+
+/// Appends what `write` puts in a buffer it is given, growing it to the size `needs` reads from
+/// an error saying the buffer was too small.
+fn append<E>(
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, E>,
+    needs: fn(&E) -> Option<usize>,
+) -> Result<(), E> {
+    let start = out.len();
+    let mut room = 256;
+    loop {
+        out.resize(start + room, 0);
+        match write(&mut out[start..]) {
+            Ok(n) => {
+                out.truncate(start + n);
+                return Ok(());
+            }
+            Err(e) => match needs(&e) {
+                Some(required) if required > room => room = required,
+                _ => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            },
+        }
+    }
+}
+
+fn encode_needs(e: &EncodeError) -> Option<usize> {
+    match e {
+        EncodeError::InsufficientSize(s) => Some(s.required_size),
+        _ => None,
+    }
+}
+
+fn encrypt_needs(e: &EncryptError) -> Option<usize> {
+    match e {
+        EncryptError::InsufficientSize(s) => Some(s.required_size),
+        _ => None,
+    }
+}
+
+fn general(e: impl std::fmt::Display) -> rustls::Error {
+    rustls::Error::General(e.to_string())
+}
+
+fn invalid_data<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dampwatch_pki::{client_tls, Holder, Paths};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use tokio_rustls::client::TlsStream as ClientStream;
+
+    /// A PKI like the gateway's, the gateway's own server configuration from it, and a
+    /// listener on an ephemeral loopback port.
+    struct Fixture {
+        pki: tempfile::TempDir,
+        config: Arc<ServerConfig>,
+        listener: TcpListener,
+    }
+
+    async fn fixture() -> Fixture {
+        crate::tls::install_crypto_provider();
+        let pki = tempfile::tempdir().expect("temporary directory");
+        dampwatch_pki::init(pki.path(), Default::default()).expect("PKI");
+        let p = Paths::new(pki.path());
+        let config = crate::tls::load(&p.ca_cert(), &p.gateway_cert(), &p.gateway_key(), &p.crl())
+            .expect("the gateway's TLS configuration")
+            .config;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("loopback listener");
+        Fixture { pki, config, listener }
+    }
+
+    impl Fixture {
+        /// A client presenting `holder`'s certificate connected to a server-side stream; the
+        /// server's result is returned as it came, the client's handshake once it finished.
+        async fn connect(
+            &self,
+            holder: Holder<'_>,
+        ) -> (io::Result<TlsStream>, io::Result<ClientStream<TcpStream>>) {
+            let client_config = client_tls(self.pki.path(), holder).expect("client configuration");
+            let addr = self.listener.local_addr().expect("address");
+            let client = async move {
+                let tcp = TcpStream::connect(addr).await?;
+                let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("IP name");
+                tokio_rustls::TlsConnector::from(client_config).connect(name, tcp).await
+            };
+            let server = async {
+                let (tcp, _) = self.listener.accept().await?;
+                TlsStream::accept(tcp, self.config.clone()).await
+            };
+            tokio::join!(server, client)
+        }
+    }
+
+    fn holds_no_buffer(s: &TlsStream) -> bool {
+        s.incoming.capacity() == 0 && s.outgoing.capacity() == 0 && s.plaintext.capacity() == 0
+    }
+
+    #[tokio::test]
+    async fn data_flows_both_ways_and_an_idle_connection_holds_no_buffer() {
+        let f = fixture().await;
+        let (server, client) = f.connect(Holder::Service("collector")).await;
+        let (mut server, mut client) = (server.expect("server handshake"), client.expect("client handshake"));
+        let chain = server.peer_certificates().expect("the client's certificate");
+        assert!(!chain.is_empty());
+
+        // Larger than a TLS record both ways, so records are split and joined.
+        let upstream: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let downstream: Vec<u8> = upstream.iter().rev().copied().collect();
+        let writing = async {
+            client.write_all(&upstream).await.expect("client write");
+            client.flush().await.expect("client flush");
+            let mut got = vec![0; downstream.len()];
+            client.read_exact(&mut got).await.expect("client read");
+            got
+        };
+        let serving = async {
+            let mut got = vec![0; upstream.len()];
+            server.read_exact(&mut got).await.expect("server read");
+            server.write_all(&downstream).await.expect("server write");
+            server.flush().await.expect("server flush");
+            got
+        };
+        let (client_got, server_got) = tokio::join!(writing, serving);
+        assert_eq!(server_got, upstream);
+        assert_eq!(client_got, downstream);
+        assert!(holds_no_buffer(&server), "everything read and sent, yet a buffer is kept");
+
+        // A key update from the client (TLS 1.3) is processed and the stream carries on.
+        client.get_mut().1.refresh_traffic_keys().expect("key update");
+        client.write_all(b"after the update").await.expect("client write");
+        client.flush().await.expect("client flush");
+        let mut got = [0; 16];
+        server.read_exact(&mut got).await.expect("server read");
+        assert_eq!(&got, b"after the update");
+        server.write_all(b"answer").await.expect("server write");
+        server.flush().await.expect("server flush");
+        let mut got = [0; 6];
+        client.read_exact(&mut got).await.expect("client read");
+        assert_eq!(&got, b"answer");
+        assert!(holds_no_buffer(&server));
+
+        // close_notify from the server: the client sees an orderly end, not a truncation.
+        server.shutdown().await.expect("server shutdown");
+        let mut rest = Vec::new();
+        assert_eq!(client.read_to_end(&mut rest).await.expect("an orderly end"), 0);
+    }
+
+    #[tokio::test]
+    async fn the_client_closing_ends_the_stream_and_a_vanished_client_is_an_error() {
+        let f = fixture().await;
+        let (server, client) = f.connect(Holder::Service("collector")).await;
+        let (mut server, mut client) = (server.expect("server handshake"), client.expect("client handshake"));
+        client.write_all(b"last words").await.expect("client write");
+        client.shutdown().await.expect("client close_notify");
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).await.expect("an orderly end");
+        assert_eq!(got, b"last words");
+
+        let (server, client) = f.connect(Holder::Service("collector")).await;
+        let mut server = server.expect("server handshake");
+        drop(client.expect("client handshake"));
+        let mut got = Vec::new();
+        let e = server.read_to_end(&mut got).await.expect_err("TCP closed without close_notify");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn a_client_without_a_certificate_is_refused_and_told_why() {
+        let f = fixture().await;
+        let (server, client) = f.connect(Holder::Anonymous).await;
+        let e = server.err().expect("the handshake must fail");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let cause = e.get_ref().and_then(|c| c.downcast_ref::<rustls::Error>());
+        assert_eq!(cause, Some(&rustls::Error::NoCertificatesPresented), "{e}");
+        // TLS 1.3: the client's side finished first; the alert arrives on its first read.
+        let mut client = client.expect("the client's side of the handshake");
+        let mut buf = [0; 1];
+        let e = client.read(&mut buf).await.expect_err("the server's alert");
+        assert!(e.to_string().contains("CertificateRequired"), "{e}");
+    }
+}

@@ -36,7 +36,11 @@ const RECORD_HEADER: usize = 5;
 /// A server-side TLS stream over TCP.
 pub struct TlsStream {
     tcp: TcpStream,
-    conn: UnbufferedServerConnection,
+    /// Boxed (1 KiB): a connection's task is a future sized for every state it passes through,
+    /// and an async function keeps a value it is given, or moves out of a result, in more than
+    /// one slot; inline, the connection state would take its size several times over in every
+    /// connection's task.
+    conn: Box<UnbufferedServerConnection>,
     /// TLS bytes received and not yet processed.
     incoming: Vec<u8>,
     /// TLS bytes to send; `outgoing[..sent]` are already sent.
@@ -78,7 +82,7 @@ impl TlsStream {
     /// back as `InvalidData` carrying the `rustls::Error` (as `tokio-rustls` reports it), after
     /// the alert that tells the client why has been sent, where the socket takes it.
     pub async fn accept(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<TlsStream> {
-        let conn = UnbufferedServerConnection::new(config).map_err(invalid_data)?;
+        let conn = Box::new(UnbufferedServerConnection::new(config).map_err(invalid_data)?);
         let mut s = TlsStream {
             tcp,
             conn,

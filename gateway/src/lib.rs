@@ -31,10 +31,14 @@
 //! connections ("links", `upstream`) and returns the device's PUBACK only once the broker has
 //! acknowledged the publish; one shared subscription brings every device's `ack` and `config`
 //! messages back, and the gateway routes them by topic (`sessions`). An idle device then costs
-//! its socket, the TLS state (rustls keeps a 4 KiB receive buffer), one task and a few small
-//! table entries. Services (the collector) are few and need broker-side sessions (persistent
-//! subscriptions, manual acks, shared subscriptions), so each keeps its own relayed broker
-//! connection (`relay`). The figures are in the README (`dampwatch bench gateway`).
+//! its socket, the TLS connection state and keys, one task and a few small table entries. The
+//! TLS layer is rustls's unbuffered API driven by `tls_stream`, whose buffers exist only while
+//! bytes are in them: rustls's buffered connection kept a 4 KiB receive buffer for every
+//! connection's whole life, a third of an idle device's cost. The connection state is boxed so
+//! the task, a future sized for every state it passes through, holds it once. Services (the
+//! collector) are few and need broker-side sessions (persistent subscriptions, manual acks,
+//! shared subscriptions), so each keeps its own relayed broker connection (`relay`). The
+//! figures are in the README (`dampwatch bench gateway`).
 //!
 //! Consequences: device sessions are clean (the firmware subscribes after every CONNECT); the
 //! gateway remembers the last configuration message per device and hands it over on

@@ -25,13 +25,12 @@ use tokio::net::TcpStream;
 
 /// How much to ask the socket for at least, once something is arriving.
 const READ_SIZE: usize = 4096;
-/// The most received TLS bytes held unprocessed: rustls accepts handshake messages of up to
-/// 64 KiB (the largest a client's certificate chain may take), and one more read.
-const MAX_INCOMING: usize = 0x1_0000 + READ_SIZE;
-/// Encrypted bytes queued for the socket beyond which a write waits for the socket first.
+/// The most received TLS bytes held unprocessed, as rustls's own buffer allows: a handshake
+/// message of up to 64 KiB (the largest a client's certificate chain may take).
+const MAX_INCOMING: usize = 0xffff;
+/// Encrypted bytes queued for the socket beyond which a write waits for the socket first, and
+/// the most plaintext one write takes.
 const MAX_OUTGOING: usize = 64 * 1024;
-/// The length of a TLS record's header; its last two bytes are the length of what follows.
-const RECORD_HEADER: usize = 5;
 
 /// A server-side TLS stream over TCP.
 pub struct TlsStream {
@@ -195,13 +194,23 @@ impl TlsStream {
         }
     }
 
-    /// After an error: the alert rustls queued for the client (one record, which rustls hands
-    /// out before it would look at `incoming` again), into `outgoing`. rustls is not called
-    /// again after this: it would process the rest of the input and fail a second time.
+    /// After an error: the records rustls queued for the client, its alert last (a key update
+    /// it held back goes first), into `outgoing`. rustls hands queued records out one per call
+    /// before it would look at `incoming` again, and is not called once they are out: it would
+    /// process the rest of the input and fail a second time.
     fn queue_alert(&mut self) {
-        let status = self.conn.process_tls_records(&mut self.incoming);
-        if let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state {
-            let _ = append(&mut self.outgoing, |out| data.encode(out), encode_needs);
+        // A held key update and the alert; the bound only guards against a loop.
+        for _ in 0..4 {
+            if !self.conn.wants_write() {
+                return;
+            }
+            let status = self.conn.process_tls_records(&mut self.incoming);
+            let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state else {
+                return;
+            };
+            if append(&mut self.outgoing, |out| data.encode(out), encode_needs).is_err() {
+                return;
+            }
         }
     }
 
@@ -209,11 +218,11 @@ impl TlsStream {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         loop {
             ready!(self.tcp.poll_read_ready(cx))?;
-            let want = self.record_remainder().max(READ_SIZE);
-            if self.incoming.len() + want > MAX_INCOMING {
+            // The buffer grows by what arrives, never by what a record's header announces.
+            if self.incoming.len() >= MAX_INCOMING {
                 return Poll::Ready(Err(invalid_data("received TLS message too large")));
             }
-            self.incoming.reserve_exact(want);
+            self.incoming.reserve_exact(READ_SIZE);
             match self.tcp.try_read_buf(&mut self.incoming) {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -224,15 +233,6 @@ impl TlsStream {
                 }
                 Err(e) => return Poll::Ready(Err(e)),
             }
-        }
-    }
-
-    /// The bytes still missing from the record `incoming` begins with, once its header is in.
-    fn record_remainder(&self) -> usize {
-        match self.incoming.get(..RECORD_HEADER) {
-            Some(h) => (RECORD_HEADER + usize::from(u16::from_be_bytes([h[3], h[4]])))
-                .saturating_sub(self.incoming.len()),
-            None => 0,
         }
     }
 
@@ -297,6 +297,12 @@ impl AsyncWrite for TlsStream {
         if s.outgoing.len() - s.sent >= MAX_OUTGOING {
             ready!(s.poll_send(cx))?;
         }
+        if s.sent > 0 {
+            s.outgoing.drain(..s.sent);
+            s.sent = 0;
+        }
+        // At most MAX_OUTGOING at a time: what waits for the socket stays bounded.
+        let data = &data[..data.len().min(MAX_OUTGOING)];
         match s.process(Output::Data(data)).map_err(invalid_data)? {
             Step::Traffic => Poll::Ready(Ok(data.len())),
             Step::Blocked => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),

@@ -12,8 +12,13 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Transaction};
 
+use std::collections::hash_map::{Entry, HashMap};
+
+use zeroize::Zeroizing;
+
 use crate::error::PrivacyError;
 use crate::master::{DataKey, MasterKey, WrapContext};
+use crate::seal::{self, Place};
 
 async fn landlord_exists(db: &impl GenericClient, landlord: &str) -> Result<(), PrivacyError> {
     match db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&landlord]).await? {
@@ -160,6 +165,39 @@ pub async fn data_key(
     unwrap(master, landlord, generation, &wrapped, row.get(1))
 }
 
+/// Re-seals a landlord's records under the generation a rotation made: one definition for
+/// every sealed column, each old generation's key unwrapped once however many records it holds.
+pub(crate) struct Resealer<'a> {
+    master: &'a dyn MasterKey,
+    pub landlord: &'a str,
+    to: u32,
+    key: &'a DataKey,
+    old_keys: HashMap<u32, DataKey>,
+}
+
+impl Resealer<'_> {
+    /// `sealed` (at `place`) sealed again under the new generation, with that generation;
+    /// `None` when it already is.
+    pub async fn reseal(
+        &mut self,
+        tx: &Transaction<'_>,
+        place: &Place<'_>,
+        sealed: &[u8],
+    ) -> Result<Option<(Vec<u8>, i32)>, PrivacyError> {
+        let generation = seal::generation_of(sealed)?;
+        if generation == self.to {
+            return Ok(None);
+        }
+        let old_key = match self.old_keys.entry(generation) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(data_key(tx, self.master, self.landlord, generation).await?),
+        };
+        let plaintext: Zeroizing<Vec<u8>> = seal::open(old_key, place, sealed)?;
+        let again = seal::seal(self.key, self.to, place, &plaintext)?;
+        Ok(Some((again, self.to as i32)))
+    }
+}
+
 /// What a rotation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
@@ -212,8 +250,9 @@ pub async fn rotate_landlord_key(
     )
     .await?;
 
-    let resealed = crate::tenancy::reseal_all(tx, master, landlord, to, &key).await?;
-    let homes_resealed = crate::occupants::reseal_all(tx, master, landlord, to, &key).await?;
+    let mut resealer = Resealer { master, landlord, to, key: &key, old_keys: HashMap::new() };
+    let resealed = crate::tenancy::reseal_all(tx, &mut resealer).await?;
+    let homes_resealed = crate::occupants::reseal_all(tx, &mut resealer).await?;
 
     // Only now, with nothing left under them, do the old generations' keys go.
     tx.execute(

@@ -215,15 +215,13 @@ pub async fn seal_unsealed(
     Ok(sealed)
 }
 
-/// Re-seals every home's record of the landlord under generation `to` (rotation's work),
+/// Re-seals every home's record of the resealer's landlord under its new generation (rotation's work),
 /// locking them; returns how many.
 pub(crate) async fn reseal_all(
     tx: &Transaction<'_>,
-    master: &dyn MasterKey,
-    landlord: &str,
-    to: u32,
-    new_key: &DataKey,
+    resealer: &mut keys::Resealer<'_>,
 ) -> Result<u64, PrivacyError> {
+    let landlord = resealer.landlord;
     let rows = tx
         .query(
             "SELECT id, occupants FROM dwellings WHERE landlord_id = $1 AND occupants IS NOT NULL
@@ -235,20 +233,14 @@ pub(crate) async fn reseal_all(
     for row in rows {
         let id: i64 = row.get(0);
         let sealed: Vec<u8> = row.get(1);
-        let generation = seal::generation_of(&sealed)?;
-        if generation == to {
-            continue;
+        if let Some((again, generation)) = resealer.reseal(tx, &place(landlord, id), &sealed).await? {
+            tx.execute(
+                "UPDATE dwellings SET occupants = $2, occupants_key_generation = $3 WHERE id = $1",
+                &[&id, &again, &generation],
+            )
+            .await?;
+            resealed += 1;
         }
-        let old_key = keys::data_key(tx, master, landlord, generation).await?;
-        let place = place(landlord, id);
-        let plaintext = seal::open(&old_key, &place, &sealed)?;
-        let again = seal::seal(new_key, to, &place, &plaintext)?;
-        tx.execute(
-            "UPDATE dwellings SET occupants = $2, occupants_key_generation = $3 WHERE id = $1",
-            &[&id, &again, &(to as i32)],
-        )
-        .await?;
-        resealed += 1;
     }
     Ok(resealed)
 }

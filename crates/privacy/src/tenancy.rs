@@ -186,43 +186,31 @@ pub async fn tenancies_of_dwelling(
     open_rows(db, master, rows).await
 }
 
-/// Re-seals every tenancy of the landlord under generation `to` (rotation's work), locking
+/// Re-seals every tenancy of the resealer's landlord under its new generation (rotation's work), locking
 /// them; returns how many.
 pub(crate) async fn reseal_all(
     tx: &Transaction<'_>,
-    master: &dyn MasterKey,
-    landlord: &str,
-    to: u32,
-    new_key: &DataKey,
+    resealer: &mut keys::Resealer<'_>,
 ) -> Result<u64, PrivacyError> {
+    let landlord = resealer.landlord;
     let rows = tx
         .query(
             "SELECT id, personal FROM tenancies WHERE landlord_id = $1 ORDER BY id FOR UPDATE",
             &[&landlord],
         )
         .await?;
-    let mut old_keys: HashMap<u32, DataKey> = HashMap::new();
     let mut resealed = 0;
     for row in rows {
         let id: i64 = row.get(0);
         let sealed: Vec<u8> = row.get(1);
-        let generation = seal::generation_of(&sealed)?;
-        if generation == to {
-            continue;
+        if let Some((again, generation)) = resealer.reseal(tx, &place(landlord, id), &sealed).await? {
+            tx.execute(
+                "UPDATE tenancies SET personal = $2, key_generation = $3, updated_at = now() WHERE id = $1",
+                &[&id, &again, &generation],
+            )
+            .await?;
+            resealed += 1;
         }
-        let old_key = match old_keys.entry(generation) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(keys::data_key(tx, master, landlord, generation).await?),
-        };
-        let place = place(landlord, id);
-        let plaintext = seal::open(old_key, &place, &sealed)?;
-        let again = seal::seal(new_key, to, &place, &plaintext)?;
-        tx.execute(
-            "UPDATE tenancies SET personal = $2, key_generation = $3, updated_at = now() WHERE id = $1",
-            &[&id, &again, &(to as i32)],
-        )
-        .await?;
-        resealed += 1;
     }
     Ok(resealed)
 }

@@ -1,13 +1,13 @@
 //! A client's TLS connection, on rustls's unbuffered API with buffers this type owns and frees
-//! whenever they are empty.
+//! whenever it waits for the client with them empty.
 //!
 //! Why not `tokio-rustls`: rustls's buffered `ServerConnection` keeps a 4 KiB receive buffer for
 //! as long as the connection lives, whether or not anything is arriving, and an idle device
 //! connection is most of what a gateway holds: that buffer was a third of an idle device's
 //! memory (`dampwatch bench gateway`). Here the TLS bytes received and not yet processed, the TLS
 //! bytes waiting to be sent and the decrypted bytes not yet read each live in a `Vec` that is
-//! dropped as soon as it is empty, so an idle connection holds its socket, the connection state
-//! and its keys, and no buffer at all.
+//! dropped whenever the stream waits for the client with it empty, so an idle connection holds
+//! its socket, the connection state and its keys, and no buffer at all.
 //!
 //! rustls still does all of TLS (handshake, certificate checks, records, alerts, key updates,
 //! close_notify); this type only moves bytes between the socket and rustls, in order.
@@ -217,6 +217,7 @@ impl TlsStream {
     /// Reads from the socket into `incoming`; `Ok(0)` at the end of the TCP stream.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         loop {
+            self.release_empty_buffers();
             ready!(self.tcp.poll_read_ready(cx))?;
             // The buffer grows by what arrives, never by what a record's header announces.
             if self.incoming.len() >= MAX_INCOMING {
@@ -225,18 +226,14 @@ impl TlsStream {
             self.incoming.reserve_exact(READ_SIZE);
             match self.tcp.try_read_buf(&mut self.incoming) {
                 Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Nothing after all: an idle connection keeps no buffer.
-                    if self.incoming.is_empty() {
-                        self.incoming = Vec::new();
-                    }
-                }
+                // Nothing after all: the loop releases the buffer again before it waits.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
 
-    /// Sends everything in `outgoing`, then drops the buffer.
+    /// Sends everything in `outgoing`.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.sent < self.outgoing.len() {
             let n = ready!(Pin::new(&mut self.tcp).poll_write(cx, &self.outgoing[self.sent..]))?;
@@ -245,9 +242,26 @@ impl TlsStream {
             }
             self.sent += n;
         }
-        self.outgoing = Vec::new();
+        self.outgoing.clear();
         self.sent = 0;
         Poll::Ready(Ok(()))
+    }
+
+    /// Frees every buffer with nothing in it. Called whenever the stream is about to wait for
+    /// the client, which is where an idle connection waits: a busy one reuses its buffers from
+    /// one record to the next and allocates at most once per read from the socket.
+    fn release_empty_buffers(&mut self) {
+        if self.incoming.is_empty() {
+            self.incoming = Vec::new();
+        }
+        if self.taken == self.plaintext.len() {
+            self.plaintext = Vec::new();
+            self.taken = 0;
+        }
+        if self.sent == self.outgoing.len() {
+            self.outgoing = Vec::new();
+            self.sent = 0;
+        }
     }
 
     /// Copies decrypted bytes to `buf`; true when there were any.
@@ -260,7 +274,7 @@ impl TlsStream {
         buf.put_slice(&available[..n]);
         self.taken += n;
         if self.taken == self.plaintext.len() {
-            self.plaintext = Vec::new();
+            self.plaintext.clear();
             self.taken = 0;
         }
         true
@@ -331,10 +345,10 @@ impl AsyncWrite for TlsStream {
     }
 }
 
-/// Drops the first `n` bytes of `buf`, and the buffer itself once it is empty.
+/// Drops the first `n` bytes of `buf`.
 fn consume(buf: &mut Vec<u8>, n: usize) {
     if n >= buf.len() {
-        *buf = Vec::new();
+        buf.clear();
     } else if n > 0 {
         buf.drain(..n);
     }
@@ -439,6 +453,15 @@ mod tests {
         }
     }
 
+    /// Polls a read once, as a session does while its device is quiet: it must wait.
+    fn wait_for_the_client(s: &mut TlsStream) {
+        let mut byte = [0u8; 1];
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let read = Pin::new(&mut *s).poll_read(&mut cx, &mut ReadBuf::new(&mut byte));
+        assert!(read.is_pending(), "nothing was sent, yet the read did not wait");
+    }
+
     fn holds_no_buffer(s: &TlsStream) -> bool {
         s.incoming.capacity() == 0 && s.outgoing.capacity() == 0 && s.plaintext.capacity() == 0
     }
@@ -471,6 +494,7 @@ mod tests {
         let (client_got, server_got) = tokio::join!(writing, serving);
         assert_eq!(server_got, upstream);
         assert_eq!(client_got, downstream);
+        wait_for_the_client(&mut server);
         assert!(holds_no_buffer(&server), "everything read and sent, yet a buffer is kept");
 
         // A key update from the client (TLS 1.3) is processed and the stream carries on.
@@ -485,6 +509,7 @@ mod tests {
         let mut got = [0; 6];
         client.read_exact(&mut got).await.expect("client read");
         assert_eq!(&got, b"answer");
+        wait_for_the_client(&mut server);
         assert!(holds_no_buffer(&server));
 
         // close_notify from the server: the client sees an orderly end, not a truncation.

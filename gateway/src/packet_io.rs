@@ -21,7 +21,8 @@ pub fn complete_packet(buf: &[u8], max: usize) -> Result<Option<FixedHeader>, Re
 }
 
 /// Reads until `buf` holds one whole packet; returns its header. `Ok(None)` when the peer
-/// closed the stream between packets (or reset it). A packet larger than `max` is refused as
+/// closed the stream between packets (or reset it); a packet the end of the stream cuts short
+/// is malformed. A packet larger than `max` is refused as
 /// soon as its length is known, before it is buffered, so `buf` never grows beyond `max`.
 ///
 /// Cancel-safe: bytes read before a cancellation stay in `buf`.
@@ -44,6 +45,12 @@ pub async fn read_packet<R: AsyncRead + Unpin>(
             Ok(_) => {}
             // rustls reports records it cannot decrypt or parse as InvalidData.
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(Refusal::TlsProtocol),
+            // The TCP stream ended without TLS's close_notify: inside a packet, the packet was
+            // cut short by its sender, as when a plain stream ends there.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => {
+                return Err(Refusal::MalformedPacket)
+            }
+            // A reset, or the end between packets: the client went away.
             Err(_) => return Ok(None),
         }
     }
@@ -108,6 +115,40 @@ mod tests {
         let _ = buf.split_to(2);
         assert_eq!(read_packet(&mut b, &mut buf, 100).await, Err(Refusal::PacketTooLarge));
         assert!(buf.capacity() < 1024, "the oversize packet was not buffered");
+    }
+
+    /// Gives `bytes`, then fails with `error` (how a TLS stream reports a TCP end without
+    /// close_notify).
+    struct EndsWith {
+        bytes: &'static [u8],
+        error: std::io::ErrorKind,
+    }
+
+    impl AsyncRead for EndsWith {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            out: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.bytes.is_empty() {
+                return std::task::Poll::Ready(Err(self.error.into()));
+            }
+            out.put_slice(self.bytes);
+            self.bytes = &[];
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_packet_cut_short_by_the_end_of_the_stream_is_malformed_and_a_reset_is_a_close() {
+        use std::io::ErrorKind::{ConnectionReset, UnexpectedEof};
+        // A PUBLISH announcing 48 bytes, of which 3 arrive.
+        let mut cut = EndsWith { bytes: &[0x30, 0x30, 0x00, 0x05, b'd'], error: UnexpectedEof };
+        assert_eq!(read_packet(&mut cut, &mut BytesMut::new(), 100).await, Err(Refusal::MalformedPacket));
+        let mut between = EndsWith { bytes: &[], error: UnexpectedEof };
+        assert_eq!(read_packet(&mut between, &mut BytesMut::new(), 100).await, Ok(None));
+        let mut reset = EndsWith { bytes: &[0x30, 0x30, 0x00], error: ConnectionReset };
+        assert_eq!(read_packet(&mut reset, &mut BytesMut::new(), 100).await, Ok(None));
     }
 
     #[tokio::test]

@@ -169,7 +169,7 @@ pub async fn data_key(
 /// every sealed column, each old generation's key unwrapped once however many records it holds.
 pub(crate) struct Resealer<'a> {
     master: &'a dyn MasterKey,
-    pub landlord: &'a str,
+    landlord: &'a str,
     to: u32,
     key: &'a DataKey,
     old_keys: HashMap<u32, DataKey>,
@@ -178,7 +178,7 @@ pub(crate) struct Resealer<'a> {
 impl Resealer<'_> {
     /// `sealed` (at `place`) sealed again under the new generation, with that generation;
     /// `None` when it already is.
-    pub async fn reseal(
+    async fn reseal(
         &mut self,
         tx: &Transaction<'_>,
         place: &Place<'_>,
@@ -195,6 +195,28 @@ impl Resealer<'_> {
         let plaintext: Zeroizing<Vec<u8>> = seal::open(old_key, place, sealed)?;
         let again = seal::seal(self.key, self.to, place, &plaintext)?;
         Ok(Some((again, self.to as i32)))
+    }
+
+    /// Re-seals every row `select` returns (`id`, sealed bytes; it locks them), writing each
+    /// through `update` (`$1` id, `$2` sealed bytes, `$3` generation); returns how many.
+    pub async fn reseal_rows(
+        &mut self,
+        tx: &Transaction<'_>,
+        select: &str,
+        update: &str,
+        place: for<'p> fn(&'p str, i64) -> Place<'p>,
+    ) -> Result<u64, PrivacyError> {
+        let landlord = self.landlord;
+        let mut resealed = 0;
+        for row in tx.query(select, &[&landlord]).await? {
+            let id: i64 = row.get(0);
+            let sealed: Vec<u8> = row.get(1);
+            if let Some((again, generation)) = self.reseal(tx, &place(landlord, id), &sealed).await? {
+                tx.execute(update, &[&id, &again, &generation]).await?;
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
     }
 }
 

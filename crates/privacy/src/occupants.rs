@@ -215,32 +215,14 @@ pub async fn seal_unsealed(
     Ok(sealed)
 }
 
-/// Re-seals every home's record of the resealer's landlord under its new generation (rotation's work),
-/// locking them; returns how many.
+/// Re-seals every home's record of the resealer's landlord under its new generation
+/// (rotation's work), locking them; returns how many.
 pub(crate) async fn reseal_all(
     tx: &Transaction<'_>,
     resealer: &mut keys::Resealer<'_>,
 ) -> Result<u64, PrivacyError> {
-    let landlord = resealer.landlord;
-    let rows = tx
-        .query(
-            "SELECT id, occupants FROM dwellings WHERE landlord_id = $1 AND occupants IS NOT NULL
-             ORDER BY id FOR NO KEY UPDATE",
-            &[&landlord],
-        )
-        .await?;
-    let mut resealed = 0;
-    for row in rows {
-        let id: i64 = row.get(0);
-        let sealed: Vec<u8> = row.get(1);
-        if let Some((again, generation)) = resealer.reseal(tx, &place(landlord, id), &sealed).await? {
-            tx.execute(
-                "UPDATE dwellings SET occupants = $2, occupants_key_generation = $3 WHERE id = $1",
-                &[&id, &again, &generation],
-            )
-            .await?;
-            resealed += 1;
-        }
-    }
-    Ok(resealed)
+    let select = "SELECT id, occupants FROM dwellings WHERE landlord_id = $1 AND occupants IS NOT NULL
+         ORDER BY id FOR NO KEY UPDATE";
+    let update = "UPDATE dwellings SET occupants = $2, occupants_key_generation = $3 WHERE id = $1";
+    resealer.reseal_rows(tx, select, update, place).await
 }

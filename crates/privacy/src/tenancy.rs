@@ -186,31 +186,13 @@ pub async fn tenancies_of_dwelling(
     open_rows(db, master, rows).await
 }
 
-/// Re-seals every tenancy of the resealer's landlord under its new generation (rotation's work), locking
-/// them; returns how many.
+/// Re-seals every tenancy of the resealer's landlord under its new generation (rotation's
+/// work), locking them; returns how many.
 pub(crate) async fn reseal_all(
     tx: &Transaction<'_>,
     resealer: &mut keys::Resealer<'_>,
 ) -> Result<u64, PrivacyError> {
-    let landlord = resealer.landlord;
-    let rows = tx
-        .query(
-            "SELECT id, personal FROM tenancies WHERE landlord_id = $1 ORDER BY id FOR UPDATE",
-            &[&landlord],
-        )
-        .await?;
-    let mut resealed = 0;
-    for row in rows {
-        let id: i64 = row.get(0);
-        let sealed: Vec<u8> = row.get(1);
-        if let Some((again, generation)) = resealer.reseal(tx, &place(landlord, id), &sealed).await? {
-            tx.execute(
-                "UPDATE tenancies SET personal = $2, key_generation = $3, updated_at = now() WHERE id = $1",
-                &[&id, &again, &generation],
-            )
-            .await?;
-            resealed += 1;
-        }
-    }
-    Ok(resealed)
+    let select = "SELECT id, personal FROM tenancies WHERE landlord_id = $1 ORDER BY id FOR UPDATE";
+    let update = "UPDATE tenancies SET personal = $2, key_generation = $3, updated_at = now() WHERE id = $1";
+    resealer.reseal_rows(tx, select, update, place).await
 }

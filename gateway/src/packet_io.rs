@@ -22,8 +22,8 @@ pub fn complete_packet(buf: &[u8], max: usize) -> Result<Option<FixedHeader>, Re
 
 /// Reads until `buf` holds one whole packet; returns its header. `Ok(None)` when the peer
 /// closed the stream between packets (or reset it); a packet the end of the stream cuts short
-/// is malformed. A packet larger than `max` is refused as
-/// soon as its length is known, before it is buffered, so `buf` never grows beyond `max`.
+/// is malformed. A packet larger than `max` is refused as soon as its length is known, before
+/// it is buffered, so `buf` never grows beyond `max`.
 ///
 /// Cancel-safe: bytes read before a cancellation stay in `buf`.
 pub async fn read_packet<R: AsyncRead + Unpin>(

@@ -262,7 +262,7 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     };
     let result = run_all(&mut world, &settings, out).await;
     let profiled = match &result {
-        Ok(_) if settings.statements => profile(&world, out).await,
+        Ok(_) if settings.statements => profile(&world, preloaded.map_or(0, |p| p.uplinks), out).await,
         _ => Ok(()),
     };
     world.shutdown().await;
@@ -278,11 +278,12 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
     report(out, &figures, &settings)
 }
 
-/// The statements' report, per uplink the collector committed over every run.
-async fn profile(world: &World, out: &mut dyn Write) -> anyhow::Result<()> {
+/// The statements' report, per uplink the collector committed over every run: the uplinks
+/// stored, less the `preloaded` ones, which no statement counted was run for.
+async fn profile(world: &World, preloaded: u64, out: &mut dyn Write) -> anyhow::Result<()> {
     let db = world.db().await?;
     let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
-    statements::report(&db, uplinks as u64, out).await
+    statements::report(&db, (uplinks as u64).saturating_sub(preloaded), out).await
 }
 
 impl Settings {

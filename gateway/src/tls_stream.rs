@@ -135,41 +135,53 @@ impl TlsStream {
         result
     }
 
-    fn process_records(&mut self, mut send: Output<'_>) -> Result<Step, rustls::Error> {
+    /// Every error, whichever record or state it came from, takes the same way out: the bytes
+    /// rustls is done with are dropped and what it queued for the client (its alert last)
+    /// goes to `outgoing`.
+    fn process_records(&mut self, send: Output<'_>) -> Result<Step, rustls::Error> {
+        let mut done = 0;
+        let result = self.process_from(&mut done, send);
+        // Dropped once per call, not once per record: each drop moves what follows, and a
+        // read from the socket may hold hundreds of small records.
+        consume(&mut self.incoming, done);
+        if result.is_err() {
+            self.queue_alert();
+        }
+        result
+    }
+
+    /// [`Self::process_records`]'s loop over `incoming[*done..]`; `done` counts the bytes rustls
+    /// has finished with, which stay in place until the loop returns.
+    fn process_from(&mut self, done: &mut usize, mut send: Output<'_>) -> Result<Step, rustls::Error> {
         loop {
-            let status = self.conn.process_tls_records(&mut self.incoming);
-            let mut discard = status.discard;
-            let step = match status.state {
-                Err(e) => {
-                    consume(&mut self.incoming, discard);
-                    self.queue_alert();
-                    return Err(e);
-                }
-                Ok(ConnectionState::ReadTraffic(mut records)) => {
+            let status = self.conn.process_tls_records(&mut self.incoming[*done..]);
+            *done += status.discard;
+            let step = match status.state? {
+                ConnectionState::ReadTraffic(mut records) => {
                     while let Some(record) = records.next_record() {
                         let record = record?;
-                        discard += record.discard;
+                        *done += record.discard;
                         self.plaintext.extend_from_slice(record.payload);
                     }
                     None
                 }
-                Ok(ConnectionState::EncodeTlsData(mut data)) => {
+                ConnectionState::EncodeTlsData(mut data) => {
                     append(&mut self.outgoing, |out| data.encode(out), encode_needs).map_err(general)?;
                     None
                 }
                 // The bytes are in `outgoing`, ahead of anything queued after them, and go out
                 // before this stream reads or finishes a write or a flush again.
-                Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                ConnectionState::TransmitTlsData(transmit) => {
                     transmit.done();
                     None
                 }
-                Ok(ConnectionState::PeerClosed) => {
+                ConnectionState::PeerClosed => {
                     self.peer_closed = true;
                     None
                 }
-                Ok(ConnectionState::Closed) => Some(Step::Closed),
-                Ok(ConnectionState::BlockedHandshake) => Some(Step::Blocked),
-                Ok(ConnectionState::WriteTraffic(mut traffic)) => {
+                ConnectionState::Closed => Some(Step::Closed),
+                ConnectionState::BlockedHandshake => Some(Step::Blocked),
+                ConnectionState::WriteTraffic(mut traffic) => {
                     match std::mem::replace(&mut send, Output::Nothing) {
                         Output::Nothing => {}
                         Output::Data(data) => {
@@ -184,9 +196,8 @@ impl TlsStream {
                     Some(Step::Traffic)
                 }
                 // Early data is never enabled in the gateway's configuration.
-                Ok(_) => return Err(rustls::Error::General("unexpected early data".into())),
+                _ => return Err(rustls::Error::General("unexpected early data".into())),
             };
-            consume(&mut self.incoming, discard);
             if let Some(step) = step {
                 self.closed |= step == Step::Closed;
                 return Ok(step);
@@ -221,7 +232,11 @@ impl TlsStream {
             ready!(self.tcp.poll_read_ready(cx))?;
             // The buffer grows by what arrives, never by what a record's header announces.
             if self.incoming.len() >= MAX_INCOMING {
-                return Poll::Ready(Err(invalid_data("received TLS message too large")));
+                // A peer's violation like those rustls finds: the stream fails from here on,
+                // and its end is no orderly close_notify.
+                let e = rustls::Error::General("received TLS message too large".into());
+                self.failed = Some(e.clone());
+                return Poll::Ready(Err(invalid_data(e)));
             }
             self.incoming.reserve_exact(READ_SIZE);
             match self.tcp.try_read_buf(&mut self.incoming) {
@@ -245,6 +260,19 @@ impl TlsStream {
         self.outgoing.clear();
         self.sent = 0;
         Poll::Ready(Ok(()))
+    }
+
+    /// Sends what of `outgoing` the socket takes without waiting.
+    fn try_send(&mut self) -> io::Result<()> {
+        while self.sent < self.outgoing.len() {
+            match self.tcp.try_write(&self.outgoing[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Frees every buffer with nothing in it. Called whenever the stream is about to wait for
@@ -288,15 +316,21 @@ impl AsyncRead for TlsStream {
             if s.take_plaintext(buf) || s.peer_closed || s.closed {
                 return Poll::Ready(Ok(()));
             }
-            s.process(Output::Nothing).map_err(invalid_data)?;
-            if !s.plaintext.is_empty() || s.peer_closed || s.closed {
+            let processed = s.process(Output::Nothing);
+            // Records authenticated before a bad one are read first; the failure is kept and
+            // answers the next read.
+            if !s.plaintext.is_empty() {
                 continue;
             }
-            // What processing queued (the answer to a key update, an alert) goes out first;
-            // a socket not taking it yet does not stop the read.
-            if let Poll::Ready(Err(e)) = s.poll_send(cx) {
-                return Poll::Ready(Err(e));
+            processed.map_err(invalid_data)?;
+            if s.peer_closed || s.closed {
+                continue;
             }
+            // What processing queued (the answer to a key update, an alert) goes out first, as
+            // far as the socket takes it now: a read does not wait for the socket to take more,
+            // nor take the place of a writer waiting for it (a socket wakes one task per
+            // direction). The rest goes with the next write, flush or shutdown.
+            s.try_send()?;
             if ready!(s.poll_fill(cx))? == 0 {
                 // The TCP stream ended without close_notify: the data may be truncated.
                 return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
@@ -535,6 +569,38 @@ mod tests {
         let mut got = Vec::new();
         let e = server.read_to_end(&mut got).await.expect_err("TCP closed without close_notify");
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn records_before_a_tampered_one_are_read_before_the_failure() {
+        use std::io::Write as _;
+        let f = fixture().await;
+        let (server, client) = f.connect(Holder::Service("collector")).await;
+        let (mut server, mut client) = (server.expect("server handshake"), client.expect("client handshake"));
+        // Two records, the second's authentication tag flipped, arriving in one piece: one
+        // read from the socket holds both.
+        let (tcp, conn) = client.get_mut();
+        let mut records = Vec::new();
+        for data in [&b"genuine"[..], &b"tampered"[..]] {
+            conn.writer().write_all(data).expect("client record");
+            while conn.wants_write() {
+                conn.write_tls(&mut records).expect("client TLS bytes");
+            }
+        }
+        *records.last_mut().expect("TLS bytes") ^= 1;
+        tcp.write_all(&records).await.expect("client write");
+
+        let mut got = [0; 7];
+        server.read_exact(&mut got).await.expect("the record before the tampered one");
+        assert_eq!(&got, b"genuine");
+        let e = server.read(&mut [0; 16]).await.expect_err("the tampered record");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let cause = e.get_ref().and_then(|c| c.downcast_ref::<rustls::Error>());
+        assert_eq!(cause, Some(&rustls::Error::DecryptError), "{e}");
+        // The client is told why, in place of an orderly close.
+        server.shutdown().await.expect("the alert, then the end of the stream");
+        let e = client.read(&mut [0; 1]).await.expect_err("the server's alert");
+        assert!(e.to_string().contains("BadRecordMac"), "{e}");
     }
 
     #[tokio::test]

@@ -34,6 +34,15 @@ impl LockoutPolicy {
     }
 }
 
+/// What a person locked out until `until` is told when they try to change how they sign in.
+pub fn locked_message(until: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "the account is locked until {} after repeated failed attempts: try again then, or ask an \
+         administrator to unlock it",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
 /// Lifts a lockout now (an admin who knows the person is who they say).
 pub async fn unlock(
     client: &impl tokio_postgres::GenericClient,
@@ -41,7 +50,8 @@ pub async fn unlock(
 ) -> Result<bool, tokio_postgres::Error> {
     let n = client
         .execute(
-            "UPDATE users SET locked_until = NULL, failed_attempts = 0, lockouts = 0 WHERE id = $1",
+            "UPDATE users SET locked_until = NULL, failed_attempts = 0, lockouts = 0, second_factor_failures = 0
+             WHERE id = $1",
             &[&user_id],
         )
         .await?;

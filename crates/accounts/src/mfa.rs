@@ -28,7 +28,12 @@ pub enum MfaError {
     #[error("the code does not match the new secret (check the app's clock, or use the next code)")]
     WrongCode,
     #[error("re-authentication failed: give your current password (and, if you have one, a code from your authenticator app)")]
-    Reauthentication,
+    Reauthentication {
+        /// When the lockout this failure started ends, if it started one.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    #[error("{}", crate::lockout::locked_message(*until))]
+    Locked { until: DateTime<Utc> },
     #[error("no such user")]
     NotFound,
     #[error(transparent)]
@@ -61,18 +66,23 @@ pub async fn reauthenticate(
 ) -> Result<(), MfaError> {
     let row = client
         .query_opt(
-            "SELECT password_hash, totp_secret, totp_sealed, totp_last_step, landlord_id FROM users
+            "SELECT password_hash, totp_secret, totp_sealed, totp_last_step, landlord_id, locked_until FROM users
              WHERE id = $1 FOR UPDATE",
             &[&user_id],
         )
         .await?
         .ok_or(MfaError::NotFound)?;
+    // Locked by repeated failures: no password or code is checked until the lockout ends, or a
+    // stolen session could go on guessing here.
+    if let Some(until) = row.get::<_, Option<DateTime<Utc>>>(5).filter(|t| *t > now) {
+        return Err(MfaError::Locked { until });
+    }
     let (stored, last, landlord): (Option<String>, Option<i64>, Option<String>) =
         (row.get(0), row.get(3), row.get(4));
     let secret = totp_secret::open(key, landlord.as_deref(), user_id, Slot::InUse, row.get(1), row.get(2))?;
     let password_ok = crate::password::verify_off_thread(password.clone(), stored)
         .await
-        .map_err(|_| MfaError::Reauthentication)?;
+        .map_err(|_| MfaError::Reauthentication { locked_until: None })?;
     let factor_ok = match (&secret, code) {
         (None, _) => true,
         (Some(_), None) => false,
@@ -89,8 +99,8 @@ pub async fn reauthenticate(
     if password_ok && factor_ok {
         Ok(())
     } else {
-        record_failure(client, user_id, now, lockout).await?;
-        Err(MfaError::Reauthentication)
+        let locked_until = record_failure(client, user_id, now, lockout).await?;
+        Err(MfaError::Reauthentication { locked_until })
     }
 }
 

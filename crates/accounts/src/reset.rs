@@ -24,7 +24,12 @@ pub enum PasswordChangeError {
     #[error(transparent)]
     Weak(#[from] WeakPassword),
     #[error("the current password is not right")]
-    WrongCurrentPassword,
+    WrongCurrentPassword {
+        /// When the lockout this failure started ends, if it started one.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    #[error("{}", crate::lockout::locked_message(*until))]
+    Locked { until: DateTime<Utc> },
     #[error("the reset token is unknown, used or expired")]
     BadToken,
     #[error("no such user")]
@@ -101,17 +106,21 @@ pub async fn change(
 ) -> Result<(), PasswordChangeError> {
     let row = client
         .query_opt(
-            "SELECT u.password_hash, u.email, u.display_name, coalesce(l.name, '') FROM users u
+            "SELECT u.password_hash, u.email, u.display_name, coalesce(l.name, ''), u.locked_until FROM users u
              LEFT JOIN landlords l ON l.id = u.landlord_id WHERE u.id = $1 FOR UPDATE OF u",
             &[&user_id],
         )
         .await?
         .ok_or(PasswordChangeError::NotFound)?;
+    // As re-authentication: a locked account checks no current password until the lockout ends.
+    if let Some(until) = row.get::<_, Option<DateTime<Utc>>>(4).filter(|t| *t > now) {
+        return Err(PasswordChangeError::Locked { until });
+    }
     let stored: Option<String> = row.get(0);
     if !password::verify_off_thread(current.clone(), stored).await? {
         // A wrong current password is a guess like a wrong sign-in: it counts towards lockout.
-        record_failure(client, user_id, now, lockout).await?;
-        return Err(PasswordChangeError::WrongCurrentPassword);
+        let locked_until = record_failure(client, user_id, now, lockout).await?;
+        return Err(PasswordChangeError::WrongCurrentPassword { locked_until });
     }
     let (email, name, landlord): (String, String, String) = (row.get(1), row.get(2), row.get(3));
     check_new(new, &[&email, &name, &landlord])?;
@@ -127,8 +136,10 @@ async fn store(
 ) -> Result<(), PasswordChangeError> {
     client
         .execute(
+            // Whoever was trying codes with the old password holds it no longer: the count of
+            // their codes goes with it.
             "UPDATE users SET password_hash = $2, password_changed_at = $3, failed_attempts = 0,
-                              locked_until = NULL WHERE id = $1",
+                              locked_until = NULL, second_factor_failures = 0 WHERE id = $1",
             &[&user_id, &phc, &now],
         )
         .await?;

@@ -116,6 +116,8 @@ struct Account {
     totp_secret: Option<zeroize::Zeroizing<Vec<u8>>>,
     totp_last_step: Option<i64>,
     locked_until: Option<DateTime<Utc>>,
+    /// Wrong codes given with the right password since the last successful sign-in.
+    second_factor_failures: i32,
     disabled: bool,
 }
 
@@ -135,7 +137,7 @@ pub async fn sign_in(
             Ok(email) => client
                 .query_opt(
                     "SELECT id, landlord_id, role, password_hash, totp_secret, totp_sealed, totp_last_step,
-                            locked_until, disabled_at IS NOT NULL
+                            locked_until, disabled_at IS NOT NULL, second_factor_failures
                      FROM users WHERE email = $1 FOR UPDATE",
                     &[&email],
                 )
@@ -165,6 +167,7 @@ pub async fn sign_in(
                 totp_secret,
                 totp_last_step: r.get(6),
                 locked_until: r.get(7),
+                second_factor_failures: r.get(9),
                 disabled: r.get(8),
             })
         }
@@ -198,10 +201,17 @@ pub async fn sign_in(
         // A locked account with a second factor still lets its person in with the right
         // password and a valid code, so someone who only guesses passwords cannot keep them out
         // for good. Any other attempt during the lockout gets the same refusal whatever was
-        // wrong, and is not counted: the lockout says nothing about the password.
+        // wrong, and is not counted towards the lockout: it says nothing about the password.
+        // Codes are counted, though, lockout or not: whoever holds the password may try no more
+        // codes while the account is locked than it allows before it locks, and once they have,
+        // no code is checked until the lockout ends (the person's own included).
+        let codes_left = (a.second_factor_failures.max(0) as u32) < lockout.threshold;
         let proven = match (&a.totp_secret, &credentials.second_factor, password_ok) {
-            (Some(secret), Some(factor), true) => {
+            (Some(secret), Some(factor), true) if codes_left => {
                 let (ok, recovery) = second_factor(client, &a, secret, factor, now).await?;
+                if !ok {
+                    count_second_factor_failure(client, a.id).await?;
+                }
                 used_recovery_code = recovery;
                 ok
             }
@@ -222,6 +232,7 @@ pub async fn sign_in(
             let (accepted, recovery) = second_factor(client, &a, secret, factor, now).await?;
             used_recovery_code = recovery;
             if !accepted {
+                count_second_factor_failure(client, a.id).await?;
                 let locked = record_failure(client, a.id, now, lockout).await?;
                 return Ok(refused(Some(&a), Refusal::WrongSecondFactor, locked));
             }
@@ -230,7 +241,8 @@ pub async fn sign_in(
 
     client
         .execute(
-            "UPDATE users SET failed_attempts = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
+            "UPDATE users SET failed_attempts = 0, lockouts = 0, locked_until = NULL, second_factor_failures = 0
+             WHERE id = $1",
             &[&a.id],
         )
         .await?;
@@ -253,6 +265,20 @@ pub async fn sign_in(
         must_enrol_mfa,
         used_recovery_code,
     })
+}
+
+/// Counts a wrong code given with the right password (see the lockout branch of [`sign_in`]).
+async fn count_second_factor_failure(
+    client: &impl GenericClient,
+    user_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE users SET second_factor_failures = second_factor_failures + 1 WHERE id = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Checks the second factor; (accepted, whether it was a recovery code). An accepted TOTP code's

@@ -6,6 +6,7 @@
 //! An entry is written in the same transaction as the change it records where there is one,
 //! so a change is never committed without its entry (nor an entry without its change).
 
+use chrono::{DateTime, Utc};
 use dampwatch_accounts::signin::{Origin, SignIn};
 use dampwatch_audit::{append, Event, Outcome};
 use serde_json::{json, Value};
@@ -55,15 +56,30 @@ impl Entry {
         else {
             return None;
         };
-        Some(Entry(Event {
+        Some(Entry::locked(*user_id, landlord_id.clone(), origin.source.clone(), *until))
+    }
+
+    /// The lockout a signed-in person's failed re-authentication or password change started,
+    /// if it started one (as [`Entry::lockout`] for a sign-in).
+    pub fn own_lockout(caller: &Caller, user_id: i64, locked_until: Option<DateTime<Utc>>) -> Option<Self> {
+        locked_until.map(|until| Entry::locked(user_id, caller.landlord_id.clone(), None, until))
+    }
+
+    fn locked(
+        user_id: i64,
+        landlord_id: Option<String>,
+        source: Option<String>,
+        until: DateTime<Utc>,
+    ) -> Self {
+        Entry(Event {
             actor: "system".into(),
-            landlord_id: landlord_id.clone(),
-            source: origin.source.clone(),
+            landlord_id,
+            source,
             action: "account.locked".into(),
             target: Some(format!("user:{user_id}")),
             outcome: Outcome::Success,
             details: json!({"locked_until": until}),
-        }))
+        })
     }
 
     /// A successful action of `caller`.

@@ -240,6 +240,7 @@ async fn the_tenant_role_reaches_no_secret_column_session_or_token() {
         "totp_last_step",
         "failed_attempts",
         "lockouts",
+        "second_factor_failures",
     ] {
         for what in ["SELECT", "UPDATE", "INSERT"] {
             let granted: bool = f.db.query_one(&privilege("users", column, what), &[]).await.unwrap().get(0);

@@ -180,12 +180,7 @@ async fn five_failures_lock_the_account_for_a_growing_period_answered_like_any_r
             .unwrap()
             .get(0);
     assert_eq!(audited, 12, "every refusal is in the audit log with its cause");
-    let lockouts: i64 =
-        p.f.db
-            .query_one("SELECT count(*) FROM audit_log WHERE action = 'account.locked'", &[])
-            .await
-            .unwrap()
-            .get(0);
+    let lockouts = p.audit_entries("account.locked").await;
     assert_eq!(lockouts, 2, "each lockout has its own entry");
 }
 
@@ -312,12 +307,7 @@ async fn changing_the_second_factor_needs_the_password_and_current_code_and_ends
         .call(Method::POST, "/v1/me/mfa/totp", Some(&s), true, Some(json!({"current_password": PASSWORD})))
         .await;
     assert_eq!(no_code.status, StatusCode::UNPROCESSABLE_ENTITY, "replacing a factor needs a current code");
-    let failures: i32 =
-        p.f.db
-            .query_one("SELECT failed_attempts FROM users WHERE email = 'admin@north.example'", &[])
-            .await
-            .unwrap()
-            .get(0);
+    let failures = p.counter("admin@north.example", "failed_attempts").await;
     assert_eq!(failures, 2, "failed re-authentications count towards lockout");
 
     p.advance(Duration::seconds(30));
@@ -447,6 +437,52 @@ async fn a_person_ends_one_chosen_session_and_a_wrong_current_password_counts_to
         StatusCode::UNAUTHORIZED,
         "guessing through the password change locks the account too"
     );
+    // While locked, the session can guess no further: not even the right password is checked.
+    let right = json!({"current_password": PASSWORD, "new_password": "granite lanterns hum at dusk"});
+    let refused = p.call(Method::POST, "/v1/me/password", Some(&here), true, Some(right)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert!(refused.text.contains("locked until"), "{}", refused.text);
+    let lockouts = p.audit_entries("account.locked").await;
+    assert_eq!(lockouts, 1, "the lockout the password change started is audited");
+    p.advance(Duration::hours(2));
+    assert_eq!(
+        p.sign_in_with("officer@north.example", PASSWORD, json!({}), None).await.status,
+        StatusCode::OK,
+        "the password is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn codes_tried_with_the_password_are_limited_while_the_account_is_locked() {
+    let p = People::new().await;
+    p.user(Some("north-homes"), "admin@north.example", Role::LandlordAdmin).await;
+    let (_, secret, _) = p.sign_in_enrolled("admin@north.example").await;
+    for _ in 0..5 {
+        p.sign_in_with("admin@north.example", "not my password at all", json!({}), None).await;
+    }
+    // Someone holding the password tries codes while the account is locked: as many are
+    // checked as it takes to lock an account.
+    p.advance(Duration::seconds(30));
+    let valid: Vec<String> = (-1..=1).map(|k| totp::code_at(&secret, p.at().timestamp() + 30 * k)).collect();
+    let mut guesses = (0..).map(|n| format!("{n:06}")).filter(|c| !valid.contains(c));
+    for _ in 0..5 {
+        let guess = json!({"totp_code": guesses.next().unwrap()});
+        let refused = p.sign_in_with("admin@north.example", PASSWORD, guess, None).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.text);
+    }
+    // Then not even a valid code is checked until the lockout ends, and the refusal is the same.
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let refused = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "a sixth code was checked: {}", refused.text);
+    assert_eq!(refused.json["type"], "urn:dampwatch:problem:sign-in-refused", "{}", refused.text);
+
+    // Once it ends, the person's password and code get them in, and the count starts again.
+    p.advance(Duration::hours(2));
+    let code = totp::code_at(&secret, p.at().timestamp());
+    let signed_in = p.sign_in_with("admin@north.example", PASSWORD, json!({"totp_code": code}), None).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.text);
+    let failures = p.counter("admin@north.example", "second_factor_failures").await;
+    assert_eq!(failures, 0);
 }
 
 #[tokio::test]
@@ -598,12 +634,7 @@ async fn a_second_factor_is_stored_sealed_and_a_service_without_its_key_refuses_
         let reply = p.call_on(&app, Method::POST, "/v1/session", None, false, Some(body)).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
     }
-    let failed: i32 =
-        p.f.db
-            .query_one("SELECT failed_attempts FROM users WHERE email = 'admin@north.example'", &[])
-            .await
-            .unwrap()
-            .get(0);
+    let failed = p.counter("admin@north.example", "failed_attempts").await;
     assert_eq!(failed, 0);
     // With the key, the same person signs in.
     p.advance(Duration::seconds(30));

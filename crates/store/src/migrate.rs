@@ -207,6 +207,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sealed_occupants",
         sql: include_str!("../migrations/0467_sealed_occupants.sql"),
     },
+    Migration {
+        version: 468,
+        name: "second_factor_failures",
+        sql: include_str!("../migrations/0468_second_factor_failures.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

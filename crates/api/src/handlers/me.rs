@@ -196,6 +196,11 @@ pub(crate) async fn change_own_password(
             let entry = Entry::of(caller, "password.change", None, json!({"reason": e.to_string()}))
                 .with_outcome(dampwatch_audit::Outcome::Failure);
             record(&*tx, &entry).await?;
+            if let PasswordChangeError::WrongCurrentPassword { locked_until } = &e {
+                if let Some(locked) = Entry::own_lockout(caller, session.user_id, *locked_until) {
+                    record(&*tx, &locked).await?;
+                }
+            }
             tx.commit().await?;
             Err(password_error(e))
         }
@@ -315,6 +320,11 @@ pub(crate) async fn begin_totp_enrolment(
             Entry::of(caller, "mfa.enrolment_started", None, json!({"reason": "reauthentication_failed"}))
                 .with_outcome(dampwatch_audit::Outcome::Failure);
         record(&*tx, &entry).await?;
+        if let MfaError::Reauthentication { locked_until } = &e {
+            if let Some(locked) = Entry::own_lockout(caller, session.user_id, *locked_until) {
+                record(&*tx, &locked).await?;
+            }
+        }
         tx.commit().await?;
         return Err(mfa_error(e));
     }

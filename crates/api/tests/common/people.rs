@@ -156,6 +156,18 @@ impl People {
         (stepped, secret, codes)
     }
 
+    /// The audit log's entries of `action`.
+    pub async fn audit_entries(&self, action: &str) -> i64 {
+        let sql = "SELECT count(*) FROM audit_log WHERE action = $1";
+        self.f.db.query_one(sql, &[&action]).await.expect("audit entries").get(0)
+    }
+
+    /// A person's sign-in counter (`failed_attempts`, `second_factor_failures`).
+    pub async fn counter(&self, email: &str, column: &str) -> i32 {
+        let sql = format!("SELECT {column} FROM users WHERE email = $1");
+        self.f.db.query_one(&sql, &[&email]).await.expect("a person's counter").get(0)
+    }
+
     /// Whether the session still works.
     pub async fn alive(&self, s: &Signed) -> bool {
         self.call(Method::GET, "/v1/me", Some(s), false, None).await.status == StatusCode::OK

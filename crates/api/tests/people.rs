@@ -323,6 +323,21 @@ async fn changing_the_second_factor_needs_the_password_and_current_code_and_ends
         .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text);
     let pending = p.f.pending_totp("admin@north.example").await;
+    let valid: Vec<String> = (-1..=1).map(|k| totp::code_at(&pending, p.at().timestamp() + 30 * k)).collect();
+    let wrong = (0..).map(|n| format!("{n:06}")).find(|c| !valid.contains(c)).unwrap();
+    let refused =
+        p.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&s), true, Some(json!({"code": wrong}))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    let failed_confirmations: i64 =
+        p.f.db
+            .query_one(
+                "SELECT count(*) FROM audit_log WHERE action = 'mfa.enrolled' AND outcome = 'failure'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(failed_confirmations, 1, "a failed confirmation is audited");
     let confirm = json!({"code": totp::code_at(&pending, p.at().timestamp())});
     let confirmed = p.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&s), true, Some(confirm)).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);

@@ -386,9 +386,18 @@ pub(crate) async fn finish_totp_enrolment(
     let now = state.now();
     let mut client = state.keys.pool().get().await?;
     let tx = client.transaction().await?;
-    let codes = mfa::confirm_enrolment(&*tx, state.secrets_key(), session.user_id, code, now)
-        .await
-        .map_err(mfa_error)?;
+    let codes = match mfa::confirm_enrolment(&*tx, state.secrets_key(), session.user_id, code, now).await {
+        Ok(codes) => codes,
+        // A refusal changed nothing, and is audited; a database error leaves nothing to commit.
+        Err(MfaError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            let entry = Entry::of(caller, "mfa.enrolled", None, json!({"reason": e.to_string()}))
+                .with_outcome(dampwatch_audit::Outcome::Failure);
+            record(&*tx, &entry).await?;
+            tx.commit().await?;
+            return Err(mfa_error(e));
+        }
+    };
     // Privilege step-up: the old session id stops working and a new one is issued; the
     // person's other sessions end too, since how they sign in has changed.
     session::end_all(&*tx, session.user_id).await?;

@@ -34,6 +34,14 @@ impl LockoutPolicy {
     }
 }
 
+/// The end of the lockout in force at `now`, if one is (`locked_until` as stored).
+pub fn in_force(
+    locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    locked_until.filter(|until| *until > now)
+}
+
 /// What a person locked out until `until` is told when they try to change how they sign in.
 pub fn locked_message(until: chrono::DateTime<chrono::Utc>) -> String {
     format!(

@@ -74,7 +74,7 @@ pub async fn reauthenticate(
         .ok_or(MfaError::NotFound)?;
     // Locked by repeated failures: no password or code is checked until the lockout ends, or a
     // stolen session could go on guessing here.
-    if let Some(until) = row.get::<_, Option<DateTime<Utc>>>(5).filter(|t| *t > now) {
+    if let Some(until) = crate::lockout::in_force(row.get(5), now) {
         return Err(MfaError::Locked { until });
     }
     let (stored, last, landlord): (Option<String>, Option<i64>, Option<String>) =

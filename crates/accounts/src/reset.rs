@@ -113,7 +113,7 @@ pub async fn change(
         .await?
         .ok_or(PasswordChangeError::NotFound)?;
     // As re-authentication: a locked account checks no current password until the lockout ends.
-    if let Some(until) = row.get::<_, Option<DateTime<Utc>>>(4).filter(|t| *t > now) {
+    if let Some(until) = crate::lockout::in_force(row.get(4), now) {
         return Err(PasswordChangeError::Locked { until });
     }
     let stored: Option<String> = row.get(0);

@@ -197,7 +197,7 @@ pub async fn sign_in(
         return Ok(refused(Some(&a), Refusal::Disabled, None));
     };
     let mut used_recovery_code = false;
-    if a.locked_until.is_some_and(|t| t > now) {
+    if crate::lockout::in_force(a.locked_until, now).is_some() {
         // A locked account with a second factor still lets its person in with the right
         // password and a valid code, so someone who only guesses passwords cannot keep them out
         // for good. Any other attempt during the lockout gets the same refusal whatever was

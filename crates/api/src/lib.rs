@@ -51,6 +51,7 @@ pub mod paging;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;
+pub(crate) mod sealed_text;
 pub mod serve;
 pub mod source;
 pub mod state;

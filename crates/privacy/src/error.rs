@@ -43,6 +43,8 @@ pub enum PrivacyError {
     UnwrapFailed { landlord: String, generation: u32, master_key_id: String },
     #[error("ciphertext does not open: it was changed, or moved from another row or landlord ({0})")]
     DoesNotOpen(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("sealed value is malformed: {0}")]
     Malformed(&'static str),
     #[error("landlord {landlord} has no home with reference {reference}")]

@@ -13,6 +13,7 @@
 //! a `Debug` string.
 
 pub mod access;
+pub mod case_texts;
 pub mod consent;
 pub mod device_data;
 pub mod erase;

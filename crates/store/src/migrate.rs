@@ -212,6 +212,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "second_factor_failures",
         sql: include_str!("../migrations/0468_second_factor_failures.sql"),
     },
+    Migration {
+        version: 469,
+        name: "sealed_case_event_texts",
+        sql: include_str!("../migrations/0469_sealed_case_event_texts.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

@@ -94,14 +94,16 @@ pub(crate) async fn load_case(
 }
 
 /// The full detail of a case as of `now`.
+/// What officers wrote is shown opened (`sealed_text`).
 pub(crate) async fn detail(
     tx: &Transaction<'_>,
-    clock: &Clock,
+    state: &ApiState,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<CaseDetail, ApiError> {
-    let (found, events, replayed) = load_case(tx, id).await?;
-    let (view, rows) = evaluate(&replayed, &late_records(&events), clock, now)?;
+    let (found, mut events, replayed) = load_case(tx, id).await?;
+    let (view, rows) = evaluate(&replayed, &late_records(&events), &state.clock, now)?;
+    crate::sealed_text::reveal(tx, state, id, &mut events).await?;
     let view = serde_json::to_value(&view).map_err(|e| ApiError::Internal(format!("case view: {e}")))?;
     let allowed_events = replayed.allowed_events().into_iter().map(|k| k.as_str().to_owned()).collect();
     let deadlines = rows;
@@ -225,7 +227,7 @@ pub async fn get(
 ) -> Result<Json<CaseDetail>, ApiError> {
     let id = parse_id("case", &id)?;
     let tx = tenant.transaction().await?;
-    let detail = detail(&tx, &state.clock, id, Utc::now()).await?;
+    let detail = detail(&tx, &state, id, Utc::now()).await?;
     tx.commit().await?;
     Ok(Json(detail))
 }

@@ -15,6 +15,7 @@ use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
 use dampwatch_alerts::error::AlertsError;
 use dampwatch_clock::case::EventKind;
 use dampwatch_clock::{CaseEvent, TransitionError};
+use dampwatch_privacy::case_texts::REFERENCE_KEY;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio_postgres::Transaction;
@@ -336,6 +337,11 @@ pub(crate) fn check_recorded(
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => return Err(ApiError::Unprocessable("evidence must be a JSON object".into())),
     };
+    if evidence.get(REFERENCE_KEY).is_some() {
+        return Err(ApiError::Unprocessable(format!(
+            "evidence.{REFERENCE_KEY} is kept for the reference to the evidence's sealed text; name it otherwise"
+        )));
+    }
     let at = recorded.at.unwrap_or(now);
     let skew =
         chrono::Duration::from_std(state.config.max_event_future_skew).unwrap_or(chrono::Duration::zero());
@@ -499,6 +505,7 @@ pub(crate) async fn record(
     let now = state.now();
     let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, state, now)?;
     let caller = tenant.caller().clone();
+    let landlord = tenant.landlord_id().to_owned();
     if evidence.get(LATE_RECORD_KEY).is_some() {
         return Err(ApiError::Unprocessable(format!(
             "evidence.{LATE_RECORD_KEY} is kept for the reason of a late record; give it as late_reason"
@@ -516,6 +523,7 @@ pub(crate) async fn record(
         }
         evidence = with_late_reason(&request.recorded, evidence, at, now, tolerance)?;
     }
+    let evidence = crate::sealed_text::seal(&tx, state, &landlord, id, evidence).await?;
     let appended = append_event(
         &tx,
         &state.clock,
@@ -531,7 +539,7 @@ pub(crate) async fn record(
     if let Err(e) = appended {
         return Err(case_error(&tx, &request.event, e).await);
     }
-    let body = detail(&tx, &state.clock, id, now).await?;
+    let body = detail(&tx, state, id, now).await?;
     let details = json!({"event": request.event.kind().as_str(), "at": at, "recorded_as": actor});
     audit::record(&*tx, &Entry::of(&caller, "case.event", Some(format!("case:{id}")), details)).await?;
     tx.commit().await?;

@@ -231,12 +231,13 @@ pub(crate) async fn triage(
         Ok(case_id) => case_id,
         Err(e) => return Err(case_error(&tx, &event, e).await),
     };
+    let evidence = crate::sealed_text::seal(&tx, state, &alert.landlord_id, case_id, evidence).await?;
     if let Err(e) = append_event(&tx, &state.clock, case_id, None, &actor, at, &event, &evidence, now).await {
         return Err(case_error(&tx, &event, e).await);
     }
     tx.execute("UPDATE alerts SET triage = 'case_opened', case_id = $2 WHERE id = $1", &[&id, &case_id])
         .await?;
-    let case = detail(&tx, &state.clock, case_id, now).await?;
+    let case = detail(&tx, state, case_id, now).await?;
     let details = json!({"case_id": case_id, "category": request.category, "recorded_as": actor});
     audit::record(&*tx, &Entry::of(&caller, "alert.triage", Some(format!("alert:{id}")), details)).await?;
     tx.commit().await?;

@@ -1,0 +1,100 @@
+//! What people write on a case, sealed before it is stored and opened when it is shown
+//! (`dampwatch_privacy::case_texts`): an event's evidence is stored as a reference to its
+//! sealed text, under the landlord's data key, which this service reads through its tenant
+//! transaction with the master key it was given (`[api] master_key`).
+
+use std::collections::BTreeMap;
+
+use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
+use dampwatch_privacy::case_texts::{self, KeyAccess, OpenedText, Reference};
+use dampwatch_privacy::PrivacyError;
+use dampwatch_store::read_model::case::CaseEventRecord;
+use serde_json::Value;
+use tokio_postgres::Transaction;
+
+use axum::http::StatusCode;
+
+use crate::problem::{ApiError, Problem};
+use crate::state::ApiState;
+
+/// The members of an event's evidence kept in clear: the reason of a late record, which the
+/// deadlines computed without any key show beside the step it met.
+const CLEAR: &[&str] = &[LATE_RECORD_KEY];
+
+/// Why a text cannot be sealed or shown when the service holds no master key.
+const NO_MASTER_KEY: &str =
+    "this service holds no master key ([api] master_key), so it can neither seal nor open what officers write";
+
+/// `evidence` as it is stored for an event of case `case_id` of `landlord`: its free text sealed
+/// (in `tx`, so it is stored with the event or not at all) and referred to.
+pub(crate) async fn seal(
+    tx: &Transaction<'_>,
+    state: &ApiState,
+    landlord: &str,
+    case_id: i64,
+    evidence: Value,
+) -> Result<Value, ApiError> {
+    let has_text = evidence.as_object().is_some_and(|m| m.keys().any(|k| !CLEAR.contains(&k.as_str())));
+    if !has_text {
+        return Ok(evidence);
+    }
+    let Some(master) = state.master_key() else {
+        // Not "retry later": the service must be configured.
+        return Err(ApiError::problem(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-master-key",
+            "Evidence cannot be sealed here",
+            NO_MASTER_KEY,
+        )));
+    };
+    case_texts::seal_evidence(tx, master, KeyAccess::Tenant, landlord, case_id, evidence, CLEAR)
+        .await
+        .map_err(privacy_error)
+}
+
+/// Every sealed text of case `case_id`, opened, by id (each one that does not open says why).
+pub(crate) async fn open(
+    tx: &Transaction<'_>,
+    state: &ApiState,
+    case_id: i64,
+    events: &[CaseEventRecord],
+) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, ApiError> {
+    let referred: Vec<i64> = events.iter().filter_map(|e| Reference::of(&e.evidence)).map(|r| r.id).collect();
+    if referred.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let Some(master) = state.master_key() else {
+        return Ok(referred
+            .into_iter()
+            .map(|id| (id, Err(PrivacyError::Unavailable(NO_MASTER_KEY.into()))))
+            .collect());
+    };
+    case_texts::open_case(tx, master, KeyAccess::Tenant, case_id).await.map_err(privacy_error)
+}
+
+/// The events with their evidence as people gave it (or, where a text cannot be opened, the
+/// reference saying why).
+pub(crate) async fn reveal(
+    tx: &Transaction<'_>,
+    state: &ApiState,
+    case_id: i64,
+    events: &mut [CaseEventRecord],
+) -> Result<(), ApiError> {
+    let texts = open(tx, state, case_id, events).await?;
+    if texts.is_empty() {
+        return Ok(());
+    }
+    for e in events.iter_mut() {
+        e.evidence = case_texts::reveal(&e.evidence, &texts);
+    }
+    Ok(())
+}
+
+fn privacy_error(e: PrivacyError) -> ApiError {
+    match e {
+        PrivacyError::Db(e) => ApiError::from(e),
+        // An erased landlord's officers cannot add personal data it could never open.
+        e @ PrivacyError::KeyErased { .. } => ApiError::Unprocessable(e.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}

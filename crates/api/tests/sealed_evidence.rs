@@ -1,0 +1,158 @@
+//! What officers write on a case is stored only sealed under the landlord's data key: the case
+//! log keeps a reference and a salted digest (so its chain still verifies), the API shows the
+//! words to the landlord's people, a key rotation re-seals them, and erasing the landlord's
+//! keys makes them unreadable without touching another landlord's.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{fixture, get, post};
+use dampwatch_api::{router, ApiConfig, ApiState};
+use serde_json::{json, Value};
+
+const NOTE: &str = "tenant's toddler has asthma; mould behind the cot";
+
+async fn stored_evidence(db: &tokio_postgres::Client, case_id: i64) -> Vec<String> {
+    db.query("SELECT evidence::text FROM case_events WHERE case_id = $1 ORDER BY seq", &[&case_id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn broken_links(db: &tokio_postgres::Client) -> i64 {
+    db.query_one("SELECT count(*) FROM case_events_broken_links", &[]).await.unwrap().get(0)
+}
+
+fn last_evidence(reply: &common::Reply) -> Value {
+    reply.json["events"].as_array().unwrap().last().unwrap()["evidence"].clone()
+}
+
+#[tokio::test]
+async fn an_officers_note_is_stored_sealed_shown_opened_resealed_on_rotation_and_erased_with_the_keys() {
+    let f = fixture().await;
+    let north_uri = format!("/v1/cases/{}/events", f.north.case_id);
+    let recorded = post(
+        &f.app,
+        &north_uri,
+        &f.north.key,
+        &json!({"type": "triage_decided", "category": "emergency", "actor": "Ann Officer",
+                "evidence": {"note": NOTE, "photos": 3}}),
+    )
+    .await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    assert_eq!(last_evidence(&recorded), json!({"note": NOTE, "photos": 3}));
+
+    // In the database: neither the case log nor the sealed text holds the words.
+    let stored = stored_evidence(&f.db, f.north.case_id).await;
+    let last: Value = serde_json::from_str(stored.last().unwrap()).unwrap();
+    assert!(!stored.iter().any(|e| e.contains("asthma")), "{stored:?}");
+    let reference = &last["sealed_text"];
+    assert_eq!(reference["sha256"].as_str().unwrap().len(), 64, "{last}");
+    let text_id = reference["id"].as_i64().unwrap();
+    let row =
+        f.db.query_one(
+            "SELECT sealed, key_generation, landlord_id, case_id FROM case_event_texts WHERE id = $1",
+            &[&text_id],
+        )
+        .await
+        .unwrap();
+    let sealed: Vec<u8> = row.get(0);
+    assert!(!sealed.windows(6).any(|w| w == b"asthma"));
+    assert_eq!(row.get::<_, i32>(1), 1);
+    assert_eq!(row.get::<_, String>(2), f.north.id);
+    assert_eq!(row.get::<_, i64>(3), f.north.case_id);
+    assert_eq!(broken_links(&f.db).await, 0);
+
+    // Another landlord's note, to show its erasure leaves this one alone.
+    let south_uri = format!("/v1/cases/{}/events", f.south.case_id);
+    let south_note = json!({"type": "access_attempt", "outcome": "refused", "actor": "Bo",
+                            "evidence": {"note": "no answer at the door"}});
+    let south = post(&f.app, &south_uri, &f.south.key, &south_note).await;
+    assert_eq!(south.status, StatusCode::CREATED, "{}", south.text);
+
+    // Rotating north's key re-seals the note under the new generation; it still opens.
+    let mut owner = dampwatch_store::connect(&f.db_url).await.unwrap();
+    let tx = owner.transaction().await.unwrap();
+    let rotation = dampwatch_privacy::rotate_landlord_key(&tx, &*f.master_key, &f.north.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((rotation.from, rotation.to, rotation.case_texts_resealed), (1, 2, 1));
+    let generation: i32 =
+        f.db.query_one("SELECT key_generation FROM case_event_texts WHERE id = $1", &[&text_id])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(generation, 2);
+    let case = get(&f.app, &format!("/v1/cases/{}", f.north.case_id), &f.north.key).await;
+    assert_eq!(last_evidence(&case)["note"], NOTE, "{}", case.text);
+
+    // Erasing north's keys: its note no longer opens and the API says why; the chain, which
+    // holds only the salted digest, still verifies; south's note still opens.
+    let tx = owner.transaction().await.unwrap();
+    let erasure = dampwatch_privacy::erase_landlord(&tx, &f.north.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(erasure.case_texts, 1);
+    let case = get(&f.app, &format!("/v1/cases/{}", f.north.case_id), &f.north.key).await;
+    assert_eq!(case.status, StatusCode::OK, "{}", case.text);
+    assert!(!case.text.contains("asthma"), "{}", case.text);
+    let evidence = last_evidence(&case);
+    assert!(evidence["sealed_text"]["unavailable"].as_str().unwrap().contains("erased"), "{evidence}");
+    assert_eq!(broken_links(&f.db).await, 0);
+    let south = get(&f.app, &format!("/v1/cases/{}", f.south.case_id), &f.south.key).await;
+    assert_eq!(last_evidence(&south)["note"], "no answer at the door", "{}", south.text);
+
+    // An erased landlord's officers cannot add personal data it could never open again.
+    let refused = post(
+        &f.app,
+        &north_uri,
+        &f.north.key,
+        &json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann", "evidence": {"note": "x"}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+}
+
+#[tokio::test]
+async fn without_a_master_key_evidence_with_words_is_refused_and_none_is_stored_in_clear() {
+    let f = fixture().await;
+    let clock = common::clock();
+    let state = ApiState::connect(&f.api_url, clock, ApiConfig::default()).unwrap();
+    let app = router(state);
+    let uri = format!("/v1/cases/{}/events", f.north.case_id);
+    let before = stored_evidence(&f.db, f.north.case_id).await;
+    let refused = post(
+        &app,
+        &uri,
+        &f.north.key,
+        &json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann", "evidence": {"note": NOTE}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text);
+    assert!(refused.json["detail"].as_str().unwrap().contains("master key"), "{}", refused.text);
+    assert_eq!(stored_evidence(&f.db, f.north.case_id).await, before);
+    // Without words to seal, the event is recorded.
+    let plain = post(
+        &app,
+        &uri,
+        &f.north.key,
+        &json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann"}),
+    )
+    .await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.text);
+}
+
+#[tokio::test]
+async fn evidence_may_not_pose_as_a_sealed_texts_reference() {
+    let f = fixture().await;
+    let uri = format!("/v1/cases/{}/events", f.north.case_id);
+    let reply = post(
+        &f.app,
+        &uri,
+        &f.north.key,
+        &json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann",
+                "evidence": {"sealed_text": {"id": 1, "sha256": "00"}}}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+}

@@ -16,7 +16,10 @@ third party needs to trust the pack's signatures and the case's log:
 4. the case's event chain: each hash is SHA-256(previous hash, or 32 zero bytes for the
    first event, followed by the UTF-8 of case_id, seq, kind, affects_clock ("true"/"false"),
    event, occurred_at and recorded_at in microseconds since the Unix epoch, actor, evidence,
-   joined by the byte 0x1f).
+   joined by the byte 0x1f);
+5. what officers wrote: an event whose evidence holds {"sealed_text": {"id": N, "sha256": H}}
+   may carry the text in its "sealed_text" member ({"salt": hex, "text": ...}); then H must be
+   SHA-256(salt bytes followed by the UTF-8 of the text), so the chain vouches for the text.
 
 It prints "ok: ..." or "TAMPERED: <file>: <reason>" and exits with 1 when tampered. It does not
 decode the readings, check certificates or recompute deadlines (`dampwatch evidence verify`
@@ -219,6 +222,14 @@ def verify(path, trusted):
         prev = bytes.fromhex(e["prev_hash"]) if e["prev_hash"] else bytes(32)
         if hashlib.sha256(prev + "\x1f".join(fields).encode("utf-8")).hexdigest() != e["hash"]:
             raise Tampered("events.jsonl", f"seq {e['seq']}: hash does not match its contents")
+        carried = e.get("sealed_text")
+        if carried is not None:
+            reference = json.loads(e["evidence"]).get("sealed_text")
+            if not isinstance(reference, dict):
+                raise Tampered("events.jsonl", f"seq {e['seq']}: carries a text its evidence does not refer to")
+            digest = hashlib.sha256(bytes.fromhex(carried["salt"]) + carried["text"].encode("utf-8")).hexdigest()
+            if digest != reference.get("sha256"):
+                raise Tampered("events.jsonl", f"seq {e['seq']}: its text does not match the digest its evidence holds")
         previous = e
     case = json.loads(files["case.json"])
     if len(events) != case["event_count"]:

@@ -72,6 +72,19 @@ pub(crate) async fn open(
     case_texts::open_case(tx, master, KeyAccess::Tenant, case_id).await.map_err(privacy_error)
 }
 
+/// The sealed texts of case `case_id` that open, by id (what an evidence pack carries).
+pub(crate) async fn opened(
+    tx: &Transaction<'_>,
+    state: &ApiState,
+    case_id: i64,
+) -> Result<BTreeMap<i64, OpenedText>, ApiError> {
+    let Some(master) = state.master_key() else {
+        return Ok(BTreeMap::new());
+    };
+    let texts = case_texts::open_case(tx, master, KeyAccess::Tenant, case_id).await.map_err(privacy_error)?;
+    Ok(texts.into_iter().filter_map(|(id, text)| Some((id, text.ok()?))).collect())
+}
+
 /// The events with their evidence as people gave it (or, where a text cannot be opened, the
 /// reference saying why).
 pub(crate) async fn reveal(

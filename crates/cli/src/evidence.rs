@@ -28,6 +28,10 @@ pub enum EvidenceCommand {
         /// How far before the condition began the readings go, e.g. "30d".
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30d")]
         lookback: std::time::Duration,
+        /// The master key file: with it, what officers wrote on the case (sealed under the
+        /// landlord's data key) goes into the pack opened; without it, as digests only.
+        #[arg(long = "master-key", env = "DAMPWATCH_MASTER_KEY_FILE")]
+        master_key: Option<PathBuf>,
     },
     /// Check a pack offline: the seal, every file, every signature and certificate, the event
     /// chain, every reading against its signed uplink, every deadline recomputed.
@@ -43,7 +47,7 @@ pub enum EvidenceCommand {
 
 pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cmd {
-        EvidenceCommand::Export { target, case_id, out: path, config, lookback } => {
+        EvidenceCommand::Export { target, case_id, out: path, config, lookback, master_key } => {
             let clock = match &config {
                 Some(file) => {
                     dampwatch_collector::Config::load(file)
@@ -53,8 +57,31 @@ pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Ve
                 }
                 None => Default::default(),
             };
-            let options = dampwatch_evidence::ExportOptions { clock, lookback, now: None };
             let db = dampwatch_store::connect(&target.database_url()?).await?;
+            let texts = match &master_key {
+                None => Default::default(),
+                Some(path) => {
+                    let master = dampwatch_privacy::MasterKeyFile::open(path)?;
+                    let texts = dampwatch_privacy::case_texts::open_case(
+                        &db,
+                        &master,
+                        dampwatch_privacy::case_texts::KeyAccess::Operator,
+                        case_id,
+                    )
+                    .await?;
+                    let mut opened = std::collections::BTreeMap::new();
+                    for (id, text) in texts {
+                        match text {
+                            Ok(text) => {
+                                opened.insert(id, text);
+                            }
+                            Err(e) => writeln!(out, "case text {id} stays a digest in the pack: {e}")?,
+                        }
+                    }
+                    opened
+                }
+            };
+            let options = dampwatch_evidence::ExportOptions { clock, lookback, now: None, texts };
             // Written beside the target and renamed, so an interrupted export never leaves a
             // truncated pack under the name a verifier will read.
             let dir =
@@ -72,16 +99,21 @@ pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Ve
             file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
             writeln!(
                 out,
-                "exported case {}: {} uplinks, {} readings, {} events, {} deadlines, {} devices; sealed by {} into {}",
+                "exported case {}: {} uplinks, {} readings, {} events ({} with their officers' text, {} with its digest only), {} deadlines, {} devices; sealed by {} into {}",
                 summary.case_id,
                 summary.uplinks,
                 summary.readings,
                 summary.events,
+                summary.texts,
+                summary.texts_as_digests,
                 summary.deadlines,
                 summary.devices,
                 summary.key_id,
                 path.display()
             )?;
+            if summary.texts_as_digests > 0 && master_key.is_none() {
+                writeln!(out, "give --master-key to put what officers wrote into the pack")?;
+            }
         }
         EvidenceCommand::Verify { pack, public_keys } => {
             let trusted = public_keys

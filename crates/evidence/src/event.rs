@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use dampwatch_privacy::case_texts::{OpenedText, Reference};
+
 use crate::error::EvidenceError;
 use crate::export::hash32;
 use crate::{hexbytes, timestamp};
@@ -39,6 +41,76 @@ pub struct EventRecord {
     pub prev_hash: Option<[u8; 32]>,
     #[serde(with = "hexbytes::fixed32")]
     pub hash: [u8; 32],
+    /// What officers wrote on the event, when the exporter could open it: the text its
+    /// evidence's `sealed_text` reference commits to, and the salt of that digest. Absent when
+    /// the event has none or it was not opened (no master key, or the landlord's keys erased).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_text: Option<EventText>,
+}
+
+/// An event's opened text in a pack: `sealed_text.sha256` of the event's evidence is
+/// SHA-256(salt || text), salt as hexadecimal here. Its `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventText {
+    pub salt: String,
+    pub text: String,
+}
+
+impl std::fmt::Debug for EventText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventText(..)")
+    }
+}
+
+impl EventText {
+    fn opened(&self) -> Option<OpenedText> {
+        Some(OpenedText { salt: hex::decode(&self.salt).ok()?, text: self.text.clone() })
+    }
+}
+
+impl EventRecord {
+    /// The reference its evidence holds to a sealed text, if any.
+    pub fn text_reference(&self) -> Option<Reference> {
+        Reference::of(&serde_json::from_str(&self.evidence).ok()?)
+    }
+
+    /// The evidence as shown to a reader: with its opened text in place of the reference when
+    /// the pack carries it, as stored otherwise.
+    pub fn shown_evidence(&self) -> String {
+        let opened = self.sealed_text.as_ref().and_then(EventText::opened);
+        let evidence = serde_json::from_str::<serde_json::Value>(&self.evidence).ok();
+        match (opened, evidence) {
+            (Some(text), Some(evidence)) => {
+                text.merged_into(&evidence).map_or_else(|| self.evidence.clone(), |v| v.to_string())
+            }
+            _ => self.evidence.clone(),
+        }
+    }
+
+    /// Attaches `text` if it is the one its evidence refers to by id.
+    pub fn attach_text(&mut self, texts: &std::collections::BTreeMap<i64, OpenedText>) {
+        if let Some(text) = self.text_reference().and_then(|r| texts.get(&r.id)) {
+            self.sealed_text = Some(EventText { salt: hex::encode(&text.salt), text: text.text.clone() });
+        }
+    }
+}
+
+/// The first event whose carried text is not the one its evidence commits to (or that
+/// carries a text its evidence does not refer to), as `(seq, reason)`.
+pub fn check_texts(events: &[EventRecord]) -> Result<(), (i32, String)> {
+    for e in events {
+        let Some(carried) = &e.sealed_text else { continue };
+        let Some(reference) = e.text_reference() else {
+            return Err((e.seq, "carries a text its evidence does not refer to".to_owned()));
+        };
+        let Some(opened) = carried.opened() else {
+            return Err((e.seq, "its text's salt is not hexadecimal".to_owned()));
+        };
+        if !opened.matches(&reference) {
+            return Err((e.seq, "its text does not match the digest its evidence holds".to_owned()));
+        }
+    }
+    Ok(())
 }
 
 impl EventRecord {
@@ -64,6 +136,7 @@ impl EventRecord {
             evidence: r.try_get(8)?,
             prev_hash: prev.map(|p| hash32(p, &format!("event {seq}'s prev_hash"))).transpose()?,
             hash: hash32(r.try_get(10)?, &format!("event {seq}'s hash"))?,
+            sealed_text: None,
         })
     }
 }
@@ -134,6 +207,7 @@ mod tests {
             evidence: "{}".into(),
             prev_hash: prev,
             hash: [0; 32],
+            sealed_text: None,
         };
         e.hash = case_event_hash(prev.as_ref(), &e);
         e

@@ -22,6 +22,9 @@ use crate::case_record::CaseRecord;
 use crate::contents::Contents;
 use crate::deadline::DeadlineRecord;
 use crate::device::DeviceRecord;
+use dampwatch_privacy::case_texts::OpenedText;
+use std::collections::BTreeMap;
+
 use crate::error::EvidenceError;
 use crate::event::EventRecord;
 use crate::law::LawFiles;
@@ -45,11 +48,20 @@ pub struct ExportOptions {
     pub lookback: Duration,
     /// The moment of export (the end of the window); `None` is now.
     pub now: Option<DateTime<Utc>>,
+    /// The case's sealed texts, opened by the exporter (`dampwatch_privacy::case_texts`), by
+    /// id: each goes into the pack beside the event that refers to it. Empty: the pack holds
+    /// the events' digests of their texts only.
+    pub texts: BTreeMap<i64, OpenedText>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { clock: ClockConfig::default(), lookback: DEFAULT_LOOKBACK, now: None }
+        ExportOptions {
+            clock: ClockConfig::default(),
+            lookback: DEFAULT_LOOKBACK,
+            now: None,
+            texts: BTreeMap::new(),
+        }
     }
 }
 
@@ -60,6 +72,10 @@ pub struct ExportSummary {
     pub uplinks: usize,
     pub readings: usize,
     pub events: usize,
+    /// Events whose officers' text the pack carries opened.
+    pub texts: usize,
+    /// Events that refer to a sealed text the pack carries as a digest only.
+    pub texts_as_digests: usize,
     pub deadlines: usize,
     pub devices: usize,
     pub key_id: String,
@@ -105,7 +121,10 @@ pub async fn build(
     let now = options.now.unwrap_or_else(Utc::now);
     let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
     let case = case_record(client, case_id).await?;
-    let events = events(client, case_id).await?;
+    let mut events = events(client, case_id).await?;
+    for e in &mut events {
+        e.attach_text(&options.texts);
+    }
     let deadlines = deadlines(client, case_id).await?;
     let law = LawFiles::new(&options.clock, &ClockSources::embedded()).map_err(EvidenceError::Law)?;
     let clock = law.clock().map_err(|(_, reason)| EvidenceError::Law(reason))?;
@@ -153,6 +172,12 @@ pub async fn build(
         uplinks: contents.uplinks.len(),
         readings: contents.readings.len(),
         events: contents.events.len(),
+        texts: contents.events.iter().filter(|e| e.sealed_text.is_some()).count(),
+        texts_as_digests: contents
+            .events
+            .iter()
+            .filter(|e| e.sealed_text.is_none() && e.text_reference().is_some())
+            .count(),
         deadlines: contents.deadlines.len(),
         devices: contents.devices.len(),
         key_id: signer.key_id().to_owned(),

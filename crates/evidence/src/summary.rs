@@ -134,7 +134,7 @@ pub fn render(contents: &Contents, manifest: &Manifest) -> String {
                 e.kind.clone(),
                 e.actor.clone(),
                 e.event.clone(),
-                e.evidence.clone(),
+                e.shown_evidence(),
                 hex::encode(e.hash),
             ],
         );

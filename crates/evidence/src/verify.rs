@@ -214,6 +214,8 @@ fn check_case(contents: &Contents, manifest: &Manifest) -> Result<(), Tampered> 
     }
     crate::event::check_chain(&contents.events)
         .map_err(|(seq, reason)| Tampered::new(layout::EVENTS, format!("seq {seq}: {reason}")))?;
+    crate::event::check_texts(&contents.events)
+        .map_err(|(seq, reason)| Tampered::new(layout::EVENTS, format!("seq {seq}: {reason}")))?;
     if contents.events.len() != usize::try_from(case.event_count).unwrap_or(usize::MAX) {
         return Err(Tampered::new(
             layout::EVENTS,

@@ -71,6 +71,22 @@ async fn the_independent_script_checks_signatures_and_the_chain() {
         (Some(1), "TAMPERED: events.jsonl: seq 3: hash does not match its contents".into())
     );
 
+    // The officer's note carried beside its event: changed, it no longer matches the digest
+    // the chain holds.
+    let mut note = pack.clone();
+    edit_line(&mut note, layout::EVENTS, 1, |v| {
+        let text = v["sealed_text"]["text"].as_str().expect("the note is carried").replace("wardrobe", "bed");
+        v["sealed_text"]["text"] = Value::String(text);
+    });
+    note.reseal(&signer).expect("reseal");
+    assert_eq!(
+        run(&note, &key, dir.path()),
+        (
+            Some(1),
+            "TAMPERED: events.jsonl: seq 2: its text does not match the digest its evidence holds".into()
+        )
+    );
+
     let mut uplink = pack.clone();
     edit_line(&mut uplink, layout::UPLINKS, 0, |v| {
         let mut signature = hex::decode(v["signature"].as_str().unwrap()).unwrap();

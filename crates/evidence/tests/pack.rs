@@ -88,6 +88,32 @@ async fn the_pack_of_a_case_verifies_offline() {
         summary.contains("Front bedroom") && summary.contains("investigate"),
         "the room and the deadlines"
     );
+    // The officer's note, stored sealed, is in the pack opened: in the summary and beside its
+    // event, whose evidence holds the digest the chain covers.
+    assert!(summary.contains("Mould behind the wardrobe"), "the triage note in the summary");
+    let contents = Contents::parse(&pack).expect("contents");
+    let triage = &contents.events[1];
+    assert!(
+        triage.evidence.contains("\"sealed_text\"") && !triage.evidence.contains("wardrobe"),
+        "{}",
+        triage.evidence
+    );
+    assert!(triage.sealed_text.as_ref().is_some_and(|t| t.text.contains("wardrobe")));
+    let stored: String = s
+        .db
+        .query_one("SELECT evidence::text FROM case_events WHERE case_id = $1 AND seq = 2", &[&s.case_id])
+        .await
+        .expect("stored")
+        .get(0);
+    assert_eq!(stored, triage.evidence, "the evidence as the chain hashed it");
+    // Without the opened texts the pack still verifies, holding the digest only.
+    let mut bytes_without = Vec::new();
+    let options = dampwatch_evidence::ExportOptions { texts: Default::default(), ..s.options() };
+    dampwatch_evidence::export_case_with(&s.db, s.pki_dir(), s.case_id, &options, &mut bytes_without)
+        .await
+        .expect("export");
+    verify(bytes_without.as_slice(), &[s.trusted()]).expect("a pack without the texts verifies");
+    assert!(!String::from_utf8_lossy(&bytes_without).contains("wardrobe"));
     // Every uplink in the pack holds exactly the bytes stored.
     let contents = Contents::parse(&pack).expect("contents");
     for u in &contents.uplinks {
@@ -198,6 +224,29 @@ async fn every_change_is_named_by_its_file() {
         (
             "an event's actor",
             Box::new(|p: &mut Pack| edit_line(p, layout::EVENTS, 1, |v| v["actor"] = Value::String("user:5".into()))),
+            "events.jsonl: seq 2: hash does not match its contents",
+        ),
+        (
+            "an officer's opened note",
+            Box::new(|p: &mut Pack| {
+                edit_line(p, layout::EVENTS, 1, |v| {
+                    let text = v["sealed_text"]["text"].as_str().unwrap().replace("wardrobe", "bed");
+                    v["sealed_text"]["text"] = Value::String(text);
+                })
+            }),
+            "events.jsonl: seq 2: its text does not match the digest its evidence holds",
+        ),
+        (
+            "the digest of an officer's note",
+            Box::new(|p: &mut Pack| {
+                edit_line(p, layout::EVENTS, 1, |v| {
+                    let evidence = v["evidence"].as_str().unwrap();
+                    let mut parsed: Value = serde_json::from_str(evidence).unwrap();
+                    let digest = flip_hex(parsed["sealed_text"]["sha256"].as_str().unwrap(), 3);
+                    parsed["sealed_text"]["sha256"] = Value::String(digest);
+                    v["evidence"] = Value::String(parsed.to_string());
+                })
+            }),
             "events.jsonl: seq 2: hash does not match its contents",
         ),
         (

@@ -52,18 +52,35 @@ impl Reference {
     }
 }
 
-/// A text opened: the salt and the text the digest was computed over.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A text opened: the salt and the text the digest was computed over. Its `Debug` shows
+/// neither.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OpenedText {
     pub salt: Vec<u8>,
     /// The evidence as the officer gave it (a JSON object's text).
     pub text: String,
 }
 
+impl std::fmt::Debug for OpenedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenedText(..)")
+    }
+}
+
 impl OpenedText {
     /// Whether this is the text `reference` commits to.
     pub fn matches(&self, reference: &Reference) -> bool {
         hex::encode(digest(&self.salt, &self.text)) == reference.sha256
+    }
+
+    /// `evidence` (which refers to this text) with the text's members in place of the
+    /// reference; `None` if the text is not a JSON object.
+    pub fn merged_into(&self, evidence: &Value) -> Option<Value> {
+        let members = serde_json::from_str::<Map<String, Value>>(&self.text).ok()?;
+        let mut shown = evidence.as_object().cloned().unwrap_or_default();
+        shown.remove(REFERENCE_KEY);
+        shown.extend(members);
+        Some(Value::Object(shown))
     }
 }
 
@@ -175,17 +192,10 @@ pub fn reveal(evidence: &Value, texts: &BTreeMap<i64, Result<OpenedText, Privacy
         return evidence.clone();
     };
     let why = match texts.get(&reference.id) {
-        Some(Ok(text)) if text.matches(&reference) => {
-            match serde_json::from_str::<Map<String, Value>>(&text.text) {
-                Ok(members) => {
-                    let mut shown = evidence.as_object().cloned().unwrap_or_default();
-                    shown.remove(REFERENCE_KEY);
-                    shown.extend(members);
-                    return Value::Object(shown);
-                }
-                Err(_) => "the sealed text is not a JSON object".to_owned(),
-            }
-        }
+        Some(Ok(text)) if text.matches(&reference) => match text.merged_into(evidence) {
+            Some(shown) => return shown,
+            None => "the sealed text is not a JSON object".to_owned(),
+        },
         Some(Ok(_)) => "the sealed text does not match the digest the case log holds".to_owned(),
         Some(Err(e)) => e.to_string(),
         None => "the sealed text is not held".to_owned(),

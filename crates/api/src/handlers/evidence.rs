@@ -64,14 +64,21 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
     let landlord = tenant.landlord_id().to_owned();
     let tx = tenant.transaction().await?;
     case::find(&*tx, id).await?.ok_or_else(|| ApiError::not_found("case", id))?;
+    // What officers wrote, opened here (the tenant's transaction reads its landlord's keys);
+    // a text that does not open goes into the pack as its digest only.
+    let texts = crate::sealed_text::opened(&tx, state, id).await?;
     let source =
         state.evidence.clone().ok_or_else(|| unavailable("this service has no PKI directory configured"))?;
     let signer = PackSigner::load(&source.pki_dir).map_err(|e| {
         tracing::warn!(error = %e, "evidence pack: the audit key");
         unavailable("this service cannot load its audit key")
     })?;
-    let options =
-        ExportOptions { clock: source.clock.clone(), now: Some(state.now()), ..ExportOptions::default() };
+    let options = ExportOptions {
+        clock: source.clock.clone(),
+        now: Some(state.now()),
+        texts,
+        ..ExportOptions::default()
+    };
     let mut service = state.pool.get().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
     let snapshot = dampwatch_store::read_only_snapshot(&mut service).await?;
     as_evidence_reader(&snapshot, &landlord).await?;

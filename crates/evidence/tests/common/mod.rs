@@ -16,6 +16,8 @@ use dampwatch_clock::case::{InvestigationOutcome, TriageCategory};
 use dampwatch_clock::{AwarenessPolicy, CaseEvent, Clock, ClockConfig, Hazard};
 use dampwatch_evidence::{Pack, PackSigner};
 use dampwatch_pg::PrivatePostgres;
+use dampwatch_privacy::case_texts::{self, KeyAccess, OpenedText};
+use dampwatch_privacy::MasterKeyFile;
 use dampwatch_proto::v1::{Reading, Uplink};
 use dampwatch_store::registry::{self, NewDevice};
 use prost::Message as _;
@@ -71,6 +73,9 @@ pub struct Scenario {
     pub now: DateTime<Utc>,
     pub uplinks: usize,
     pub readings: usize,
+    /// What the officer wrote at triage, as the API stores it: sealed under the landlord's data
+    /// key, the event's evidence holding its reference and digest. Opened for the pack.
+    pub texts: std::collections::BTreeMap<i64, OpenedText>,
 }
 
 impl Scenario {
@@ -91,7 +96,11 @@ impl Scenario {
     }
 
     pub fn options(&self) -> dampwatch_evidence::ExportOptions {
-        dampwatch_evidence::ExportOptions { now: Some(self.now), ..Default::default() }
+        dampwatch_evidence::ExportOptions {
+            now: Some(self.now),
+            texts: self.texts.clone(),
+            ..Default::default()
+        }
     }
 
     /// The sealed pack, as bytes and as read back.
@@ -272,6 +281,12 @@ pub async fn damp_bedroom() -> Scenario {
     .await
     .expect("open case");
     let triaged = detected + Duration::hours(3);
+    let master_dir = tempfile::tempdir().expect("temp dir");
+    let master = MasterKeyFile::generate(&master_dir.path().join("master.key")).expect("master key");
+    let note = json!({"note": "Mould behind the wardrobe — photographed, “black spots”", "photos": 3});
+    let evidence = case_texts::seal_evidence(&tx, &master, KeyAccess::Operator, LANDLORD, case_id, note, &[])
+        .await
+        .expect("seal the note");
     cases::append_event(
         &tx,
         &clock,
@@ -280,7 +295,7 @@ pub async fn damp_bedroom() -> Scenario {
         "user:4",
         triaged,
         &CaseEvent::TriageDecided { category: TriageCategory::Significant, hazard: None },
-        &json!({"note": "Mould behind the wardrobe — photographed, “black spots”", "photos": 3}),
+        &evidence,
         triaged,
     )
     .await
@@ -300,5 +315,11 @@ pub async fn damp_bedroom() -> Scenario {
     .await
     .expect("investigation");
     tx.commit().await.expect("commit");
-    Scenario { db, pki, case_id, now, uplinks, readings }
+    let texts = case_texts::open_case(&db, &master, KeyAccess::Operator, case_id)
+        .await
+        .expect("open the notes")
+        .into_iter()
+        .map(|(id, text)| (id, text.expect("opens")))
+        .collect();
+    Scenario { db, pki, case_id, now, uplinks, readings, texts }
 }

@@ -494,9 +494,16 @@ async fn the_evidence_reader_reads_one_landlords_pack_tables_and_nothing_else() 
         .get(0);
     assert_eq!(devices, 0);
     tx.rollback().await.unwrap();
-    for table in
-        ["users", "sessions", "api_keys", "webhook_endpoints", "audit_log", "tenancies", "landlord_data_keys"]
-    {
+    for table in [
+        "users",
+        "sessions",
+        "api_keys",
+        "webhook_endpoints",
+        "audit_log",
+        "tenancies",
+        "landlord_data_keys",
+        "case_event_texts",
+    ] {
         let tx = f.db.transaction().await.unwrap();
         tx.execute("SELECT set_config('role', 'dampwatch_evidence_reader', true)", &[]).await.unwrap();
         let err = tx.query(&format!("SELECT 1 FROM {table} LIMIT 1"), &[]).await.expect_err(table);

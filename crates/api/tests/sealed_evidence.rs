@@ -156,3 +156,58 @@ async fn evidence_may_not_pose_as_a_sealed_texts_reference() {
     .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
 }
+
+#[tokio::test]
+async fn the_tenant_role_reaches_only_its_own_landlords_keys_and_texts() {
+    let f = fixture().await;
+    for (landlord, case_id) in [(&f.north, f.north.case_id), (&f.south, f.south.case_id)] {
+        let reply = post(
+            &f.app,
+            &format!("/v1/cases/{case_id}/events"),
+            &landlord.key,
+            &json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann", "evidence": {"note": landlord.id}}),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    let mut db = dampwatch_store::connect(&f.db_url).await.unwrap();
+    let tx = db.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL ROLE dampwatch_api_tenant").await.unwrap();
+    tx.execute("SELECT set_config('dampwatch.landlord', $1, true)", &[&f.south.id]).await.unwrap();
+    let texts: Vec<String> = tx
+        .query("SELECT landlord_id FROM case_event_texts", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(texts, [f.south.id.clone()], "only south's texts");
+    // Its own key, wrapped, through the functions; generation 1 of north's is not reachable.
+    let keys = tx.query("SELECT generation FROM tenant_current_data_key()", &[]).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let south_wrapped: Vec<u8> =
+        tx.query_one("SELECT wrapped_key FROM tenant_data_key(1)", &[]).await.unwrap().get(0);
+    tx.execute("SELECT set_config('dampwatch.landlord', '', true)", &[]).await.unwrap();
+    assert!(
+        tx.query("SELECT 1 FROM tenant_data_key(1)", &[]).await.unwrap().is_empty(),
+        "no landlord, no key"
+    );
+    // A text may not be slipped under another landlord.
+    tx.execute("SELECT set_config('dampwatch.landlord', $1, true)", &[&f.south.id]).await.unwrap();
+    let err = tx
+        .execute(
+            "INSERT INTO case_event_texts (case_id, landlord_id, key_generation, sealed) VALUES ($1, $2, 1, '\\x00')",
+            &[&f.north.case_id, &f.north.id],
+        )
+        .await
+        .expect_err("another landlord's row");
+    let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+    assert!(message.contains("row-level security"), "{err:?}");
+    tx.rollback().await.unwrap();
+    let north_wrapped: Vec<u8> =
+        f.db.query_one("SELECT wrapped_key FROM landlord_data_keys WHERE landlord_id = $1", &[&f.north.id])
+            .await
+            .unwrap()
+            .get(0);
+    assert_ne!(south_wrapped, north_wrapped);
+}

@@ -217,7 +217,8 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
             let tx = db.transaction().await?;
             let rotation = dampwatch_privacy::rotate_landlord_key(&tx, &master, &landlord).await?;
             let details = json!({"from": rotation.from, "to": rotation.to, "resealed": rotation.resealed,
-                                 "homes_resealed": rotation.homes_resealed});
+                                 "homes_resealed": rotation.homes_resealed,
+                                 "case_texts_resealed": rotation.case_texts_resealed});
             append(
                 &tx,
                 &event("privacy.rotate_key", Some(&landlord), format!("landlord:{landlord}"), details),
@@ -226,8 +227,8 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
             tx.commit().await?;
             writeln!(
                 out,
-                "landlord {landlord}: data key generation {} replaced by {}; {} tenancies and {} homes' occupant records re-sealed; generation {}'s key deleted",
-                rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, rotation.from
+                "landlord {landlord}: data key generation {} replaced by {}; {} tenancies, {} homes' occupant records and {} case texts re-sealed; generation {}'s key deleted",
+                rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, rotation.case_texts_resealed, rotation.from
             )?;
         }
         PrivacyCommand::Rewrap { target, master_key, new_master_key } => {
@@ -506,13 +507,14 @@ pub async fn erase_landlord(
     );
     let tx = db.transaction().await?;
     let erasure = dampwatch_privacy::erase_landlord(&tx, landlord).await?;
-    let details = json!({"keys_destroyed": erasure.keys_destroyed, "tenancies": erasure.tenancies, "homes": erasure.homes});
+    let details = json!({"keys_destroyed": erasure.keys_destroyed, "tenancies": erasure.tenancies, "homes": erasure.homes,
+                         "case_texts": erasure.case_texts});
     append(&tx, &event("landlord.erase", Some(landlord), format!("landlord:{landlord}"), details)).await?;
     tx.commit().await?;
     writeln!(
         out,
-        "landlord {landlord}: {} data key generations destroyed (erased at {}); {} tenancies and {} homes' occupant records can no longer be opened",
-        erasure.keys_destroyed, erasure.erased_at, erasure.tenancies, erasure.homes
+        "landlord {landlord}: {} data key generations destroyed (erased at {}); {} tenancies, {} homes' occupant records and {} case texts can no longer be opened",
+        erasure.keys_destroyed, erasure.erased_at, erasure.tenancies, erasure.homes, erasure.case_texts
     )?;
     let erased = dampwatch_privacy::erase_device_data(db, landlord, chunk)
         .await

@@ -88,7 +88,10 @@ async fn an_operator_seals_shows_rotates_rewraps_and_erases_a_landlord_s_tenanci
     assert!(!sealed.windows(7).any(|w| w == b"Quinlan"));
 
     let rotated = succeeds(&key, &["privacy", "rotate", "--database-url", &url, "--landlord", "north-homes"]);
-    assert!(rotated.contains("1 tenancies and 0 homes' occupant records re-sealed"), "{rotated}");
+    assert!(
+        rotated.contains("1 tenancies, 0 homes' occupant records and 0 case texts re-sealed"),
+        "{rotated}"
+    );
     assert!(succeeds(&key, &show).contains("generation 2"));
 
     let new_key = dir.path().join("new.key");
@@ -108,7 +111,10 @@ async fn an_operator_seals_shows_rotates_rewraps_and_erases_a_landlord_s_tenanci
         &new_key,
         &["landlords", "--database-url", &url, "erase", "north-homes", "--confirm", "north-homes"],
     );
-    assert!(erased.contains("1 tenancies and 0 homes' occupant records can no longer be opened"), "{erased}");
+    assert!(
+        erased.contains("1 tenancies, 0 homes' occupant records and 0 case texts can no longer be opened"),
+        "{erased}"
+    );
     assert!(fails(&new_key, &show).contains("erased"));
 
     let actions: Vec<String> = db

@@ -112,7 +112,7 @@ pub async fn export_tenancy(
     let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let span = span_of(&tx, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let vulnerabilities = open_occupants(&tx, master, &span.landlord_id, span.dwelling_id).await?;
-    let opened = Opened { personal: &tenancy.personal, vulnerabilities: &vulnerabilities };
+    let opened = Opened { personal: &tenancy.personal, vulnerabilities: &vulnerabilities, master };
     let summary = write_archive(&tx, &span, Some(opened), out).await?;
     tx.commit().await?;
     Ok(summary)
@@ -120,11 +120,23 @@ pub async fn export_tenancy(
 
 /// What a subject access archive holds beyond a share: the tenants' own data, opened. Its
 /// `Debug` shows only how much there is (the parts' own).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Opened<'a> {
     pub personal: &'a crate::tenancy::Personal,
     /// The vulnerabilities the home records for its occupants ([`crate::occupants`]).
     pub vulnerabilities: &'a Categories,
+    /// Opens what officers wrote on the cases ([`crate::case_texts`]).
+    pub master: &'a dyn MasterKey,
+}
+
+impl std::fmt::Debug for Opened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("personal", self.personal)
+            .field("vulnerabilities", self.vulnerabilities)
+            .field("master", &self.master.id())
+            .finish()
+    }
 }
 
 /// Writes the archive of `span` to `out` from the snapshot `tx`: with the tenants' personal
@@ -265,13 +277,26 @@ pub async fn write_archive(
     if let Some(opened) = opened {
         tenancy_json["personal"] = serde_json::to_value(opened.personal)?;
     }
+    let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
+    // What officers wrote on those cases' events: sealed, so opened here (subject access only).
+    if let Some(opened) = opened {
+        let case_ids: Vec<i64> = tx
+            .query(&format!("SELECT id FROM ({cases}) x ORDER BY id"), &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let texts = crate::case_texts::archive_rows(tx, opened.master, &case_ids).await?;
+        summary.rows.push(("case_event_texts", texts.len() as u64));
+        write_file(&dir.path().join("case_event_texts.json"), serde_json::to_vec_pretty(&texts)?.as_slice())?;
+        names.push("case_event_texts.json".to_owned());
+    }
     write_file(&dir.path().join("tenancy.json"), serde_json::to_vec_pretty(&tenancy_json)?.as_slice())?;
     write_file(&dir.path().join("home.json"), home.as_bytes())?;
     write_file(
         &dir.path().join("README.txt"),
         readme(&summary, &span.dwelling_reference, contents).as_bytes(),
     )?;
-    let mut names = vec!["README.txt".to_owned(), "tenancy.json".to_owned(), "home.json".to_owned()];
     names.extend(files);
     // Building and syncing the tar is blocking file work: off the async threads. The files go
     // with it, removed when it ends, even if the caller stopped waiting.
@@ -371,7 +396,9 @@ fn readme(summary: &AccessSummary, home: &str, contents: Contents) -> String {
     );
     text.push_str(match contents {
         Contents::SubjectAccess => {
-            "audit: entries of the landlord's audit log about this tenancy or those cases.\n\
+            "case_event_texts.json: what officers wrote on those cases' events (kept sealed, opened here); \
+             an event's evidence refers to its text by sealed_text.id.\n\
+             audit: entries of the landlord's audit log about this tenancy or those cases.\n\
              Not included: other tenancies' personal data, and the signed messages the readings came \
              in (ask for a case's evidence pack for those).\n"
         }

@@ -184,6 +184,29 @@ fn open_one(key: &DataKey, landlord: &str, id: i64, sealed: &[u8]) -> Result<Ope
     Ok(OpenedText { salt: salt.to_vec(), text: text.to_owned() })
 }
 
+/// The sealed texts of cases `case_ids`, opened by the operator, as an archive's rows:
+/// `{"id", "case_id", "evidence"}` (the evidence's members the event's `sealed_text.id` refers
+/// to), or `{"id", "case_id", "unavailable": why}` for one that does not open.
+pub async fn archive_rows(
+    db: &impl GenericClient,
+    master: &dyn MasterKey,
+    case_ids: &[i64],
+) -> Result<Vec<Value>, PrivacyError> {
+    let mut rows = Vec::new();
+    for case_id in case_ids {
+        for (id, text) in open_case(db, master, KeyAccess::Operator, *case_id).await? {
+            rows.push(match text {
+                Ok(text) => {
+                    let evidence: Value = serde_json::from_str(&text.text)?;
+                    json!({"id": id, "case_id": case_id, "evidence": evidence})
+                }
+                Err(e) => json!({"id": id, "case_id": case_id, "unavailable": e.to_string()}),
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// `evidence` as the person gave it: the clear members with the sealed ones put back when the
 /// text opened and matches the reference; otherwise the stored evidence, its reference saying
 /// why the text is not shown.

@@ -145,13 +145,24 @@ pub async fn export_landlord(
             .push(serde_json::json!({"home": home.get::<_, String>(1), "vulnerabilities": vulnerabilities}));
     }
     summary.rows.push(("homes_occupants", occupants.len() as u64));
+    let case_ids: Vec<i64> = tx
+        .query("SELECT id FROM cases WHERE landlord_id = $1 ORDER BY id", &[&landlord])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let texts = crate::case_texts::archive_rows(&tx, master, &case_ids).await?;
+    summary.rows.push(("case_event_texts", texts.len() as u64));
+    names.push("case_event_texts.json".to_owned());
     tx.commit().await?;
+    write_file(&dir.path().join("case_event_texts.json"), serde_json::to_vec_pretty(&texts)?.as_slice())?;
     write_file(&dir.path().join("tenancies.json"), serde_json::to_vec_pretty(&tenancies)?.as_slice())?;
     write_file(&dir.path().join("homes_occupants.json"), serde_json::to_vec_pretty(&occupants)?.as_slice())?;
     let mut readme = format!(
         "Everything Dampwatch holds for landlord {landlord}, in one snapshot (UTC). Each dataset is given \
          as CSV and as JSON Lines with the same rows; tenancies.json holds the tenancies with their \
-         people's details opened, homes_occupants.json each home's recorded vulnerabilities opened.\n\n"
+         people's details opened, homes_occupants.json each home's recorded vulnerabilities opened, case_event_texts.json what \
+         officers wrote on the cases' events opened (an event's evidence refers to it by sealed_text.id).\n\n"
     );
     for (name, n) in &summary.rows {
         readme.push_str(&format!("  {name:<18} {n} rows\n"));

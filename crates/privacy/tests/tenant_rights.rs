@@ -26,6 +26,9 @@ struct World {
 
 /// A home with a bedroom sensor reading every day of 2025 and 2026, a tenancy from 1 March 2025
 /// to 28 February 2026, a case with two events and an audit entry about the tenancy.
+/// What an officer wrote on the case: personal data, kept sealed.
+const OFFICER_NOTE: &str = "wheezing child sleeps in the back bedroom";
+
 async fn world() -> World {
     let pg = tokio::task::spawn_blocking(|| PrivatePostgres::temporary().expect("start PostgreSQL"))
         .await
@@ -92,11 +95,23 @@ async fn world() -> World {
         .await
         .expect("case")
         .get(0);
-    for seq in 1..=2 {
+    // The second event's evidence is an officer's note, stored sealed as the API stores it.
+    let note = dampwatch_privacy::case_texts::seal_evidence(
+        &db,
+        &master,
+        dampwatch_privacy::case_texts::KeyAccess::Operator,
+        "north",
+        case_id,
+        serde_json::json!({"note": OFFICER_NOTE}),
+        &[],
+    )
+    .await
+    .expect("seal the note");
+    for (seq, evidence) in [(1, serde_json::json!({})), (2, note)] {
         db.execute(
-            "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor)
-             VALUES ($1, 'north', $2, 'note', false, '{}', '2025-11-03 10:00+00', 'user:1')",
-            &[&case_id, &seq],
+            "INSERT INTO case_events (case_id, landlord_id, seq, kind, affects_clock, event, occurred_at, actor, evidence)
+             VALUES ($1, 'north', $2, 'note', false, '{}', '2025-11-03 10:00+00', 'user:1', $3)",
+            &[&case_id, &seq, &evidence],
         )
         .await
         .expect("event");
@@ -165,6 +180,12 @@ async fn a_subject_access_export_holds_everything_about_the_tenancy_as_csv_and_j
     assert_eq!(first["temperature_c"], serde_json::json!(18.5));
     assert!(file(&files, "case_events.csv").lines().count() == 3);
     assert!(file(&files, "README.txt").contains("readings     365 rows"));
+    // What the officer wrote: sealed in the database, opened for the tenants.
+    assert_eq!(summary.rows_of("case_event_texts"), 1);
+    assert!(!file(&files, "case_events.csv").contains("wheezing"));
+    let texts: serde_json::Value = serde_json::from_str(file(&files, "case_event_texts.json")).expect("JSON");
+    assert_eq!(texts[0]["evidence"]["note"], OFFICER_NOTE, "{texts}");
+    assert_eq!(texts[0]["case_id"], w.case_id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +220,9 @@ async fn a_share_needs_a_valid_consent_and_never_carries_personal_data() {
     assert_eq!(summary.rows_of("readings"), tenancy_days());
     let files = files(&out);
     let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
-    for private in [NAME, PHONE, "ada@example.org", "asthma", "1 North Road", "respiratory_condition"] {
+    for private in
+        [NAME, PHONE, "ada@example.org", "asthma", "1 North Road", "respiratory_condition", OFFICER_NOTE]
+    {
         assert!(!all.contains(private), "{private} shared");
     }
     assert!(files.iter().all(|(n, _)| !n.starts_with("audit")), "the audit log is not shared");
@@ -274,6 +297,8 @@ async fn a_landlord_s_export_carries_everything_it_owns_and_no_secret() {
     assert_eq!(summary.rows_of("people"), 1);
     let files = files(&out);
     assert!(file(&files, "tenancies.json").contains(NAME), "the landlord's tenancies, opened");
+    assert_eq!(summary.rows_of("case_event_texts"), 1);
+    assert!(file(&files, "case_event_texts.json").contains(OFFICER_NOTE), "what officers wrote, opened");
     assert_eq!(summary.rows_of("homes_occupants"), 1);
     assert!(
         file(&files, "homes_occupants.json").contains("respiratory_condition"),

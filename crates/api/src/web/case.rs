@@ -55,7 +55,7 @@ struct CasePage {
 async fn load(state: &ApiState, viewer: &Viewer, id: i64) -> Result<CasePage, ApiError> {
     let mut tenant = viewer.tenant(state);
     let tx = tenant.transaction().await?;
-    let detail = detail(&tx, &state, id, state.now()).await?;
+    let detail = detail(&tx, state, id, state.now()).await?;
     let alert = match detail.case.alert_id {
         Some(a) if viewer.may(Permission::ReadAlerts) => alert::find(&*tx, a).await?,
         _ => None,

@@ -329,6 +329,17 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
         .await?
         .get(0);
     db.execute("UPDATE webhook_outbox SET case_id = $1", &[&oldest_free]).await?;
+    // What an officer wrote on it, sealed (the bytes are never opened here).
+    db.batch_execute(
+        "INSERT INTO landlord_data_keys (landlord_id, generation, wrapped_key, master_key_id)
+         VALUES ('acme', 1, '\\x00', 'file:test')",
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO case_event_texts (case_id, landlord_id, key_generation, sealed) VALUES ($1, 'acme', 1, '\\x01')",
+        &[&oldest_free],
+    )
+    .await?;
 
     // The audit log over the same eight years, one entry a month, a signed checkpoint every
     // fourth (the database does not check signatures; the offline verifier does).
@@ -436,7 +447,8 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     let gone: i64 = db
         .query_one(
             "SELECT (SELECT count(*) FROM cases WHERE id = $1) + (SELECT count(*) FROM case_events WHERE case_id = $1)
-                  + (SELECT count(*) FROM webhook_outbox WHERE case_id = $1)",
+                  + (SELECT count(*) FROM webhook_outbox WHERE case_id = $1)
+                  + (SELECT count(*) FROM case_event_texts WHERE case_id = $1)",
             &[&oldest_free],
         )
         .await?

@@ -181,7 +181,7 @@ async fn the_tenant_role_reaches_only_its_own_landlords_keys_and_texts() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(texts, [f.south.id.clone()], "only south's texts");
+    assert_eq!(texts, vec![f.south.id.clone()], "only south's texts");
     // Its own key, wrapped, through the functions; generation 1 of north's is not reachable.
     let keys = tx.query("SELECT generation FROM tenant_current_data_key()", &[]).await.unwrap();
     assert_eq!(keys.len(), 1);

@@ -85,8 +85,9 @@ pub struct SearchArgs {
 pub struct IngestBenchArgs {
     #[command(flatten)]
     pub search: SearchArgs,
-    /// Also count PostgreSQL's statements (`pg_stat_statements`) and print the heaviest, per
-    /// committed uplink: where the database's time goes. Counting costs a little itself.
+    /// Also count PostgreSQL's statements (`pg_stat_statements`) and print the heaviest after
+    /// each run, per uplink it committed, with the vacuums and analyses PostgreSQL ran during
+    /// it: where the database's time goes. Counting costs a little itself.
     #[arg(long)]
     pub statements: bool,
     /// Readings already stored before the runs (another landlord's 2,000 homes, signed uplinks
@@ -261,12 +262,7 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
         }
     };
     let result = run_all(&mut world, &settings, out).await;
-    let profiled = match &result {
-        Ok(_) if settings.statements => profile(&world, preloaded.map_or(0, |p| p.uplinks), out).await,
-        _ => Ok(()),
-    };
     world.shutdown().await;
-    profiled?;
     let figures = result?;
     if let Some(p) = preloaded {
         writeln!(
@@ -276,14 +272,6 @@ pub async fn run(args: IngestBenchArgs, out: &mut dyn Write) -> anyhow::Result<(
         )?;
     }
     report(out, &figures, &settings)
-}
-
-/// The statements' report, per uplink the collector committed over every run: the uplinks
-/// stored, less the `preloaded` ones, which no statement counted was run for.
-async fn profile(world: &World, preloaded: u64, out: &mut dyn Write) -> anyhow::Result<()> {
-    let db = world.db().await?;
-    let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
-    statements::report(&db, (uplinks as u64).saturating_sub(preloaded), out).await
 }
 
 impl Settings {
@@ -302,10 +290,13 @@ impl Settings {
 
 async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow::Result<Vec<RunFigures>> {
     let mut all = Vec::new();
-    if s.statements {
-        statements::reset(&world.db().await?).await?;
-    }
     for run in 0..s.runs {
+        // Each run's statements and maintenance apart, so a cost that grows from run to run
+        // shows where it grows.
+        let before = match s.statements {
+            true => Some(profile_start(world).await?),
+            false => None,
+        };
         let collector = Hosted::start(world.collector_config(), 2)?;
         let figures = one_run(world, &collector, run as u32 * 1000, s, out).await;
         let _ = tokio::task::spawn_blocking(move || collector.stop()).await;
@@ -323,10 +314,36 @@ async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow
             f.delivered_again(),
             f.stored_twice(),
         )?;
+        if let Some(before) = before {
+            profile_end(world, run + 1, before, out).await?;
+        }
         out.flush()?;
         all.push(f);
     }
     Ok(all)
+}
+
+/// Where a run's profile starts: the statements forgotten, the uplinks stored and the tables'
+/// maintenance counts noted.
+async fn profile_start(world: &World) -> anyhow::Result<(i64, statements::Maintenance)> {
+    let db = world.db().await?;
+    statements::reset(&db).await?;
+    let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
+    Ok((uplinks, statements::maintenance(&db).await?))
+}
+
+/// The run's statements per uplink it committed, and the maintenance PostgreSQL did meanwhile.
+async fn profile_end(
+    world: &World,
+    run: usize,
+    (uplinks_before, maintenance_before): (i64, statements::Maintenance),
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let db = world.db().await?;
+    let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
+    statements::report(&db, run, (uplinks - uplinks_before).max(0) as u64, out).await?;
+    let maintenance = statements::maintenance(&db).await?;
+    statements::report_maintenance(&db, &maintenance_before, &maintenance, out).await
 }
 
 async fn one_run(

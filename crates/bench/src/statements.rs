@@ -1,6 +1,7 @@
-//! Where PostgreSQL's time goes: the statements `pg_stat_statements` counted over the
+//! Where PostgreSQL's time goes: the statements `pg_stat_statements` counted over each of the
 //! benchmark's runs (`dampwatch bench ingest --statements`), heaviest first, per committed
-//! uplink, so a change to the SQL can be judged by the figure it moves.
+//! uplink, so a change to the SQL can be judged by the figure it moves, and the vacuums and
+//! analyses PostgreSQL ran on the tables meanwhile, whose work no statement counts.
 
 use std::io::Write;
 
@@ -17,7 +18,12 @@ pub async fn reset(db: &tokio_postgres::Client) -> anyhow::Result<()> {
 
 /// Writes the heaviest statements since [`reset`]: calls and execution time in all and per
 /// committed uplink, rows, and the statement.
-pub async fn report(db: &tokio_postgres::Client, uplinks: u64, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn report(
+    db: &tokio_postgres::Client,
+    run: usize,
+    uplinks: u64,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let rows = db
         .query(
             "SELECT calls, total_exec_time, rows, query,
@@ -31,7 +37,7 @@ pub async fn report(db: &tokio_postgres::Client, uplinks: u64, out: &mut dyn Wri
     let per = uplinks.max(1) as f64;
     writeln!(
         out,
-        "\nPostgreSQL statements by execution time over all runs ({uplinks} uplinks committed; \
+        "\nPostgreSQL statements by execution time over run {run} ({uplinks} uplinks committed; \
          execution only: parsing, planning, WAL flushes at commit and idle time are not in it)"
     )?;
     writeln!(
@@ -57,5 +63,53 @@ pub async fn report(db: &tokio_postgres::Client, uplinks: u64, out: &mut dyn Wri
             text.replace('|', "\\|").replace('`', "'"),
         )?;
     }
+    Ok(())
+}
+
+/// How many times each table was vacuumed and analysed so far (manually or by autovacuum).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Maintenance(Vec<(String, i64, i64)>);
+
+/// The tables' vacuum and analyse counts now.
+pub async fn maintenance(db: &tokio_postgres::Client) -> anyhow::Result<Maintenance> {
+    let rows = db
+        .query(
+            "SELECT relname::text, vacuum_count + autovacuum_count, analyze_count + autoanalyze_count
+             FROM pg_stat_user_tables ORDER BY relname",
+            &[],
+        )
+        .await?;
+    Ok(Maintenance(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()))
+}
+
+/// Writes which tables were vacuumed or analysed between `before` and `after`, and any vacuum
+/// still running.
+pub async fn report_maintenance(
+    db: &tokio_postgres::Client,
+    before: &Maintenance,
+    after: &Maintenance,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut done = Vec::new();
+    for (table, vacuums, analyses) in &after.0 {
+        let (v0, a0) = before.0.iter().find(|(t, _, _)| t == table).map_or((0, 0), |(_, v, a)| (*v, *a));
+        if vacuums > &v0 || analyses > &a0 {
+            done.push(format!("{table} vacuumed {}, analysed {}", vacuums - v0, analyses - a0));
+        }
+    }
+    let running: Vec<String> = db
+        .query(
+            "SELECT c.relname::text || ' (' || p.phase || ', ' ||
+                    round(100.0 * p.heap_blks_scanned / greatest(p.heap_blks_total, 1)) || '% scanned)'
+             FROM pg_stat_progress_vacuum p JOIN pg_class c ON c.oid = p.relid ORDER BY c.relname",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let done = if done.is_empty() { "none".to_owned() } else { done.join("; ") };
+    let running = if running.is_empty() { "none".to_owned() } else { running.join("; ") };
+    writeln!(out, "vacuums and analyses during the run: {done}; still running at its end: {running}")?;
     Ok(())
 }

@@ -238,7 +238,7 @@ pub(crate) fn recorded_properties(with_late_reason: bool) -> Map<String, Value> 
     );
     properties.insert(
         "evidence".into(),
-        json!({"type": ["object", "null"], "description": "Any JSON object: documents, photos, notes, references."}),
+        json!({"type": ["object", "null"], "description": "Any JSON object: documents, photos, notes, references. Stored sealed under the landlord's data key (the case log keeps `sealed_text`: its id and a salted SHA-256) and shown opened; `sealed_text` and `late_record` are reserved. Refused with 503 `no-master-key` when the service holds no master key."}),
     );
     properties.insert(
         "at".into(),
@@ -474,7 +474,9 @@ pub(crate) fn created(case_id: i64, body: impl serde::Serialize) -> Response {
             content_type = "application/problem+json"),
         (status = 409, description = "The case does not accept this event now (`allowed` lists what it accepts; `reason` says why: not_allowed in this status, already_recorded, outstanding_work before closure, too_early: dated before what it must follow), or it changed meanwhile (expected_event_count).",
             body = InvalidTransition, content_type = "application/problem+json"),
-        (status = 422, description = "The body's content is not acceptable (unknown event type or member, blank actor, a time in the future, or `late-record-needs-reason`: `at` is more than the tolerance in the past and no `late_reason` was given).",
+        (status = 422, description = "The body's content is not acceptable (unknown event type or member, blank actor, a time in the future, or `late-record-needs-reason`: `at` is more than the tolerance in the past and no `late_reason` was given, or the landlord's data keys were erased, so no evidence with text can be sealed).",
+            body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "`no-master-key`: the evidence holds text, which is stored only sealed, and this service holds no master key to seal it with.",
             body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]

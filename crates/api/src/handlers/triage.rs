@@ -127,8 +127,10 @@ fn conflict(slug: &str, title: &str, detail: String, alert_id: i64) -> Problem {
             content_type = "application/problem+json"),
         (status = 409, description = "The alert already has a case, indicates no HHSRS hazard, or the decision is dated before the alert.",
             body = InvalidTransition, content_type = "application/problem+json"),
-        (status = 422, description = "The body's content is not acceptable.", body = ProblemDocument,
+        (status = 422, description = "The body's content is not acceptable (or the landlord's data keys were erased, so no evidence with text can be sealed).", body = ProblemDocument,
             content_type = "application/problem+json"),
+        (status = 503, description = "`no-master-key`: the evidence holds text, which is stored only sealed, and this service holds no master key to seal it with.",
+            body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn post(

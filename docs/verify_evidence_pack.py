@@ -18,8 +18,9 @@ third party needs to trust the pack's signatures and the case's log:
    event, occurred_at and recorded_at in microseconds since the Unix epoch, actor, evidence,
    joined by the byte 0x1f);
 5. what officers wrote: an event whose evidence holds {"sealed_text": {"id": N, "sha256": H}}
-   may carry the text in its "sealed_text" member ({"salt": hex, "text": ...}); then H must be
-   SHA-256(salt bytes followed by the UTF-8 of the text), so the chain vouches for the text.
+   may carry the text in its "sealed_text" member ({"salt": 64 hex digits, "text": a JSON
+   object's text}); then H must be SHA-256(the salt's 32 bytes followed by the UTF-8 of the
+   text), so the chain vouches for the text.
 
 It prints "ok: ..." or "TAMPERED: <file>: <reason>" and exits with 1 when tampered. It does not
 decode the readings, check certificates or recompute deadlines (`dampwatch evidence verify`
@@ -224,10 +225,20 @@ def verify(path, trusted):
             raise Tampered("events.jsonl", f"seq {e['seq']}: hash does not match its contents")
         carried = e.get("sealed_text")
         if carried is not None:
-            reference = json.loads(e["evidence"]).get("sealed_text")
+            evidence = json.loads(e["evidence"])
+            reference = evidence.get("sealed_text") if isinstance(evidence, dict) else None
             if not isinstance(reference, dict):
                 raise Tampered("events.jsonl", f"seq {e['seq']}: carries a text its evidence does not refer to")
-            digest = hashlib.sha256(bytes.fromhex(carried["salt"]) + carried["text"].encode("utf-8")).hexdigest()
+            salt, text = carried.get("salt"), carried.get("text")
+            try:
+                is_object = isinstance(text, str) and isinstance(json.loads(text), dict)
+            except ValueError:
+                is_object = False
+            # A shorter salt could take bytes from the text's start and give the same digest.
+            if not (isinstance(salt, str) and len(salt) == 64 and all(c in "0123456789abcdef" for c in salt)
+                    and is_object):
+                raise Tampered("events.jsonl", f"seq {e['seq']}: its text's salt is not 32 bytes in hexadecimal, or its text not a JSON object")
+            digest = hashlib.sha256(bytes.fromhex(salt) + text.encode("utf-8")).hexdigest()
             if digest != reference.get("sha256"):
                 raise Tampered("events.jsonl", f"seq {e['seq']}: its text does not match the digest its evidence holds")
         previous = e

@@ -13,6 +13,8 @@ use dampwatch_sim::{Scenario, SimArgs};
 use dampwatch_testkit::eventually;
 
 const TEN_DAYS_S: f64 = 10.0 * 86_400.0;
+/// What the officer wrote at triage.
+const NOTE: &str = "black mould behind the wardrobe, tenant coughing";
 
 fn dampwatch(args: &[&str]) -> Output {
     let bin = dampwatch_tests::binary("dampwatch", "dampwatch").expect("the dampwatch binary");
@@ -74,6 +76,34 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     let dir = tempfile::tempdir().expect("tempdir");
     let pack = dir.path().join("case.tar");
     let pki = stack.pki();
+
+    // An officer triages the case through the API with a note, which is stored sealed under the
+    // landlord's case text key, itself sealed under the services' secrets key beside the PKI: the
+    // operator's export, given the PKI directory, opens it.
+    let secrets_key = std::sync::Arc::new(
+        dampwatch_privacy::SecretsKey::open_or_create(&pki.join(dampwatch_privacy::secrets_key::KEY_FILE))
+            .expect("the services' secrets key"),
+    );
+    let api_key = dampwatch_api::create_api_key(&db, "demo", "evidence download").await.expect("key");
+    let clock = dampwatch_clock::Clock::from_config(&Default::default(), None).expect("clock");
+    let state = dampwatch_api::ApiState::connect(&url, clock, dampwatch_api::ApiConfig::default())
+        .expect("API state")
+        .with_evidence(dampwatch_api::state::EvidenceSource {
+            pki_dir: pki.clone(),
+            clock: Default::default(),
+        })
+        .with_secrets_key(secrets_key);
+    let app = dampwatch_api::router(state);
+    let triage = serde_json::json!({"type": "triage_decided", "category": "significant", "actor": "Ann Officer",
+                                    "evidence": {"note": NOTE}});
+    let request = axum::http::Request::post(format!("/v1/cases/{case_id}/events"))
+        .header("authorization", format!("Bearer {api_key}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(triage.to_string()))
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app.clone(), request).await.expect("answer");
+    assert_eq!(response.status(), 201);
+
     let exported = dampwatch(&[
         "evidence",
         "export",
@@ -88,6 +118,12 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     ]);
     assert!(exported.status.success(), "{}{}", stdout(&exported), String::from_utf8_lossy(&exported.stderr));
     assert!(stdout(&exported).starts_with(&format!("exported case {case_id}: ")), "{}", stdout(&exported));
+    assert!(
+        stdout(&exported).contains("(1 with their officers' text, 0 with its digest only)"),
+        "{}",
+        stdout(&exported)
+    );
+    assert!(String::from_utf8_lossy(&std::fs::read(&pack).expect("pack")).contains(NOTE), "the note, opened");
 
     let key = pki.join("audit/key-1.pub");
     let verified = dampwatch(&["evidence", "verify", path(&pack), "--public-key", path(&key)]);
@@ -99,15 +135,6 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
 
     // The same pack through the API (what the case page's download link serves): sealed with
     // the same key, verifying the same way, and recorded in the audit log.
-    let api_key = dampwatch_api::create_api_key(&db, "demo", "evidence download").await.expect("key");
-    let clock = dampwatch_clock::Clock::from_config(&Default::default(), None).expect("clock");
-    let state = dampwatch_api::ApiState::connect(&url, clock, dampwatch_api::ApiConfig::default())
-        .expect("API state")
-        .with_evidence(dampwatch_api::state::EvidenceSource {
-            pki_dir: pki.clone(),
-            clock: Default::default(),
-        });
-    let app = dampwatch_api::router(state);
     let request = axum::http::Request::get(format!("/v1/cases/{case_id}/evidence"))
         .header("authorization", format!("Bearer {api_key}"))
         .body(axum::body::Body::empty())
@@ -122,6 +149,7 @@ async fn the_evidence_pack_of_a_simulated_damp_bedroom_verifies_and_a_flipped_by
     let body = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
     let downloaded = dir.path().join("downloaded.tar");
     std::fs::write(&downloaded, &body).expect("write");
+    assert!(String::from_utf8_lossy(&body).contains(NOTE), "the API's pack carries the note, opened");
     let verified = dampwatch(&["evidence", "verify", path(&downloaded), "--public-key", path(&key)]);
     assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
     assert!(stdout(&verified).starts_with(&format!("ok: case {case_id} of demo: ")), "{}", stdout(&verified));

@@ -295,12 +295,9 @@ impl Config {
         ] {
             dampwatch_conf::resolve(p, path);
         }
-        for p in [
-            &mut cfg.upstream.password_file,
-            &mut cfg.upstream.ca_file,
-            &mut cfg.alerts.webhooks.secrets_key,
-            &mut cfg.api.master_key,
-        ] {
+        for p in
+            [&mut cfg.upstream.password_file, &mut cfg.upstream.ca_file, &mut cfg.alerts.webhooks.secrets_key]
+        {
             if !p.as_os_str().is_empty() {
                 dampwatch_conf::resolve(p, path);
             }

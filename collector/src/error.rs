@@ -27,8 +27,6 @@ pub enum StartError {
     #[error(transparent)]
     Logins(#[from] dampwatch_store::roles::LoginError),
 
-    #[error("cannot open the API's master key ([api] master_key)")]
-    MasterKey(#[source] dampwatch_privacy::PrivacyError),
     #[error("cannot seal the TOTP secrets stored in clear")]
     SealTotpSecrets(#[source] dampwatch_accounts::totp_secret::TotpSecretError),
 

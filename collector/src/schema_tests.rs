@@ -331,7 +331,7 @@ async fn retention_over_eight_years_deletes_what_the_policy_says_and_nothing_hel
     db.execute("UPDATE webhook_outbox SET case_id = $1", &[&oldest_free]).await?;
     // What an officer wrote on it, sealed (the bytes are never opened here).
     db.batch_execute(
-        "INSERT INTO landlord_data_keys (landlord_id, generation, wrapped_key, master_key_id)
+        "INSERT INTO landlord_text_keys (landlord_id, generation, wrapped_key, secrets_key_id)
          VALUES ('acme', 1, '\\x00', 'file:test')",
     )
     .await?;

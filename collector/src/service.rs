@@ -234,15 +234,10 @@ impl Collector {
                     pki_dir: cfg.audit.keys.clone(),
                     clock: cfg.alerts.clock.clone(),
                 };
-                let mut state = dampwatch_api::ApiState::connect(&logins.api, clock, cfg.api.clone())?
+                let state = dampwatch_api::ApiState::connect(&logins.api, clock, cfg.api.clone())?
                     .with_hazard_engines(engines)
                     .with_evidence(evidence)
                     .with_secrets_key(secrets_key.clone());
-                if !cfg.api.master_key.as_os_str().is_empty() {
-                    let master = dampwatch_privacy::MasterKeyFile::open(&cfg.api.master_key)
-                        .map_err(crate::error::StartError::MasterKey)?;
-                    state = state.with_master_key(Arc::new(master));
-                }
                 Some((addr, state, transport))
             }
         };

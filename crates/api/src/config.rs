@@ -50,12 +50,6 @@ max_event_future_skew = "5m"
 # as met on a date given after the fact. A day leaves room for the visit's notes to be typed
 # up the next morning.
 late_record_tolerance = "24h"
-# The master key file (`dampwatch privacy master-key generate`, mode 0600) that wraps the
-# landlords' data keys. What officers write on a case (an event's evidence) is personal data,
-# stored only sealed under the landlord's data key: the API needs this key to seal it and to
-# show it. Empty: evidence with text is refused (503) and stored texts show as unavailable.
-# A relative path is taken from the configuration file's directory.
-master_key = ""
 # The dashboard's devices page flags a device whose newest reading reports a supply below this
 # (millivolts). The default suits a sensor on two 1.5 V cells (3 V fresh, about 2.5 V when a
 # few weeks are left); set it for the devices in use.
@@ -140,8 +134,6 @@ pub struct ApiConfig {
     /// How long after its instant an event may be recorded without a reason.
     #[serde(with = "humantime_serde")]
     pub late_record_tolerance: Duration,
-    /// The master key file; empty for none.
-    pub master_key: std::path::PathBuf,
     /// Supply voltage (mV) below which a device's battery is shown as low.
     pub low_battery_mv: i32,
     /// `[api.rate_limits]`.

@@ -1,18 +1,18 @@
 //! What people write on a case, sealed before it is stored and opened when it is shown
 //! (`dampwatch_privacy::case_texts`): an event's evidence is stored as a reference to its
-//! sealed text, under the landlord's data key, which this service reads through its tenant
-//! transaction with the master key it was given (`[api] master_key`).
+//! sealed text, under the landlord's case text key, which this service opens with the secrets
+//! key it holds (the one that seals TOTP secrets), reading its landlord's key in the tenant
+//! transaction. It never holds the operator's master key, so it can open no tenancy.
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
 use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
 use dampwatch_privacy::case_texts::{self, KeyAccess, OpenedText, Reference};
 use dampwatch_privacy::PrivacyError;
-use dampwatch_store::read_model::case::CaseEventRecord;
+use dampwatch_store::read_model::case::{self, CaseEventRecord};
 use serde_json::Value;
 use tokio_postgres::Transaction;
-
-use axum::http::StatusCode;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::ApiState;
@@ -21,12 +21,14 @@ use crate::state::ApiState;
 /// deadlines computed without any key show beside the step it met.
 const CLEAR: &[&str] = &[LATE_RECORD_KEY];
 
-/// Why a text cannot be sealed or shown when the service holds no master key.
-const NO_MASTER_KEY: &str =
-    "this service holds no master key ([api] master_key), so it can neither seal nor open what officers write";
+/// Why a text cannot be sealed or shown when the service holds no secrets key.
+const NO_SECRETS_KEY: &str =
+    "this service holds no secrets key, so it can neither seal nor open what officers write on a case";
 
 /// `evidence` as it is stored for an event of case `case_id` of `landlord`: its free text sealed
-/// (in `tx`, so it is stored with the event or not at all) and referred to.
+/// (in `tx`, so it is stored with the event or not at all) and referred to. The case is looked
+/// up first, as the caller may see it: another landlord's, or one a contractor is not assigned,
+/// is answered 404 before any key is touched.
 pub(crate) async fn seal(
     tx: &Transaction<'_>,
     state: &ApiState,
@@ -38,22 +40,23 @@ pub(crate) async fn seal(
     if !has_text {
         return Ok(evidence);
     }
-    let Some(master) = state.master_key() else {
+    case::find(tx, case_id).await?.ok_or_else(|| ApiError::not_found("case", case_id))?;
+    let Some(secrets) = state.secrets_key() else {
         // Not "retry later": the service must be configured.
         return Err(ApiError::problem(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "no-master-key",
+            "no-secrets-key",
             "Evidence cannot be sealed here",
-            NO_MASTER_KEY,
+            NO_SECRETS_KEY,
         )));
     };
-    case_texts::seal_evidence(tx, master, KeyAccess::Tenant, landlord, case_id, evidence, CLEAR)
+    case_texts::seal_evidence(tx, secrets, KeyAccess::Tenant, landlord, case_id, evidence, CLEAR)
         .await
         .map_err(privacy_error)
 }
 
 /// Every sealed text of case `case_id`, opened, by id (each one that does not open says why).
-pub(crate) async fn open(
+async fn open(
     tx: &Transaction<'_>,
     state: &ApiState,
     case_id: i64,
@@ -63,13 +66,11 @@ pub(crate) async fn open(
     if referred.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let Some(master) = state.master_key() else {
-        return Ok(referred
-            .into_iter()
-            .map(|id| (id, Err(PrivacyError::Unavailable(NO_MASTER_KEY.into()))))
-            .collect());
+    let Some(secrets) = state.secrets_key() else {
+        let why = || Err(PrivacyError::Unavailable(NO_SECRETS_KEY.into()));
+        return Ok(referred.into_iter().map(|id| (id, why())).collect());
     };
-    case_texts::open_case(tx, master, KeyAccess::Tenant, case_id).await.map_err(privacy_error)
+    case_texts::open_case(tx, secrets, case_id).await.map_err(privacy_error)
 }
 
 /// The sealed texts of case `case_id` that open, by id (what an evidence pack carries).
@@ -78,10 +79,10 @@ pub(crate) async fn opened(
     state: &ApiState,
     case_id: i64,
 ) -> Result<BTreeMap<i64, OpenedText>, ApiError> {
-    let Some(master) = state.master_key() else {
+    let Some(secrets) = state.secrets_key() else {
         return Ok(BTreeMap::new());
     };
-    let texts = case_texts::open_case(tx, master, KeyAccess::Tenant, case_id).await.map_err(privacy_error)?;
+    let texts = case_texts::open_case(tx, secrets, case_id).await.map_err(privacy_error)?;
     Ok(texts.into_iter().filter_map(|(id, text)| Some((id, text.ok()?))).collect())
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dampwatch_privacy::{MasterKey, SecretsKey};
+use dampwatch_privacy::SecretsKey;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -39,9 +39,6 @@ pub struct ApiState {
     /// Seals and opens people's TOTP secrets; without it no one can enrol a second factor and
     /// a sealed one cannot be checked (the service answers 503, and says why in its log).
     pub(crate) secrets_key: Option<Arc<SecretsKey>>,
-    /// Wraps the landlords' data keys, under which what officers write on a case is sealed;
-    /// without it such evidence is refused (503) and sealed texts are shown as unavailable.
-    pub(crate) master_key: Option<Arc<dyn MasterKey>>,
 }
 
 /// What sealing a case's evidence pack needs besides the database: the PKI directory (the
@@ -85,7 +82,6 @@ impl ApiState {
             time: Arc::new(Utc::now),
             evidence: None,
             secrets_key: None,
-            master_key: None,
         }
     }
 
@@ -100,18 +96,6 @@ impl ApiState {
     pub fn with_secrets_key(mut self, key: Arc<SecretsKey>) -> Self {
         self.secrets_key = Some(key);
         self
-    }
-
-    /// The same state sealing and opening what officers write on a case under the landlords'
-    /// data keys, which `key` wraps (`[api] master_key`).
-    pub fn with_master_key(mut self, key: Arc<dyn MasterKey>) -> Self {
-        self.master_key = Some(key);
-        self
-    }
-
-    /// The master key, if this service was given one.
-    pub fn master_key(&self) -> Option<&dyn MasterKey> {
-        self.master_key.as_deref()
     }
 
     /// The key that seals people's TOTP secrets, if this service has one.

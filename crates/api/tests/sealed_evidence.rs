@@ -1,6 +1,6 @@
-//! What officers write on a case is stored only sealed under the landlord's data key: the case
-//! log keeps a reference and a salted digest (so its chain still verifies), the API shows the
-//! words to the landlord's people, a key rotation re-seals them, and erasing the landlord's
+//! What officers write on a case is stored only sealed under the landlord's case text key: the
+//! case log keeps a reference and a salted digest (so its chain still verifies), the API shows
+//! the words to the landlord's people, a key rotation re-seals them, and erasing the landlord's
 //! keys makes them unreadable without touching another landlord's.
 
 mod common;
@@ -72,12 +72,12 @@ async fn an_officers_note_is_stored_sealed_shown_opened_resealed_on_rotation_and
     let south = post(&f.app, &south_uri, &f.south.key, &south_note).await;
     assert_eq!(south.status, StatusCode::CREATED, "{}", south.text);
 
-    // Rotating north's key re-seals the note under the new generation; it still opens.
+    // Rotating north's text key re-seals the note under the new generation; it still opens.
     let mut owner = dampwatch_store::connect(&f.db_url).await.unwrap();
     let tx = owner.transaction().await.unwrap();
-    let rotation = dampwatch_privacy::rotate_landlord_key(&tx, &*f.master_key, &f.north.id).await.unwrap();
+    let rotation = dampwatch_privacy::case_texts::rotate(&tx, &f.secrets_key, &f.north.id).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!((rotation.from, rotation.to, rotation.case_texts_resealed), (1, 2, 1));
+    assert_eq!((rotation.from, rotation.to, rotation.resealed), (Some(1), Some(2), 1));
     let generation: i32 =
         f.db.query_one("SELECT key_generation FROM case_event_texts WHERE id = $1", &[&text_id])
             .await
@@ -92,7 +92,8 @@ async fn an_officers_note_is_stored_sealed_shown_opened_resealed_on_rotation_and
     let tx = owner.transaction().await.unwrap();
     let erasure = dampwatch_privacy::erase_landlord(&tx, &f.north.id).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(erasure.case_texts, 1);
+    // Both generations of its text key are recorded destroyed, the retired one too.
+    assert_eq!((erasure.text_keys_destroyed, erasure.case_texts), (2, 1));
     let case = get(&f.app, &format!("/v1/cases/{}", f.north.case_id), &f.north.key).await;
     assert_eq!(case.status, StatusCode::OK, "{}", case.text);
     assert!(!case.text.contains("asthma"), "{}", case.text);
@@ -114,7 +115,7 @@ async fn an_officers_note_is_stored_sealed_shown_opened_resealed_on_rotation_and
 }
 
 #[tokio::test]
-async fn without_a_master_key_evidence_with_words_is_refused_and_none_is_stored_in_clear() {
+async fn without_a_secrets_key_evidence_with_words_is_refused_and_none_is_stored_in_clear() {
     let f = fixture().await;
     let clock = common::clock();
     let state = ApiState::connect(&f.api_url, clock, ApiConfig::default()).unwrap();
@@ -129,7 +130,7 @@ async fn without_a_master_key_evidence_with_words_is_refused_and_none_is_stored_
     )
     .await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text);
-    assert!(refused.json["detail"].as_str().unwrap().contains("master key"), "{}", refused.text);
+    assert!(refused.json["detail"].as_str().unwrap().contains("secrets key"), "{}", refused.text);
     assert_eq!(stored_evidence(&f.db, f.north.case_id).await, before);
     // Without words to seal, the event is recorded.
     let plain = post(
@@ -174,26 +175,17 @@ async fn the_tenant_role_reaches_only_its_own_landlords_keys_and_texts() {
     let tx = db.transaction().await.unwrap();
     tx.batch_execute("SET LOCAL ROLE dampwatch_api_tenant").await.unwrap();
     tx.execute("SELECT set_config('dampwatch.landlord', $1, true)", &[&f.south.id]).await.unwrap();
-    let texts: Vec<String> = tx
-        .query("SELECT landlord_id FROM case_event_texts", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let column = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get(0)).collect::<Vec<String>>();
+    let texts = column(tx.query("SELECT landlord_id FROM case_event_texts", &[]).await.unwrap());
     assert_eq!(texts, vec![f.south.id.clone()], "only south's texts");
-    // Its own key, wrapped, through the functions; generation 1 of north's is not reachable.
-    let keys = tx.query("SELECT generation FROM tenant_current_data_key()", &[]).await.unwrap();
-    assert_eq!(keys.len(), 1);
+    // Its own text key, sealed; never a key of the master key's tree.
+    let current = tx.query("SELECT generation FROM tenant_current_text_key()", &[]).await.unwrap();
+    assert_eq!(current.len(), 1);
+    let keys = column(tx.query("SELECT landlord_id FROM landlord_text_keys", &[]).await.unwrap());
+    assert_eq!(keys, vec![f.south.id.clone()], "only south's text keys");
     let south_wrapped: Vec<u8> =
-        tx.query_one("SELECT wrapped_key FROM tenant_data_key(1)", &[]).await.unwrap().get(0);
-    tx.execute("SELECT set_config('dampwatch.landlord', '', true)", &[]).await.unwrap();
-    assert!(
-        tx.query("SELECT 1 FROM tenant_data_key(1)", &[]).await.unwrap().is_empty(),
-        "no landlord, no key"
-    );
+        tx.query_one("SELECT wrapped_key FROM landlord_text_keys", &[]).await.unwrap().get(0);
     // A text may not be slipped under another landlord.
-    tx.execute("SELECT set_config('dampwatch.landlord', $1, true)", &[&f.south.id]).await.unwrap();
     let err = tx
         .execute(
             "INSERT INTO case_event_texts (case_id, landlord_id, key_generation, sealed) VALUES ($1, $2, 1, '\\x00')",
@@ -204,10 +196,35 @@ async fn the_tenant_role_reaches_only_its_own_landlords_keys_and_texts() {
     let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
     assert!(message.contains("row-level security"), "{err:?}");
     tx.rollback().await.unwrap();
+    let tx = db.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL ROLE dampwatch_api_tenant").await.unwrap();
+    let data_keys = tx.query("SELECT 1 FROM landlord_data_keys", &[]).await.expect_err("no data key");
+    assert_eq!(data_keys.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
+    tx.rollback().await.unwrap();
+    // With no landlord set: no key, and no first key made.
+    let tx = db.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL ROLE dampwatch_api_tenant").await.unwrap();
+    assert!(tx.query("SELECT 1 FROM tenant_current_text_key()", &[]).await.unwrap().is_empty());
+    let made: bool = tx.query_one("SELECT tenant_first_text_key('\\x00', 'x')", &[]).await.unwrap().get(0);
+    assert!(!made);
+    tx.rollback().await.unwrap();
     let north_wrapped: Vec<u8> =
-        f.db.query_one("SELECT wrapped_key FROM landlord_data_keys WHERE landlord_id = $1", &[&f.north.id])
+        f.db.query_one("SELECT wrapped_key FROM landlord_text_keys WHERE landlord_id = $1", &[&f.north.id])
             .await
             .unwrap()
             .get(0);
     assert_ne!(south_wrapped, north_wrapped);
+}
+
+#[tokio::test]
+async fn a_case_of_another_landlord_or_none_is_not_found_before_any_key_is_touched() {
+    let f = fixture().await;
+    let note =
+        json!({"type": "access_attempt", "outcome": "refused", "actor": "Ann", "evidence": {"note": "x"}});
+    for case_id in [f.south.case_id, 999_999] {
+        let reply = post(&f.app, &format!("/v1/cases/{case_id}/events"), &f.north.key, &note).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    }
+    let texts: i64 = f.db.query_one("SELECT count(*) FROM case_event_texts", &[]).await.unwrap().get(0);
+    assert_eq!(texts, 0);
 }

@@ -101,8 +101,8 @@ async fn audited(p: &People) -> Vec<(String, Value)> {
 #[tokio::test]
 async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_nothing_else() {
     let mut p = People::new().await;
-    // The one master key the operator and the API share.
-    let master = &*p.f.master_key.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let master = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
     // The home records an occupant with a lung condition, sealed; the stricter rules it
     // selects in clear.
     let tx = p.f.db.transaction().await.expect("begin");
@@ -112,7 +112,7 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     let rules = ["cold.below_18c_vulnerable".to_owned(), "heat.above_24c_vulnerable".to_owned()].into();
     dampwatch_privacy::occupants::record_occupants(
         &tx,
-        Some(master),
+        Some(&master),
         "north-homes",
         home,
         &vulnerabilities,
@@ -130,8 +130,8 @@ async fn a_third_party_fetches_a_share_only_under_a_consent_in_force_and_reads_n
     )
     .await
     .expect("readings");
-    let north_tenancy = tenancy(&p, master, "north-homes", "D-1", false).await;
-    let south_tenancy = tenancy(&p, master, "south-homes", "D-2", true).await;
+    let north_tenancy = tenancy(&p, &master, "north-homes", "D-1", false).await;
+    let south_tenancy = tenancy(&p, &master, "south-homes", "D-2", true).await;
     // What the share must not carry in words: an alert raised under the stricter rule the lung
     // condition selected, and a case event naming an officer and a note about the tenant.
     f.db.execute(

@@ -66,7 +66,6 @@ pub async fn run(command: ClusterCommand, out: &mut dyn Write) -> anyhow::Result
         cfg.metrics.address = ANY_LOOPBACK_PORT.into();
         // One dashboard is enough to show what both collectors store.
         cfg.http.address = if i == 0 { ANY_LOOPBACK_PORT.into() } else { String::new() };
-        cfg.api.master_key = crate::demo::master_key_in(dir.path(), out)?;
         collectors.push(Collector::start(cfg).await?);
     }
     let mut setup_db = dampwatch_store::connect(&db_url).await?;

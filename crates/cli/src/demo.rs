@@ -83,7 +83,6 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     })?;
     // The collector migrates as the owner, then works and serves the API on its own logins.
     let mut ccfg = dampwatch_collector::Config::default().with_pki_dir(&pki).with_database(&db_url, &logins);
-    ccfg.api.master_key = master_key_in(&dir, out)?;
     ccfg.mqtt.port = gateway.local_addr().port();
     for address in [&mut ccfg.http.address, &mut ccfg.metrics.address] {
         if let Ok(addr) = address.parse() {
@@ -218,22 +217,4 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
         Ok(_) => addr,
         Err(_) => SocketAddr::new(addr.ip(), 0),
     }
-}
-
-/// The demo's master key in `dir`, made at its first start. What officers write on a case is
-/// sealed under the landlord's data key, which the API reaches through the master key; a demo
-/// keeps it in its data directory, where a deployment keeps it apart from the database and its
-/// backups.
-pub(crate) fn master_key_in(dir: &std::path::Path, out: &mut dyn Write) -> anyhow::Result<PathBuf> {
-    let path = dir.join("master.key");
-    if !path.exists() {
-        let key = dampwatch_privacy::MasterKeyFile::generate(&path)?;
-        writeln!(
-            out,
-            "created the master key {} in {}",
-            dampwatch_privacy::MasterKey::id(&key),
-            path.display()
-        )?;
-    }
-    Ok(path)
 }

@@ -28,10 +28,6 @@ pub enum EvidenceCommand {
         /// How far before the condition began the readings go, e.g. "30d".
         #[arg(long, value_parser = humantime::parse_duration, default_value = "30d")]
         lookback: std::time::Duration,
-        /// The master key file: with it, what officers wrote on the case (sealed under the
-        /// landlord's data key) goes into the pack opened; without it, as digests only.
-        #[arg(long = "master-key", env = "DAMPWATCH_MASTER_KEY_FILE")]
-        master_key: Option<PathBuf>,
     },
     /// Check a pack offline: the seal, every file, every signature and certificate, the event
     /// chain, every reading against its signed uplink, every deadline recomputed.
@@ -47,7 +43,7 @@ pub enum EvidenceCommand {
 
 pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cmd {
-        EvidenceCommand::Export { target, case_id, out: path, config, lookback, master_key } => {
+        EvidenceCommand::Export { target, case_id, out: path, config, lookback } => {
             let clock = match &config {
                 Some(file) => {
                     dampwatch_collector::Config::load(file)
@@ -58,29 +54,19 @@ pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Ve
                 None => Default::default(),
             };
             let db = dampwatch_store::connect(&target.database_url()?).await?;
-            let texts = match &master_key {
-                None => Default::default(),
-                Some(path) => {
-                    let master = dampwatch_privacy::MasterKeyFile::open(path)?;
-                    let texts = dampwatch_privacy::case_texts::open_case(
-                        &db,
-                        &master,
-                        dampwatch_privacy::case_texts::KeyAccess::Operator,
-                        case_id,
-                    )
-                    .await?;
-                    let mut opened = std::collections::BTreeMap::new();
-                    for (id, text) in texts {
-                        match text {
-                            Ok(text) => {
-                                opened.insert(id, text);
-                            }
-                            Err(e) => writeln!(out, "case text {id} stays a digest in the pack: {e}")?,
+            // What officers wrote goes in opened when the services' secrets key is beside the PKI.
+            let secrets = crate::privacy::secrets_key_at(&target.pki_dir())?;
+            let mut texts = std::collections::BTreeMap::new();
+            if let Some(secrets) = &secrets {
+                for (id, text) in dampwatch_privacy::case_texts::open_case(&db, secrets, case_id).await? {
+                    match text {
+                        Ok(text) => {
+                            texts.insert(id, text);
                         }
+                        Err(e) => writeln!(out, "case text {id} stays a digest in the pack: {e}")?,
                     }
-                    opened
                 }
-            };
+            }
             let options = dampwatch_evidence::ExportOptions { clock, lookback, now: None, texts };
             // Written beside the target and renamed, so an interrupted export never leaves a
             // truncated pack under the name a verifier will read.
@@ -111,8 +97,12 @@ pub async fn run(cmd: EvidenceCommand, out: &mut dyn Write) -> anyhow::Result<Ve
                 summary.key_id,
                 path.display()
             )?;
-            if summary.texts_as_digests > 0 && master_key.is_none() {
-                writeln!(out, "give --master-key to put what officers wrote into the pack")?;
+            if summary.texts_as_digests > 0 && secrets.is_none() {
+                writeln!(
+                    out,
+                    "what officers wrote is in the pack as digests only: the services' secrets key ({}) opens it",
+                    target.pki_dir().join(dampwatch_privacy::secrets_key::KEY_FILE).display()
+                )?;
             }
         }
         EvidenceCommand::Verify { pack, public_keys } => {

@@ -212,7 +212,8 @@ fn main() -> anyhow::Result<()> {
             init_logging("warn");
             multi_thread_runtime()?.block_on(async {
                 let mut db = dampwatch_store::connect(&args.target.database_url()?).await?;
-                dampwatch::people::run_landlords(args.command, &mut db, &mut out).await
+                dampwatch::people::run_landlords(args.command, &mut db, &args.target.pki_dir(), &mut out)
+                    .await
             })?;
         }
         Command::Tenancies(cmd) => {

@@ -231,6 +231,7 @@ pub fn webhook_change(command: &WebhooksCommand) -> Option<Event> {
 pub async fn run_landlords(
     command: LandlordsCommand,
     db: &mut Client,
+    pki_dir: &std::path::Path,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match command {
@@ -238,7 +239,7 @@ pub async fn run_landlords(
             crate::privacy::erase_landlord(db, &id, &confirm, chunk, out).await?;
         }
         LandlordsCommand::Export { id, master_key, out: path } => {
-            crate::privacy::export_landlord(db, &id, &master_key, &path, out).await?;
+            crate::privacy::export_landlord(db, &id, &master_key, pki_dir, &path, out).await?;
         }
         LandlordsCommand::Add { id, name } => {
             let known = db.query_opt("SELECT 1 FROM landlords WHERE id = $1", &[&id]).await?;

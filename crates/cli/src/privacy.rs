@@ -213,12 +213,33 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
         }
         PrivacyCommand::Rotate { target, master_key, landlord } => {
             let master = master_key.open()?;
+            let secrets = secrets_key_at(&target.pki_dir())?;
             let mut db = dampwatch_store::connect(&target.database_url()?).await?;
             let tx = db.transaction().await?;
             let rotation = dampwatch_privacy::rotate_landlord_key(&tx, &master, &landlord).await?;
+            // The second key tree, what officers wrote on the landlord's cases, rotates with it.
+            let texts = match &secrets {
+                Some(secrets) => dampwatch_privacy::case_texts::rotate(&tx, secrets, &landlord).await?,
+                None => {
+                    let live: i64 = tx
+                        .query_one(
+                            "SELECT count(*) FROM landlord_text_keys WHERE landlord_id = $1 AND wrapped_key IS NOT NULL",
+                            &[&landlord],
+                        )
+                        .await?
+                        .get(0);
+                    anyhow::ensure!(
+                        live == 0,
+                        "landlord {landlord}'s case text key needs the services' secrets key ({}) to rotate: give --pki-dir or --data-dir",
+                        target.pki_dir().join(dampwatch_privacy::secrets_key::KEY_FILE).display()
+                    );
+                    dampwatch_privacy::case_texts::TextRotation { from: None, to: None, resealed: 0 }
+                }
+            };
             let details = json!({"from": rotation.from, "to": rotation.to, "resealed": rotation.resealed,
                                  "homes_resealed": rotation.homes_resealed,
-                                 "case_texts_resealed": rotation.case_texts_resealed});
+                                 "text_key_from": texts.from, "text_key_to": texts.to,
+                                 "case_texts_resealed": texts.resealed});
             append(
                 &tx,
                 &event("privacy.rotate_key", Some(&landlord), format!("landlord:{landlord}"), details),
@@ -228,7 +249,7 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
             writeln!(
                 out,
                 "landlord {landlord}: data key generation {} replaced by {}; {} tenancies, {} homes' occupant records and {} case texts re-sealed; generation {}'s key deleted",
-                rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, rotation.case_texts_resealed, rotation.from
+                rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, texts.resealed, rotation.from
             )?;
         }
         PrivacyCommand::Rewrap { target, master_key, new_master_key } => {
@@ -290,7 +311,10 @@ pub async fn run_tenancies(command: TenanciesCommand, out: &mut impl Write) -> a
             let master = master_key.open()?;
             let mut db = dampwatch_store::connect(&target.database_url()?).await?;
             let started = std::time::Instant::now();
-            let summary = dampwatch_privacy::access::export_tenancy(&mut db, &master, id, &path).await?;
+            let secrets = secrets_key_at(&target.pki_dir())?;
+            let summary =
+                dampwatch_privacy::access::export_tenancy(&mut db, &master, secrets.as_ref(), id, &path)
+                    .await?;
             let landlord = tenancy_landlord(&db, id).await?;
             let details = json!({"rows": summary.rows.iter().map(|(d, n)| (d.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>()});
             append(
@@ -464,12 +488,16 @@ pub async fn export_landlord(
     db: &mut Client,
     landlord: &str,
     master_key: &MasterKeyArg,
+    pki_dir: &std::path::Path,
     path: &std::path::Path,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let master = master_key.open()?;
+    let secrets = secrets_key_at(pki_dir)?;
     let started = std::time::Instant::now();
-    let summary = dampwatch_privacy::portability::export_landlord(db, &master, landlord, path).await?;
+    let summary =
+        dampwatch_privacy::portability::export_landlord(db, &master, secrets.as_ref(), landlord, path)
+            .await?;
     let details = json!({"rows": summary.rows.iter().map(|(d, n)| (d.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>()});
     append(&*db, &event("landlord.export", Some(landlord), format!("landlord:{landlord}"), details)).await?;
     writeln!(out, "wrote {} in {:.1} s:", path.display(), started.elapsed().as_secs_f64())?;
@@ -531,4 +559,16 @@ pub async fn erase_landlord(
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The services' secrets key in `pki_dir`, if there is one: case text keys are sealed under it,
+/// so it opens what officers wrote on cases (the master key does not).
+pub(crate) fn secrets_key_at(
+    pki_dir: &std::path::Path,
+) -> anyhow::Result<Option<dampwatch_privacy::SecretsKey>> {
+    let path = pki_dir.join(dampwatch_privacy::secrets_key::KEY_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(dampwatch_privacy::SecretsKey::open(&path)?))
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use dampwatch_privacy::case_texts::{OpenedText, Reference};
+use dampwatch_privacy::case_texts::{OpenedText, Reference, SALT_LEN};
 
 use crate::error::EvidenceError;
 use crate::export::hash32;
@@ -63,8 +63,12 @@ impl std::fmt::Debug for EventText {
 }
 
 impl EventText {
+    /// The salt and text, if the salt is 32 bytes and the text a JSON object (a shorter salt
+    /// could take bytes from the text's start and still give the digest).
     fn opened(&self) -> Option<OpenedText> {
-        Some(OpenedText { salt: hex::decode(&self.salt).ok()?, text: self.text.clone() })
+        let salt = hex::decode(&self.salt).ok().filter(|s| s.len() == SALT_LEN)?;
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.text).ok()?;
+        Some(OpenedText { salt, text: self.text.clone() })
     }
 }
 
@@ -87,9 +91,11 @@ impl EventRecord {
         }
     }
 
-    /// Attaches `text` if it is the one its evidence refers to by id.
+    /// Attaches the text its evidence refers to, if `texts` holds it and it matches the digest
+    /// (a text that does not stays out: the pack then holds the digest only).
     pub fn attach_text(&mut self, texts: &std::collections::BTreeMap<i64, OpenedText>) {
-        if let Some(text) = self.text_reference().and_then(|r| texts.get(&r.id)) {
+        let Some(reference) = self.text_reference() else { return };
+        if let Some(text) = texts.get(&reference.id).filter(|t| t.matches(&reference)) {
             self.sealed_text = Some(EventText { salt: hex::encode(&text.salt), text: text.text.clone() });
         }
     }
@@ -104,7 +110,10 @@ pub fn check_texts(events: &[EventRecord]) -> Result<(), (i32, String)> {
             return Err((e.seq, "carries a text its evidence does not refer to".to_owned()));
         };
         let Some(opened) = carried.opened() else {
-            return Err((e.seq, "its text's salt is not hexadecimal".to_owned()));
+            return Err((
+                e.seq,
+                "its text's salt is not 32 bytes in hexadecimal, or its text not a JSON object".to_owned(),
+            ));
         };
         if !opened.matches(&reference) {
             return Err((e.seq, "its text does not match the digest its evidence holds".to_owned()));

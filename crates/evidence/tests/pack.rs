@@ -237,6 +237,18 @@ async fn every_change_is_named_by_its_file() {
             "events.jsonl: seq 2: its text does not match the digest its evidence holds",
         ),
         (
+            "an officer's note with its first byte moved into the salt (the digest unchanged)",
+            Box::new(|p: &mut Pack| {
+                edit_line(p, layout::EVENTS, 1, |v| {
+                    let salt = v["sealed_text"]["salt"].as_str().unwrap().to_owned();
+                    let text = v["sealed_text"]["text"].as_str().unwrap().to_owned();
+                    v["sealed_text"]["salt"] = Value::String(format!("{salt}{}", hex::encode(&text[..1])));
+                    v["sealed_text"]["text"] = Value::String(text[1..].to_owned());
+                })
+            }),
+            "events.jsonl: seq 2: its text's salt is not 32 bytes in hexadecimal, or its text not a JSON object",
+        ),
+        (
             "the digest of an officer's note",
             Box::new(|p: &mut Pack| {
                 edit_line(p, layout::EVENTS, 1, |v| {

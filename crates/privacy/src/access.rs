@@ -21,6 +21,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
 use crate::occupants::{open_occupants, Categories};
+use crate::secrets_key::SecretsKey;
 use crate::tenancy::open_tenancy;
 
 /// What an export held.
@@ -101,10 +102,11 @@ pub async fn span_of(db: &impl GenericClient, id: i64) -> Result<Option<TenancyS
 }
 
 /// Writes the subject access archive of tenancy `id` to `out`, its personal data opened with
-/// `master`.
+/// `master` and what officers wrote on its cases with `secrets` (the services' secrets key).
 pub async fn export_tenancy(
     client: &mut Client,
     master: &dyn MasterKey,
+    secrets: Option<&SecretsKey>,
     id: i64,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
@@ -112,7 +114,7 @@ pub async fn export_tenancy(
     let tenancy = open_tenancy(&tx, master, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let span = span_of(&tx, id).await?.ok_or(PrivacyError::UnknownTenancy(id))?;
     let vulnerabilities = open_occupants(&tx, master, &span.landlord_id, span.dwelling_id).await?;
-    let opened = Opened { personal: &tenancy.personal, vulnerabilities: &vulnerabilities, master };
+    let opened = Opened { personal: &tenancy.personal, vulnerabilities: &vulnerabilities, secrets };
     let summary = write_archive(&tx, &span, Some(opened), out).await?;
     tx.commit().await?;
     Ok(summary)
@@ -120,23 +122,14 @@ pub async fn export_tenancy(
 
 /// What a subject access archive holds beyond a share: the tenants' own data, opened. Its
 /// `Debug` shows only how much there is (the parts' own).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Opened<'a> {
     pub personal: &'a crate::tenancy::Personal,
     /// The vulnerabilities the home records for its occupants ([`crate::occupants`]).
     pub vulnerabilities: &'a Categories,
-    /// Opens what officers wrote on the cases ([`crate::case_texts`]).
-    pub master: &'a dyn MasterKey,
-}
-
-impl std::fmt::Debug for Opened<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened")
-            .field("personal", self.personal)
-            .field("vulnerabilities", self.vulnerabilities)
-            .field("master", &self.master.id())
-            .finish()
-    }
+    /// Opens what officers wrote on the cases ([`crate::case_texts`]); without it the archive
+    /// says they were not opened.
+    pub secrets: Option<&'a SecretsKey>,
 }
 
 /// Writes the archive of `span` to `out` from the snapshot `tx`: with the tenants' personal
@@ -286,7 +279,7 @@ pub async fn write_archive(
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let texts = crate::case_texts::archive_rows(tx, opened.master, &case_ids).await?;
+        let texts = crate::case_texts::archive_rows(tx, opened.secrets, &case_ids).await?;
         summary.rows.push(("case_event_texts", texts.len() as u64));
         write_file(&dir.path().join("case_event_texts.json"), serde_json::to_vec_pretty(&texts)?.as_slice())?;
         names.push("case_event_texts.json".to_owned());

@@ -1,5 +1,6 @@
-//! What officers write on a case (an event's evidence), sealed under the landlord's data key in
-//! `case_event_texts` (migration 0469), with the case log committing to it by digest.
+//! What officers write on a case (an event's evidence), sealed under the landlord's case text
+//! key ([`crate::text_keys`]) in `case_event_texts` (migration 0469), with the case log
+//! committing to it by digest.
 //!
 //! The event's `evidence` keeps a reference in its place, `{"sealed_text": {"id": ID, "sha256":
 //! HEX}}`, where HEX is SHA-256(salt || text), the salt 32 random bytes sealed with the text
@@ -16,14 +17,20 @@ use tokio_postgres::{GenericClient, Transaction};
 use std::collections::BTreeMap;
 
 use crate::error::PrivacyError;
-use crate::keys::{self, Resealer};
-use crate::master::{DataKey, MasterKey};
+use crate::master::DataKey;
 use crate::seal::{self, Place};
+use crate::secrets_key::SecretsKey;
+use crate::text_keys;
 
 /// The member of an event's evidence that refers to its sealed text.
 pub const REFERENCE_KEY: &str = "sealed_text";
 
-const SALT_LEN: usize = 32;
+/// Bytes of a text's salt.
+pub const SALT_LEN: usize = 32;
+
+/// Why texts are not opened without the services' secrets key.
+pub const NO_SECRETS_KEY: &str =
+    "not opened: the services' secrets key (PKI/secrets/sealing.key), under which case text keys are sealed, was not given";
 
 fn place(landlord_id: &str, id: i64) -> Place<'_> {
     Place { landlord_id, table: "case_event_texts", column: "sealed", row_id: id }
@@ -84,8 +91,8 @@ impl OpenedText {
     }
 }
 
-/// Whose transaction reads the landlord's keys: the operator's (any landlord's, directly) or
-/// the API's tenant role (its own landlord's, through migration 0469's functions).
+/// Whose transaction takes the landlord's current text key: the operator's (any landlord's,
+/// directly) or the API's tenant role (its own landlord's, through migration 0469's functions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAccess {
     Operator,
@@ -94,12 +101,12 @@ pub enum KeyAccess {
 
 /// Splits what a person gave as an event's evidence into what is sealed (every member but
 /// those named in `clear`) and what stays in clear; seals the former for case `case_id` under
-/// the landlord's current key (read in `tx`'s transaction, as the tenant when `access` says so)
-/// and returns the evidence to store: the clear members and the reference. Evidence with
-/// nothing to seal is returned as it was, and nothing is written.
+/// the landlord's current text key (read in `tx`'s transaction, as the tenant when `access`
+/// says so) and returns the evidence to store: the clear members and the reference. Evidence
+/// with nothing to seal is returned as it was, and nothing is written.
 pub async fn seal_evidence(
     tx: &impl GenericClient,
-    master: &dyn MasterKey,
+    secrets: &SecretsKey,
     access: KeyAccess,
     landlord: &str,
     case_id: i64,
@@ -114,10 +121,7 @@ pub async fn seal_evidence(
     if sealed.is_empty() {
         return Ok(Value::Object(kept));
     }
-    let (generation, key) = match access {
-        KeyAccess::Operator => keys::current_or_first_key(tx, master, landlord).await?,
-        KeyAccess::Tenant => keys::tenant_current_or_first_key(tx, master, landlord).await?,
-    };
+    let (generation, key) = text_keys::current_or_first(tx, secrets, access, landlord).await?;
     let text = Value::Object(sealed).to_string();
     let mut salt = [0u8; SALT_LEN];
     SystemRandom::new().fill(&mut salt).map_err(|_| PrivacyError::Random)?;
@@ -136,11 +140,23 @@ pub async fn seal_evidence(
 }
 
 /// Every sealed text of case `case_id`, opened, by id; a text that does not open (its
-/// landlord's keys erased, say) maps to why.
+/// landlord's keys erased, say) maps to why. The texts and their keys are read in separate
+/// statements: a text a rotation re-sealed in between is read again.
 pub async fn open_case(
     db: &impl GenericClient,
-    master: &dyn MasterKey,
-    access: KeyAccess,
+    secrets: &SecretsKey,
+    case_id: i64,
+) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, PrivacyError> {
+    let first = open_case_once(db, secrets, case_id).await?;
+    if first.values().any(|t| matches!(t, Err(PrivacyError::KeyRetired { .. }))) {
+        return open_case_once(db, secrets, case_id).await;
+    }
+    Ok(first)
+}
+
+async fn open_case_once(
+    db: &impl GenericClient,
+    secrets: &SecretsKey,
     case_id: i64,
 ) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, PrivacyError> {
     let rows = db
@@ -149,7 +165,7 @@ pub async fn open_case(
             &[&case_id],
         )
         .await?;
-    let mut keys: BTreeMap<(String, i32), Result<DataKey, String>> = BTreeMap::new();
+    let mut keys: BTreeMap<(String, i32), Result<DataKey, PrivacyError>> = BTreeMap::new();
     let mut opened = BTreeMap::new();
     for row in rows {
         let id: i64 = row.get(0);
@@ -158,15 +174,15 @@ pub async fn open_case(
         let sealed: Vec<u8> = row.get(3);
         let slot = (landlord.clone(), generation);
         if !keys.contains_key(&slot) {
-            let key = match access {
-                KeyAccess::Operator => keys::data_key(db, master, &landlord, generation as u32).await,
-                KeyAccess::Tenant => keys::tenant_data_key(db, master, &landlord, generation as u32).await,
-            };
-            keys.insert(slot.clone(), key.map_err(|e| e.to_string()));
+            let key = text_keys::key(db, secrets, &landlord, generation as u32).await;
+            keys.insert(slot.clone(), key);
         }
         let text = match &keys[&slot] {
             Ok(key) => open_one(key, &landlord, id, &sealed),
-            Err(why) => Err(PrivacyError::Unavailable(why.clone())),
+            Err(PrivacyError::KeyRetired { landlord, generation }) => {
+                Err(PrivacyError::KeyRetired { landlord: landlord.clone(), generation: *generation })
+            }
+            Err(why) => Err(PrivacyError::Unavailable(why.to_string())),
         };
         opened.insert(id, text);
     }
@@ -186,15 +202,26 @@ fn open_one(key: &DataKey, landlord: &str, id: i64, sealed: &[u8]) -> Result<Ope
 
 /// The sealed texts of cases `case_ids`, opened by the operator, as an archive's rows:
 /// `{"id", "case_id", "evidence"}` (the evidence's members the event's `sealed_text.id` refers
-/// to), or `{"id", "case_id", "unavailable": why}` for one that does not open.
+/// to), or `{"id", "case_id", "unavailable": why}` for one that does not open (every one, when
+/// the services' secrets key is not at hand).
 pub async fn archive_rows(
     db: &impl GenericClient,
-    master: &dyn MasterKey,
+    secrets: Option<&SecretsKey>,
     case_ids: &[i64],
 ) -> Result<Vec<Value>, PrivacyError> {
     let mut rows = Vec::new();
     for case_id in case_ids {
-        for (id, text) in open_case(db, master, KeyAccess::Operator, *case_id).await? {
+        let Some(secrets) = secrets else {
+            let ids = db
+                .query("SELECT id FROM case_event_texts WHERE case_id = $1 ORDER BY id", &[case_id])
+                .await?;
+            for r in ids {
+                let id: i64 = r.get(0);
+                rows.push(json!({"id": id, "case_id": case_id, "unavailable": NO_SECRETS_KEY}));
+            }
+            continue;
+        };
+        for (id, text) in open_case(db, secrets, *case_id).await? {
             rows.push(match text {
                 Ok(text) => {
                     let evidence: Value = serde_json::from_str(&text.text)?;
@@ -230,14 +257,81 @@ pub fn reveal(evidence: &Value, texts: &BTreeMap<i64, Result<OpenedText, Privacy
     shown
 }
 
-/// Re-seals every case text of the rotating landlord (see [`keys::rotate_landlord_key`]).
-pub(crate) async fn reseal_all(
+/// What a rotation of a landlord's text key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextRotation {
+    /// The generation retired; `None` when the landlord had no text key yet (nothing to do).
+    pub from: Option<u32>,
+    pub to: Option<u32>,
+    /// Texts re-sealed under the new generation.
+    pub resealed: u64,
+}
+
+/// Rotates the landlord's case text key in `tx` (the operator's; the caller commits): a new
+/// generation, every text of the landlord re-sealed under it, the old generations' keys
+/// deleted. Taken `FOR UPDATE`, the current key waits for seals in progress and stops new ones.
+pub async fn rotate(
     tx: &Transaction<'_>,
-    resealer: &mut Resealer<'_>,
-) -> Result<u64, PrivacyError> {
-    let select = "SELECT id, sealed FROM case_event_texts WHERE landlord_id = $1 ORDER BY id FOR UPDATE";
-    let update = "UPDATE case_event_texts SET sealed = $2, key_generation = $3 WHERE id = $1";
-    resealer.reseal_rows(tx, select, update, place).await
+    secrets: &SecretsKey,
+    landlord: &str,
+) -> Result<TextRotation, PrivacyError> {
+    let row = tx
+        .query_opt(
+            "SELECT generation FROM landlord_text_keys
+             WHERE landlord_id = $1 AND retired_at IS NULL AND destroyed_at IS NULL FOR UPDATE",
+            &[&landlord],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(TextRotation { from: None, to: None, resealed: 0 });
+    };
+    let from: i32 = row.get(0);
+    let to = from + 1;
+    let (key, wrapped) = text_keys::make(secrets, landlord, to as u32)?;
+    tx.execute(
+        "UPDATE landlord_text_keys SET retired_at = now() WHERE landlord_id = $1 AND generation = $2",
+        &[&landlord, &from],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO landlord_text_keys (landlord_id, generation, wrapped_key, secrets_key_id) VALUES ($1, $2, $3, $4)",
+        &[&landlord, &to, &wrapped, &secrets.id()],
+    )
+    .await?;
+    let mut old_keys: BTreeMap<i32, DataKey> = BTreeMap::new();
+    let mut resealed = 0;
+    let rows = tx
+        .query(
+            "SELECT id, key_generation, sealed FROM case_event_texts
+             WHERE landlord_id = $1 AND key_generation <> $2 ORDER BY id FOR UPDATE",
+            &[&landlord, &to],
+        )
+        .await?;
+    for row in rows {
+        let (id, generation, sealed): (i64, i32, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+        let old_key = match old_keys.entry(generation) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(text_keys::key(tx, secrets, landlord, generation as u32).await?)
+            }
+        };
+        let plaintext = seal::open(old_key, &place(landlord, id), &sealed)?;
+        let again = seal::seal(&key, to as u32, &place(landlord, id), &plaintext)?;
+        tx.execute(
+            "UPDATE case_event_texts SET sealed = $2, key_generation = $3 WHERE id = $1",
+            &[&id, &again, &to],
+        )
+        .await?;
+        resealed += 1;
+    }
+    // Only now, with nothing left under them, do the old generations' keys go.
+    tx.execute(
+        "UPDATE landlord_text_keys SET wrapped_key = NULL, retired_at = coalesce(retired_at, now())
+         WHERE landlord_id = $1 AND generation < $2 AND wrapped_key IS NOT NULL",
+        &[&landlord, &to],
+    )
+    .await?;
+    Ok(TextRotation { from: Some(from as u32), to: Some(to as u32), resealed })
 }
 
 #[cfg(test)]

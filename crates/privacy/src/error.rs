@@ -41,6 +41,10 @@ pub enum PrivacyError {
         "generation {generation} of landlord {landlord}'s data key does not unwrap under master key {master_key_id}: the wrapped key was changed or moved"
     )]
     UnwrapFailed { landlord: String, generation: u32, master_key_id: String },
+    #[error(
+        "generation {generation} of landlord {landlord}'s case text key is sealed under secrets key {stored}, not this service's ({given})"
+    )]
+    WrongSecretsKey { landlord: String, generation: u32, stored: String, given: String },
     #[error("ciphertext does not open: it was changed, or moved from another row or landlord ({0})")]
     DoesNotOpen(String),
     #[error("{0}")]

@@ -118,74 +118,6 @@ pub async fn current_or_first_key(
     }
 }
 
-/// The current data key of the landlord of a tenant transaction (the API's, `dampwatch.landlord`
-/// set to `landlord`), held `FOR SHARE` as [`current_key`] holds it, creating generation 1 if the
-/// landlord has none yet. The tenant role reads no wrapped key directly: only its own landlord's,
-/// through the functions of migration 0469.
-pub async fn tenant_current_or_first_key(
-    db: &impl GenericClient,
-    master: &dyn MasterKey,
-    landlord: &str,
-) -> Result<(u32, DataKey), PrivacyError> {
-    // A second pass takes the key another transaction made meanwhile.
-    for _ in 0..2 {
-        let row = db
-            .query_opt("SELECT generation, wrapped_key, master_key_id FROM tenant_current_data_key()", &[])
-            .await?;
-        if let Some(row) = row {
-            let generation = generation(row.get(0));
-            let wrapped: Vec<u8> = row.get(1);
-            return Ok((generation, unwrap(master, landlord, generation, &wrapped, row.get(2))?));
-        }
-        if let Some(at) = db.query_one("SELECT tenant_data_keys_erased_at()", &[]).await?.get(0) {
-            return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
-        }
-        let key = DataKey::generate()?;
-        let wrapped = master.wrap(&key, &WrapContext { landlord_id: landlord, generation: 1 })?;
-        db.query_one("SELECT tenant_first_data_key($1, $2)", &[&wrapped, &master.id()]).await?;
-    }
-    Err(PrivacyError::NoKey(landlord.to_owned()))
-}
-
-/// Generation `generation` of the data key of a tenant transaction's landlord (as
-/// [`data_key`] gives it to the operator).
-pub async fn tenant_data_key(
-    db: &impl GenericClient,
-    master: &dyn MasterKey,
-    landlord: &str,
-    generation: u32,
-) -> Result<DataKey, PrivacyError> {
-    let row = db
-        .query_opt(
-            "SELECT wrapped_key, master_key_id, destroyed_at FROM tenant_data_key($1)",
-            &[&(generation as i32)],
-        )
-        .await?;
-    let Some(row) = row else {
-        return Err(match db.query_one("SELECT tenant_data_keys_erased_at()", &[]).await?.get(0) {
-            Some(at) => PrivacyError::KeyErased { landlord: landlord.to_owned(), at },
-            None => PrivacyError::NoKey(landlord.to_owned()),
-        });
-    };
-    stored_key(master, landlord, generation, &row)
-}
-
-/// The key of a `(wrapped_key, master_key_id, destroyed_at)` row, or why there is none.
-fn stored_key(
-    master: &dyn MasterKey,
-    landlord: &str,
-    generation: u32,
-    row: &tokio_postgres::Row,
-) -> Result<DataKey, PrivacyError> {
-    if let Some(at) = row.get::<_, Option<DateTime<Utc>>>(2) {
-        return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
-    }
-    let Some(wrapped) = row.get::<_, Option<Vec<u8>>>(0) else {
-        return Err(PrivacyError::KeyRetired { landlord: landlord.to_owned(), generation });
-    };
-    unwrap(master, landlord, generation, &wrapped, row.get(1))
-}
-
 fn unwrap(
     master: &dyn MasterKey,
     landlord: &str,
@@ -224,7 +156,13 @@ pub async fn data_key(
             None => PrivacyError::NoKey(landlord.to_owned()),
         });
     };
-    stored_key(master, landlord, generation, &row)
+    if let Some(at) = row.get::<_, Option<DateTime<Utc>>>(2) {
+        return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
+    }
+    let Some(wrapped) = row.get::<_, Option<Vec<u8>>>(0) else {
+        return Err(PrivacyError::KeyRetired { landlord: landlord.to_owned(), generation });
+    };
+    unwrap(master, landlord, generation, &wrapped, row.get(1))
 }
 
 /// Re-seals a landlord's records under the generation a rotation made: one definition for
@@ -291,8 +229,6 @@ pub struct Rotation {
     pub resealed: u64,
     /// Homes' records of their occupants re-sealed under it.
     pub homes_resealed: u64,
-    /// What officers wrote on the landlord's cases, re-sealed under it.
-    pub case_texts_resealed: u64,
 }
 
 /// Rotates the landlord's data key: a new generation, every tenancy of the landlord and every
@@ -339,7 +275,6 @@ pub async fn rotate_landlord_key(
     let mut resealer = Resealer { master, landlord, to, key: &key, old_keys: HashMap::new() };
     let resealed = crate::tenancy::reseal_all(tx, &mut resealer).await?;
     let homes_resealed = crate::occupants::reseal_all(tx, &mut resealer).await?;
-    let case_texts_resealed = crate::case_texts::reseal_all(tx, &mut resealer).await?;
 
     // Only now, with nothing left under them, do the old generations' keys go.
     tx.execute(
@@ -348,7 +283,7 @@ pub async fn rotate_landlord_key(
         &[&landlord, &(to as i32)],
     )
     .await?;
-    Ok(Rotation { from, to, resealed, homes_resealed, case_texts_resealed })
+    Ok(Rotation { from, to, resealed, homes_resealed })
 }
 
 /// Re-wraps every data key still held (every landlord, every live generation) from `old` to
@@ -402,13 +337,15 @@ pub struct Erasure {
     /// The landlord's homes that recorded their occupants: the sealed records can no longer be
     /// opened, and the stricter rules they selected no longer apply.
     pub homes: u64,
+    /// Generations of the landlord's case text key destroyed now ([`crate::text_keys`]).
+    pub text_keys_destroyed: u64,
     /// What officers wrote on the landlord's cases: sealed, and no longer openable.
     pub case_texts: i64,
     pub erased_at: DateTime<Utc>,
 }
 
-/// Cryptographic erasure of the landlord's personal data, in `tx`: every wrapped data key of
-/// the landlord is deleted and its destruction recorded, so no master key can open its
+/// Cryptographic erasure of the landlord's personal data, in `tx`: every wrapped data key and
+/// case text key of the landlord is deleted and its destruction recorded, so no master key can open its
 /// tenancies again and no new key is made for it. The ciphertext stays (it is useless without
 /// the key), and the stricter rules its homes' sealed records selected are cleared; the caller commits, and may append an audit entry in the same transaction.
 pub async fn erase_landlord(tx: &Transaction<'_>, landlord: &str) -> Result<Erasure, PrivacyError> {
@@ -442,9 +379,11 @@ pub async fn erase_landlord(tx: &Transaction<'_>, landlord: &str) -> Result<Eras
             &[&landlord],
         )
         .await?;
+    // The landlord's second key tree, what officers wrote on its cases, goes with the first.
+    let text_keys_destroyed = crate::text_keys::erase(tx, landlord).await?;
     let case_texts: i64 = tx
         .query_one("SELECT count(*) FROM case_event_texts WHERE landlord_id = $1", &[&landlord])
         .await?
         .get(0);
-    Ok(Erasure { keys_destroyed, tenancies, homes, case_texts, erased_at })
+    Ok(Erasure { keys_destroyed, tenancies, homes, text_keys_destroyed, case_texts, erased_at })
 }

@@ -26,6 +26,7 @@ pub mod portability;
 pub mod seal;
 pub mod secrets_key;
 pub mod tenancy;
+pub mod text_keys;
 
 pub use device_data::{erase_device_data, DeviceDataErased};
 pub use error::PrivacyError;

@@ -11,11 +11,14 @@ use tokio_postgres::Client;
 use crate::access::{archive, copy_csv, copy_jsonl, utc_snapshot, write_file, AccessSummary};
 use crate::error::PrivacyError;
 use crate::master::MasterKey;
+use crate::secrets_key::SecretsKey;
 
-/// Writes landlord `landlord`'s archive to `out`.
+/// Writes landlord `landlord`'s archive to `out`, its personal data opened with `master` and
+/// what officers wrote on its cases with `secrets` (the services' secrets key).
 pub async fn export_landlord(
     client: &mut Client,
     master: &dyn MasterKey,
+    secrets: Option<&SecretsKey>,
     landlord: &str,
     out: &Path,
 ) -> Result<AccessSummary, PrivacyError> {
@@ -151,7 +154,7 @@ pub async fn export_landlord(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let texts = crate::case_texts::archive_rows(&tx, master, &case_ids).await?;
+    let texts = crate::case_texts::archive_rows(&tx, secrets, &case_ids).await?;
     summary.rows.push(("case_event_texts", texts.len() as u64));
     names.push("case_event_texts.json".to_owned());
     tx.commit().await?;

@@ -10,7 +10,9 @@ use dampwatch_pg::PrivatePostgres;
 use dampwatch_privacy::access::{export_tenancy, AccessSummary};
 use dampwatch_privacy::consent::{self, NewConsent};
 use dampwatch_privacy::erase::erase_tenancy;
-use dampwatch_privacy::{add_tenancy, open_tenancy, MasterKeyFile, NewTenancy, Personal, PrivacyError};
+use dampwatch_privacy::{
+    add_tenancy, open_tenancy, MasterKeyFile, NewTenancy, Personal, PrivacyError, SecretsKey,
+};
 
 const NAME: &str = "Ada Quinlan-Okafor";
 const PHONE: &str = "+44 7700 900123";
@@ -19,6 +21,8 @@ struct World {
     _pg: PrivatePostgres,
     db: tokio_postgres::Client,
     master: MasterKeyFile,
+    /// The services' secrets key, under which case text keys are sealed.
+    secrets: SecretsKey,
     dir: tempfile::TempDir,
     tenancy: i64,
     case_id: i64,
@@ -50,6 +54,7 @@ async fn world() -> World {
     .expect("home and readings");
     let dir = tempfile::tempdir().expect("tempdir");
     let master = MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key");
+    let secrets = SecretsKey::open_or_create(&dir.path().join("sealing.key")).expect("secrets key");
     let tx = db.transaction().await.expect("tx");
     let personal = Personal {
         names: vec![NAME.to_owned()],
@@ -98,7 +103,7 @@ async fn world() -> World {
     // The second event's evidence is an officer's note, stored sealed as the API stores it.
     let note = dampwatch_privacy::case_texts::seal_evidence(
         &db,
-        &master,
+        &secrets,
         dampwatch_privacy::case_texts::KeyAccess::Operator,
         "north",
         case_id,
@@ -123,7 +128,7 @@ async fn world() -> World {
     )
     .await
     .expect("audit");
-    World { _pg: pg, db, master, dir, tenancy, case_id }
+    World { _pg: pg, db, master, secrets, dir, tenancy, case_id }
 }
 
 fn dampwatch_audit_event(tenancy: i64) -> (String, String) {
@@ -161,7 +166,8 @@ fn tenancy_days() -> u64 {
 async fn a_subject_access_export_holds_everything_about_the_tenancy_as_csv_and_json() {
     let mut w = world().await;
     let out = w.dir.path().join("access.tar");
-    let summary: AccessSummary = export_tenancy(&mut w.db, &w.master, w.tenancy, &out).await.expect("export");
+    let summary: AccessSummary =
+        export_tenancy(&mut w.db, &w.master, Some(&w.secrets), w.tenancy, &out).await.expect("export");
     assert_eq!(summary.rows_of("readings"), tenancy_days(), "only the tenancy's period");
     assert_eq!(summary.rows_of("cases"), 1);
     assert_eq!(summary.rows_of("case_events"), 2);
@@ -270,7 +276,8 @@ async fn an_erasure_deletes_the_personal_data_ends_consents_and_says_what_is_kep
             .unwrap()
             .get(0);
     assert_eq!(case_events, 2);
-    let export = export_tenancy(&mut w.db, &w.master, w.tenancy, &w.dir.path().join("x.tar")).await;
+    let export =
+        export_tenancy(&mut w.db, &w.master, Some(&w.secrets), w.tenancy, &w.dir.path().join("x.tar")).await;
     assert!(matches!(export, Err(PrivacyError::UnknownTenancy(_))));
 }
 
@@ -288,9 +295,15 @@ async fn a_landlord_s_export_carries_everything_it_owns_and_no_secret() {
     .await
     .expect("people, a webhook, another landlord");
     let out = w.dir.path().join("north.tar");
-    let summary = dampwatch_privacy::portability::export_landlord(&mut w.db, &w.master, "north", &out)
-        .await
-        .expect("export");
+    let summary = dampwatch_privacy::portability::export_landlord(
+        &mut w.db,
+        &w.master,
+        Some(&w.secrets),
+        "north",
+        &out,
+    )
+    .await
+    .expect("export");
     assert_eq!(summary.rows_of("readings"), 730, "every reading, not only a tenancy's");
     assert_eq!(summary.rows_of("tenancies"), 1);
     assert_eq!(summary.rows_of("case_events"), 2);
@@ -314,6 +327,13 @@ async fn a_landlord_s_export_carries_everything_it_owns_and_no_secret() {
     for secret in ["secret-hash", "webhook-signing-secret-xyz", "9 South Street", "S-1"] {
         assert!(!all.contains(secret), "{secret} exported");
     }
-    let missing = dampwatch_privacy::portability::export_landlord(&mut w.db, &w.master, "nobody", &out).await;
+    let missing = dampwatch_privacy::portability::export_landlord(
+        &mut w.db,
+        &w.master,
+        Some(&w.secrets),
+        "nobody",
+        &out,
+    )
+    .await;
     assert!(matches!(missing, Err(PrivacyError::UnknownLandlord(_))));
 }

@@ -238,7 +238,7 @@ pub(crate) fn recorded_properties(with_late_reason: bool) -> Map<String, Value> 
     );
     properties.insert(
         "evidence".into(),
-        json!({"type": ["object", "null"], "description": "Any JSON object: documents, photos, notes, references. Stored sealed under the landlord's data key (the case log keeps `sealed_text`: its id and a salted SHA-256) and shown opened; `sealed_text` and `late_record` are reserved. Refused with 503 `no-master-key` when the service holds no master key."}),
+        json!({"type": ["object", "null"], "description": "Any JSON object: documents, photos, notes, references. Stored sealed under the landlord's case text key (the case log keeps `sealed_text`: its id and a salted SHA-256) and shown opened; `sealed_text` and `late_record` are reserved. Refused with 503 `no-secrets-key` when the service holds no secrets key."}),
     );
     properties.insert(
         "at".into(),
@@ -337,6 +337,11 @@ pub(crate) fn check_recorded(
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => return Err(ApiError::Unprocessable("evidence must be a JSON object".into())),
     };
+    if evidence.get(LATE_RECORD_KEY).is_some() {
+        return Err(ApiError::Unprocessable(format!(
+            "evidence.{LATE_RECORD_KEY} is kept for the reason of a late record; give it as late_reason"
+        )));
+    }
     if evidence.get(REFERENCE_KEY).is_some() {
         return Err(ApiError::Unprocessable(format!(
             "evidence.{REFERENCE_KEY} is kept for the reference to the evidence's sealed text; name it otherwise"
@@ -476,7 +481,7 @@ pub(crate) fn created(case_id: i64, body: impl serde::Serialize) -> Response {
             body = InvalidTransition, content_type = "application/problem+json"),
         (status = 422, description = "The body's content is not acceptable (unknown event type or member, blank actor, a time in the future, or `late-record-needs-reason`: `at` is more than the tolerance in the past and no `late_reason` was given, or the landlord's data keys were erased, so no evidence with text can be sealed).",
             body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "`no-master-key`: the evidence holds text, which is stored only sealed, and this service holds no master key to seal it with.",
+        (status = 503, description = "`no-secrets-key`: the evidence holds text, which is stored only sealed, and this service holds no secrets key to seal it with.",
             body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
@@ -508,11 +513,6 @@ pub(crate) async fn record(
     let (actor, at, mut evidence) = check_recorded(&request.recorded, &tenant, state, now)?;
     let caller = tenant.caller().clone();
     let landlord = tenant.landlord_id().to_owned();
-    if evidence.get(LATE_RECORD_KEY).is_some() {
-        return Err(ApiError::Unprocessable(format!(
-            "evidence.{LATE_RECORD_KEY} is kept for the reason of a late record; give it as late_reason"
-        )));
-    }
     let tolerance = state.config.late_record_tolerance;
     let late = now.signed_duration_since(at).to_std().is_ok_and(|behind| behind > tolerance);
     let tx = tenant.transaction().await?;

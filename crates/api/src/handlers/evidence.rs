@@ -94,6 +94,7 @@ pub(crate) async fn pack(state: &ApiState, mut tenant: Tenant, id: i64) -> Resul
         "uplinks": summary.uplinks,
         "readings": summary.readings,
         "events": summary.events,
+        "texts_opened": summary.texts,
         "deadlines": summary.deadlines,
         "sealed_by": summary.key_id,
         "bytes": bytes.len(),

@@ -129,7 +129,7 @@ fn conflict(slug: &str, title: &str, detail: String, alert_id: i64) -> Problem {
             body = InvalidTransition, content_type = "application/problem+json"),
         (status = 422, description = "The body's content is not acceptable (or the landlord's data keys were erased, so no evidence with text can be sealed).", body = ProblemDocument,
             content_type = "application/problem+json"),
-        (status = 503, description = "`no-master-key`: the evidence holds text, which is stored only sealed, and this service holds no master key to seal it with.",
+        (status = 503, description = "`no-secrets-key`: the evidence holds text, which is stored only sealed, and this service holds no secrets key to seal it with.",
             body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]

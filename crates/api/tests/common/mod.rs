@@ -142,10 +142,8 @@ pub struct Fixture {
     pub south: Landlord,
     /// A landlord with a key and no data at all.
     pub empty: Landlord,
-    /// The key the state seals people's TOTP secrets with.
+    /// The key the state seals people's TOTP secrets and the landlords' case text keys with.
     pub secrets_key: std::sync::Arc<dampwatch_privacy::SecretsKey>,
-    /// The master key the state seals what officers write under (the landlords' data keys).
-    pub master_key: std::sync::Arc<dampwatch_privacy::MasterKeyFile>,
 }
 
 pub async fn fixture() -> Fixture {
@@ -183,19 +181,11 @@ pub async fn fixture_with(config: ApiConfig) -> Fixture {
             dampwatch_privacy::SecretsKey::open_or_create(&dir.path().join("sealing.key")).expect("key"),
         )
     };
-    let master_key = {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::sync::Arc::new(
-            dampwatch_privacy::MasterKeyFile::generate(&dir.path().join("master.key")).expect("master key"),
-        )
-    };
-    let state = ApiState::connect(&api_url, clock, config)
-        .expect("state")
-        .with_secrets_key(secrets_key.clone())
-        .with_master_key(master_key.clone());
+    let state =
+        ApiState::connect(&api_url, clock, config).expect("state").with_secrets_key(secrets_key.clone());
     let app = router(state.clone());
     let superuser_url = pg.url_for(&name);
-    Fixture { db_url, api_url, superuser_url, db, state, app, north, south, empty, secrets_key, master_key }
+    Fixture { db_url, api_url, superuser_url, db, state, app, north, south, empty, secrets_key }
 }
 
 async fn insert_alert(

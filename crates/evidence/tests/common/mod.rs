@@ -17,7 +17,7 @@ use dampwatch_clock::{AwarenessPolicy, CaseEvent, Clock, ClockConfig, Hazard};
 use dampwatch_evidence::{Pack, PackSigner};
 use dampwatch_pg::PrivatePostgres;
 use dampwatch_privacy::case_texts::{self, KeyAccess, OpenedText};
-use dampwatch_privacy::MasterKeyFile;
+use dampwatch_privacy::SecretsKey;
 use dampwatch_proto::v1::{Reading, Uplink};
 use dampwatch_store::registry::{self, NewDevice};
 use prost::Message as _;
@@ -73,8 +73,8 @@ pub struct Scenario {
     pub now: DateTime<Utc>,
     pub uplinks: usize,
     pub readings: usize,
-    /// What the officer wrote at triage, as the API stores it: sealed under the landlord's data
-    /// key, the event's evidence holding its reference and digest. Opened for the pack.
+    /// What the officer wrote at triage, as the API stores it: sealed under the landlord's case
+    /// text key, the event's evidence holding its reference and digest. Opened for the pack.
     pub texts: std::collections::BTreeMap<i64, OpenedText>,
 }
 
@@ -281,12 +281,13 @@ pub async fn damp_bedroom() -> Scenario {
     .await
     .expect("open case");
     let triaged = detected + Duration::hours(3);
-    let master_dir = tempfile::tempdir().expect("temp dir");
-    let master = MasterKeyFile::generate(&master_dir.path().join("master.key")).expect("master key");
+    let secrets_dir = tempfile::tempdir().expect("temp dir");
+    let secrets = SecretsKey::open_or_create(&secrets_dir.path().join("sealing.key")).expect("secrets key");
     let note = json!({"note": "Mould behind the wardrobe — photographed, “black spots”", "photos": 3});
-    let evidence = case_texts::seal_evidence(&tx, &master, KeyAccess::Operator, LANDLORD, case_id, note, &[])
-        .await
-        .expect("seal the note");
+    let evidence =
+        case_texts::seal_evidence(&tx, &secrets, KeyAccess::Operator, LANDLORD, case_id, note, &[])
+            .await
+            .expect("seal the note");
     cases::append_event(
         &tx,
         &clock,
@@ -315,7 +316,7 @@ pub async fn damp_bedroom() -> Scenario {
     .await
     .expect("investigation");
     tx.commit().await.expect("commit");
-    let texts = case_texts::open_case(&db, &master, KeyAccess::Operator, case_id)
+    let texts = case_texts::open_case(&db, &secrets, case_id)
         .await
         .expect("open the notes")
         .into_iter()

@@ -227,7 +227,7 @@ def verify(path, trusted):
         if carried is not None:
             evidence = json.loads(e["evidence"])
             reference = evidence.get("sealed_text") if isinstance(evidence, dict) else None
-            if not isinstance(reference, dict):
+            if not (isinstance(reference, dict) and isinstance(reference.get("id"), int)):
                 raise Tampered("events.jsonl", f"seq {e['seq']}: carries a text its evidence does not refer to")
             salt, text = carried.get("salt"), carried.get("text")
             try:

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use dampwatch_alerts::deadlines::LATE_RECORD_KEY;
 use dampwatch_privacy::case_texts::{self, KeyAccess, OpenedText, Reference};
 use dampwatch_privacy::PrivacyError;
-use dampwatch_store::read_model::case::{self, CaseEventRecord};
+use dampwatch_store::read_model::case::CaseEventRecord;
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -26,9 +26,11 @@ const NO_SECRETS_KEY: &str =
     "this service holds no secrets key, so it can neither seal nor open what officers write on a case";
 
 /// `evidence` as it is stored for an event of case `case_id` of `landlord`: its free text sealed
-/// (in `tx`, so it is stored with the event or not at all) and referred to. The case is looked
-/// up first, as the caller may see it: another landlord's, or one a contractor is not assigned,
-/// is answered 404 before any key is touched.
+/// (in `tx`, so it is stored with the event or not at all) and referred to. The case is locked
+/// first, as the caller may see it: another landlord's, or one a contractor is not assigned, is
+/// answered 404 before any key is touched; and two events recorded on one case at once queue on
+/// the case's lock here, before the text's reference to the case takes a lock of its own that
+/// the other's `FOR UPDATE` would wait for (a deadlock).
 pub(crate) async fn seal(
     tx: &Transaction<'_>,
     state: &ApiState,
@@ -40,7 +42,9 @@ pub(crate) async fn seal(
     if !has_text {
         return Ok(evidence);
     }
-    case::find(tx, case_id).await?.ok_or_else(|| ApiError::not_found("case", case_id))?;
+    tx.query_opt("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE", &[&case_id])
+        .await?
+        .ok_or_else(|| ApiError::not_found("case", case_id))?;
     let Some(secrets) = state.secrets_key() else {
         // Not "retry later": the service must be configured.
         return Err(ApiError::problem(Problem::new(

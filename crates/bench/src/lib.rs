@@ -327,9 +327,11 @@ async fn run_all(world: &mut World, s: &Settings, out: &mut dyn Write) -> anyhow
 /// maintenance counts noted.
 async fn profile_start(world: &World) -> anyhow::Result<(i64, statements::Maintenance)> {
     let db = world.db().await?;
-    statements::reset(&db).await?;
+    // Counted before the statistics are forgotten, so the profile's own count is not in it.
     let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
-    Ok((uplinks, statements::maintenance(&db).await?))
+    let maintenance = statements::maintenance(&db).await?;
+    statements::reset(&db).await?;
+    Ok((uplinks, maintenance))
 }
 
 /// The run's statements per uplink it committed, and the maintenance PostgreSQL did meanwhile.
@@ -340,8 +342,10 @@ async fn profile_end(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let db = world.db().await?;
+    // The report first, so the count below is not in it.
+    let report = statements::heaviest(&db).await?;
     let uplinks: i64 = db.query_one("SELECT count(*) FROM uplinks", &[]).await?.get(0);
-    statements::report(&db, run, (uplinks - uplinks_before).max(0) as u64, out).await?;
+    statements::report(report, run, (uplinks - uplinks_before).max(0) as u64, out)?;
     let maintenance = statements::maintenance(&db).await?;
     statements::report_maintenance(&db, &maintenance_before, &maintenance, out).await
 }

@@ -16,15 +16,9 @@ pub async fn reset(db: &tokio_postgres::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the heaviest statements since [`reset`]: calls and execution time in all and per
-/// committed uplink, rows, and the statement.
-pub async fn report(
-    db: &tokio_postgres::Client,
-    run: usize,
-    uplinks: u64,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let rows = db
+/// The heaviest statements since [`reset`].
+pub async fn heaviest(db: &tokio_postgres::Client) -> anyhow::Result<Vec<tokio_postgres::Row>> {
+    Ok(db
         .query(
             "SELECT calls, total_exec_time, rows, query,
                     sum(total_exec_time) OVER () AS all_time,
@@ -33,7 +27,17 @@ pub async fn report(
              ORDER BY total_exec_time DESC LIMIT $1",
             &[&TOP],
         )
-        .await?;
+        .await?)
+}
+
+/// Writes the heaviest statements (`rows`, from [`heaviest`]) of run `run`: calls and
+/// execution time in all and per committed uplink, rows, and the statement.
+pub fn report(
+    rows: Vec<tokio_postgres::Row>,
+    run: usize,
+    uplinks: u64,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let per = uplinks.max(1) as f64;
     writeln!(
         out,
@@ -99,9 +103,12 @@ pub async fn report_maintenance(
     }
     let running: Vec<String> = db
         .query(
-            "SELECT c.relname::text || ' (' || p.phase || ', ' ||
+            // A TOAST table is named by the table it belongs to.
+            "SELECT coalesce(o.relname::text || ' TOAST', c.relname::text) || ' (' || p.phase || ', ' ||
                     round(100.0 * p.heap_blks_scanned / greatest(p.heap_blks_total, 1)) || '% scanned)'
-             FROM pg_stat_progress_vacuum p JOIN pg_class c ON c.oid = p.relid ORDER BY c.relname",
+             FROM pg_stat_progress_vacuum p JOIN pg_class c ON c.oid = p.relid
+             LEFT JOIN pg_class o ON o.reltoastrelid = p.relid
+             ORDER BY c.relname",
             &[],
         )
         .await?

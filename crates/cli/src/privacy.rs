@@ -216,7 +216,13 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
             let secrets = secrets_key_at(&target.pki_dir())?;
             let mut db = dampwatch_store::connect(&target.database_url()?).await?;
             let tx = db.transaction().await?;
-            let rotation = dampwatch_privacy::rotate_landlord_key(&tx, &master, &landlord).await?;
+            // A landlord whose officers wrote on cases but which has no tenancy yet has a text key
+            // and no data key: its text key still rotates.
+            let rotation = match dampwatch_privacy::rotate_landlord_key(&tx, &master, &landlord).await {
+                Ok(rotation) => Some(rotation),
+                Err(dampwatch_privacy::PrivacyError::NoKey(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
             // The second key tree, what officers wrote on the landlord's cases, rotates with it.
             let texts = match &secrets {
                 Some(secrets) => dampwatch_privacy::case_texts::rotate(&tx, secrets, &landlord).await?,
@@ -236,8 +242,13 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
                     dampwatch_privacy::case_texts::TextRotation { from: None, to: None, resealed: 0 }
                 }
             };
-            let details = json!({"from": rotation.from, "to": rotation.to, "resealed": rotation.resealed,
-                                 "homes_resealed": rotation.homes_resealed,
+            anyhow::ensure!(
+                rotation.is_some() || texts.to.is_some(),
+                "landlord {landlord} has no data key and no case text key to rotate"
+            );
+            let details = json!({"from": rotation.as_ref().map(|r| r.from), "to": rotation.as_ref().map(|r| r.to),
+                                 "resealed": rotation.as_ref().map_or(0, |r| r.resealed),
+                                 "homes_resealed": rotation.as_ref().map_or(0, |r| r.homes_resealed),
                                  "text_key_from": texts.from, "text_key_to": texts.to,
                                  "case_texts_resealed": texts.resealed});
             append(
@@ -246,11 +257,21 @@ pub async fn run_privacy(command: PrivacyCommand, out: &mut impl Write) -> anyho
             )
             .await?;
             tx.commit().await?;
-            writeln!(
-                out,
-                "landlord {landlord}: data key generation {} replaced by {}; {} tenancies, {} homes' occupant records and {} case texts re-sealed; generation {}'s key deleted",
-                rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, texts.resealed, rotation.from
-            )?;
+            if let Some(rotation) = &rotation {
+                writeln!(
+                    out,
+                    "landlord {landlord}: data key generation {} replaced by {}; {} tenancies and {} homes' occupant records re-sealed; generation {}'s key deleted",
+                    rotation.from, rotation.to, rotation.resealed, rotation.homes_resealed, rotation.from
+                )?;
+            }
+            match (texts.from, texts.to) {
+                (Some(from), Some(to)) => writeln!(
+                    out,
+                    "landlord {landlord}: case text key generation {from} replaced by {to}; {} case texts re-sealed; generation {from}'s key deleted",
+                    texts.resealed
+                )?,
+                _ => writeln!(out, "landlord {landlord}: no case text key yet (nothing written on its cases)")?,
+            }
         }
         PrivacyCommand::Rewrap { target, master_key, new_master_key } => {
             let old = master_key.open()?;

@@ -43,7 +43,7 @@ pub struct EventRecord {
     pub hash: [u8; 32],
     /// What officers wrote on the event, when the exporter could open it: the text its
     /// evidence's `sealed_text` reference commits to, and the salt of that digest. Absent when
-    /// the event has none or it was not opened (no master key, or the landlord's keys erased).
+    /// the event has none or it was not opened (no secrets key, or the landlord's keys erased).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_text: Option<EventText>,
 }
@@ -66,6 +66,10 @@ impl EventText {
     /// The salt and text, if the salt is 32 bytes and the text a JSON object (a shorter salt
     /// could take bytes from the text's start and still give the digest).
     fn opened(&self) -> Option<OpenedText> {
+        // Lowercase hexadecimal only, as written (and as the independent script requires).
+        if !self.salt.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return None;
+        }
         let salt = hex::decode(&self.salt).ok().filter(|s| s.len() == SALT_LEN)?;
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.text).ok()?;
         Some(OpenedText { salt, text: self.text.clone() })

@@ -148,7 +148,7 @@ pub async fn open_case(
     case_id: i64,
 ) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, PrivacyError> {
     let first = open_case_once(db, secrets, case_id).await?;
-    if first.values().any(|t| matches!(t, Err(PrivacyError::KeyRetired { .. }))) {
+    if first.values().any(|t| matches!(t, Err(PrivacyError::TextKeyRetired { .. }))) {
         return open_case_once(db, secrets, case_id).await;
     }
     Ok(first)
@@ -179,8 +179,8 @@ async fn open_case_once(
         }
         let text = match &keys[&slot] {
             Ok(key) => open_one(key, &landlord, id, &sealed),
-            Err(PrivacyError::KeyRetired { landlord, generation }) => {
-                Err(PrivacyError::KeyRetired { landlord: landlord.clone(), generation: *generation })
+            Err(PrivacyError::TextKeyRetired { landlord, generation }) => {
+                Err(PrivacyError::TextKeyRetired { landlord: landlord.clone(), generation: *generation })
             }
             Err(why) => Err(PrivacyError::Unavailable(why.to_string())),
         };

@@ -41,6 +41,12 @@ pub enum PrivacyError {
         "generation {generation} of landlord {landlord}'s data key does not unwrap under master key {master_key_id}: the wrapped key was changed or moved"
     )]
     UnwrapFailed { landlord: String, generation: u32, master_key_id: String },
+    #[error("landlord {landlord} has no generation {generation} of its case text key")]
+    NoTextKey { landlord: String, generation: u32 },
+    #[error(
+        "generation {generation} of landlord {landlord}'s case text key was retired and its key deleted"
+    )]
+    TextKeyRetired { landlord: String, generation: u32 },
     #[error(
         "generation {generation} of landlord {landlord}'s case text key is sealed under secrets key {stored}, not this service's ({given})"
     )]

@@ -122,7 +122,11 @@ pub async fn current_or_first(
             }
         }
     }
-    Err(PrivacyError::NoKey(landlord.to_owned()))
+    // Erased between this transaction's look and its first key: say so.
+    if let Some(at) = erased_at(db, landlord).await? {
+        return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
+    }
+    Err(PrivacyError::NoTextKey { landlord: landlord.to_owned(), generation: 1 })
 }
 
 /// Generation `generation` of the landlord's text key, or why it cannot be had (the tenant
@@ -141,13 +145,13 @@ pub async fn key(
         )
         .await?;
     let Some(row) = row else {
-        return Err(PrivacyError::NoKey(landlord.to_owned()));
+        return Err(PrivacyError::NoTextKey { landlord: landlord.to_owned(), generation });
     };
     if let Some(at) = row.get::<_, Option<DateTime<Utc>>>(2) {
         return Err(PrivacyError::KeyErased { landlord: landlord.to_owned(), at });
     }
     let Some(wrapped) = row.get::<_, Option<Vec<u8>>>(0) else {
-        return Err(PrivacyError::KeyRetired { landlord: landlord.to_owned(), generation });
+        return Err(PrivacyError::TextKeyRetired { landlord: landlord.to_owned(), generation });
     };
     unwrap(secrets, landlord, generation, &wrapped, row.get(1))
 }
@@ -155,6 +159,9 @@ pub async fn key(
 /// Destroys every text key of the landlord (no key needed), recording a destroyed generation 1
 /// for a landlord that never had one, so none is made later; returns how many were destroyed.
 pub(crate) async fn erase(db: &impl GenericClient, landlord: &str) -> Result<u64, PrivacyError> {
+    // A first key being added by a transaction not yet committed would escape the UPDATE below
+    // and outlive the erasure: wait for it (its INSERT's lock conflicts with this one).
+    db.batch_execute("LOCK TABLE landlord_text_keys IN SHARE ROW EXCLUSIVE MODE").await?;
     let destroyed = db
         .execute(
             "UPDATE landlord_text_keys SET wrapped_key = NULL, destroyed_at = coalesce(destroyed_at, now())

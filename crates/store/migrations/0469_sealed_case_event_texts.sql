@@ -82,10 +82,10 @@ CREATE POLICY service_access ON landlord_text_keys
 -- adds a first key and holds the current one only through the functions below.
 GRANT SELECT ON landlord_text_keys TO dampwatch_api_tenant;
 
--- The collector's login writes every table by default (0460); it has no business with texts
--- or their keys. Only the operator (the tables' owner) re-seals, rotates, erases or deletes,
+-- The collector's login reads and writes every table by default (0460); it has no business
+-- with texts or their keys. Only the operator (the tables' owner) re-seals, rotates, erases or deletes,
 -- and a case's deletion takes its texts with it.
-REVOKE UPDATE, DELETE, TRUNCATE ON case_event_texts FROM dampwatch_collector;
+REVOKE ALL ON case_event_texts FROM dampwatch_collector;
 REVOKE ALL ON landlord_text_keys FROM dampwatch_collector;
 
 -- The current key of the transaction's landlord (`dampwatch.landlord`), held FOR SHARE until

@@ -14,13 +14,14 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{json, Map, Value};
 use tokio_postgres::{GenericClient, Transaction};
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 
 use crate::error::PrivacyError;
 use crate::master::DataKey;
 use crate::seal::{self, Place};
 use crate::secrets_key::SecretsKey;
 use crate::text_keys;
+pub use crate::text_keys::KeyAccess;
 
 /// The member of an event's evidence that refers to its sealed text.
 pub const REFERENCE_KEY: &str = "sealed_text";
@@ -91,14 +92,6 @@ impl OpenedText {
     }
 }
 
-/// Whose transaction takes the landlord's current text key: the operator's (any landlord's,
-/// directly) or the API's tenant role (its own landlord's, through migration 0469's functions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyAccess {
-    Operator,
-    Tenant,
-}
-
 /// Splits what a person gave as an event's evidence into what is sealed (every member but
 /// those named in `clear`) and what stays in clear; seals the former for case `case_id` under
 /// the landlord's current text key (read in `tx`'s transaction, as the tenant when `access`
@@ -147,18 +140,19 @@ pub async fn open_case(
     secrets: &SecretsKey,
     case_id: i64,
 ) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, PrivacyError> {
-    let first = open_case_once(db, secrets, case_id).await?;
-    if first.values().any(|t| matches!(t, Err(PrivacyError::TextKeyRetired { .. }))) {
-        return open_case_once(db, secrets, case_id).await;
+    let (opened, met_a_retired_key) = open_case_once(db, secrets, case_id).await?;
+    if met_a_retired_key {
+        return Ok(open_case_once(db, secrets, case_id).await?.0);
     }
-    Ok(first)
+    Ok(opened)
 }
 
+/// The case's texts opened, and whether a key they were read under had been retired meanwhile.
 async fn open_case_once(
     db: &impl GenericClient,
     secrets: &SecretsKey,
     case_id: i64,
-) -> Result<BTreeMap<i64, Result<OpenedText, PrivacyError>>, PrivacyError> {
+) -> Result<(BTreeMap<i64, Result<OpenedText, PrivacyError>>, bool), PrivacyError> {
     let rows = db
         .query(
             "SELECT id, landlord_id, key_generation, sealed FROM case_event_texts WHERE case_id = $1 ORDER BY id",
@@ -167,26 +161,24 @@ async fn open_case_once(
         .await?;
     let mut keys: BTreeMap<(String, i32), Result<DataKey, PrivacyError>> = BTreeMap::new();
     let mut opened = BTreeMap::new();
+    let mut met_a_retired_key = false;
     for row in rows {
         let id: i64 = row.get(0);
         let landlord: String = row.get(1);
         let generation: i32 = row.get(2);
         let sealed: Vec<u8> = row.get(3);
-        let slot = (landlord.clone(), generation);
-        if !keys.contains_key(&slot) {
-            let key = text_keys::key(db, secrets, &landlord, generation as u32).await;
-            keys.insert(slot.clone(), key);
-        }
-        let text = match &keys[&slot] {
+        let key = match keys.entry((landlord.clone(), generation)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(text_keys::key(db, secrets, &landlord, generation as u32).await),
+        };
+        met_a_retired_key |= matches!(key, Err(PrivacyError::TextKeyRetired { .. }));
+        let text = match key {
             Ok(key) => open_one(key, &landlord, id, &sealed),
-            Err(PrivacyError::TextKeyRetired { landlord, generation }) => {
-                Err(PrivacyError::TextKeyRetired { landlord: landlord.clone(), generation: *generation })
-            }
             Err(why) => Err(PrivacyError::Unavailable(why.to_string())),
         };
         opened.insert(id, text);
     }
-    Ok(opened)
+    Ok((opened, met_a_retired_key))
 }
 
 fn open_one(key: &DataKey, landlord: &str, id: i64, sealed: &[u8]) -> Result<OpenedText, PrivacyError> {
@@ -310,10 +302,8 @@ pub async fn rotate(
     for row in rows {
         let (id, generation, sealed): (i64, i32, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
         let old_key = match old_keys.entry(generation) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(text_keys::key(tx, secrets, landlord, generation as u32).await?)
-            }
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(text_keys::key(tx, secrets, landlord, generation as u32).await?),
         };
         let plaintext = seal::open(old_key, &place(landlord, id), &sealed)?;
         let again = seal::seal(&key, to as u32, &place(landlord, id), &plaintext)?;

@@ -12,11 +12,18 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 use zeroize::Zeroizing;
 
-use crate::case_texts::KeyAccess;
 use crate::error::PrivacyError;
 use crate::master::{DataKey, KEY_LEN};
 use crate::seal::Place;
 use crate::secrets_key::SecretsKey;
+
+/// Whose transaction takes the landlord's current text key: the operator's (any landlord's,
+/// directly) or the API's tenant role (its own landlord's, through migration 0469's functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAccess {
+    Operator,
+    Tenant,
+}
 
 /// Where a text key's sealed bytes live; the generation stands for the row.
 fn place(landlord_id: &str, generation: u32) -> Place<'_> {

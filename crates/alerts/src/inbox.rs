@@ -26,6 +26,16 @@ pub struct InboxRange {
 /// range (and takes the older range itself if that worker rolled back). Below the newest, not
 /// the oldest: another worker may hold a range between two this one took.
 pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
+    // Every inbox row is deleted soon after it is written, so the inbox's indexes hold entries
+    // of dead rows until autovacuum next comes (at most once a minute: a hundred or more per
+    // device at a few thousand uplinks a second). A plain index scan marks an entry whose row
+    // is dead to every transaction, and later scans step over it without reading the row; a
+    // bitmap scan cannot mark entries, so each probe below read the heap page of every dead row
+    // of its device again, a cost that grew with the time since the last vacuum (measured on a
+    // copy of such an inbox: 500 devices' probes read 74,000 pages, 21 ms, as a bitmap scan;
+    // 2,200 pages, 2 ms, as an index scan once it had marked them). Only for these statements:
+    // `SET LOCAL` ends with the transaction, and the reset below ends it for the rest of it.
+    tx.batch_execute("SET LOCAL enable_bitmapscan = off").await?;
     let rows = tx
         .query(
             // `= ANY(ARRAY(…))` rather than `IN (…)`: the inbox churns faster than its
@@ -65,6 +75,7 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
             .await?;
         ranges.extend(older.iter().map(range));
     }
+    tx.batch_execute("SET LOCAL enable_bitmapscan TO DEFAULT").await?;
     ranges.sort_by_key(|r| r.id);
     Ok(ranges)
 }

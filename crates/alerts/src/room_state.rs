@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::{Checkpoint, RoomState};
 use serde_json::Value;
-use tokio_postgres::types::Json;
 use tokio_postgres::Transaction;
 
 use crate::error::AlertsError;
@@ -48,7 +47,7 @@ pub async fn lock(
     let landlords: Vec<&str> = rooms.values().map(|(_, l)| l.as_str()).collect();
     let room_ids: Vec<Option<i64>> = rooms.values().map(|(r, _)| r.room_id()).collect();
     let device_ids: Vec<Option<&str>> = rooms.values().map(|(r, _)| r.device_id()).collect();
-    let empty = serde_json::to_value(RoomState::new()).map_err(AlertsError::json("room state"))?;
+    let empty = serde_json::to_string(&RoomState::new()).map_err(AlertsError::json("room state"))?;
     tx.execute(
         "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, device_id, state, ruleset_version, evaluated_at)
          SELECT k, l, r, d, $5, $6, $7
@@ -73,14 +72,14 @@ pub async fn lock(
 pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsError> {
     let (key, landlord_id, room_id, device_id): (String, String, Option<i64>, Option<String>) =
         (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-    // Read straight from the row's bytes into the state: no JSON tree in between.
-    let state = match r.try_get::<_, Json<RoomState>>(4) {
-        Ok(Json(state)) => state,
-        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<serde_json::Error>()) => {
+    // The state is JSON text (migration 0470): read straight from the row's bytes into the
+    // state, with no JSON tree in between and no conversion in PostgreSQL.
+    let state = match serde_json::from_str::<RoomState>(r.try_get::<_, &str>(4)?) {
+        Ok(state) => state,
+        Err(e) => {
             tracing::error!(room = %key, error = %e, "stored room state unreadable; starting the room afresh");
             RoomState::new()
         }
-        Err(e) => return Err(e.into()),
     };
     let room = match (room_id, device_id) {
         (Some(id), _) => RoomRef::Room(id),
@@ -122,10 +121,12 @@ pub async fn save_all<'v>(
     for room in sorted {
         let json =
             |what: &'static str, v: Result<Value, serde_json::Error>| v.map_err(AlertsError::json(what));
+        let json_text =
+            |what: &'static str, v: Result<String, serde_json::Error>| v.map_err(AlertsError::json(what));
         keys.push(room.key.as_str());
         versions.push(version_of(room));
-        // Written straight from the state: no JSON tree in between.
-        states.push(Json(&room.state));
+        // Written straight from the state: no JSON tree in between, stored as the text it is.
+        states.push(json_text("room state", serde_json::to_string(&room.state))?);
         last.push(room.state.last_reading_at());
         // text[] per room: a two-dimensional array cannot be ragged, so each goes as JSON.
         let hazards: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();
@@ -141,7 +142,7 @@ pub async fn save_all<'v>(
          SET state = n.state, ruleset_version = n.ruleset_version, last_reading_at = n.last_reading_at,
              open_hazards = ARRAY(SELECT jsonb_array_elements_text(n.open_hazards)), evaluated_at = $9,
              coverage = n.coverage, risk_level = n.risk_level, risk = n.risk
-         FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[],
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[],
                      $8::text[])
              AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk, ruleset_version)
          WHERE t.room_key = n.room_key",

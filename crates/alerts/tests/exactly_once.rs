@@ -221,7 +221,10 @@ async fn an_unreadable_room_state_restarts_the_room_instead_of_stopping_the_inbo
     assert_eq!(outcome.readings, second.len());
     let readable: bool = db
         .client
-        .query_one("SELECT state <> '{\"from\": \"another version\"}'::jsonb FROM room_hazard_state", &[])
+        .query_one(
+            "SELECT state::jsonb <> '{\"from\": \"another version\"}'::jsonb FROM room_hazard_state",
+            &[],
+        )
         .await
         .expect("state")
         .get(0);

@@ -124,7 +124,7 @@ async fn state(db: &Db, room_id: i64) -> (RoomState, Value) {
         .query_one("SELECT state, coverage FROM room_hazard_state WHERE room_id = $1", &[&room_id])
         .await
         .expect("state");
-    (serde_json::from_value(row.get(0)).expect("room state"), row.get(1))
+    (serde_json::from_str(row.get(0)).expect("room state"), row.get(1))
 }
 
 /// Two identical rooms: one whose sensor B delivers its two-day backlog at 84 h, and a

@@ -217,6 +217,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sealed_case_event_texts",
         sql: include_str!("../migrations/0469_sealed_case_event_texts.sql"),
     },
+    Migration {
+        version: 470,
+        name: "room_state_text",
+        sql: include_str!("../migrations/0470_room_state_text.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration lock.

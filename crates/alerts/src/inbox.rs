@@ -27,8 +27,9 @@ pub struct InboxRange {
 /// the oldest: another worker may hold a range between two this one took.
 pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
     // Every inbox row is deleted soon after it is written, so the inbox's indexes hold entries
-    // of dead rows until autovacuum next comes (at most once a minute: a hundred or more per
-    // device at a few thousand uplinks a second). A plain index scan marks an entry whose row
+    // of dead rows until autovacuum next comes (once a minute at most by default, every ten
+    // seconds in Dampwatch's own cluster: a hundred or more per device at a few thousand uplinks
+    // a second and a minute). A plain index scan marks an entry whose row
     // is dead to every transaction, and later scans step over it without reading the row; a
     // bitmap scan cannot mark entries, so each probe below read the heap page of every dead row
     // of its device again, a cost that grew with the time since the last vacuum (measured on a

@@ -121,12 +121,10 @@ pub async fn save_all<'v>(
     for room in sorted {
         let json =
             |what: &'static str, v: Result<Value, serde_json::Error>| v.map_err(AlertsError::json(what));
-        let json_text =
-            |what: &'static str, v: Result<String, serde_json::Error>| v.map_err(AlertsError::json(what));
         keys.push(room.key.as_str());
         versions.push(version_of(room));
         // Written straight from the state: no JSON tree in between, stored as the text it is.
-        states.push(json_text("room state", serde_json::to_string(&room.state))?);
+        states.push(serde_json::to_string(&room.state).map_err(AlertsError::json("room state"))?);
         last.push(room.state.last_reading_at());
         // text[] per room: a two-dimensional array cannot be ragged, so each goes as JSON.
         let hazards: Vec<&str> = room.state.open_alerts().map(|a| a.hazard.slug()).collect();

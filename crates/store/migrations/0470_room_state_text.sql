@@ -10,7 +10,10 @@
 --
 -- Storage MAIN keeps the compressed state in the row (about 3.5 kB with lz4) instead of moving
 -- it into the TOAST table, whose chunks were deleted and inserted again, with their index, on
--- every write.
+-- every write (13 ms for the 300 states above as text in TOAST). The price: two rooms to a page
+-- rather than about twenty-five, so a reader that walks many rooms reads more pages; the readers
+-- go by key or by index (a landlord's rooms a page at a time, the rooms gone quiet by
+-- `last_reading_at`), and none reads the state.
 ALTER TABLE room_hazard_state ALTER COLUMN state TYPE text USING state::text;
 ALTER TABLE room_hazard_state ALTER COLUMN state SET STORAGE MAIN;
 DO $$

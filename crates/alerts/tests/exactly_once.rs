@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dampwatch_alerts::{BatchOutcome, HazardProcessor};
+use dampwatch_indicators::{RoomReading, RoomState};
 use support::{connect, fast_config, series, Db, Sample};
+use tokio_postgres::types::Json;
 
 const DEVICES: usize = 40;
 const BATCHES: usize = 5;
@@ -187,6 +189,61 @@ async fn a_range_held_by_another_loop_between_two_taken_ones_is_waited_for_and_k
     other_tx.rollback().await.expect("rollback");
     let taken = taking.await.expect("join");
     assert_eq!(taken, ids, "all three ranges, in order");
+}
+
+/// A room state stored as `jsonb` before the upgrade that stores states as the text the worker
+/// writes (migration 0470) is carried over: the room goes on from it rather than starting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_state_stored_before_the_upgrade_goes_on_after_it() {
+    let mut db = Db::at_version(Some(469)).await;
+    db.landlord("l", "open_on_detection").await;
+    let room = db.room("l", "home-1", "living").await;
+    db.device("dev-1", "l", Some(room)).await;
+    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
+    let start = Utc::now() - chrono::Duration::hours(2);
+    let first = series(start, start + chrono::Duration::hours(1), Duration::from_secs(600), |t| {
+        Sample::air(t, 20.0, 50.0)
+    });
+    // What the earlier release wrote: the room's state after its first hour, as jsonb.
+    let mut state = RoomState::new();
+    for s in &first {
+        let reading = RoomReading {
+            time: s.at,
+            temperature_c: 20.0,
+            rh_pct: 50.0,
+            surface_temperature_c: None,
+            co2_ppm: None,
+            outdoor_temperature_c: None,
+        };
+        processor.engine().ingest(&mut state, &reading, s.at).expect("fold");
+    }
+    db.client
+        .execute(
+            "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, state, ruleset_version, evaluated_at,
+                 last_reading_at)
+             VALUES ($1, 'l', $2, $3, $4, now(), $5)",
+            &[&format!("room:{room}"), &room, &Json(&state), &processor.ruleset_version(), &state.last_reading_at()],
+        )
+        .await
+        .expect("an earlier release's state");
+
+    dampwatch_store::migrate(&mut db.client).await.expect("upgrade");
+    let second = series(start + chrono::Duration::hours(1), Utc::now(), Duration::from_secs(600), |t| {
+        Sample::air(t, 20.0, 50.0)
+    });
+    db.store("dev-1", &second).await;
+    db.drain(&processor, Utc::now()).await;
+    let coverage: serde_json::Value = db
+        .client
+        .query_one("SELECT coverage FROM room_hazard_state WHERE room_id = $1", &[&room])
+        .await
+        .expect("coverage")
+        .get(0);
+    assert_eq!(
+        coverage["readings"],
+        serde_json::json!(first.len() + second.len()),
+        "the room went on from the state stored before the upgrade: {coverage}"
+    );
 }
 
 /// A stored room state this version cannot read (left by an incompatible version) restarts

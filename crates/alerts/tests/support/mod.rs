@@ -127,11 +127,19 @@ pub async fn connect(url: &str) -> Client {
 
 impl Db {
     pub async fn new() -> Db {
+        Db::at_version(None).await
+    }
+
+    /// A database whose schema stops at `version` (an earlier release's), or is whole.
+    pub async fn at_version(version: Option<i32>) -> Db {
         let pg =
             tokio::task::spawn_blocking(PrivatePostgres::temporary).await.expect("join").expect("postgres");
         let url = pg.url();
         let mut client = connect(&url).await;
-        dampwatch_store::migrate(&mut client).await.expect("migrate");
+        match version {
+            Some(v) => dampwatch_store::migrate_to(&mut client, v).await.expect("migrate"),
+            None => dampwatch_store::migrate(&mut client).await.expect("migrate"),
+        };
         Db { pg, url, client }
     }
 

@@ -191,19 +191,39 @@ async fn a_range_held_by_another_loop_between_two_taken_ones_is_waited_for_and_k
     assert_eq!(taken, ids, "all three ranges, in order");
 }
 
-/// A room state stored as `jsonb` before the upgrade that stores states as the text the worker
-/// writes (migration 0470) is carried over: the room goes on from it rather than starting again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_state_stored_before_the_upgrade_goes_on_after_it() {
-    let mut db = Db::at_version(Some(469)).await;
+/// A landlord's room with one device, the hazard processor, and two hours of the device's
+/// readings every ten minutes up to now, split at the hour: where the tests of a stored room
+/// state start.
+struct TwoHours {
+    room: i64,
+    processor: HazardProcessor,
+    first: Vec<Sample>,
+    second: Vec<Sample>,
+}
+
+async fn two_hours(db: &Db) -> TwoHours {
     db.landlord("l", "open_on_detection").await;
     let room = db.room("l", "home-1", "living").await;
     db.device("dev-1", "l", Some(room)).await;
     let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
     let start = Utc::now() - chrono::Duration::hours(2);
-    let first = series(start, start + chrono::Duration::hours(1), Duration::from_secs(600), |t| {
-        Sample::air(t, 20.0, 50.0)
-    });
+    let hour = start + chrono::Duration::hours(1);
+    let every_ten_minutes =
+        |from, to| series(from, to, Duration::from_secs(600), |t| Sample::air(t, 20.0, 50.0));
+    TwoHours {
+        room,
+        processor,
+        first: every_ten_minutes(start, hour),
+        second: every_ten_minutes(hour, Utc::now()),
+    }
+}
+
+/// A room state stored as `jsonb` before the upgrade that stores states as the text the worker
+/// writes (migration 0470) is carried over: the room goes on from it rather than starting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_state_stored_before_the_upgrade_goes_on_after_it() {
+    let mut db = Db::at_version(Some(469)).await;
+    let TwoHours { room, processor, first, second } = two_hours(&db).await;
     // What the earlier release wrote: the room's state after its first hour, as jsonb.
     let mut state = RoomState::new();
     for s in &first {
@@ -228,9 +248,6 @@ async fn a_room_state_stored_before_the_upgrade_goes_on_after_it() {
         .expect("an earlier release's state");
 
     dampwatch_store::migrate(&mut db.client).await.expect("upgrade");
-    let second = series(start + chrono::Duration::hours(1), Utc::now(), Duration::from_secs(600), |t| {
-        Sample::air(t, 20.0, 50.0)
-    });
     db.store("dev-1", &second).await;
     db.drain(&processor, Utc::now()).await;
     let coverage: serde_json::Value = db
@@ -252,14 +269,7 @@ async fn a_room_state_stored_before_the_upgrade_goes_on_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_room_state_restarts_the_room_instead_of_stopping_the_inbox() {
     let mut db = Db::new().await;
-    db.landlord("l", "open_on_detection").await;
-    let room = db.room("l", "home-1", "living").await;
-    db.device("dev-1", "l", Some(room)).await;
-    let processor = HazardProcessor::new(&fast_config(), None).expect("processor");
-    let start = Utc::now() - chrono::Duration::hours(2);
-    let first = series(start, start + chrono::Duration::hours(1), Duration::from_secs(600), |t| {
-        Sample::air(t, 20.0, 50.0)
-    });
+    let TwoHours { processor, first, second, .. } = two_hours(&db).await;
     db.store("dev-1", &first).await;
     db.drain(&processor, Utc::now()).await;
     // Valid JSON, but not a room state.
@@ -269,9 +279,6 @@ async fn an_unreadable_room_state_restarts_the_room_instead_of_stopping_the_inbo
         .await
         .expect("spoil the state");
     assert_eq!(changed, 1);
-    let second = series(start + chrono::Duration::hours(1), Utc::now(), Duration::from_secs(600), |t| {
-        Sample::air(t, 20.0, 50.0)
-    });
     db.store("dev-1", &second).await;
     let outcome = db.drain(&processor, Utc::now()).await;
     assert_eq!(outcome.inbox_rows, 1);

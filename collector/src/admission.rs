@@ -26,6 +26,7 @@ use crate::checks::Rejection;
 use crate::reject::Reason;
 use crate::store::{Accepted, Quarantined};
 use chrono::{DateTime, Utc};
+use dampwatch_store::Prepared;
 use dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 use std::collections::HashMap;
 use tokio_postgres::types::ToSql;
@@ -55,6 +56,7 @@ pub fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Splits `accepted` into what may be stored and what is refused, in arrival order.
 pub async fn admit<'a>(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     limits: DeviceLimits,
     accepted: &[&'a Accepted],
 ) -> Result<Admission<'a>, tokio_postgres::Error> {
@@ -66,21 +68,25 @@ pub async fn admit<'a>(
     let hours: Vec<DateTime<Utc>> = accepted.iter().map(|a| hour_of(a.received_at)).collect();
     let (by_boot, by_hour): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 2]) =
         ([&devices, &boots], [&devices, &hours]);
-    // Both in one round trip (the client pipelines them); each reads one index entry per key.
-    let (positions, used) = tokio::try_join!(
-        tx.query(
+    let positions_of = prepared
+        .statement(
+            tx,
             "SELECT DISTINCT p.device_id, p.boot, p.committed_seq
              FROM unnest($1::text[], $2::int8[]) AS t (device_id, boot)
              JOIN device_positions p ON p.device_id = t.device_id AND p.boot = t.boot",
-            &by_boot,
-        ),
-        tx.query(
+        )
+        .await?;
+    let used_of = prepared
+        .statement(
+            tx,
             "SELECT DISTINCT h.device_id, h.hour, h.readings
              FROM unnest($1::text[], $2::timestamptz[]) AS t (device_id, hour)
              JOIN device_hourly_intake h ON h.device_id = t.device_id AND h.hour = t.hour",
-            &by_hour,
-        ),
-    )?;
+        )
+        .await?;
+    // Both in one round trip (the client pipelines them); each reads one index entry per key.
+    let (positions, used) =
+        tokio::try_join!(tx.query(&positions_of, &by_boot), tx.query(&used_of, &by_hour))?;
     let committed: HashMap<(String, i64), i64> =
         positions.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect();
     let mut tally: HashMap<(String, DateTime<Utc>), i64> =

@@ -1,6 +1,7 @@
 //! The collector's database connection: connect, prepare the session, and tell a failure that will pass (the connection, the server, a lock)
 //! from one caused by the data in a batch.
 
+use dampwatch_store::Prepared;
 use tokio_postgres::Client;
 
 /// How readings are laid out, detected once per connection.
@@ -19,6 +20,8 @@ pub enum Layout {
 pub struct Session {
     pub client: Client,
     pub layout: Layout,
+    /// The intake's statements, prepared on `client` as they are first run.
+    pub prepared: Prepared,
 }
 
 pub use dampwatch_store::connect;
@@ -27,7 +30,7 @@ pub use dampwatch_store::connect;
 pub async fn open(url: &str) -> Result<Session, tokio_postgres::Error> {
     let client = connect(url).await?;
     let layout = crate::store::prepare_session(&client).await?;
-    Ok(Session { client, layout })
+    Ok(Session { client, layout, prepared: Prepared::default() })
 }
 
 pub use dampwatch_store::{describe, is_data_error};

@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::reject::Reason;
 use crate::store::{self, Accepted, Outcome, Quarantined};
 use crate::upstream::Upstream;
+use dampwatch_store::Prepared;
 use dampwatch_wire::backoff::Retries;
 use dampwatch_wire::topic::Topic;
 use std::collections::{BTreeMap, VecDeque};
@@ -208,13 +209,7 @@ impl Pipeline {
             let started = Instant::now();
             let attempt = tokio::time::timeout(
                 i.commit_timeout,
-                store::store_batch(
-                    &mut session.client,
-                    session.layout,
-                    i.device_limits(),
-                    &accepted,
-                    &quarantined,
-                ),
+                store::store_batch(session, i.device_limits(), &accepted, &quarantined),
             )
             .await;
             let hung = match attempt {
@@ -251,6 +246,10 @@ impl Pipeline {
             self.metrics.db_connected.set(0);
             let Some(s) = self.connect().await else { return false };
             *session = s;
+        } else {
+            // The retry prepares its statements afresh: a failure that a kept statement itself
+            // causes (one prepared against a schema changed since) must not repeat forever.
+            session.prepared = Prepared::default();
         }
         true
     }

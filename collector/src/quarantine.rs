@@ -13,6 +13,7 @@ use crate::admission::hour_of;
 use crate::reject::Reason;
 use crate::store::Quarantined;
 use chrono::{DateTime, Utc};
+use dampwatch_store::Prepared;
 use std::collections::{BTreeMap, HashMap};
 use tokio_postgres::Transaction;
 
@@ -36,6 +37,7 @@ struct HourCount<'a> {
 /// Writes the quarantine rows `rows` allows within each device's hourly `quota`.
 pub async fn quarantine(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     quota: u32,
     rows: &[&Quarantined],
 ) -> Result<Written, tokio_postgres::Error> {
@@ -46,13 +48,16 @@ pub async fn quarantine(
     let keys: Vec<(String, DateTime<Utc>)> = rows.iter().map(|q| key(q)).collect();
     let devices: Vec<&str> = keys.iter().map(|(d, _)| d.as_str()).collect();
     let hours: Vec<DateTime<Utc>> = keys.iter().map(|(_, h)| *h).collect();
-    let before: HashMap<(String, DateTime<Utc>), i64> = tx
-        .query(
+    let counts = prepared
+        .statement(
+            tx,
             "SELECT DISTINCT h.device_id, h.hour, h.quarantined
              FROM unnest($1::text[], $2::timestamptz[]) AS t (device_id, hour)
              JOIN device_hourly_intake h ON h.device_id = t.device_id AND h.hour = t.hour",
-            &[&devices, &hours],
         )
+        .await?;
+    let before: HashMap<(String, DateTime<Utc>), i64> = tx
+        .query(&counts, &[&devices, &hours])
         .await?
         .iter()
         .map(|r| ((r.get(0), r.get(1)), r.get(2)))
@@ -99,15 +104,17 @@ pub async fn quarantine(
         s.push(c.suppressed);
         last.push(c.last_reason);
     }
-    tx.execute(
-        "INSERT INTO device_hourly_intake AS h (device_id, hour, quarantined, suppressed, last_reason)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::int8[], $5::text[])
-         ON CONFLICT (device_id, hour) DO UPDATE SET
-             quarantined = h.quarantined + excluded.quarantined,
-             suppressed = h.suppressed + excluded.suppressed,
-             last_reason = excluded.last_reason",
-        &[&d, &h, &w, &s, &last],
-    )
-    .await?;
+    let add = prepared
+        .statement(
+            tx,
+            "INSERT INTO device_hourly_intake AS h (device_id, hour, quarantined, suppressed, last_reason)
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::int8[], $5::text[])
+             ON CONFLICT (device_id, hour) DO UPDATE SET
+                 quarantined = h.quarantined + excluded.quarantined,
+                 suppressed = h.suppressed + excluded.suppressed,
+                 last_reason = excluded.last_reason",
+        )
+        .await?;
+    tx.execute(&add, &[&d, &h, &w, &s, &last]).await?;
     Ok(Written { counted: counted.into_iter().collect(), suppressed: suppressed.into_iter().collect() })
 }

@@ -128,10 +128,10 @@ async fn redelivered_readings_are_stored_and_rolled_up_once() -> anyhow::Result<
     let c = accept("roll-2", signed_uplink("roll-2", 1..=5, start), &public_key);
 
     let limits = Config::default().intake.device_limits();
-    let first = store_batch(&mut session.client, session.layout, limits, &[&a, &c], &[]).await?;
+    let first = store_batch(&mut session, limits, &[&a, &c], &[]).await?;
     assert_eq!((first.readings_stored, first.readings_duplicate), (25, 0));
     // The same uplink again (a redelivery) and an overlapping one (a resend after a timeout).
-    let again = store_batch(&mut session.client, session.layout, limits, &[&a, &b], &[]).await?;
+    let again = store_batch(&mut session, limits, &[&a, &b], &[]).await?;
     assert_eq!((again.readings_stored, again.readings_duplicate), (10, 26));
     let positions: Vec<(String, i64)> =
         again.positions.iter().map(|p| (p.device.clone(), p.committed_seq)).collect();

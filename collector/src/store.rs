@@ -17,11 +17,11 @@
 
 use crate::admission::{self, DeviceLimits};
 use crate::checks::{CheckedUplink, Rejection};
-use crate::db::Layout;
+use crate::db::{Layout, Session};
 use crate::quarantine;
 use crate::reject::Reason;
 use chrono::{DateTime, Utc};
-use dampwatch_store::{write_reading, Provenance, READING_COLUMNS};
+use dampwatch_store::{write_reading, Prepared, Provenance, READING_COLUMNS};
 use dampwatch_wire::limits::DEVICE_QUEUE_CAPACITY;
 use futures_util::pin_mut;
 use ring::digest::{digest, SHA256};
@@ -179,24 +179,26 @@ SELECT count(*) FROM fresh",
 /// Stores a batch in one transaction, within each device's `limits`. On error nothing is
 /// stored and nothing may be acked.
 pub async fn store_batch(
-    client: &mut Client,
-    layout: Layout,
+    session: &mut Session,
     limits: DeviceLimits,
     accepted: &[&Accepted],
     quarantined: &[&Quarantined],
 ) -> Result<Outcome, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
+    let (layout, prepared) = (session.layout, &mut session.prepared);
+    let tx = session.client.transaction().await?;
     let mut outcome = Outcome::default();
-    let admission::Admission { admitted, refused } = admission::admit(&tx, limits, accepted).await?;
+    let admission::Admission { admitted, refused } =
+        admission::admit(&tx, prepared, limits, accepted).await?;
     let accepted = admitted.as_slice();
     let digests: Vec<[u8; 32]> = accepted.iter().map(|a| sha256(&a.uplink.payload)).collect();
 
-    let replayed = store_uplinks(&tx, accepted, &digests).await?;
+    let replayed = store_uplinks(&tx, prepared, accepted, &digests).await?;
 
     // Readings: binary COPY into staging, then insert what is new.
     let staged: u64 = accepted.iter().map(|a| a.uplink.readings.len() as u64).sum();
     if staged > 0 {
-        let sink = tx.copy_in("COPY stage_readings FROM STDIN BINARY").await?;
+        let copy = prepared.statement(&tx, "COPY stage_readings FROM STDIN BINARY").await?;
+        let sink = tx.copy_in(&copy).await?;
         let w = BinaryCopyInWriter::new(sink, READING_COLUMNS);
         pin_mut!(w);
         for (a, d) in accepted.iter().zip(&digests) {
@@ -212,7 +214,8 @@ pub async fn store_batch(
             Layout::Plain => insert_plain(),
             Layout::Timescale => insert_timescale(),
         };
-        let inserted: i64 = tx.query_one(&sql, &[]).await?.get(0);
+        let insert = prepared.statement(&tx, &sql).await?;
+        let inserted: i64 = tx.query_one(&insert, &[]).await?.get(0);
         outcome.readings_stored = inserted as u64;
         outcome.readings_duplicate = staged.saturating_sub(outcome.readings_stored);
     }
@@ -222,10 +225,10 @@ pub async fn store_batch(
     let flagged: Vec<Quarantined> = accepted.iter().filter_map(|a| flag(a)).collect();
     let all_q: Vec<&Quarantined> =
         quarantined.iter().copied().chain(&refused).chain(&replayed).chain(&flagged).collect();
-    let written = quarantine::quarantine(&tx, limits.quarantine_per_hour, &all_q).await?;
+    let written = quarantine::quarantine(&tx, prepared, limits.quarantine_per_hour, &all_q).await?;
     (outcome.quarantined, outcome.quarantine_suppressed) = (written.counted, written.suppressed);
 
-    outcome.positions = advance_positions(&tx, layout, accepted).await?;
+    outcome.positions = advance_positions(&tx, prepared, layout, accepted).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -240,15 +243,17 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// appear twice in the batch): replays, to quarantine.
 async fn store_uplinks(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     accepted: &[&Accepted],
     digests: &[[u8; 32]],
 ) -> Result<Vec<Quarantined>, tokio_postgres::Error> {
     if accepted.is_empty() {
         return Ok(Vec::new());
     }
-    let sink = tx
-        .copy_in("COPY stage_uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY")
+    let copy = prepared
+        .statement(tx, "COPY stage_uplinks (digest, device_id, key_id, payload, signature, received_at) FROM STDIN BINARY")
         .await?;
+    let sink = tx.copy_in(&copy).await?;
     let w = BinaryCopyInWriter::new(
         sink,
         &[Type::BYTEA, Type::TEXT, Type::INT4, Type::BYTEA, Type::BYTEA, Type::TIMESTAMPTZ],
@@ -262,16 +267,14 @@ async fn store_uplinks(
             .await?;
     }
     w.finish().await?;
-    let fresh: HashSet<Vec<u8>> = tx
-        .query(
+    let insert = prepared
+        .statement(
+            tx,
             "INSERT INTO uplinks SELECT DISTINCT ON (digest) * FROM stage_uplinks ORDER BY digest
              ON CONFLICT (digest) DO NOTHING RETURNING digest",
-            &[],
         )
-        .await?
-        .into_iter()
-        .map(|r| r.get(0))
-        .collect();
+        .await?;
+    let fresh: HashSet<Vec<u8>> = tx.query(&insert, &[]).await?.into_iter().map(|r| r.get(0)).collect();
     let mut seen = HashSet::new();
     let mut replayed = Vec::new();
     for (a, d) in accepted.iter().zip(digests) {
@@ -322,6 +325,7 @@ fn flag(a: &Accepted) -> Option<Quarantined> {
 /// readings beyond it (a stolen key's, say) costs no more than any other.
 async fn advance_positions(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     layout: Layout,
     accepted: &[&Accepted],
 ) -> Result<Vec<Position>, tokio_postgres::Error> {
@@ -383,7 +387,8 @@ async fn advance_positions(
          RETURNING device_id, boot, committed_seq"
     );
     let window = DEVICE_QUEUE_CAPACITY as i64;
-    let rows = tx.query(&sql, &[&dev, &boot, &floor, &dq, &ds, &window]).await?;
+    let advance = prepared.statement(tx, &sql).await?;
+    let rows = tx.query(&advance, &[&dev, &boot, &floor, &dq, &ds, &window]).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

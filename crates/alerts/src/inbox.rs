@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use dampwatch_store::Prepared;
 use tokio_postgres::Transaction;
 
 use crate::error::AlertsError;
@@ -25,7 +26,11 @@ pub struct InboxRange {
 /// with several workers: a worker that took a newer range waits for the one folding an older
 /// range (and takes the older range itself if that worker rolled back). Below the newest, not
 /// the oldest: another worker may hold a range between two this one took.
-pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, AlertsError> {
+pub async fn take(
+    tx: &Transaction<'_>,
+    prepared: &mut Prepared,
+    limit: i64,
+) -> Result<Vec<InboxRange>, AlertsError> {
     // Every inbox row is deleted soon after it is written, so the inbox's indexes hold entries
     // of dead rows until autovacuum next comes (once a minute at most by default, every ten
     // seconds in Dampwatch's own cluster: a hundred or more per device at a few thousand uplinks
@@ -38,16 +43,17 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
     // with the transaction, and the reset below ends it for the rest of it. The two settings
     // cost a round trip each per unit of work, not per reading.
     tx.batch_execute("SET LOCAL enable_bitmapscan = off").await?;
-    let rows = tx
-        .query(
+    let oldest = prepared
+        .statement(
+            tx,
             // `= ANY(ARRAY(…))` rather than `IN (…)`: the inbox churns faster than its
             // statistics, and `IN` let the planner hash-join a scan of the whole backlog.
             "DELETE FROM hazard_inbox WHERE id = ANY(ARRAY(
                  SELECT id FROM hazard_inbox ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1))
              RETURNING id, device_id, boot, min_seq, max_seq",
-            &[&limit],
         )
         .await?;
+    let rows = tx.query(&oldest, &[&limit]).await?;
     let mut ranges: Vec<InboxRange> = rows.iter().map(range).collect();
     let mut newest: BTreeMap<&str, i64> = BTreeMap::new();
     for r in &ranges {
@@ -57,8 +63,9 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
     if !newest.is_empty() {
         let devices: Vec<&str> = newest.keys().copied().collect();
         let below: Vec<i64> = newest.values().copied().collect();
-        let older = tx
-            .query(
+        let older_of = prepared
+            .statement(
+                tx,
                 // Per device, through its index (device_id, id): usually there is nothing
                 // older, and finding that must not cost a scan of the backlog. The rows this
                 // transaction took above are already deleted for it, so only rows another
@@ -72,9 +79,9 @@ pub async fn take(tx: &Transaction<'_>, limit: i64) -> Result<Vec<InboxRange>, A
                          WHERE h.device_id = c.device_id AND h.id < c.below
                          ORDER BY h.id FOR UPDATE) o))
                  RETURNING id, device_id, boot, min_seq, max_seq",
-                &[&devices, &below],
             )
             .await?;
+        let older = tx.query(&older_of, &[&devices, &below]).await?;
         ranges.extend(older.iter().map(range));
     }
     tx.batch_execute("SET LOCAL enable_bitmapscan TO DEFAULT").await?;
@@ -90,6 +97,7 @@ fn range(r: &tokio_postgres::Row) -> InboxRange {
 /// order. A reading named by two ranges comes twice (the engine drops the repeat).
 pub async fn readings(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     ranges: &[InboxRange],
 ) -> Result<Vec<StoredReading>, AlertsError> {
     if ranges.is_empty() {
@@ -99,8 +107,9 @@ pub async fn readings(
     let boots: Vec<i64> = ranges.iter().map(|r| r.boot).collect();
     let lows: Vec<i64> = ranges.iter().map(|r| r.min_seq).collect();
     let highs: Vec<i64> = ranges.iter().map(|r| r.max_seq).collect();
-    let rows = tx
-        .query(
+    let select = prepared
+        .statement(
+            tx,
             // A device placed in another landlord's room (a registry mistake) is kept out of
             // that room: it counts as its own room, so no landlord sees another's readings.
             "SELECT r.device_id, d.landlord_id, CASE WHEN w.landlord_id = d.landlord_id THEN d.room_id END,
@@ -111,9 +120,9 @@ pub async fn readings(
              LEFT JOIN rooms m ON m.id = d.room_id
              LEFT JOIN dwellings w ON w.id = m.dwelling_id
              ORDER BY r.sampled_at, r.device_id, r.boot, r.seq",
-            &[&devices, &boots, &lows, &highs],
         )
         .await?;
+    let rows = tx.query(&select, &[&devices, &boots, &lows, &highs]).await?;
     Ok(rows
         .iter()
         .map(|r| {

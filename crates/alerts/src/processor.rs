@@ -24,6 +24,7 @@ use dampwatch_clock::Clock;
 use dampwatch_indicators::{
     AlertTransition, Checkpoint, Condition, HazardEngine, IngestError, ReplayFrom, RoomReading,
 };
+use dampwatch_store::Prepared;
 use tokio_postgres::{Client, Transaction};
 
 use crate::alert_store::{self, RoomContext};
@@ -177,16 +178,17 @@ impl HazardProcessor {
     pub async fn process_inbox(
         &self,
         client: &mut Client,
+        prepared: &mut Prepared,
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<BatchOutcome, AlertsError> {
         let tx = client.transaction().await?;
-        let ranges = inbox::take(&tx, limit).await?;
+        let ranges = inbox::take(&tx, prepared, limit).await?;
         let mut outcome = BatchOutcome { inbox_rows: ranges.len(), ..BatchOutcome::default() };
         if ranges.is_empty() {
             return Ok(outcome);
         }
-        let readings = inbox::readings(&tx, &ranges).await?;
+        let readings = inbox::readings(&tx, prepared, &ranges).await?;
         let mut by_room: BTreeMap<String, (RoomRef, String, Vec<_>)> = BTreeMap::new();
         for r in readings {
             by_room
@@ -199,7 +201,7 @@ impl HazardProcessor {
             .iter()
             .map(|(k, (room, landlord, _))| (k.clone(), (room.clone(), landlord.clone())))
             .collect();
-        let mut locked = room_state::lock(&tx, &rooms, self.ruleset_version(), now).await?;
+        let mut locked = room_state::lock(&tx, prepared, &rooms, self.ruleset_version(), now).await?;
         outcome.rooms = by_room.len();
         for (key, (_, _, room_readings)) in by_room {
             let Some(room) = locked.get_mut(&key) else { continue };
@@ -213,7 +215,7 @@ impl HazardProcessor {
             }
         }
         let folded: Vec<&LockedRoom> = locked.values().collect();
-        room_state::save_all(&tx, &folded, |room| self.version_for(room), now).await?;
+        room_state::save_all(&tx, prepared, &folded, |room| self.version_for(room), now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -334,6 +336,7 @@ impl HazardProcessor {
     pub async fn evaluate_offline(
         &self,
         client: &mut Client,
+        prepared: &mut Prepared,
         now: DateTime<Utc>,
         page: i64,
     ) -> Result<BatchOutcome, AlertsError> {
@@ -366,7 +369,7 @@ impl HazardProcessor {
                 }
             }
             let changed: Vec<&LockedRoom> = changed.iter().collect();
-            room_state::save_all(&tx, &changed, |room| self.version_for(room), now).await?;
+            room_state::save_all(&tx, prepared, &changed, |room| self.version_for(room), now).await?;
             tx.commit().await?;
             if i64::try_from(count).unwrap_or(i64::MAX) < page {
                 return Ok(outcome);

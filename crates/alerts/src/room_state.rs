@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use dampwatch_indicators::{Checkpoint, RoomState};
+use dampwatch_store::Prepared;
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -36,6 +37,7 @@ pub(crate) const LOCKED_ROOM_SELECT: &str =
 /// returns their states.
 pub async fn lock(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     rooms: &BTreeMap<String, (RoomRef, String)>,
     ruleset_version: &str,
     now: DateTime<Utc>,
@@ -48,21 +50,24 @@ pub async fn lock(
     let room_ids: Vec<Option<i64>> = rooms.values().map(|(r, _)| r.room_id()).collect();
     let device_ids: Vec<Option<&str>> = rooms.values().map(|(r, _)| r.device_id()).collect();
     let empty = serde_json::to_string(&RoomState::new()).map_err(AlertsError::json("room state"))?;
-    tx.execute(
-        "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, device_id, state, ruleset_version, evaluated_at)
-         SELECT k, l, r, d, $5, $6, $7
-         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[]) AS n (k, l, r, d)
-         ORDER BY k
-         ON CONFLICT (room_key) DO NOTHING",
-        &[&keys, &landlords, &room_ids, &device_ids, &empty, &ruleset_version, &now],
-    )
-    .await?;
-    let rows = tx
-        .query(
-            &format!("{LOCKED_ROOM_SELECT} WHERE s.room_key = ANY($1) ORDER BY s.room_key FOR UPDATE OF s"),
-            &[&keys],
+    let create = prepared
+        .statement(
+            tx,
+            "INSERT INTO room_hazard_state (room_key, landlord_id, room_id, device_id, state, ruleset_version, evaluated_at)
+             SELECT k, l, r, d, $5, $6, $7
+             FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[]) AS n (k, l, r, d)
+             ORDER BY k
+             ON CONFLICT (room_key) DO NOTHING",
         )
         .await?;
+    tx.execute(&create, &[&keys, &landlords, &room_ids, &device_ids, &empty, &ruleset_version, &now]).await?;
+    let select = prepared
+        .statement(
+            tx,
+            &format!("{LOCKED_ROOM_SELECT} WHERE s.room_key = ANY($1) ORDER BY s.room_key FOR UPDATE OF s"),
+        )
+        .await?;
+    let rows = tx.query(&select, &[&keys]).await?;
     rows.iter().map(|r| locked_room(r).map(|room| (room.key.clone(), room))).collect()
 }
 
@@ -98,6 +103,7 @@ pub(crate) fn locked_room(r: &tokio_postgres::Row) -> Result<LockedRoom, AlertsE
 /// it was judged by (`version_of`: its occupants may select stricter rules).
 pub async fn save_all<'v>(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     rooms: &[&LockedRoom],
     version_of: impl Fn(&LockedRoom) -> &'v str,
     now: DateTime<Utc>,
@@ -135,18 +141,20 @@ pub async fn save_all<'v>(
         levels.push(risk.level.as_str());
         risks.push(json("room risk", serde_json::to_value(&risk))?);
     }
-    tx.execute(
-        "UPDATE room_hazard_state t
-         SET state = n.state, ruleset_version = n.ruleset_version, last_reading_at = n.last_reading_at,
-             open_hazards = ARRAY(SELECT jsonb_array_elements_text(n.open_hazards)), evaluated_at = $9,
-             coverage = n.coverage, risk_level = n.risk_level, risk = n.risk
-         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[],
-                     $8::text[])
-             AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk, ruleset_version)
-         WHERE t.room_key = n.room_key",
-        &[&keys, &states, &last, &open, &coverage, &levels, &risks, &versions, &now],
-    )
-    .await?;
+    let update = prepared
+        .statement(
+            tx,
+            "UPDATE room_hazard_state t
+             SET state = n.state, ruleset_version = n.ruleset_version, last_reading_at = n.last_reading_at,
+                 open_hazards = ARRAY(SELECT jsonb_array_elements_text(n.open_hazards)), evaluated_at = $9,
+                 coverage = n.coverage, risk_level = n.risk_level, risk = n.risk
+             FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::text[], $7::jsonb[],
+                         $8::text[])
+                 AS n (room_key, state, last_reading_at, open_hazards, coverage, risk_level, risk, ruleset_version)
+             WHERE t.room_key = n.room_key",
+        )
+        .await?;
+    tx.execute(&update, &[&keys, &states, &last, &open, &coverage, &levels, &risks, &versions, &now]).await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dampwatch_store::connect;
+use dampwatch_store::Prepared;
 use dampwatch_wire::Backoff;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
@@ -213,11 +214,16 @@ async fn hazard_loop(
     let retry = config.worker.retry_backoff();
     let limit = i64::from(config.worker.batch_size);
     let mut client = Some(first);
+    // The statements prepared on `client`, replaced with it.
+    let mut prepared = Prepared::default();
     let mut failures = retry.retries();
     let mut inbox_changed = wakers.inbox.subscribe();
     while !stop.is_cancelled() {
+        if client.as_ref().is_none_or(Client::is_closed) {
+            prepared = Prepared::default();
+        }
         let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
-        match processor.process_inbox(&mut c, limit, Utc::now()).await {
+        match processor.process_inbox(&mut c, &mut prepared, limit, Utc::now()).await {
             Ok(outcome) => {
                 failures.reset();
                 client = Some(c);
@@ -238,7 +244,9 @@ async fn hazard_loop(
                 continue;
             }
             Err(e) => {
-                // Rolled back: the inbox rows are still there and are taken again.
+                // Rolled back: the inbox rows are still there and are taken again, with the
+                // statements prepared afresh (a kept statement may be what failed).
+                prepared = Prepared::default();
                 let wait = failures.next_delay();
                 tracing::error!(error = %e, retry_in = ?wait, "hazard inbox batch failed");
                 client = Some(c);
@@ -286,13 +294,20 @@ async fn offline_loop(
     stop: CancellationToken,
 ) {
     let retry = config.worker.retry_backoff();
-    let mut client = None;
+    let mut client: Option<Client> = None;
+    let mut prepared = Prepared::default();
     while !stop.is_cancelled() {
+        if client.as_ref().is_none_or(Client::is_closed) {
+            prepared = Prepared::default();
+        }
         let Some(mut c) = ensure(&url, client.take(), retry, &stop).await else { return };
-        match processor.evaluate_offline(&mut c, Utc::now(), OFFLINE_PAGE).await {
+        match processor.evaluate_offline(&mut c, &mut prepared, Utc::now(), OFFLINE_PAGE).await {
             Ok(outcome) if outcome.transitions > 0 => tracing::info!(?outcome, "offline evaluation"),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "offline evaluation failed"),
+            Err(e) => {
+                prepared = Prepared::default();
+                tracing::error!(error = %e, "offline evaluation failed");
+            }
         }
         client = Some(c);
         if !pause(config.worker.offline_check_interval, &stop).await {

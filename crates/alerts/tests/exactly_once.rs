@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use dampwatch_alerts::{BatchOutcome, HazardProcessor};
 use dampwatch_indicators::{RoomReading, RoomState};
+use dampwatch_store::Prepared;
 use support::{connect, fast_config, series, Db, Sample};
 use tokio_postgres::types::Json;
 
@@ -17,11 +18,12 @@ const PER_BATCH: usize = 12;
 
 async fn run_worker(url: String, processor: HazardProcessor) -> BatchOutcome {
     let mut client = connect(&url).await;
+    let mut prepared = Prepared::default();
     let mut total = BatchOutcome::default();
     loop {
         // Small batches so the two workers interleave; deadlocks between them are resolved
         // by PostgreSQL aborting one transaction, which is then simply retried.
-        match processor.process_inbox(&mut client, 3, Utc::now()).await {
+        match processor.process_inbox(&mut client, &mut prepared, 3, Utc::now()).await {
             Ok(o) if o.inbox_rows == 0 => return total,
             Ok(o) => {
                 total.inbox_rows += o.inbox_rows;
@@ -109,7 +111,7 @@ async fn a_worker_that_dies_mid_transaction_leaves_its_inbox_rows_to_the_next() 
         let mut doomed = connect(&db.url).await;
         let pid: i32 = doomed.query_one("SELECT pg_backend_pid()", &[]).await.expect("pid").get(0);
         let tx = doomed.transaction().await.expect("begin");
-        let taken = dampwatch_alerts::inbox::take(&tx, 10).await.expect("take");
+        let taken = dampwatch_alerts::inbox::take(&tx, &mut Prepared::default(), 10).await.expect("take");
         assert_eq!(taken.len(), 1);
         tx.execute("UPDATE alerts SET summary = 'never'", &[]).await.expect("partial work");
         drop(tx);
@@ -169,7 +171,7 @@ async fn a_range_held_by_another_loop_between_two_taken_ones_is_waited_for_and_k
     let taking = tokio::spawn(async move {
         let mut client = connect(&url).await;
         let tx = client.transaction().await.expect("begin");
-        let taken = dampwatch_alerts::inbox::take(&tx, 10).await.expect("take");
+        let taken = dampwatch_alerts::inbox::take(&tx, &mut Prepared::default(), 10).await.expect("take");
         tx.commit().await.expect("commit");
         taken.iter().map(|r| r.id).collect::<Vec<i64>>()
     });

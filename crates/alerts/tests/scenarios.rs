@@ -274,7 +274,10 @@ async fn an_unplugged_sensor_raises_offline_and_its_next_reading_clears_it() {
     db.drain(&processor, now).await;
     assert_eq!(db.count("SELECT count(*) FROM alerts", &[]).await, 0, "comfortable readings raise nothing");
 
-    let outcome = processor.evaluate_offline(&mut db.client, now, 10).await.expect("evaluate");
+    let outcome = processor
+        .evaluate_offline(&mut db.client, &mut dampwatch_store::Prepared::default(), now, 10)
+        .await
+        .expect("evaluate");
     assert_eq!(outcome.transitions, 1);
     let row = db
         .client
@@ -288,7 +291,10 @@ async fn an_unplugged_sensor_raises_offline_and_its_next_reading_clears_it() {
     assert_eq!(row.get::<_, String>(3), "not_applicable", "offline is not an HHSRS hazard: no case");
     assert_eq!(row.get::<_, Option<i64>>(4), None);
     // Evaluating again changes nothing: still one open offline alert.
-    processor.evaluate_offline(&mut db.client, now + hours(1), 10).await.expect("evaluate");
+    processor
+        .evaluate_offline(&mut db.client, &mut dampwatch_store::Prepared::default(), now + hours(1), 10)
+        .await
+        .expect("evaluate");
     assert_eq!(db.count("SELECT count(*) FROM alerts WHERE hazard = 'device_offline'", &[]).await, 1);
 
     db.store("dev-hall", &[fine(now)]).await;

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod database_url;
 pub mod holds;
 pub mod migrate;
+pub mod prepared;
 pub mod read_model;
 pub mod readings;
 mod redact;
@@ -27,6 +28,7 @@ pub use connect::{
 };
 pub use database_url::{DatabaseUrlFile, DATABASE_URL_FILE};
 pub use migrate::{migrate, migrate_to, MigrateError, Migration, MIGRATIONS};
+pub use prepared::Prepared;
 pub use readings::{write_reading, Provenance, ReadingRow, READING_COLUMNS};
 pub use redact::redacted;
 pub use registry::{DeviceEntry, RegistryError};

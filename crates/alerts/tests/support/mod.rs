@@ -244,8 +244,12 @@ impl Db {
         now: DateTime<Utc>,
     ) -> dampwatch_alerts::BatchOutcome {
         let mut total = dampwatch_alerts::BatchOutcome::default();
+        let mut prepared = dampwatch_store::Prepared::default();
         loop {
-            let o = processor.process_inbox(&mut self.client, 50, now).await.expect("process inbox");
+            let o = processor
+                .process_inbox(&mut self.client, &mut prepared, 50, now)
+                .await
+                .expect("process inbox");
             if o.inbox_rows == 0 {
                 return total;
             }

@@ -9,7 +9,8 @@
 //! raw bytes. It also runs the retention of old data. The schema and the device registry it
 //! reads are the store's (`dampwatch-store`).
 //!
-//! Map: [`intake`] (MQTT) -> [`pipeline`] (batching, retries, isolating refused messages) ->
+//! Map: [`intake`] (MQTT) -> [`pipeline`] (batching, checking one batch while the one before
+//! it is stored, retries, isolating refused messages) ->
 //! [`checks`] -> [`store`] (with [`admission`]: per-device limits, and [`quarantine`]);
 //! [`service`] wires them; [`retention`].
 //!

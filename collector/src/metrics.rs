@@ -56,6 +56,9 @@ pub struct Metrics {
     pub cluster_stream_bytes: Gauge,
     /// Messages received and not yet acknowledged or abandoned.
     pub uplinks_pending: Gauge,
+    /// Batches checked and not yet taken up for storing: one queued, and at most one more
+    /// waiting to be queued.
+    pub checked_batches_waiting: Gauge,
     pub db_connected: Gauge,
     pub last_commit_unix_seconds: Gauge,
     rejected: Family<Label, Counter>,
@@ -95,6 +98,7 @@ impl Default for Metrics {
             cluster_stream_messages: Gauge::default(),
             cluster_stream_bytes: Gauge::default(),
             uplinks_pending: Gauge::default(),
+            checked_batches_waiting: Gauge::default(),
             db_connected: Gauge::default(),
             last_commit_unix_seconds: Gauge::default(),
             rejected: counters_by("reason", reasons()),
@@ -175,6 +179,11 @@ impl Metrics {
                 "uplinks_pending",
                 "Uplinks received and not yet acknowledged (bounded by the broker's window, or by about three batches from the cluster)",
                 &self.uplinks_pending,
+            ),
+            (
+                "checked_batches_waiting",
+                "Batches checked and waiting for the batch before them to be stored (at most 2)",
+                &self.checked_batches_waiting,
             ),
             ("database_connected", "1 while the intake has a database session", &self.db_connected),
             ("upstream_connected", "1 while connected to the message layer", &self.upstream_connected),

@@ -1,5 +1,7 @@
 //! The intake pipeline: collect a batch of uplinks, check each, store the batch in one
-//! transaction, then acknowledge, in arrival order, and tell each device its new position.
+//! transaction, then acknowledge, in arrival order, and tell each device its new position. Two
+//! stages, each a task with its own database connection: one collects and checks a batch while
+//! the other stores and acknowledges the batch before it.
 //!
 //! Faults:
 //! - PostgreSQL down, restarting, slow, out of connections, a deadlock: the same batch is
@@ -62,12 +64,53 @@ struct Done {
     positions: BTreeMap<(String, String, i64), i64>,
 }
 
+/// A batch with its checks, on its way from the checking stage to the storing one.
+struct CheckedBatch {
+    batch: Vec<Incoming>,
+    items: Vec<Checked>,
+}
+
 impl Pipeline {
-    pub async fn run(self, mut rx: mpsc::Receiver<Incoming>) {
+    /// Runs the intake in two stages, each a task of its own: one collects a batch and checks it
+    /// (the device registry, each uplink's signature), the other stores the batch before it and
+    /// acknowledges it. Checking is CPU work and storing mostly waits on the database, so a
+    /// batch is checked while the one before it commits rather than after; the broker's window
+    /// of unacknowledged messages holds both. Batches are stored and acknowledged in the order
+    /// they arrived: one checked batch waits at most.
+    pub async fn run(self, rx: mpsc::Receiver<Incoming>) {
+        let this = Arc::new(self);
+        let (checked_tx, checked_rx) = mpsc::channel(1);
+        let checking = tokio::spawn(this.clone().check_stage(rx, checked_tx));
+        this.store_stage(checked_rx).await;
+        // Stopping, or the intake closed and every batch was stored: the checking stage has
+        // ended or ends as soon as it sees that nobody takes its batches.
+        if let Err(e) = checking.await {
+            tracing::error!(error = %e, "the intake's checking stage failed");
+        }
+    }
+
+    async fn check_stage(self: Arc<Self>, mut rx: mpsc::Receiver<Incoming>, out: mpsc::Sender<CheckedBatch>) {
         let mut cache = RegistryCache::new(self.cfg.intake.registry_cache);
         let Some(mut session) = self.connect().await else { return };
         while let Some(batch) = self.collect(&mut rx).await {
-            if !self.process(&mut session, &mut cache, &batch).await {
+            if !self.refresh_registry(&mut session, &mut cache, &batch).await {
+                return;
+            }
+            let items = self.check(&cache, &batch);
+            self.metrics.checked_batches_waiting.inc();
+            if out.send(CheckedBatch { batch, items }).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn store_stage(&self, mut checked: mpsc::Receiver<CheckedBatch>) {
+        let Some(mut session) = self.connect().await else { return };
+        while let Some(CheckedBatch { batch, items }) = checked.recv().await {
+            self.metrics.checked_batches_waiting.dec();
+            let stored = self.store_and_acknowledge(&mut session, &batch, &items).await;
+            self.metrics.uplinks_pending.dec_by(batch.len() as i64);
+            if !stored {
                 return;
             }
         }
@@ -91,24 +134,14 @@ impl Pipeline {
         Some(batch)
     }
 
-    /// Checks, stores (splitting around refused messages), acks and publishes positions.
-    /// False when stopping.
-    async fn process(&self, session: &mut Session, cache: &mut RegistryCache, batch: &[Incoming]) -> bool {
-        let ok = self.process_inner(session, cache, batch).await;
-        self.metrics.uplinks_pending.dec_by(batch.len() as i64);
-        ok
-    }
-
-    async fn process_inner(
+    /// Stores a checked batch (splitting around refused messages), acks it and publishes the
+    /// positions. False when stopping.
+    async fn store_and_acknowledge(
         &self,
         session: &mut Session,
-        cache: &mut RegistryCache,
         batch: &[Incoming],
+        items: &[Checked],
     ) -> bool {
-        if !self.refresh_registry(session, cache, batch).await {
-            return false;
-        }
-        let items = self.check(cache, batch);
         let mut done = Done::default();
         let mut parts: VecDeque<Range<usize>> = VecDeque::new();
         parts.push_back(0..items.len());

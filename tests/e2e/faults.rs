@@ -144,3 +144,32 @@ async fn two_collectors_share_the_load_and_one_is_killed() -> anyhow::Result<()>
     a.terminate()?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_batch_is_checked_while_one_waits_on_the_database() -> anyhow::Result<()> {
+    let env = start_env().await?;
+    let collector = env.start_collector("collector", "").await?;
+    let m = collector.metrics();
+    let devices = env.provision_many("acme", "overlap", 4).await?;
+    let fleet = run_fleet(devices, env.plan(300, Some(40.0), 120), CancellationToken::new());
+
+    assert!(eventually_true(Duration::from_secs(30), || async { m.readings_stored.get() > 50 }).await);
+    let lock = block_commits(&env).await?;
+    until_a_batch_waits(&env).await?;
+    let stored = m.readings_stored.get();
+    // Devices go on sending: the next batch is checked and waits its turn, rather than waiting
+    // unchecked for the commit before it.
+    let checked_meanwhile =
+        eventually_true(Duration::from_secs(30), || async { m.checked_batches_waiting.get() >= 1 }).await;
+    assert!(checked_meanwhile, "a batch is checked while the one before it waits on the database");
+    assert_eq!(m.readings_stored.get(), stored, "nothing is stored past the lock");
+    lock.batch_execute("ROLLBACK").await?;
+
+    let outcomes = fleet.await?;
+    assert_exactly_once(&env, &outcomes).await?;
+    let all_taken =
+        eventually_true(Duration::from_secs(30), || async { m.checked_batches_waiting.get() == 0 }).await;
+    assert!(all_taken, "every checked batch is taken up for storing");
+    collector.shutdown().await;
+    Ok(())
+}

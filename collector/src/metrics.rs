@@ -177,7 +177,7 @@ impl Metrics {
             ("last_commit_timestamp_seconds", "Unix time of the last commit", &self.last_commit_unix_seconds),
             (
                 "uplinks_pending",
-                "Uplinks received and not yet acknowledged (bounded by the broker's window, or by about three batches from the cluster)",
+                "Uplinks received and not yet acknowledged (bounded by the broker's window, or by about five batches from the cluster)",
                 &self.uplinks_pending,
             ),
             (

@@ -162,7 +162,8 @@ impl Collector {
         let drain = CancellationToken::new();
         // With the broker: larger than its in-flight window (100), so the event loop never waits
         // on it. With the cluster, whose fetches take as much as they are given: one batch, so a
-        // collector holds little more than it is storing (what it holds, others cannot take).
+        // collector holds a few batches beyond the one it stores (the one being checked, one
+        // checked and waiting: `pipeline`), and no more (what it holds, others cannot take).
         let channel = match cfg.upstream.kind {
             UpstreamKind::Broker => 1024,
             UpstreamKind::Cluster => cfg.intake.max_batch_uplinks,
